@@ -1,0 +1,150 @@
+"""The chainops error hierarchy.
+
+Every error the toolkit raises on purpose is a :class:`ChainopsError`. The
+subclasses say *what the caller should do*, not where the error came from:
+
+==========================  ===========================================================
+class                       meaning and the caller's usual action
+==========================  ===========================================================
+ValidationError             bad input, caught before anything was sent; fix the call
+InvalidAmount               an amount that is negative, NaN, infinite or too precise
+InvalidIdentifier           a malformed address, hash, pair or id
+InvalidTransition           a state-machine transition that the table forbids (a bug)
+ConfigurationError          missing tool, wrong chain id, unknown platform or operator
+InsufficientFunds           the account cannot pay; top up, nothing was executed
+NonceError                  nonce too low / gap / conflict; the allocator resyncs
+RpcError                    a node or API call failed
+  RpcTransientError         timeouts, 5xx, resets: safe to retry (reads) or re-send bytes
+  RpcPermanentError         the request itself is wrong; retrying will not help
+RateLimited                 the venue asked us to slow down (``retry_after`` seconds)
+AuthenticationError         bad key, bad signature, missing permission
+Rejected                    the venue refused the operation; it never executed
+Reverted                    mined/executed and failed; ``reason`` is the decoded reason
+SlippageExceeded            the price moved beyond the allowed slippage; nothing sent
+NotFound                    the venue does not know the operation/object
+UnknownOutcome              we cannot tell yet whether it executed: reconcile, never
+                            retry blindly
+DevnetError                 the local devnet (Anvil, world deployment) failed
+JournalError                the durable store could not read or write
+==========================  ===========================================================
+"""
+
+from __future__ import annotations
+
+
+class ChainopsError(Exception):
+    """Root of every error chainops raises on purpose."""
+
+
+class ValidationError(ChainopsError, ValueError):
+    """Bad input, rejected before anything was sent."""
+
+
+class InvalidAmount(ValidationError):
+    """An amount that is negative, NaN, infinite or has too many decimals."""
+
+
+class InvalidIdentifier(ValidationError):
+    """A malformed identifier: address, hash, trading pair, client id."""
+
+
+class InvalidTransition(ChainopsError):
+    """A state transition that the operation's state table forbids."""
+
+    def __init__(self, kind: str, source: str, target: str) -> None:
+        super().__init__(f"{kind}: invalid transition {source} -> {target}")
+        self.kind = kind
+        self.source = source
+        self.target = target
+
+
+class ConfigurationError(ChainopsError):
+    """The toolkit is set up wrongly: missing binary, wrong chain, unknown platform."""
+
+
+class InsufficientFunds(ChainopsError):
+    """The account cannot pay for the operation."""
+
+
+class NonceError(ChainopsError):
+    """A nonce conflict: too low, a gap, or used outside this process."""
+
+
+class RpcError(ChainopsError):
+    """A node or API call failed."""
+
+
+class RpcTransientError(RpcError):
+    """Timeouts, HTTP 5xx, connection resets: the call may be retried."""
+
+
+class RpcPermanentError(RpcError):
+    """The request is wrong in itself; retrying cannot help."""
+
+
+class RateLimited(RpcTransientError):
+    """The venue asked us to slow down."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthenticationError(ChainopsError):
+    """Bad credentials, bad signature or missing permission."""
+
+
+class Rejected(ChainopsError):
+    """The venue refused the operation; it never executed."""
+
+
+class Reverted(ChainopsError):
+    """The operation executed and failed (an EVM revert); ``reason`` is decoded."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class SlippageExceeded(ChainopsError):
+    """The price moved past the allowed slippage; nothing was sent."""
+
+
+class NotFound(ChainopsError):
+    """The venue does not know the operation or object."""
+
+
+class UnknownOutcome(ChainopsError):
+    """It is not known yet whether the operation executed; reconcile, never retry blindly."""
+
+
+class DevnetError(ChainopsError):
+    """The local devnet (Anvil process or world deployment) failed."""
+
+
+class JournalError(ChainopsError):
+    """The durable journal could not read or write."""
+
+
+__all__ = [
+    "AuthenticationError",
+    "ChainopsError",
+    "ConfigurationError",
+    "DevnetError",
+    "InsufficientFunds",
+    "InvalidAmount",
+    "InvalidIdentifier",
+    "InvalidTransition",
+    "JournalError",
+    "NonceError",
+    "NotFound",
+    "RateLimited",
+    "Rejected",
+    "Reverted",
+    "RpcError",
+    "RpcPermanentError",
+    "RpcTransientError",
+    "SlippageExceeded",
+    "UnknownOutcome",
+    "ValidationError",
+]
