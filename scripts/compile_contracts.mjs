@@ -16,7 +16,8 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
 const contractsDir = path.join(root, "contracts");
-const outDir = path.join(root, "build", "contracts");
+// CHAINOPS_BUILD_DIR moves every build output, as it does for the Python side.
+const outDir = path.join(process.env.CHAINOPS_BUILD_DIR || path.join(root, "build"), "contracts");
 const stampPath = path.join(outDir, ".stamp");
 const force = process.argv.includes("--force");
 
