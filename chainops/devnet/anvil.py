@@ -41,6 +41,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _listening(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
 @dataclass(frozen=True)
 class AnvilConfig:
     """How to launch Anvil. Every field maps to one Anvil flag."""
@@ -143,6 +149,9 @@ class Anvil:
         raise DevnetError(f"Anvil did not start: {last_error}")
 
     def _launch(self, binary: Path, port: int) -> None:
+        # Another node answering on the port would pass the readiness check in our place.
+        if _listening(self.config.host, port):
+            raise DevnetError(f"port {port} on {self.config.host} is already in use")
         fd, log_name = tempfile.mkstemp(prefix="chainops-anvil-", suffix=".log")
         self.log_path = Path(log_name)
         self.port = port
@@ -171,6 +180,8 @@ class Anvil:
             except (OSError, DevnetError):
                 time.sleep(0.02)
                 continue
+            if self.process.poll() is not None:
+                raise DevnetError(f"Anvil exited during start-up:\n{self._log_tail()}")
             expected = self.config.chain_id
             if expected is not None and chain_id != expected:
                 raise ConfigurationError(
@@ -282,7 +293,13 @@ class Anvil:
                 **overrides,
             }
         )
-        return Anvil(config).start()
+        child = Anvil(config).start()
+        # Anvil credits its development accounts afresh on a fork; put back the parent's
+        # balances so the fork starts from exactly the parent's state.
+        block = hex(int(child.rpc("eth_blockNumber"), 16))
+        for address in child.rpc("eth_accounts"):
+            child.rpc("anvil_setBalance", [address, self.rpc("eth_getBalance", [address, block])])
+        return child
 
 
 def _config_fields(config: AnvilConfig) -> dict[str, Any]:

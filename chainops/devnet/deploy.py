@@ -74,8 +74,8 @@ V2_PAIRS = (
 # swaps cross initialised ticks, which the V3 quote math must follow.
 V3_POOLS: tuple[tuple[str, str, int, int, tuple[tuple[Fraction, Fraction, int], ...]], ...] = (
     ("WETH", "USDC", 500, 2_000_000, (
-        (Fraction(95, 100), Fraction(105, 100), 1_000_000),
-        (Fraction(99, 100), Fraction(101, 100), 500_000),
+        (Fraction(95, 100), Fraction(105, 100), 500_000),
+        (Fraction(995, 1000), Fraction(1005, 1000), 100_000),
     )),
     ("WETH", "USDC", 3000, 1_000_000, ((Fraction(90, 100), Fraction(110, 100), 500_000),)),
     ("WBTC", "WETH", 3000, 1_000_000, ()),

@@ -92,6 +92,17 @@ class World:
         return cls(anvil, book, False, time.monotonic() - began)
 
     @classmethod
+    def address_book(cls, config: AnvilConfig | None = None, *, cache_dir: Path | None = None) -> AddressBook:
+        """The world's address book, from the cache or by deploying it once."""
+        config = config or AnvilConfig()
+        key = world_cache_key(config)
+        book_path = (cache_dir or build_dir() / "world") / f"{key}.book.json"
+        if book_path.is_file():
+            return AddressBook.load(book_path)
+        with cls.start(config, cache_dir=cache_dir) as world:
+            return world.book
+
+    @classmethod
     def _from_cache(cls, config: AnvilConfig, state: Path, book_path: Path) -> World | None:
         book = AddressBook.load(book_path)
         anvil = Anvil(replace(config, load_state=state)).start()

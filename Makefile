@@ -1,0 +1,53 @@
+# chainops — every target sets up what it needs first; re-runs skip what is done.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMPS := .stamps
+
+.PHONY: setup demo test test-unit test-integration bench lint clean distclean
+
+setup: $(STAMPS)/venv $(STAMPS)/npm build/contracts/.stamp
+
+$(STAMPS)/venv: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chainops needs Python >= 3.11")'
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,solana]'
+	@touch $@
+
+$(STAMPS)/npm: tools/package.json tools/package-lock.json
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || { echo "npm is required (Node.js >= 18)"; exit 1; }
+	# The Anvil binary arrives as an npm optional dependency; no install script is needed.
+	cd tools && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build/contracts/.stamp: $(STAMPS)/npm $(wildcard contracts/*.sol) scripts/compile_contracts.mjs
+	node scripts/compile_contracts.mjs
+
+demo: setup
+	$(PY) scripts/demo.py
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/run.py
+
+lint: setup
+	$(VENV)/bin/ruff check chainops tests scripts bench
+	$(VENV)/bin/mypy
+	$(PY) scripts/extract_abis.py --check
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+distclean: clean
+	rm -rf $(VENV) $(STAMPS) tools/node_modules

@@ -1,0 +1,102 @@
+"""The ``chainops`` command line."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import typer
+from rich.console import Console
+
+from chainops import __version__
+from chainops.core.errors import ChainopsError
+
+app = typer.Typer(
+    help="chainops: execute on-chain and on exchanges from the command line.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+devnet_app = typer.Typer(help="Run the local devnet world (Anvil + Uniswap V2/V3 + tokens).")
+app.add_typer(devnet_app, name="devnet")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(exc: ChainopsError) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def version() -> None:
+    """Print the chainops version."""
+    console.print(__version__)
+
+
+@devnet_app.command("up")
+def devnet_up(
+    port: int = typer.Option(0, help="Port to listen on; 0 picks a free one."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Deploy from scratch."),
+    json_output: bool = typer.Option(False, "--json", help="Print the address book as JSON."),
+) -> None:
+    """Start the devnet world and keep it running until Ctrl-C."""
+    from chainops.cli.render import address_book_tables
+    from chainops.devnet.anvil import AnvilConfig
+    from chainops.devnet.world import World
+
+    try:
+        world = World.start(AnvilConfig(port=port or None), use_cache=not no_cache)
+    except ChainopsError as exc:
+        raise _fail(exc) from exc
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        if json_output:
+            print(world.book.to_json(), flush=True)
+        else:
+            for table in address_book_tables(world.book, world.rpc_url):
+                console.print(table)
+            origin = "cached state" if world.started_from_cache else "fresh deployment"
+            console.print(
+                f"[green]devnet up[/green] at [bold]{world.rpc_url}[/bold] "
+                f"(chain id {world.chain_id}, {origin}, {world.startup_seconds:.2f} s). "
+                "Ctrl-C stops it."
+            )
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        world.stop()
+        if not json_output:
+            console.print("devnet stopped")
+
+
+@devnet_app.command("addresses")
+def devnet_addresses(
+    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Print the address book of the devnet world (deploying it once if not cached).
+
+    Deployment is deterministic, so these are the addresses ``devnet up`` serves.
+    """
+    from chainops.cli.render import address_book_tables
+    from chainops.devnet.world import World
+
+    try:
+        book = World.address_book()
+    except ChainopsError as exc:
+        raise _fail(exc) from exc
+    if json_output:
+        print(book.to_json())
+    else:
+        for table in address_book_tables(book):
+            console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""pytest plugin: a devnet world per session, a fork per module, isolation per test.
+
+Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
+
+``devnet_world``     session  the world (Anvil + Uniswap V2/V3 + tokens + pools), read-mostly
+``devnet_fork``      module   an Anvil forked from the world; tests in a module share it
+``devnet``           function the module's fork, every change undone after the test
+``devnet_accounts``  function funded development accounts (address, private key), deployer excluded
+``anvil_fork``       function factory: ``anvil_fork(url, block=None)`` forks any chain (mainnet
+                              with your own RPC URL); every node it starts is stopped after the test
+
+Heavy imports happen inside the fixtures so that merely having chainops installed
+costs a pytest run nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from chainops.devnet.addressbook import AccountEntry
+    from chainops.devnet.anvil import Anvil
+    from chainops.devnet.world import World
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("chainops", "chainops devnet fixtures")
+    group.addoption(
+        "--chainops-no-cache",
+        action="store_true",
+        default=False,
+        help="deploy the devnet world from scratch instead of loading the cached state",
+    )
+
+
+@pytest.fixture(scope="session")
+def devnet_world(request: pytest.FixtureRequest) -> Iterator[World]:
+    from chainops.devnet.world import World
+
+    world = World.start(use_cache=not request.config.getoption("--chainops-no-cache"))
+    try:
+        yield world
+    finally:
+        world.stop()
+
+
+@pytest.fixture(scope="module")
+def devnet_fork(devnet_world: World) -> Iterator[World]:
+    fork = devnet_world.fork()
+    try:
+        yield fork
+    finally:
+        fork.stop()
+
+
+@pytest.fixture
+def devnet(devnet_fork: World) -> Iterator[World]:
+    with devnet_fork.anvil.isolated():
+        yield devnet_fork
+
+
+@pytest.fixture
+def devnet_accounts(devnet_world: World) -> list[AccountEntry]:
+    return list(devnet_world.book.accounts[1:])
+
+
+@pytest.fixture
+def anvil_fork() -> Iterator[Callable[..., Anvil]]:
+    from chainops.devnet.anvil import Anvil, AnvilConfig
+
+    started: list[Anvil] = []
+
+    def make(url: str, block: int | None = None, **options: object) -> Anvil:
+        # chain_id None: keep the forked chain's own id (1 for a mainnet fork).
+        config = AnvilConfig(fork_url=url, fork_block=block, chain_id=None, **options)  # type: ignore[arg-type]
+        node = Anvil(config).start()
+        started.append(node)
+        return node
+
+    try:
+        yield make
+    finally:
+        for node in started:
+            node.stop()
