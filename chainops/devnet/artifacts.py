@@ -18,7 +18,9 @@ NPM_ARTIFACTS: dict[str, str] = {
     "UniswapV2Factory": "@uniswap/v2-core/build/UniswapV2Factory.json",
     "UniswapV2Pair": "@uniswap/v2-core/build/UniswapV2Pair.json",
     "UniswapV2Router02": "@uniswap/v2-periphery/build/UniswapV2Router02.json",
-    "UniswapV3Factory": "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",
+    "UniswapV3Factory": (
+        "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json"
+    ),
     "UniswapV3Pool": "@uniswap/v3-core/artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json",
     "SwapRouter": "@uniswap/v3-periphery/artifacts/contracts/SwapRouter.sol/SwapRouter.json",
     "QuoterV2": "@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json",

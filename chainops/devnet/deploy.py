@@ -13,7 +13,7 @@ from math import isqrt
 from typing import Any
 
 from eth_account import Account
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
@@ -73,10 +73,16 @@ V2_PAIRS = (
 # A concentrated range is (lower/upper as fractions of the price, USD depth); they make
 # swaps cross initialised ticks, which the V3 quote math must follow.
 V3_POOLS: tuple[tuple[str, str, int, int, tuple[tuple[Fraction, Fraction, int], ...]], ...] = (
-    ("WETH", "USDC", 500, 2_000_000, (
-        (Fraction(95, 100), Fraction(105, 100), 500_000),
-        (Fraction(995, 1000), Fraction(1005, 1000), 100_000),
-    )),
+    (
+        "WETH",
+        "USDC",
+        500,
+        2_000_000,
+        (
+            (Fraction(95, 100), Fraction(105, 100), 500_000),
+            (Fraction(995, 1000), Fraction(1005, 1000), 100_000),
+        ),
+    ),
     ("WETH", "USDC", 3000, 1_000_000, ((Fraction(90, 100), Fraction(110, 100), 500_000),)),
     ("WBTC", "WETH", 3000, 1_000_000, ()),
     ("USDC", "DAI", 100, 1_000_000, ((Fraction(999, 1000), Fraction(1001, 1000), 500_000),)),
@@ -133,7 +139,10 @@ class _Deployer:
         factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         tx = factory.constructor(*args).transact({"from": self.deployer})
         receipt = self._wait(tx, f"deploy {artifact.name}")
-        return self.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+        contract: Contract = self.w3.eth.contract(
+            address=receipt["contractAddress"], abi=artifact.abi
+        )
+        return contract
 
     def call(self, fn: Any, what: str, sender: str | None = None, value: int = 0) -> Any:
         tx = fn.transact({"from": sender or self.deployer, "value": value})
@@ -190,7 +199,8 @@ class _Deployer:
             book.pools.append(self._v3_pool(v3_factory, npm, a, b, fee, usd, ranges))
         self._fund_accounts()
         book.accounts = [
-            AccountEntry(address, _dev_key(self.anvil, i)) for i, address in enumerate(self.accounts)
+            AccountEntry(address, _dev_key(self.anvil, i))
+            for i, address in enumerate(self.accounts)
         ]
         return book
 
@@ -218,8 +228,10 @@ class _Deployer:
         for symbol, contract in self.token.items():
             if symbol == "WETH":
                 continue
-            self.call(contract.functions.mint(self.deployer, self.raw(symbol, usd_needed)),
-                      f"mint {symbol}")
+            self.call(
+                contract.functions.mint(self.deployer, self.raw(symbol, usd_needed)),
+                f"mint {symbol}",
+            )
         wrap = self.raw("WETH", 30_000_000)
         self.anvil.set_balance(self.deployer, wrap + 10**24)
         self.call(self.token["WETH"].functions.deposit(), "wrap ETH", value=wrap)
@@ -279,10 +291,17 @@ class _Deployer:
             self.call(
                 npm.functions.mint(
                     (
-                        c0.address, c1.address, fee, lower, upper,
-                        self.raw(t0, depth), self.raw(t1, depth),
-                        0, 0,  # safe only here: the pool was initialised in this deployment
-                        self.deployer, self.deadline,
+                        c0.address,
+                        c1.address,
+                        fee,
+                        lower,
+                        upper,
+                        self.raw(t0, depth),
+                        self.raw(t1, depth),
+                        0,
+                        0,  # safe only here: the pool was initialised in this deployment
+                        self.deployer,
+                        self.deadline,
                     )
                 ),
                 f"V3 position {t0}/{t1} {fee} [{lower}, {upper}]",

@@ -92,7 +92,9 @@ class World:
         return cls(anvil, book, False, time.monotonic() - began)
 
     @classmethod
-    def address_book(cls, config: AnvilConfig | None = None, *, cache_dir: Path | None = None) -> AddressBook:
+    def address_book(
+        cls, config: AnvilConfig | None = None, *, cache_dir: Path | None = None
+    ) -> AddressBook:
         """The world's address book, from the cache or by deploying it once."""
         config = config or AnvilConfig()
         key = world_cache_key(config)
@@ -126,7 +128,9 @@ class World:
         self.stop()
 
 
-def _write_cache(anvil: Anvil, book: AddressBook, folder: Path, state: Path, book_path: Path) -> None:
+def _write_cache(
+    anvil: Anvil, book: AddressBook, folder: Path, state: Path, book_path: Path
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     dump = anvil.dump_state()
     raw = bytes.fromhex(dump[2:] if dump.startswith("0x") else dump)

@@ -30,9 +30,7 @@ def node() -> Anvil:
 
 def send(anvil: Anvil) -> str:
     return str(
-        anvil.rpc(
-            "eth_sendTransaction", [{"from": SENDER, "to": RECEIVER, "value": hex(1)}]
-        )
+        anvil.rpc("eth_sendTransaction", [{"from": SENDER, "to": RECEIVER, "value": hex(1)}])
     )
 
 

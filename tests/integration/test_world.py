@@ -31,7 +31,9 @@ def web3(world: World) -> Web3:
 
 
 def create2(deployer: str, salt: bytes, init_code_hash: str) -> str:
-    digest = keccak(b"\xff" + bytes.fromhex(deployer[2:]) + salt + bytes.fromhex(init_code_hash[2:]))
+    digest = keccak(
+        b"\xff" + bytes.fromhex(deployer[2:]) + salt + bytes.fromhex(init_code_hash[2:])
+    )
     return to_checksum_address(digest[12:])
 
 
@@ -46,11 +48,13 @@ def test_every_contract_and_token_has_code(devnet_world: World) -> None:
 
 
 def test_npm_artifacts_hash_to_mainnet_init_code() -> None:
-    assert keccak(hexstr=npm_artifact("UniswapV2Pair").bytecode).hex() == (
-        UNISWAP_V2_PAIR_INIT_CODE_HASH[2:]
+    assert (
+        keccak(hexstr=npm_artifact("UniswapV2Pair").bytecode).hex()
+        == (UNISWAP_V2_PAIR_INIT_CODE_HASH[2:])
     )
-    assert keccak(hexstr=npm_artifact("UniswapV3Pool").bytecode).hex() == (
-        UNISWAP_V3_POOL_INIT_CODE_HASH[2:]
+    assert (
+        keccak(hexstr=npm_artifact("UniswapV3Pool").bytecode).hex()
+        == (UNISWAP_V3_POOL_INIT_CODE_HASH[2:])
     )
 
 
@@ -75,7 +79,11 @@ def test_pools_are_priced_sensibly(devnet_world: World) -> None:
     w3 = web3(devnet_world)
     book = devnet_world.book
     pair = book.pool("uniswap-v2", "WETH", "USDC")
-    r0, r1, _ = w3.eth.contract(address=pair.address, abi=abi("UniswapV2Pair")).functions.getReserves().call()
+    r0, r1, _ = (
+        w3.eth.contract(address=pair.address, abi=abi("UniswapV2Pair"))
+        .functions.getReserves()
+        .call()
+    )
     weth, usdc = (r0, r1) if pair.token0 == "WETH" else (r1, r0)
     assert 1990 < (usdc / 10**6) / (weth / 10**18) < 2010
     pool = book.pool("uniswap-v3", "WETH", "USDC", 500)
@@ -94,9 +102,11 @@ def test_accounts_are_funded_with_every_token(devnet_world: World) -> None:
         assert w3.eth.get_transaction_count(account.address) == 0
         assert w3.eth.get_balance(account.address) >= 10**21
         for token in devnet_world.book.tokens.values():
-            balance = w3.eth.contract(address=token.address, abi=erc20).functions.balanceOf(
-                account.address
-            ).call()
+            balance = (
+                w3.eth.contract(address=token.address, abi=erc20)
+                .functions.balanceOf(account.address)
+                .call()
+            )
             assert balance > 0, (token.symbol, account.address)
 
 
@@ -112,7 +122,9 @@ def test_v2_swap_through_router_matches_get_amounts_out(devnet: World) -> None:
     book = devnet.book
     trader = book.accounts[1].address
     weth, usdc = book.token("WETH").address, book.token("USDC").address
-    router = w3.eth.contract(address=book.contract("UniswapV2Router02"), abi=abi("UniswapV2Router02"))
+    router = w3.eth.contract(
+        address=book.contract("UniswapV2Router02"), abi=abi("UniswapV2Router02")
+    )
     amount_in = 10**18
     expected = router.functions.getAmountsOut(amount_in, [weth, usdc]).call()[-1]
     _approve(w3, weth, router.address, trader, amount_in)
