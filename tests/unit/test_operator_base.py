@@ -1,0 +1,114 @@
+"""Operator base: configuration validation, factory registry, instance cache, lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError as PydanticValidationError
+
+from chainops.core.errors import ConfigurationError
+from chainops.core.platforms import ExchangePlatform, get_platform, register_platform
+from chainops.operators.base import (
+    Operator,
+    OperatorConfiguration,
+    OperatorFactory,
+    platform_key,
+)
+
+
+class RecordingOperator(Operator):
+    """A venue-less operator that records its lifecycle calls."""
+
+    def __init__(self, config: OperatorConfiguration, account: str) -> None:
+        super().__init__(config)
+        self.account = account
+        self.calls: list[str] = []
+
+    @property
+    def owner(self) -> str:
+        return self.account
+
+    @classmethod
+    def from_options(cls, platform: str | int, account: str, **options: Any) -> RecordingOperator:
+        return cls(OperatorConfiguration(platform=platform, **options), account)
+
+    async def _start(self) -> None:
+        self.calls.append("start")
+
+    async def _close(self) -> None:
+        self.calls.append("close")
+
+
+@pytest.fixture
+def factory(monkeypatch: pytest.MonkeyPatch) -> type[OperatorFactory]:
+    monkeypatch.setattr(OperatorFactory, "_classes", {})
+    monkeypatch.setattr(OperatorFactory, "_instances", {})
+    OperatorFactory.register("chain:SOLANA")(RecordingOperator)
+    return OperatorFactory
+
+
+def test_configuration_rejects_bad_endpoints_and_unknown_fields() -> None:
+    with pytest.raises(PydanticValidationError, match="not an http"):
+        OperatorConfiguration(platform="ethereum", endpoints=("localhost:8545",))
+    with pytest.raises(PydanticValidationError):
+        OperatorConfiguration(platform="ethereum", colour="blue")  # type: ignore[call-arg]
+    with pytest.raises(PydanticValidationError):
+        OperatorConfiguration(platform="ethereum", confirmations=-1)
+
+
+def test_configuration_resolves_platform_by_name_or_chain_id() -> None:
+    assert OperatorConfiguration(platform=1).resolve_platform().name == "ethereum"
+    assert OperatorConfiguration(platform="devnet").resolve_platform() == get_platform(31337)
+    with pytest.raises(ConfigurationError):
+        OperatorConfiguration(platform="no-such-chain").resolve_platform()
+
+
+def test_platform_keys() -> None:
+    assert platform_key(get_platform("ethereum")) == "chain:EVM"
+    assert platform_key(get_platform("solana-devnet")) == "chain:SOLANA"
+    assert platform_key(ExchangePlatform(name="somex")) == "exchange:somex"
+
+
+async def test_factory_creates_and_caches_per_platform_and_owner(
+    factory: type[OperatorFactory],
+) -> None:
+    a = factory.create("solana-devnet", account="alice")
+    assert isinstance(a, RecordingOperator)
+    assert factory.create("solana-devnet", account="alice") is a
+    assert factory.create("solana-devnet", account="bob") is not a
+    assert factory.create("solana-devnet", account="alice", cache=False) is not a
+    await a.start()
+    await a.close()
+    replacement = factory.create("solana-devnet", account="alice")
+    assert replacement is not a  # a closed operator is never handed out again
+
+
+def test_factory_rejects_unknown_kinds_and_double_registration(
+    factory: type[OperatorFactory],
+) -> None:
+    with pytest.raises(ConfigurationError, match="no operator registered"):
+        factory.create("ethereum", account="alice")
+    register_platform(ExchangePlatform(name="unit-test-exchange"), replace=True)
+    with pytest.raises(ConfigurationError, match="no operator registered"):
+        factory.create("unit-test-exchange", account="alice")
+
+    class Other(RecordingOperator):
+        pass
+
+    with pytest.raises(ConfigurationError, match="already has operator"):
+        factory.register("chain:SOLANA")(Other)
+    assert factory.register("chain:SOLANA")(RecordingOperator) is RecordingOperator
+
+
+async def test_lifecycle_is_idempotent_and_closed_operators_stay_closed() -> None:
+    op = RecordingOperator(OperatorConfiguration(platform="devnet"), "alice")
+    async with op as entered:
+        assert entered is op and op.started
+        await op.start()
+    await op.close()
+    assert op.calls == ["start", "close"]
+    assert op.closed
+    with pytest.raises(ConfigurationError, match="closed"):
+        await op.start()
+    assert repr(op) == "RecordingOperator(platform='anvil', owner='alice')"
