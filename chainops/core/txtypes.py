@@ -1,0 +1,312 @@
+"""Value types of transactions: states and their table, fees, attempts, receipts.
+
+The :class:`~chainops.core.transactions.Transaction` itself lives in
+``transactions.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Self
+
+from chainops.core.assets import Fee
+from chainops.core.errors import ValidationError
+from chainops.core.ids import (
+    ClientId,
+    EvmAddress,
+    SolanaSignature,
+    TxHash,
+    parse_tx_id,
+)
+from chainops.core.lifecycle import StateMachine
+from chainops.core.records import (
+    ErrorInfo,
+    LabelEnum,
+    check_time,
+    dump_time,
+    load_time,
+    utcnow,
+)
+
+__all__ = [
+    "TX_STATES",
+    "AttemptKind",
+    "FeeParams",
+    "TxAttempt",
+    "TxReceipt",
+    "TxState",
+    "TxUpdate",
+]
+
+
+class TxState(LabelEnum):
+    """Where a transaction is in its life."""
+
+    CREATED = "CREATED"
+    SIGNED = "SIGNED"  # at least one attempt signed and journalled, none known sent
+    BROADCAST = "BROADCAST"
+    INCLUDED = "INCLUDED"  # in a block, fewer confirmations than required
+    CONFIRMED = "CONFIRMED"
+    FINALIZED = "FINALIZED"
+    REJECTED = "REJECTED"  # never accepted by the network
+    REVERTED = "REVERTED"  # mined with status 0
+    DROPPED = "DROPPED"  # vanished from the mempool, nonce unused
+    REPLACED = "REPLACED"  # another transaction took the nonce
+    EXPIRED = "EXPIRED"  # Solana: blockhash too old
+
+
+_T = TxState
+_FAILED_OR_DONE = {_T.REVERTED, _T.REPLACED, _T.REJECTED, _T.EXPIRED}
+TX_STATES: StateMachine[TxState] = StateMachine(
+    "Transaction",
+    _T.CREATED,
+    {
+        _T.CREATED: {_T.SIGNED, _T.REJECTED, _T.EXPIRED},
+        # SIGNED -> INCLUDED and beyond: a crash after sending, found by hash on restart
+        _T.SIGNED: {_T.BROADCAST, _T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, *_FAILED_OR_DONE},
+        # skipping ahead is normal: a block may already be deep when first polled
+        _T.BROADCAST: {_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, _T.DROPPED, *_FAILED_OR_DONE},
+        # -> BROADCAST: a reorg removed the block; the tx is back in the mempool
+        _T.INCLUDED: {_T.CONFIRMED, _T.FINALIZED, _T.REVERTED, _T.REPLACED, _T.BROADCAST},
+        # a reorg deeper than our confirmation count
+        _T.CONFIRMED: {_T.FINALIZED, _T.INCLUDED, _T.BROADCAST},
+        _T.FINALIZED: set(),
+        _T.REJECTED: set(),
+        _T.REVERTED: set(),
+        _T.DROPPED: set(),
+        _T.REPLACED: set(),
+        _T.EXPIRED: set(),
+    },
+    {
+        _T.CREATED: 0,
+        _T.SIGNED: 1,
+        _T.BROADCAST: 2,
+        _T.INCLUDED: 3,
+        _T.CONFIRMED: 4,
+        **{s: 5 for s in (_T.FINALIZED, _T.DROPPED, *_FAILED_OR_DONE)},
+    },
+)
+
+MINED_STATES = frozenset({_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, _T.REVERTED})
+SUCCESS_STATES = frozenset({_T.CONFIRMED, _T.FINALIZED})
+ATTEMPTABLE_STATES = frozenset({_T.CREATED, _T.SIGNED, _T.BROADCAST})
+
+
+def check_uint(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValidationError(f"{what} must be a non-negative int, got {value!r}")
+    return value
+
+
+def check_opt_uint(value: object, what: str) -> int | None:
+    return None if value is None else check_uint(value, what)
+
+
+def hex_bytes(value: bytes | str, what: str) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str):
+        text = value[2:] if value.startswith(("0x", "0X")) else value
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            raise ValidationError(f"{what} is not valid hex") from None
+    raise ValidationError(f"{what} must be bytes or hex, not {type(value).__name__}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeParams:
+    """Fee settings of one attempt, in raw units (wei; micro-lamports per CU).
+
+    EVM: either ``gas_price`` (legacy) or both EIP-1559 fields.
+    Solana: ``compute_unit_price`` and ``compute_unit_limit``.
+    """
+
+    gas_price: int | None = None
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+    compute_unit_price: int | None = None
+    compute_unit_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            check_opt_uint(getattr(self, f.name), f.name)
+        pair = (self.max_fee_per_gas, self.max_priority_fee_per_gas)
+        if (pair[0] is None) != (pair[1] is None):
+            raise ValidationError(
+                "EIP-1559 needs both max_fee_per_gas and max_priority_fee_per_gas"
+            )
+        if self.gas_price is not None and pair[0] is not None:
+            raise ValidationError("use gas_price (legacy) or EIP-1559 fees, not both")
+        if pair[0] is not None and pair[1] is not None and pair[1] > pair[0]:
+            raise ValidationError("max_priority_fee_per_gas exceeds max_fee_per_gas")
+
+    @property
+    def is_eip1559(self) -> bool:
+        """True for EIP-1559 (type 2) pricing."""
+        return self.max_fee_per_gas is not None
+
+    def to_dict(self) -> dict[str, int]:
+        """JSON-ready form (unset fields omitted)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, int]) -> Self:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)
+
+
+class AttemptKind(LabelEnum):
+    """Why an attempt was signed."""
+
+    ORIGINAL = "ORIGINAL"
+    SPEED_UP = "SPEED_UP"  # same call, same nonce, higher fees
+    CANCEL = "CANCEL"  # a 0-value self-transfer at the same nonce
+    RESIGN = "RESIGN"  # Solana: same message with a fresh blockhash
+
+
+def _check_hash_matches(hash_: TxHash | SolanaSignature, raw: bytes) -> None:
+    """The hash must be the one the raw bytes produce: a mismatch would break lookups."""
+    if isinstance(hash_, TxHash):
+        from eth_utils.crypto import keccak
+
+        if keccak(raw) != hash_.to_bytes():
+            raise ValidationError(f"hash {hash_} is not keccak256 of the raw transaction")
+        return
+    # a Solana wire transaction starts with a short-vec signature count, then the signatures
+    if not raw or not 1 <= raw[0] < 0x80 or raw[1:65] != hash_.to_bytes():
+        raise ValidationError(f"signature {hash_} is not the first signature of the transaction")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxAttempt:
+    """One signed version of a transaction, journalled before it is broadcast."""
+
+    index: int
+    hash: TxHash | SolanaSignature
+    raw: bytes
+    nonce: int | None = None
+    fee: FeeParams = field(default_factory=FeeParams)
+    kind: AttemptKind = AttemptKind.ORIGINAL
+    created_at: datetime = field(default_factory=utcnow)
+    blockhash: str | None = None
+    last_valid_block_height: int | None = None
+    broadcast_at: datetime | None = None
+    error: ErrorInfo | None = None
+
+    def __post_init__(self) -> None:
+        check_uint(self.index, "attempt index")
+        object.__setattr__(self, "hash", parse_tx_id(self.hash))
+        object.__setattr__(self, "raw", hex_bytes(self.raw, "raw transaction"))
+        _check_hash_matches(self.hash, self.raw)
+        check_opt_uint(self.nonce, "nonce")
+        check_opt_uint(self.last_valid_block_height, "last_valid_block_height")
+        object.__setattr__(self, "kind", AttemptKind(self.kind))
+        check_time(self.created_at, "created_at")
+        if self.broadcast_at is not None:
+            check_time(self.broadcast_at, "broadcast_at")
+
+    @property
+    def broadcast(self) -> bool:
+        """True once the attempt was handed to the network."""
+        return self.broadcast_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (raw bytes as 0x-hex)."""
+        return {
+            "index": self.index,
+            "hash": str(self.hash),
+            "raw": "0x" + self.raw.hex(),
+            "nonce": self.nonce,
+            "fee": self.fee.to_dict(),
+            "kind": self.kind.name,
+            "created_at": dump_time(self.created_at),
+            "blockhash": self.blockhash,
+            "last_valid_block_height": self.last_valid_block_height,
+            "broadcast_at": dump_time(self.broadcast_at),
+            "error": None if self.error is None else self.error.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`."""
+        created = load_time(data["created_at"])
+        assert created is not None
+        return cls(
+            index=data["index"],
+            hash=parse_tx_id(data["hash"]),
+            raw=hex_bytes(data["raw"], "raw"),
+            nonce=data["nonce"],
+            fee=FeeParams.from_dict(data["fee"]),
+            kind=AttemptKind[data["kind"]],
+            created_at=created,
+            blockhash=data["blockhash"],
+            last_valid_block_height=data["last_valid_block_height"],
+            broadcast_at=load_time(data["broadcast_at"]),
+            error=None if data["error"] is None else ErrorInfo.from_dict(data["error"]),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxReceipt:
+    """The summary of a mined transaction that the SDK keeps (``status`` 1 = success)."""
+
+    transaction_hash: TxHash | SolanaSignature
+    block_number: int
+    status: int
+    block_hash: str | None = None
+    transaction_index: int | None = None
+    gas_used: int | None = None
+    effective_gas_price: int | None = None
+    contract_address: EvmAddress | None = None
+    revert_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "transaction_hash", parse_tx_id(self.transaction_hash))
+        check_uint(self.block_number, "block_number")
+        if self.status not in (0, 1) or isinstance(self.status, bool):
+            raise ValidationError(f"receipt status must be 0 or 1, got {self.status!r}")
+        if self.block_hash is not None and self.block_hash.startswith("0x"):
+            object.__setattr__(self, "block_hash", str(TxHash(self.block_hash)))
+        for name in ("transaction_index", "gas_used", "effective_gas_price"):
+            check_opt_uint(getattr(self, name), name)
+        if self.contract_address is not None:
+            object.__setattr__(self, "contract_address", EvmAddress(self.contract_address))
+
+    @property
+    def succeeded(self) -> bool:
+        """True if the transaction executed without reverting."""
+        return self.status == 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            k: (str(v) if isinstance(v, str) else v) for k, v in dataclasses.asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxUpdate:
+    """What the chain monitor observed. ``sequence`` is the head block it looked at.
+
+    An update older than the last applied one is ignored as a whole; a move
+    backwards (a reorg) is taken only with a newer ``sequence``.
+    """
+
+    state: TxState | None = None
+    receipt: TxReceipt | None = None
+    confirmations: int | None = None
+    fee: Fee | None = None
+    error: ErrorInfo | None = None
+    sequence: int | None = None
+    timestamp: datetime | None = None
+    reason: str | None = None
+    client_id: ClientId | None = None
