@@ -192,11 +192,17 @@ class OrderUpdate:
     venue_id: VenueId | str | None = None
     fills: tuple[Fill, ...] = ()
     network_fee: Fee | None = None
-    error: ErrorInfo | None = None
+    error: ErrorInfo | BaseException | None = None  # an exception is stored as ErrorInfo
     sequence: int | None = None
     timestamp: datetime | None = None
     reason: str | None = None
     client_id: ClientId | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error", ErrorInfo.coerce(self.error))
+        if self.state is not None:
+            object.__setattr__(self, "state", OrderState(self.state))
+        object.__setattr__(self, "fills", tuple(self.fills))
 
 
 QuoteValue = str | int | bool | Decimal | None
@@ -363,8 +369,9 @@ class Order(Operation[OrderState]):
             self.set_venue_id(new_venue_id, at=at)
             changed = True
         if explicit is not None:
-            if update.error is not None:
-                self.error = update.error
+            error = ErrorInfo.coerce(update.error)
+            if error is not None:
+                self.error = error
             self._enter(explicit, reason=update.reason, sequence=update.sequence, at=at)
             changed = True
         for fill in new_fills.values():

@@ -288,7 +288,7 @@ class Transaction(Operation[TxState]):
             self._record(Change.FEE, self._state, at=at)
             changed = True
         if target is not None:
-            error = update.error
+            error = ErrorInfo.coerce(update.error)
             if error is None and target is TxState.REVERTED and receipt is not None:
                 error = ErrorInfo("Reverted", receipt.revert_reason or "execution reverted")
             if error is not None:

@@ -305,8 +305,13 @@ class TxUpdate:
     receipt: TxReceipt | None = None
     confirmations: int | None = None
     fee: Fee | None = None
-    error: ErrorInfo | None = None
+    error: ErrorInfo | BaseException | None = None  # an exception is stored as ErrorInfo
     sequence: int | None = None
     timestamp: datetime | None = None
     reason: str | None = None
     client_id: ClientId | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error", ErrorInfo.coerce(self.error))
+        if self.state is not None:
+            object.__setattr__(self, "state", TxState(self.state))
