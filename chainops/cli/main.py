@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 
@@ -37,7 +38,9 @@ def version() -> None:
 def devnet_up(
     port: int = typer.Option(0, help="Port to listen on; 0 picks a free one."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Deploy from scratch."),
-    json_output: bool = typer.Option(False, "--json", help="Print the address book as JSON."),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print the RPC URL and address book as JSON."
+    ),
 ) -> None:
     """Start the devnet world and keep it running until Ctrl-C."""
     from chainops.cli.render import address_book_tables
@@ -52,7 +55,8 @@ def devnet_up(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         if json_output:
-            print(world.book.to_json(), flush=True)
+            document = {"rpc_url": world.rpc_url, **world.book.to_dict()}
+            print(json.dumps(document, indent=2, sort_keys=True), flush=True)
         else:
             for table in address_book_tables(world.book, world.rpc_url):
                 console.print(table)

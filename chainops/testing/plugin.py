@@ -5,6 +5,8 @@ Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
 ``devnet_world``     session  the world (Anvil + Uniswap V2/V3 + tokens + pools), read-mostly
 ``devnet_fork``      module   an Anvil forked from the world; tests in a module share it
 ``devnet``           function the module's fork, every change undone after the test
+``devnet_fresh``     function a fork of its own for one test (mining mode, time and other node
+                              settings that a snapshot does not cover start clean too)
 ``devnet_accounts``  function funded development accounts (address, private key), deployer excluded
 ``anvil_fork``       function factory: ``anvil_fork(url, block=None)`` forks any chain (mainnet
                               with your own RPC URL); every node it starts is stopped after the test
@@ -60,6 +62,15 @@ def devnet_fork(devnet_world: World) -> Iterator[World]:
 def devnet(devnet_fork: World) -> Iterator[World]:
     with devnet_fork.anvil.isolated():
         yield devnet_fork
+
+
+@pytest.fixture
+def devnet_fresh(devnet_world: World) -> Iterator[World]:
+    fork = devnet_world.fork()
+    try:
+        yield fork
+    finally:
+        fork.stop()
 
 
 @pytest.fixture
