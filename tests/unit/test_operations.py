@@ -736,3 +736,14 @@ class TestSerialisation:
         assert make_order() == make_order()
         with pytest.raises(TypeError):
             hash(make_order())
+
+
+def test_updates_accept_exceptions_and_state_names() -> None:
+    tx = make_tx()
+    tx.add_attempt(make_attempt(0))
+    tx.apply(TxUpdate(state="rejected", error=Rejected("nonce too low")))  # type: ignore[arg-type]
+    assert tx.state is TS.REJECTED
+    assert tx.error == ErrorInfo("Rejected", "nonce too low")
+    update = OrderUpdate(state="open", error=ValueError("x"), fills=[make_fill(1)])  # type: ignore[arg-type]
+    assert update.state is OS.OPEN and update.error == ErrorInfo("ValueError", "x")
+    assert isinstance(update.fills, tuple)
