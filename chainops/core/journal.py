@@ -110,7 +110,7 @@ class Journal(ABC):
         Call this *before* broadcasting the attempt.
         """
         attempt = attempt or tx.latest_attempt
-        if attempt is None or attempt not in tx.attempts:
+        if attempt is None or all(a.hash != attempt.hash for a in tx.attempts):
             raise JournalError(f"{tx.client_id}: add the attempt to the transaction first")
         self.save(tx)
 

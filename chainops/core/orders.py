@@ -154,6 +154,15 @@ class Fill:
         if self.timestamp is not None:
             check_time(self.timestamp, "fill timestamp")
 
+    def same_trade(self, other: Fill) -> bool:
+        """True if ``other`` reports the same execution (sources may differ on time or fee)."""
+        return (self.fill_id, self.price, self.base_amount, self.quote_amount) == (
+            other.fill_id,
+            other.price,
+            other.base_amount,
+            other.quote_amount,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
@@ -189,7 +198,7 @@ class OrderUpdate:
     """
 
     state: OrderState | None = None
-    venue_id: VenueId | str | None = None
+    venue_id: VenueId | str | int | None = None
     fills: tuple[Fill, ...] = ()
     network_fee: Fee | None = None
     error: ErrorInfo | BaseException | None = None  # an exception is stored as ErrorInfo
@@ -345,7 +354,7 @@ class Order(Operation[OrderState]):
             known = self._fills.get(fill.fill_id) or new_fills.get(fill.fill_id)
             if known is None:
                 new_fills[fill.fill_id] = fill
-            elif known != fill:
+            elif not known.same_trade(fill):
                 raise ValidationError(f"fill {fill.fill_id!r} conflicts with the recorded one")
         stale = self._is_stale(update.sequence)
         explicit = None

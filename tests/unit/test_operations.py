@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from decimal import Decimal
@@ -235,6 +236,13 @@ class TestOrderFills:
         order.apply(OrderUpdate(state=OS.OPEN, fills=(make_fill(1),)))
         states = [e.state for e in order.history if e.change is Change.TRANSITION]
         assert states == ["OPEN", "PARTIALLY_FILLED"]
+
+    def test_same_fill_from_another_source(self) -> None:
+        order = make_order()
+        order.add_fill(make_fill(1))
+        echo = dataclasses.replace(make_fill(1), timestamp=at(99), fee=None)
+        assert order.add_fill(echo) is False
+        assert order.fills["t1"].timestamp == at(1)
 
     def test_conflicting_fill_id_rejected(self) -> None:
         order = make_order()
