@@ -1,4 +1,4 @@
-"""The machinery shared by every operation: state tables, history, errors.
+"""The machinery shared by every operation: state tables and the Operation base.
 
 An :class:`Operation` owns a state from a :class:`StateMachine` table and an
 append-only history of :class:`HistoryEntry` values. Two ways move it:

@@ -6,6 +6,10 @@ the tx hash, its fills come from the receipt's swap logs (fill id
 
 Filled amounts are always derived from the fills, which are keyed by fill
 id, so a fill reported twice is counted once.
+
+UNKNOWN ranks below OPEN: a venue never reports it, so moving an order to
+UNKNOWN is a local decision made with ``transition`` (``apply`` would treat
+it as a late report).
 """
 
 from __future__ import annotations
