@@ -50,7 +50,7 @@ def _signed_transactions(n: int) -> list[Transaction]:
         tx.add_attempt(
             TxAttempt(
                 index=0,
-                hash=bytes(signed.hash),
+                hash=TxHash(bytes(signed.hash)),
                 raw=bytes(signed.raw_transaction),
                 nonce=nonce,
                 fee=fees,
