@@ -25,6 +25,12 @@ def _naive_to_raw(amount: Decimal, decimals: int) -> int:
 def run() -> list[Result]:
     generator = ClientIdGenerator(prefix="b")
     amount = Decimal("1234.567891")
+    # 29 significant digits: past the default Decimal context, where scaleb rounds
+    big = Decimal("12345678901.123456789012345678")
+    exact = {
+        "ours_exact_on_29_digits": to_raw(big, 18) == 12345678901123456789012345678,
+        "baseline_exact_on_29_digits": _naive_to_raw(big, 18) == 12345678901123456789012345678,
+    }
     return [
         Result(
             name="client_id_generation",
@@ -41,5 +47,6 @@ def run() -> list[Result]:
             baseline=per_second(lambda: _naive_to_raw(amount, 18), N),
             baseline_name="Decimal.scaleb + integral check",
             higher_is_better=True,
+            details=exact,
         ),
     ]
