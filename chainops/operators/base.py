@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chainops.core.errors import ConfigurationError
+from chainops.core.events import EventBus
 from chainops.core.platforms import ChainPlatform, ExchangePlatform, Platform, get_platform
 
 
@@ -56,9 +57,12 @@ class Operator(ABC):
     tracking what is in flight, release connections).
     """
 
-    def __init__(self, config: OperatorConfiguration) -> None:
+    def __init__(self, config: OperatorConfiguration, events: EventBus | None = None) -> None:
         self.config = config
         self.platform: Platform = config.resolve_platform()
+        # Every operation this operator creates publishes its transitions here.
+        self.events = events or EventBus()
+        self._owns_events = events is None
         self._started = False
         self._closed = False
 
@@ -88,6 +92,8 @@ class Operator(ABC):
             self._closed = True
             if self._started:
                 await self._close()
+            if self._owns_events:
+                self.events.close()  # end subscribers' async iterators
 
     @abstractmethod
     async def _start(self) -> None:

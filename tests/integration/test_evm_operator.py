@@ -19,6 +19,7 @@ from chainops.core.errors import (
     Rejected,
     ValidationError,
 )
+from chainops.core.events import TxEvent
 from chainops.core.journal import SqliteJournal
 from chainops.core.transactions import Transaction, TxState
 from chainops.devnet.world import World
@@ -51,6 +52,8 @@ async def weth_balance(evm: EvmOperator, world: World) -> int:
 async def test_wrap_eth_is_journalled_and_confirmed(devnet: World, tmp_path: Path) -> None:
     journal_path = tmp_path / "journal.sqlite"
     async with operator(devnet, journal_path=journal_path) as evm:
+        seen: list[str] = []
+        evm.events.subscribe(TxEvent, lambda event: seen.append(type(event).__name__))
         before_weth = await weth_balance(evm, devnet)
         before_eth = await evm.balance()
         tx = await evm.send(devnet.book.contracts["WETH9"], value=Decimal("1.5"), data=DEPOSIT)
@@ -65,6 +68,9 @@ async def test_wrap_eth_is_journalled_and_confirmed(devnet: World, tmp_path: Pat
             tx.fee.amount == Decimal(tx.receipt.gas_used * tx.receipt.effective_gas_price) / 10**18
         )
         assert await evm.balance() == before_eth - Decimal("1.5") - tx.fee.amount
+        for name in ("TxCreated", "TxSigned", "TxBroadcast", "TxConfirmed"):
+            assert name in seen, (name, seen)
+        assert seen.index("TxSigned") < seen.index("TxBroadcast") < seen.index("TxConfirmed")
         second = await evm.send_and_wait(
             devnet.book.contracts["WETH9"], value=Decimal("0.1"), data=DEPOSIT
         )

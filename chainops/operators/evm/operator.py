@@ -28,6 +28,7 @@ from chainops.core.errors import (
     UnknownOutcome,
     ValidationError,
 )
+from chainops.core.events import EventBus
 from chainops.core.ids import ClientIdGenerator, EvmAddress, TxHash
 from chainops.core.journal import Journal, SqliteJournal
 from chainops.core.platforms import ChainPlatform
@@ -66,9 +67,13 @@ class EvmOperator(Operator):
     config: EvmConfiguration
 
     def __init__(
-        self, config: EvmConfiguration, signer: LocalSigner, journal: Journal | None = None
+        self,
+        config: EvmConfiguration,
+        signer: LocalSigner,
+        journal: Journal | None = None,
+        events: EventBus | None = None,
     ) -> None:
-        super().__init__(config)
+        super().__init__(config, events)
         if not isinstance(self.platform, ChainPlatform) or not self.platform.is_evm:
             raise ConfigurationError(f"{self.platform.name} is not an EVM chain")
         if not config.endpoints:
@@ -92,13 +97,14 @@ class EvmOperator(Operator):
         private_key: str | None = None,
         signer: LocalSigner | None = None,
         journal: Journal | None = None,
+        events: EventBus | None = None,
         **settings: Any,
     ) -> EvmOperator:
         if signer is None:
             signer = LocalSigner.from_key(private_key) if private_key else LocalSigner.from_env()
         endpoints = tuple(settings.pop("endpoints", ())) or ((rpc_url,) if rpc_url else ())
         config = EvmConfiguration(platform=platform, endpoints=endpoints, **settings)
-        return cls(config, signer, journal)
+        return cls(config, signer, journal, events)
 
     @property
     def owner(self) -> str:
@@ -186,6 +192,7 @@ class EvmOperator(Operator):
                 nonce=nonce,
                 fee_params=fees,
             )
+            self.events.track(tx)
             signed = self.signer.sign(
                 {
                     **request,
