@@ -51,11 +51,8 @@ def devnet_world(request: pytest.FixtureRequest) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def devnet_fork(devnet_world: World) -> Iterator[World]:
-    fork = devnet_world.fork()
-    try:
+    with devnet_world.fork() as fork:
         yield fork
-    finally:
-        fork.stop()
 
 
 @pytest.fixture
@@ -66,11 +63,8 @@ def devnet(devnet_fork: World) -> Iterator[World]:
 
 @pytest.fixture
 def devnet_fresh(devnet_world: World) -> Iterator[World]:
-    fork = devnet_world.fork()
-    try:
+    with devnet_world.fork() as fork:
         yield fork
-    finally:
-        fork.stop()
 
 
 @pytest.fixture
