@@ -1,8 +1,9 @@
 """Local EVM signing: a private key from a value, an encrypted keystore or the environment.
 
-The key never appears in ``repr``, ``str``, logs or errors. Signing goes through
-eth-account, which uses coincurve's libsecp256k1 when it is installed (a
-dependency of chainops): about ten times faster than the pure-Python backend.
+The key never appears in ``repr``, ``str``, logs or errors. Type 2 transactions
+without an access list and EIP-155 legacy transactions, given as ints and bytes,
+are signed by :mod:`chainops.operators.evm.fastsign` (libsecp256k1 directly,
+byte-identical output); every other shape goes through eth-account.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coincurve import PrivateKey
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from chainops.core.errors import AuthenticationError, ConfigurationError, ValidationError
 from chainops.core.ids import EvmAddress, TxHash
+from chainops.operators.evm import fastsign
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,12 @@ class SignedTx:
 class LocalSigner:
     """Signs EVM transactions with a key held in this process."""
 
-    __slots__ = ("_account", "address")
+    __slots__ = ("_account", "_key", "address")
 
     def __init__(self, account: LocalAccount) -> None:
         self._account = account
+        # The same secret as a libsecp256k1 key object, for the fast path.
+        self._key = PrivateKey(bytes(account.key))
         self.address = EvmAddress(account.address)
 
     @classmethod
@@ -58,6 +63,8 @@ class LocalSigner:
             key = Account.decrypt(data, password)
         except ValueError:
             raise AuthenticationError(f"wrong password for keystore {path}") from None
+        except (KeyError, TypeError, AttributeError):
+            raise ConfigurationError(f"keystore {path} is not a valid v3 keystore") from None
         return cls.from_key(key)
 
     @classmethod
@@ -71,6 +78,9 @@ class LocalSigner:
         """Sign a transaction dict (chainId must be set: unprotected signatures replay)."""
         if not tx.get("chainId"):
             raise ValidationError("refusing to sign without a chain id (replayable on any chain)")
+        fast = fastsign.sign_transaction(tx, self._key, sender=self.address)
+        if fast is not None:
+            return SignedTx(raw=fast[0], hash=TxHash(fast[1]))
         signed = self._account.sign_transaction(tx)
         return SignedTx(raw=bytes(signed.raw_transaction), hash=TxHash(bytes(signed.hash)))
 
@@ -80,4 +90,7 @@ class LocalSigner:
     __str__ = __repr__
 
     def __reduce__(self) -> Any:
+        raise TypeError("LocalSigner cannot be pickled: it would copy the private key")
+
+    def __getstate__(self) -> Any:
         raise TypeError("LocalSigner cannot be pickled: it would copy the private key")
