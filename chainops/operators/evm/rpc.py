@@ -193,6 +193,7 @@ class JsonRpcClient:
         self.read_retries = read_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        # 5 s: later calls skip a dead node at once, yet its recovery is noticed soon.
         self.cooldown = cooldown
         # A longer pause than this is the caller's decision: RateLimited surfaces at once.
         self.retry_after_max = retry_after_max
@@ -463,7 +464,6 @@ class JsonRpcClient:
         attempts: _Attempts | None = None,
     ) -> T:
         """POST ``body`` with failover; retry transport failures; return ``interpret``'s value."""
-        attempts = attempts or _Attempts()
         while True:
             now = time.monotonic()
             endpoint = self._pick(now)
@@ -472,6 +472,7 @@ class JsonRpcClient:
                 value = interpret(status, doc)
             except _Transport as failure:
                 self._penalise(endpoint, failure, now)
+                attempts = attempts or _Attempts()  # only failures pay for bookkeeping
                 await self._before_retry(what, endpoint, failure, attempts, retries, read, hashes)
                 continue
             except NodeError:
