@@ -13,12 +13,12 @@ never rebuilt. The attempt that was mined is ``winning_attempt``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from chainops.core.assets import Fee
-from chainops.core.errors import InvalidTransition, ValidationError
+from chainops.core.errors import ConfigurationError, InvalidTransition, ValidationError
 from chainops.core.ids import (
     ClientId,
     EvmAddress,
@@ -55,6 +55,14 @@ __all__ = [
     "TxState",
     "TxUpdate",
 ]
+
+
+class Waiter(Protocol):
+    """The operator's wait: resolves a transaction to its confirmed or failed end."""
+
+    def __call__(
+        self, tx: Transaction, *, confirmations: int | None, timeout: float | None
+    ) -> Awaitable[Transaction]: ...
 
 
 def _account(value: object, what: str) -> EvmAddress | SolanaPubkey:
@@ -123,6 +131,7 @@ class Transaction(Operation[TxState]):
         self.receipt: TxReceipt | None = None
         self.confirmations: int = 0
         self.fee: Fee | None = None
+        self._waiter: Waiter | None = None  # runtime only: set by the operator tracking it
 
     # -- views -------------------------------------------------------------
 
@@ -169,6 +178,20 @@ class Transaction(Operation[TxState]):
                 if attempt.hash == ref or (ref.startswith("0x") and attempt.hash == ref.lower()):
                     return attempt
         raise ValidationError(f"{self.client_id} has no attempt {ref!r}")
+
+    # -- waiting -----------------------------------------------------------
+
+    def bind_waiter(self, waiter: Waiter) -> None:
+        """Let ``await tx.wait()`` ask the operator that tracks this transaction."""
+        self._waiter = waiter
+
+    async def wait(
+        self, *, confirmations: int | None = None, timeout: float | None = None
+    ) -> Transaction:
+        """Wait until confirmed (``confirmations`` deep) or raise the typed failure."""
+        if self._waiter is None:
+            raise ConfigurationError(f"{self.client_id} is not tracked by an operator")
+        return await self._waiter(self, confirmations=confirmations, timeout=timeout)
 
     # -- attempts ----------------------------------------------------------
 
@@ -343,4 +366,3 @@ class Transaction(Operation[TxState]):
         tx.confirmations = data["confirmations"]
         tx.fee = None if data["fee"] is None else Fee.from_dict(data["fee"])
         return tx
-

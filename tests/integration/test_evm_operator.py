@@ -1,22 +1,26 @@
-"""The EVM operator on a fork of the devnet world: wrap ETH, journal first, typed errors."""
+"""The EVM operator on forks of the devnet world: sends, nonces, reverts, waits, journal."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_utils.crypto import keccak
+from eth_account import Account
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.core.errors import (
+    AuthenticationError,
     ConfigurationError,
     InsufficientFunds,
     InvalidAmount,
     InvalidIdentifier,
-    Rejected,
+    Reverted,
+    UnknownOutcome,
     ValidationError,
 )
 from chainops.core.events import TxEvent
@@ -25,10 +29,15 @@ from chainops.core.transactions import Transaction, TxState
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator, LocalSigner
+from chainops.operators.evm.requests import TxRequest
 
 pytestmark = pytest.mark.integration
-DEPOSIT = "0x" + keccak(text="deposit()")[:4].hex()
-WITHDRAW_SELECTOR = keccak(text="withdraw(uint256)")[:4]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def abi(name: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads((ROOT / "abis" / f"{name}.json").read_text())
+    return data
 
 
 def operator(world: World, index: int = 3, **options: Any) -> EvmOperator:
@@ -43,67 +52,95 @@ def operator(world: World, index: int = 3, **options: Any) -> EvmOperator:
     return op
 
 
-async def weth_balance(evm: EvmOperator, world: World) -> int:
-    abi = json.loads((Path(__file__).resolve().parents[2] / "abis" / "WETH9.json").read_text())
-    token = evm.w3.eth.contract(address=world.book.contracts["WETH9"], abi=abi)
-    return int(await token.functions.balanceOf(evm.owner).call())
+def deploy_reverter(world: World) -> str:
+    artifact = json.loads((ROOT / "build" / "contracts" / "Reverter.json").read_text())
+    deployer = world.book.accounts[0].address
+    tx = world.anvil.rpc(
+        "eth_sendTransaction",
+        [{"from": deployer, "data": artifact["bytecode"], "gas": hex(2_000_000)}],
+    )
+    for _ in range(200):  # automine lands a moment after the send returns
+        receipt = world.anvil.rpc("eth_getTransactionReceipt", [tx])
+        if receipt is not None:
+            return str(receipt["contractAddress"])
+        time.sleep(0.01)
+    raise AssertionError("Reverter deployment was not mined")
 
 
-async def test_wrap_eth_is_journalled_and_confirmed(devnet: World, tmp_path: Path) -> None:
+async def test_wrap_eth_is_journalled_confirmed_and_published(
+    devnet: World, tmp_path: Path
+) -> None:
     journal_path = tmp_path / "journal.sqlite"
     async with operator(devnet, journal_path=journal_path) as evm:
         seen: list[str] = []
         evm.events.subscribe(TxEvent, lambda event: seen.append(type(event).__name__))
-        before_weth = await weth_balance(evm, devnet)
+        weth = evm.contract(devnet.book.contracts["WETH9"], abi("WETH9"))
+        before_weth = weth.decode_result(
+            "balanceOf", await evm.call(weth.request("balanceOf", evm.owner))
+        )
         before_eth = await evm.balance()
-        tx = await evm.send(devnet.book.contracts["WETH9"], value=Decimal("1.5"), data=DEPOSIT)
+        tx = await evm.send(weth.request("deposit", value=Decimal("1.5")))
         assert tx.state is TxState.BROADCAST
         assert tx.nonce == 0 and tx.venue_id == tx.hash
-        await evm.wait(tx)
-        assert tx.state is TxState.CONFIRMED
+        await tx.wait()
+        assert tx.state in (TxState.CONFIRMED, TxState.FINALIZED)
         assert tx.receipt is not None and tx.receipt.status == 1
-        assert await weth_balance(evm, devnet) - before_weth == 15 * 10**17
-        assert tx.fee is not None and tx.fee.amount > 0
+        after_weth = weth.decode_result(
+            "balanceOf", await evm.call(weth.request("balanceOf", evm.owner))
+        )
+        assert after_weth - before_weth == 15 * 10**17
+        assert tx.fee is not None
         assert (
             tx.fee.amount == Decimal(tx.receipt.gas_used * tx.receipt.effective_gas_price) / 10**18
         )
         assert await evm.balance() == before_eth - Decimal("1.5") - tx.fee.amount
-        for name in ("TxCreated", "TxSigned", "TxBroadcast", "TxConfirmed"):
-            assert name in seen, (name, seen)
         assert seen.index("TxSigned") < seen.index("TxBroadcast") < seen.index("TxConfirmed")
         second = await evm.send_and_wait(
-            devnet.book.contracts["WETH9"], value=Decimal("0.1"), data=DEPOSIT
+            to=weth.address, value=Decimal("0.1"), data=weth.encode("deposit")
         )
         assert second.nonce == 1
     reopened = SqliteJournal(journal_path)
     stored = reopened.load(tx.client_id)
     assert isinstance(stored, Transaction)
-    assert stored.state is TxState.CONFIRMED
+    assert stored.state is tx.state
     assert stored.attempts[0].raw == tx.attempts[0].raw
-    assert stored.to_dict() == tx.to_dict()
     reopened.close()
 
 
-async def test_bad_input_is_refused_before_anything_is_sent(devnet: World) -> None:
+async def test_bad_input_is_refused_before_anything_is_sent(devnet: World, tmp_path: Path) -> None:
     async with operator(devnet, index=4) as evm:
         nonce = await evm.nonce()
-        weth = devnet.book.contracts["WETH9"]
+        weth = evm.contract(devnet.book.contracts["WETH9"], abi("WETH9"))
         with pytest.raises(ValidationError, match="float"):
-            await evm.send(weth, value=1.5, data=DEPOSIT)  # type: ignore[arg-type]
+            await evm.send(to=weth.address, value=1.5)
         with pytest.raises(InvalidAmount):
-            await evm.send(weth, value=Decimal("-1"), data=DEPOSIT)
+            await evm.send(to=weth.address, value=Decimal("-1"))
         with pytest.raises(InvalidAmount):
-            await evm.send(weth, value=Decimal("1e-19"), data=DEPOSIT)
+            await evm.send(to=weth.address, value=Decimal("1e-19"))
         with pytest.raises(InvalidIdentifier):
-            await evm.send("0x1234", value=Decimal(1))
+            await evm.send(to="0x1234", value=Decimal(1))
+        with pytest.raises(InvalidIdentifier):  # right length, wrong checksum case
+            await evm.send(to="0x70997970c51812dc3A010C7d01b50e0d17dc79C8", value=Decimal(1))
+        with pytest.raises(ValidationError, match="block gas limit"):
+            await evm.send(to=weth.address, gas_limit=10**12)
         with pytest.raises(InsufficientFunds):
-            await evm.send(weth, value=Decimal(10**9), data=DEPOSIT)
-        # withdrawing WETH the account does not have reverts in simulation: nothing is sent
-        withdraw = "0x" + (WITHDRAW_SELECTOR + (10**30).to_bytes(32, "big")).hex()
-        with pytest.raises(Rejected, match="would fail"):
-            await evm.send(weth, data=withdraw)
+            await evm.send(weth.request("deposit", value=Decimal(10**9)))
+        with pytest.raises(ValidationError, match="no function"):
+            weth.request("mint", evm.owner, 1)
+        with pytest.raises(ValidationError, match="bad arguments"):
+            weth.request("transfer", "not-an-address", 1)
+        with pytest.raises(Reverted):  # withdrawing WETH the account does not hold
+            await evm.send(weth.request("withdraw", 10**30))
         assert await evm.nonce() == nonce
         assert evm.journal.non_terminal() == []
+    with pytest.raises(AuthenticationError):
+        keystore = tmp_path / "key.json"
+        keystore.write_text(json.dumps(Account.encrypt(devnet.book.accounts[4].private_key, "pw")))
+        OperatorFactory.create(
+            "devnet", cache=False, rpc_url=devnet.rpc_url, keystore=str(keystore), password="wrong"
+        )
+    with pytest.raises(ConfigurationError, match="CHAINOPS_PRIVATE_KEY"):
+        OperatorFactory.create("devnet", cache=False, rpc_url=devnet.rpc_url)
 
 
 async def test_wrong_chain_id_refuses_to_start(devnet: World) -> None:
@@ -122,15 +159,123 @@ async def test_closed_operator_refuses_new_sends(devnet: World) -> None:
     async with evm:
         pass
     with pytest.raises(ConfigurationError, match="closed"):
-        await evm.send(devnet.book.contracts["WETH9"], value=Decimal(1), data=DEPOSIT)
+        await evm.send(to=devnet.book.accounts[1].address, value=Decimal(1))
 
 
-def test_signer_hides_the_key(devnet_world: World) -> None:
+async def test_reverts_are_decoded_in_simulation_and_on_chain(devnet: World) -> None:
+    address = deploy_reverter(devnet)
+    async with operator(devnet, index=5) as evm:
+        reverter = evm.contract(address, abi("Reverter"))
+        nonce = await evm.nonce()
+        with pytest.raises(Reverted) as info:
+            await evm.send(reverter.request("revertWithReason", "no way"))
+        assert info.value.reason == "no way"
+        with pytest.raises(Reverted, match="InsufficientThing"):
+            await evm.send(reverter.request("revertWithCustomError", 1, 2))
+        with pytest.raises(Reverted, match="0x12"):
+            await evm.send(reverter.request("panicDivide", 1, 0))
+        assert await evm.nonce() == nonce  # a simulated revert never reaches the node
+        with pytest.raises(Reverted):  # an explicit gas limit does not skip the simulation
+            await evm.send(reverter.request("revertWithReason", "x", gas_limit=100_000))
+        assert await evm.nonce() == nonce
+        ok = await evm.send_and_wait(reverter.request("succeed", 7))
+        assert ok.receipt is not None and ok.receipt.status == 1
+
+
+async def test_mined_revert_is_reverted_with_reason(devnet: World) -> None:
+    """A call that passes simulation but reverts when mined, because the state moved."""
+    weth_address = devnet.book.contracts["WETH9"]
+    thief = devnet.book.accounts[0].address
+    async with operator(devnet, index=7) as evm:
+        weth = evm.contract(weth_address, abi("WETH9"))
+        held = weth.decode_result("balanceOf", await evm.call(weth.request("balanceOf", evm.owner)))
+        await evm.send_and_wait(weth.request("approve", thief, held))
+        devnet.anvil.set_mining("manual")
+        try:
+            ours = await evm.send(weth.request("withdraw", held))  # simulates fine now
+            # Another account empties our balance first: a higher tip orders it ahead.
+            steal = weth.encode("transferFrom", evm.owner, thief, held)
+            devnet.anvil.rpc(
+                "eth_sendTransaction",
+                [
+                    {
+                        "from": thief,
+                        "to": weth_address,
+                        "data": "0x" + steal.hex(),
+                        "gas": hex(100_000),
+                        "maxPriorityFeePerGas": hex(100 * 10**9),
+                        "maxFeePerGas": hex(200 * 10**9),
+                    }
+                ],
+            )
+            devnet.anvil.mine()
+            with pytest.raises(Reverted):
+                await ours.wait(timeout=10)
+            assert ours.state is TxState.REVERTED
+            assert ours.receipt is not None and ours.receipt.status == 0
+            assert ours.receipt.revert_reason is not None
+            assert ours.fee is not None and ours.fee.amount > 0
+        finally:
+            devnet.anvil.set_mining("auto")
+
+
+async def test_confirmation_depth_and_timeout_under_automine(devnet: World) -> None:
+    async with operator(devnet, index=8, track_finality=False) as evm:
+        tx = await evm.send(to=devnet.book.accounts[1].address, value=Decimal("0.01"))
+        await tx.wait()
+        with pytest.raises(UnknownOutcome, match="1 of 3 confirmations"):
+            await tx.wait(confirmations=3, timeout=0.5)
+        devnet.anvil.mine(2)
+        await tx.wait(confirmations=3, timeout=10)
+        assert tx.confirmations >= 3
+
+
+async def test_finality_is_reached_with_the_finalized_tag(devnet: World) -> None:
+    async with operator(devnet, index=9) as evm:
+        tx = await evm.send(to=devnet.book.accounts[1].address, value=Decimal("0.01"))
+        devnet.anvil.mine(3)  # one slot per epoch: finalized trails the head by two blocks
+        async with asyncio.timeout(10):
+            await tx.wait_for(lambda t: t.state is TxState.FINALIZED)
+
+
+async def test_concurrent_sends_get_contiguous_nonces_and_all_confirm(devnet: World) -> None:
+    n = 200
+    async with operator(devnet, index=2, max_in_flight=64, track_finality=False) as evm:
+        start = await evm.nonce()
+        to = devnet.book.accounts[1].address
+        txs = await asyncio.gather(*(evm.send(to=to, value=Decimal("0.001")) for _ in range(n)))
+        await asyncio.gather(*(tx.wait() for tx in txs))
+        assert sorted(tx.nonce for tx in txs) == list(range(start, start + n))
+        assert all(tx.state is TxState.CONFIRMED for tx in txs)
+        assert await evm.nonce() == start + n
+        assert len({tx.hash for tx in txs}) == n
+
+
+async def test_two_operators_sharing_a_journal_do_not_collide(
+    devnet: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "shared.sqlite"
+    to = devnet.book.accounts[1].address
+    one = operator(devnet, index=6, journal_path=path, track_finality=False)
+    two = operator(devnet, index=6, journal_path=path, track_finality=False)
+    async with one, two:
+        start = await one.nonce()
+        sends = [op.send(to=to, value=Decimal("0.001")) for _ in range(25) for op in (one, two)]
+        txs = await asyncio.gather(*sends)
+        await asyncio.gather(*(tx.wait() for tx in txs))
+        assert sorted(tx.nonce for tx in txs) == list(range(start, start + 50))
+
+
+def test_signer_sources_and_secrecy(
+    devnet_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = devnet_world.book.accounts[1].private_key
     signer = LocalSigner.from_key(key)
     assert key[2:] not in repr(signer) and key[2:] not in str(signer)
+    monkeypatch.setenv("CHAINOPS_PRIVATE_KEY", key)
+    assert LocalSigner.from_env().address == signer.address
     with pytest.raises(ValidationError) as info:
         LocalSigner.from_key("0x" + "zz" * 32)
     assert "zz" not in str(info.value)
-    with pytest.raises(ValidationError, match="chain id"):
-        signer.sign({"to": signer.address, "value": 0, "gas": 21000, "nonce": 0, "gasPrice": 1})
+    request = TxRequest(to=signer.address)
+    assert request.gas_limit is None

@@ -124,7 +124,9 @@ def test_window_must_be_positive(journal: SqliteJournal) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["reserve", "release", "done"]), min_size=1, max_size=60))
-def test_no_gap_is_ever_left_behind(tmp_path_factory: pytest.TempPathFactory, ops: list[str]) -> None:
+def test_no_gap_is_ever_left_behind(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[str]
+) -> None:
     """Whatever the order of operations, the nonces in use plus the ones finished cover a
     contiguous range from the start, and none was handed out twice while live."""
 

@@ -1,10 +1,21 @@
-"""EvmOperator: build, sign, journal, broadcast and track transactions on an EVM chain.
+"""EvmOperator: build, simulate, sign, journal, broadcast and track EVM transactions.
 
-This first version is deliberately sequential: one nonce counter per operator
-under an asyncio lock, fees from the latest block, and receipts polled per
-transaction. It keeps the exactly-once order (sign -> journal -> broadcast)
-that the full pipeline builds on; the concurrent nonce allocator, fee history,
-batched block monitor, speed-up/cancel and restore come next.
+A facade over small parts, each in its own module: ``rpc`` (JSON-RPC client
+with failover), ``batching`` (concurrent calls coalesced into one request),
+``fees`` (EIP-1559 from fee history), ``nonces`` (the allocator), ``signer``
+(local keys), ``monitor`` (one block-driven loop), ``revert`` (reasons).
+
+The send path, in order, and why nothing is ever sent twice or lost:
+
+1. validate the request (typed errors, nothing sent);
+2. simulate it with ``eth_estimateGas`` at ``pending``: a revert fails here,
+   decoded, before a nonce is taken;
+3. price it and check the balance covers value + gas at the fee cap;
+4. reserve a nonce (waits while the in-flight window is full);
+5. sign, then journal the attempt (raw bytes + hash) — the point of no return;
+6. broadcast the same bytes; a transport failure leaves the transaction
+   tracked (the monitor and ``restore()`` find it by hash or re-send the
+   same bytes), never failed and never rebuilt.
 """
 
 from __future__ import annotations
@@ -14,50 +25,57 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from eth_typing import ChecksumAddress
 from pydantic import Field
-from web3 import AsyncHTTPProvider, AsyncWeb3
-from web3.exceptions import TransactionNotFound
 
-from chainops.core.assets import Fee, native_asset
+from chainops.core.assets import native_asset
 from chainops.core.errors import (
+    ChainopsError,
     ConfigurationError,
     InsufficientFunds,
+    NonceError,
     Rejected,
+    Reverted,
     RpcTransientError,
     UnknownOutcome,
     ValidationError,
 )
 from chainops.core.events import EventBus
-from chainops.core.ids import ClientIdGenerator, EvmAddress, TxHash
+from chainops.core.ids import ClientIdGenerator, EvmAddress
 from chainops.core.journal import Journal, SqliteJournal
 from chainops.core.platforms import ChainPlatform
 from chainops.core.transactions import (
     FeeParams,
     Transaction,
     TxAttempt,
-    TxReceipt,
     TxState,
     TxUpdate,
 )
 from chainops.operators.base import Operator, OperatorConfiguration, OperatorFactory
+from chainops.operators.evm.batching import AutoBatcher
+from chainops.operators.evm.fees import FeeOracle, default_policy
+from chainops.operators.evm.monitor import BlockMonitor
+from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
+from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator
+from chainops.operators.evm.requests import ContractHandle, TxRequest, from_contract_function
+from chainops.operators.evm.revert import decode_revert, revert_from_rpc_error
+from chainops.operators.evm.rpc import JsonRpcClient
 from chainops.operators.evm.signer import LocalSigner
 
-# Gas estimates are exact for the state they ran on; 20 % covers state that moves
-# between estimate and inclusion (storage slots warmed or cleared by other txs).
-GAS_HEADROOM = Decimal("1.2")
-
-
-def _checksum(address: str) -> ChecksumAddress:
-    return ChecksumAddress(EvmAddress(address))  # type: ignore[arg-type]
+# Estimates are exact for the state they ran on; 20 % covers state that moves between
+# estimate and inclusion (storage slots warmed or cleared by other transactions).
+GAS_HEADROOM_BPS = 12_000
+_SUCCESS = (TxState.CONFIRMED, TxState.FINALIZED)
 
 
 class EvmConfiguration(OperatorConfiguration):
     """Settings of an EVM operator."""
 
-    # 1 gwei: Anvil and most L1s accept it; per-call overrides exist for busy chains.
-    default_tip_wei: int = Field(default=10**9, ge=0)
-    receipt_poll_seconds: float = Field(default=0.05, gt=0)
+    max_in_flight: int = Field(default=DEFAULT_WINDOW, ge=1)
+    # 50 ms on a local chain sees automined receipts at once; public chains need seconds.
+    poll_interval: float | None = Field(default=None, gt=0)
+    track_finality: bool = True
+    close_timeout: float = Field(default=30.0, ge=0)
+    gas_headroom_bps: int = Field(default=GAS_HEADROOM_BPS, ge=10_000)
 
 
 @OperatorFactory.register("chain:EVM")
@@ -79,14 +97,41 @@ class EvmOperator(Operator):
         if not config.endpoints:
             raise ConfigurationError("an EVM operator needs at least one RPC endpoint")
         self.chain: ChainPlatform = self.platform
+        assert isinstance(self.chain.chain_id, int)
+        self.chain_id: int = self.chain.chain_id
         self.signer = signer
         self.native = native_asset(self.chain)
         path = config.journal_path
         self.journal: Journal = journal or SqliteJournal(path if path else ":memory:")
-        self.ids = ClientIdGenerator(prefix="tx")
-        self._w3: AsyncWeb3[Any] | None = None
-        self._nonce_lock = asyncio.Lock()
-        self._next_nonce: int | None = None
+        prefix = "tx"
+        self.ids = ClientIdGenerator(prefix, last_issued=self.journal.last_client_id(prefix))
+        self.rpc = JsonRpcClient(config.endpoints, timeout=config.request_timeout)
+        self.batcher = AutoBatcher(self.rpc)
+        self.fees = FeeOracle(self.batcher.call, self.chain, default_policy(self.chain))
+        self.nonces = NonceAllocator(
+            self.chain_id,
+            signer.address,
+            self.journal,
+            self._pending_count,
+            window=config.max_in_flight,
+        )
+        confirmations = config.confirmations
+        if confirmations is None:
+            confirmations = self.chain.default_confirmations
+        poll = config.poll_interval or (0.05 if self.chain.is_local else 1.0)
+        self.monitor = BlockMonitor(
+            self.batcher.call_many,
+            self.native,
+            confirmations=confirmations,
+            track_finality=config.track_finality,
+            poll_interval=poll,
+            revert_reason=self._revert_reason,
+            on_change=self._on_change,
+        )
+        self._abis: dict[str, list[dict[str, Any]]] = {}
+        self._changed = asyncio.Condition()
+        self._block_gas_limit: int | None = None
+        self.restored: list[Transaction] = []  # what the last start found in the journal
 
     @classmethod
     def from_options(
@@ -95,13 +140,23 @@ class EvmOperator(Operator):
         *,
         rpc_url: str | None = None,
         private_key: str | None = None,
+        keystore: str | None = None,
+        password: str | None = None,
         signer: LocalSigner | None = None,
         journal: Journal | None = None,
         events: EventBus | None = None,
         **settings: Any,
     ) -> EvmOperator:
+        """Build from options; the key is a value, a keystore + password, or the environment."""
         if signer is None:
-            signer = LocalSigner.from_key(private_key) if private_key else LocalSigner.from_env()
+            if private_key:
+                signer = LocalSigner.from_key(private_key)
+            elif keystore:
+                if password is None:
+                    raise ConfigurationError("a keystore needs its password")
+                signer = LocalSigner.from_keystore(keystore, password)
+            else:
+                signer = LocalSigner.from_env()
         endpoints = tuple(settings.pop("endpoints", ())) or ((rpc_url,) if rpc_url else ())
         config = EvmConfiguration(platform=platform, endpoints=endpoints, **settings)
         return cls(config, signer, journal, events)
@@ -110,186 +165,365 @@ class EvmOperator(Operator):
     def owner(self) -> str:
         return str(self.signer.address)
 
-    @property
-    def w3(self) -> AsyncWeb3[Any]:
-        if self._w3 is None:
-            raise ConfigurationError(f"{self!r} is not started; use `async with`")
-        return self._w3
+    # -- lifecycle --------------------------------------------------------------------------
 
     async def _start(self) -> None:
-        provider = AsyncHTTPProvider(
-            self.config.endpoints[0], request_kwargs={"timeout": self.config.request_timeout}
-        )
-        self._w3 = AsyncWeb3(provider)
-        chain_id = await self._w3.eth.chain_id
-        if chain_id != self.chain.chain_id:
-            await self._close()
-            raise ConfigurationError(
-                f"node at {self.config.endpoints[0]} is chain {chain_id}, "
-                f"but this operator is for {self.chain.name} ({self.chain.chain_id})"
-            )
+        try:
+            chain_id = int(await self.rpc.call("eth_chainId", []), 16)
+            if chain_id != self.chain_id:
+                raise ConfigurationError(
+                    f"node at {self.config.endpoints[0]} is chain {chain_id}, "
+                    f"but this operator is for {self.chain.name} ({self.chain_id}); refusing"
+                )
+            latest = await self.rpc.call("eth_getBlockByNumber", ["latest", False])
+            self._block_gas_limit = int(latest["gasLimit"], 16)
+            self.monitor.head = int(latest["number"], 16)
+            await self.nonces.sync()
+            self.monitor.start()
+            self.restored = await self.restore()
+        except BaseException:
+            await self._shutdown()
+            raise
 
     async def _close(self) -> None:
-        if self._w3 is not None:
-            await self._w3.provider.disconnect()
-            self._w3 = None
+        """Refuse new sends (done by the caller), follow what is in flight, then release."""
+        deadline = time.monotonic() + self.config.close_timeout
+        while self.monitor.live and time.monotonic() < deadline:
+            if all(tx.state in _SUCCESS for tx in self.monitor.live):
+                break  # only finality left to see: not worth holding the caller
+            await asyncio.sleep(self.monitor.poll_interval)
+        await self._shutdown()
 
-    # -- reads -----------------------------------------------------------------------------
+    async def _shutdown(self) -> None:
+        await self.monitor.stop()
+        await self.batcher.drain()
+        await self.rpc.close()
+
+    async def restore(self) -> list[Transaction]:
+        """Reconcile every non-terminal transaction of this account left in the journal.
+
+        Each is looked up by the hashes of all its attempts; one that the chain does
+        not know is re-broadcast with the same raw bytes. None is rebuilt or re-signed.
+        """
+        restored: list[Transaction] = []
+        for op in self.journal.non_terminal(
+            kind="transaction", platform=self.chain.name, owner=self.owner
+        ):
+            if not isinstance(op, Transaction) or op.client_id in self._tracked_ids():
+                continue
+            self.events.track(op, announce=False)
+            op.bind_waiter(self.wait)
+            if op.nonce is not None:
+                await self.nonces.adopt(op.nonce)
+            restored.append(op)
+        if not restored:
+            return []
+        for tx in restored:
+            self.monitor.track(tx)
+        await self.monitor.turn()  # receipts first: what was mined is only recorded
+        for tx in restored:
+            if tx.state in (TxState.SIGNED, TxState.BROADCAST) and tx.latest_attempt is not None:
+                await self._broadcast(tx, tx.latest_attempt, restoring=True)
+        return restored
+
+    def _tracked_ids(self) -> set[str]:
+        return {str(tx.client_id) for tx in self.monitor.live}
+
+    # -- reads ------------------------------------------------------------------------------
 
     async def balance(self, address: str | None = None) -> Decimal:
         """Native balance of ``address`` (default: this operator's account)."""
         who = EvmAddress(address or self.owner)
-        return self.native.from_raw(await self.w3.eth.get_balance(_checksum(who)))
+        return self.native.from_raw(
+            int(await self.batcher.call("eth_getBalance", [who, "latest"]), 16)
+        )
 
     async def nonce(self) -> int:
         """The next nonce the chain expects from this account (pending block)."""
-        return int(await self.w3.eth.get_transaction_count(_checksum(self.owner), "pending"))
+        return await self._pending_count()
 
-    # -- sending ---------------------------------------------------------------------------
+    async def _pending_count(self) -> int:
+        return int(await self.batcher.call("eth_getTransactionCount", [self.owner, "pending"]), 16)
 
-    async def send(
-        self,
-        to: str,
-        *,
-        value: Decimal = Decimal(0),
-        data: bytes | str = b"",
-        gas_limit: int | None = None,
-    ) -> Transaction:
-        """Sign, journal and broadcast a transaction; returns its handle at once."""
+    def contract(self, address: str, abi: list[dict[str, Any]]) -> ContractHandle:
+        """A contract handle whose ABI also decodes this contract's custom revert errors."""
+        handle = ContractHandle(address, abi)
+        self._abis[str(handle.address)] = abi
+        return handle
+
+    async def call(self, request: TxRequest | Any, block: str | int = "latest") -> bytes:
+        """``eth_call`` a request; a revert raises Reverted with the decoded reason."""
+        req = self._request(request)
+        tag = hex(block) if isinstance(block, int) else block
+        try:
+            out = await self.batcher.call("eth_call", [self._call_object(req), tag])
+        except ChainopsError as exc:
+            raise self._as_revert(exc, req) from None
+        return bytes.fromhex(out[2:])
+
+    async def estimate(self, request: TxRequest | Any) -> int:
+        """Gas the request needs, simulated at ``pending`` (without our headroom)."""
+        req = self._request(request)
+        try:
+            gas = await self.batcher.call("eth_estimateGas", [self._call_object(req), "pending"])
+        except ChainopsError as exc:
+            raise self._as_revert(exc, req) from None
+        return int(gas, 16)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send(self, request: TxRequest | Any = None, **fields: Any) -> Transaction:
+        """Send a transaction; returns its handle as soon as it is broadcast.
+
+        ``request`` is a :class:`TxRequest`, a web3.py contract function, or omitted
+        with the request's fields as keywords (``to=``, ``value=``, ``data=``, …).
+        """
         if self.closed:
             raise ConfigurationError(f"{self!r} is closed: it accepts no new sends")
-        if isinstance(value, float):
-            raise ValidationError("value must be a Decimal in native units, never a float")
-        target = EvmAddress(to)
-        wei = self.native.to_raw(value)
-        calldata = (
-            bytes.fromhex(data[2:] if data.startswith("0x") else data)
-            if isinstance(data, str)
-            else bytes(data)
-        )
-        request: dict[str, Any] = {
-            "from": EvmAddress(self.owner),
-            "to": target,
-            "value": wei,
-            "data": calldata,
-            "chainId": self.chain.chain_id,
-        }
+        if not self.started:
+            raise ConfigurationError(f"{self!r} is not started; use `async with`")
+        req = self._request(request, **fields)
+        if req.to is None and not req.data:
+            raise ValidationError("a transaction needs a recipient or contract creation code")
+        wei = self.native.to_raw(req.value)
+        gas_limit = req.gas_limit
+        assert self._block_gas_limit is not None
+        if gas_limit is not None and gas_limit > self._block_gas_limit:
+            raise ValidationError(
+                f"gas limit {gas_limit} exceeds the block gas limit {self._block_gas_limit}"
+            )
+        estimate = await self.estimate(req)  # the simulation: a revert stops here
         if gas_limit is None:
-            estimate = await self._estimate(request)
-            gas_limit = int(Decimal(estimate) * GAS_HEADROOM)
-        fees = await self._fees()
+            gas_limit = min(
+                estimate * self.config.gas_headroom_bps // 10_000, self._block_gas_limit
+            )
+        fees = await self.fees.estimate(
+            req.priority,
+            max_fee_per_gas=req.max_fee_per_gas,
+            max_priority_fee_per_gas=req.max_priority_fee_per_gas,
+            gas_price=req.gas_price,
+            head=self.monitor.head,
+        )
         await self._check_funds(wei, gas_limit, fees)
-        async with self._nonce_lock:
-            nonce = await self._reserve_nonce()
+        nonce = await self.nonces.reserve()
+        try:
             tx = Transaction(
                 client_id=self.ids.next(),
                 platform=self.chain.name,
                 sender=self.owner,
-                to=target,
+                to=req.to,
                 value=wei,
-                data=calldata,
+                data=req.data,
                 gas_limit=gas_limit,
                 nonce=nonce,
                 fee_params=fees,
             )
             self.events.track(tx)
-            signed = self.signer.sign(
-                {
-                    **request,
-                    "nonce": nonce,
-                    "gas": gas_limit,
-                    "type": 2,
-                    "maxFeePerGas": fees.max_fee_per_gas,
-                    "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
-                }
-            )
-            tx.add_attempt(
-                TxAttempt(index=0, hash=signed.hash, raw=signed.raw, nonce=nonce, fee=fees)
-            )
-            # Journal before the network hears of it: after a crash we re-send these bytes.
+            signed = self.signer.sign(self._tx_dict(req, wei, gas_limit, nonce, fees))
+            attempt = TxAttempt(index=0, hash=signed.hash, raw=signed.raw, nonce=nonce, fee=fees)
+            tx.add_attempt(attempt)
+            # The point of no return: after this write the bytes are ours to re-send.
             self.journal.save(tx)
-            try:
-                await self.w3.eth.send_raw_transaction(signed.raw)
-            except (TimeoutError, OSError) as exc:
-                # Outcome unknown: the bytes may have reached the node. Keep the nonce used.
-                self._next_nonce = nonce + 1
-                raise UnknownOutcome(f"broadcast of {signed.hash} timed out: {exc}") from exc
-            except Exception as exc:
-                tx.apply(TxUpdate(state=TxState.REJECTED, error=Rejected(str(exc))))
-                self.journal.save(tx)
-                raise Rejected(f"node refused {signed.hash}: {exc}") from exc
-            self._next_nonce = nonce + 1
-            tx.mark_broadcast(0)
-            self.journal.save(tx)
+        except BaseException:
+            await self.nonces.release(nonce)
+            raise
+        if req.abi is not None and req.to is not None:
+            self._abis.setdefault(str(req.to), req.abi)
+        tx.bind_waiter(self.wait)
+        self.monitor.track(tx)
+        await self._broadcast(tx, attempt)
         return tx
 
-    async def wait(self, tx: Transaction, *, timeout: float = 60.0) -> Transaction:
-        """Wait for the receipt; the transaction ends CONFIRMED or REVERTED."""
-        deadline = time.monotonic() + timeout
-        while tx.state not in (TxState.CONFIRMED, TxState.FINALIZED, TxState.REVERTED):
-            try:
-                receipt = await self.w3.eth.get_transaction_receipt(tx.hash)  # type: ignore[arg-type]
-            except TransactionNotFound:
-                if time.monotonic() > deadline:
-                    raise RpcTransientError(
-                        f"no receipt for {tx.hash} after {timeout}s; still pending, not failed"
-                    ) from None
-                await asyncio.sleep(self.config.receipt_poll_seconds)
-                continue
-            status = int(receipt["status"])
-            gas_used, price = int(receipt["gasUsed"]), int(receipt["effectiveGasPrice"])
-            tx.apply(
-                TxUpdate(
-                    state=TxState.CONFIRMED if status == 1 else TxState.REVERTED,
-                    receipt=TxReceipt(
-                        transaction_hash=TxHash(receipt["transactionHash"].to_0x_hex()),
-                        block_number=int(receipt["blockNumber"]),
-                        block_hash=receipt["blockHash"].to_0x_hex(),
-                        transaction_index=int(receipt["transactionIndex"]),
-                        status=status,
-                        gas_used=gas_used,
-                        effective_gas_price=price,
-                    ),
-                    confirmations=1,
-                    fee=Fee.from_raw(self.native, gas_used * price),
-                )
-            )
-            self.journal.save(tx)
-        return tx
+    async def send_and_wait(
+        self,
+        request: TxRequest | Any = None,
+        *,
+        confirmations: int | None = None,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> Transaction:
+        """Send, then wait until CONFIRMED (or raise the typed error)."""
+        tx = await self.send(request, **fields)
+        return await self.wait(tx, confirmations=confirmations, timeout=timeout)
 
-    async def send_and_wait(self, to: str, **kwargs: Any) -> Transaction:
-        return await self.wait(await self.send(to, **kwargs))
+    async def wait(
+        self, tx: Transaction, *, confirmations: int | None = None, timeout: float | None = None
+    ) -> Transaction:
+        """Wait until ``tx`` has ``confirmations`` blocks on top (default: the chain's).
 
-    # -- parts -----------------------------------------------------------------------------
+        REVERTED raises Reverted (with the reason), REJECTED/REPLACED/DROPPED/EXPIRED
+        raise their recorded error; a timeout raises UnknownOutcome, since a pending
+        transaction is not a failed one. Under automine, blocks appear only with
+        transactions: mine (``Anvil.mine``) to reach a depth above 1.
+        """
+        need = self.monitor.confirmations if confirmations is None else max(1, confirmations)
+        limit = 120.0 if timeout is None else timeout
 
-    async def _reserve_nonce(self) -> int:
-        chain = await self.nonce()
-        # Never move backwards: a lagging node may report an older count than we used.
-        nonce = chain if self._next_nonce is None else max(chain, self._next_nonce)
-        return nonce
+        def settled() -> bool:
+            return tx.is_terminal or (tx.state in _SUCCESS and tx.confirmations >= need)
 
-    async def _estimate(self, request: dict[str, Any]) -> int:
+        if not tx.is_terminal:
+            self.monitor.track(tx)
         try:
-            return int(await self.w3.eth.estimate_gas(request))  # type: ignore[arg-type]
-        except Exception as exc:
-            message = str(exc)
-            if "insufficient funds" in message.lower():
-                raise InsufficientFunds(message) from exc
-            raise Rejected(f"the call would fail: {message}") from exc
+            async with asyncio.timeout(limit), self._changed:
+                await self._changed.wait_for(settled)
+        except TimeoutError:
+            raise UnknownOutcome(
+                f"{tx.client_id} ({tx.hash}) is {tx.state.name} with {tx.confirmations} of "
+                f"{need} confirmations after {limit}s: still pending, not failed"
+            ) from None
+        if tx.state in _SUCCESS:
+            return tx
+        error = tx.error.to_exception() if tx.error is not None else None
+        if tx.state is TxState.REVERTED:
+            reason = tx.receipt.revert_reason if tx.receipt else None
+            raise Reverted(f"{tx.client_id} ({tx.hash}) reverted: {reason}", reason=reason)
+        raise error or Rejected(f"{tx.client_id} ended {tx.state.name}")
 
-    async def _fees(self) -> FeeParams:
-        block = await self.w3.eth.get_block("latest")
-        base = int(block.get("baseFeePerGas", 0))
-        tip = self.config.default_tip_wei
-        # 2 x base fee survives six consecutive full blocks (+12.5 % each) before stalling.
-        return FeeParams(max_fee_per_gas=2 * base + tip, max_priority_fee_per_gas=tip)
+    # -- internals --------------------------------------------------------------------------
 
-    async def _check_funds(self, wei: int, gas_limit: int, fees: FeeParams) -> None:
-        assert fees.max_fee_per_gas is not None
-        need = wei + gas_limit * fees.max_fee_per_gas
-        have = await self.w3.eth.get_balance(_checksum(self.owner))
+    def _request(self, request: TxRequest | Any = None, **fields: Any) -> TxRequest:
+        if isinstance(request, TxRequest):
+            if fields:
+                raise ValidationError("pass a TxRequest or keyword fields, not both")
+            return request
+        if request is None:
+            if "to" not in fields:
+                raise ValidationError("send needs a request or at least `to=`")
+            return TxRequest(**fields)
+        if hasattr(request, "_encode_transaction_data"):
+            return from_contract_function(request, **fields)
+        raise ValidationError(f"cannot send a {type(request).__name__}")
+
+    def _call_object(self, req: TxRequest) -> dict[str, Any]:
+        obj: dict[str, Any] = {"from": self.owner, "value": hex(self.native.to_raw(req.value))}
+        if req.to is not None:
+            obj["to"] = str(req.to)
+        if req.data:
+            obj["data"] = "0x" + req.data.hex()
+        if req.gas_limit is not None:
+            obj["gas"] = hex(req.gas_limit)
+        return obj
+
+    def _as_revert(self, exc: ChainopsError, req: TxRequest) -> ChainopsError:
+        if isinstance(exc, NodeError) and exc.kind is NodeErrorKind.INSUFFICIENT_FUNDS:
+            return InsufficientFunds(f"{self.owner} cannot pay for this call: {exc}")
+        abi = req.abi or (self._abis.get(str(req.to)) if req.to is not None else None)
+        info = revert_from_rpc_error(exc, abi)
+        if info is None:
+            return exc
+        return Reverted(f"simulation reverted: {info.reason}", reason=info.reason)
+
+    def _tx_dict(
+        self, req: TxRequest, wei: int, gas: int, nonce: int, fees: FeeParams
+    ) -> dict[str, Any]:
+        tx: dict[str, Any] = {
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "gas": gas,
+            "value": wei,
+            "data": req.data,
+            "to": bytes(req.to.to_bytes()) if req.to is not None else b"",
+        }
+        if fees.is_eip1559:
+            tx.update(
+                type=2,
+                maxFeePerGas=fees.max_fee_per_gas,
+                maxPriorityFeePerGas=fees.max_priority_fee_per_gas,
+            )
+        else:
+            tx["gasPrice"] = fees.gas_price
+        return tx
+
+    async def _check_funds(self, wei: int, gas: int, fees: FeeParams) -> None:
+        price = fees.max_fee_per_gas if fees.is_eip1559 else fees.gas_price
+        assert price is not None
+        need = wei + gas * price
+        have = int(await self.batcher.call("eth_getBalance", [self.owner, "pending"]), 16)
         if have < need:
             raise InsufficientFunds(
-                f"{self.owner} has {self.native.from_raw(have)} {self.native.symbol}, "
-                f"needs up to {self.native.from_raw(need)} (value + gas)"
+                f"{self.owner} has {self.native.from_raw(have)} {self.native.symbol}, needs up to "
+                f"{self.native.from_raw(need)} (value + gas limit x fee cap)"
             )
+
+    async def _broadcast(
+        self, tx: Transaction, attempt: TxAttempt, *, restoring: bool = False
+    ) -> None:
+        """Hand the journalled bytes to the node and act on its answer by error class."""
+        try:
+            await self.batcher.send_raw(attempt.raw)
+        except RpcTransientError as exc:
+            # The bytes may have arrived: keep tracking, never fail a maybe-sent transaction.
+            tx.attempt_failed(attempt.index, exc)
+            self.journal.save(tx)
+            if not restoring:
+                unknown = UnknownOutcome(
+                    f"{tx.client_id} ({attempt.hash}): broadcast outcome unknown ({exc}); "
+                    "it stays tracked and is re-sent from the journal on restore()"
+                )
+                unknown.transaction = tx  # type: ignore[attr-defined]
+                raise unknown from exc
+            return
+        except NodeError as exc:
+            await self._broadcast_refused(tx, attempt, exc, restoring)
+            return
+        if tx.state in (TxState.SIGNED, TxState.BROADCAST):
+            tx.mark_broadcast(attempt.index)
+            self.journal.save(tx)
+        self.monitor.wake()
+
+    async def _broadcast_refused(
+        self, tx: Transaction, attempt: TxAttempt, exc: NodeError, restoring: bool
+    ) -> None:
+        kind = exc.kind
+        if kind is NodeErrorKind.NONCE_TOO_LOW:
+            # Our own earlier attempt may be what consumed the nonce: receipts decide.
+            await self.monitor.turn()
+            if tx.state not in (TxState.SIGNED, TxState.BROADCAST):
+                return
+            await self.nonces.sync()
+            self._finish(
+                tx,
+                TxState.REPLACED,
+                NonceError(f"nonce {tx.nonce} was used by another transaction from {self.owner}"),
+            )
+            if tx.nonce is not None:
+                await self.nonces.done(tx.nonce)
+            if not restoring:
+                raise NonceError(f"{tx.client_id}: nonce {tx.nonce} already used") from exc
+            return
+        self._finish(tx, TxState.REJECTED, exc)
+        if tx.nonce is not None and not restoring:
+            await self.nonces.release(tx.nonce)  # never accepted: the nonce is free again
+        if not restoring:
+            raise exc
+
+    def _finish(self, tx: Transaction, state: TxState, error: BaseException) -> None:
+        tx.apply(TxUpdate(state=state, error=error, sequence=self.monitor._sequence()))
+        self.journal.save(tx)
+
+    async def _revert_reason(self, tx: Transaction, receipt: dict[str, Any]) -> str | None:
+        """Replay a reverted transaction at its block to read the reason."""
+        to = EvmAddress(tx.to) if tx.to is not None else None
+        req = TxRequest(
+            to=to, data=tx.data, gas_limit=tx.gas_limit, value=self.native.from_raw(tx.value)
+        )
+        block = int(receipt["blockNumber"], 16)
+        try:
+            await self.batcher.call("eth_call", [self._call_object(req), hex(block - 1)])
+        except ChainopsError as exc:
+            abi = self._abis.get(str(tx.to)) if tx.to is not None else None
+            info = revert_from_rpc_error(exc, abi)
+            return info.reason if info is not None else str(exc)
+        return decode_revert(b"").reason
+
+    async def _on_change(self, tx: Transaction) -> None:
+        self.journal.save(tx)
+        if (
+            tx.nonce is not None
+            and tx.state is not TxState.BROADCAST
+            and tx.state is not TxState.SIGNED
+        ):
+            await self.nonces.done(tx.nonce)
+        async with self._changed:
+            self._changed.notify_all()

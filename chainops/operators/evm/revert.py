@@ -276,6 +276,12 @@ def revert_from_rpc_error(
     """
     from web3.exceptions import ContractLogicError, Web3RPCError
 
+    from chainops.operators.evm.node_errors import NodeError
+
+    if isinstance(error, NodeError):  # what our own JSON-RPC client raises
+        return _from_error_object(
+            {"code": error.code, "message": error.message, "data": error.data}, abi
+        )
     if isinstance(error, ContractLogicError):
         data = _revert_data(error.data)
         if data is not None and _to_bytes(data):

@@ -1,0 +1,204 @@
+"""One block-driven loop per operator that follows every live transaction.
+
+Each turn costs one JSON-RPC batch: the head block number, the ``finalized``
+block when something waits for finality, and the receipt of every attempt of
+every live transaction. A turn runs when a new transaction is registered
+(under automine its receipt already exists) and otherwise every
+``poll_interval`` seconds, so an idle operator costs one small request per
+interval and nothing when no transaction is live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from chainops.core.assets import Asset, Fee
+from chainops.core.ids import TxHash
+from chainops.core.transactions import Transaction, TxReceipt, TxState, TxUpdate
+
+log = logging.getLogger("chainops.evm.monitor")
+
+Batch = Callable[[list[tuple[str, list[Any]]]], Awaitable[list[Any]]]
+RevertReason = Callable[[Transaction, dict[str, Any]], Awaitable[str | None]]
+Listener = Callable[[Transaction], Awaitable[None]]
+
+_MINED = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED, TxState.REVERTED)
+
+
+def receipt_from_json(data: dict[str, Any], reason: str | None = None) -> TxReceipt:
+    """Our receipt summary from a raw ``eth_getTransactionReceipt`` result."""
+    contract = data.get("contractAddress")
+    return TxReceipt(
+        transaction_hash=TxHash(data["transactionHash"]),
+        block_number=int(data["blockNumber"], 16),
+        block_hash=data["blockHash"],
+        transaction_index=int(data["transactionIndex"], 16),
+        status=int(data["status"], 16),
+        gas_used=int(data["gasUsed"], 16),
+        effective_gas_price=int(data.get("effectiveGasPrice") or "0x0", 16),
+        contract_address=contract,
+        revert_reason=reason,
+    )
+
+
+class BlockMonitor:
+    """Follows live transactions to CONFIRMED / FINALIZED / REVERTED, or back on a reorg."""
+
+    def __init__(
+        self,
+        batch: Batch,
+        native: Asset,
+        *,
+        confirmations: int,
+        track_finality: bool,
+        poll_interval: float,
+        revert_reason: RevertReason,
+        on_change: Listener,
+    ) -> None:
+        self._batch = batch
+        self._native = native
+        self.confirmations = max(1, confirmations)
+        self.track_finality = track_finality
+        self.poll_interval = poll_interval
+        self._revert_reason = revert_reason
+        self._on_change = on_change
+        self._live: dict[str, Transaction] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.head: int | None = None
+        self.finalized: int | None = None
+        self.turns = 0
+        self.errors = 0
+        self._last_sequence = 0
+
+    @property
+    def live(self) -> list[Transaction]:
+        return list(self._live.values())
+
+    def track(self, tx: Transaction) -> None:
+        """Follow ``tx`` until it is final; wakes the loop at once."""
+        self._live[str(tx.client_id)] = tx
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            # asyncio.wait, not `await task`: the task's CancelledError stays inside, while
+            # a cancellation of the caller itself still propagates.
+            await asyncio.wait([task])
+
+    async def _run(self) -> None:
+        while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+            # lands as the event fires, and the loop would never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
+            self._wake.clear()
+            if not self._live:
+                continue
+            try:
+                await self.turn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a failed turn is retried on the next one; never die silently
+                self.errors += 1
+                log.warning("monitor turn failed; retrying next block", exc_info=True)
+
+    async def turn(self) -> None:
+        """One look at the chain for every live transaction."""
+        txs = list(self._live.values())
+        calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
+        need_final = self.track_finality and any(
+            tx.state in (TxState.CONFIRMED, TxState.INCLUDED) for tx in txs
+        )
+        if need_final:
+            calls.append(("eth_getBlockByNumber", ["finalized", False]))
+        # Every attempt, broadcast or not: after a crash we may not know which one went out.
+        hashes = [(tx, str(a.hash)) for tx in txs for a in tx.attempts]
+        calls += [("eth_getTransactionReceipt", [h]) for _, h in hashes]
+        results = await self._batch(calls)
+        self.turns += 1
+        head = results[0]
+        if isinstance(head, Exception):
+            raise head
+        self.head = int(head, 16)
+        offset = 1
+        if need_final:
+            block = results[1]
+            if isinstance(block, dict) and block.get("number"):
+                self.finalized = int(block["number"], 16)
+            offset = 2
+        found: dict[str, dict[str, Any]] = {}
+        for (tx, _), receipt in zip(hashes, results[offset:], strict=True):
+            if isinstance(receipt, dict):
+                found[str(tx.client_id)] = receipt
+        for tx in txs:
+            await self._update(tx, found.get(str(tx.client_id)))
+
+    def _sequence(self) -> int:
+        """Observation order for updates: wall-clock microseconds, strictly increasing.
+
+        Not the block number: a reorg or a rollback can lower the head, and a
+        backwards state move must still count as news. Wall-clock keeps the
+        order across restarts, where a turn counter would start again at 0.
+        """
+        self._last_sequence = max(time.time_ns() // 1000, self._last_sequence + 1)
+        return self._last_sequence
+
+    async def _update(self, tx: Transaction, raw: dict[str, Any] | None) -> None:
+        before = (tx.state, tx.confirmations, tx.receipt)
+        head = self.head
+        assert head is not None
+        seq = self._sequence()
+        if raw is None:
+            if tx.state in _MINED and tx.state is not TxState.REVERTED:
+                # The block that held it is gone: back to the pool (same bytes, same hash).
+                tx.apply(TxUpdate(state=TxState.BROADCAST, sequence=seq, reason="reorged out"))
+        else:
+            block = int(raw["blockNumber"], 16)
+            depth = head - block + 1
+            status = int(raw["status"], 16)
+            reason = None
+            if status == 0 and tx.state is not TxState.REVERTED:
+                reason = await self._revert_reason(tx, raw)
+            receipt = receipt_from_json(raw, reason if status == 0 else None)
+            if status == 0:
+                state = TxState.REVERTED
+            elif self.finalized is not None and block <= self.finalized and self.track_finality:
+                state = TxState.FINALIZED
+            elif depth >= self.confirmations:
+                state = TxState.CONFIRMED
+            else:
+                state = TxState.INCLUDED
+            if tx.receipt is not None and tx.receipt.block_hash != receipt.block_hash:
+                # Re-mined in another block after a reorg: the new receipt replaces the old.
+                tx.apply(TxUpdate(state=TxState.BROADCAST, sequence=seq, reason="reorged"))
+            gas = receipt.gas_used or 0
+            fee = Fee.from_raw(self._native, gas * (receipt.effective_gas_price or 0))
+            tx.apply(
+                TxUpdate(
+                    state=state if state is not tx.state else None,
+                    receipt=receipt if receipt != tx.receipt else None,
+                    confirmations=max(depth, 0),
+                    fee=fee,
+                    sequence=seq,
+                )
+            )
+        if tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.track_finality):
+            self._live.pop(str(tx.client_id), None)
+        if (tx.state, tx.confirmations, tx.receipt) != before:
+            await self._on_change(tx)

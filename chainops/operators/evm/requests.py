@@ -1,0 +1,123 @@
+"""What a caller asks the EVM operator to send: a validated, venue-ready request.
+
+A request comes from a plain transfer, raw calldata, a web3.py contract function
+(``token.functions.transfer(to, amount)``) or :class:`ContractHandle`, which
+turns ABI mistakes (unknown function, wrong argument types) into typed errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from eth_utils.abi import function_abi_to_4byte_selector
+from web3 import Web3
+from web3.exceptions import Web3Exception
+
+from chainops.core.errors import ValidationError
+from chainops.core.ids import EvmAddress
+from chainops.operators.evm.fees import Priority
+
+_ENCODER = Web3()  # ABI encoding needs no provider
+
+
+@dataclass(frozen=True)
+class TxRequest:
+    """One transaction to send. ``value`` is in native units (ETH), never a float.
+
+    Every fee and gas field is optional: left out, the operator estimates it.
+    ``abi`` lets a revert's custom error be decoded by name.
+    """
+
+    to: EvmAddress | None
+    value: Decimal = Decimal(0)
+    data: bytes = b""
+    gas_limit: int | None = None
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+    gas_price: int | None = None
+    priority: Priority = Priority.NORMAL
+    abi: list[dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.value, float | bool) or not isinstance(self.value, Decimal | int):
+            raise ValidationError(
+                f"value must be a Decimal in native units, not {type(self.value).__name__}; "
+                "floats are never used for money"
+            )
+        if self.to is not None:
+            object.__setattr__(self, "to", EvmAddress(self.to))
+        object.__setattr__(self, "value", Decimal(self.value))
+        object.__setattr__(self, "data", _as_bytes(self.data))
+        for name in ("gas_limit", "max_fee_per_gas", "max_priority_fee_per_gas", "gas_price"):
+            got = getattr(self, name)
+            if got is not None and (not isinstance(got, int) or isinstance(got, bool) or got < 0):
+                raise ValidationError(f"{name} must be a non-negative int (wei/gas), got {got!r}")
+        if self.gas_limit is not None and self.gas_limit < 21_000:
+            raise ValidationError(f"gas limit {self.gas_limit} is below the 21000 intrinsic gas")
+        if self.gas_price is not None and self.max_fee_per_gas is not None:
+            raise ValidationError("give gas_price (legacy) or EIP-1559 fees, not both")
+        object.__setattr__(self, "priority", Priority(self.priority))
+
+
+def _as_bytes(data: bytes | str) -> bytes:
+    if isinstance(data, bytes | bytearray):
+        return bytes(data)
+    if isinstance(data, str):
+        text = data[2:] if data.startswith(("0x", "0X")) else data
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            raise ValidationError("data is not valid hex") from None
+    raise ValidationError(f"data must be bytes or hex, not {type(data).__name__}")
+
+
+def from_contract_function(function: Any, **overrides: Any) -> TxRequest:
+    """A request from a bound web3.py contract function (``contract.functions.f(...)``)."""
+    try:
+        data = function._encode_transaction_data()
+    except Web3Exception as exc:
+        raise ValidationError(f"cannot encode {function.fn_name}: {exc}") from None
+    return TxRequest(to=function.address, data=data, abi=list(function.contract_abi), **overrides)
+
+
+class ContractHandle:
+    """A contract by address and ABI: builds requests and encodes calls, with typed errors."""
+
+    def __init__(self, address: str, abi: list[dict[str, Any]]) -> None:
+        self.address = EvmAddress(address)
+        self.abi = abi
+        self._contract = _ENCODER.eth.contract(address=self.address, abi=abi)  # type: ignore[call-overload]
+        self._functions = {e["name"] for e in abi if e.get("type") == "function"}
+
+    def encode(self, function: str, *args: Any) -> bytes:
+        """Calldata for ``function(*args)``; unknown names or bad arguments are ValidationError."""
+        if function not in self._functions:
+            known = ", ".join(sorted(self._functions))
+            raise ValidationError(f"{self.address} has no function {function!r} (has: {known})")
+        try:
+            encoded: str = self._contract.encode_abi(function, list(args))
+        except Exception as exc:  # web3 raises assorted types (even AttributeError) for bad args
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValidationError(f"bad arguments for {function}{tuple(args)!r}: {first}") from None
+        return bytes.fromhex(encoded[2:])
+
+    def request(self, function: str, *args: Any, **overrides: Any) -> TxRequest:
+        """A transaction request calling ``function(*args)``."""
+        return TxRequest(
+            to=self.address, data=self.encode(function, *args), abi=self.abi, **overrides
+        )
+
+    def decode_result(self, function: str, data: bytes) -> Any:
+        """Decode the return data of ``function`` (one value unwrapped, several as a tuple)."""
+        fn = self._contract.get_function_by_name(function)
+        outputs = [o["type"] for o in fn.abi.get("outputs", [])]
+        values = _ENCODER.codec.decode(outputs, data)
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def selector(self, function: str) -> bytes:
+        for entry in self.abi:
+            if entry.get("type") == "function" and entry.get("name") == function:
+                return function_abi_to_4byte_selector(entry)  # type: ignore[arg-type]
+        raise ValidationError(f"{self.address} has no function {function!r}")
