@@ -34,19 +34,19 @@ async def wrap_eth(world: World, journal: Path, amount: Decimal) -> None:
     )
     assert isinstance(operator, EvmOperator)
     async with operator as evm:
-        token = evm.w3.eth.contract(
-            address=weth, abi=json.loads((ROOT / "abis" / "WETH9.json").read_text())
-        )
+        token = evm.contract(weth, json.loads((ROOT / "abis" / "WETH9.json").read_text()))
 
         async def weth_balance() -> Decimal:
-            return Decimal(await token.functions.balanceOf(evm.owner).call()) / 10**18
+            raw = token.decode_result(
+                "balanceOf", await evm.call(token.request("balanceOf", evm.owner))
+            )
+            return Decimal(raw) / 10**18
 
         before = await weth_balance()
         console.print(f"\n[bold]Wrapping {amount} ETH into WETH[/bold] as {evm.owner}")
-        calldata = token.encode_abi("deposit", [])
-        tx = await evm.send(weth, value=amount, data=calldata)
+        tx = await evm.send(token.request("deposit", value=amount))
         console.print(f"  sent {tx.hash}\n  nonce {tx.nonce}, state {tx.state.name}")
-        await evm.wait(tx)
+        await tx.wait()
         after = await weth_balance()
         assert tx.receipt is not None
         table = Table(title="wrap result", title_justify="left")
