@@ -264,9 +264,7 @@ class Operation(Generic[S]):
         previous = self._state
         self._state = target
         self._on_enter(previous, target)
-        self._record(
-            Change.TRANSITION, previous, ref=ref, reason=reason, sequence=sequence, at=at
-        )
+        self._record(Change.TRANSITION, previous, ref=ref, reason=reason, sequence=sequence, at=at)
 
     def _record(
         self,

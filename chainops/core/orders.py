@@ -91,25 +91,50 @@ ORDER_STATES: StateMachine[OrderState] = StateMachine(
     {
         # a market order may fill at once; a venue may refuse it or let it expire (IOC)
         _O.PENDING_CREATE: {
-            _O.OPEN, _O.PARTIALLY_FILLED, _O.FILLED, _O.PENDING_CANCEL,
-            _O.CANCELED, _O.FAILED, _O.EXPIRED, _O.UNKNOWN,
+            _O.OPEN,
+            _O.PARTIALLY_FILLED,
+            _O.FILLED,
+            _O.PENDING_CANCEL,
+            _O.CANCELED,
+            _O.FAILED,
+            _O.EXPIRED,
+            _O.UNKNOWN,
         },
         # OPEN -> FAILED: a DEX swap is OPEN while its transaction is in flight and may revert
         _O.OPEN: {
-            _O.PARTIALLY_FILLED, _O.FILLED, _O.PENDING_CANCEL,
-            _O.CANCELED, _O.FAILED, _O.EXPIRED, _O.UNKNOWN,
+            _O.PARTIALLY_FILLED,
+            _O.FILLED,
+            _O.PENDING_CANCEL,
+            _O.CANCELED,
+            _O.FAILED,
+            _O.EXPIRED,
+            _O.UNKNOWN,
         },
         _O.PARTIALLY_FILLED: {
-            _O.FILLED, _O.PENDING_CANCEL, _O.CANCELED, _O.EXPIRED, _O.UNKNOWN,
+            _O.FILLED,
+            _O.PENDING_CANCEL,
+            _O.CANCELED,
+            _O.EXPIRED,
+            _O.UNKNOWN,
         },
         # back to OPEN / PARTIALLY_FILLED: the venue refused the cancel
         _O.PENDING_CANCEL: {
-            _O.OPEN, _O.PARTIALLY_FILLED, _O.FILLED, _O.CANCELED, _O.EXPIRED, _O.UNKNOWN,
+            _O.OPEN,
+            _O.PARTIALLY_FILLED,
+            _O.FILLED,
+            _O.CANCELED,
+            _O.EXPIRED,
+            _O.UNKNOWN,
         },
         # reconciliation may find any real outcome
         _O.UNKNOWN: {
-            _O.OPEN, _O.PARTIALLY_FILLED, _O.FILLED, _O.PENDING_CANCEL,
-            _O.CANCELED, _O.FAILED, _O.EXPIRED,
+            _O.OPEN,
+            _O.PARTIALLY_FILLED,
+            _O.FILLED,
+            _O.PENDING_CANCEL,
+            _O.CANCELED,
+            _O.FAILED,
+            _O.EXPIRED,
         },
         _O.FILLED: set(),
         _O.CANCELED: set(),

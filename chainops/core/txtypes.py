@@ -151,7 +151,9 @@ class FeeParams:
 
     def to_dict(self) -> dict[str, int]:
         """JSON-ready form (unset fields omitted)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        # field by field: dataclasses.asdict deep-copies, and this runs on every journal write
+        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        return {k: v for k, v in values if v is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, int]) -> Self:
@@ -283,9 +285,8 @@ class TxReceipt:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {
-            k: (str(v) if isinstance(v, str) else v) for k, v in dataclasses.asdict(self).items()
-        }
+        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        return {k: (str(v) if isinstance(v, str) else v) for k, v in values}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:

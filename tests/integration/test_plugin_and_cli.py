@@ -19,7 +19,7 @@ from chainops.devnet.world import World
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
 
-USER_SUITE = '''
+USER_SUITE = """
 from web3 import Web3
 
 def test_world(devnet_world):
@@ -42,7 +42,7 @@ def test_fresh_fork_has_its_own_node(devnet_fresh, devnet_world):
 def test_fork_any_chain(anvil_fork, devnet_world):
     node = anvil_fork(devnet_world.rpc_url)
     assert node.chain_id() == 31337
-'''
+"""
 
 
 def test_plugin_fixtures_work_in_a_users_suite(pytester: pytest.Pytester) -> None:

@@ -82,20 +82,27 @@ def raw_tx(seed: int) -> bytes:
     return b"\x02" + hashlib.sha256(seed.to_bytes(8, "big")).digest()
 
 
-def make_attempt(index: int = 0, *, nonce: int | None = 7, seed: int | None = None,
-                 **kw: Any) -> TxAttempt:
+def make_attempt(
+    index: int = 0, *, nonce: int | None = 7, seed: int | None = None, **kw: Any
+) -> TxAttempt:
     raw = raw_tx(index if seed is None else seed)
     fee = FeeParams(max_fee_per_gas=100 + index, max_priority_fee_per_gas=2 + index)
-    return TxAttempt(index=index, hash=keccak(raw), raw=raw, nonce=nonce, fee=fee,
-                     created_at=at(index), **kw)
+    return TxAttempt(
+        index=index, hash=keccak(raw), raw=raw, nonce=nonce, fee=fee, created_at=at(index), **kw
+    )
 
 
 def solana_attempt(index: int = 0, blockhash: str | None = None) -> TxAttempt:
     sig = hashlib.sha512(index.to_bytes(4, "big")).digest()
     raw = b"\x01" + sig + b"message-bytes"
-    return TxAttempt(index=index, hash=b58encode(sig), raw=raw,
-                     blockhash=blockhash or b58encode(b"\x09" * 32),
-                     last_valid_block_height=1000 + index, created_at=at(index))
+    return TxAttempt(
+        index=index,
+        hash=b58encode(sig),
+        raw=raw,
+        blockhash=blockhash or b58encode(b"\x09" * 32),
+        last_valid_block_height=1000 + index,
+        created_at=at(index),
+    )
 
 
 def make_receipt(attempt: TxAttempt, *, block: int = 100, status: int = 1) -> TxReceipt:

@@ -39,8 +39,11 @@ class TestToRaw:
             (7, 6, 7_000_000),
             ("2.25", 2, 225),
             # more digits than the default 28-digit context: must stay exact
-            (Decimal("123456789012345678901234567890.123456789012345678"), 18,
-             123456789012345678901234567890123456789012345678),
+            (
+                Decimal("123456789012345678901234567890.123456789012345678"),
+                18,
+                123456789012345678901234567890123456789012345678,
+            ),
         ],
     )
     def test_exact(self, amount: Decimal | int | str, decimals: int, raw: int) -> None:
@@ -105,8 +108,13 @@ class TestFromRaw:
         assert to_raw(from_raw(raw, decimals), decimals) == raw
 
     @given(
-        st.decimals(min_value=0, max_value=Decimal(10) ** 40, allow_nan=False,
-                    allow_infinity=False, places=18)
+        st.decimals(
+            min_value=0,
+            max_value=Decimal(10) ** 40,
+            allow_nan=False,
+            allow_infinity=False,
+            places=18,
+        )
     )
     def test_round_trip_to_raw(self, amount: Decimal) -> None:
         assert from_raw(to_raw(amount, 18), 18) == amount

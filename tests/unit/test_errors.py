@@ -20,8 +20,7 @@ from chainops.core.errors import (
 from chainops.core.operations import ErrorInfo
 
 ERROR_CLASSES = [
-    obj for obj in vars(errors).values()
-    if inspect.isclass(obj) and issubclass(obj, ChainopsError)
+    obj for obj in vars(errors).values() if inspect.isclass(obj) and issubclass(obj, ChainopsError)
 ]
 
 
@@ -74,6 +73,17 @@ def test_error_info_round_trip(cls: type[ChainopsError]) -> None:
 def test_core_namespace_is_complete() -> None:
     for name in chainops.core.__all__:
         assert getattr(chainops.core, name) is not None, name
-    for name in ("Order", "Transaction", "TxAttempt", "TxState", "OrderState", "EventBus",
-                 "SqliteJournal", "ClientIdGenerator", "get_platform", "to_raw", "from_raw"):
+    for name in (
+        "Order",
+        "Transaction",
+        "TxAttempt",
+        "TxState",
+        "OrderState",
+        "EventBus",
+        "SqliteJournal",
+        "ClientIdGenerator",
+        "get_platform",
+        "to_raw",
+        "from_raw",
+    ):
         assert name in chainops.core.__all__

@@ -158,8 +158,15 @@ def test_history_entries_map_to_events() -> None:
     tx.mark_broadcast(0)
     tx.attempt_failed(0, Rejected("nonce too low"))
     tx_kinds = [[type(e) for e in events_for(tx, entry)] for entry in tx.history]
-    assert tx_kinds == [[TxCreated], [TxAttemptAdded], [], [TxSigned], [TxAttemptBroadcast],
-                        [TxBroadcast], [TxAttemptFailed]]
+    assert tx_kinds == [
+        [TxCreated],
+        [TxAttemptAdded],
+        [],
+        [TxSigned],
+        [TxAttemptBroadcast],
+        [TxBroadcast],
+        [TxAttemptFailed],
+    ]
 
 
 def test_tracked_order_scenario() -> None:
@@ -172,8 +179,14 @@ def test_tracked_order_scenario() -> None:
     order.add_fill(make_fill(1, "0.5"))
     order.add_fill(make_fill(1, "0.5"))  # duplicate: no event
     order.add_fill(make_fill(2, "0.5"))
-    assert [type(e) for e in seen] == [OrderCreated, OrderOpened, OrderFilled, OrderUpdated,
-                                       OrderFilled, OrderCompleted]
+    assert [type(e) for e in seen] == [
+        OrderCreated,
+        OrderOpened,
+        OrderFilled,
+        OrderUpdated,
+        OrderFilled,
+        OrderCompleted,
+    ]
     assert seen[-1].order.filled_base == Decimal(1)
 
 

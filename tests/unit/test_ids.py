@@ -94,8 +94,15 @@ class TestEvmAddress:
 
     @pytest.mark.parametrize(
         "bad",
-        ["", "0x", "0x1234", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0x" + "g" * 40,
-         "0x" + "a" * 41, "0x" + "a" * 64],
+        [
+            "",
+            "0x",
+            "0x1234",
+            "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "0x" + "g" * 40,
+            "0x" + "a" * 41,
+            "0x" + "a" * 64,
+        ],
     )
     def test_malformed(self, bad: str) -> None:
         with pytest.raises(InvalidIdentifier, match="EVM address"):
@@ -205,8 +212,20 @@ class TestTradingPair:
         assert TradingPair("usdc.e-eth").base == "USDC.E"
 
     @pytest.mark.parametrize(
-        "bad", ["", "ETH", "ETHUSDT", "ETH-", "-USDT", "ETH-USDT-X", "ETH-ETH", "E TH-USDT",
-                "ETH_USDT", "ETH--USDT", ".ETH-USDT"],
+        "bad",
+        [
+            "",
+            "ETH",
+            "ETHUSDT",
+            "ETH-",
+            "-USDT",
+            "ETH-USDT-X",
+            "ETH-ETH",
+            "E TH-USDT",
+            "ETH_USDT",
+            "ETH--USDT",
+            ".ETH-USDT",
+        ],
     )
     def test_malformed(self, bad: str) -> None:
         with pytest.raises(InvalidIdentifier, match="trading pair"):

@@ -323,8 +323,10 @@ class TestConcurrency:
             for i in range(30):
                 j.save(make_order(f"{tag}{i}"))
 
-        threads = [threading.Thread(target=write, args=(a, "a")),
-                   threading.Thread(target=write, args=(b, "b"))]
+        threads = [
+            threading.Thread(target=write, args=(a, "a")),
+            threading.Thread(target=write, args=(b, "b")),
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -381,7 +383,7 @@ class TestOpening:
         with SqliteJournal(path) as j:
             j.save(make_order())
         conn = sqlite3.connect(path)
-        conn.execute("UPDATE operations SET body = '{\"kind\": \"order\"}'")
+        conn.execute('UPDATE operations SET body = \'{"kind": "order"}\'')
         conn.commit()
         conn.close()
         with SqliteJournal(path) as j, pytest.raises(JournalError, match="unreadable"):

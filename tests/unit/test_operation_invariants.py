@@ -30,13 +30,21 @@ from chainops.core.operations import (
 from chainops.core.txtypes import MINED_STATES, SUCCESS_STATES
 
 FILL_POOL = [
-    Fill(fill_id=f"t{i}", price=Decimal("2000"), base_amount=Decimal("0.2"),
-         quote_amount=Decimal("400"), timestamp=at(i))
+    Fill(
+        fill_id=f"t{i}",
+        price=Decimal("2000"),
+        base_amount=Decimal("0.2"),
+        quote_amount=Decimal("400"),
+        timestamp=at(i),
+    )
     for i in range(8)
 ]
 # same id as t0 with other numbers: a venue bug that must be refused
-FILL_POOL.append(Fill(fill_id="t0", price=Decimal("2000"), base_amount=Decimal("0.3"),
-                      quote_amount=Decimal("600")))
+FILL_POOL.append(
+    Fill(
+        fill_id="t0", price=Decimal("2000"), base_amount=Decimal("0.3"), quote_amount=Decimal("600")
+    )
+)
 
 states_or_none = st.none() | st.sampled_from(list(OrderState))
 sequences = st.none() | st.integers(min_value=0, max_value=30)
@@ -113,8 +121,9 @@ class OrderMachine(RuleBasedStateMachine):
     @invariant()
     def failed_orders_never_trade(self) -> None:
         if self.order.state is OrderState.FAILED:
-            assert not any(e.change is Change.FILL for e in self.order.history
-                           if e.state == "FAILED")
+            assert not any(
+                e.change is Change.FILL for e in self.order.history if e.state == "FAILED"
+            )
 
     @invariant()
     def history_and_round_trip(self) -> None:
@@ -162,29 +171,46 @@ class TxMachine(RuleBasedStateMachine):
         confirmations=st.none() | st.integers(0, 10),
         fee=st.booleans(),
     )
-    def apply(self, state: TxState | None, receipt_for: int | None, status: int,
-              seq: int | None, confirmations: int | None, fee: bool) -> None:
+    def apply(
+        self,
+        state: TxState | None,
+        receipt_for: int | None,
+        status: int,
+        seq: int | None,
+        confirmations: int | None,
+        fee: bool,
+    ) -> None:
         receipt = None
         if receipt_for is not None:
-            attempt = (self.tx.attempts[receipt_for] if receipt_for < len(self.tx.attempts)
-                       else make_attempt(receipt_for, seed=100 + receipt_for))
+            attempt = (
+                self.tx.attempts[receipt_for]
+                if receipt_for < len(self.tx.attempts)
+                else make_attempt(receipt_for, seed=100 + receipt_for)
+            )
             receipt = make_receipt(attempt, block=seq or 1, status=status)
-        update = TxUpdate(state=state, receipt=receipt, sequence=seq, confirmations=confirmations,
-                          fee=Fee(ETH, Decimal("0.01")) if fee else None)
+        update = TxUpdate(
+            state=state,
+            receipt=receipt,
+            sequence=seq,
+            confirmations=confirmations,
+            fee=Fee(ETH, Decimal("0.01")) if fee else None,
+        )
         before = self.tx.to_dict()
         try:
             self.tx.apply(update)
         except (InvalidTransition, ValidationError):
             assert self.tx.to_dict() == before, "a refused update must change nothing"
 
-    @rule(index=st.integers(0, 3), status=st.sampled_from([0, 1]), seq=sequences,
-          data=st.data())
+    @rule(index=st.integers(0, 3), status=st.sampled_from([0, 1]), seq=sequences, data=st.data())
     def mine(self, index: int, status: int, seq: int | None, data: st.DataObject) -> None:
         """A well-formed receipt for one of our attempts: reaches the deep states often."""
         if index >= len(self.tx.attempts):
             return
-        choices = ([TxState.INCLUDED, TxState.REVERTED] if status == 0 else
-                   [TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED])
+        choices = (
+            [TxState.INCLUDED, TxState.REVERTED]
+            if status == 0
+            else [TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED]
+        )
         state = data.draw(st.sampled_from(choices))
         receipt = make_receipt(self.tx.attempts[index], block=seq or 1, status=status)
         before = self.tx.to_dict()
@@ -242,8 +268,12 @@ class TxMachine(RuleBasedStateMachine):
         assert operation_from_json(self.tx.to_json()) == self.tx
 
 
-_settings = settings(max_examples=60, stateful_step_count=30, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow])
+_settings = settings(
+    max_examples=60,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 TestOrderMachine = OrderMachine.TestCase
 TestOrderMachine.settings = _settings
 TestTxMachine = TxMachine.TestCase
@@ -252,8 +282,13 @@ TestTxMachine.settings = _settings
 
 # ---------------------------------------------------------------- round trips
 
-decimals = st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal(10) ** 12,
-                       allow_nan=False, allow_infinity=False, places=8)
+decimals = st.decimals(
+    min_value=Decimal("0.00000001"),
+    max_value=Decimal(10) ** 12,
+    allow_nan=False,
+    allow_infinity=False,
+    places=8,
+)
 
 
 @st.composite
@@ -266,17 +301,20 @@ def orders(draw: st.DrawFn) -> Order:
         order_type="MARKET" if market else draw(st.sampled_from(["LIMIT", "LIMIT_MAKER"])),
         amount=draw(decimals),
         price=None if market else draw(decimals),
-        quote=draw(st.none() | st.dictionaries(
-            st.text(min_size=1, max_size=8),
-            st.none() | st.booleans() | st.integers() | st.text(max_size=10) | decimals,
-            max_size=4)),
+        quote=draw(
+            st.none()
+            | st.dictionaries(
+                st.text(min_size=1, max_size=8),
+                st.none() | st.booleans() | st.integers() | st.text(max_size=10) | decimals,
+                max_size=4,
+            )
+        ),
     )
     for n in range(draw(st.integers(0, 4))):
         base = draw(decimals)
         update = OrderUpdate(
             state=draw(states_or_none),
-            fills=(Fill(fill_id=f"f{n}", price=Decimal(1), base_amount=base,
-                        quote_amount=base),),
+            fills=(Fill(fill_id=f"f{n}", price=Decimal(1), base_amount=base, quote_amount=base),),
             sequence=draw(sequences),
             venue_id=draw(st.none() | st.just("venue-1")),
             timestamp=at(n),
@@ -297,9 +335,11 @@ def test_order_json_round_trip(order: Order) -> None:
 
 @st.composite
 def transactions(draw: st.DrawFn) -> Transaction:
-    tx = make_tx(value=draw(st.integers(0, 2**256 - 1)),
-                 data=draw(st.binary(max_size=64)),
-                 gas_limit=draw(st.none() | st.integers(21_000, 30_000_000)))
+    tx = make_tx(
+        value=draw(st.integers(0, 2**256 - 1)),
+        data=draw(st.binary(max_size=64)),
+        gas_limit=draw(st.none() | st.integers(21_000, 30_000_000)),
+    )
     for i in range(draw(st.integers(0, 3))):
         tx.add_attempt(make_attempt(i))
         if draw(st.booleans()):
@@ -307,12 +347,22 @@ def transactions(draw: st.DrawFn) -> Transaction:
     if tx.attempts and draw(st.booleans()):
         winner = tx.attempts[draw(st.integers(0, len(tx.attempts) - 1))]
         status = draw(st.sampled_from([0, 1]))
-        state = draw(st.sampled_from(
-            [TxState.INCLUDED, TxState.REVERTED] if status == 0
-            else [TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED]))
-        tx.apply(TxUpdate(state=state, receipt=make_receipt(winner, status=status),
-                          confirmations=draw(st.integers(0, 64)), sequence=draw(sequences),
-                          fee=Fee(ETH, Decimal("0.000021"))))
+        state = draw(
+            st.sampled_from(
+                [TxState.INCLUDED, TxState.REVERTED]
+                if status == 0
+                else [TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED]
+            )
+        )
+        tx.apply(
+            TxUpdate(
+                state=state,
+                receipt=make_receipt(winner, status=status),
+                confirmations=draw(st.integers(0, 64)),
+                sequence=draw(sequences),
+                fee=Fee(ETH, Decimal("0.000021")),
+            )
+        )
     return tx
 
 

@@ -73,7 +73,12 @@ def test_order_table_shape() -> None:
 
 def test_tx_table_shape() -> None:
     assert TX_STATES.terminal == {
-        TS.FINALIZED, TS.REJECTED, TS.REVERTED, TS.DROPPED, TS.REPLACED, TS.EXPIRED
+        TS.FINALIZED,
+        TS.REJECTED,
+        TS.REVERTED,
+        TS.DROPPED,
+        TS.REPLACED,
+        TS.EXPIRED,
     }
     assert TX_STATES.can(TS.INCLUDED, TS.BROADCAST)  # reorg
     assert TX_STATES.can(TS.CONFIRMED, TS.INCLUDED)  # deeper reorg
@@ -291,11 +296,21 @@ class TestOrderFills:
 
     def test_exact_sums(self) -> None:
         order = make_order(amount=Decimal("100000000000"))
-        tiny = Fill(fill_id="a", price=Decimal(1), base_amount=Decimal("99999999999.999999999999"),
-                    quote_amount=Decimal(1))
+        tiny = Fill(
+            fill_id="a",
+            price=Decimal(1),
+            base_amount=Decimal("99999999999.999999999999"),
+            quote_amount=Decimal(1),
+        )
         order.add_fill(tiny)
-        order.add_fill(Fill(fill_id="b", price=Decimal(1), base_amount=Decimal("0.000000000001"),
-                            quote_amount=Decimal(1)))
+        order.add_fill(
+            Fill(
+                fill_id="b",
+                price=Decimal(1),
+                base_amount=Decimal("0.000000000001"),
+                quote_amount=Decimal(1),
+            )
+        )
         assert order.filled_base == Decimal("100000000000.000000000000")
         assert order.state is OS.FILLED
 
@@ -305,8 +320,12 @@ class TestOrderFills:
         with pytest.raises(InvalidAmount):
             Fill(fill_id="x", price=Decimal(0), base_amount=Decimal(1), quote_amount=Decimal(1))
         with pytest.raises(InvalidAmount):
-            Fill(fill_id="x", price=Decimal(1), base_amount=1.0,  # type: ignore[arg-type]
-                 quote_amount=Decimal(1))
+            Fill(
+                fill_id="x",
+                price=Decimal(1),
+                base_amount=1.0,  # type: ignore[arg-type]
+                quote_amount=Decimal(1),
+            )
 
 
 class TestOrderStaleness:
@@ -422,8 +441,16 @@ class TestTransaction:
         assert tx.fee_params == speed_up.fee
         tx.mark_broadcast(1)
         changes = [e.change for e in tx.history]
-        assert changes == [Change.CREATED, Change.ATTEMPT, Change.VENUE_ID, Change.TRANSITION,
-                           Change.BROADCAST, Change.TRANSITION, Change.ATTEMPT, Change.BROADCAST]
+        assert changes == [
+            Change.CREATED,
+            Change.ATTEMPT,
+            Change.VENUE_ID,
+            Change.TRANSITION,
+            Change.BROADCAST,
+            Change.TRANSITION,
+            Change.ATTEMPT,
+            Change.BROADCAST,
+        ]
 
     def test_speed_up_must_reuse_nonce(self) -> None:
         tx = make_tx()
@@ -491,8 +518,9 @@ class TestTransaction:
         tx.mark_broadcast(1)
         receipt = make_receipt(a1, block=50)
         fee = Fee(ETH, Decimal("0.000021"))
-        assert tx.apply(TxUpdate(state=TS.INCLUDED, receipt=receipt, fee=fee, confirmations=1,
-                                 sequence=50))
+        assert tx.apply(
+            TxUpdate(state=TS.INCLUDED, receipt=receipt, fee=fee, confirmations=1, sequence=50)
+        )
         assert tx.winning_attempt == 1 and tx.winner is not None and tx.winner.hash == a1.hash
         assert tx.hash == a1.hash and tx.fee == fee and tx.confirmations == 1
         assert tx.apply(TxUpdate(confirmations=3, state=TS.CONFIRMED, sequence=52))
@@ -535,8 +563,11 @@ class TestTransaction:
         a0 = make_attempt(0)
         tx.add_attempt(a0)
         tx.mark_broadcast(0)
-        tx.apply(TxUpdate(state=TS.INCLUDED, receipt=make_receipt(a0), sequence=100,
-                          fee=Fee(ETH, Decimal(1))))
+        tx.apply(
+            TxUpdate(
+                state=TS.INCLUDED, receipt=make_receipt(a0), sequence=100, fee=Fee(ETH, Decimal(1))
+            )
+        )
         tx.apply(TxUpdate(state=TS.CONFIRMED, confirmations=3, sequence=103))
         # a late INCLUDED report (older head) is ignored
         assert tx.apply(TxUpdate(state=TS.INCLUDED, sequence=101)) is False
@@ -549,8 +580,9 @@ class TestTransaction:
         assert tx.receipt is None and tx.winning_attempt is None and tx.confirmations == 0
         assert tx.fee is None
         # re-included in another block
-        assert tx.apply(TxUpdate(state=TS.INCLUDED, receipt=make_receipt(a0, block=105),
-                                 sequence=105))
+        assert tx.apply(
+            TxUpdate(state=TS.INCLUDED, receipt=make_receipt(a0, block=105), sequence=105)
+        )
         assert tx.receipt is not None and tx.receipt.block_number == 105
 
     def test_reorg_within_confirmed_keeps_receipt_unless_given(self) -> None:
@@ -558,8 +590,9 @@ class TestTransaction:
         a0 = make_attempt(0)
         tx.add_attempt(a0)
         tx.apply(TxUpdate(state=TS.CONFIRMED, receipt=make_receipt(a0), sequence=10))
-        assert tx.apply(TxUpdate(state=TS.INCLUDED, receipt=make_receipt(a0, block=11),
-                                 sequence=12))
+        assert tx.apply(
+            TxUpdate(state=TS.INCLUDED, receipt=make_receipt(a0, block=11), sequence=12)
+        )
         assert tx.state is TS.INCLUDED and tx.receipt.block_number == 11  # type: ignore[union-attr]
 
     def test_terminal_conflicts(self) -> None:
@@ -588,8 +621,9 @@ class TestTransaction:
         assert tx.state is TS.DROPPED
 
     def test_solana(self) -> None:
-        tx = Transaction(client_id="s1", platform="solana-local", sender=SOL_SENDER,
-                         to=SOL_SENDER, value=5)
+        tx = Transaction(
+            client_id="s1", platform="solana-local", sender=SOL_SENDER, to=SOL_SENDER, value=5
+        )
         a0 = solana_attempt(0)
         tx.add_attempt(a0)
         assert tx.recent_blockhash == a0.blockhash and tx.last_valid_block_height == 1000
@@ -602,9 +636,13 @@ class TestTransaction:
     def test_fee_params(self) -> None:
         assert FeeParams(gas_price=1).is_eip1559 is False
         assert FeeParams(max_fee_per_gas=2, max_priority_fee_per_gas=1).is_eip1559
-        for bad in ({"max_fee_per_gas": 2}, {"gas_price": 1, "max_fee_per_gas": 2,
-                    "max_priority_fee_per_gas": 1}, {"max_fee_per_gas": 1,
-                    "max_priority_fee_per_gas": 2}, {"gas_price": -1}, {"gas_price": True}):
+        for bad in (
+            {"max_fee_per_gas": 2},
+            {"gas_price": 1, "max_fee_per_gas": 2, "max_priority_fee_per_gas": 1},
+            {"max_fee_per_gas": 1, "max_priority_fee_per_gas": 2},
+            {"gas_price": -1},
+            {"gas_price": True},
+        ):
             with pytest.raises(ValidationError):
                 FeeParams(**bad)  # type: ignore[arg-type]
         fp = FeeParams(compute_unit_price=5, compute_unit_limit=200_000)
@@ -622,7 +660,10 @@ class TestHistoryAndListeners:
         order.apply(OrderUpdate(state=OS.OPEN, venue_id="1"))
         order.add_fill(make_fill(1))
         assert [e.change for e in seen] == [
-            Change.VENUE_ID, Change.TRANSITION, Change.FILL, Change.TRANSITION
+            Change.VENUE_ID,
+            Change.TRANSITION,
+            Change.FILL,
+            Change.TRANSITION,
         ]
         assert list(order.history[1:]) == seen
         remove()
@@ -687,8 +728,9 @@ class TestHistoryAndListeners:
 
 class TestSerialisation:
     def full_order(self) -> Order:
-        order = make_order(quote={"min_out": Decimal("0.1"), "block": 5, "x": None},
-                           execution="tx1")
+        order = make_order(
+            quote={"min_out": Decimal("0.1"), "block": 5, "x": None}, execution="tx1"
+        )
         order.apply(OrderUpdate(state=OS.OPEN, venue_id="77", sequence=3, timestamp=at(5)))
         order.add_fill(make_fill(1))
         order.apply(OrderUpdate(network_fee=Fee(ETH, Decimal("0.001"))))
@@ -726,8 +768,14 @@ class TestSerialisation:
         tx.mark_broadcast(0)
         tx.add_attempt(a1)
         tx.attempt_failed(1, ErrorInfo("RpcError", "underpriced"))
-        tx.apply(TxUpdate(state=TS.REVERTED, receipt=make_receipt(a0, status=0),
-                          fee=Fee(ETH, Decimal("0.5")), sequence=9))
+        tx.apply(
+            TxUpdate(
+                state=TS.REVERTED,
+                receipt=make_receipt(a0, status=0),
+                fee=Fee(ETH, Decimal("0.5")),
+                sequence=9,
+            )
+        )
         text = tx.to_json()
         assert "0x" + a0.raw.hex() in text
         again = Transaction.from_json(text)

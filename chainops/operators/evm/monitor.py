@@ -149,7 +149,7 @@ class BlockMonitor:
         for tx in txs:
             await self._update(tx, found.get(str(tx.client_id)))
 
-    def _sequence(self) -> int:
+    def sequence(self) -> int:
         """Observation order for updates: wall-clock microseconds, strictly increasing.
 
         Not the block number: a reorg or a rollback can lower the head, and a
@@ -163,7 +163,7 @@ class BlockMonitor:
         before = (tx.state, tx.confirmations, tx.receipt)
         head = self.head
         assert head is not None
-        seq = self._sequence()
+        seq = self.sequence()
         if raw is None:
             if tx.state in _MINED and tx.state is not TxState.REVERTED:
                 # The block that held it is gone: back to the pool (same bytes, same hash).

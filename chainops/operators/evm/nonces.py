@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from chainops.core.errors import NonceError, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.journal import Journal
+from chainops.operators.turnqueue import TurnQueue
 
 DEFAULT_WINDOW = 16
 
@@ -57,6 +58,8 @@ class NonceAllocator:
         self._in_flight: set[int] = set()
         self._slots = asyncio.Condition()
         self._synced = False
+        self._taking = 0  # reservations waiting for their fresh nonce from the journal
+        self._fresh = TurnQueue(self._take_fresh, max_batch=window)
 
     @property
     def in_flight(self) -> frozenset[int]:
@@ -92,16 +95,25 @@ class NonceAllocator:
         if not self._synced:
             await self.sync()
         async with self._slots:
-            await self._slots.wait_for(lambda: len(self._in_flight) < self.window)
-            nonce = heapq.heappop(self._released) if self._released else self._take_fresh()
-            self._in_flight.add(nonce)
-            return nonce
-
-    def _take_fresh(self) -> int:
-        with self._journal.atomic():
-            nonce = self.high_water()
-            self._journal.set_value(self.key, str(nonce + 1))
+            await self._slots.wait_for(lambda: len(self._in_flight) + self._taking < self.window)
+            if self._released:
+                reused = heapq.heappop(self._released)
+                self._in_flight.add(reused)
+                return reused
+            self._taking += 1
+        try:
+            nonce: int = await self._fresh.put(None)
+        finally:
+            self._taking -= 1
+        self._in_flight.add(nonce)
         return nonce
+
+    async def _take_fresh(self, waiters: Sequence[None]) -> list[int]:
+        """One journal transaction hands a contiguous block to every waiter of this turn."""
+        with self._journal.atomic():
+            first = self.high_water()
+            self._journal.set_value(self.key, str(first + len(waiters)))
+        return list(range(first, first + len(waiters)))
 
     async def release(self, nonce: int) -> None:
         """Give back a nonce whose transaction never reached the network."""

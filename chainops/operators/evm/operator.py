@@ -51,6 +51,7 @@ from chainops.core.transactions import (
     TxUpdate,
 )
 from chainops.operators.base import Operator, OperatorConfiguration, OperatorFactory
+from chainops.operators.group_commit import GroupCommitter
 from chainops.operators.evm.batching import AutoBatcher
 from chainops.operators.evm.fees import FeeOracle, default_policy
 from chainops.operators.evm.monitor import BlockMonitor
@@ -107,6 +108,7 @@ class EvmOperator(Operator):
         self.ids = ClientIdGenerator(prefix, last_issued=self.journal.last_client_id(prefix))
         self.rpc = JsonRpcClient(config.endpoints, timeout=config.request_timeout)
         self.batcher = AutoBatcher(self.rpc)
+        self.commits = GroupCommitter(self.journal)
         self.fees = FeeOracle(self.batcher.call, self.chain, default_policy(self.chain))
         self.nonces = NonceAllocator(
             self.chain_id,
@@ -129,7 +131,8 @@ class EvmOperator(Operator):
             on_change=self._on_change,
         )
         self._abis: dict[str, list[dict[str, Any]]] = {}
-        self._changed = asyncio.Condition()
+        # Per-transaction wake-ups: one change wakes its own waiters, not every waiter.
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._block_gas_limit: int | None = None
         self.restored: list[Transaction] = []  # what the last start found in the journal
 
@@ -197,6 +200,7 @@ class EvmOperator(Operator):
     async def _shutdown(self) -> None:
         await self.monitor.stop()
         await self.batcher.drain()
+        await self.commits.drain()
         await self.rpc.close()
 
     async def restore(self) -> list[Transaction]:
@@ -310,7 +314,7 @@ class EvmOperator(Operator):
             tx = Transaction(
                 client_id=self.ids.next(),
                 platform=self.chain.name,
-                sender=self.owner,
+                sender=self.signer.address,
                 to=req.to,
                 value=wei,
                 data=req.data,
@@ -323,7 +327,7 @@ class EvmOperator(Operator):
             attempt = TxAttempt(index=0, hash=signed.hash, raw=signed.raw, nonce=nonce, fee=fees)
             tx.add_attempt(attempt)
             # The point of no return: after this write the bytes are ours to re-send.
-            self.journal.save(tx)
+            await self.commits.save(tx)
         except BaseException:
             await self.nonces.release(nonce)
             raise
@@ -364,9 +368,13 @@ class EvmOperator(Operator):
 
         if not tx.is_terminal:
             self.monitor.track(tx)
+        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(limit), self._changed:
-                await self._changed.wait_for(settled)
+            async with asyncio.timeout(limit):
+                while not settled():
+                    woken: asyncio.Future[None] = loop.create_future()
+                    self._waiters.setdefault(str(tx.client_id), []).append(woken)
+                    await woken
         except TimeoutError:
             raise UnknownOutcome(
                 f"{tx.client_id} ({tx.hash}) is {tx.state.name} with {tx.confirmations} of "
@@ -455,7 +463,7 @@ class EvmOperator(Operator):
         except RpcTransientError as exc:
             # The bytes may have arrived: keep tracking, never fail a maybe-sent transaction.
             tx.attempt_failed(attempt.index, exc)
-            self.journal.save(tx)
+            self.commits.save_soon(tx)
             if not restoring:
                 unknown = UnknownOutcome(
                     f"{tx.client_id} ({attempt.hash}): broadcast outcome unknown ({exc}); "
@@ -468,8 +476,9 @@ class EvmOperator(Operator):
             await self._broadcast_refused(tx, attempt, exc, restoring)
             return
         if tx.state in (TxState.SIGNED, TxState.BROADCAST):
+            # Not journalled on its own: the receipt's write carries it, and after a crash
+            # restore() treats SIGNED and BROADCAST alike (look up by hash, else re-send).
             tx.mark_broadcast(attempt.index)
-            self.journal.save(tx)
         self.monitor.wake()
 
     async def _broadcast_refused(
@@ -499,8 +508,9 @@ class EvmOperator(Operator):
             raise exc
 
     def _finish(self, tx: Transaction, state: TxState, error: BaseException) -> None:
-        tx.apply(TxUpdate(state=state, error=error, sequence=self.monitor._sequence()))
-        self.journal.save(tx)
+        tx.apply(TxUpdate(state=state, error=error, sequence=self.monitor.sequence()))
+        self.commits.save_soon(tx)
+        self._wake(tx)
 
     async def _revert_reason(self, tx: Transaction, receipt: dict[str, Any]) -> str | None:
         """Replay a reverted transaction at its block to read the reason."""
@@ -518,12 +528,16 @@ class EvmOperator(Operator):
         return decode_revert(b"").reason
 
     async def _on_change(self, tx: Transaction) -> None:
-        self.journal.save(tx)
+        self.commits.save_soon(tx)
         if (
             tx.nonce is not None
             and tx.state is not TxState.BROADCAST
             and tx.state is not TxState.SIGNED
         ):
             await self.nonces.done(tx.nonce)
-        async with self._changed:
-            self._changed.notify_all()
+        self._wake(tx)
+
+    def _wake(self, tx: Transaction) -> None:
+        for woken in self._waiters.pop(str(tx.client_id), ()):
+            if not woken.done():
+                woken.set_result(None)
