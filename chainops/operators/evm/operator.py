@@ -51,7 +51,6 @@ from chainops.core.transactions import (
     TxUpdate,
 )
 from chainops.operators.base import Operator, OperatorConfiguration, OperatorFactory
-from chainops.operators.group_commit import GroupCommitter
 from chainops.operators.evm.batching import AutoBatcher
 from chainops.operators.evm.fees import FeeOracle, default_policy
 from chainops.operators.evm.monitor import BlockMonitor
@@ -61,6 +60,7 @@ from chainops.operators.evm.requests import ContractHandle, TxRequest, from_cont
 from chainops.operators.evm.revert import decode_revert, revert_from_rpc_error
 from chainops.operators.evm.rpc import JsonRpcClient
 from chainops.operators.evm.signer import LocalSigner
+from chainops.operators.group_commit import GroupCommitter
 
 # Estimates are exact for the state they ran on; 20 % covers state that moves between
 # estimate and inclusion (storage slots warmed or cleared by other transactions).
