@@ -25,7 +25,9 @@ from chainops.core.errors import (
 )
 from chainops.core.events import TxEvent
 from chainops.core.journal import SqliteJournal
+from chainops.core.platforms import ChainKind, ChainPlatform, register_platform
 from chainops.core.transactions import Transaction, TxState
+from chainops.devnet.anvil import Anvil, AnvilConfig
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator, LocalSigner
@@ -239,8 +241,8 @@ async def test_finality_is_reached_with_the_finalized_tag(devnet: World) -> None
 
 
 async def test_concurrent_sends_get_contiguous_nonces_and_all_confirm(devnet: World) -> None:
-    n = 200
-    async with operator(devnet, index=2, max_in_flight=64, track_finality=False) as evm:
+    n = 500  # through the default in-flight window of 16: back-pressure, not a pile-up
+    async with operator(devnet, index=2, track_finality=False) as evm:
         start = await evm.nonce()
         to = devnet.book.accounts[1].address
         txs = await asyncio.gather(*(evm.send(to=to, value=Decimal("0.001")) for _ in range(n)))
@@ -279,3 +281,32 @@ def test_signer_sources_and_secrecy(
     assert "zz" not in str(info.value)
     request = TxRequest(to=signer.address)
     assert request.gas_limit is None
+
+
+async def test_legacy_chain_gets_gas_price_transactions() -> None:
+    """A chain without EIP-1559 (Anvil on the Berlin rules) is priced with gasPrice."""
+    legacy = ChainPlatform(
+        name="legacy-devnet",
+        kind=ChainKind.EVM,
+        chain_id=31338,
+        native_symbol="ETH",
+        native_decimals=18,
+        default_confirmations=1,
+        supports_eip1559=False,
+        is_local=True,
+    )
+    register_platform(legacy, replace=True)
+    with Anvil(AnvilConfig(chain_id=31338, hardfork="berlin")) as node:
+        key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+        evm = OperatorFactory.create(
+            "legacy-devnet", cache=False, rpc_url=node.url, private_key=key, track_finality=False
+        )
+        assert isinstance(evm, EvmOperator)
+        async with evm:
+            tx = await evm.send_and_wait(
+                to="0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", value=Decimal("0.5")
+            )
+        assert tx.fee_params is not None and tx.fee_params.gas_price is not None
+        assert not tx.fee_params.is_eip1559
+        mined = node.rpc("eth_getTransactionByHash", [str(tx.hash)])
+        assert mined["type"] == "0x0"
