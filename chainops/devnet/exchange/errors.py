@@ -1,0 +1,113 @@
+"""Binance error codes and messages, exactly as the venue words them."""
+
+from __future__ import annotations
+
+__all__ = ["ApiError", "filter_failure"]
+
+
+class ApiError(Exception):
+    """An error reply: HTTP status, Binance code and message."""
+
+    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+        super().__init__(f"{code} {msg}")
+        self.code = code
+        self.msg = msg
+        self.status = status
+
+    def body(self) -> dict[str, object]:
+        return {"code": self.code, "msg": self.msg}
+
+
+def internal() -> ApiError:
+    return ApiError(-1001, "Internal error; unable to process your request. Please try again.", 503)
+
+
+def too_many(limit: int) -> ApiError:
+    return ApiError(
+        -1003,
+        f"Too much request weight used; current limit is {limit} request weight per 1 MINUTE. "
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
+        429,
+    )
+
+
+def banned(until_ms: int) -> ApiError:
+    return ApiError(
+        -1003,
+        f"Way too much request weight used; IP banned until {until_ms}. "
+        "Please use WebSocket Streams for live updates to avoid bans.",
+        418,
+    )
+
+
+def filter_failure(name: str) -> ApiError:
+    return ApiError(-1013, f"Filter failure: {name}")
+
+
+def bad_timestamp() -> ApiError:
+    return ApiError(-1021, "Timestamp for this request is outside of the recvWindow.")
+
+
+def bad_signature() -> ApiError:
+    return ApiError(-1022, "Signature for this request is not valid.")
+
+
+def bad_key_format() -> ApiError:
+    return ApiError(-2014, "API-key format invalid.", 401)
+
+
+def bad_key() -> ApiError:
+    return ApiError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+
+
+def mandatory(name: str) -> ApiError:
+    return ApiError(
+        -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+    )
+
+
+def not_required(name: str) -> ApiError:
+    return ApiError(-1106, f"Parameter '{name}' sent when not required.")
+
+
+def illegal(name: str) -> ApiError:
+    return ApiError(
+        -1100,
+        f"Illegal characters found in parameter '{name}'; "
+        "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+    )
+
+
+_ENUM_CODES = {"timeInForce": -1115, "orderType": -1116, "side": -1117}
+
+
+def bad_enum(name: str) -> ApiError:
+    return ApiError(_ENUM_CODES[name], f"Invalid {name}.")
+
+
+def bad_symbol() -> ApiError:
+    return ApiError(-1121, "Invalid symbol.")
+
+
+def recv_window_too_big() -> ApiError:
+    return ApiError(-1131, "recvWindow must be less than 60000.")
+
+
+def insufficient_balance() -> ApiError:
+    return ApiError(-2010, "Account has insufficient balance for requested action.")
+
+
+def would_take() -> ApiError:
+    return ApiError(-2010, "Order would immediately match and take.")
+
+
+def duplicate_order() -> ApiError:
+    return ApiError(-2010, "Duplicate order sent.")
+
+
+def cancel_unknown() -> ApiError:
+    return ApiError(-2011, "Unknown order sent.")
+
+
+def no_such_order() -> ApiError:
+    return ApiError(-2013, "Order does not exist.")
