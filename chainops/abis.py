@@ -1,0 +1,43 @@
+"""Load the ABI JSON files of the contracts chainops calls (the repository's ``abis/``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from chainops.core.errors import ConfigurationError
+
+ENV_DIR = "CHAINOPS_ABI_DIR"
+
+
+def abi_dir() -> Path:
+    """The folder of ABI files: ``$CHAINOPS_ABI_DIR``, else the nearest ``abis/`` above us."""
+    override = os.environ.get(ENV_DIR)
+    if override:
+        folder = Path(override)
+        if not folder.is_dir():
+            raise ConfigurationError(f"{ENV_DIR}={override} is not a folder")
+        return folder
+    here = Path(__file__).resolve().parent
+    for parent in (here, *here.parents):
+        candidate = parent / "abis"
+        if (candidate / "ERC20.json").is_file():
+            return candidate
+    raise ConfigurationError(f"no abis/ folder found above {here}; set {ENV_DIR}")
+
+
+@cache
+def load_abi(name: str) -> list[dict[str, Any]]:
+    """The ABI of contract ``name`` (``"ERC20"``, ``"SwapRouter"``, ...)."""
+    path = abi_dir() / f"{name}.json"
+    if not path.is_file():
+        raise ConfigurationError(f"no ABI named {name!r} in {path.parent}")
+    data = json.loads(path.read_text())
+    # Files hold either a bare ABI list or an artifact with an "abi" key.
+    abi = data["abi"] if isinstance(data, dict) else data
+    if not isinstance(abi, list):
+        raise ConfigurationError(f"{path} does not hold an ABI list")
+    return abi

@@ -1,0 +1,136 @@
+"""What every DAppOperator shares: the EVM operator, the address book, token resolution,
+amount checks, deadlines and sending with simulation errors translated."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from chainops.core.assets import Token, to_decimal
+from chainops.core.errors import (
+    ConfigurationError,
+    InvalidAmount,
+    Reverted,
+    SlippageExceeded,
+    ValidationError,
+)
+from chainops.core.ids import EvmAddress
+from chainops.core.transactions import Transaction
+from chainops.devnet.addressbook import AddressBook
+from chainops.operators.dapps.quote import DEFAULT_DEADLINE_SECONDS
+from chainops.operators.evm.operator import EvmOperator
+from chainops.operators.evm.requests import TxRequest
+
+# Revert reasons that mean "the price moved past the limit" on V2 and V3 routers.
+SLIPPAGE_REASONS = (
+    "INSUFFICIENT_OUTPUT_AMOUNT",
+    "EXCESSIVE_INPUT_AMOUNT",
+    "Too little received",
+    "Too much requested",
+    "Price slippage check",
+    "INSUFFICIENT_A_AMOUNT",
+    "INSUFFICIENT_B_AMOUNT",
+)
+NATIVE = "ETH"
+
+
+class UnknownToken(ValidationError):
+    """A token symbol or address the address book does not know."""
+
+
+class UnknownPool(ValidationError):
+    """No pool for the requested tokens (and fee tier)."""
+
+
+class DexContext:
+    """An EVM operator plus the address book of the chain's contracts, tokens and pools."""
+
+    def __init__(self, evm: EvmOperator, book: AddressBook) -> None:
+        if book.chain_id != evm.chain_id:
+            raise ConfigurationError(
+                f"address book is for chain {book.chain_id}, operator for {evm.chain_id}"
+            )
+        self.evm = evm
+        self.book = book
+        self._tokens = {
+            symbol: Token(t.symbol, t.decimals, evm.chain.name, EvmAddress(t.address))
+            for symbol, t in book.tokens.items()
+        }
+        self._by_address = {str(t.address).lower(): t for t in self._tokens.values()}
+
+    def token(self, ref: str | Token) -> Token:
+        """A token by symbol or address (``ETH`` resolves to WETH)."""
+        if isinstance(ref, Token):
+            return ref
+        key = ref.strip()
+        if key.upper() == NATIVE:
+            key = "WETH"
+        found = self._tokens.get(key.upper()) or self._by_address.get(key.lower())
+        if found is None:
+            known = ", ".join(sorted(self._tokens))
+            raise UnknownToken(f"unknown token {ref!r} (known: ETH, {known})")
+        return found
+
+    def token_at(self, address: str) -> Token:
+        found = self._by_address.get(address.lower())
+        if found is None:
+            raise UnknownToken(f"no token at {address}")
+        return found
+
+    def contract_address(self, name: str) -> str:
+        try:
+            return self.book.contract(name)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"this chain's address book lacks {name}: {exc}") from None
+
+    @staticmethod
+    def raw_amount(token: Token, amount: Decimal | int | str, what: str = "amount") -> int:
+        """``amount`` in raw units: positive and no finer than the token's decimals."""
+        value = to_decimal(amount, what=what)
+        if value <= 0:
+            raise InvalidAmount(f"{what} must be positive, got {value}")
+        try:
+            return token.to_raw(value)
+        except InvalidAmount:
+            raise InvalidAmount(
+                f"{what} {value} has more decimals than {token.symbol} ({token.decimals})"
+            ) from None
+
+    async def block(self) -> tuple[int, int]:
+        """The latest block's (number, timestamp)."""
+        head = await self.evm.batcher.call("eth_getBlockByNumber", ["latest", False])
+        return int(head["number"], 16), int(head["timestamp"], 16)
+
+    async def deadline(self, deadline: int | None, seconds: int | None = None) -> int:
+        """A unix deadline: given (must be in the future) or chain time + ``seconds``."""
+        _, now = await self.block()
+        if deadline is None:
+            return now + (DEFAULT_DEADLINE_SECONDS if seconds is None else seconds)
+        if deadline <= max(now, 0) or deadline <= 0:
+            raise ValidationError(
+                f"deadline {deadline} is not after the chain's time {now} "
+                f"(local clock {int(time.time())})"
+            )
+        return deadline
+
+    async def send(self, request: TxRequest) -> Transaction:
+        """Send through the operator; a simulated slippage revert is SlippageExceeded."""
+        try:
+            return await self.evm.send(request)
+        except Reverted as exc:
+            reason = exc.reason or str(exc)
+            if any(marker in reason for marker in SLIPPAGE_REASONS):
+                raise SlippageExceeded(
+                    f"the price moved past the allowed slippage ({reason}); nothing was sent"
+                ) from exc
+            raise
+
+    async def receipt(self, tx: Transaction) -> dict[str, Any]:
+        """The full JSON receipt (with logs) of a mined transaction."""
+        result: dict[str, Any] = await self.evm.batcher.call(
+            "eth_getTransactionReceipt", [str(tx.hash)]
+        )
+        if result is None:
+            raise ValidationError(f"{tx.hash} has no receipt yet")
+        return result

@@ -1,0 +1,149 @@
+"""A DEX swap as an Order: journalled before sending, executed by one Transaction,
+filled from the receipt's Swap logs (fill id ``txhash:logIndex``), gas as its network fee."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chainops.core.assets import Fee, Token
+from chainops.core.errors import ChainopsError, InsufficientFunds, SlippageExceeded
+from chainops.core.ids import ClientIdGenerator
+from chainops.core.orders import Fill, Order, OrderSide, OrderState, OrderType, OrderUpdate
+from chainops.core.transactions import Transaction
+from chainops.operators.dapps.context import DexContext
+from chainops.operators.dapps.erc20 import Erc20
+from chainops.operators.dapps.quote import Quote, TradeKind
+from chainops.operators.evm.requests import TxRequest
+
+# A hop's decoded Swap log: (log index, amount into the pool, amount out of the pool).
+HopLog = tuple[int, int, int]
+LogParser = Callable[[Quote, list[dict[str, Any]]], list[HopLog]]
+
+
+class SwapExecutor:
+    """Sends swaps for one DApp (router), and settles their orders from receipts."""
+
+    def __init__(self, ctx: DexContext, router: str, parse_logs: LogParser) -> None:
+        self.ctx = ctx
+        self.router = router
+        self.parse_logs = parse_logs
+        evm = ctx.evm
+        self.ids = ClientIdGenerator("swap", last_issued=evm.journal.last_client_id("swap"))
+        self._settling: dict[str, asyncio.Task[Order]] = {}
+
+    def new_order(self, quote: Quote) -> Order:
+        t_in, t_out = quote.symbols[0], quote.symbols[-1]
+        exact_in = quote.kind is TradeKind.EXACT_IN
+        return Order(
+            client_id=self.ids.next(),
+            platform=self.ctx.evm.chain.name,
+            owner=self.ctx.evm.owner,
+            trading_pair=f"{t_in}-{t_out}" if exact_in else f"{t_out}-{t_in}",
+            side=OrderSide.SELL if exact_in else OrderSide.BUY,
+            order_type=OrderType.MARKET,
+            amount=(
+                quote.token_in.from_raw(quote.amount_in)
+                if exact_in
+                else quote.token_out.from_raw(quote.amount_out)
+            ),
+            quote=quote.record(),
+        )
+
+    async def check_funds(self, quote: Quote) -> None:
+        """The input is held (and, for tokens, approved): refused before anything is sent."""
+        token = quote.token_in
+        if quote.native_in:
+            have = token.to_raw(await self.ctx.evm.balance())
+        else:
+            have = await Erc20(self.ctx.evm, token).balance_raw()
+        if have < quote.max_in:
+            raise InsufficientFunds(
+                f"{self.ctx.evm.owner} holds {token.from_raw(have)} "
+                f"{quote.symbols[0]}, the swap may need {token.from_raw(quote.max_in)}"
+            )
+
+    async def execute(self, quote: Quote, request: TxRequest, *, approve: bool = True) -> Order:
+        """Check funds, ensure the allowance, journal the order, send; settle in background."""
+        await self.check_funds(quote)
+        if not quote.native_in and approve:
+            await Erc20(self.ctx.evm, quote.token_in).ensure_allowance(
+                self.router, raw=quote.max_in
+            )
+        order = self.new_order(quote)
+        await self.ctx.evm.commits.save(order)
+        try:
+            tx = await self.ctx.send(request)
+        except ChainopsError as exc:
+            order.apply(OrderUpdate(state=OrderState.FAILED, error=exc, reason="simulation"))
+            await self.ctx.evm.commits.save(order)
+            if isinstance(exc, SlippageExceeded):
+                exc.order = order  # type: ignore[attr-defined]
+            raise
+        order.execution = tx.client_id
+        order.apply(OrderUpdate(state=OrderState.OPEN, venue_id=str(tx.hash)))
+        self.ctx.evm.commits.save_soon(order)
+        self._settling[str(order.client_id)] = asyncio.create_task(self._settle(order, tx, quote))
+        return order
+
+    async def wait(self, order: Order, timeout: float | None = None) -> Order:
+        """Wait until the order is FILLED (raises the transaction's typed error if not)."""
+        task = self._settling.get(str(order.client_id))
+        if task is None:
+            return order
+        return await asyncio.wait_for(asyncio.shield(task), timeout)
+
+    async def _settle(self, order: Order, tx: Transaction, quote: Quote) -> Order:
+        try:
+            await tx.wait()
+        except ChainopsError as exc:
+            order.apply(OrderUpdate(state=OrderState.FAILED, error=exc, reason="transaction"))
+            self.ctx.evm.commits.save_soon(order)
+            raise
+        receipt = await self.ctx.receipt(tx)
+        hops = self.parse_logs(quote, receipt["logs"])
+        fills = _fills(str(tx.hash), quote, hops)
+        gas = int(receipt["gasUsed"], 16) * int(receipt.get("effectiveGasPrice", "0x0"), 16)
+        block = int(receipt["blockNumber"], 16)
+        order.apply(
+            OrderUpdate(
+                state=OrderState.FILLED,
+                fills=fills,
+                network_fee=Fee.from_raw(self.ctx.evm.native, gas),
+                sequence=block,
+                reason="receipt",
+            )
+        )
+        self.ctx.evm.commits.save_soon(order)
+        self._settling.pop(str(order.client_id), None)
+        return order
+
+
+def _fills(tx_hash: str, quote: Quote, hops: Sequence[HopLog]) -> tuple[Fill, ...]:
+    """One fill per swap: what we paid (first hop in) for what we got (last hop out).
+
+    A multi-hop swap is one trade for its owner; its id is the last Swap log's.
+    Exact-in swaps pay exactly the quoted input (also with fee-on-transfer tokens,
+    whose pool receives less than was paid).
+    """
+    if not hops:
+        return ()
+    paid = quote.amount_in if quote.kind is TradeKind.EXACT_IN else hops[0][1]
+    got = hops[-1][2]
+    t_in, t_out = quote.token_in, quote.token_out
+    base_token, quote_token = (t_in, t_out) if quote.kind is TradeKind.EXACT_IN else (t_out, t_in)
+    base_raw, quote_raw = (paid, got) if quote.kind is TradeKind.EXACT_IN else (got, paid)
+    base, counter = _human(base_token, base_raw), _human(quote_token, quote_raw)
+    return (
+        Fill(
+            fill_id=f"{tx_hash}:{hops[-1][0]}",
+            price=counter / base,
+            base_amount=base,
+            quote_amount=counter,
+        ),
+    )
+
+
+def _human(token: Token, raw: int) -> Any:
+    return token.from_raw(raw)

@@ -1,0 +1,43 @@
+"""Shared helpers of the DEX tests: an operator per account and raw reads through Anvil."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from eth_abi.abi import decode, encode
+from eth_utils.crypto import keccak
+
+import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
+from chainops.devnet.world import World
+from chainops.operators.base import OperatorFactory
+from chainops.operators.dapps.context import DexContext
+from chainops.operators.evm import EvmOperator
+
+
+@asynccontextmanager
+async def dex_context(world: World, index: int = 3) -> AsyncIterator[DexContext]:
+    evm = OperatorFactory.create(
+        "devnet",
+        cache=False,
+        rpc_url=world.rpc_url,
+        private_key=world.book.accounts[index].private_key,
+    )
+    assert isinstance(evm, EvmOperator)
+    async with evm:
+        yield DexContext(evm, world.book)
+
+
+def eth_call(
+    world: World, to: str, signature: str, types: list[str], args: list[Any], out: list[str]
+) -> tuple[Any, ...]:
+    """A synchronous eth_call with plain eth_abi encoding (independent of our code)."""
+    data = keccak(text=signature)[:4] + encode(types, args)
+    raw = world.anvil.rpc("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
+    return tuple(decode(out, bytes.fromhex(raw[2:])))
+
+
+def balance(world: World, token: str, owner: str) -> int:
+    address = world.book.token(token).address
+    return int(eth_call(world, address, "balanceOf(address)", ["address"], [owner], ["uint256"])[0])
