@@ -80,6 +80,8 @@ class Trade:
     taker: SimOrder
     maker_fee: Decimal
     taker_fee: Decimal
+    # (status, executed, cumulative quote) of maker and taker right after this trade
+    states: dict[int, tuple[str, Decimal, Decimal]] = field(default_factory=dict)
 
     @property
     def quote_qty(self) -> Decimal:
@@ -356,6 +358,7 @@ class Engine:
             order.status = "FILLED" if not order.remaining else "PARTIALLY_FILLED"
             order.update_time = now
         trade = Trade(self._next_trade, maker.spec, price, qty, now, maker, taker, fees[0], fees[1])
+        trade.states = {o.order_id: (o.status, o.executed, o.cum_quote) for o in (maker, taker)}
         self._next_trade += 1
         result.trades.append(trade)
         result.touched.append(maker)

@@ -225,7 +225,7 @@ class ExchangeSimulator:
             self.now_ms(),
         )
 
-    def _publish(self, result: Result, now: int) -> None:
+    def _publish(self, result: Result, now: int, *, new: bool = True) -> None:
         order = result.order
         book = self.engine.books[order.spec.symbol]
         symbol = order.spec.symbol.lower()
@@ -244,7 +244,8 @@ class ExchangeSimulator:
             self.hub.publish_market(f"{symbol}@depth", event)
             self.hub.publish_market(f"{symbol}@depth@100ms", event)
         report = self.hub.publish_user
-        report(order.account.api_key, execution_report(order, "NEW", now))
+        if new:
+            report(order.account.api_key, execution_report(order, "NEW", now))
         for trade in result.trades:
             self.hub.publish_market(
                 f"{symbol}@trade",
@@ -384,7 +385,7 @@ class ExchangeSimulator:
     def _cancel(self, order: SimOrder, params: dict[str, str]) -> dict[str, Any]:
         now = self.now_ms()
         self.engine.cancel(order, now)
-        self._publish(Result(order), now)
+        self._publish(Result(order), now, new=False)
         self.hub.publish_user(
             order.account.api_key,
             execution_report(order, "CANCELED", now) | {"C": order.client_order_id},

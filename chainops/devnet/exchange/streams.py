@@ -47,7 +47,11 @@ def execution_report(
 ) -> dict[str, Any]:
     """A user-data ``executionReport`` event."""
     fee, fee_asset, last_qty, last_price = "0", None, "0.00000000", "0.00000000"
+    status, executed, cum_quote = order.status, order.executed, order.cum_quote
+    if exec_type == "NEW":
+        status, executed, cum_quote = "NEW", Decimal(0), Decimal(0)
     if trade is not None:
+        status, executed, cum_quote = trade.states[order.order_id]
         fee = fmt(trade.maker_fee if order is trade.maker else trade.taker_fee)
         fee_asset = trade.fee_asset(order)
         last_qty, last_price = fmt(trade.qty), fmt(trade.price)
@@ -62,20 +66,20 @@ def execution_report(
         "q": fmt(order.qty),
         "p": fmt(order.price or Decimal(0)),
         "x": exec_type,
-        "X": order.status,
+        "X": status,
         "r": "NONE",
         "i": order.order_id,
         "l": last_qty,
-        "z": fmt(order.executed),
+        "z": fmt(executed),
         "L": last_price,
         "n": fee,
         "N": fee_asset,
         "T": trade.time if trade else order.update_time,
         "t": trade.trade_id if trade else -1,
-        "w": order.is_open,
+        "w": status in ("NEW", "PARTIALLY_FILLED"),
         "m": trade is not None and order is trade.maker,
         "O": order.time,
-        "Z": fmt(order.cum_quote),
+        "Z": fmt(cum_quote),
         "Y": fmt(trade.quote_qty) if trade else "0.00000000",
     }
 

@@ -1,0 +1,28 @@
+"""The CEX layer: ExchangeOperator on the shared order model, order books, adapters."""
+
+from chainops.operators.exchanges.binance import BinanceSpot
+from chainops.operators.exchanges.book_exchange import OrderBookExchange
+from chainops.operators.exchanges.capabilities import Capability
+from chainops.operators.exchanges.errors import RuleViolation, UnknownTradingPair, Unsupported
+from chainops.operators.exchanges.operator import ExchangeOperator
+from chainops.operators.exchanges.orderbook import OrderBook, OrderBookGap
+from chainops.operators.exchanges.rules import TradingRule
+from chainops.operators.exchanges.tracker import OrderTracker
+from chainops.operators.exchanges.types import Balance, ExchangeConfiguration, TradingFees
+
+__all__ = [
+    "Balance",
+    "BinanceSpot",
+    "Capability",
+    "ExchangeConfiguration",
+    "ExchangeOperator",
+    "OrderBook",
+    "OrderBookExchange",
+    "OrderBookGap",
+    "OrderTracker",
+    "RuleViolation",
+    "TradingFees",
+    "TradingRule",
+    "UnknownTradingPair",
+    "Unsupported",
+]

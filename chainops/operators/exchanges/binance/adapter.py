@@ -1,0 +1,364 @@
+"""BinanceSpot: the Binance spot adapter (also speaks to the local exchange simulator)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Self
+
+import aiohttp
+
+from chainops.core.assets import Asset, Fee
+from chainops.core.events import EventBus
+from chainops.core.ids import TradingPair
+from chainops.core.journal import Journal
+from chainops.core.orders import (
+    Fill,
+    Order,
+    OrderSide,
+    OrderState,
+    OrderType,
+    OrderUpdate,
+    TimeInForce,
+)
+from chainops.core.platforms import ExchangePlatform
+from chainops.operators.base import OperatorFactory
+from chainops.operators.exchanges.binance.rest import BinanceRest
+from chainops.operators.exchanges.binance.streams import MarketStream, UserStream
+from chainops.operators.exchanges.book_exchange import DepthDiff, DepthSnapshot, OrderBookExchange
+from chainops.operators.exchanges.capabilities import Capability
+from chainops.operators.exchanges.errors import VenueNotFound
+from chainops.operators.exchanges.rules import TradingRule
+from chainops.operators.exchanges.types import (
+    Balance,
+    ExchangeConfiguration,
+    TradingFees,
+    VenueOrder,
+)
+
+__all__ = ["BinanceSpot"]
+
+DEFAULT_STREAM_URL = "wss://stream.binance.com:9443"
+DEFAULT_WS_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
+_STATES = {
+    "NEW": OrderState.OPEN,
+    "PARTIALLY_FILLED": OrderState.PARTIALLY_FILLED,
+    "FILLED": OrderState.FILLED,
+    "CANCELED": OrderState.CANCELED,
+    "PENDING_CANCEL": OrderState.PENDING_CANCEL,
+    "REJECTED": OrderState.FAILED,
+    "EXPIRED": OrderState.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderState.EXPIRED,
+}
+_FEE_DECIMALS = 8  # Binance reports commissions with 8 decimals
+
+
+def _wire(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def _time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
+
+
+def _fee(amount: str, asset: str | None) -> Fee | None:
+    return None if not asset else Fee(Asset(asset, _FEE_DECIMALS), Decimal(amount))
+
+
+@OperatorFactory.register("exchange:binance")
+class BinanceSpot(OrderBookExchange):
+    """Binance spot over signed REST, market streams and the WebSocket API user stream."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+
+    def __init__(
+        self,
+        config: ExchangeConfiguration,
+        events: EventBus | None = None,
+        journal: Journal | None = None,
+    ) -> None:
+        super().__init__(config, events, journal)
+        platform = self.platform
+        default = platform.url if isinstance(platform, ExchangePlatform) else None
+        base_url = config.endpoints[0] if config.endpoints else default or ""
+        self.rest = BinanceRest(
+            base_url,
+            config.api_key,
+            config.api_secret.get_secret_value(),
+            recv_window_ms=config.recv_window_ms,
+            timeout=config.request_timeout,
+        )
+        self.stream_url = config.stream_url or DEFAULT_STREAM_URL
+        self.ws_api_url = config.ws_api_url or (None if config.stream_url else DEFAULT_WS_API_URL)
+        self._symbols: dict[str, TradingPair] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self.user_stream: UserStream | None = None
+        self.market_stream: MarketStream | None = None
+
+    @classmethod
+    def from_options(cls, platform: str | int = "binance", **options: Any) -> Self:
+        journal = options.pop("journal", None)
+        events = options.pop("events", None)
+        return cls(ExchangeConfiguration(platform=platform, **options), events, journal)
+
+    @classmethod
+    def connect(
+        cls,
+        api_key: str,
+        api_secret: str,
+        *,
+        base_url: str | None = None,
+        stream_url: str | None = None,
+        ws_api_url: str | None = None,
+        **options: Any,
+    ) -> Self:
+        """An unstarted adapter: use ``async with BinanceSpot.connect(...) as cex``."""
+        return cls.from_options(
+            api_key=api_key,
+            api_secret=api_secret,
+            endpoints=(base_url,) if base_url else (),
+            stream_url=stream_url,
+            ws_api_url=ws_api_url,
+            **options,
+        )
+
+    # -- connection --------------------------------------------------------
+
+    async def _venue_connect(self) -> None:
+        await self.rest.open()
+        self._session = aiohttp.ClientSession()
+        await self.rest.clock.sync()
+
+    async def _venue_disconnect(self) -> None:
+        for stream in (self.user_stream, self.market_stream):
+            if stream is not None:
+                await stream.stop()
+        if self._session is not None:
+            await self._session.close()
+        await self.rest.close()
+
+    async def _venue_user_stream(self) -> None:
+        assert self._session is not None
+        self.user_stream = UserStream(
+            self._session,
+            self.rest,
+            self.ws_api_url,
+            self.stream_url,
+            self.config.api_secret.get_secret_value(),
+            self._on_user_event,
+            self.resync,
+        )
+        await self.user_stream.start()
+
+    # -- translation -------------------------------------------------------
+
+    async def _venue_rules(self) -> dict[TradingPair, TradingRule]:
+        info = await self.rest.request("GET", "/api/v3/exchangeInfo", weight=20)
+        rules = {}
+        for entry in info["symbols"]:
+            if entry.get("status") != "TRADING":
+                continue
+            filters = {f["filterType"]: f for f in entry["filters"]}
+            price = filters.get("PRICE_FILTER", {})
+            lot = filters.get("LOT_SIZE", {})
+            notional = filters.get("NOTIONAL") or filters.get("MIN_NOTIONAL") or {}
+            pair = TradingPair.of(entry["baseAsset"], entry["quoteAsset"])
+            max_price = Decimal(price.get("maxPrice", "0"))
+            rules[pair] = TradingRule(
+                trading_pair=pair,
+                venue_symbol=entry["symbol"],
+                tick_size=Decimal(price.get("tickSize", "0.00000001")),
+                step_size=Decimal(lot.get("stepSize", "0.00000001")),
+                min_amount=Decimal(lot.get("minQty", "0")),
+                max_amount=Decimal(lot.get("maxQty", "9e15")),
+                min_notional=Decimal(notional.get("minNotional", "0")),
+                min_price=Decimal(price.get("minPrice", "0")),
+                max_price=max_price or None,
+                order_types=frozenset(
+                    OrderType(t) for t in entry.get("orderTypes", []) if t in OrderType.__members__
+                ),
+            )
+            self._symbols[entry["symbol"]] = pair
+        return rules
+
+    def _update(self, data: Mapping[str, Any], fills: tuple[Fill, ...] = ()) -> OrderUpdate:
+        return OrderUpdate(
+            state=_STATES[data["status"]],
+            venue_id=int(data["orderId"]),
+            fills=fills,
+            sequence=int(data.get("updateTime") or data.get("transactTime") or 0) or None,
+        )
+
+    def _venue_order_of(self, data: Mapping[str, Any]) -> VenueOrder:
+        price = Decimal(data["price"])
+        return VenueOrder(
+            client_id=data.get("origClientOrderId") or data["clientOrderId"],
+            trading_pair=self._symbols[data["symbol"]],
+            side=OrderSide(data["side"]),
+            order_type=OrderType(data["type"]),
+            amount=Decimal(data["origQty"]),
+            price=price or None,
+            time_in_force=TimeInForce(data["timeInForce"]),
+            executed=Decimal(data["executedQty"]),
+            update=self._update(data),
+        )
+
+    def _order_params(self, order: Order, rule: TradingRule) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "symbol": rule.venue_symbol,
+            "side": order.side.value,
+            "type": order.order_type.value,
+            "quantity": _wire(order.amount),
+            "newClientOrderId": str(order.client_id),
+            "newOrderRespType": "FULL",
+        }
+        if order.price is not None:
+            params["price"] = _wire(order.price)
+        if order.order_type is OrderType.LIMIT:
+            params["timeInForce"] = order.time_in_force.value
+        return params
+
+    async def _venue_place(self, order: Order, rule: TradingRule) -> OrderUpdate:
+        reply = await self.rest.request(
+            "POST", "/api/v3/order", self._order_params(order, rule), signed=True, weight=1
+        )
+        fills = tuple(
+            Fill(
+                fill_id=str(f["tradeId"]),
+                price=Decimal(f["price"]),
+                base_amount=Decimal(f["qty"]),
+                quote_amount=Decimal(f["price"]) * Decimal(f["qty"]),
+                fee=_fee(f["commission"], f["commissionAsset"]),
+            )
+            for f in reply.get("fills", ())
+        )
+        return self._update(reply, fills)
+
+    async def _venue_cancel(self, order: Order, rule: TradingRule) -> OrderUpdate:
+        params = {"symbol": rule.venue_symbol, "origClientOrderId": str(order.client_id)}
+        reply = await self.rest.request("DELETE", "/api/v3/order", params, signed=True)
+        return self._update(reply)
+
+    async def _venue_cancel_all(self, rule: TradingRule) -> list[VenueOrder]:
+        try:
+            replies = await self.rest.request(
+                "DELETE", "/api/v3/openOrders", {"symbol": rule.venue_symbol}, signed=True
+            )
+        except VenueNotFound:
+            return []  # nothing was open
+        return [self._venue_order_of(r) for r in replies]
+
+    async def _venue_order(self, order: Order, rule: TradingRule) -> VenueOrder | None:
+        params = {"symbol": rule.venue_symbol, "origClientOrderId": str(order.client_id)}
+        try:
+            reply = await self.rest.request("GET", "/api/v3/order", params, signed=True, weight=4)
+        except VenueNotFound:
+            return None
+        return self._venue_order_of(reply)
+
+    async def _venue_fills(
+        self, order: Order, rule: TradingRule, venue_id: str | None = None
+    ) -> tuple[Fill, ...]:
+        order_id = venue_id or order.venue_id
+        if order_id is None:
+            found = await self._venue_order(order, rule)
+            if found is None or found.update.venue_id is None:
+                return ()
+            order_id = str(found.update.venue_id)
+        params = {"symbol": rule.venue_symbol, "orderId": str(order_id)}
+        trades = await self.rest.request("GET", "/api/v3/myTrades", params, signed=True, weight=20)
+        return tuple(
+            Fill(
+                fill_id=str(t["id"]),
+                price=Decimal(t["price"]),
+                base_amount=Decimal(t["qty"]),
+                quote_amount=Decimal(t["quoteQty"]),
+                fee=_fee(t["commission"], t["commissionAsset"]),
+                timestamp=_time(int(t["time"])),
+            )
+            for t in trades
+        )
+
+    async def _venue_open_orders(self, rule: TradingRule | None) -> list[VenueOrder]:
+        params = {} if rule is None else {"symbol": rule.venue_symbol}
+        weight = 6 if rule is not None else 80
+        replies = await self.rest.request(
+            "GET", "/api/v3/openOrders", params, signed=True, weight=weight
+        )
+        return [self._venue_order_of(r) for r in replies]
+
+    async def _account(self) -> Mapping[str, Any]:
+        reply: Mapping[str, Any] = await self.rest.request(
+            "GET", "/api/v3/account", signed=True, weight=20
+        )
+        return reply
+
+    async def _venue_balances(self) -> dict[str, Balance]:
+        account = await self._account()
+        out = {}
+        for entry in account["balances"]:
+            free, locked = Decimal(entry["free"]), Decimal(entry["locked"])
+            if free or locked:
+                out[entry["asset"]] = Balance(entry["asset"], free, locked)
+        return out
+
+    async def _venue_fees(self) -> TradingFees:
+        account = await self._account()
+        rates = account.get("commissionRates")
+        if rates:
+            return TradingFees(Decimal(rates["maker"]), Decimal(rates["taker"]))
+        basis = Decimal(10_000)  # makerCommission 10 means 10 / 10,000 = 0.1%
+        return TradingFees(
+            Decimal(account["makerCommission"]) / basis, Decimal(account["takerCommission"]) / basis
+        )
+
+    # -- streams -----------------------------------------------------------
+
+    def _on_user_event(self, event: dict[str, Any]) -> None:
+        if event.get("e") != "executionReport":
+            return
+        fills: tuple[Fill, ...] = ()
+        if event["x"] == "TRADE":
+            fills = (
+                Fill(
+                    fill_id=str(event["t"]),
+                    price=Decimal(event["L"]),
+                    base_amount=Decimal(event["l"]),
+                    quote_amount=Decimal(event["Y"]),
+                    fee=_fee(event["n"], event.get("N")),
+                    timestamp=_time(int(event["T"])),
+                ),
+            )
+        client_id = event.get("C") or event["c"] if event["x"] == "CANCELED" else event["c"]
+        update = OrderUpdate(
+            state=_STATES[event["X"]],
+            venue_id=int(event["i"]),
+            fills=fills,
+            sequence=int(event["T"]),
+        )
+        self._on_venue_update(client_id, update)
+
+    async def _venue_snapshot(self, pair: TradingPair) -> DepthSnapshot:
+        params = {"symbol": self.rule(pair).venue_symbol, "limit": 1000}
+        reply = await self.rest.request("GET", "/api/v3/depth", params, weight=50)
+        return DepthSnapshot(int(reply["lastUpdateId"]), reply["bids"], reply["asks"])
+
+    async def _venue_watch_depth(self, pairs: Sequence[TradingPair]) -> None:
+        if self.market_stream is None:
+            assert self._session is not None
+            self.market_stream = MarketStream(
+                self._session, self.stream_url, self._on_market_event, self._after_market_reconnect
+            )
+        names = [f"{self.rule(p).venue_symbol.lower()}@depth@100ms" for p in pairs]
+        await self.market_stream.add(names)
+
+    async def _after_market_reconnect(self) -> None:
+        self._on_depth_reconnect()
+
+    def _on_market_event(self, stream: str, data: dict[str, Any]) -> None:
+        if data.get("e") != "depthUpdate":
+            return
+        pair = self._symbols.get(data["s"])
+        if pair is not None:
+            self._on_depth(pair, DepthDiff(int(data["U"]), int(data["u"]), data["b"], data["a"]))

@@ -1,0 +1,148 @@
+"""Signed REST for Binance spot: HMAC-SHA256, clock offset, weights, error translation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from chainops.core.errors import RateLimited, RpcTransientError
+from chainops.operators.exchanges.clock import ClockSync
+from chainops.operators.exchanges.errors import (
+    VenueAuthError,
+    VenueError,
+    VenueInsufficientFunds,
+    VenueNotFound,
+    VenueRejected,
+    VenueRequestError,
+    venue_error,
+)
+from chainops.operators.exchanges.rate_limit import WeightLimiter
+
+__all__ = ["BinanceRest", "translate"]
+
+MAX_429_RETRIES = 3
+
+
+def translate(code: int | None, message: str) -> VenueError:
+    """A Binance error code as a typed error."""
+    cls: type[VenueError]
+    if code in (-1021, -1022, -2014, -2015, -2008):
+        cls = VenueAuthError
+    elif code in (-2011, -2013):
+        cls = VenueNotFound
+    elif code == -2010 and "insufficient balance" in message:
+        cls = VenueInsufficientFunds
+    elif code in (-2010, -1013, -2026):
+        cls = VenueRejected
+    else:
+        cls = VenueRequestError
+    return venue_error(cls, code, message)
+
+
+class BinanceRest:
+    """One HTTP session to a Binance-compatible REST API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        secret: str,
+        *,
+        recv_window_ms: int = 5000,
+        timeout: float = 10.0,
+        limiter: WeightLimiter | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self._secret = secret.encode()
+        self.recv_window_ms = recv_window_ms
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.limiter = limiter or WeightLimiter()
+        self.clock = ClockSync(self._server_time)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _server_time(self) -> int:
+        reply = await self.request("GET", "/api/v3/time", weight=1)
+        return int(reply["serverTime"])
+
+    def sign(self, params: dict[str, Any]) -> str:
+        """The query string with timestamp, recvWindow and signature appended."""
+        params = {k: v for k, v in params.items() if v is not None}
+        params["recvWindow"] = self.recv_window_ms
+        params["timestamp"] = self.clock.now_ms()
+        query = urlencode(params)
+        signature = hmac.new(self._secret, query.encode(), hashlib.sha256).hexdigest()
+        return f"{query}&signature={signature}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        signed: bool = False,
+        weight: int = 1,
+        key_only: bool = False,
+    ) -> Any:
+        """Send one request; 429 waits ``Retry-After`` and retries, -1021 resyncs once."""
+        clock_retried = False
+        for _ in range(MAX_429_RETRIES + 1):
+            await self.limiter.acquire(weight)
+            params = params or {}
+            if signed:
+                query = self.sign(params)
+            else:
+                query = urlencode({k: v for k, v in params.items() if v is not None})
+            headers = {"X-MBX-APIKEY": self.api_key} if signed or key_only else {}
+            status, body, reply_headers = await self._send(method, path, query, headers)
+            used = reply_headers.get("X-MBX-USED-WEIGHT-1M")
+            if used is not None and used.isdigit():
+                self.limiter.observe(int(used))
+            retry_after = float(reply_headers.get("Retry-After") or 1)
+            if status == 418:
+                raise self.limiter.ban(retry_after)
+            if status == 429:
+                self.limiter.retry_after(retry_after)
+                continue
+            if status >= 500:
+                raise RpcTransientError(f"{method} {path}: HTTP {status}")
+            if status >= 400:
+                code = body.get("code") if isinstance(body, dict) else None
+                message = str(body.get("msg", "")) if isinstance(body, dict) else str(body)
+                if code == -1021 and signed and not clock_retried:
+                    clock_retried = True
+                    await self.clock.sync()
+                    continue
+                raise translate(code, message)
+            return body
+        raise RateLimited(f"{method} {path}: still rate limited after {MAX_429_RETRIES} waits")
+
+    async def _send(
+        self, method: str, path: str, query: str, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        if self._session is None:
+            await self.open()
+        assert self._session is not None
+        url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
+        try:
+            async with self._session.request(method, url, headers=headers) as reply:
+                try:
+                    body = await reply.json(content_type=None)
+                except ValueError:
+                    body = await reply.text()
+                return reply.status, body, dict(reply.headers)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise RpcTransientError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,375 @@
+"""ExchangeOperator: the venue-neutral half of every exchange adapter.
+
+It owns the order tracker, trading rules and the outcome rules; an adapter
+only translates requests and replies. Outcome rules:
+
+* the order is journalled (with its client id) before the venue hears of it;
+* a timeout, 5xx or dropped connection makes the order UNKNOWN, never FAILED,
+  and a background task reconciles it by client id;
+* FAILED only when the venue definitively refuses, or reports the order
+  missing after its receive window closed (no delayed copy can arrive then);
+* fills are keyed by the venue's trade id, so WebSocket and REST reports of
+  one trade count once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from abc import abstractmethod
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from chainops.core.assets import to_decimal
+from chainops.core.errors import (
+    AuthenticationError,
+    ChainopsError,
+    InsufficientFunds,
+    RateLimited,
+    Rejected,
+    RpcPermanentError,
+    RpcTransientError,
+    ValidationError,
+)
+from chainops.core.events import EventBus
+from chainops.core.ids import ClientId, ClientIdGenerator, TradingPair
+from chainops.core.journal import Journal, SqliteJournal
+from chainops.core.orders import (
+    Fill,
+    Order,
+    OrderSide,
+    OrderState,
+    OrderType,
+    OrderUpdate,
+    TimeInForce,
+)
+from chainops.operators.base import Operator
+from chainops.operators.exchanges.capabilities import Capability, require
+from chainops.operators.exchanges.errors import UnknownTradingPair, VenueNotFound
+from chainops.operators.exchanges.rules import TradingRule
+from chainops.operators.exchanges.tracker import OrderTracker
+from chainops.operators.exchanges.types import (
+    Balance,
+    ExchangeConfiguration,
+    TradingFees,
+    VenueOrder,
+)
+
+__all__ = ["ExchangeOperator"]
+
+log = logging.getLogger("chainops.exchanges")
+
+_DEFINITIVE = (Rejected, InsufficientFunds, AuthenticationError, RpcPermanentError, RateLimited)
+_WINDOW_MARGIN_MS = 1000  # venues accept requests stamped up to 1 s ahead of their clock
+_ACTIVE_EXECUTED = (OrderState.PARTIALLY_FILLED, OrderState.FILLED)
+
+
+class ExchangeOperator(Operator):
+    """Orders on one exchange account. Adapters implement the ``_venue_*`` methods."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    config: ExchangeConfiguration
+
+    def __init__(
+        self,
+        config: ExchangeConfiguration,
+        events: EventBus | None = None,
+        journal: Journal | None = None,
+    ) -> None:
+        super().__init__(config, events)
+        path = config.journal_path
+        self.journal = journal or SqliteJournal(":memory:" if path is None else path)
+        self._owns_journal = journal is None
+        self.tracker = OrderTracker(self.journal, self.events)
+        prefix = config.client_id_prefix
+        self.ids = ClientIdGenerator(prefix, last_issued=self.journal.last_client_id(prefix))
+        self.rules: dict[TradingPair, TradingRule] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def owner(self) -> str:
+        return f"apikey:{self.config.api_key[:16]}"  # a prefix names the account without the key
+
+    # -- adapter hooks -----------------------------------------------------
+
+    @abstractmethod
+    async def _venue_connect(self) -> None:
+        """Open sessions and sync the clock."""
+
+    @abstractmethod
+    async def _venue_disconnect(self) -> None: ...
+
+    @abstractmethod
+    async def _venue_rules(self) -> dict[TradingPair, TradingRule]: ...
+
+    @abstractmethod
+    async def _venue_place(self, order: Order, rule: TradingRule) -> OrderUpdate:
+        """Send the order; transient failures raise RpcTransientError."""
+
+    @abstractmethod
+    async def _venue_cancel(self, order: Order, rule: TradingRule) -> OrderUpdate: ...
+
+    @abstractmethod
+    async def _venue_cancel_all(self, rule: TradingRule) -> list[VenueOrder]: ...
+
+    @abstractmethod
+    async def _venue_order(self, order: Order, rule: TradingRule) -> VenueOrder | None:
+        """The venue's view of ``order`` by client id; None if it says there is none."""
+
+    @abstractmethod
+    async def _venue_fills(
+        self, order: Order, rule: TradingRule, venue_id: str | None = None
+    ) -> tuple[Fill, ...]:
+        """Every fill of ``order`` (``venue_id`` when the order does not know its own yet)."""
+
+    @abstractmethod
+    async def _venue_open_orders(self, rule: TradingRule | None) -> list[VenueOrder]: ...
+
+    @abstractmethod
+    async def _venue_balances(self) -> dict[str, Balance]: ...
+
+    @abstractmethod
+    async def _venue_fees(self) -> TradingFees: ...
+
+    async def _venue_user_stream(self) -> None:
+        """Start the user-data stream (adapters with USER_STREAM override this)."""
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def _start(self) -> None:
+        await self._venue_connect()
+        self.rules = await self._venue_rules()
+        if self.config.user_stream and Capability.USER_STREAM in self.capabilities:
+            await self._venue_user_stream()
+        await self.restore()
+
+    async def _close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        await self._venue_disconnect()
+        if self._owns_journal:
+            self.journal.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- rules -------------------------------------------------------------
+
+    def rule(self, trading_pair: TradingPair | str) -> TradingRule:
+        """The trading rule of a pair; :class:`UnknownTradingPair` if the venue lists none."""
+        pair = TradingPair(trading_pair)
+        found = self.rules.get(pair)
+        if found is None:
+            raise UnknownTradingPair(f"{self.platform.name} does not list {pair}")
+        return found
+
+    # -- orders ------------------------------------------------------------
+
+    async def place(
+        self,
+        trading_pair: TradingPair | str,
+        side: OrderSide | str,
+        order_type: OrderType | str,
+        amount: Decimal | int | str,
+        price: Decimal | int | str | None = None,
+        *,
+        time_in_force: TimeInForce | str | None = None,
+        client_id: ClientId | str | None = None,
+    ) -> Order:
+        """Place an order; returns it at once (OPEN, FILLED, … or UNKNOWN while reconciling).
+
+        Local checks (pair, amounts, rules, capabilities) raise a ValidationError
+        subclass with nothing sent; a definitive venue refusal marks the order
+        FAILED and raises the typed error.
+        """
+        rule = self.rule(trading_pair)
+        try:
+            kind, order_side = OrderType(order_type), OrderSide(side)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if kind is OrderType.MARKET and price is not None:
+            raise ValidationError("a MARKET order takes no price")
+        tif = None if time_in_force is None else TimeInForce(time_in_force)
+        self._check_capabilities(kind, tif)
+        order = Order(
+            client_id=client_id or self.ids.next(),
+            platform=self.platform.name,
+            owner=self.owner,
+            trading_pair=rule.trading_pair,
+            side=order_side,
+            order_type=kind,
+            amount=to_decimal(amount, what="order amount"),
+            price=None if price is None else to_decimal(price, what="order price"),
+            time_in_force=tif,
+        )
+        rule.check(kind, order.amount, order.price)
+        if self.tracker.get(order.client_id) is not None:
+            raise ValidationError(f"client id {order.client_id} is already in use")
+        self.tracker.add(order)
+        try:
+            update = await self._venue_place(order, rule)
+        except _DEFINITIVE as exc:
+            self.tracker.transition(order, OrderState.FAILED, reason="rejected", error=exc)
+            raise
+        except (RpcTransientError, TimeoutError) as exc:
+            self.tracker.transition(order, OrderState.UNKNOWN, reason="no reply", error=exc)
+            self._spawn(self._resolve(order))
+            return order
+        self.tracker.apply(order, update)
+        return order
+
+    def _check_capabilities(self, kind: OrderType, tif: TimeInForce | None) -> None:
+        venue = self.platform.name
+        require(self.capabilities, Capability(kind.value.lower()), venue)
+        if tif is TimeInForce.IOC:
+            require(self.capabilities, Capability.IOC, venue)
+        if tif is TimeInForce.FOK:
+            require(self.capabilities, Capability.FOK, venue)
+
+    def _order(self, order: Order | ClientId | str) -> Order:
+        if isinstance(order, Order):
+            return order
+        found = self.tracker.get(order)
+        if found is None:
+            raise VenueNotFound(f"no tracked order with client id {order}")
+        return found
+
+    async def cancel(self, order: Order | ClientId | str) -> Order:
+        """Cancel an order; a finished order is returned as it is."""
+        target = self._order(order)
+        if target.is_terminal:
+            return target
+        rule = self.rule(target.trading_pair)
+        self.tracker.transition(target, OrderState.PENDING_CANCEL, reason="cancel requested")
+        try:
+            update = await self._venue_cancel(target, rule)
+        except VenueNotFound:
+            return await self.reconcile(target)  # it filled or never existed: ask what it is
+        except (RpcTransientError, TimeoutError):
+            self._spawn(self._resolve(target))
+            return target
+        if update.state is not None and update.state is not OrderState.CANCELED:
+            return await self.reconcile(target)
+        fills = await self._venue_fills(target, rule) if self._maybe_filled(target, update) else ()
+        self.tracker.apply(target, replace(update, fills=fills))
+        return target
+
+    @staticmethod
+    def _maybe_filled(order: Order, update: OrderUpdate) -> bool:
+        return bool(update.fills) or order.state in _ACTIVE_EXECUTED or bool(order.fills)
+
+    async def cancel_all(self, trading_pair: TradingPair | str) -> list[Order]:
+        """Cancel every open order of the pair at the venue; returns the tracked ones."""
+        require(self.capabilities, Capability.CANCEL_ALL, self.platform.name)
+        rule = self.rule(trading_pair)
+        canceled = []
+        for venue_order in await self._venue_cancel_all(rule):
+            tracked = self.tracker.get(venue_order.client_id)
+            if tracked is not None:
+                fills: tuple[Fill, ...] = ()
+                if venue_order.executed:
+                    venue_id = venue_order.update.venue_id
+                    fills = await self._venue_fills(tracked, rule, str(venue_id))
+                self.tracker.apply(tracked, replace(venue_order.update, fills=fills))
+                canceled.append(tracked)
+        return canceled
+
+    async def order_status(self, order: Order | ClientId | str) -> Order:
+        """Ask the venue about an order and apply what it says."""
+        return await self.reconcile(self._order(order))
+
+    async def open_orders(self, trading_pair: TradingPair | str | None = None) -> list[VenueOrder]:
+        """Open orders at the venue (tracked ones are updated on the way)."""
+        rule = None if trading_pair is None else self.rule(trading_pair)
+        found = await self._venue_open_orders(rule)
+        for venue_order in found:
+            tracked = self.tracker.get(venue_order.client_id)
+            if tracked is not None:
+                self.tracker.apply(tracked, venue_order.update)
+        return found
+
+    async def balances(self) -> dict[str, Balance]:
+        return await self._venue_balances()
+
+    async def fees(self) -> TradingFees:
+        return await self._venue_fees()
+
+    # -- reconciliation ----------------------------------------------------
+
+    async def reconcile(self, order: Order) -> Order:
+        """Bring ``order`` up to date from the venue (state and every fill)."""
+        rule = self.rule(order.trading_pair)
+        venue_order = await self._venue_order(order, rule)
+        if venue_order is None:
+            if self._window_closed(order) and order.venue_id is None:
+                missing = VenueNotFound("the venue has no such order after its receive window")
+                self.tracker.transition(order, OrderState.FAILED, reason="not found", error=missing)
+            return order
+        fills: tuple[Fill, ...] = ()
+        if venue_order.executed:
+            venue_id = venue_order.update.venue_id
+            fills = await self._venue_fills(
+                order, rule, None if venue_id is None else str(venue_id)
+            )
+        self.tracker.apply(order, replace(venue_order.update, fills=fills))
+        return order
+
+    def _window_closed(self, order: Order) -> bool:
+        placed_ms = order.created_at.timestamp() * 1000
+        window = self.config.recv_window_ms + _WINDOW_MARGIN_MS
+        return time.time() * 1000 > placed_ms + window
+
+    async def _resolve(self, order: Order) -> None:
+        """Reconcile an UNKNOWN / PENDING_CANCEL order until the venue answers definitively."""
+        delay = self.config.reconcile_backoff
+        while order.state in (OrderState.UNKNOWN, OrderState.PENDING_CANCEL):
+            try:
+                await self.reconcile(order)
+            except (RpcTransientError, TimeoutError) as exc:
+                log.info("reconcile of %s failed, will retry: %s", order.client_id, exc)
+            if order.state not in (OrderState.UNKNOWN, OrderState.PENDING_CANCEL):
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def restore(self) -> list[Order]:
+        """Reload non-terminal orders from the journal and reconcile each."""
+        restored = self.tracker.restore(self.platform.name, self.owner)
+        await self.resync()
+        return restored
+
+    async def resync(self) -> None:
+        """Reconcile every active order (after a restart or a reconnect)."""
+        for order in self.tracker.active():
+            try:
+                await self.reconcile(order)
+            except (RpcTransientError, TimeoutError):
+                self._spawn(self._resolve(order))
+            if order.state is OrderState.UNKNOWN:
+                self._spawn(self._resolve(order))
+
+    def _on_venue_update(self, client_id: str, update: OrderUpdate) -> None:
+        """A pushed report (user stream): apply it to the tracked order, if any."""
+        order = self.tracker.get(client_id)
+        if order is None:
+            return
+        try:
+            self.tracker.apply(order, update)
+        except ChainopsError:
+            log.exception("ignored an inconsistent report for %s", client_id)
+
+    async def wait_all(self, orders: Sequence[Order], timeout: float) -> None:
+        """Wait until every order is terminal."""
+        async with asyncio.timeout(timeout):
+            for order in orders:
+                await order.wait_for()

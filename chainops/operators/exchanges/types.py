@@ -1,0 +1,64 @@
+"""Plain values the exchange layer hands around: balances, fees, venue views of orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pydantic import Field, SecretStr
+
+from chainops.core.ids import TradingPair
+from chainops.core.orders import OrderSide, OrderType, OrderUpdate, TimeInForce
+from chainops.operators.base import OperatorConfiguration
+
+__all__ = ["Balance", "ExchangeConfiguration", "TradingFees", "VenueOrder"]
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Free and locked (in open orders) amounts of one asset."""
+
+    asset: str
+    free: Decimal
+    locked: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.locked
+
+
+@dataclass(frozen=True)
+class TradingFees:
+    """Fee rates as fractions (0.001 = 0.1%)."""
+
+    maker: Decimal
+    taker: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class VenueOrder:
+    """One order as the venue reports it."""
+
+    client_id: str
+    trading_pair: TradingPair
+    side: OrderSide
+    order_type: OrderType
+    amount: Decimal
+    price: Decimal | None
+    time_in_force: TimeInForce
+    executed: Decimal
+    update: OrderUpdate
+
+
+class ExchangeConfiguration(OperatorConfiguration):
+    """Settings of an exchange account."""
+
+    api_key: str = Field(min_length=1)
+    api_secret: SecretStr
+    stream_url: str | None = Field(default=None, description="market streams base (ws://)")
+    ws_api_url: str | None = Field(default=None, description="WebSocket API URL (ws://)")
+    # the venue's default; a request older than this is refused, which bounds lost-order searches
+    recv_window_ms: int = Field(default=5000, gt=0, le=60000)
+    client_id_prefix: str = Field(default="co", max_length=19)
+    user_stream: bool = True
+    reconcile_backoff: float = Field(default=0.2, gt=0, description="first retry delay, seconds")
