@@ -57,12 +57,16 @@ __all__ = [
 ]
 
 
-class Waiter(Protocol):
-    """The operator's wait: resolves a transaction to its confirmed or failed end."""
+class TxController(Protocol):
+    """The operator tracking a transaction: what ``tx.wait()``, ``speed_up()``, ``cancel()`` ask."""
 
-    def __call__(
-        self, tx: Transaction, *, confirmations: int | None, timeout: float | None
+    def wait(
+        self, tx: Transaction, *, confirmations: int | None = None, timeout: float | None = None
     ) -> Awaitable[Transaction]: ...
+
+    def speed_up(self, tx: Transaction) -> Awaitable[TxAttempt]: ...
+
+    def cancel(self, tx: Transaction) -> Awaitable[TxAttempt]: ...
 
 
 def _account(value: object, what: str) -> EvmAddress | SolanaPubkey:
@@ -131,7 +135,7 @@ class Transaction(Operation[TxState]):
         self.receipt: TxReceipt | None = None
         self.confirmations: int = 0
         self.fee: Fee | None = None
-        self._waiter: Waiter | None = None  # runtime only: set by the operator tracking it
+        self._controller: TxController | None = None  # runtime only: the tracking operator
 
     # -- views -------------------------------------------------------------
 
@@ -181,17 +185,28 @@ class Transaction(Operation[TxState]):
 
     # -- waiting -----------------------------------------------------------
 
-    def bind_waiter(self, waiter: Waiter) -> None:
-        """Let ``await tx.wait()`` ask the operator that tracks this transaction."""
-        self._waiter = waiter
+    def bind(self, controller: TxController) -> None:
+        """Attach the operator that tracks this transaction (not serialised)."""
+        self._controller = controller
+
+    def _tracked(self) -> TxController:
+        if self._controller is None:
+            raise ConfigurationError(f"{self.client_id} is not tracked by an operator")
+        return self._controller
 
     async def wait(
         self, *, confirmations: int | None = None, timeout: float | None = None
     ) -> Transaction:
         """Wait until confirmed (``confirmations`` deep) or raise the typed failure."""
-        if self._waiter is None:
-            raise ConfigurationError(f"{self.client_id} is not tracked by an operator")
-        return await self._waiter(self, confirmations=confirmations, timeout=timeout)
+        return await self._tracked().wait(self, confirmations=confirmations, timeout=timeout)
+
+    async def speed_up(self) -> TxAttempt:
+        """Re-send at the same nonce with higher fees (a new attempt)."""
+        return await self._tracked().speed_up(self)
+
+    async def cancel(self) -> TxAttempt:
+        """Replace with a 0-value self-transfer at the same nonce."""
+        return await self._tracked().cancel(self)
 
     # -- attempts ----------------------------------------------------------
 

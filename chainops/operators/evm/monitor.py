@@ -75,6 +75,8 @@ class BlockMonitor:
         self.turns = 0
         self.errors = 0
         self._last_sequence = 0
+        # Called after every turn with the transactions still pending (the watchdog).
+        self.on_turn: Callable[[list[Transaction]], Awaitable[None]] | None = None
 
     @property
     def live(self) -> list[Transaction]:
@@ -148,6 +150,10 @@ class BlockMonitor:
                 found[str(tx.client_id)] = receipt
         for tx in txs:
             await self._update(tx, found.get(str(tx.client_id)))
+        if self.on_turn is not None:
+            pending = [tx for tx in txs if tx.state in (TxState.SIGNED, TxState.BROADCAST)]
+            if pending:
+                await self.on_turn(pending)
 
     def sequence(self) -> int:
         """Observation order for updates: wall-clock microseconds, strictly increasing.

@@ -21,7 +21,9 @@ The send path, in order, and why nothing is ever sent twice or lost:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +46,7 @@ from chainops.core.ids import ClientIdGenerator, EvmAddress
 from chainops.core.journal import Journal, SqliteJournal
 from chainops.core.platforms import ChainPlatform
 from chainops.core.transactions import (
+    AttemptKind,
     FeeParams,
     Transaction,
     TxAttempt,
@@ -52,20 +55,25 @@ from chainops.core.transactions import (
 )
 from chainops.operators.base import Operator, OperatorConfiguration, OperatorFactory
 from chainops.operators.evm.batching import AutoBatcher
-from chainops.operators.evm.fees import FeeOracle, default_policy
+from chainops.operators.evm.fees import FeeOracle, Priority, default_policy
+from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator
+from chainops.operators.evm.replacements import replace
 from chainops.operators.evm.requests import ContractHandle, TxRequest, from_contract_function
 from chainops.operators.evm.revert import decode_revert, revert_from_rpc_error
 from chainops.operators.evm.rpc import JsonRpcClient
 from chainops.operators.evm.signer import LocalSigner
+from chainops.operators.evm.watchdog import Watchdog
 from chainops.operators.group_commit import GroupCommitter
 
 # Estimates are exact for the state they ran on; 20 % covers state that moves between
 # estimate and inclusion (storage slots warmed or cleared by other transactions).
 GAS_HEADROOM_BPS = 12_000
 _SUCCESS = (TxState.CONFIRMED, TxState.FINALIZED)
+_PENDING = (TxState.SIGNED, TxState.BROADCAST)
+_MINED_OK = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
 
 
 class EvmConfiguration(OperatorConfiguration):
@@ -77,6 +85,17 @@ class EvmConfiguration(OperatorConfiguration):
     track_finality: bool = True
     close_timeout: float = Field(default=30.0, ge=0)
     gas_headroom_bps: int = Field(default=GAS_HEADROOM_BPS, ge=10_000)
+    # Replacement ceilings: 4x the market fee cap covers a steep spike; beyond it a human
+    # should decide. The absolute cap (wei) is off unless set.
+    max_fee_multiple: int = Field(default=4, ge=1)
+    max_fee_cap_wei: int | None = Field(default=None, gt=0)
+    # Automatic speed-up of a pending transaction after this many blocks or seconds.
+    bump_after_blocks: int | None = Field(default=3, ge=1)
+    bump_after_seconds: float | None = Field(default=None, gt=0)
+    max_bumps: int = Field(default=8, ge=0)
+    # A pending transaction is looked for in the pool after this long; missing, its bytes
+    # are re-sent. None picks 1 s on local chains and 30 s elsewhere.
+    rebroadcast_after: float | None = Field(default=None, gt=0)
 
 
 @OperatorFactory.register("chain:EVM")
@@ -135,6 +154,12 @@ class EvmOperator(Operator):
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._block_gas_limit: int | None = None
         self.restored: list[Transaction] = []  # what the last start found in the journal
+        self.metrics = EvmMetrics()
+        self.watchdog = Watchdog(self)
+        self.monitor.on_turn = self.watchdog.check
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._stalled: dict[str, ChainopsError] = {}
+        self._sent_at: dict[str, float] = {}
 
     @classmethod
     def from_options(
@@ -191,14 +216,17 @@ class EvmOperator(Operator):
     async def _close(self) -> None:
         """Refuse new sends (done by the caller), follow what is in flight, then release."""
         deadline = time.monotonic() + self.config.close_timeout
-        while self.monitor.live and time.monotonic() < deadline:
-            if all(tx.state in _SUCCESS for tx in self.monitor.live):
-                break  # only finality left to see: not worth holding the caller
+        while time.monotonic() < deadline:
+            # Mined transactions are safe in the journal with their receipt; only the
+            # unmined ones are worth holding the caller for.
+            if not any(tx.state in _PENDING for tx in self.monitor.live):
+                break
             await asyncio.sleep(self.monitor.poll_interval)
         await self._shutdown()
 
     async def _shutdown(self) -> None:
         await self.monitor.stop()
+        await self.watchdog.drain()
         await self.batcher.drain()
         await self.commits.drain()
         await self.rpc.close()
@@ -210,16 +238,19 @@ class EvmOperator(Operator):
         not know is re-broadcast with the same raw bytes. None is rebuilt or re-signed.
         """
         restored: list[Transaction] = []
+        known: set[int] = set()
         for op in self.journal.non_terminal(
             kind="transaction", platform=self.chain.name, owner=self.owner
         ):
             if not isinstance(op, Transaction) or op.client_id in self._tracked_ids():
                 continue
             self.events.track(op, announce=False)
-            op.bind_waiter(self.wait)
+            op.bind(self)
             if op.nonce is not None:
                 await self.nonces.adopt(op.nonce)
+                known.add(op.nonce)
             restored.append(op)
+        await self._fill_gaps(known)
         if not restored:
             return []
         for tx in restored:
@@ -229,6 +260,23 @@ class EvmOperator(Operator):
             if tx.state in (TxState.SIGNED, TxState.BROADCAST) and tx.latest_attempt is not None:
                 await self._broadcast(tx, tx.latest_attempt, restoring=True)
         return restored
+
+    async def _fill_gaps(self, known: set[int]) -> None:
+        """Nonces reserved but never journalled (a crash between the two) block every later
+        transaction: fill each with a 0-value self-transfer.
+
+        Run at start, when no other process is mid-send for this account.
+        """
+        chain = await self.nonces.sync()
+        for nonce in range(chain, self.nonces.high_water()):
+            if nonce in known:
+                continue
+            await self.nonces.adopt(nonce)
+            tx = await self._sign_and_journal(TxRequest(to=self.signer.address), 0, 21_000, nonce)
+            self.metrics.gap_fills += 1
+            self.monitor.track(tx)
+            assert tx.latest_attempt is not None
+            await self._broadcast(tx, tx.latest_attempt, restoring=True)
 
     def _tracked_ids(self) -> set[str]:
         return {str(tx.client_id) for tx in self.monitor.live}
@@ -276,11 +324,14 @@ class EvmOperator(Operator):
 
     # -- sending ----------------------------------------------------------------------------
 
-    async def send(self, request: TxRequest | Any = None, **fields: Any) -> Transaction:
+    async def send(
+        self, request: TxRequest | Any = None, *, deadline: float | None = None, **fields: Any
+    ) -> Transaction:
         """Send a transaction; returns its handle as soon as it is broadcast.
 
         ``request`` is a :class:`TxRequest`, a web3.py contract function, or omitted
         with the request's fields as keywords (``to=``, ``value=``, ``data=``, …).
+        ``deadline`` (seconds from now): if still unmined then, it is cancelled.
         """
         if self.closed:
             raise ConfigurationError(f"{self!r} is closed: it accepts no new sends")
@@ -311,32 +362,72 @@ class EvmOperator(Operator):
         await self._check_funds(wei, gas_limit, fees)
         nonce = await self.nonces.reserve()
         try:
-            tx = Transaction(
-                client_id=self.ids.next(),
-                platform=self.chain.name,
-                sender=self.signer.address,
-                to=req.to,
-                value=wei,
-                data=req.data,
-                gas_limit=gas_limit,
-                nonce=nonce,
-                fee_params=fees,
-            )
-            self.events.track(tx)
-            signed = self.signer.sign(self._tx_dict(req, wei, gas_limit, nonce, fees))
-            attempt = TxAttempt(index=0, hash=signed.hash, raw=signed.raw, nonce=nonce, fee=fees)
-            tx.add_attempt(attempt)
-            # The point of no return: after this write the bytes are ours to re-send.
-            await self.commits.save(tx)
+            tx = await self._sign_and_journal(req, wei, gas_limit, nonce, fees)
         except BaseException:
             await self.nonces.release(nonce)
             raise
+        attempt = tx.attempts[0]
         if req.abi is not None and req.to is not None:
             self._abis.setdefault(str(req.to), req.abi)
-        tx.bind_waiter(self.wait)
+        tx.bind(self)
+        self._sent_at[str(tx.client_id)] = time.monotonic()
+        if deadline is not None:
+            self.watchdog.deadlines[str(tx.client_id)] = time.monotonic() + deadline
+        self.metrics.sent += 1
         self.monitor.track(tx)
         await self._broadcast(tx, attempt)
         return tx
+
+    async def _sign_and_journal(
+        self, req: TxRequest, wei: int, gas: int, nonce: int, fees: FeeParams | None = None
+    ) -> Transaction:
+        """Build, sign and journal a transaction at ``nonce`` (durable before returning)."""
+        if fees is None:
+            fees = await self.fees.estimate(req.priority, head=self.monitor.head)
+        tx = Transaction(
+            client_id=self.ids.next(),
+            platform=self.chain.name,
+            sender=self.signer.address,
+            to=req.to,
+            value=wei,
+            data=req.data,
+            gas_limit=gas,
+            nonce=nonce,
+            fee_params=fees,
+        )
+        self.events.track(tx)
+        signed = self.signer.sign(self.tx_fields(req, wei, gas, nonce, fees))
+        tx.add_attempt(TxAttempt(index=0, hash=signed.hash, raw=signed.raw, nonce=nonce, fee=fees))
+        # The point of no return: after this write the bytes are ours to re-send.
+        await self.commits.save(tx)
+        tx.bind(self)
+        return tx
+
+    async def speed_up(
+        self, tx: Transaction, *, priority: Priority = Priority.FAST, fees: FeeParams | None = None
+    ) -> TxAttempt:
+        """A new attempt at the same nonce, +10 % or more on tip and fee cap."""
+        return await replace(self, tx, cancel=False, priority=priority, fees=fees)
+
+    async def cancel(self, tx: Transaction, *, fees: FeeParams | None = None) -> TxAttempt:
+        """A 0-value self-transfer at the same nonce with bumped fees.
+
+        If the original is mined first it stays the winner (CONFIRMED); if the cancel
+        wins, ``wait()`` raises Rejected and ``tx.winner.kind`` is CANCEL.
+        """
+        return await replace(self, tx, cancel=True, fees=fees)
+
+    @contextlib.asynccontextmanager
+    async def replacing(self, tx: Transaction) -> AsyncIterator[None]:
+        """One replacement at a time per transaction (user and watchdog alike)."""
+        lock = self._locks.setdefault(str(tx.client_id), asyncio.Lock())
+        async with lock:
+            yield
+
+    def stall(self, tx: Transaction, error: ChainopsError) -> None:
+        """Tell the transaction's waiters why it cannot progress (it stays tracked)."""
+        self._stalled[str(tx.client_id)] = error
+        self._wake(tx)
 
     async def send_and_wait(
         self,
@@ -363,8 +454,13 @@ class EvmOperator(Operator):
         need = self.monitor.confirmations if confirmations is None else max(1, confirmations)
         limit = 120.0 if timeout is None else timeout
 
+        cid = str(tx.client_id)
+
         def settled() -> bool:
-            return tx.is_terminal or (tx.state in _SUCCESS and tx.confirmations >= need)
+            if cid in self._stalled:
+                return True
+            mined_ok = tx.state in _MINED_OK and tx.confirmations >= need
+            return tx.is_terminal or mined_ok
 
         if not tx.is_terminal:
             self.monitor.track(tx)
@@ -380,7 +476,15 @@ class EvmOperator(Operator):
                 f"{tx.client_id} ({tx.hash}) is {tx.state.name} with {tx.confirmations} of "
                 f"{need} confirmations after {limit}s: still pending, not failed"
             ) from None
-        if tx.state in _SUCCESS:
+        stalled = self._stalled.pop(cid, None)
+        if stalled is not None:
+            raise stalled
+        if tx.state in _MINED_OK:
+            winner = tx.winner
+            if winner is not None and winner.kind is AttemptKind.CANCEL:
+                raise Rejected(
+                    f"{tx.client_id} was canceled: its cancel attempt {winner.hash} mined"
+                )
             return tx
         error = tx.error.to_exception() if tx.error is not None else None
         if tx.state is TxState.REVERTED:
@@ -422,7 +526,7 @@ class EvmOperator(Operator):
             return exc
         return Reverted(f"simulation reverted: {info.reason}", reason=info.reason)
 
-    def _tx_dict(
+    def tx_fields(
         self, req: TxRequest, wei: int, gas: int, nonce: int, fees: FeeParams
     ) -> dict[str, Any]:
         tx: dict[str, Any] = {
@@ -490,14 +594,7 @@ class EvmOperator(Operator):
             await self.monitor.turn()
             if tx.state not in (TxState.SIGNED, TxState.BROADCAST):
                 return
-            await self.nonces.sync()
-            self._finish(
-                tx,
-                TxState.REPLACED,
-                NonceError(f"nonce {tx.nonce} was used by another transaction from {self.owner}"),
-            )
-            if tx.nonce is not None:
-                await self.nonces.done(tx.nonce)
+            await self.replaced_elsewhere(tx)
             if not restoring:
                 raise NonceError(f"{tx.client_id}: nonce {tx.nonce} already used") from exc
             return
@@ -507,9 +604,23 @@ class EvmOperator(Operator):
         if not restoring:
             raise exc
 
+    async def replaced_elsewhere(self, tx: Transaction) -> None:
+        """Another transaction (not one of ours) took this nonce: REPLACED, and resync."""
+        self._finish(
+            tx,
+            TxState.REPLACED,
+            NonceError(
+                f"nonce {tx.nonce} of {self.owner} was used by a transaction outside this operator"
+            ),
+        )
+        await self.nonces.sync()
+        if tx.nonce is not None:
+            await self.nonces.done(tx.nonce)
+
     def _finish(self, tx: Transaction, state: TxState, error: BaseException) -> None:
         tx.apply(TxUpdate(state=state, error=error, sequence=self.monitor.sequence()))
         self.commits.save_soon(tx)
+        self._count(tx)
         self._wake(tx)
 
     async def _revert_reason(self, tx: Transaction, receipt: dict[str, Any]) -> str | None:
@@ -529,6 +640,7 @@ class EvmOperator(Operator):
 
     async def _on_change(self, tx: Transaction) -> None:
         self.commits.save_soon(tx)
+        self._count(tx)
         if (
             tx.nonce is not None
             and tx.state is not TxState.BROADCAST
@@ -536,6 +648,25 @@ class EvmOperator(Operator):
         ):
             await self.nonces.done(tx.nonce)
         self._wake(tx)
+
+    def _count(self, tx: Transaction) -> None:
+        cid = str(tx.client_id)
+        if tx.state in (TxState.CONFIRMED, TxState.REVERTED) and cid in self._sent_at:
+            self.metrics.observe_latency(time.monotonic() - self._sent_at.pop(cid))
+            if tx.state is TxState.CONFIRMED:
+                self.metrics.confirmed += 1
+            else:
+                self.metrics.reverted += 1
+        if (
+            tx.state is TxState.BROADCAST
+            and tx.history
+            and tx.history[-1].reason in ("reorged", "reorged out")
+        ):
+            self.metrics.reorgs += 1
+        if tx.state is TxState.REPLACED:
+            self.metrics.replacements += 1
+        self.metrics.pending = sum(1 for t in self.monitor.live if t.state in _PENDING)
+        self.metrics.rpc_errors = self.rpc.stats.errors_by_kind
 
     def _wake(self, tx: Transaction) -> None:
         for woken in self._waiters.pop(str(tx.client_id), ()):

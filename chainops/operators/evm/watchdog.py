@@ -1,0 +1,174 @@
+"""The watchdog: what to do about transactions that stay pending.
+
+Run after every monitor turn with the still-pending transactions. It decides,
+and hands slow actions (speed-ups, cancels) to background tasks so that the
+monitor loop never waits on them:
+
+- past its deadline and not yet cancelled: cancel it;
+- pending for ``bump_after_blocks`` blocks or ``bump_after_seconds``: speed it up,
+  up to ``max_bumps`` times; a fee ceiling stops the bumping and tells the waiters;
+- unseen for ``rebroadcast_after`` seconds: one batched look at the chain. A
+  receipt for any attempt -> the monitor records it. The account's nonce count
+  already past ours and no receipt of ours -> another transaction took the nonce:
+  REPLACED, and the allocator resyncs. Missing from the pool -> dropped: the
+  latest attempt's same bytes are sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from chainops.core.errors import ChainopsError, NonceError
+from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.operators.evm.node_errors import NodeError
+from chainops.operators.evm.replacements import BumpCapReached
+
+if TYPE_CHECKING:
+    from chainops.operators.evm.operator import EvmOperator
+
+log = logging.getLogger("chainops.evm.watchdog")
+
+
+class Watchdog:
+    """Policies for pending transactions of one operator."""
+
+    def __init__(self, op: EvmOperator) -> None:
+        self.op = op
+        self.deadlines: dict[str, float] = {}  # client id -> monotonic deadline
+        self._since: dict[str, tuple[float, int]] = {}  # pending since (time, head) / last bump
+        self._checked: dict[str, float] = {}
+        self._capped: set[str] = set()
+        self._busy: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def rebroadcast_after(self) -> float:
+        configured = self.op.config.rebroadcast_after
+        if configured is not None:
+            return configured
+        return 1.0 if self.op.chain.is_local else 30.0
+
+    async def check(self, pending: list[Transaction]) -> None:
+        """Apply the policies to every pending transaction (called after each turn)."""
+        now = time.monotonic()
+        head = self.op.monitor.head or 0
+        live = {str(tx.client_id) for tx in pending}
+        for table in (self._since, self._checked):
+            for cid in [c for c in table if c not in live]:
+                del table[cid]
+        suspects: list[Transaction] = []
+        for tx in pending:
+            cid = str(tx.client_id)
+            if cid in self._busy:
+                continue
+            since = self._since.setdefault(cid, (now, head))
+            deadline = self.deadlines.get(cid)
+            if deadline is not None and now >= deadline and not _has(tx, AttemptKind.CANCEL):
+                self._spawn(tx, self._cancel(tx))
+            elif self._bump_due(tx, since, now, head):
+                self._since[cid] = (now, head)
+                self._spawn(tx, self._bump(tx))
+            elif now - self._checked.get(cid, since[0]) >= self.rebroadcast_after:
+                self._checked[cid] = now
+                suspects.append(tx)
+        if suspects:
+            await self._inspect(suspects)
+
+    def _bump_due(self, tx: Transaction, since: tuple[float, int], now: float, head: int) -> bool:
+        config = self.op.config
+        cid = str(tx.client_id)
+        if cid in self._capped or tx.state is not TxState.BROADCAST:
+            return False
+        if sum(1 for a in tx.attempts if a.kind is not AttemptKind.ORIGINAL) >= config.max_bumps:
+            return False
+        by_blocks = (
+            config.bump_after_blocks is not None and head - since[1] >= config.bump_after_blocks
+        )
+        by_time = (
+            config.bump_after_seconds is not None and now - since[0] >= config.bump_after_seconds
+        )
+        return by_blocks or by_time
+
+    def _spawn(self, tx: Transaction, action: Any) -> None:
+        cid = str(tx.client_id)
+        self._busy.add(cid)
+        task = asyncio.ensure_future(action)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            self._busy.discard(cid)
+
+        task.add_done_callback(done)
+
+    async def _bump(self, tx: Transaction) -> None:
+        try:
+            await self.op.speed_up(tx)
+        except BumpCapReached as exc:
+            self._capped.add(str(tx.client_id))
+            self.op.stall(tx, exc)
+        except ChainopsError as exc:  # mined meanwhile, or the node refused: next turn decides
+            log.info("automatic speed-up of %s not sent: %s", tx.client_id, exc)
+
+    async def _cancel(self, tx: Transaction) -> None:
+        try:
+            await self.op.cancel(tx)
+        except BumpCapReached as exc:
+            self.op.stall(tx, exc)
+        except ChainopsError as exc:
+            log.info("deadline cancel of %s not sent: %s", tx.client_id, exc)
+
+    async def _inspect(self, txs: list[Transaction]) -> None:
+        """One batch: the nonce count, each latest attempt in the pool, every receipt."""
+        op = self.op
+        calls: list[tuple[str, list[Any]]] = [("eth_getTransactionCount", [op.owner, "latest"])]
+        for tx in txs:
+            latest = tx.latest_attempt
+            assert latest is not None
+            calls.append(("eth_getTransactionByHash", [str(latest.hash)]))
+            calls += [("eth_getTransactionReceipt", [str(a.hash)]) for a in tx.attempts]
+        results = await op.batcher.call_many(calls)
+        if isinstance(results[0], Exception):
+            return  # the node did not answer: look again next time
+        count = int(results[0], 16)
+        cursor = 1
+        for tx in txs:
+            pooled = results[cursor]
+            receipts = results[cursor + 1 : cursor + 1 + len(tx.attempts)]
+            cursor += 1 + len(tx.attempts)
+            if any(isinstance(r, dict) for r in receipts):
+                op.monitor.wake()  # mined: the monitor records it on its next turn
+            elif tx.nonce is not None and count > tx.nonce:
+                await op.replaced_elsewhere(tx)
+            elif pooled is None and tx.state in (TxState.SIGNED, TxState.BROADCAST):
+                await self._rebroadcast(tx)
+
+    async def _rebroadcast(self, tx: Transaction) -> None:
+        latest = tx.latest_attempt
+        assert latest is not None
+        self.op.metrics.drops += 1
+        try:
+            await self.op.batcher.send_raw(latest.raw)
+        except NonceError:
+            self.op.monitor.wake()
+            return
+        except NodeError as exc:
+            log.info("re-broadcast of %s refused: %s", latest.hash, exc)
+            return
+        except ChainopsError as exc:
+            log.info("re-broadcast of %s failed, retrying later: %s", latest.hash, exc)
+            return
+        self.op.metrics.rebroadcasts += 1
+        if tx.state is TxState.SIGNED:
+            tx.mark_broadcast(latest.index)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _has(tx: Transaction, kind: AttemptKind) -> bool:
+    return any(a.kind is kind for a in tx.attempts)
