@@ -1,0 +1,32 @@
+"""The Solana BlockchainOperator; importing this package registers it with OperatorFactory.
+
+Needs the ``solana`` extra (solana-py and solders).
+"""
+
+from chainops.operators.solana.errors import (
+    InsufficientBalance,
+    SimulationFailed,
+    TokenAccountMissing,
+    TransactionExpired,
+    TransactionFailed,
+)
+from chainops.operators.solana.keys import SolanaSigner, load_signer
+from chainops.operators.solana.litesvm_transport import LiteSvmTransport
+from chainops.operators.solana.localchain import LocalChain
+from chainops.operators.solana.operator import SolanaConfiguration, SolanaOperator
+from chainops.operators.solana.transport import SolanaTransport
+
+__all__ = [
+    "InsufficientBalance",
+    "LiteSvmTransport",
+    "LocalChain",
+    "SimulationFailed",
+    "SolanaConfiguration",
+    "SolanaOperator",
+    "SolanaSigner",
+    "SolanaTransport",
+    "TokenAccountMissing",
+    "TransactionExpired",
+    "TransactionFailed",
+    "load_signer",
+]

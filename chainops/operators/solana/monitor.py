@@ -1,0 +1,240 @@
+"""One loop per operator: signature statuses, re-sends of the same bytes, expiry.
+
+Each turn costs one block-height read and one ``getSignatureStatuses`` per 256
+live signatures. For every live transaction it:
+
+* maps the status onto the state machine: processed -> INCLUDED, confirmed ->
+  CONFIRMED, finalized -> FINALIZED; a status carrying ``err`` is REVERTED (with
+  the logs from ``getTransaction``) once confirmed, never CONFIRMED;
+* with no status, re-sends the *same bytes* every ``resend_interval`` seconds
+  (sends go out with node retries off, so this schedule is the only retry);
+* with no status once the confirmed block height has passed the attempt's last
+  valid block height, the attempt can never land: the operator decides (EXPIRED,
+  or a deliberate re-sign when the policy allows it).
+
+A turn runs when a transaction is registered and otherwise every ``poll_interval``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from chainops.core.assets import Asset, Fee
+from chainops.core.errors import ChainopsError
+from chainops.core.transactions import Transaction, TxAttempt, TxReceipt, TxState, TxUpdate
+from chainops.operators.solana.errors import TransactionFailed, describe_error
+from chainops.operators.solana.messages import program_ids, signature_count
+from chainops.operators.solana.programs import transaction_fee
+from chainops.operators.solana.transport import SignatureStatus, SolanaTransport
+
+log = logging.getLogger("chainops.solana.monitor")
+
+Listener = Callable[[Transaction], Awaitable[None]]
+ExpiryHandler = Callable[[Transaction, int], Awaitable[None]]
+
+STATUS_BATCH = 256  # getSignatureStatuses accepts at most 256 signatures per call
+_MINED = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
+
+
+def attempt_fee(native: Asset, attempt: TxAttempt) -> Fee:
+    """What an attempt pays, landed or failed: base fee per signature + priority fee."""
+    fee = transaction_fee(
+        signature_count(attempt.raw),
+        attempt.fee.compute_unit_price or 0,
+        attempt.fee.compute_unit_limit or 0,
+    )
+    return Fee.from_raw(native, fee)
+
+
+class SignatureMonitor:
+    """Follows live Solana transactions to a commitment level, EXPIRED or REVERTED."""
+
+    def __init__(
+        self,
+        transport: SolanaTransport,
+        native: Asset,
+        *,
+        track_finality: bool,
+        poll_interval: float,
+        resend_interval: float,
+        on_change: Listener,
+        on_expired: ExpiryHandler,
+        send: Callable[[Transaction, TxAttempt], Awaitable[None]],
+    ) -> None:
+        self._transport = transport
+        self._native = native
+        self.track_finality = track_finality
+        self.poll_interval = poll_interval
+        self.resend_interval = resend_interval
+        self._on_change = on_change
+        self._on_expired = on_expired
+        self._send = send
+        self._live: dict[str, Transaction] = {}
+        self._last_sent: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.height: int | None = None
+        self.turns = 0
+        self.errors = 0
+        self.resends = 0
+        self._last_sequence = 0
+
+    @property
+    def live(self) -> list[Transaction]:
+        return list(self._live.values())
+
+    def track(self, tx: Transaction) -> None:
+        self._live[str(tx.client_id)] = tx
+        self._wake.set()
+
+    def sent(self, tx: Transaction) -> None:
+        """Note that ``tx``'s latest bytes just went out (restarts the re-send clock)."""
+        self._last_sent[str(tx.client_id)] = time.monotonic()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
+            self._wake.clear()
+            if not self._live:
+                continue
+            try:
+                await self.turn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # retried next turn; the loop must never die silently
+                self.errors += 1
+                log.warning("solana monitor turn failed; retrying", exc_info=True)
+
+    def sequence(self) -> int:
+        """Observation order: wall-clock microseconds, strictly increasing (see the EVM monitor)."""
+        self._last_sequence = max(time.time_ns() // 1000, self._last_sequence + 1)
+        return self._last_sequence
+
+    async def turn(self) -> None:
+        """One look at the cluster for every live transaction."""
+        txs = list(self._live.values())
+        if not txs:
+            return
+        # Height first: a status read after it can only be newer, so "no status and
+        # height past the last valid one" proves the attempt can never land.
+        height = await self._transport.block_height("confirmed")
+        self.height = height
+        pairs = [(tx, str(a.hash)) for tx in txs for a in tx.attempts]
+        statuses: list[SignatureStatus | None] = []
+        for start in range(0, len(pairs), STATUS_BATCH):
+            chunk = [sig for _, sig in pairs[start : start + STATUS_BATCH]]
+            statuses += await self._transport.signature_statuses(chunk)
+        self.turns += 1
+        found: dict[str, tuple[str, SignatureStatus]] = {}
+        for (tx, sig), status in zip(pairs, statuses, strict=True):
+            if status is not None:
+                found[str(tx.client_id)] = (sig, status)
+        now = time.monotonic()
+        for tx in txs:
+            try:
+                await self._update(tx, found.get(str(tx.client_id)), height, now)
+            except ChainopsError:
+                self.errors += 1
+                log.warning("solana monitor: update of %s failed", tx.client_id, exc_info=True)
+
+    async def _update(
+        self, tx: Transaction, seen: tuple[str, SignatureStatus] | None, height: int, now: float
+    ) -> None:
+        cid = str(tx.client_id)
+        before = (tx.state, tx.confirmations)
+        if seen is not None:
+            await self._landed(tx, *seen)
+        elif tx.state in _MINED:
+            # Processed on a fork that lost: it is back to waiting (same bytes, same id).
+            tx.apply(TxUpdate(state=TxState.BROADCAST, sequence=self.sequence(), reason="forked"))
+        elif not tx.is_terminal:
+            attempt = tx.latest_attempt
+            assert attempt is not None
+            last_valid = attempt.last_valid_block_height
+            if last_valid is not None and height > last_valid:
+                await self._on_expired(tx, height)
+            elif now - self._last_sent.get(cid, 0.0) >= self.resend_interval:
+                self._last_sent[cid] = now
+                self.resends += 1
+                await self._send(tx, attempt)
+        if tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.track_finality):
+            self._live.pop(cid, None)
+            self._last_sent.pop(cid, None)
+        if (tx.state, tx.confirmations) != before or tx.is_terminal:
+            await self._on_change(tx)
+
+    async def _landed(self, tx: Transaction, signature: str, status: SignatureStatus) -> None:
+        attempt = tx.find_attempt(signature)
+        failed = status.err is not None
+        commitment = status.commitment
+        if failed and commitment != "processed":
+            state = TxState.REVERTED
+        elif commitment == "finalized" and not failed:
+            state = TxState.FINALIZED
+        elif commitment == "confirmed" and not failed:
+            state = TxState.CONFIRMED
+        else:
+            state = TxState.INCLUDED
+        if state is tx.state and tx.receipt is not None:
+            depth = status.confirmations if status.confirmations is not None else 32
+            if depth != tx.confirmations:
+                tx.apply(TxUpdate(confirmations=depth, sequence=self.sequence()))
+            return
+        programs = program_ids(attempt.raw)
+        reason = describe_error(status.err, programs) if failed else None
+        error: BaseException | None = None
+        units: int | None = None
+        if state is TxState.REVERTED:
+            details = await self._transport.landed_details(signature)
+            logs = details.logs if details is not None else ()
+            units = details.units_consumed if details is not None else None
+            error = TransactionFailed(
+                f"{tx.client_id} ({signature}) failed: {reason}"
+                + ("\n" + "\n".join(logs) if logs else ""),
+                err=status.err,
+                logs=logs,
+            )
+        receipt = TxReceipt(
+            transaction_hash=attempt.hash,
+            block_number=status.slot,
+            status=0 if failed else 1,
+            gas_used=units,
+            revert_reason=reason,
+        )
+        tx.apply(
+            TxUpdate(
+                state=state if state is not tx.state else None,
+                receipt=receipt if receipt != tx.receipt else None,
+                confirmations=status.confirmations if status.confirmations is not None else 32,
+                fee=attempt_fee(self._native, attempt),
+                error=error,
+                sequence=self.sequence(),
+            )
+        )
+
+    def forget(self, tx: Transaction) -> None:
+        self._live.pop(str(tx.client_id), None)
+        self._last_sent.pop(str(tx.client_id), None)
+
+    def stats(self) -> dict[str, Any]:
+        return {"turns": self.turns, "errors": self.errors, "resends": self.resends}
