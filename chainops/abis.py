@@ -8,6 +8,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from eth_abi.abi import decode
+from eth_utils.abi import collapse_if_tuple
+
 from chainops.core.errors import ConfigurationError
 
 ENV_DIR = "CHAINOPS_ABI_DIR"
@@ -41,3 +44,16 @@ def load_abi(name: str) -> list[dict[str, Any]]:
     if not isinstance(abi, list):
         raise ConfigurationError(f"{path} does not hold an ABI list")
     return abi
+
+
+def decode_output(abi: list[dict[str, Any]], function: str, data: bytes) -> Any:
+    """Decode the return data of ``function``, tuples (structs) included.
+
+    One output is returned unwrapped, several as a tuple.
+    """
+    for entry in abi:
+        if entry.get("type") == "function" and entry.get("name") == function:
+            types = [collapse_if_tuple(o) for o in entry.get("outputs", [])]
+            values = decode(types, data)
+            return values[0] if len(values) == 1 else tuple(values)
+    raise ConfigurationError(f"the ABI has no function {function!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from dex_helpers import balance, dex_context, eth_call
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,6 @@ from chainops.operators.dapps.context import UnknownPool, UnknownToken
 from chainops.operators.dapps.erc20 import Erc20
 from chainops.operators.dapps.slippage import SlippageOutOfRange
 from chainops.operators.dapps.uniswap_v2 import UniswapV2
-from dex_helpers import balance, dex_context, eth_call
 
 pytestmark = pytest.mark.integration
 PATHS = [["WETH", "USDC"], ["USDC", "WETH"], ["WBTC", "WETH", "DAI"], ["USDC", "DAI", "WETH"]]

@@ -44,6 +44,7 @@ class Quote:
     native_in: bool = False
     native_out: bool = False
     fee_on_transfer: bool = False
+    pools: tuple[str, ...] = ()  # pool per hop, when known (matches Swap logs to hops)
 
     def __post_init__(self) -> None:
         if len(self.path) < 2 or len(self.fees) != len(self.path) - 1:

@@ -13,7 +13,7 @@ import asyncio
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-from chainops.abis import load_abi
+from chainops.abis import decode_output, load_abi
 from chainops.core.errors import ValidationError
 from chainops.operators.dapps.swap_math import compute_swap_step
 from chainops.operators.dapps.tick_math import (
@@ -30,6 +30,10 @@ from chainops.operators.evm.operator import EvmOperator
 # beyond what one swap crosses on a liquid pool; a swap that leaves the loaded words
 # raises instead of guessing.
 DEFAULT_WORD_RADIUS = 8
+
+
+class TicksNotLoaded(ValidationError):
+    """The swap reaches tick words that were not read; reload with a wider radius."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ class V3PoolState:
     def _check_word(self, word: int) -> None:
         low, high = self.words
         if not low <= word <= high:
-            raise ValidationError(
+            raise TicksNotLoaded(
                 f"the swap leaves the loaded tick words [{low}, {high}] of pool {self.address}; "
                 "load the pool with a wider word radius"
             )
@@ -191,7 +195,7 @@ async def load_pool(
     async def word(index: int) -> list[tuple[int, int, int]]:
         request = lens.request("getPopulatedTicksInWord", handle.address, index)
         raw = await evm.call(request, block)
-        ticks: list[tuple[int, int, int]] = lens.decode_result("getPopulatedTicksInWord", raw)
+        ticks: list[tuple[int, int, int]] = decode_output(lens.abi, "getPopulatedTicksInWord", raw)
         return ticks
 
     pages = await asyncio.gather(*(word(i) for i in range(low, high + 1)))
