@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from chainops import __version__
+from chainops.cli.cex import cex_app
 from chainops.core.errors import ChainopsError
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 devnet_app = typer.Typer(help="Run the local devnet world (Anvil + Uniswap V2/V3 + tokens).")
 app.add_typer(devnet_app, name="devnet")
+app.add_typer(cex_app, name="cex")
 console = Console()
 err_console = Console(stderr=True)
 

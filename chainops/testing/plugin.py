@@ -10,6 +10,7 @@ Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
 ``devnet_accounts``  function funded development accounts (address, private key), deployer excluded
 ``anvil_fork``       function factory: ``anvil_fork(url, block=None)`` forks any chain (mainnet
                               with your own RPC URL); every node it starts is stopped after the test
+``exchange_simulator`` function a Binance-compatible exchange simulator on loopback (own thread)
 
 Heavy imports happen inside the fixtures so that merely having chainops installed
 costs a pytest run nothing.
@@ -25,6 +26,7 @@ import pytest
 if TYPE_CHECKING:
     from chainops.devnet.addressbook import AccountEntry
     from chainops.devnet.anvil import Anvil
+    from chainops.devnet.exchange.background import BackgroundSimulator
     from chainops.devnet.world import World
 
 
@@ -90,3 +92,18 @@ def anvil_fork() -> Iterator[Callable[..., Anvil]]:
     finally:
         for node in started:
             node.stop()
+
+
+@pytest.fixture
+def exchange_simulator() -> Iterator[BackgroundSimulator]:
+    """A Binance-compatible exchange simulator on a free loopback port (own thread and loop).
+
+    ``sim.create_account({"USDT": "1000"})`` gives an API key and secret; point an
+    adapter at ``sim.url``, ``sim.stream_url`` and ``sim.ws_api_url``; ``sim.sim.faults``
+    holds the fault switches (change them through ``sim.call``).
+    """
+    from chainops.devnet.exchange.background import BackgroundSimulator
+
+    with BackgroundSimulator(seed=0) as sim:
+        yield sim
+

@@ -1,0 +1,80 @@
+"""`chainops cex ...` against the simulator fixture from the pytest plugin."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from chainops.cli.main import app
+from chainops.devnet.exchange.background import BackgroundSimulator
+
+runner = CliRunner()
+
+
+def _cli(sim: BackgroundSimulator, env: dict[str, str], *args: str) -> object:
+    result = runner.invoke(app, ["cex", *args], env=env | {"CHAINOPS_CEX_URL": sim.url})
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_cex_commands(exchange_simulator: BackgroundSimulator, tmp_path: Path) -> None:
+    account = exchange_simulator.create_account({"USDT": "5000", "ETH": "1"})
+    env = {
+        "CHAINOPS_CEX_API_KEY": account.api_key,
+        "CHAINOPS_CEX_API_SECRET": account.secret,
+        "CHAINOPS_CEX_JOURNAL": str(tmp_path / "cli.sqlite"),
+    }
+    balances = _cli(exchange_simulator, env, "balance", "--json")
+    assert isinstance(balances, dict)
+    assert Decimal(balances["USDT"]["free"]) == 5000 and Decimal(balances["ETH"]["free"]) == 1
+    placed = _cli(
+        exchange_simulator,
+        env,
+        "order",
+        "place",
+        "ETH-USDT",
+        "buy",
+        "0.01",
+        "--price",
+        "1999.90",
+        "--json",
+    )
+    assert isinstance(placed, dict) and placed["state"] == "OPEN"
+    listed = _cli(exchange_simulator, env, "orders", "ETH-USDT", "--json")
+    assert isinstance(listed, list) and [o["client_id"] for o in listed] == [placed["client_id"]]
+    canceled = _cli(exchange_simulator, env, "order", "cancel", placed["client_id"], "--json")
+    assert isinstance(canceled, dict) and canceled["state"] == "CANCELED"
+    filled = _cli(
+        exchange_simulator,
+        env,
+        "order",
+        "place",
+        "ETH-USDT",
+        "buy",
+        "0.01",
+        "--type",
+        "market",
+        "--json",
+    )
+    assert isinstance(filled, dict) and filled["state"] == "FILLED"
+    book = _cli(exchange_simulator, env, "book", "ETH-USDT", "--depth", "3", "--json")
+    assert isinstance(book, dict) and len(book["bids"]) == 3 and Decimal(book["mid"]) > 0
+
+
+def test_cex_errors_exit_nonzero(exchange_simulator: BackgroundSimulator, tmp_path: Path) -> None:
+    account = exchange_simulator.create_account({"USDT": "5000"})
+    env = {
+        "CHAINOPS_CEX_URL": exchange_simulator.url,
+        "CHAINOPS_CEX_API_KEY": account.api_key,
+        "CHAINOPS_CEX_API_SECRET": account.secret,
+        "CHAINOPS_CEX_JOURNAL": str(tmp_path / "cli.sqlite"),
+    }
+    result = runner.invoke(
+        app, ["cex", "order", "place", "ETH-USDT", "buy", "0.01", "--price", "1999.905"], env=env
+    )
+    assert result.exit_code == 1 and "tick" in result.output
+    result = runner.invoke(app, ["cex", "balance"], env=env | {"CHAINOPS_CEX_API_SECRET": "0" * 64})
+    assert result.exit_code == 1 and "Signature" in result.output
