@@ -174,6 +174,7 @@ class LocalChain:
         self._offset = 0  # slots produced by advance()
         self._slot = 1
         self._seed = hashlib.sha256(repr((id(self), time.time_ns())).encode()).digest()
+        self.genesis_hash = str(Hash(hashlib.sha256(self._seed + b"genesis").digest()))
         self._slot_hash: dict[int, str] = {}
         self._hash_slot: dict[str, int] = {}
         self._landed: dict[str, Landed] = {}
