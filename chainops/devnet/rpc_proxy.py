@@ -70,10 +70,6 @@ class FaultRule:
         return hit
 
 
-class _Drop(Exception):
-    """Close the client's connection without an answer."""
-
-
 class RpcProxy:
     """The proxy server. ``url`` is where clients connect; ``upstream`` is the node."""
 
@@ -123,54 +119,63 @@ class RpcProxy:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def _forward(self, call: dict[str, Any]) -> dict[str, Any]:
+    async def _forward(self, body: Any) -> Any:
         assert self._session is not None
-        async with self._session.post(self.upstream, json=call) as reply:
-            result: dict[str, Any] = await reply.json(content_type=None)
-            return result
+        async with self._session.post(self.upstream, json=body) as reply:
+            return await reply.json(content_type=None)
 
-    async def _one(self, call: dict[str, Any]) -> dict[str, Any] | web.Response:
-        method = str(call.get("method"))
-        self.calls[method] += 1
+    def _request_rule(self, methods: list[str]) -> FaultRule | None:
+        """The first transport-level rule that hits this HTTP request (checked once per
+        request, so a 5 % rule fails 5 % of requests whatever their batch size)."""
         for rule in self.rules:
-            if not rule.matches(method, self.rng):
+            if rule.action == "error":
                 continue
-            self.faults[f"{rule.action}:{method}"] += 1
+            method = rule.method if rule.method in methods else methods[0]
+            if rule.matches(method, self.rng):
+                self.faults[f"{rule.action}:{method}"] += 1
+                return rule
+        return None
+
+    def _item_error(self, call: dict[str, Any]) -> dict[str, Any] | None:
+        method = str(call.get("method"))
+        for rule in self.rules:
+            if rule.action == "error" and rule.matches(method, self.rng):
+                self.faults[f"error:{method}"] += 1
+                error = {"code": rule.code, "message": rule.message}
+                return {"jsonrpc": "2.0", "id": call.get("id"), "error": error}
+        return None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json(loads=json.loads)
+        calls: list[dict[str, Any]] = body if isinstance(body, list) else [body]
+        methods = [str(c.get("method")) for c in calls]
+        self.calls.update(methods)
+        rule = self._request_rule(methods)
+        if rule is not None:
             if rule.action == "delay":
                 await asyncio.sleep(rule.delay)
-            elif rule.action == "drop":
-                raise _Drop
-            elif rule.action == "drop_after":
-                await self._forward(call)  # the node acted; the client never hears of it
-                raise _Drop
+            elif rule.action in ("drop", "drop_after"):
+                if rule.action == "drop_after":
+                    await self._forward(body)  # the node acted; the client never hears of it
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)  # never reaches the client: socket closed
             elif rule.action == "duplicate":
-                await self._forward(call)
+                await self._forward(body)
             elif rule.action == "fail":
                 headers = {}
                 if rule.retry_after is not None:
                     headers["Retry-After"] = str(rule.retry_after)
                 return web.Response(status=rule.status, text="injected fault", headers=headers)
-            elif rule.action == "error":
-                error = {"code": rule.code, "message": rule.message}
-                return {"jsonrpc": "2.0", "id": call.get("id"), "error": error}
-        return await self._forward(call)
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json(loads=json.loads)
-        try:
-            if isinstance(body, list):
-                replies = []
-                for call in body:
-                    reply = await self._one(call)
-                    if isinstance(reply, web.Response):
-                        return reply  # a transport fault fails the whole batch, as a node would
-                    replies.append(reply)
-                return web.json_response(replies)
-            reply = await self._one(body)
-        except _Drop:
-            assert request.transport is not None
-            request.transport.close()
-            return web.Response(status=500)  # never reaches the client: the socket is closed
-        if isinstance(reply, web.Response):
-            return reply
-        return web.json_response(reply)
+        errors = [self._item_error(c) for c in calls]
+        forward = [c for c, e in zip(calls, errors, strict=True) if e is None]
+        replies: list[Any] = []
+        if forward:
+            answered = await self._forward(forward if isinstance(body, list) else forward[0])
+            replies = answered if isinstance(answered, list) else [answered]
+        by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}  # nodes may reorder
+        out = [
+            e if e is not None else by_id.get(c.get("id"))
+            for c, e in zip(calls, errors, strict=True)
+        ]
+        return web.json_response(out if isinstance(body, list) else out[0])

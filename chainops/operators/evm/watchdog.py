@@ -41,6 +41,7 @@ class Watchdog:
         self._since: dict[str, tuple[float, int]] = {}  # pending since (time, head) / last bump
         self._checked: dict[str, float] = {}
         self._capped: set[str] = set()
+        self._suspects: set[str] = set()  # nonce consumed, none of our receipts: look again
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -139,11 +140,21 @@ class Watchdog:
             pooled = results[cursor]
             receipts = results[cursor + 1 : cursor + 1 + len(tx.attempts)]
             cursor += 1 + len(tx.attempts)
+            cid = str(tx.client_id)
+            if isinstance(pooled, Exception) or any(isinstance(r, Exception) for r in receipts):
+                continue  # an incomplete look decides nothing
             if any(isinstance(r, dict) for r in receipts):
+                self._suspects.discard(cid)
                 op.monitor.wake()  # mined: the monitor records it on its next turn
             elif tx.nonce is not None and count > tx.nonce:
-                await op.replaced_elsewhere(tx)
+                # Seen twice, a look apart: a reorg in the middle of one look is not proof.
+                if cid in self._suspects:
+                    self._suspects.discard(cid)
+                    await op.replaced_elsewhere(tx)
+                else:
+                    self._suspects.add(cid)
             elif pooled is None and tx.state in (TxState.SIGNED, TxState.BROADCAST):
+                self._suspects.discard(cid)
                 await self._rebroadcast(tx)
 
     async def _rebroadcast(self, tx: Transaction) -> None:
