@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from chainops import __version__
+from chainops.cli import dex
 from chainops.cli.cex import cex_app
 from chainops.core.errors import ChainopsError
 
@@ -20,6 +21,10 @@ app = typer.Typer(
 )
 devnet_app = typer.Typer(help="Run the local devnet world (Anvil + Uniswap V2/V3 + tokens).")
 app.add_typer(devnet_app, name="devnet")
+app.command("swap")(dex.swap)
+app.add_typer(dex.lp_app, name="lp")
+app.add_typer(dex.token_app, name="token")
+app.add_typer(dex.weth_app, name="weth")
 app.add_typer(cex_app, name="cex")
 console = Console()
 err_console = Console(stderr=True)
