@@ -8,6 +8,7 @@ Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
 ``devnet_fresh``     function a fork of its own for one test (mining mode, time and other node
                               settings that a snapshot does not cover start clean too)
 ``devnet_accounts``  function funded development accounts (address, private key), deployer excluded
+``solana_devnet``    function a fresh local Solana cluster (LiteSVM) behind loopback JSON-RPC
 ``anvil_fork``       function factory: ``anvil_fork(url, block=None)`` forks any chain (mainnet
                               with your own RPC URL); every node it starts is stopped after the test
 ``exchange_simulator`` function a Binance-compatible exchange simulator on loopback (own thread)
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from chainops.devnet.addressbook import AccountEntry
     from chainops.devnet.anvil import Anvil
     from chainops.devnet.exchange.background import BackgroundSimulator
+    from chainops.devnet.solana_rpc import SolanaRpcServer
     from chainops.devnet.world import World
 
 
@@ -107,3 +109,26 @@ def exchange_simulator() -> Iterator[BackgroundSimulator]:
     with BackgroundSimulator(seed=0) as sim:
         yield sim
 
+
+
+# -- Solana -----------------------------------------------------------------------------------
+
+# Tests want blocks fast: 50 ms slots give confirmed in ~50 ms and finality in ~1.6 s;
+# expiry (150 blocks) is reached at once with ``server.chain.advance(151)``.
+SOLANA_TEST_SLOT_TIME = 0.05
+
+
+@pytest.fixture
+def solana_devnet() -> Iterator[SolanaRpcServer]:
+    """A fresh local Solana cluster (LiteSVM) behind a loopback JSON-RPC server.
+
+    ``.url`` for any RPC client, ``.chain`` for the cluster itself: ``airdrop``,
+    ``drop_next(n)`` (lose the next sends), ``advance(n)`` (produce blocks now).
+    """
+    from chainops.devnet.solana_rpc import SolanaRpcServer
+
+    server = SolanaRpcServer(slot_time=SOLANA_TEST_SLOT_TIME).start_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop_thread()

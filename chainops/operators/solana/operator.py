@@ -545,7 +545,7 @@ class SolanaOperator(Operator):
             if tx.is_terminal:
                 return True
             if tx.receipt is not None and not tx.receipt.succeeded:
-                return True
+                return need == 0  # at "processed" the error is news enough; else REVERTED
             rank = {TxState.INCLUDED: 0, TxState.CONFIRMED: 1, TxState.FINALIZED: 2}.get(tx.state)
             return rank is not None and rank >= need
 

@@ -121,7 +121,7 @@ class RpcTransport(SolanaTransport):
             if item is None:
                 out.append(None)
                 continue
-            level = item.get("confirmationStatus") or (
+            level: CommitmentLevel = item.get("confirmationStatus") or (
                 "finalized" if item.get("confirmations") is None else "processed"
             )
             out.append(SignatureStatus(item["slot"], item.get("confirmations"), item["err"], level))
