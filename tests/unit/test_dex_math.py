@@ -1,0 +1,171 @@
+"""Pure DEX math: slippage values, V2 formulas, V3 tick/price/liquidity math, swap steps."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from math import isqrt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chainops.core.errors import ValidationError
+from chainops.operators.dapps import v2_math
+from chainops.operators.dapps.liquidity_amounts import (
+    amounts_for_liquidity,
+    liquidity_for_amounts,
+)
+from chainops.operators.dapps.prices import (
+    InvalidTickRange,
+    align_tick,
+    check_ticks,
+    price_to_tick,
+    range_to_ticks,
+    tick_to_price,
+)
+from chainops.operators.dapps.slippage import Bps, SlippageOutOfRange
+from chainops.operators.dapps.swap_math import compute_swap_step
+from chainops.operators.dapps.tick_math import (
+    MAX_SQRT_RATIO,
+    MAX_TICK,
+    MIN_SQRT_RATIO,
+    MIN_TICK,
+    get_sqrt_ratio_at_tick,
+    get_tick_at_sqrt_ratio,
+)
+from chainops.operators.dapps.v3_pool import TicksNotLoaded, V3PoolState
+
+ticks = st.integers(MIN_TICK, MAX_TICK)
+
+
+def test_bps_parsing_and_limits() -> None:
+    assert Bps.parse("0.5%") == Bps(50)
+    assert Bps.parse("50bps") == Bps(50) == Bps.parse("50") == Bps.parse(50)
+    assert Bps.parse(Decimal("1.25")) == Bps(125)
+    assert str(Bps(50)) == "0.5%"
+    with pytest.raises(ValidationError):
+        Bps.parse(0.5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Bps.parse("0.001%")
+    with pytest.raises(ValidationError):
+        Bps.parse("half")
+    with pytest.raises(SlippageOutOfRange):
+        Bps.parse("100%")
+    with pytest.raises(SlippageOutOfRange):
+        Bps.parse("51%").check()
+    assert Bps.parse("51%").check(force=True).value == 5100
+    assert Bps(50).min_out(10_000) == 9_950 and Bps(50).max_in(10_000) == 10_050
+    assert Bps(50).max_in(1) == 2  # rounded against the trader's counterparty
+
+
+@given(st.integers(1, 10**30), st.integers(10**3, 10**30), st.integers(10**3, 10**30))
+def test_v2_amount_in_buys_at_least_the_amount_out(amount: int, r_in: int, r_out: int) -> None:
+    out = v2_math.get_amount_out(amount, r_in, r_out)
+    if out:
+        needed = v2_math.get_amount_in(out, r_in, r_out)
+        assert needed <= amount
+        assert v2_math.get_amount_out(needed, r_in, r_out) >= out
+
+
+def test_v2_bad_inputs() -> None:
+    with pytest.raises(ValidationError):
+        v2_math.get_amount_out(0, 1, 1)
+    with pytest.raises(ValidationError):
+        v2_math.get_amount_in(5, 10, 5)
+    with pytest.raises(ValidationError):
+        v2_math.get_amount_out(1, 0, 1)
+
+
+@given(ticks)
+def test_tick_sqrt_round_trip(tick: int) -> None:
+    sqrt = get_sqrt_ratio_at_tick(tick)
+    assert MIN_SQRT_RATIO <= sqrt <= MAX_SQRT_RATIO
+    if tick < MAX_TICK:
+        assert get_tick_at_sqrt_ratio(sqrt) == tick
+        assert get_tick_at_sqrt_ratio(get_sqrt_ratio_at_tick(tick + 1) - 1) == tick
+
+
+@given(st.integers(-400_000, 400_000))
+def test_sqrt_ratio_is_close_to_the_exact_value(tick: int) -> None:
+    exact = Fraction(10001, 10000) ** tick if abs(tick) < 2000 else None
+    if exact is not None:
+        ideal = isqrt(exact.numerator * 2**192 // exact.denominator)
+        assert abs(get_sqrt_ratio_at_tick(tick) - ideal) <= max(2, ideal >> 80)
+
+
+def test_price_tick_conversions() -> None:
+    tick = price_to_tick(Decimal(2000), 18, 6)  # WETH(18)/USDC(6) as token0/token1
+    assert tick_to_price(tick, 18, 6) <= 2000 < tick_to_price(tick + 1, 18, 6)
+    inverted = price_to_tick(Decimal(2000), 6, 18, invert=True)  # USDC/WETH pool
+    assert abs(inverted + tick) <= 1
+    assert align_tick(-15, 10) == -20 and align_tick(-15, 10, up=True) == -10
+    lower, upper = range_to_ticks("1800", "2200", 18, 6, 10)
+    assert lower % 10 == upper % 10 == 0 and lower < upper
+    with pytest.raises(InvalidTickRange):
+        range_to_ticks("2200", "1800", 18, 6, 10)
+    with pytest.raises(InvalidTickRange):
+        check_ticks(10, 10, 10)
+    with pytest.raises(InvalidTickRange):
+        check_ticks(5, 20, 10)
+    with pytest.raises(ValidationError):
+        price_to_tick(Decimal(0), 18, 6)
+
+
+@given(
+    st.integers(-50_000, 50_000),
+    st.integers(1, 5_000),
+    st.integers(1, 5_000),
+    st.integers(10**6, 10**24),
+    st.integers(10**6, 10**24),
+)
+def test_liquidity_for_amounts_never_needs_more_than_given(
+    price_tick: int, below: int, above: int, amount0: int, amount1: int
+) -> None:
+    sqrt_p = get_sqrt_ratio_at_tick(price_tick)
+    sa, sb = get_sqrt_ratio_at_tick(price_tick - below), get_sqrt_ratio_at_tick(price_tick + above)
+    liquidity = liquidity_for_amounts(sqrt_p, sa, sb, amount0, amount1)
+    used0, used1 = amounts_for_liquidity(sqrt_p, sa, sb, liquidity)
+    assert used0 <= amount0 and used1 <= amount1
+
+
+@given(
+    st.integers(-10_000, 10_000),
+    st.integers(-10_000, 10_000),
+    st.integers(10**10, 10**24),
+    st.integers(-(10**20), 10**20).filter(bool),
+    st.sampled_from([100, 500, 3000, 10000]),
+)
+def test_swap_step_conserves_amounts(
+    current: int, target: int, liquidity: int, remaining: int, fee: int
+) -> None:
+    step = compute_swap_step(
+        get_sqrt_ratio_at_tick(current), get_sqrt_ratio_at_tick(target), liquidity, remaining, fee
+    )
+    if remaining > 0:
+        assert step.amount_in + step.fee_amount <= remaining
+    else:
+        assert step.amount_out <= -remaining
+
+
+def test_pool_state_swap_crosses_ticks_and_refuses_unloaded_words() -> None:
+    spacing = 10
+    state = V3PoolState(
+        address="0x" + "11" * 20,
+        token0="0x" + "01" * 20,
+        token1="0x" + "02" * 20,
+        fee=500,
+        tick_spacing=spacing,
+        sqrt_price_x96=get_sqrt_ratio_at_tick(5),
+        tick=5,
+        liquidity=15 * 10**17,
+        ticks={-100: 10**18, 100: -(10**18), -1000: 5 * 10**17, 1000: -5 * 10**17},
+        words=(-1, 0),
+    )
+    # Two ranges, [-100, 100] and [-1000, 1000]: a sale crosses -100 and goes on into word -1.
+    result = state.swap(True, 2 * 10**16)
+    assert result.ticks_crossed >= 1 and result.amount0 == 2 * 10**16 and result.amount1 < 0
+    with pytest.raises(TicksNotLoaded):
+        state.swap(True, 10**22)
+    with pytest.raises(ValidationError):
+        state.swap(True, 0)
