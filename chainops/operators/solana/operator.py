@@ -35,6 +35,7 @@ from solders.pubkey import Pubkey
 from chainops.core.assets import from_raw, native_asset, to_raw
 from chainops.core.errors import (
     ConfigurationError,
+    InvalidIdentifier,
     Rejected,
     RpcError,
     UnknownOutcome,
@@ -133,7 +134,7 @@ def _pubkey(value: object, what: str) -> Pubkey:
     try:
         return Pubkey.from_string(SolanaPubkey(value))
     except ValidationError as exc:
-        raise ValidationError(f"{what}: {exc}") from None
+        raise InvalidIdentifier(f"{what}: {exc}") from None
 
 
 def _commitment_for(confirmations: int | None, default: CommitmentLevel) -> CommitmentLevel:
