@@ -1,4 +1,4 @@
-"""Bad input to the SolanaOperator: a typed error, and nothing signed for sending, sent or journalled."""
+"""Bad input to the SolanaOperator: a typed error; nothing signed, sent or journalled."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ async def test_negative_amount(
 
 
 async def test_zero_and_float_amounts(setup: tuple[SolanaOperator, LocalChain, str]) -> None:
-    op, chain, mint = setup
+    op, chain, _ = setup
     before, journalled = sum(chain.received.values()), len(op.journal.list_operations())
     with pytest.raises(ValidationError, match="positive"):
         await op.transfer(RECIPIENT, Decimal("0"))
