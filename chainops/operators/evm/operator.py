@@ -71,6 +71,10 @@ from chainops.operators.group_commit import GroupCommitter
 # Estimates are exact for the state they ran on; 20 % covers state that moves between
 # estimate and inclusion (storage slots warmed or cleared by other transactions).
 GAS_HEADROOM_BPS = 12_000
+PLAIN_TRANSFER_GAS = 21_000
+# An account without code is trusted to stay so for this long (only an EIP-7702
+# delegation or a CREATE2 deployment to that address could change it meanwhile).
+EOA_CACHE_SECONDS = 30.0
 _SUCCESS = (TxState.CONFIRMED, TxState.FINALIZED)
 _PENDING = (TxState.SIGNED, TxState.BROADCAST)
 _MINED_OK = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
@@ -158,6 +162,7 @@ class EvmOperator(Operator):
         self.watchdog = Watchdog(self)
         self.monitor.on_turn = self.watchdog.check
         self._locks: dict[str, asyncio.Lock] = {}
+        self._eoa_seen: dict[str, float] = {}  # address -> when it was last seen without code
         self._stalled: dict[str, ChainopsError] = {}
         self._sent_at: dict[str, float] = {}
 
@@ -347,11 +352,15 @@ class EvmOperator(Operator):
             raise ValidationError(
                 f"gas limit {gas_limit} exceeds the block gas limit {self._block_gas_limit}"
             )
-        estimate = await self.estimate(req)  # the simulation: a revert stops here
-        if gas_limit is None:
-            gas_limit = min(
-                estimate * self.config.gas_headroom_bps // 10_000, self._block_gas_limit
-            )
+        if await self._plain_transfer(req):
+            # Value to an account without code runs no code: exactly 21000 gas, no revert.
+            gas_limit = gas_limit or PLAIN_TRANSFER_GAS
+        else:
+            estimate = await self.estimate(req)  # the simulation: a revert stops here
+            if gas_limit is None:
+                gas_limit = min(
+                    estimate * self.config.gas_headroom_bps // 10_000, self._block_gas_limit
+                )
         fees = await self.fees.estimate(
             req.priority,
             max_fee_per_gas=req.max_fee_per_gas,
@@ -506,6 +515,21 @@ class EvmOperator(Operator):
         if hasattr(request, "_encode_transaction_data"):
             return from_contract_function(request, **fields)
         raise ValidationError(f"cannot send a {type(request).__name__}")
+
+    async def _plain_transfer(self, req: TxRequest) -> bool:
+        """True for a value transfer without data to an address that has no code."""
+        if req.data or req.to is None:
+            return False
+        key = str(req.to)
+        seen = self._eoa_seen.get(key)
+        now = time.monotonic()
+        if seen is not None and now - seen < EOA_CACHE_SECONDS:
+            return True
+        code = await self.batcher.call("eth_getCode", [key, "pending"])
+        if code in ("0x", "0x0", None):
+            self._eoa_seen[key] = now
+            return True
+        return False
 
     def _call_object(self, req: TxRequest) -> dict[str, Any]:
         obj: dict[str, Any] = {"from": self.owner, "value": hex(self.native.to_raw(req.value))}
