@@ -250,7 +250,10 @@ class ExchangeOperator(Operator):
         if target.is_terminal:
             return target
         rule = self.rule(target.trading_pair)
-        self.tracker.transition(target, OrderState.PENDING_CANCEL, reason="cancel requested")
+        # not journalled: after a crash the venue tells what became of the cancel anyway
+        self.tracker.transition(
+            target, OrderState.PENDING_CANCEL, reason="cancel requested", persist=False
+        )
         try:
             update = await self._venue_cancel(target, rule)
         except VenueNotFound:

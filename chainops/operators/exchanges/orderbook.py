@@ -20,6 +20,7 @@ __all__ = ["Level", "OrderBook", "OrderBookGap"]
 
 Level = tuple[Decimal, Decimal]  # (price, amount)
 RawLevels = Iterable[Sequence[str]]
+_CACHE_LIMIT = 100_000  # distinct level strings kept parsed per book (a few MB at most)
 
 
 class OrderBookGap(ChainopsError):
@@ -35,16 +36,26 @@ class _Side:
         self.amounts: dict[Decimal, Decimal] = {}
         self.prices: list[Decimal] = []
 
-    def set(self, price: Decimal, amount: Decimal) -> None:
-        amounts = self.amounts
-        if amount:
-            if price not in amounts:
-                bisect.insort(self.prices, price)
-            amounts[price] = amount
-        elif price in amounts:
-            del amounts[price]
-            prices = self.prices
-            del prices[bisect.bisect_left(prices, price)]
+    def update(self, rows: RawLevels, cache: dict[str, Decimal]) -> None:
+        """Apply ``(price, amount)`` text rows; amount 0 removes the level (hot path).
+
+        ``cache`` maps level text to Decimal: a stream repeats the same prices and
+        amounts, and a dict hit is several times cheaper than parsing.
+        """
+        amounts, prices, get = self.amounts, self.prices, cache.get
+        for price_text, amount_text in rows:
+            price = get(price_text)
+            if price is None:
+                price = cache[price_text] = Decimal(price_text)
+            amount = get(amount_text)
+            if amount is None:
+                amount = cache[amount_text] = Decimal(amount_text)
+            if amount:
+                if price not in amounts:
+                    bisect.insort(prices, price)
+                amounts[price] = amount
+            elif amounts.pop(price, None) is not None:
+                del prices[bisect.bisect_left(prices, price)]
 
     def clear(self) -> None:
         self.amounts.clear()
@@ -61,7 +72,7 @@ class OrderBook:
         self.last_update_id = 0
         self.synced = False
         self._expect_straddle = False
-        self.levels_applied = 0
+        self._parsed: dict[str, Decimal] = {}
 
     # -- sync --------------------------------------------------------------
 
@@ -69,10 +80,9 @@ class OrderBook:
         """Replace the book with a snapshot."""
         self._bids.clear()
         self._asks.clear()
-        for price, amount in bids:
-            self._bids.set(Decimal(price), Decimal(amount))
-        for price, amount in asks:
-            self._asks.set(Decimal(price), Decimal(amount))
+        self._parsed.clear()
+        self._bids.update(bids, self._parsed)
+        self._asks.update(asks, self._parsed)
         self.last_update_id = last_update_id
         self.synced = True
         self._expect_straddle = True
@@ -91,15 +101,13 @@ class OrderBook:
                 f"{self.trading_pair}: diff {first}..{last} does not follow {self.last_update_id}"
             )
         self._expect_straddle = False
-        set_bid, set_ask = self._bids.set, self._asks.set
-        n = 0
-        for price, amount in bids:
-            set_bid(Decimal(price), Decimal(amount))
-            n += 1
-        for price, amount in asks:
-            set_ask(Decimal(price), Decimal(amount))
-            n += 1
-        self.levels_applied += n
+        parsed = self._parsed
+        if len(parsed) > _CACHE_LIMIT:
+            parsed.clear()
+        if bids:
+            self._bids.update(bids, parsed)
+        if asks:
+            self._asks.update(asks, parsed)
         self.last_update_id = last
         return True
 

@@ -11,11 +11,21 @@ __all__ = ["OrderTracker"]
 
 
 class OrderTracker:
-    """Live orders by client id and venue id; every change is saved to the journal."""
+    """Live orders by client id and venue id, journalled.
 
-    def __init__(self, journal: Journal, events: EventBus) -> None:
+    The journal must know every order before the venue does (``add``) and
+    every order that finished (so ``restore`` skips it). States in between
+    are the venue's to tell: ``restore`` reconciles every non-terminal order
+    anyway, so by default they are not written (``journal_every_update``
+    writes them too, for an audit trail).
+    """
+
+    def __init__(
+        self, journal: Journal, events: EventBus, *, journal_every_update: bool = False
+    ) -> None:
         self.journal = journal
         self.events = events
+        self.journal_every_update = journal_every_update
         self._orders: dict[str, Order] = {}
         self._by_venue: dict[str, Order] = {}
 
@@ -43,7 +53,7 @@ class OrderTracker:
         changed = order.apply(update)
         if order.venue_id is not None:
             self._by_venue[order.venue_id] = order
-        if changed:
+        if changed and (order.is_terminal or self.journal_every_update):
             self.journal.save(order)
         return changed
 
@@ -54,10 +64,11 @@ class OrderTracker:
         *,
         reason: str | None = None,
         error: BaseException | ErrorInfo | None = None,
+        persist: bool = True,
     ) -> bool:
-        """A local decision (UNKNOWN, PENDING_CANCEL, FAILED), journalled."""
+        """A local decision (UNKNOWN, PENDING_CANCEL, FAILED); ``persist=False`` skips the write."""
         changed = order.transition(state, reason=reason, error=error)
-        if changed:
+        if changed and persist:
             self.journal.save(order)
         return changed
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +26,20 @@ from chainops.operators.exchanges.rate_limit import WeightLimiter
 __all__ = ["BinanceRest", "translate"]
 
 MAX_429_RETRIES = 3
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]*")
+
+
+def _encode(params: dict[str, Any]) -> str:
+    """URL-encode; values that need no escaping (symbols, numbers, client ids) skip the escaper."""
+    parts = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        text = str(value)
+        parts.append(f"{key}={text}" if _PLAIN.fullmatch(text) else urlencode({key: text}))
+    return "&".join(parts)
 
 
 def translate(code: int | None, message: str) -> VenueError:
@@ -80,10 +95,8 @@ class BinanceRest:
 
     def sign(self, params: dict[str, Any]) -> str:
         """The query string with timestamp, recvWindow and signature appended."""
-        params = {k: v for k, v in params.items() if v is not None}
-        params["recvWindow"] = self.recv_window_ms
-        params["timestamp"] = self.clock.now_ms()
-        query = urlencode(params)
+        query = _encode(params)
+        query += f"&recvWindow={self.recv_window_ms}&timestamp={self.clock.now_ms()}"
         signature = hmac.new(self._secret, query.encode(), hashlib.sha256).hexdigest()
         return f"{query}&signature={signature}"
 
@@ -102,10 +115,7 @@ class BinanceRest:
         for _ in range(MAX_429_RETRIES + 1):
             await self.limiter.acquire(weight)
             params = params or {}
-            if signed:
-                query = self.sign(params)
-            else:
-                query = urlencode({k: v for k, v in params.items() if v is not None})
+            query = self.sign(params) if signed else _encode(params)
             headers = {"X-MBX-APIKEY": self.api_key} if signed or key_only else {}
             status, body, reply_headers = await self._send(method, path, query, headers)
             used = reply_headers.get("X-MBX-USED-WEIGHT-1M")
