@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from chainops import __version__
-from chainops.cli import dex
+from chainops.cli import dex, sol
 from chainops.cli.cex import cex_app
 from chainops.core.errors import ChainopsError
 
@@ -26,6 +26,7 @@ app.add_typer(dex.lp_app, name="lp")
 app.add_typer(dex.token_app, name="token")
 app.add_typer(dex.weth_app, name="weth")
 app.add_typer(cex_app, name="cex")
+app.add_typer(sol.sol_app, name="sol")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -48,8 +49,13 @@ def devnet_up(
     json_output: bool = typer.Option(
         False, "--json", help="Print the RPC URL and address book as JSON."
     ),
+    solana: bool = typer.Option(
+        False, "--solana", help="Start the local Solana cluster (LiteSVM behind JSON-RPC) instead."
+    ),
 ) -> None:
     """Start the devnet world and keep it running until Ctrl-C."""
+    if solana:
+        return sol.serve_devnet(port, json_output)
     from chainops.cli.render import address_book_tables
     from chainops.devnet.anvil import AnvilConfig
     from chainops.devnet.world import World
