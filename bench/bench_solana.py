@@ -1,0 +1,179 @@
+"""Solana transfers per second, each side by side with its baseline in the same run.
+
+1. ``SolanaOperator`` on the in-process SVM (``LiteSvmTransport``): N concurrent
+   transfers, each simulated, priced, signed, journalled (SQLite file, FULL sync)
+   and sent, then every one waited to *confirmed*; against raw LiteSVM sends of N
+   transfers pre-signed outside the timing (the SVM's own limit).
+2. ``SolanaOperator`` over the loopback JSON-RPC server (solana-py ``AsyncClient``
+   inside), N/4 concurrent transfers to *confirmed*; against solana-py used the
+   plain way, one transfer after another: ``get_latest_blockhash``,
+   ``send_transaction`` (preflight on), ``confirm_transaction`` at *confirmed*.
+
+CHAINOPS_BENCH_SOL_N sets N (default 2000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.litesvm import LiteSVM
+from solders.message import Message
+from solders.system_program import TransferParams
+from solders.system_program import transfer as system_transfer
+from solders.transaction import Transaction, VersionedTransaction
+
+from bench.harness import Result
+from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.operators.solana import (
+    LiteSvmTransport,
+    LocalChain,
+    SolanaConfiguration,
+    SolanaOperator,
+    SolanaSigner,
+)
+from chainops.operators.solana.rpc_transport import RpcTransport
+from chainops.operators.solana.transport import SolanaTransport
+
+N = int(os.environ.get("CHAINOPS_BENCH_SOL_N", "2000"))
+NAIVE_N = 20
+SLOT_TIME = 0.02  # fast local slots: "confirmed" is one slot away
+AMOUNT = Decimal("0.001")
+
+
+def _raw_litesvm(n: int) -> float:
+    svm = LiteSVM()
+    payer = Keypair()
+    svm.airdrop(payer.pubkey(), 10**13)
+    to = Keypair().pubkey()
+    blockhash = svm.latest_blockhash()
+    txs = [
+        Transaction(
+            [payer],
+            Message.new_with_blockhash(
+                [
+                    system_transfer(
+                        TransferParams(
+                            from_pubkey=payer.pubkey(), to_pubkey=to, lamports=1_000_000 + i
+                        )
+                    )
+                ],
+                payer.pubkey(),
+                blockhash,
+            ),
+            blockhash,
+        )
+        for i in range(n)
+    ]
+    start = time.perf_counter()
+    for tx in txs:
+        svm.send_transaction(tx)
+    elapsed = time.perf_counter() - start
+    assert svm.get_balance(to) == sum(1_000_000 + i for i in range(n))
+    return n / elapsed
+
+
+async def _operator(transport: SolanaTransport, chain: LocalChain, n: int) -> dict[str, float]:
+    folder = tempfile.mkdtemp(prefix="chainops-bench-sol-")
+    signer = SolanaSigner.generate()
+    chain.airdrop(str(signer.pubkey), 10**13)
+    config = SolanaConfiguration(
+        platform="solana-local",
+        journal_path=Path(folder) / "journal.sqlite",
+        track_finality=False,
+    )
+    to = str(SolanaSigner.generate().pubkey)
+    latencies: list[float] = []
+    async with SolanaOperator(config, signer, transport) as op:
+
+        async def one() -> None:
+            began = time.perf_counter()
+            tx = await op.transfer(to, AMOUNT)
+            await op.wait(tx, timeout=300)
+            latencies.append(time.perf_counter() - began)
+
+        start = time.perf_counter()
+        await asyncio.gather(*[one() for _ in range(n)])
+        elapsed = time.perf_counter() - start
+    assert chain.balance(to) == n * 1_000_000
+    latencies.sort()
+    return {
+        "tx_per_s": n / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+    }
+
+
+async def _naive_solana_py(url: str, chain: LocalChain, n: int) -> float:
+    payer = Keypair()
+    chain.airdrop(str(payer.pubkey()), 10**12)
+    to = Keypair().pubkey()
+    async with AsyncClient(url, http2=False) as client:
+        start = time.perf_counter()
+        for i in range(n):
+            blockhash = (await client.get_latest_blockhash(Confirmed)).value.blockhash
+            message = Message.new_with_blockhash(
+                [
+                    system_transfer(
+                        TransferParams(
+                            from_pubkey=payer.pubkey(), to_pubkey=to, lamports=1_000_000 + i
+                        )
+                    )
+                ],
+                payer.pubkey(),
+                Hash.from_string(str(blockhash)),
+            )
+            tx = VersionedTransaction.from_legacy(Transaction([payer], message, blockhash))
+            signature = (await client.send_transaction(tx)).value
+            await client.confirm_transaction(signature, Confirmed)
+        return n / (time.perf_counter() - start)
+
+
+def run() -> list[Result]:
+    raw = _raw_litesvm(N)
+    chain = LocalChain(slot_time=SLOT_TIME)
+    in_process = asyncio.run(_operator(LiteSvmTransport(chain), chain, N))
+    rpc_n = max(1, N // 4)
+    with SolanaRpcServer(slot_time=SLOT_TIME) as server:
+        over_rpc = asyncio.run(_operator(RpcTransport(server.url), server.chain, rpc_n))
+        naive = asyncio.run(_naive_solana_py(server.url, server.chain, NAIVE_N))
+    details = {
+        "n": N,
+        "rpc_n": rpc_n,
+        "naive_n": NAIVE_N,
+        "slot_time_s": SLOT_TIME,
+        "litesvm_operator_p50_ms": in_process["p50_ms"],
+        "litesvm_operator_p95_ms": in_process["p95_ms"],
+        "rpc_operator_p50_ms": over_rpc["p50_ms"],
+        "rpc_operator_p95_ms": over_rpc["p95_ms"],
+        "target_ratio_vs_raw": 0.5,
+    }
+    return [
+        Result(
+            "solana_operator_vs_raw_litesvm",
+            "tx/s",
+            in_process["tx_per_s"],
+            raw,
+            "raw LiteSVM send_transaction of pre-signed transfers (no wait, no journal)",
+            True,
+            details,
+        ),
+        Result(
+            "solana_rpc_operator_vs_solana_py",
+            "tx/s",
+            over_rpc["tx_per_s"],
+            naive,
+            "solana-py plain: get_latest_blockhash, send_transaction, confirm_transaction",
+            True,
+            details,
+        ),
+    ]
