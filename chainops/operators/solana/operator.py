@@ -137,6 +137,16 @@ def _pubkey(value: object, what: str) -> Pubkey:
         raise InvalidIdentifier(f"{what}: {exc}") from None
 
 
+def _trusted_pubkey(key: Pubkey) -> SolanaPubkey:
+    """A solders key as our id type without re-decoding it (solders already validated it)."""
+    return str.__new__(SolanaPubkey, str(key))
+
+
+def _trusted_signature(text: str) -> SolanaSignature:
+    """A signature solders just produced from our own signing: valid by construction."""
+    return str.__new__(SolanaSignature, text)
+
+
 def _commitment_for(confirmations: int | None, default: CommitmentLevel) -> CommitmentLevel:
     """``tx.wait(confirmations=n)`` on Solana: 0 processed, 1-31 confirmed, 32+ finalized."""
     if confirmations is None:
@@ -339,7 +349,7 @@ class SolanaOperator(Operator):
         ix = programs.transfer(self.signer.solders_pubkey, recipient, lamports)
         return await self.send_instructions(
             [ix],
-            to=str(recipient),
+            to=_trusted_pubkey(recipient),
             value=lamports,
             compute_unit_price=compute_unit_price,
             simulate=simulate,
@@ -389,7 +399,10 @@ class SolanaOperator(Operator):
             )
         )
         return await self.send_instructions(
-            ixs, to=str(recipient), compute_unit_price=compute_unit_price, simulate=simulate
+            ixs,
+            to=_trusted_pubkey(recipient),
+            compute_unit_price=compute_unit_price,
+            simulate=simulate,
         )
 
     async def create_mint(
@@ -410,7 +423,7 @@ class SolanaOperator(Operator):
             programs.create_account(payer, mint_key.solders_pubkey, rent, spl.MINT_SIZE, program),
             spl.initialize_mint2(mint_key.solders_pubkey, decimals, payer, None, program),
         ]
-        tx = await self.send_instructions(ixs, to=str(mint_key.pubkey), signers=[mint_key])
+        tx = await self.send_instructions(ixs, to=mint_key.pubkey, signers=[mint_key])
         return str(mint_key.pubkey), tx
 
     async def mint_to(self, mint: str, to: str, amount: Decimal | int | str) -> Transaction:
@@ -428,13 +441,13 @@ class SolanaOperator(Operator):
                 info.address, destination, payer, units, info.decimals, info.program
             ),
         ]
-        return await self.send_instructions(ixs, to=str(recipient))
+        return await self.send_instructions(ixs, to=_trusted_pubkey(recipient))
 
     async def send_instructions(
         self,
         instructions: Sequence[Instruction],
         *,
-        to: str | None = None,
+        to: str | SolanaPubkey | None = None,
         value: int = 0,
         signers: Sequence[SolanaSigner] = (),
         compute_unit_price: int | None = None,
@@ -501,7 +514,7 @@ class SolanaOperator(Operator):
         self.events.track(tx)
         attempt = TxAttempt(
             index=0,
-            hash=SolanaSignature(signed.signature),
+            hash=_trusted_signature(signed.signature),
             raw=signed.raw,
             fee=fee,
             blockhash=blockhash.blockhash,
@@ -668,7 +681,7 @@ class SolanaOperator(Operator):
         signed = sign_message(message, [self.signer])
         attempt = TxAttempt(
             index=len(tx.attempts),
-            hash=SolanaSignature(signed.signature),
+            hash=_trusted_signature(signed.signature),
             raw=signed.raw,
             fee=previous.fee,
             kind=AttemptKind.RESIGN,
