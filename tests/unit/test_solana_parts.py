@@ -281,3 +281,19 @@ def test_prioritization_fees_by_account() -> None:
     chain.add_prioritization_fees([5, 6, 7])
     fees = [fee for _, fee in chain.prioritization_fees()]
     assert 7 in fees and 6 in fees
+
+
+async def test_factory_builds_the_solana_operator_for_solana_platforms() -> None:
+    from chainops.operators.base import OperatorFactory
+    from chainops.operators.solana import LiteSvmTransport, SolanaOperator
+
+    chain = LocalChain(slot_time=0.02)
+    signer = SolanaSigner.generate()
+    op = OperatorFactory.create(
+        "solana-local", cache=False, transport=LiteSvmTransport(chain), signer=signer
+    )
+    assert isinstance(op, SolanaOperator) and op.owner == str(signer.pubkey)
+    assert OperatorFactory.operator_class("solana") is SolanaOperator
+    assert OperatorFactory.operator_class("solana-devnet") is SolanaOperator
+    with pytest.raises(ConfigurationError, match="RPC URL or a transport"):
+        OperatorFactory.create("solana-local", cache=False, signer=signer)
