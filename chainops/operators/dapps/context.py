@@ -107,7 +107,7 @@ class DexContext:
         _, now = await self.block()
         if deadline is None:
             return now + (DEFAULT_DEADLINE_SECONDS if seconds is None else seconds)
-        if deadline <= max(now, 0) or deadline <= 0:
+        if deadline <= now:
             raise ValidationError(
                 f"deadline {deadline} is not after the chain's time {now} "
                 f"(local clock {int(time.time())})"

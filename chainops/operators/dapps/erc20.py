@@ -12,7 +12,7 @@ from decimal import Decimal
 from eth_abi.abi import decode
 
 from chainops.abis import load_abi
-from chainops.core.assets import Token
+from chainops.core.assets import Token, to_decimal
 from chainops.core.errors import InsufficientFunds, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.transactions import Transaction
@@ -125,6 +125,6 @@ class Erc20:
     def _positive(self, amount: Decimal | int | str | None, *, allow_zero: bool = False) -> int:
         if amount is None:
             raise ValidationError("an amount is required")
-        if allow_zero and str(amount).strip() in ("0", "0.0"):
-            return 0
+        if allow_zero and to_decimal(amount) == 0:
+            return 0  # approve(spender, 0) revokes
         return DexContext.raw_amount(self.token, amount)

@@ -84,7 +84,9 @@ class SwapExecutor:
         order.execution = tx.client_id
         order.apply(OrderUpdate(state=OrderState.OPEN, venue_id=str(tx.hash)))
         self.ctx.evm.commits.save_soon(order)
-        self._settling[str(order.client_id)] = asyncio.create_task(self._settle(order, tx, quote))
+        task = asyncio.create_task(self._settle(order, tx, quote))
+        task.add_done_callback(_retrieve)  # the outcome is on the order even if nobody waits
+        self._settling[str(order.client_id)] = task
         return order
 
     async def wait(self, order: Order, timeout: float | None = None) -> Order:
@@ -118,6 +120,11 @@ class SwapExecutor:
         self.ctx.evm.commits.save_soon(order)
         self._settling.pop(str(order.client_id), None)
         return order
+
+
+def _retrieve(task: asyncio.Task[Order]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _fills(tx_hash: str, quote: Quote, hops: Sequence[HopLog]) -> tuple[Fill, ...]:

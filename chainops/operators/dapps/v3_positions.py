@@ -12,7 +12,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from chainops.abis import decode_output, load_abi
-from chainops.core.assets import Token
+from chainops.core.assets import Token, to_decimal
 from chainops.core.errors import InsufficientFunds, NotFound, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.transactions import Transaction
@@ -167,7 +167,7 @@ class V3Positions:
         )  # fmt: skip
 
     def _amount(self, token: Token, amount: Decimal | str | int) -> int:
-        if str(amount).strip() in ("0", "0.0"):
+        if to_decimal(amount) == 0:
             return 0  # a one-sided deposit (range entirely above or below the price)
         return self.ctx.raw_amount(token, amount)
 
