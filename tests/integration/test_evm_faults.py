@@ -14,7 +14,7 @@ import pytest
 from eth_account import Account
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
-from chainops.core.errors import NonceError, Rejected, UnknownOutcome
+from chainops.core.errors import NonceError, Rejected, RpcTransientError, UnknownOutcome
 from chainops.core.transactions import AttemptKind, TxState
 from chainops.devnet.rpc_proxy import FaultRule, RpcProxy
 from chainops.devnet.world import World
@@ -364,11 +364,13 @@ async def test_17_rpc_faults_reads_retry_sends_stay_idempotent(devnet_fresh: Wor
         assert isinstance(op, EvmOperator)
         async with op as evm:
             txs = []
-            for _ in range(10):
+            while len(txs) < 10:
                 try:
                     txs.append(await evm.send(to=to, value=Decimal("0.01")))
                 except UnknownOutcome as unknown:  # maybe sent: it stays tracked, re-sent
                     txs.append(unknown.transaction)  # type: ignore[attr-defined]
+                except RpcTransientError:
+                    continue  # a read failed before anything was sent: safe to ask again
             await asyncio.gather(*(tx.wait(timeout=30) for tx in txs))
         assert sum(proxy.faults.values()) > 0
     assert balance(world, to) == before + 10 * 10**16  # every transfer exactly once

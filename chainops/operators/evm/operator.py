@@ -60,8 +60,15 @@ from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator
+from chainops.operators.evm.recovery import PLAIN_TRANSFER_GAS, restore
 from chainops.operators.evm.replacements import replace
-from chainops.operators.evm.requests import ContractHandle, TxRequest, from_contract_function
+from chainops.operators.evm.requests import (
+    ContractHandle,
+    TxRequest,
+    build_request,
+    call_object,
+    tx_fields,
+)
 from chainops.operators.evm.revert import decode_revert, revert_from_rpc_error
 from chainops.operators.evm.rpc import JsonRpcClient
 from chainops.operators.evm.signer import LocalSigner
@@ -71,7 +78,6 @@ from chainops.operators.group_commit import GroupCommitter
 # Estimates are exact for the state they ran on; 20 % covers state that moves between
 # estimate and inclusion (storage slots warmed or cleared by other transactions).
 GAS_HEADROOM_BPS = 12_000
-PLAIN_TRANSFER_GAS = 21_000
 # An account without code is trusted to stay so for this long (only an EIP-7702
 # delegation or a CREATE2 deployment to that address could change it meanwhile).
 EOA_CACHE_SECONDS = 30.0
@@ -84,6 +90,8 @@ class EvmConfiguration(OperatorConfiguration):
     """Settings of an EVM operator."""
 
     max_in_flight: int = Field(default=DEFAULT_WINDOW, ge=1)
+    # Retries per read (and per send of the same bytes), with backoff and failover.
+    rpc_retries: int = Field(default=4, ge=0)
     # 50 ms on a local chain sees automined receipts at once; public chains need seconds.
     poll_interval: float | None = Field(default=None, gt=0)
     track_finality: bool = True
@@ -129,7 +137,9 @@ class EvmOperator(Operator):
         self.journal: Journal = journal or SqliteJournal(path if path else ":memory:")
         prefix = "tx"
         self.ids = ClientIdGenerator(prefix, last_issued=self.journal.last_client_id(prefix))
-        self.rpc = JsonRpcClient(config.endpoints, timeout=config.request_timeout)
+        self.rpc = JsonRpcClient(
+            config.endpoints, timeout=config.request_timeout, read_retries=config.rpc_retries
+        )
         self.batcher = AutoBatcher(self.rpc)
         self.commits = GroupCommitter(self.journal)
         self.fees = FeeOracle(self.batcher.call, self.chain, default_policy(self.chain))
@@ -239,52 +249,9 @@ class EvmOperator(Operator):
     async def restore(self) -> list[Transaction]:
         """Reconcile every non-terminal transaction of this account left in the journal.
 
-        Each is looked up by the hashes of all its attempts; one that the chain does
-        not know is re-broadcast with the same raw bytes. None is rebuilt or re-signed.
+        See :func:`chainops.operators.evm.recovery.restore`.
         """
-        restored: list[Transaction] = []
-        known: set[int] = set()
-        for op in self.journal.non_terminal(
-            kind="transaction", platform=self.chain.name, owner=self.owner
-        ):
-            if not isinstance(op, Transaction) or op.client_id in self._tracked_ids():
-                continue
-            self.events.track(op, announce=False)
-            op.bind(self)
-            if op.nonce is not None:
-                await self.nonces.adopt(op.nonce)
-                known.add(op.nonce)
-            restored.append(op)
-        await self._fill_gaps(known)
-        if not restored:
-            return []
-        for tx in restored:
-            self.monitor.track(tx)
-        await self.monitor.turn()  # receipts first: what was mined is only recorded
-        for tx in restored:
-            if tx.state in (TxState.SIGNED, TxState.BROADCAST) and tx.latest_attempt is not None:
-                await self._broadcast(tx, tx.latest_attempt, restoring=True)
-        return restored
-
-    async def _fill_gaps(self, known: set[int]) -> None:
-        """Nonces reserved but never journalled (a crash between the two) block every later
-        transaction: fill each with a 0-value self-transfer.
-
-        Run at start, when no other process is mid-send for this account.
-        """
-        chain = await self.nonces.sync()
-        for nonce in range(chain, self.nonces.high_water()):
-            if nonce in known:
-                continue
-            await self.nonces.adopt(nonce)
-            tx = await self._sign_and_journal(TxRequest(to=self.signer.address), 0, 21_000, nonce)
-            self.metrics.gap_fills += 1
-            self.monitor.track(tx)
-            assert tx.latest_attempt is not None
-            await self._broadcast(tx, tx.latest_attempt, restoring=True)
-
-    def _tracked_ids(self) -> set[str]:
-        return {str(tx.client_id) for tx in self.monitor.live}
+        return await restore(self)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -310,19 +277,23 @@ class EvmOperator(Operator):
 
     async def call(self, request: TxRequest | Any, block: str | int = "latest") -> bytes:
         """``eth_call`` a request; a revert raises Reverted with the decoded reason."""
-        req = self._request(request)
+        req = build_request(request)
         tag = hex(block) if isinstance(block, int) else block
         try:
-            out = await self.batcher.call("eth_call", [self._call_object(req), tag])
+            out = await self.batcher.call(
+                "eth_call", [call_object(self.owner, self.native, req), tag]
+            )
         except ChainopsError as exc:
             raise self._as_revert(exc, req) from None
         return bytes.fromhex(out[2:])
 
     async def estimate(self, request: TxRequest | Any) -> int:
         """Gas the request needs, simulated at ``pending`` (without our headroom)."""
-        req = self._request(request)
+        req = build_request(request)
         try:
-            gas = await self.batcher.call("eth_estimateGas", [self._call_object(req), "pending"])
+            gas = await self.batcher.call(
+                "eth_estimateGas", [call_object(self.owner, self.native, req), "pending"]
+            )
         except ChainopsError as exc:
             raise self._as_revert(exc, req) from None
         return int(gas, 16)
@@ -342,7 +313,7 @@ class EvmOperator(Operator):
             raise ConfigurationError(f"{self!r} is closed: it accepts no new sends")
         if not self.started:
             raise ConfigurationError(f"{self!r} is not started; use `async with`")
-        req = self._request(request, **fields)
+        req = build_request(request, **fields)
         if req.to is None and not req.data:
             raise ValidationError("a transaction needs a recipient or contract creation code")
         wei = self.native.to_raw(req.value)
@@ -371,7 +342,7 @@ class EvmOperator(Operator):
         await self._check_funds(wei, gas_limit, fees)
         nonce = await self.nonces.reserve()
         try:
-            tx = await self._sign_and_journal(req, wei, gas_limit, nonce, fees)
+            tx = await self.sign_and_journal(req, wei, gas_limit, nonce, fees)
         except BaseException:
             await self.nonces.release(nonce)
             raise
@@ -384,10 +355,10 @@ class EvmOperator(Operator):
             self.watchdog.deadlines[str(tx.client_id)] = time.monotonic() + deadline
         self.metrics.sent += 1
         self.monitor.track(tx)
-        await self._broadcast(tx, attempt)
+        await self.broadcast_attempt(tx, attempt)
         return tx
 
-    async def _sign_and_journal(
+    async def sign_and_journal(
         self, req: TxRequest, wei: int, gas: int, nonce: int, fees: FeeParams | None = None
     ) -> Transaction:
         """Build, sign and journal a transaction at ``nonce`` (durable before returning)."""
@@ -405,7 +376,7 @@ class EvmOperator(Operator):
             fee_params=fees,
         )
         self.events.track(tx)
-        signed = self.signer.sign(self.tx_fields(req, wei, gas, nonce, fees))
+        signed = self.signer.sign(tx_fields(self.chain_id, req, wei, gas, nonce, fees))
         tx.add_attempt(TxAttempt(index=0, hash=signed.hash, raw=signed.raw, nonce=nonce, fee=fees))
         # The point of no return: after this write the bytes are ours to re-send.
         await self.commits.save(tx)
@@ -503,19 +474,6 @@ class EvmOperator(Operator):
 
     # -- internals --------------------------------------------------------------------------
 
-    def _request(self, request: TxRequest | Any = None, **fields: Any) -> TxRequest:
-        if isinstance(request, TxRequest):
-            if fields:
-                raise ValidationError("pass a TxRequest or keyword fields, not both")
-            return request
-        if request is None:
-            if "to" not in fields:
-                raise ValidationError("send needs a request or at least `to=`")
-            return TxRequest(**fields)
-        if hasattr(request, "_encode_transaction_data"):
-            return from_contract_function(request, **fields)
-        raise ValidationError(f"cannot send a {type(request).__name__}")
-
     async def _plain_transfer(self, req: TxRequest) -> bool:
         """True for a value transfer without data to an address that has no code."""
         if req.data or req.to is None:
@@ -531,16 +489,6 @@ class EvmOperator(Operator):
             return True
         return False
 
-    def _call_object(self, req: TxRequest) -> dict[str, Any]:
-        obj: dict[str, Any] = {"from": self.owner, "value": hex(self.native.to_raw(req.value))}
-        if req.to is not None:
-            obj["to"] = str(req.to)
-        if req.data:
-            obj["data"] = "0x" + req.data.hex()
-        if req.gas_limit is not None:
-            obj["gas"] = hex(req.gas_limit)
-        return obj
-
     def _as_revert(self, exc: ChainopsError, req: TxRequest) -> ChainopsError:
         if isinstance(exc, NodeError) and exc.kind is NodeErrorKind.INSUFFICIENT_FUNDS:
             return InsufficientFunds(f"{self.owner} cannot pay for this call: {exc}")
@@ -549,27 +497,6 @@ class EvmOperator(Operator):
         if info is None:
             return exc
         return Reverted(f"simulation reverted: {info.reason}", reason=info.reason)
-
-    def tx_fields(
-        self, req: TxRequest, wei: int, gas: int, nonce: int, fees: FeeParams
-    ) -> dict[str, Any]:
-        tx: dict[str, Any] = {
-            "chainId": self.chain_id,
-            "nonce": nonce,
-            "gas": gas,
-            "value": wei,
-            "data": req.data,
-            "to": bytes(req.to.to_bytes()) if req.to is not None else b"",
-        }
-        if fees.is_eip1559:
-            tx.update(
-                type=2,
-                maxFeePerGas=fees.max_fee_per_gas,
-                maxPriorityFeePerGas=fees.max_priority_fee_per_gas,
-            )
-        else:
-            tx["gasPrice"] = fees.gas_price
-        return tx
 
     async def _check_funds(self, wei: int, gas: int, fees: FeeParams) -> None:
         price = fees.max_fee_per_gas if fees.is_eip1559 else fees.gas_price
@@ -582,7 +509,7 @@ class EvmOperator(Operator):
                 f"{self.native.from_raw(need)} (value + gas limit x fee cap)"
             )
 
-    async def _broadcast(
+    async def broadcast_attempt(
         self, tx: Transaction, attempt: TxAttempt, *, restoring: bool = False
     ) -> None:
         """Hand the journalled bytes to the node and act on its answer by error class."""
@@ -655,7 +582,9 @@ class EvmOperator(Operator):
         )
         block = int(receipt["blockNumber"], 16)
         try:
-            await self.batcher.call("eth_call", [self._call_object(req), hex(block - 1)])
+            await self.batcher.call(
+                "eth_call", [call_object(self.owner, self.native, req), hex(block - 1)]
+            )
         except ChainopsError as exc:
             abi = self._abis.get(str(tx.to)) if tx.to is not None else None
             info = revert_from_rpc_error(exc, abi)

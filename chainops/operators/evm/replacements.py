@@ -19,7 +19,7 @@ from chainops.core.ids import EvmAddress
 from chainops.core.transactions import AttemptKind, FeeParams, Transaction, TxAttempt, TxState
 from chainops.operators.evm.fees import Priority, bump
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
-from chainops.operators.evm.requests import TxRequest
+from chainops.operators.evm.requests import TxRequest, tx_fields
 
 if TYPE_CHECKING:
     from chainops.operators.evm.operator import EvmOperator
@@ -117,7 +117,7 @@ async def replace(
             raise InvalidTransition("Transaction", tx.state.name, "replacement")
         index = len(tx.attempts)
         value = 0 if cancel else tx.value
-        payload: dict[str, Any] = op.tx_fields(request, value, gas, tx.nonce, new_fees)
+        payload: dict[str, Any] = tx_fields(op.chain_id, request, value, gas, tx.nonce, new_fees)
         signed = op.signer.sign(payload)
         kind = AttemptKind.CANCEL if cancel else AttemptKind.SPEED_UP
         attempt = TxAttempt(

@@ -15,8 +15,10 @@ from eth_utils.abi import function_abi_to_4byte_selector
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
+from chainops.core.assets import Asset
 from chainops.core.errors import ValidationError
 from chainops.core.ids import EvmAddress
+from chainops.core.transactions import FeeParams
 from chainops.operators.evm.fees import Priority
 
 _ENCODER = Web3()  # ABI encoding needs no provider
@@ -121,3 +123,53 @@ class ContractHandle:
             if entry.get("type") == "function" and entry.get("name") == function:
                 return function_abi_to_4byte_selector(entry)  # type: ignore[arg-type]
         raise ValidationError(f"{self.address} has no function {function!r}")
+
+
+def build_request(request: TxRequest | Any = None, **fields: Any) -> TxRequest:
+    """A TxRequest from whatever ``send`` was given: a request, a contract function, fields."""
+    if isinstance(request, TxRequest):
+        if fields:
+            raise ValidationError("pass a TxRequest or keyword fields, not both")
+        return request
+    if request is None:
+        if "to" not in fields:
+            raise ValidationError("send needs a request or at least `to=`")
+        return TxRequest(**fields)
+    if hasattr(request, "_encode_transaction_data"):
+        return from_contract_function(request, **fields)
+    raise ValidationError(f"cannot send a {type(request).__name__}")
+
+
+def call_object(sender: str, native: Asset, req: TxRequest) -> dict[str, Any]:
+    """The JSON-RPC call object for ``eth_call`` / ``eth_estimateGas``."""
+    obj: dict[str, Any] = {"from": sender, "value": hex(native.to_raw(req.value))}
+    if req.to is not None:
+        obj["to"] = str(req.to)
+    if req.data:
+        obj["data"] = "0x" + req.data.hex()
+    if req.gas_limit is not None:
+        obj["gas"] = hex(req.gas_limit)
+    return obj
+
+
+def tx_fields(
+    chain_id: int, req: TxRequest, wei: int, gas: int, nonce: int, fees: FeeParams
+) -> dict[str, Any]:
+    """The transaction dict the signer takes (type 2, or legacy with ``gasPrice``)."""
+    tx: dict[str, Any] = {
+        "chainId": chain_id,
+        "nonce": nonce,
+        "gas": gas,
+        "value": wei,
+        "data": req.data,
+        "to": bytes(req.to.to_bytes()) if req.to is not None else b"",
+    }
+    if fees.is_eip1559:
+        tx.update(
+            type=2,
+            maxFeePerGas=fees.max_fee_per_gas,
+            maxPriorityFeePerGas=fees.max_priority_fee_per_gas,
+        )
+    else:
+        tx["gasPrice"] = fees.gas_price
+    return tx
