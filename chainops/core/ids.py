@@ -7,6 +7,7 @@ equal to its normal form as a plain string, and serialises as that string.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import threading
@@ -36,6 +37,7 @@ __all__ = [
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_WHITESPACE = re.compile(r"\s")
 
 
 def b58encode(data: bytes) -> str:
@@ -129,7 +131,7 @@ class VenueId(_Identifier):
         text = cls._require_str(value)
         if not 1 <= len(text) <= 128:
             raise cls._fail(value, "must be 1-128 characters long")
-        if not text.isprintable() or any(c.isspace() for c in text):
+        if not text.isprintable() or _WHITESPACE.search(text):
             raise cls._fail(value, "must not contain whitespace or control characters")
         return text
 
@@ -165,6 +167,12 @@ class EvmAddress(_Identifier):
 
     @classmethod
     def _normalise(cls, value: object) -> str:
+        if isinstance(value, str):
+            return _evm_text(value)  # cached: the same few addresses recur on every send
+        return cls._checksum(value)
+
+    @classmethod
+    def _checksum(cls, value: object) -> str:
         from eth_utils.address import to_checksum_address
 
         body = _hex_body(cls, value, 20)
@@ -177,6 +185,12 @@ class EvmAddress(_Identifier):
     def to_bytes(self) -> bytes:
         """The 20 address bytes."""
         return bytes.fromhex(self[2:])
+
+
+@functools.lru_cache(maxsize=4096)
+def _evm_text(value: str) -> str:
+    """EIP-55 form of a textual address (errors are raised, never cached)."""
+    return EvmAddress._checksum(value)
 
 
 class TxHash(_Identifier):

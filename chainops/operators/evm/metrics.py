@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +27,18 @@ class EvmMetrics:
     replacements: int = 0
     gap_fills: int = 0
     fee_cap_reached: int = 0
-    rpc_errors: Counter[str] = field(default_factory=Counter)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
-    pending: int = 0
+    # Read when reported, not kept up to date on every change (that would cost O(n) each).
+    pending_count: Callable[[], int] = field(default=lambda: 0, repr=False)
+    rpc_error_counts: Callable[[], Counter[str]] = field(default=Counter, repr=False)
+
+    @property
+    def pending(self) -> int:
+        return self.pending_count()
+
+    @property
+    def rpc_errors(self) -> Counter[str]:
+        return self.rpc_error_counts()
 
     def observe_latency(self, seconds: float) -> None:
         self.latencies.append(seconds)

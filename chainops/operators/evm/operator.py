@@ -168,7 +168,10 @@ class EvmOperator(Operator):
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._block_gas_limit: int | None = None
         self.restored: list[Transaction] = []  # what the last start found in the journal
-        self.metrics = EvmMetrics()
+        self.metrics = EvmMetrics(
+            pending_count=lambda: sum(1 for t in self.monitor.live if t.state in _PENDING),
+            rpc_error_counts=lambda: self.rpc.stats.errors_by_kind,
+        )
         self.watchdog = Watchdog(self)
         self.monitor.on_turn = self.watchdog.check
         self._locks: dict[str, asyncio.Lock] = {}
@@ -618,8 +621,6 @@ class EvmOperator(Operator):
             self.metrics.reorgs += 1
         if tx.state is TxState.REPLACED:
             self.metrics.replacements += 1
-        self.metrics.pending = sum(1 for t in self.monitor.live if t.state in _PENDING)
-        self.metrics.rpc_errors = self.rpc.stats.errors_by_kind
 
     def _wake(self, tx: Transaction) -> None:
         for woken in self._waiters.pop(str(tx.client_id), ()):
