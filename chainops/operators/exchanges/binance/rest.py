@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+from yarl import URL
 
 from chainops.core.errors import RateLimited, RpcTransientError
 from chainops.operators.exchanges.clock import ClockSync
@@ -28,6 +30,7 @@ __all__ = ["BinanceRest", "translate"]
 MAX_429_RETRIES = 3
 
 
+_REPLY_HEADERS = ("X-MBX-USED-WEIGHT-1M", "Retry-After")
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]*")
 
 
@@ -146,13 +149,16 @@ class BinanceRest:
         if self._session is None:
             await self.open()
         assert self._session is not None
-        url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
+        # the query is encoded already: tell yarl not to parse and re-encode it
+        url = URL(f"{self.base_url}{path}" + (f"?{query}" if query else ""), encoded=True)
         try:
             async with self._session.request(method, url, headers=headers) as reply:
+                raw = await reply.read()
                 try:
-                    body = await reply.json(content_type=None)
+                    body = json.loads(raw)
                 except ValueError:
-                    body = await reply.text()
-                return reply.status, body, dict(reply.headers)
+                    body = raw.decode(errors="replace")
+                wanted = {h: reply.headers[h] for h in _REPLY_HEADERS if h in reply.headers}
+                return reply.status, body, wanted
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise RpcTransientError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
