@@ -35,7 +35,7 @@ from chainops.operators.evm import EvmOperator
 
 ROUNDS = 5
 SWAP = Decimal("0.5")  # WETH sold per swap
-QUOTE_WETH = 300  # crosses the concentrated ranges of the WETH/USDC 0.05 % pool
+QUOTE_WETH = 500  # crosses the concentrated ranges of the WETH/USDC 0.05 % pool
 WEB3_SCRIPT = "web3.py script (quote, nonce, estimate, send, receipt)"
 
 

@@ -105,6 +105,11 @@ class DexContext:
     async def deadline(self, deadline: int | None, seconds: int | None = None) -> int:
         """A unix deadline: given (must be in the future) or chain time + ``seconds``."""
         _, now = await self.block()
+        return self.deadline_at(now, deadline, seconds)
+
+    @staticmethod
+    def deadline_at(now: int, deadline: int | None, seconds: int | None = None) -> int:
+        """The deadline check against a chain time already read."""
         if deadline is None:
             return now + (DEFAULT_DEADLINE_SECONDS if seconds is None else seconds)
         if deadline <= now:

@@ -66,11 +66,16 @@ class SwapExecutor:
 
     async def execute(self, quote: Quote, request: TxRequest, *, approve: bool = True) -> Order:
         """Check funds, ensure the allowance, journal the order, send; settle in background."""
-        await self.check_funds(quote)
         if not quote.native_in and approve:
-            await Erc20(self.ctx.evm, quote.token_in).ensure_allowance(
-                self.router, raw=quote.max_in
+            # Both reads go out in one batch; the approval (if any) only after funds are known.
+            erc = Erc20(self.ctx.evm, quote.token_in)
+            _, allowed = await asyncio.gather(
+                self.check_funds(quote), erc.allowance_raw(self.router)
             )
+            if allowed < quote.max_in:
+                await erc.ensure_allowance(self.router, raw=quote.max_in)
+        else:
+            await self.check_funds(quote)
         order = self.new_order(quote)
         await self.ctx.evm.commits.save(order)
         try:

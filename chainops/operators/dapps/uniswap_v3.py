@@ -27,9 +27,11 @@ from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
 from chainops.operators.dapps.v3_pool import (
     DEFAULT_WORD_RADIUS,
+    PoolInfo,
     TicksNotLoaded,
     V3PoolState,
     load_pool,
+    pool_info,
 )
 from chainops.operators.evm.requests import TxRequest
 
@@ -63,6 +65,8 @@ class UniswapV3:
         )
         self.tick_lens = ctx.contract_address("TickLens")
         self.executor = SwapExecutor(ctx, str(self.router.address), self._parse_logs)
+        self._info: dict[str, PoolInfo] = {}  # immutable pool facts, read once
+        self._last_tick: dict[str, int] = {}  # where to read tick words in the first batch
 
     # -- pools ------------------------------------------------------------------------------
 
@@ -78,12 +82,27 @@ class UniswapV3:
         return address
 
     async def pool(
-        self, a: str | Token, b: str | Token, fee: int, radius: int = DEFAULT_WORD_RADIUS
+        self,
+        a: str | Token,
+        b: str | Token,
+        fee: int,
+        radius: int = DEFAULT_WORD_RADIUS,
+        block: int | None = None,
     ) -> V3PoolState:
-        """The pool's state now (price, liquidity, initialized ticks near the price)."""
+        """The pool's state (price, liquidity, initialized ticks near the price) at ``block``."""
         ta, tb = self.ctx.token(a), self.ctx.token(b)
         address = await self.pool_address(ta, tb, fee)
-        return await load_pool(self.ctx.evm, address, self.tick_lens, word_radius=radius)
+        info = self._info.get(address)
+        if info is None:
+            info = self._info[address] = await pool_info(self.ctx.evm, address)
+        if block is None:
+            block, _ = await self.ctx.block()
+        state = await load_pool(
+            self.ctx.evm, info, self.tick_lens, block=block, word_radius=radius,
+            hint_tick=self._last_tick.get(address),
+        )  # fmt: skip
+        self._last_tick[address] = state.tick
+        return state
 
     async def _route(
         self, path: Sequence[str], fees: int | Sequence[int]
@@ -117,7 +136,8 @@ class UniswapV3:
         bps = Bps.parse(slippage).check(force=force)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_in = self.ctx.raw_amount(tokens[0], amount_in)
-        when = await self.ctx.deadline(deadline)
+        block, now = await self.ctx.block()
+        when = self.ctx.deadline_at(now, deadline)
 
         def price(pools: list[V3PoolState]) -> int:
             amount = raw_in
@@ -125,7 +145,7 @@ class UniswapV3:
                 amount = state.amount_out(str(tokens[i].address), amount)
             return amount
 
-        pools, amount = await self._priced(tokens, fees, price)
+        pools, amount = await self._priced(tokens, fees, price, block)
         return self._quote(
             TradeKind.EXACT_IN,
             tokens,
@@ -154,7 +174,8 @@ class UniswapV3:
         bps = Bps.parse(slippage).check(force=force)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_out = self.ctx.raw_amount(tokens[-1], amount_out)
-        when = await self.ctx.deadline(deadline)
+        block, now = await self.ctx.block()
+        when = self.ctx.deadline_at(now, deadline)
 
         def price(pools: list[V3PoolState]) -> int:
             amount = raw_out
@@ -162,7 +183,7 @@ class UniswapV3:
                 amount = pools[i].amount_in(str(tokens[i].address), amount)
             return amount
 
-        pools, amount = await self._priced(tokens, fees, price)
+        pools, amount = await self._priced(tokens, fees, price, block)
         return self._quote(
             TradeKind.EXACT_OUT,
             tokens,
@@ -178,21 +199,22 @@ class UniswapV3:
         )
 
     async def _pools(
-        self, tokens: Sequence[Token], fees: Sequence[int], radius: int = DEFAULT_WORD_RADIUS
+        self, tokens: Sequence[Token], fees: Sequence[int], radius: int, block: int
     ) -> list[V3PoolState]:
         hops = zip(tokens, tokens[1:], fees, strict=False)
-        return list(await asyncio.gather(*(self.pool(a, b, f, radius) for a, b, f in hops)))
+        return list(await asyncio.gather(*(self.pool(a, b, f, radius, block) for a, b, f in hops)))
 
     async def _priced(
         self,
         tokens: Sequence[Token],
         fees: Sequence[int],
         price: Callable[[list[V3PoolState]], int],
+        block: int,
     ) -> tuple[list[V3PoolState], int]:
         """Price over freshly read pools, reading more tick words while the swap needs them."""
         radius = DEFAULT_WORD_RADIUS
         while True:
-            pools = await self._pools(tokens, fees, radius)
+            pools = await self._pools(tokens, fees, radius, block)
             try:
                 return pools, price(pools)
             except TicksNotLoaded:

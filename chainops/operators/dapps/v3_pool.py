@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from typing import Any
 
 from chainops.abis import decode_output, load_abi
 from chainops.core.errors import ValidationError
@@ -26,10 +27,10 @@ from chainops.operators.dapps.tick_math import (
 )
 from chainops.operators.evm.operator import EvmOperator
 
-# 8 words each side: at spacing 10 that is +-20480 ticks (a price move of ~7.7x), far
-# beyond what one swap crosses on a liquid pool; a swap that leaves the loaded words
-# raises instead of guessing.
-DEFAULT_WORD_RADIUS = 8
+# 2 words each side: at spacing 10 that is +-5120 ticks (a price move of ~1.7x), more
+# than one swap crosses on a liquid pool, in one small batch; a swap that leaves the
+# loaded words raises TicksNotLoaded and the quote reads a wider span.
+DEFAULT_WORD_RADIUS = 2
 
 
 class TicksNotLoaded(ValidationError):
@@ -164,33 +165,49 @@ class V3PoolState:
         raise ValidationError(f"{token_in} is not a token of pool {self.address}")
 
 
-async def load_pool(
-    evm: EvmOperator, pool: str, tick_lens: str, *, word_radius: int = DEFAULT_WORD_RADIUS
-) -> V3PoolState:
-    """Read a pool's slot0, liquidity and the initialized ticks near its price."""
+@dataclass(frozen=True)
+class PoolInfo:
+    """What never changes about a pool: read once, cached by the caller."""
+
+    address: str
+    token0: str
+    token1: str
+    fee: int
+    tick_spacing: int
+
+
+async def pool_info(evm: EvmOperator, pool: str) -> PoolInfo:
+    """Read a pool's tokens, fee and tick spacing."""
     handle = evm.contract(pool, load_abi("UniswapV3Pool"))
-    block = int(await evm.rpc.call("eth_blockNumber", []), 16)
 
-    async def read(function: str) -> object:
-        result: object = handle.decode_result(
-            function, await evm.call(handle.request(function), block)
-        )
-        return result
+    async def read(function: str) -> str:
+        return str(handle.decode_result(function, await evm.call(handle.request(function))))
 
-    slot0, liquidity, fee, spacing, token0, token1 = await asyncio.gather(
-        read("slot0"),
-        read("liquidity"),
-        read("fee"),
-        read("tickSpacing"),
-        read("token0"),
-        read("token1"),
+    token0, token1, fee, spacing = await asyncio.gather(
+        read("token0"), read("token1"), read("fee"), read("tickSpacing")
     )
-    assert isinstance(slot0, tuple)
-    sqrt_price, tick = int(slot0[0]), int(slot0[1])
-    spacing_i = int(str(spacing))
-    centre = (tick // spacing_i) >> 8
-    low, high = centre - word_radius, centre + word_radius
+    return PoolInfo(str(handle.address), token0, token1, int(fee), int(spacing))
+
+
+async def load_pool(
+    evm: EvmOperator,
+    info: PoolInfo,
+    tick_lens: str,
+    *,
+    block: int,
+    word_radius: int = DEFAULT_WORD_RADIUS,
+    hint_tick: int | None = None,
+) -> V3PoolState:
+    """Read a pool's slot0, liquidity and the initialized ticks near its price at ``block``.
+
+    With ``hint_tick`` (the tick seen last time) the tick words are read in the same
+    batch as slot0; if the price has moved out of them, they are read again.
+    """
+    handle = evm.contract(info.address, load_abi("UniswapV3Pool"))
     lens = evm.contract(tick_lens, load_abi("TickLens"))
+
+    async def read(function: str) -> Any:
+        return handle.decode_result(function, await evm.call(handle.request(function), block))
 
     async def word(index: int) -> list[tuple[int, int, int]]:
         request = lens.request("getPopulatedTicksInWord", handle.address, index)
@@ -198,18 +215,32 @@ async def load_pool(
         ticks: list[tuple[int, int, int]] = decode_output(lens.abi, "getPopulatedTicksInWord", raw)
         return ticks
 
-    pages = await asyncio.gather(*(word(i) for i in range(low, high + 1)))
+    def words_around(tick: int) -> tuple[int, int]:
+        centre = (tick // info.tick_spacing) >> 8
+        return centre - word_radius, centre + word_radius
+
+    span = words_around(hint_tick) if hint_tick is not None else None
+    pages: list[list[tuple[int, int, int]]] = []
+    reads = [read("slot0"), read("liquidity")]
+    if span is not None:
+        reads += [word(i) for i in range(span[0], span[1] + 1)]
+    slot0, liquidity, *pages = await asyncio.gather(*reads)
+    sqrt_price, tick = int(slot0[0]), int(slot0[1])
+    wanted = words_around(tick)
+    if span is None or not span[0] <= (tick // info.tick_spacing) >> 8 <= span[1]:
+        span = wanted
+        pages = list(await asyncio.gather(*(word(i) for i in range(span[0], span[1] + 1))))
     ticks = {int(t[0]): int(t[1]) for page in pages for t in page}
     return V3PoolState(
-        address=str(handle.address),
-        token0=str(token0),
-        token1=str(token1),
-        fee=int(str(fee)),
-        tick_spacing=spacing_i,
+        address=info.address,
+        token0=info.token0,
+        token1=info.token1,
+        fee=info.fee,
+        tick_spacing=info.tick_spacing,
         sqrt_price_x96=sqrt_price,
         tick=tick,
-        liquidity=int(str(liquidity)),
+        liquidity=int(liquidity),
         ticks=ticks,
-        words=(low, high),
+        words=span,
         block=block,
     )
