@@ -86,6 +86,22 @@ def test_tick_sqrt_round_trip(tick: int) -> None:
         assert get_tick_at_sqrt_ratio(get_sqrt_ratio_at_tick(tick + 1) - 1) == tick
 
 
+def _tick_by_bisection(sqrt_price: int) -> int:
+    low, high = MIN_TICK, MAX_TICK
+    while low < high:
+        mid = (low + high + 1) // 2
+        if get_sqrt_ratio_at_tick(mid) <= sqrt_price:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+@given(st.integers(MIN_SQRT_RATIO, MAX_SQRT_RATIO - 1))
+def test_tick_at_sqrt_ratio_is_the_greatest_tick_below(sqrt_price: int) -> None:
+    assert get_tick_at_sqrt_ratio(sqrt_price) == _tick_by_bisection(sqrt_price)
+
+
 @given(st.integers(-400_000, 400_000))
 def test_sqrt_ratio_is_close_to_the_exact_value(tick: int) -> None:
     exact = Fraction(10001, 10000) ** tick if abs(tick) < 2000 else None

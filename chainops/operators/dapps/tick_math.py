@@ -49,14 +49,32 @@ def get_sqrt_ratio_at_tick(tick: int) -> int:
 
 
 def get_tick_at_sqrt_ratio(sqrt_price_x96: int) -> int:
-    """The greatest tick whose sqrt ratio is <= ``sqrt_price_x96``."""
+    """The greatest tick whose sqrt ratio is <= ``sqrt_price_x96``.
+
+    log2 of the Q128.128 ratio to 14 fractional bits by repeated squaring, scaled to
+    log base sqrt(1.0001); the error bounds leave two candidate ticks, and one exact
+    ``get_sqrt_ratio_at_tick`` picks between them.
+    """
     if not MIN_SQRT_RATIO <= sqrt_price_x96 < MAX_SQRT_RATIO:
         raise ValidationError(f"sqrtPriceX96 {sqrt_price_x96} outside the valid range")
-    low, high = MIN_TICK, MAX_TICK
-    while low < high:  # binary search on a monotonic function: exact, ~20 steps
-        mid = (low + high + 1) // 2
-        if get_sqrt_ratio_at_tick(mid) <= sqrt_price_x96:
-            low = mid
-        else:
-            high = mid - 1
-    return low
+    ratio = sqrt_price_x96 << 32
+    msb = ratio.bit_length() - 1
+    r = ratio >> (msb - 127) if msb >= 128 else ratio << (127 - msb)
+    log_2 = (msb - 128) << 64
+    for bit in range(63, 49, -1):
+        r = (r * r) >> 127
+        f = r >> 128
+        log_2 |= f << bit
+        r >>= f
+    log_sqrt10001 = log_2 * _LOG_SQRT10001_SCALE
+    low = (log_sqrt10001 - _LOW_ERROR) >> 128
+    high = (log_sqrt10001 + _HIGH_ERROR) >> 128
+    if low == high:
+        return low
+    return high if get_sqrt_ratio_at_tick(high) <= sqrt_price_x96 else low
+
+
+# 2**64 / log2(sqrt(1.0001)), and the error bounds of the 14-bit log approximation.
+_LOG_SQRT10001_SCALE = 255738958999603826347141
+_LOW_ERROR = 3402992956809132418596140100660247210
+_HIGH_ERROR = 291339464771989622907027621153398088495
