@@ -115,7 +115,7 @@ async def test_exact_out_multi_hop_and_eth_in_out(devnet: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [["FOT", "WETH"], ["WETH", "FOT"], ["USDT", "WETH"], ["WETH", "USDT"]]
+    "path", [["FOT", "WETH"], ["WETH", "FOT"], ["ETH", "FOT"], ["USDT", "WETH"], ["WETH", "USDT"]]
 )
 async def test_fee_on_transfer_and_no_bool_tokens_swap(devnet: World, path: list[str]) -> None:
     async with dex_context(devnet) as ctx:

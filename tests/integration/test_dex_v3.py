@@ -160,5 +160,7 @@ async def test_v3_bad_inputs(devnet: World) -> None:
             await v3.quote_exact_in(["WETH", "USDC"], Decimal(1), fee=[500, 500])
         with pytest.raises(InvalidAmount):
             await v3.quote_exact_in(["WETH", "USDC"], Decimal("-1"), fee=500)
+        with pytest.raises(ValidationError):  # a deadline in the past
+            await v3.quote_exact_in(["WETH", "USDC"], Decimal(1), fee=500, deadline=1_000)
         with pytest.raises(ValidationError):  # more than the pool holds
             await v3.quote_exact_out(["WETH", "USDC"], Decimal(10**9), fee=500)
