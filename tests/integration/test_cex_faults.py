@@ -15,7 +15,7 @@ from chainops.core.orders import OrderState
 async def _until(predicate: object, timeout: float = 10.0) -> None:
     assert callable(predicate)
     async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110  (book and stream state have no event to await)
+        while not predicate():
             await asyncio.sleep(0.01)
 
 

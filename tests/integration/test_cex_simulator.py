@@ -113,9 +113,7 @@ async def test_auth_errors(raw: Raw) -> None:
 
 
 async def test_order_lifecycle_codes(raw: Raw) -> None:
-    _, body, _ = await raw.call(
-        "GET", "/api/v3/order", symbol="ETHUSDT", origClientOrderId="nope"
-    )
+    _, body, _ = await raw.call("GET", "/api/v3/order", symbol="ETHUSDT", origClientOrderId="nope")
     assert body == {"code": -2013, "msg": "Order does not exist."}
     _, body, _ = await raw.call(
         "DELETE", "/api/v3/order", symbol="ETHUSDT", origClientOrderId="nope"
