@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from chainops.core.errors import ChainopsError, ConfigurationError
+from chainops.core.assets import to_decimal
+from chainops.core.errors import ChainopsError, ConfigurationError, ValidationError
 from chainops.core.orders import QuoteValue
 
 lp_app = typer.Typer(
@@ -135,12 +135,12 @@ def swap(
             venue: Any = UniswapV2(ctx)
         elif dex == "v3":
             venue = UniswapV3(ctx)
-            fees = [int(f) for f in fee.split(",")]
+            fees = _fees(fee)
             opts["fee"] = fees[0] if len(fees) == 1 else fees
         else:
             raise ConfigurationError(f"--dex must be v2 or v3, not {dex!r}")
         method = venue.quote_exact_out if exact_out else venue.quote_exact_in
-        quote = await method(path, Decimal(amount), **opts)
+        quote = await method(path, to_decimal(amount), **opts)
         _confirm(quote.record(), as_json, yes, "quote")
         order = await venue.wait(await venue.swap(quote))
         return {"order": order.to_dict(), "quote": quote.record()}
@@ -155,6 +155,13 @@ def swap(
             f"[green]{order['state']}[/green] {order['trading_pair']} "
             f"{fill.get('base_amount')} -> {fill.get('quote_amount')} (tx {order['venue_id']})"
         )
+
+
+def _fees(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValidationError(f"--fee takes fee tiers like 500 or 500,3000, not {text!r}") from None
 
 
 def _parse_range(text: str) -> tuple[str, str]:

@@ -85,6 +85,10 @@ def test_swap_bad_inputs_fail_cleanly(devnet: World) -> None:
         ("swap", "1", "WETH", "USDC", "--slippage", "75%"),
         ("swap", "1", "WBTC", "USDC", "--fee", "500"),
         ("swap", "1", "WETH", "USDC", "--dex", "v4"),
+        ("swap", "lots", "WETH", "USDC"),
+        ("swap", "1", "WETH", "USDC", "--fee", "abc"),
+        ("swap", "1", "WETH", "USDC", "--deadline", "0"),
+        ("swap", "1000", "WBTC", "WETH", "--dex", "v2"),  # more than the account holds
     ):
         result = run(devnet, *args, "--yes", ok=False)
         assert "error" in result.output.lower()
