@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from dex_helpers import balance, dex_context
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chainops.core.errors import InvalidAmount, SlippageExceeded, ValidationError
@@ -22,6 +22,8 @@ FIXED = settings(
 )
 
 
+@example(weth=500, direction=True, wei=1)  # crosses both concentrated ranges' edges
+@example(weth=500, direction=False, wei=1)
 @FIXED
 @given(
     weth=st.integers(min_value=100, max_value=500),
