@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import Field, SecretStr
@@ -11,7 +12,7 @@ from chainops.core.ids import TradingPair
 from chainops.core.orders import OrderSide, OrderType, OrderUpdate, TimeInForce
 from chainops.operators.base import OperatorConfiguration
 
-__all__ = ["Balance", "ExchangeConfiguration", "TradingFees", "VenueOrder"]
+__all__ = ["Balance", "ExchangeConfiguration", "PublicTrade", "TradingFees", "VenueOrder"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,18 @@ class Balance:
     @property
     def total(self) -> Decimal:
         return self.free + self.locked
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicTrade:
+    """A trade on the venue's public tape."""
+
+    trading_pair: TradingPair
+    trade_id: str
+    price: Decimal
+    amount: Decimal
+    buyer_is_maker: bool
+    timestamp: datetime
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Self
@@ -33,6 +33,7 @@ from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.types import (
     Balance,
     ExchangeConfiguration,
+    PublicTrade,
     TradingFees,
     VenueOrder,
 )
@@ -95,6 +96,7 @@ class BinanceSpot(OrderBookExchange):
         self._session: aiohttp.ClientSession | None = None
         self.user_stream: UserStream | None = None
         self.market_stream: MarketStream | None = None
+        self._trade_watchers: dict[TradingPair, list[Callable[[PublicTrade], None]]] = {}
 
     @classmethod
     def from_options(cls, platform: str | int = "binance", **options: Any) -> Self:
@@ -344,21 +346,44 @@ class BinanceSpot(OrderBookExchange):
         reply = await self.rest.request("GET", "/api/v3/depth", params, weight=50)
         return DepthSnapshot(int(reply["lastUpdateId"]), reply["bids"], reply["asks"])
 
-    async def _venue_watch_depth(self, pairs: Sequence[TradingPair]) -> None:
+    def _markets(self) -> MarketStream:
         if self.market_stream is None:
             assert self._session is not None
             self.market_stream = MarketStream(
                 self._session, self.stream_url, self._on_market_event, self._after_market_reconnect
             )
+        return self.market_stream
+
+    async def _venue_watch_depth(self, pairs: Sequence[TradingPair]) -> None:
         names = [f"{self.rule(p).venue_symbol.lower()}@depth@100ms" for p in pairs]
-        await self.market_stream.add(names)
+        await self._markets().add(names)
+
+    async def watch_trades(
+        self, trading_pair: TradingPair | str, callback: Callable[[PublicTrade], None]
+    ) -> None:
+        """Call ``callback`` with every public trade of the pair from now on."""
+        rule = self.rule(trading_pair)
+        self._trade_watchers.setdefault(rule.trading_pair, []).append(callback)
+        await self._markets().add([f"{rule.venue_symbol.lower()}@trade"])
 
     async def _after_market_reconnect(self) -> None:
         self._on_depth_reconnect()
 
     def _on_market_event(self, stream: str, data: dict[str, Any]) -> None:
-        if data.get("e") != "depthUpdate":
+        pair = self._symbols.get(data.get("s", ""))
+        if pair is None:
             return
-        pair = self._symbols.get(data["s"])
-        if pair is not None:
+        kind = data.get("e")
+        if kind == "depthUpdate":
             self._on_depth(pair, DepthDiff(int(data["U"]), int(data["u"]), data["b"], data["a"]))
+        elif kind == "trade":
+            trade = PublicTrade(
+                trading_pair=pair,
+                trade_id=str(data["t"]),
+                price=Decimal(data["p"]),
+                amount=Decimal(data["q"]),
+                buyer_is_maker=bool(data["m"]),
+                timestamp=_time(int(data["T"])),
+            )
+            for callback in self._trade_watchers.get(pair, ()):
+                callback(trade)

@@ -1,0 +1,42 @@
+"""Market streams through the adapter: the public trade tape and books of two pairs."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from cex_helpers import AMOUNT, ETH, venue
+
+from chainops.operators.exchanges.types import PublicTrade
+
+
+async def test_trade_stream_reports_each_public_trade() -> None:
+    async with venue() as (sim, _, make):
+        other = sim.create_account({"USDT": "100000"})
+        op = await make(user_stream=False).start()
+        seen: asyncio.Queue[PublicTrade] = asyncio.Queue()
+        await op.watch_trades(ETH, seen.put_nowait)
+        await asyncio.sleep(0.05)  # the subscription reaches the venue
+        sim.place_direct(other, "ETHUSDT", side="BUY", type="MARKET", tif="GTC",
+                         price=None, qty=AMOUNT * 20, client_id="taker")  # fmt: skip
+        trades = [await asyncio.wait_for(seen.get(), 5) for _ in range(2)]
+        assert [t.trade_id for t in trades] == ["1", "2"]
+        assert trades[0].price == Decimal("2000.50") and not trades[0].buyer_is_maker
+        assert sum(t.amount for t in trades) <= AMOUNT * 20
+
+
+async def test_books_follow_the_venue_and_answer_queries() -> None:
+    async with venue() as (sim, _, make):
+        other = sim.create_account({"USDT": "100000", "ETH": "10"})
+        op = await make(user_stream=False).start()
+        book = await op.watch_book(ETH)
+        sim.place_direct(other, "ETHUSDT", side="SELL", type="MARKET", tif="GTC",
+                         price=None, qty=Decimal("0.3"), client_id="hit")  # fmt: skip
+        truth = sim.book("ETHUSDT")
+        async with asyncio.timeout(5):
+            while book.last_update_id != truth.update_id:
+                await asyncio.sleep(0.01)
+        best = truth.best("BUY")
+        assert book.best_bid is not None and book.best_bid[0] == best
+        assert book.best_ask is not None and book.mid == (book.best_bid[0] + book.best_ask[0]) / 2
+        assert len(book.bids(5)) == 5 and book.vwap("SELL", book.best_bid[1]) == best
