@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chainops.core.assets import Fee, Token
+from chainops.core.assets import Fee
 from chainops.core.errors import ChainopsError, InsufficientFunds, SlippageExceeded
 from chainops.core.ids import ClientIdGenerator
 from chainops.core.orders import Fill, Order, OrderSide, OrderState, OrderType, OrderUpdate
@@ -146,7 +146,7 @@ def _fills(tx_hash: str, quote: Quote, hops: Sequence[HopLog]) -> tuple[Fill, ..
     t_in, t_out = quote.token_in, quote.token_out
     base_token, quote_token = (t_in, t_out) if quote.kind is TradeKind.EXACT_IN else (t_out, t_in)
     base_raw, quote_raw = (paid, got) if quote.kind is TradeKind.EXACT_IN else (got, paid)
-    base, counter = _human(base_token, base_raw), _human(quote_token, quote_raw)
+    base, counter = base_token.from_raw(base_raw), quote_token.from_raw(quote_raw)
     return (
         Fill(
             fill_id=f"{tx_hash}:{hops[-1][0]}",
@@ -155,7 +155,3 @@ def _fills(tx_hash: str, quote: Quote, hops: Sequence[HopLog]) -> tuple[Fill, ..
             quote_amount=counter,
         ),
     )
-
-
-def _human(token: Token, raw: int) -> Any:
-    return token.from_raw(raw)
