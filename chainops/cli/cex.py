@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -35,6 +36,7 @@ JOURNAL = typer.Option(
     Path.home() / ".chainops" / "cex-journal.sqlite", "--journal", envvar="CHAINOPS_CEX_JOURNAL"
 )
 JSON = typer.Option(False, "--json", help="Print JSON.")
+FUND = typer.Option(["USDT=10000", "ETH=10"], "--fund", help="ASSET=AMOUNT, repeatable")
 
 
 def _adapter(url: str, key: str, secret: str, journal: Path | None) -> BinanceSpot:
@@ -226,3 +228,37 @@ def book(
         a = asks[i] if i < len(asks) else ["", ""]
         table.add_row(b[1], b[0], a[0], a[1])
     _emit(data, as_json, table)
+
+
+@cex_app.command("serve")
+def serve(
+    port: int = typer.Option(8090, "--port", help="0 picks a free port"),
+    seed: int = typer.Option(0, "--seed", help="seeds the market maker's book and the faults"),
+    fund: list[str] = FUND,
+) -> None:
+    """Run the exchange simulator (a paper-trading venue) until Ctrl-C.
+
+    Prints one JSON line: the URLs and the key and secret of a funded account.
+    """
+    from chainops.devnet.exchange import ExchangeSimulator
+
+    try:
+        funds = {a.strip().upper(): Decimal(v) for a, v in (f.split("=", 1) for f in fund)}
+    except (ValueError, ArithmeticError) as exc:
+        raise typer.BadParameter(f"--fund takes ASSET=AMOUNT: {exc}") from exc
+
+    async def main() -> None:
+        async with ExchangeSimulator(seed=seed, port=port) as sim:
+            account = sim.create_account(dict(funds))
+            info = {
+                "url": sim.url,
+                "stream_url": sim.stream_url,
+                "ws_api_url": sim.ws_api_url,
+                "api_key": account.api_key,
+                "api_secret": account.secret,
+            }
+            print(json.dumps(info), flush=True)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

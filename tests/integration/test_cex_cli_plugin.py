@@ -78,3 +78,26 @@ def test_cex_errors_exit_nonzero(exchange_simulator: BackgroundSimulator, tmp_pa
     assert result.exit_code == 1 and "tick" in result.output
     result = runner.invoke(app, ["cex", "balance"], env=env | {"CHAINOPS_CEX_API_SECRET": "0" * 64})
     assert result.exit_code == 1 and "Signature" in result.output
+
+
+def test_cex_serve_runs_a_paper_venue(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "chainops.cli.main", "cex", "serve", "--port", "0",
+               "--fund", "USDT=123"]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        env = {
+            "CHAINOPS_CEX_URL": info["url"],
+            "CHAINOPS_CEX_API_KEY": info["api_key"],
+            "CHAINOPS_CEX_API_SECRET": info["api_secret"],
+        }
+        result = runner.invoke(app, ["cex", "balance", "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["USDT"]["free"] == "123.00000000"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
