@@ -64,7 +64,7 @@ def test_v2_amount_in_buys_at_least_the_amount_out(amount: int, r_in: int, r_out
     out = v2_math.get_amount_out(amount, r_in, r_out)
     if out:
         needed = v2_math.get_amount_in(out, r_in, r_out)
-        assert needed <= amount
+        assert needed <= amount + 1  # getAmountIn always adds one unit for rounding
         assert v2_math.get_amount_out(needed, r_in, r_out) >= out
 
 
