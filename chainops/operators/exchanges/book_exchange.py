@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chainops.core.errors import RpcTransientError
 from chainops.core.ids import TradingPair
 from chainops.operators.exchanges.operator import ExchangeOperator
 from chainops.operators.exchanges.orderbook import OrderBook, OrderBookGap
@@ -18,6 +19,8 @@ __all__ = ["DepthDiff", "DepthSnapshot", "OrderBookExchange"]
 log = logging.getLogger("chainops.exchanges")
 
 RawLevels = Sequence[Sequence[str]]
+MAX_BUFFERED = 10_000  # diffs kept while a snapshot is fetched; older ones are useless anyway
+RETRY_DELAY = 0.05  # seconds between snapshot attempts: short, the book is unusable meanwhile
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,11 @@ class OrderBookExchange(ExchangeOperator):
         if book is None:
             return
         if not book.synced:
-            self._buffers[pair].append(diff)
+            buffer = self._buffers[pair]
+            buffer.append(diff)
+            if len(buffer) > MAX_BUFFERED:
+                del buffer[: len(buffer) - MAX_BUFFERED]  # the replay will gap and refetch
+            self._schedule_resync(pair)
             return
         try:
             book.apply_diff(diff.first, diff.last, diff.bids, diff.asks)
@@ -98,7 +105,12 @@ class OrderBookExchange(ExchangeOperator):
         book = self._books[pair]
         self.resync_count[pair] = self.resync_count.get(pair, 0) + 1
         while True:
-            snapshot = await self._venue_snapshot(pair)
+            try:
+                snapshot = await self._venue_snapshot(pair)
+            except RpcTransientError as exc:
+                log.info("%s snapshot failed, retrying: %s", pair, exc)
+                await asyncio.sleep(RETRY_DELAY)
+                continue
             book.apply_snapshot(snapshot.last_update_id, snapshot.bids, snapshot.asks)
             pending, self._buffers[pair] = self._buffers[pair], []
             try:
@@ -109,4 +121,4 @@ class OrderBookExchange(ExchangeOperator):
                 # the snapshot is older than the buffered diffs: take a newer one
                 self._buffers[pair] = pending + self._buffers[pair]
                 book.invalidate()
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(RETRY_DELAY)
