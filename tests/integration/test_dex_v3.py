@@ -166,3 +166,16 @@ async def test_v3_bad_inputs(devnet: World) -> None:
             await v3.quote_exact_in(["WETH", "USDC"], Decimal(1), fee=500, deadline=1_000)
         with pytest.raises(ValidationError):  # more than the pool holds
             await v3.quote_exact_out(["WETH", "USDC"], Decimal(10**9), fee=500)
+
+
+async def test_quotes_stay_exact_after_the_price_moves_far(devnet: World) -> None:
+    async with dex_context(devnet, 3) as ctx, dex_context(devnet, 5) as other:
+        v3, whale = UniswapV3(ctx), UniswapV3(other)
+        path = ["USDC", "DAI"]  # spacing 1: a big move leaves the tick words read before
+        first = await v3.quote_exact_in(path, Decimal(1000), fee=100)
+        assert first.amount_out == await v3.quoter_exact_in(path, Decimal(1000), fee=100)
+        moved = await whale.quote_exact_in(path, Decimal(90_000), fee=100)
+        await whale.wait(await whale.swap(moved))
+        second = await v3.quote_exact_in(path, Decimal(1000), fee=100)
+        assert second.amount_out == await v3.quoter_exact_in(path, Decimal(1000), fee=100)
+        assert second.amount_out < first.amount_out
