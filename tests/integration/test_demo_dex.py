@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +28,19 @@ async def test_dex_demo_swaps_mints_collects_and_closes(devnet: World) -> None:
     text = buffer.getvalue()
     assert text.count("FILLED") == 2
     assert "fees collected" in text and "positions left     │ 0" in text
+
+
+@pytest.mark.parametrize("script", ["example_swap.py", "example_lp.py"])
+def test_example_scripts_run_against_a_devnet(devnet: World, script: str) -> None:
+    env = dict(os.environ, CHAINOPS_RPC_URL=devnet.rpc_url)
+    env.pop("CHAINOPS_PRIVATE_KEY", None)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert ("FILLED" in done.stdout) if script == "example_swap.py" else ("closed" in done.stdout)
