@@ -196,3 +196,16 @@ async def test_bad_inputs_are_typed_errors_before_sending(devnet: World) -> None
         with pytest.raises(InsufficientFunds):
             await v2.swap(big)
         assert await ctx.evm.nonce() == nonce
+
+
+async def test_fee_on_transfer_token_into_eth(devnet: World) -> None:
+    async with dex_context(devnet) as ctx:
+        v2 = UniswapV2(ctx)
+        quote = await v2.quote_exact_in(["FOT", "ETH"], Decimal(500))
+        router = str(v2.router.address)
+        await Erc20(ctx.evm, ctx.token("FOT")).ensure_allowance(router, raw=quote.max_in)
+        eth = await ctx.evm.balance()
+        order = await v2.wait(await v2.swap(quote))
+        assert order.network_fee is not None
+        got = await ctx.evm.balance() - eth + order.network_fee.amount
+        assert ctx.token("WETH").to_raw(got) == quote.amount_out and quote.fee_on_transfer
