@@ -82,7 +82,7 @@ class ExchangeSimulator:
     # -- lifecycle ---------------------------------------------------------
 
     async def start(self) -> Self:
-        app = web.Application(middlewares=[self._middleware])
+        app = web.Application()
         routes: list[tuple[str, str, Handler]] = [
             ("GET", "/api/v3/ping", self._ping),
             ("GET", "/api/v3/time", self._time),
@@ -176,12 +176,6 @@ class ExchangeSimulator:
         return result.order
 
     # -- plumbing ----------------------------------------------------------
-
-    @web.middleware
-    async def _middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        return await handler(request)
 
     def _wrap(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def serve(request: web.Request) -> web.StreamResponse:
