@@ -1,0 +1,169 @@
+"""The settings model and its sources: TOML file < environment < flags.
+
+A file looks like::
+
+    network = "base"              # the default network
+    wallet = "trading"            # the default wallet
+
+    [networks.base]
+    rpc_urls = ["https://base.example/v2/KEY", "https://backup.example"]
+    confirmations = 2
+    [networks.base.fee]
+    priority = "FAST"
+    max_fee_gwei = "5"
+
+Environment variables are ``CHAINOPS_NETWORK``, ``CHAINOPS_RPC_URL``,
+``CHAINOPS_WALLET`` and, for nested keys, ``CHAINOPS_NETWORKS__BASE__CONFIRMATIONS``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from chainops.config.paths import config_path
+from chainops.core.errors import ConfigurationError
+from chainops.operators.evm.fees import Priority
+
+_URL_SCHEMES = ("http://", "https://", "ws://", "wss://")
+
+
+class FeeSettings(BaseModel):
+    """Fee policy knobs of one network (gwei as decimal strings, never floats)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    priority: Priority = Priority.NORMAL
+    max_fee_gwei: Decimal | None = Field(default=None, gt=0)
+    min_tip_gwei: Decimal | None = Field(default=None, ge=0)
+
+    @field_validator("max_fee_gwei", "min_tip_gwei", mode="before")
+    @classmethod
+    def _no_float(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("write gwei amounts as strings or integers, not floats")
+        return value
+
+
+class NetworkSettings(BaseModel):
+    """One network: where to reach it and how to treat it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chain_id: int | None = Field(default=None, gt=0)
+    rpc_urls: tuple[str, ...] = ()
+    confirmations: int | None = Field(default=None, ge=0)
+    explorer_url: str | None = None
+    native_symbol: str = "ETH"
+    fee: FeeSettings = FeeSettings()
+
+    @field_validator("rpc_urls", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("rpc_urls")
+    @classmethod
+    def _urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            if not url.startswith(_URL_SCHEMES):
+                raise ValueError(f"{url!r} is not an http(s) or ws(s) URL")
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything the CLI and the SDK read from the user's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHAINOPS_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    network: str = "devnet"
+    rpc_url: str | None = None  # overrides the chosen network's URLs
+    wallet: str | None = None
+    networks: dict[str, NetworkSettings] = {}
+    # where the values came from: set by load_settings, not by users
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("networks")
+    @classmethod
+    def _lower(cls, value: dict[str, NetworkSettings]) -> dict[str, NetworkSettings]:
+        return {name.lower(): net for name, net in value.items()}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Flags (init) beat the environment; the file is passed in as init data too,
+        # merged underneath by load_settings.
+        return (init_settings, env_settings)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file's table, or {} when it does not exist; malformed -> ConfigurationError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    out = dict(low)
+    for key, value in high.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class _EnvOnly(Settings):
+    """The environment alone, to merge it over the file key by key."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+
+def load_settings(config: str | Path | None = None, **flags: Any) -> Settings:
+    """Merge the config file, ``CHAINOPS_*`` variables and ``flags`` (None flags are unset).
+
+    A malformed file, an unknown key or a bad value raises ConfigurationError naming
+    the file and the key.
+    """
+    path = config_path(config)
+    file_data = read_toml(path)
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        env_data = _EnvOnly().model_dump(exclude_unset=True, exclude={"source_file"})
+    except pydantic.ValidationError as exc:
+        raise ConfigurationError(_describe(exc, "the environment (CHAINOPS_*)")) from None
+    merged = _merge(_merge(file_data, env_data), given)
+    try:
+        return Settings.model_validate({**merged, "source_file": path})
+    except pydantic.ValidationError as exc:
+        raise ConfigurationError(_describe(exc, f"config file {path}")) from None
+
+
+def _describe(exc: pydantic.ValidationError, where: str) -> str:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        problems.append(f"key {key!r}: {message}")
+    return f"{where}: " + "; ".join(problems)
