@@ -40,3 +40,23 @@ async def test_books_follow_the_venue_and_answer_queries() -> None:
         assert book.best_bid is not None and book.best_bid[0] == best
         assert book.best_ask is not None and book.mid == (book.best_bid[0] + book.best_ask[0]) / 2
         assert len(book.bids(5)) == 5 and book.vwap("SELL", book.best_bid[1]) == best
+
+
+async def test_listen_key_user_stream_when_there_is_no_websocket_api() -> None:
+    from chainops.core.orders import OrderState
+    from chainops.operators.exchanges import BinanceSpot
+
+    async with venue() as (sim, account, _):
+        other = sim.create_account({"USDT": "100000"})
+        op = BinanceSpot.connect(
+            account.api_key, account.secret, base_url=sim.url, stream_url=sim.stream_url
+        )
+        async with op:
+            assert op.user_stream is not None and op.user_stream.mode == "listen-key"
+            price = Decimal("2000.10")
+            order = await op.place(ETH, "SELL", "LIMIT", AMOUNT, price)
+            sim.place_direct(other, "ETHUSDT", side="BUY", type="LIMIT", tif="IOC",
+                             price=price, qty=AMOUNT, client_id="taker")  # fmt: skip
+            async with asyncio.timeout(5):
+                await order.wait_for(lambda o: o.state is OrderState.FILLED)
+            assert list(order.fills) == ["1"]
