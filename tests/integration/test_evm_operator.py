@@ -310,3 +310,19 @@ async def test_legacy_chain_gets_gas_price_transactions() -> None:
         assert not tx.fee_params.is_eip1559
         mined = node.rpc("eth_getTransactionByHash", [str(tx.hash)])
         assert mined["type"] == "0x0"
+
+
+async def test_contract_handle_decodes_struct_outputs(devnet: World) -> None:
+    """QuoterV2 returns several values; positions() of the NFT manager returns a struct-like
+    tuple: both come back decoded."""
+    async with operator(devnet, index=8) as evm:
+        quoter = evm.contract(devnet.book.contracts["QuoterV2"], abi("QuoterV2"))
+        weth, usdc = devnet.book.token("WETH").address, devnet.book.token("USDC").address
+        raw = await evm.call(quoter.request("quoteExactInputSingle", (weth, usdc, 10**18, 500, 0)))
+        amount_out, _, ticks, gas = quoter.decode_result("quoteExactInputSingle", raw)
+        assert 1900 * 10**6 < amount_out < 2100 * 10**6 and ticks >= 0 and gas > 0
+        npm = evm.contract(
+            devnet.book.contracts["NonfungiblePositionManager"], abi("NonfungiblePositionManager")
+        )
+        position = npm.decode_result("positions", await evm.call(npm.request("positions", 1)))
+        assert len(position) == 12 and position[4] in (500, 3000, 100, 10000)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from eth_utils.abi import function_abi_to_4byte_selector
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_output_types
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
@@ -114,8 +114,8 @@ class ContractHandle:
     def decode_result(self, function: str, data: bytes) -> Any:
         """Decode the return data of ``function`` (one value unwrapped, several as a tuple)."""
         fn = self._contract.get_function_by_name(function)
-        outputs = [o["type"] for o in fn.abi.get("outputs", [])]
-        values = _ENCODER.codec.decode(outputs, data)
+        # get_abi_output_types spells structs as "(uint256,address)", which eth_abi decodes
+        values = _ENCODER.codec.decode(get_abi_output_types(fn.abi), data)
         return values[0] if len(values) == 1 else tuple(values)
 
     def selector(self, function: str) -> bytes:
