@@ -23,6 +23,11 @@ from chainops.operators.base import OperatorFactory
 from chainops.operators.evm.operator import EvmOperator
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # the demo parts live beside this file
+
+from demo_cex import run_cex_demo  # noqa: E402
+from demo_dex import run_dex_demo  # noqa: E402
+
 console = Console()
 
 
@@ -83,6 +88,10 @@ def main() -> int:
             console.print(table)
         with tempfile.TemporaryDirectory() as tmp:
             asyncio.run(wrap_eth(world, Path(tmp) / "journal.sqlite", Decimal("1.5")))
+        console.rule("Uniswap V2 and V3: swaps, a V3 position, fees collected")
+        asyncio.run(run_dex_demo(world, console))
+        console.rule("A limit order on the local Binance-compatible exchange")
+        asyncio.run(run_cex_demo(console))
     finally:
         world.stop()
         console.print("\ndevnet stopped cleanly")
