@@ -1,7 +1,10 @@
 """One loop per operator: signature statuses, re-sends of the same bytes, expiry.
 
 Each turn costs one block-height read and one ``getSignatureStatuses`` per 256
-live signatures. For every live transaction it:
+signatures *due* a look: those not landed yet (or only processed), and confirmed
+ones waiting for finality once the height says they may be final; a confirmed
+transaction is parked meanwhile, so a turn costs what can change, not what is
+live. For every transaction due, it:
 
 * maps the status onto the state machine: processed -> INCLUDED, confirmed ->
   CONFIRMED, finalized -> FINALIZED; a status carrying ``err`` is REVERTED (with
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -38,6 +42,7 @@ Listener = Callable[[Transaction], Awaitable[None]]
 ExpiryHandler = Callable[[Transaction, int], Awaitable[None]]
 
 STATUS_BATCH = 256  # getSignatureStatuses accepts at most 256 signatures per call
+FINALITY_DEPTH = 32  # blocks on top of a confirmed one before it is rooted (finalized)
 _MINED = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
 
 
@@ -75,6 +80,9 @@ class SignatureMonitor:
         self._on_expired = on_expired
         self._send = send
         self._live: dict[str, Transaction] = {}
+        self._due: dict[str, Transaction] = {}  # looked at every turn
+        self._parked: list[tuple[int, str]] = []  # (height to look again, client id)
+        self._signatures: set[str] = set()  # every attempt of every live transaction
         self._last_sent: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -89,12 +97,23 @@ class SignatureMonitor:
         return list(self._live.values())
 
     def track(self, tx: Transaction) -> None:
-        self._live[str(tx.client_id)] = tx
+        cid = str(tx.client_id)
+        if self._live.get(cid) is not tx:
+            self._live[cid] = tx
+            self._due[cid] = tx
+            self._signatures.update(str(a.hash) for a in tx.attempts)
         self._wake.set()
+
+    def has_signature(self, signature: str) -> bool:
+        """Whether an attempt of a live transaction carries ``signature``."""
+        return signature in self._signatures
 
     def sent(self, tx: Transaction) -> None:
         """Note that ``tx``'s latest bytes just went out (restarts the re-send clock)."""
         self._last_sent[str(tx.client_id)] = time.monotonic()
+        latest = tx.latest_attempt
+        if latest is not None:
+            self._signatures.add(str(latest.hash))
 
     def wake(self) -> None:
         self._wake.set()
@@ -131,24 +150,33 @@ class SignatureMonitor:
         return self._last_sequence
 
     async def turn(self) -> None:
-        """One look at the cluster for every live transaction."""
-        txs = list(self._live.values())
-        if not txs:
+        """One look at the cluster for every live transaction due one."""
+        if not self._live:
             return
         # Height first: a status read after it can only be newer, so "no status and
         # height past the last valid one" proves the attempt can never land.
         height = await self._transport.block_height("confirmed")
         self.height = height
+        parked = self._parked
+        while parked and parked[0][0] <= height:
+            cid = heapq.heappop(parked)[1]
+            tx = self._live.get(cid)
+            if tx is not None:
+                self._due[cid] = tx
+        txs = list(self._due.values())
+        if not txs:
+            return
         pairs = [(tx, str(a.hash)) for tx in txs for a in tx.attempts]
-        statuses: list[SignatureStatus | None] = []
-        for start in range(0, len(pairs), STATUS_BATCH):
-            chunk = [sig for _, sig in pairs[start : start + STATUS_BATCH]]
-            statuses += await self._transport.signature_statuses(chunk)
+        chunks = [pairs[i : i + STATUS_BATCH] for i in range(0, len(pairs), STATUS_BATCH)]
+        replies = await asyncio.gather(
+            *[self._transport.signature_statuses([sig for _, sig in c]) for c in chunks]
+        )
         self.turns += 1
         found: dict[str, tuple[str, SignatureStatus]] = {}
-        for (tx, sig), status in zip(pairs, statuses, strict=True):
-            if status is not None:
-                found[str(tx.client_id)] = (sig, status)
+        for chunk, statuses in zip(chunks, replies, strict=True):
+            for (tx, sig), status in zip(chunk, statuses, strict=True):
+                if status is not None:
+                    found[str(tx.client_id)] = (sig, status)
         now = time.monotonic()
         for tx in txs:
             try:
@@ -178,8 +206,12 @@ class SignatureMonitor:
                 self.resends += 1
                 await self._send(tx, attempt)
         if tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.track_finality):
-            self._live.pop(cid, None)
-            self._last_sent.pop(cid, None)
+            self.forget(tx)
+        elif tx.state is TxState.CONFIRMED and seen is not None:
+            # Confirmed is not rolled back in practice: look again when it may be final.
+            depth = seen[1].confirmations or 0
+            heapq.heappush(self._parked, (height + max(1, FINALITY_DEPTH - depth), cid))
+            self._due.pop(cid, None)
         if (tx.state, tx.confirmations) != before or tx.is_terminal:
             await self._on_change(tx)
 
@@ -200,8 +232,7 @@ class SignatureMonitor:
             if depth != tx.confirmations:
                 tx.apply(TxUpdate(confirmations=depth, sequence=self.sequence()))
             return
-        programs = program_ids(attempt.raw)
-        reason = describe_error(status.err, programs) if failed else None
+        reason = describe_error(status.err, program_ids(attempt.raw)) if failed else None
         error: BaseException | None = None
         units: int | None = None
         if state is TxState.REVERTED:
@@ -233,8 +264,11 @@ class SignatureMonitor:
         )
 
     def forget(self, tx: Transaction) -> None:
-        self._live.pop(str(tx.client_id), None)
-        self._last_sent.pop(str(tx.client_id), None)
+        cid = str(tx.client_id)
+        if self._live.pop(cid, None) is not None:
+            self._signatures.difference_update(str(a.hash) for a in tx.attempts)
+        self._due.pop(cid, None)
+        self._last_sent.pop(cid, None)
 
     def stats(self) -> dict[str, Any]:
         return {"turns": self.turns, "errors": self.errors, "resends": self.resends}

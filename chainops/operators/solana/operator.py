@@ -131,6 +131,11 @@ class SolanaConfiguration(OperatorConfiguration):
 
 
 def _pubkey(value: object, what: str) -> Pubkey:
+    if type(value) is str or type(value) is SolanaPubkey:
+        try:
+            return Pubkey.from_string(value)  # native parse; a failure is explained below
+        except ValueError:
+            pass
     try:
         return Pubkey.from_string(SolanaPubkey(value))
     except ValidationError as exc:
@@ -594,7 +599,7 @@ class SolanaOperator(Operator):
             raise ConfigurationError(f"{self!r} is not started; use `async with`")
 
     def _is_tracked_signature(self, signature: str) -> bool:
-        return any(str(a.hash) == signature for tx in self.monitor.live for a in tx.attempts)
+        return self.monitor.has_signature(signature)
 
     def _bind(self, tx: Transaction) -> None:
         """Let ``await tx.wait()`` reach this operator (whichever binding the core offers)."""

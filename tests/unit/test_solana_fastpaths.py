@@ -1,0 +1,106 @@
+"""The Solana hot path's shortcuts say exactly what the slow paths say.
+
+Native base58 parsing of keys and signatures agrees with the pure decoder (and
+errors stay ours); the monitor looks only at what can change: a confirmed
+transaction waiting for finality is parked until the height says it may be final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chainops.core.errors import InvalidIdentifier, ValidationError
+from chainops.core.ids import SolanaPubkey, SolanaSignature, b58decode, b58encode
+from chainops.core.transactions import TxState
+from chainops.operators.solana import (
+    LiteSvmTransport,
+    LocalChain,
+    SolanaConfiguration,
+    SolanaOperator,
+    SolanaSigner,
+)
+from chainops.operators.solana.localchain import FINALITY_DEPTH
+from chainops.operators.solana.transport import SignatureStatus
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+@given(st.binary(min_size=32, max_size=32), st.binary(min_size=64, max_size=64))
+def test_native_decoding_round_trips(key: bytes, signature: bytes) -> None:
+    assert SolanaPubkey(b58encode(key)).to_bytes() == key
+    assert SolanaSignature(b58encode(signature)).to_bytes() == signature
+    assert SolanaPubkey(key) == b58encode(key)
+
+
+@given(st.text(alphabet=_B58 + "0OIl +/", max_size=90))
+def test_native_and_pure_decoders_accept_the_same_strings(text: str) -> None:
+    try:
+        size: int | None = len(b58decode(text)) if text else None
+    except InvalidIdentifier:
+        size = None
+    for kind, want in ((SolanaPubkey, 32), (SolanaSignature, 64)):
+        if size == want:
+            assert kind(text).to_bytes() == b58decode(text)
+        else:
+            with pytest.raises(InvalidIdentifier):
+                kind(text)
+
+
+class CountingTransport(LiteSvmTransport):
+    """The in-process transport, counting the signatures asked about."""
+
+    def __init__(self, chain: LocalChain) -> None:
+        super().__init__(chain)
+        self.asked: list[str] = []
+
+    async def signature_statuses(self, signatures: Sequence[str]) -> list[SignatureStatus | None]:
+        self.asked.extend(signatures)
+        return await super().signature_statuses(signatures)
+
+
+async def test_confirmed_transactions_are_parked_until_they_may_be_final(tmp_path: Path) -> None:
+    chain = LocalChain(slot_time=None)  # blocks only when the test says so
+    signer = SolanaSigner.generate()
+    chain.airdrop(str(signer.pubkey), 10**12)
+    transport = CountingTransport(chain)
+    config = SolanaConfiguration(
+        platform="solana-local", journal_path=tmp_path / "j.sqlite", close_timeout=0
+    )
+    async with SolanaOperator(config, signer, transport) as op:
+        to = str(SolanaSigner.generate().pubkey)
+        txs = [await op.transfer(to, Decimal("0.001")) for _ in range(3)]
+        chain.advance(1)
+        for tx in txs:
+            await op.wait(tx, commitment="confirmed", timeout=10)
+        signatures = {str(tx.hash) for tx in txs}
+        before = len(transport.asked)
+        for _ in range(5):
+            await op.monitor.turn()
+        assert not signatures & set(transport.asked[before:])  # parked: never asked
+        chain.advance(FINALITY_DEPTH)
+        for tx in txs:
+            await op.wait(tx, commitment="finalized", timeout=10)
+            assert tx.state is TxState.FINALIZED
+        assert not op.monitor.live
+    assert chain.balance(to) == 3 * 10**6
+
+
+async def test_identical_transfers_without_memo_are_refused(tmp_path: Path) -> None:
+    chain = LocalChain(slot_time=None)
+    signer = SolanaSigner.generate()
+    chain.airdrop(str(signer.pubkey), 10**12)
+    config = SolanaConfiguration(
+        platform="solana-local", journal_path=tmp_path / "j.sqlite", memo=False, close_timeout=0
+    )
+    async with SolanaOperator(config, signer, LiteSvmTransport(chain)) as op:
+        to = str(SolanaSigner.generate().pubkey)
+        await op.transfer(to, Decimal("0.001"))
+        with pytest.raises(ValidationError, match="identical transaction"):
+            await op.transfer(to, Decimal("0.001"))
+        chain.advance(1)
