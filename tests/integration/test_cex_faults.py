@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from cex_helpers import AMOUNT, ETH, venue
@@ -157,3 +158,23 @@ async def test_seeded_faults_repeat() -> None:
     async with venue(seed=11) as (sim, _, _make):
         sim.faults.error_rate = 0.5
         assert [sim.faults.take_server_error() for _ in range(20)] == first
+
+
+async def test_crash_between_journal_and_send_fails_only_after_the_window(tmp_path: Path) -> None:
+    from chainops.core.orders import Order
+
+    journal = tmp_path / "crash.sqlite"
+    async with venue() as (sim, _, make):
+        first = await make(journal_path=journal, recv_window_ms=300, user_stream=False).start()
+        never_sent = Order(
+            client_id=first.ids.next(), platform="binance", owner=first.owner,
+            trading_pair=ETH, side="BUY", order_type="LIMIT", amount=AMOUNT,
+            price=Decimal("1999.90"),
+        )  # fmt: skip
+        first.tracker.add(never_sent)  # journalled, then the process "dies" before sending
+        await first.close()
+        second = await make(journal_path=journal, recv_window_ms=300, user_stream=False).start()
+        restored = second.tracker.get(never_sent.client_id)
+        assert restored is not None and restored.state is OrderState.UNKNOWN  # not FAILED yet
+        await _until(lambda: restored is not None and restored.state is OrderState.FAILED)
+        assert sim.order_requests.get(never_sent.client_id) is None

@@ -348,6 +348,10 @@ class ExchangeOperator(Operator):
     async def restore(self) -> list[Order]:
         """Reload non-terminal orders from the journal and reconcile each."""
         restored = self.tracker.restore(self.platform.name, self.owner)
+        for order in restored:
+            if order.state is OrderState.PENDING_CREATE:
+                # journalled, then the process stopped: it may or may not have been sent
+                self.tracker.transition(order, OrderState.UNKNOWN, reason="restored without reply")
         await self.resync()
         return restored
 
