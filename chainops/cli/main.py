@@ -10,8 +10,11 @@ import typer
 from rich.console import Console
 
 from chainops import __version__
-from chainops.cli import dex, sol
+from chainops.cli import dex, fork, send, sol
 from chainops.cli.cex import cex_app
+from chainops.cli.config_cmd import config_app
+from chainops.cli.tx import tx_app
+from chainops.cli.wallet import wallet_app
 from chainops.core.errors import ChainopsError
 
 app = typer.Typer(
@@ -27,6 +30,11 @@ app.add_typer(dex.token_app, name="token")
 app.add_typer(dex.weth_app, name="weth")
 app.add_typer(cex_app, name="cex")
 app.add_typer(sol.sol_app, name="sol")
+app.add_typer(config_app, name="config")
+app.add_typer(wallet_app, name="wallet")
+app.command("send")(send.send)
+app.add_typer(tx_app, name="tx")
+devnet_app.command("fork")(fork.devnet_fork)
 console = Console()
 err_console = Console(stderr=True)
 
