@@ -178,3 +178,18 @@ async def test_crash_between_journal_and_send_fails_only_after_the_window(tmp_pa
         assert restored is not None and restored.state is OrderState.UNKNOWN  # not FAILED yet
         await _until(lambda: restored is not None and restored.state is OrderState.FAILED)
         assert sim.order_requests.get(never_sent.client_id) is None
+
+
+async def test_user_stream_survives_a_clock_step_during_reconnect() -> None:
+    async with venue() as (sim, _, make):
+        other = sim.create_account({"USDT": "100000"})
+        op = await make().start()
+        price = Decimal("2000.10")
+        order = await op.place(ETH, "SELL", "LIMIT", AMOUNT, price)
+        sim.faults.clock_skew_ms = 30_000  # the venue's clock jumps, then the socket drops
+        await sim.disconnect_websockets(market=False)
+        assert op.user_stream is not None
+        await _until(lambda: op.user_stream is not None and op.user_stream.connects == 2)
+        sim.place_direct(other, "ETHUSDT", side="BUY", type="LIMIT", tif="IOC",
+                         price=price, qty=AMOUNT, client_id="late")  # fmt: skip
+        await _until(lambda: order.state is OrderState.FILLED)

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from chainops.core.errors import RpcTransientError
+from chainops.core.errors import ChainopsError
 from chainops.operators.exchanges.binance.rest import BinanceRest, translate
 
 __all__ = ["MarketStream", "UserStream"]
@@ -21,6 +21,7 @@ __all__ = ["MarketStream", "UserStream"]
 log = logging.getLogger("chainops.exchanges.binance")
 
 RECONNECT_DELAY = 0.1  # loopback and real venues alike: reconnect fast, reconcile after
+MAX_RECONNECT_DELAY = 10.0
 EventHandler = Callable[[dict[str, Any]], None]
 Reconnected = Callable[[], Awaitable[None]]
 
@@ -60,17 +61,25 @@ class _Reconnecting:
             ws = self.ws
             if ws is not None:
                 async for msg in ws:
-                    if msg.type == aiohttp.WSMsgType.TEXT:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        continue
+                    try:
                         payload = json.loads(msg.data)
-                        if isinstance(payload, dict):
-                            self._handle(payload)
+                    except ValueError:
+                        log.warning("ignored a non-JSON message: %.80s", msg.data)
+                        continue
+                    if isinstance(payload, dict):
+                        self._handle(payload)
+            delay = RECONNECT_DELAY
             while True:
-                await asyncio.sleep(RECONNECT_DELAY)
+                await asyncio.sleep(delay)
                 try:
                     self.ws = await self._open()
                     break
-                except (aiohttp.ClientError, RpcTransientError, OSError) as exc:
+                except (aiohttp.ClientError, ChainopsError, OSError, TimeoutError) as exc:
+                    # a refused subscription (e.g. a clock step) is retried too, more slowly
                     log.info("reconnect failed: %s", exc)
+                    delay = min(delay * 2, MAX_RECONNECT_DELAY)
             self.connects += 1
             try:
                 await self.on_reconnect()
@@ -124,6 +133,8 @@ class UserStream(_Reconnecting):
             await ws.close()
             error = reply.get("error") or {}
             code, message = error.get("code"), str(error.get("msg", ""))
+            if code == -1021:
+                await self.rest.clock.sync()  # the next attempt signs with the venue's time
             if code in (-1022, -2014, -2015, -1021):
                 raise translate(code, message)
             log.info("WebSocket API user stream refused (%s); using a listenKey", message)
