@@ -62,6 +62,8 @@ class NetworkSettings(BaseModel):
     explorer_url: str | None = None
     native_symbol: str = "ETH"
     fee: FeeSettings = FeeSettings()
+    # the block forks of this network start at (tests pin it so their state never moves)
+    fork_block: int | None = Field(default=None, ge=0)
 
     @field_validator("rpc_urls", mode="before")
     @classmethod

@@ -12,6 +12,8 @@ Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
 ``anvil_fork``       function factory: ``anvil_fork(url, block=None)`` forks any chain (mainnet
                               with your own RPC URL); every node it starts is stopped after the test
 ``exchange_simulator`` function a Binance-compatible exchange simulator on loopback (own thread)
+``configured_network_fork`` function a fork of the network named in the user's config at its
+                              pinned block (skipped unless ``CHAINOPS_FORK_URL`` is set)
 
 Heavy imports happen inside the fixtures so that merely having chainops installed
 costs a pytest run nothing.
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from chainops.devnet.exchange.background import BackgroundSimulator
     from chainops.devnet.solana_rpc import SolanaRpcServer
     from chainops.devnet.world import World
+    from chainops.testing.forks import ForkedNetwork
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -132,3 +135,24 @@ def solana_devnet() -> Iterator[SolanaRpcServer]:
         yield server
     finally:
         server.stop_thread()
+
+
+# -- forks of the user's configured network ---------------------------------------------------
+
+
+@pytest.fixture
+def configured_network_fork() -> Iterator[ForkedNetwork]:
+    """A fork of the network named in the user's config, at its pinned ``fork_block``.
+
+    The upstream is ``$CHAINOPS_FORK_URL``; without it the test is skipped, so a suite
+    never needs the internet unless asked to.
+    """
+    import os
+
+    from chainops.testing.forks import fork_configured_network
+
+    url = os.environ.get("CHAINOPS_FORK_URL")
+    if not url:
+        pytest.skip("CHAINOPS_FORK_URL is not set: no upstream network to fork")
+    with fork_configured_network(url) as fork:
+        yield fork
