@@ -7,6 +7,7 @@ transaction waiting for finality is parked until the height says it may be final
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from chainops.operators.solana import (
     SolanaOperator,
     SolanaSigner,
 )
+from chainops.operators.solana.fees import FeeOracle, PriorityFeePolicy
 from chainops.operators.solana.localchain import FINALITY_DEPTH
 from chainops.operators.solana.transport import SignatureStatus
 
@@ -104,3 +106,21 @@ async def test_identical_transfers_without_memo_are_refused(tmp_path: Path) -> N
         with pytest.raises(ValidationError, match="identical transaction"):
             await op.transfer(to, Decimal("0.001"))
         chain.advance(1)
+
+
+async def test_concurrent_sends_share_one_fee_market_fetch() -> None:
+    calls: list[list[str]] = []
+
+    async def fetch(accounts: Sequence[str]) -> list[int]:
+        calls.append(list(accounts))
+        await asyncio.sleep(0)
+        return [10, 20, 30, 40]
+
+    oracle = FeeOracle(fetch, PriorityFeePolicy(percentile=50))
+    assert oracle.cached_price(["a"]) is None
+    prices = await asyncio.gather(*[oracle.price(["a", "b"]) for _ in range(50)])
+    assert prices == [20] * 50 and calls == [["a", "b"]]
+    assert oracle.cached_price(["b", "a"]) == 20  # cached per account set, in any order
+    assert oracle.cached_price(["a"], override=7) == 7
+    with pytest.raises(ValidationError):
+        oracle.cached_price(["a"], override=-1)

@@ -9,13 +9,14 @@
   ``getRecentPrioritizationFees`` for the accounts the transaction writes, never
   above ``cap`` (default 1,000,000 micro-lamports = 1 lamport per unit, i.e. at
   most 0.0002 SOL of priority fee for a 200k-unit transaction) nor below ``floor``.
-  Fetched at most once per ``cache_seconds`` per account set: the market moves
-  per slot, not per transaction.
+  Fetched at most once per ``cache_seconds`` per account set (concurrent sends
+  share one fetch): the market moves per slot, not per transaction.
 * Both are overridable per operator and per send.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -83,21 +84,37 @@ class FeeOracle:
         self.policy = policy
         self._clock = clock
         self._cache: dict[frozenset[str], tuple[float, int]] = {}
+        self._pending: dict[frozenset[str], asyncio.Future[int]] = {}
         self.fetches = 0
 
-    async def price(self, accounts: Sequence[str], override: int | None = None) -> int:
-        """The compute-unit price to pay for a transaction writing ``accounts``."""
+    def cached_price(self, accounts: Sequence[str], override: int | None = None) -> int | None:
+        """The price if it is known without a fetch (override, fixed or fresh), else None."""
         if override is not None:
             if override < 0:
                 raise ValidationError("compute unit price must be >= 0")
             return override
         if self.policy.compute_unit_price is not None:
             return self.policy.compute_unit_price
-        key = frozenset(accounts)
-        now = self._clock()
-        cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < self.policy.cache_seconds:
+        cached = self._cache.get(frozenset(accounts))
+        if cached is not None and self._clock() - cached[0] < self.policy.cache_seconds:
             return cached[1]
+        return None
+
+    async def price(self, accounts: Sequence[str], override: int | None = None) -> int:
+        """The compute-unit price to pay for a transaction writing ``accounts``."""
+        known = self.cached_price(accounts, override)
+        if known is not None:
+            return known
+        key = frozenset(accounts)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._refresh(key))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _refresh(self, key: frozenset[str]) -> int:
+        now = self._clock()
         self.fetches += 1
         market = percentile_price(await self._fetch(sorted(key)), self.policy.percentile)
         price = min(max(market, self.policy.floor), self.policy.cap)

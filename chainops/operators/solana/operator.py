@@ -473,9 +473,12 @@ class SolanaOperator(Operator):
             body.append(programs.memo(str(client_id)))
         payer = self.signer.solders_pubkey
         writable = sorted({str(m.pubkey) for ix in body for m in ix.accounts if m.is_writable})
-        blockhash, price = await asyncio.gather(
-            self._recent_blockhash(), self.fees.price(writable, compute_unit_price)
-        )
+        blockhash = self._cached_blockhash()
+        price = self.fees.cached_price(writable, compute_unit_price)
+        if blockhash is None or price is None:  # at most one fetch of each per moment
+            blockhash, price = await asyncio.gather(
+                self._recent_blockhash(), self.fees.price(writable, compute_unit_price)
+            )
         limit = compute_unit_limit or self.config.compute_unit_limit
         if simulate:
             trial = build_message(
@@ -615,11 +618,17 @@ class SolanaOperator(Operator):
         level = _commitment_for(confirmations, self.config.commitment)
         return await self.wait(tx, commitment=level, timeout=timeout)
 
+    def _cached_blockhash(self) -> Blockhash | None:
+        cached = self._blockhash
+        if cached is not None and time.monotonic() - cached[0] < self.config.blockhash_ttl:
+            return cached[1]
+        return None
+
     async def _recent_blockhash(self) -> Blockhash:
         now = time.monotonic()
-        cached = self._blockhash
-        if cached is not None and now - cached[0] < self.config.blockhash_ttl:
-            return cached[1]
+        cached = self._cached_blockhash()
+        if cached is not None:
+            return cached
         if self._blockhash_fetch is not None and not self._blockhash_fetch.done():
             return await asyncio.shield(self._blockhash_fetch)
         future: asyncio.Future[Blockhash] = asyncio.ensure_future(self.transport.latest_blockhash())
@@ -698,7 +707,8 @@ class SolanaOperator(Operator):
         await self._broadcast(tx, attempt)
 
     async def _on_change(self, tx: Transaction) -> None:
-        self.commits.save_soon(tx)
+        if tx.state is not TxState.INCLUDED:  # "processed" is gone in a slot: not worth a write
+            self.commits.save_soon(tx)
         self._wake(tx)
 
     def _wake(self, tx: Transaction) -> None:
