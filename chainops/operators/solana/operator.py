@@ -473,12 +473,14 @@ class SolanaOperator(Operator):
             body.append(programs.memo(str(client_id)))
         payer = self.signer.solders_pubkey
         writable = sorted({str(m.pubkey) for ix in body for m in ix.accounts if m.is_writable})
-        blockhash = self._cached_blockhash()
-        price = self.fees.cached_price(writable, compute_unit_price)
-        if blockhash is None or price is None:  # at most one fetch of each per moment
+        cached_hash = self._cached_blockhash()
+        cached_price = self.fees.cached_price(writable, compute_unit_price)
+        if cached_hash is None or cached_price is None:  # at most one fetch of each at a time
             blockhash, price = await asyncio.gather(
                 self._recent_blockhash(), self.fees.price(writable, compute_unit_price)
             )
+        else:
+            blockhash, price = cached_hash, cached_price
         limit = compute_unit_limit or self.config.compute_unit_limit
         if simulate:
             trial = build_message(
