@@ -193,3 +193,12 @@ async def test_user_stream_survives_a_clock_step_during_reconnect() -> None:
         sim.place_direct(other, "ETHUSDT", side="BUY", type="LIMIT", tif="IOC",
                          price=price, qty=AMOUNT, client_id="late")  # fmt: skip
         await _until(lambda: order.state is OrderState.FILLED)
+
+
+async def test_limiter_adopts_the_venues_weight_limit() -> None:
+    async with venue() as (sim, _, make):
+        sim.weights.limit = 1200
+        op = await make(user_stream=False).start()
+        assert op.rest.limiter.limit == 1200
+        await op.balances()
+        assert op.rest.limiter.used == sim.weights.used  # the header is the truth

@@ -40,3 +40,9 @@ async def test_clock_offset() -> None:
     clock = ClockSync(server)
     offset = await clock.sync()
     assert 4_900 <= offset <= 5_100 and clock.synced
+
+
+async def test_venue_limit_is_adopted() -> None:
+    limiter = WeightLimiter(6000)
+    limiter.set_limit(1200)
+    assert limiter.limit == 1200 and limiter.budget == 1080

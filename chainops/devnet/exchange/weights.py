@@ -44,7 +44,7 @@ class WeightCounter:
             raise errors.banned(self.banned_until)
         minute = now_ms // 60_000
         if minute != self.minute:
-            self.minute, self.used = minute, 0
+            self.minute, self.used, self.ignored_429s = minute, 0, 0
         if self.forced_retry_after is not None:
             retry = self.forced_retry_after
             self.forced_retry_after = None

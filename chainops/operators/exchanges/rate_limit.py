@@ -34,6 +34,11 @@ class WeightLimiter:
         self.banned_until = 0.0
         self.waits: list[float] = []  # every sleep taken, for observability
 
+    def set_limit(self, limit: int) -> None:
+        """Adopt the venue's published per-minute weight limit."""
+        self.budget = int(self.budget * limit / self.limit)
+        self.limit = limit
+
     def _roll(self) -> None:
         minute = int(self._clock() // 60)
         if minute != self._minute:

@@ -157,6 +157,9 @@ class BinanceSpot(OrderBookExchange):
 
     async def _venue_rules(self) -> dict[TradingPair, TradingRule]:
         info = await self.rest.request("GET", "/api/v3/exchangeInfo", weight=20)
+        for limit in info.get("rateLimits", ()):
+            if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
+                self.rest.limiter.set_limit(int(limit["limit"]) // int(limit.get("intervalNum", 1)))
         rules = {}
         for entry in info["symbols"]:
             if entry.get("status") != "TRADING":
