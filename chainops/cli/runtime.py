@@ -126,7 +126,8 @@ def journal_file(explicit: Path | None) -> Path:
     return path
 
 
-_PLAIN_DECIMAL = re.compile(r"\d+(\.\d+)?|\.\d+")
+# ASCII digits only: \d would also admit digits of other scripts
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 
 
 def parse_amount(text: str, what: str = "amount") -> Decimal:

@@ -1,0 +1,91 @@
+"""Canonical deployments: well-formed data, token lookup, devnet registration."""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils import to_checksum_address
+
+from chainops.core.assets import Token
+from chainops.core.errors import ConfigurationError
+from chainops.core.platforms import get_chain
+from chainops.deployments import (
+    AmbiguousToken,
+    UnknownToken,
+    deployment,
+    deployments,
+    find_token,
+    register_address_book,
+)
+from chainops.devnet.addressbook import AddressBook, TokenEntry
+
+CHAINS = ("ethereum", "arbitrum", "optimism", "base", "polygon", "bsc")
+CONTRACTS = (
+    "WETH9",
+    "UniswapV2Factory",
+    "UniswapV2Router02",
+    "UniswapV3Factory",
+    "SwapRouter02",
+    "QuoterV2",
+    "NonfungiblePositionManager",
+)
+
+
+@pytest.mark.parametrize("name", CHAINS)
+def test_every_chain_has_the_canonical_set(name: str) -> None:
+    dep = deployment(name)
+    assert dep.chain_id == get_chain(name).chain_id
+    for contract in CONTRACTS:
+        address = str(dep.contract(contract))
+        assert to_checksum_address(address) == address  # typos break the checksum
+    for token in dep.tokens:
+        assert to_checksum_address(str(token.address)) == str(token.address)
+        assert token.platform == name
+    symbols = {t.symbol for t in dep.tokens}
+    assert {"USDC", "USDT"} & symbols
+    assert str(dep.contract("WETH9")) in {str(t.address) for t in dep.tokens}
+
+
+def test_lookup_by_symbol_alias_and_address() -> None:
+    usdc = find_token("mainnet", "usdc")
+    assert usdc.decimals == 6
+    assert str(usdc.address) == "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+    assert find_token(1, str(usdc.address).lower()) == usdc
+    assert find_token("bnb", "USDT").decimals == 18  # BSC's peg has 18 decimals
+    assert deployment(8453).contract("UniswapV3Factory") != deployment(1).contract(
+        "UniswapV3Factory"
+    )
+
+
+def test_unknown_token_and_network() -> None:
+    with pytest.raises(UnknownToken, match=r"unknown token 'NOPE' on base \(known: .*USDC"):
+        find_token("base", "NOPE")
+    with pytest.raises(UnknownToken, match="no token at"):
+        find_token("base", "0x000000000000000000000000000000000000dEaD")
+    with pytest.raises(ConfigurationError, match="unknown platform"):
+        find_token("atlantis", "USDC")
+    with pytest.raises(ConfigurationError, match="no deployments are known for solana"):
+        deployment("solana")
+
+
+def test_ambiguous_symbol() -> None:
+    dep = deployment("ethereum")
+    other = Token("USDC", 6, "ethereum", "0x000000000000000000000000000000000000dEaD")
+    with pytest.raises(AmbiguousToken, match=r"ambiguous.*pass the address"):
+        dep.with_tokens(other).token("USDC")
+    assert dep.with_tokens(other).token(str(other.address)) == other
+
+
+def test_devnet_registers_its_own_book() -> None:
+    book = AddressBook(
+        chain_id=31337,
+        contracts={"WETH9": "0x5FbDB2315678afecb367f032d93F642f64180aa3"},
+        tokens={
+            "TKN": TokenEntry("TKN", "Token", "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", 6, "x")
+        },
+    )
+    register_address_book(book)
+    assert find_token("devnet", "tkn").decimals == 6
+    assert "anvil" in deployments()
+    wrong = AddressBook(chain_id=1)
+    with pytest.raises(ConfigurationError, match="chain id"):
+        register_address_book(wrong)

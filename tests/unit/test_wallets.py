@@ -1,0 +1,76 @@
+"""Wallet store: encrypted files, wrong password, missing wallet, never overwritten."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from chainops.core.errors import AuthenticationError, ValidationError
+from chainops.wallets import WalletExists, WalletNotFound, WalletStore
+
+KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WalletStore:
+    monkeypatch.setenv("CHAINOPS_SCRYPT_N", "1024")  # fast in tests; real files use 2**18
+    return WalletStore(tmp_path / "wallets")
+
+
+def test_import_list_show_unlock(store: WalletStore) -> None:
+    info = store.import_key("main", KEY, PASSWORD)
+    assert str(info.address) == ADDRESS
+    assert [w.name for w in store.list()] == ["main"]
+    assert store.signer("main", PASSWORD).address == info.address
+    assert store.export_key("main", PASSWORD) == KEY
+    document = json.loads(info.path.read_text())
+    assert document["crypto"]["kdf"] == "scrypt"
+    assert KEY[2:] not in info.path.read_text()
+    assert stat.S_IMODE(info.path.stat().st_mode) == 0o600
+    assert KEY[2:] not in repr(info) and KEY[2:] not in repr(store.signer("main", PASSWORD))
+
+
+def test_new_wallets_differ(store: WalletStore) -> None:
+    a = store.create("a", PASSWORD)
+    b = store.create("b", PASSWORD)
+    assert a.address != b.address
+
+
+def test_wrong_password(store: WalletStore) -> None:
+    store.import_key("main", KEY, PASSWORD)
+    with pytest.raises(AuthenticationError, match="wrong password"):
+        store.signer("main", "not the password")
+    with pytest.raises(AuthenticationError):
+        store.export_key("main", "not the password")
+
+
+def test_missing_wallet(store: WalletStore) -> None:
+    with pytest.raises(WalletNotFound, match=r"no wallet 'ghost'.*wallet new"):
+        store.get("ghost")
+    store.create("real", PASSWORD)
+    with pytest.raises(WalletNotFound, match=r"known: real"):
+        store.signer("ghost", PASSWORD)
+
+
+def test_bad_input(store: WalletStore) -> None:
+    with pytest.raises(ValidationError, match="invalid wallet name"):
+        store.create("../evil", PASSWORD)
+    with pytest.raises(ValidationError, match="too short"):
+        store.create("short", "pw")
+    with pytest.raises(ValidationError, match="invalid private key") as err:
+        store.import_key("bad", "0x1234zz", PASSWORD)
+    assert "1234zz" not in str(err.value)
+    store.create("once", PASSWORD)
+    with pytest.raises(WalletExists):
+        store.import_key("once", KEY, PASSWORD)
+
+
+def test_foreign_files_are_skipped(store: WalletStore) -> None:
+    store.create("ok", PASSWORD)
+    (store.directory / "notes.json").write_text("[1, 2]")
+    assert [w.name for w in store.list()] == ["ok"]
