@@ -662,11 +662,13 @@ class SolanaOperator(Operator):
         try:
             await self.transport.send_raw(attempt.raw)
         except RpcError as exc:
+            self.monitor.sent(tx)  # the re-send clock runs from the hand-over's end
             # Never fatal: the bytes may have arrived, and until the blockhash expires
             # the monitor keeps re-sending them; expiry then decides.
             tx.attempt_failed(attempt.index, exc)
             self.commits.save_soon(tx)
             return
+        self.monitor.sent(tx)  # a batched send may take a while: the clock starts on its end
         if tx.state in (TxState.SIGNED, TxState.BROADCAST) and not attempt.broadcast:
             tx.mark_broadcast(attempt.index)
         self.monitor.wake()
