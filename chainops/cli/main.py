@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -60,6 +61,9 @@ def devnet_up(
     solana: bool = typer.Option(
         False, "--solana", help="Start the local Solana cluster (LiteSVM behind JSON-RPC) instead."
     ),
+    exchange: bool = typer.Option(
+        True, "--exchange/--no-exchange", help="Also start the Binance-compatible simulator."
+    ),
 ) -> None:
     """Start the devnet world and keep it running until Ctrl-C."""
     if solana:
@@ -72,15 +76,24 @@ def devnet_up(
         world = World.start(AnvilConfig(port=port or None), use_cache=not no_cache)
     except ChainopsError as exc:
         raise _fail(exc) from exc
+    simulator, paper = _start_exchange() if exchange else (None, None)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         if json_output:
             document = {"rpc_url": world.rpc_url, **world.book.to_dict()}
+            if paper is not None:
+                document["exchange"] = paper
             print(json.dumps(document, indent=2, sort_keys=True), flush=True)
         else:
             for table in address_book_tables(world.book, world.rpc_url):
                 console.print(table)
+            if paper is not None:
+                console.print(
+                    f"[green]exchange simulator[/green] at [bold]{paper['url']}[/bold] "
+                    f"(Binance spot dialect); paper account key {paper['api_key']}, "
+                    f"secret {paper['api_secret']}"
+                )
             origin = "cached state" if world.started_from_cache else "fresh deployment"
             console.print(
                 f"[green]devnet up[/green] at [bold]{world.rpc_url}[/bold] "
@@ -92,9 +105,28 @@ def devnet_up(
     except KeyboardInterrupt:
         pass
     finally:
+        if simulator is not None:
+            simulator.stop()
         world.stop()
         if not json_output:
             console.print("devnet stopped")
+
+
+def _start_exchange() -> tuple[Any, dict[str, str]]:
+    """The exchange simulator on its own thread, with one funded paper account."""
+    from chainops.devnet.exchange.background import BackgroundSimulator
+
+    simulator = BackgroundSimulator().start()
+    account = simulator.create_account()
+    sim = simulator.sim
+    paper = {
+        "url": sim.url,
+        "stream_url": sim.stream_url,
+        "ws_api_url": sim.ws_api_url,
+        "api_key": account.api_key,
+        "api_secret": account.secret,
+    }
+    return simulator, paper
 
 
 @devnet_app.command("addresses")

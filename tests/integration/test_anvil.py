@@ -72,6 +72,9 @@ def test_manual_then_auto_mining(node: Anvil) -> None:
         assert node.rpc("eth_getTransactionReceipt", [tx_hash])["status"] == "0x1"
         node.set_mining("auto")
         send(node)
+        deadline = time.monotonic() + 5  # automine lands a moment after the send returns
+        while node.block_number() < start + 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert node.block_number() == start + 2
 
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 from typer.testing import CliRunner
@@ -80,6 +81,8 @@ def test_cli_up_serves_the_world_and_stops_on_sigterm(devnet_world: World) -> No
         assert book["contracts"] == devnet_world.book.contracts
         w3 = Web3(Web3.HTTPProvider(book["rpc_url"]))
         assert w3.eth.get_code(book["contracts"]["WETH9"])
+        with urllib.request.urlopen(book["exchange"]["url"] + "/api/v3/ping", timeout=10) as r:
+            assert r.status == 200  # the exchange simulator runs beside Anvil
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
