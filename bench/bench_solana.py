@@ -9,6 +9,11 @@
    plain way, one transfer after another: ``get_latest_blockhash``,
    ``send_transaction`` (preflight on), ``confirm_transaction`` at *confirmed*.
 
+``details`` also holds the floor the operator's guarantees set on the same SVM:
+the native steps alone, one after another, for every transfer (build the message,
+simulate it, sign it, send it through ``LocalChain``; no journal, no events, no
+wait), as ``floor_tx_per_s`` and ``floor_ratio_vs_raw``.
+
 CHAINOPS_BENCH_SOL_N sets N (default 2000).
 """
 
@@ -40,7 +45,9 @@ from chainops.operators.solana import (
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,
+    programs,
 )
+from chainops.operators.solana.messages import build_message, sign_message, unsigned_bytes
 from chainops.operators.solana.rpc_transport import RpcTransport
 from chainops.operators.solana.transport import SolanaTransport
 
@@ -79,6 +86,34 @@ def _raw_litesvm(n: int) -> float:
         svm.send_transaction(tx)
     elapsed = time.perf_counter() - start
     assert svm.get_balance(to) == sum(1_000_000 + i for i in range(n))
+    return n / elapsed
+
+
+def _guarantee_floor(n: int) -> float:
+    """Transfers/s of the native work every operator transfer does: build, simulate, sign, send."""
+    chain = LocalChain(slot_time=None)
+    payer = SolanaSigner.generate()
+    chain.airdrop(str(payer.pubkey), 10**13)
+    to = SolanaSigner.generate().solders_pubkey
+    blockhash, _ = chain.latest_blockhash()
+    start = time.perf_counter()
+    for i in range(n):
+        body = [
+            programs.transfer(payer.solders_pubkey, to, 1_000_000),
+            programs.memo(f"floor-{i}"),  # the operator's unique memo
+        ]
+        limit = programs.MAX_COMPUTE_UNIT_LIMIT
+        trial = build_message(
+            payer.solders_pubkey,
+            [programs.set_compute_unit_limit(limit), programs.set_compute_unit_price(0), *body],
+            blockhash,
+        )
+        units = chain.simulate(unsigned_bytes(trial)).units_consumed
+        final = [programs.set_compute_unit_limit(units + 1_000), programs.set_compute_unit_price(0)]
+        message = build_message(payer.solders_pubkey, [*final, *body], blockhash)
+        chain.send(sign_message(message, [payer]).raw)
+    elapsed = time.perf_counter() - start
+    assert chain.balance(str(to)) == n * 1_000_000
     return n / elapsed
 
 
@@ -140,6 +175,7 @@ async def _naive_solana_py(url: str, chain: LocalChain, n: int) -> float:
 
 def run() -> list[Result]:
     raw = _raw_litesvm(N)
+    floor = _guarantee_floor(N)
     chain = LocalChain(slot_time=SLOT_TIME)
     in_process = asyncio.run(_operator(LiteSvmTransport(chain), chain, N))
     rpc_n = max(1, N // 4)
@@ -156,6 +192,9 @@ def run() -> list[Result]:
         "rpc_operator_p50_ms": over_rpc["p50_ms"],
         "rpc_operator_p95_ms": over_rpc["p95_ms"],
         "target_ratio_vs_raw": 0.5,
+        "floor_tx_per_s": floor,
+        "floor_ratio_vs_raw": floor / raw,
+        "operator_ratio_vs_floor": in_process["tx_per_s"] / floor,
     }
     return [
         Result(

@@ -352,6 +352,8 @@ class EventBus:
         """
 
         def on_change(op: Operation[Any], entry: HistoryEntry) -> None:
+            if not self._subscriptions:
+                return  # nobody listens: building the events would be wasted work
             for event in events_for(op, entry):
                 self.publish(event)
 

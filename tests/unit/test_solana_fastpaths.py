@@ -1,7 +1,8 @@
 """The Solana hot path's shortcuts say exactly what the slow paths say.
 
 Native base58 parsing of keys and signatures agrees with the pure decoder (and
-errors stay ours); the monitor looks only at what can change: a confirmed
+errors stay ours); the event bus builds no events while nobody listens, yet a
+later subscriber hears what follows; the monitor looks only at what can change: a confirmed
 transaction waiting for finality is parked until the height says it may be final.
 """
 
@@ -13,12 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from core_factories import make_tx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainops.core.errors import InvalidIdentifier, ValidationError
+from chainops.core.errors import InvalidIdentifier, Rejected, ValidationError
+from chainops.core.events import Event, EventBus
 from chainops.core.ids import SolanaPubkey, SolanaSignature, b58decode, b58encode
-from chainops.core.transactions import TxState
+from chainops.core.transactions import TxState, TxUpdate
 from chainops.operators.solana import (
     LiteSvmTransport,
     LocalChain,
@@ -124,3 +127,17 @@ async def test_concurrent_sends_share_one_fee_market_fetch() -> None:
     assert oracle.cached_price(["a"], override=7) == 7
     with pytest.raises(ValidationError):
         oracle.cached_price(["a"], override=-1)
+
+
+def test_a_tracked_operation_builds_no_events_until_someone_listens() -> None:
+    bus = EventBus()
+    tx = make_tx("quiet")
+    bus.track(tx)
+    tx.apply(TxUpdate(state=TxState.REJECTED, error=Rejected("no")))  # nobody listens: no-op
+    seen: list[Event] = []
+    later = make_tx("heard")
+    bus.track(later)
+    with bus.subscribe(Event, seen.append):
+        later.apply(TxUpdate(state=TxState.REJECTED, error=Rejected("no")))
+    assert [type(e).__name__ for e in seen] == ["TxRejected"]
+    assert seen[0].client_id == "heard"
