@@ -4,9 +4,10 @@
    transfers, each simulated, priced, signed, journalled (SQLite file, FULL sync)
    and sent, then every one waited to *confirmed*; against raw LiteSVM sends of N
    transfers pre-signed outside the timing (the SVM's own limit).
-2. ``SolanaOperator`` over the loopback JSON-RPC server (solana-py ``AsyncClient``
-   inside), N/4 concurrent transfers to *confirmed*; against solana-py used the
-   plain way, one transfer after another: ``get_latest_blockhash``,
+2. ``SolanaOperator`` over the loopback JSON-RPC server (``RpcTransport``: one
+   JSON-RPC batch of simulations and one of sends per loop turn, solana-py
+   ``AsyncClient`` for the rest), N/4 concurrent transfers to *confirmed*;
+   against solana-py used the plain way, one transfer after another: ``get_latest_blockhash``,
    ``send_transaction`` (preflight on), ``confirm_transaction`` at *confirmed*.
 
 ``details`` also holds the floor the operator's guarantees set on the same SVM:
