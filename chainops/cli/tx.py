@@ -42,7 +42,13 @@ from chainops.core.transactions import Transaction, TxState
 
 tx_app = typer.Typer(help="Follow and fix transactions the journal knows.", no_args_is_help=True)
 TX_ID = typer.Argument(..., help="Client id (tx-…) or the hash of any attempt.")
+_SETTLED = (TxState.CONFIRMED, TxState.FINALIZED)
 _FAILED = (TxState.REVERTED, TxState.REJECTED, TxState.REPLACED, TxState.DROPPED, TxState.EXPIRED)
+
+
+def is_pending(tx: Transaction) -> bool:
+    """Not yet confirmed and not failed: what a user may still wait for or replace."""
+    return not tx.is_terminal and tx.state not in _SETTLED
 
 
 def find_tx(journal: SqliteJournal, ref: str) -> Transaction:
@@ -110,6 +116,8 @@ def tx_list(
                 ops = store.list_operations(kind="transaction", platform=chain, owner=account)
     except ChainopsError as exc:
         raise fail(exc, as_json) from None
+    if pending:
+        ops = [op for op in ops if isinstance(op, Transaction) and is_pending(op)]
     if account is not None:
         ops = [op for op in ops if op.owner.lower() == account.lower()]
     rows = [tx_summary(op) for op in reversed(ops) if isinstance(op, Transaction)][:limit]
@@ -136,9 +144,12 @@ def tx_status(
         with open_journal(journal) as store:
             tx = find_tx(store, ref)
         summary = tx_summary(tx)
-        if not tx.is_terminal:
-            settings = settings_for(config, network, rpc_url)
-            summary["on_chain"] = run_lookup(network_of(settings, tx, network), tx)
+        if is_pending(tx):
+            try:
+                settings = settings_for(config, network, rpc_url)
+                summary["on_chain"] = run_lookup(network_of(settings, tx, network), tx)
+            except ChainopsError as exc:  # the journal's record is still worth showing
+                summary["on_chain"] = {"error": str(exc)}
     except ChainopsError as exc:
         raise fail(exc, as_json) from None
     show(summary, as_json, str(tx.client_id))
@@ -189,8 +200,8 @@ def _operate(
             tx = find_tx(store, ref)
         settings = settings_for(config, network, rpc_url)
         net = network_of(settings, tx, network)
-        if tx.is_terminal:
-            return tx, net, None, path
+        if tx.is_terminal or tx.state in _SETTLED:
+            return tx, net, None, path  # nothing left to sign or follow
         signer = signer_for(settings, wallet)
         if str(signer.address).lower() != str(tx.sender).lower():
             raise ConfigurationError(
@@ -263,7 +274,7 @@ def _replace(
 ) -> None:
     tx, net, signer, path = _operate(ref, config, network, rpc_url, wallet, journal, as_json)
     if signer is None:
-        error = ConfigurationError(f"{tx.client_id} is already {tx.state.name}; nothing to do")
+        error = ConfigurationError(f"{tx.client_id} is already {tx.state.name}; nothing to replace")
         raise fail(error, as_json)
     action = "cancel" if cancel else "speed up"
     lines = describe(net, str(signer.address)) | {action: f"{tx.client_id} (nonce {tx.nonce})"}
