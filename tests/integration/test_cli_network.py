@@ -209,3 +209,16 @@ def test_amount_decimal_kept_exact(devnet: World, cli: Cli) -> None:
     )  # fmt: skip
     assert Decimal(sent["amount"]) == Decimal("1e-18")
     assert balance(devnet, recipient) - before == 1
+
+
+def test_failover_to_the_next_rpc_url(devnet: World, cli: Cli) -> None:
+    key = devnet.book.accounts[5].private_key
+    recipient = devnet.book.accounts[8].address
+    cli.config.write_text(
+        'network = "failover"\n[networks.failover]\nchain_id = 31337\n'
+        f'rpc_urls = ["http://127.0.0.1:9", "{devnet.rpc_url}"]\n'
+    )
+    before = balance(devnet, recipient)
+    sent = cli.json("send", "0.75", "--to", recipient, "--yes", CHAINOPS_PRIVATE_KEY=key)
+    assert sent["state"] == "CONFIRMED"
+    assert balance(devnet, recipient) - before == 750_000_000_000_000_000
