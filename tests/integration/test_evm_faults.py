@@ -14,7 +14,13 @@ import pytest
 from eth_account import Account
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
-from chainops.core.errors import NonceError, Rejected, RpcTransientError, UnknownOutcome
+from chainops.core.errors import (
+    InsufficientFunds,
+    NonceError,
+    Rejected,
+    RpcTransientError,
+    UnknownOutcome,
+)
 from chainops.core.transactions import AttemptKind, TxState
 from chainops.devnet.rpc_proxy import FaultRule, RpcProxy
 from chainops.devnet.world import World
@@ -400,3 +406,25 @@ def test_metrics_render_as_prometheus_text(devnet_world: World) -> None:
     text = evm.metrics.prometheus({"chain": "devnet"})
     assert 'chainops_evm_bumps_total{chain="devnet"} 2' in text
     assert evm.metrics.as_dict()["send_to_confirm_seconds"]["p50"] == 0.5
+
+
+async def test_11b_rejected_middle_nonce_is_filled_so_later_ones_mine(devnet_fresh: World) -> None:
+    """Three concurrent sends; the funds run out after the first, so the node can never
+    take the second: it ends REJECTED and its nonce is taken by a no-op, so the third is
+    not stuck behind a gap."""
+    world = devnet_fresh
+    evm = make(world, index=7)
+    world.anvil.set_balance(evm.owner, 10**18)  # 1 ETH: enough for 0.6 once, not twice
+    async with evm:
+        to = world.book.accounts[1].address
+        first, second, third = await asyncio.gather(
+            *(evm.send(to=to, value=Decimal(v)) for v in ("0.6", "0.6", "0.01"))
+        )
+        await first.wait(timeout=10)
+        await third.wait(timeout=10)
+        with pytest.raises(InsufficientFunds):
+            await second.wait(timeout=10)
+        assert second.state is TxState.REJECTED
+        assert evm.metrics.gap_fills == 1
+        count = int(world.anvil.rpc("eth_getTransactionCount", [evm.owner, "latest"]), 16)
+        assert count == 3  # two transfers and the no-op that took the refused nonce

@@ -290,3 +290,14 @@ ERROR_CLASSES: dict[NodeErrorKind, type[NodeError]] = {
 def node_error(code: int | None, message: str, data: Any = None) -> NodeError:
     """The exception for a JSON-RPC error object, typed by :func:`classify`."""
     return ERROR_CLASSES[classify(message, code)](code, message, data)
+
+
+def core_error(exc: BaseException) -> BaseException:
+    """The core error a node error stands for (what callers catch and what the journal
+    can rebuild); other exceptions pass through."""
+    if not isinstance(exc, NodeError):
+        return exc
+    for core in (InsufficientFunds, NonceError, Reverted, Rejected):
+        if isinstance(exc, core):
+            return core(str(exc))
+    return exc

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -58,9 +59,9 @@ from chainops.operators.evm.batching import AutoBatcher
 from chainops.operators.evm.fees import FeeOracle, Priority, default_policy
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
-from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
+from chainops.operators.evm.node_errors import NodeError, NodeErrorKind, core_error
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator
-from chainops.operators.evm.recovery import PLAIN_TRANSFER_GAS, restore
+from chainops.operators.evm.recovery import PLAIN_TRANSFER_GAS, fill_nonce, restore
 from chainops.operators.evm.replacements import replace
 from chainops.operators.evm.requests import (
     ContractHandle,
@@ -74,6 +75,8 @@ from chainops.operators.evm.rpc import JsonRpcClient
 from chainops.operators.evm.signer import LocalSigner
 from chainops.operators.evm.watchdog import Watchdog
 from chainops.operators.group_commit import GroupCommitter
+
+log = logging.getLogger("chainops.evm")
 
 # Estimates are exact for the state they ran on; 20 % covers state that moves between
 # estimate and inclusion (storage slots warmed or cleared by other transactions).
@@ -175,7 +178,8 @@ class EvmOperator(Operator):
         self.watchdog = Watchdog(self)
         self.monitor.on_turn = self.watchdog.check
         self._locks: dict[str, asyncio.Lock] = {}
-        self._eoa_seen: dict[str, float] = {}  # address -> when it was last seen without code
+        self._eoa_seen: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()  # address -> when it was last seen without code
         self._stalled: dict[str, ChainopsError] = {}
         self._sent_at: dict[str, float] = {}
 
@@ -245,6 +249,8 @@ class EvmOperator(Operator):
     async def _shutdown(self) -> None:
         await self.monitor.stop()
         await self.watchdog.drain()
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.batcher.drain()
         await self.commits.drain()
         await self.rpc.close()
@@ -552,11 +558,31 @@ class EvmOperator(Operator):
             if not restoring:
                 raise NonceError(f"{tx.client_id}: nonce {tx.nonce} already used") from exc
             return
-        self._finish(tx, TxState.REJECTED, exc)
-        if tx.nonce is not None and not restoring:
-            await self.nonces.release(tx.nonce)  # never accepted: the nonce is free again
+        await self.give_up(tx, exc, release=not restoring)
         if not restoring:
             raise exc
+
+    async def give_up(self, tx: Transaction, exc: NodeError, *, release: bool = True) -> None:
+        """REJECTED: the node will never take it. Its nonce is freed, or, when later
+        transactions already wait behind it, occupied at once by a 0-value no-op."""
+        self._finish(tx, TxState.REJECTED, exc)
+        nonce = tx.nonce
+        if nonce is None:
+            return
+        if any(other > nonce for other in self.nonces.in_flight):
+            self._background(fill_nonce(self, nonce))
+        elif release and nonce in self.nonces.in_flight:
+            await self.nonces.release(nonce)
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background work failed", exc_info=task.exception())
 
     async def replaced_elsewhere(self, tx: Transaction) -> None:
         """Another transaction (not one of ours) took this nonce: REPLACED, and resync."""
@@ -572,6 +598,7 @@ class EvmOperator(Operator):
             await self.nonces.done(tx.nonce)
 
     def _finish(self, tx: Transaction, state: TxState, error: BaseException) -> None:
+        error = core_error(error)
         tx.apply(TxUpdate(state=state, error=error, sequence=self.monitor.sequence()))
         self.commits.save_soon(tx)
         self._count(tx)

@@ -59,9 +59,15 @@ async def fill_gaps(op: EvmOperator, known: set[int]) -> None:
         if nonce in known:
             continue
         await op.nonces.adopt(nonce)
-        request = TxRequest(to=op.signer.address)
-        tx = await op.sign_and_journal(request, 0, PLAIN_TRANSFER_GAS, nonce)
-        op.metrics.gap_fills += 1
-        op.monitor.track(tx)
-        assert tx.latest_attempt is not None
-        await op.broadcast_attempt(tx, tx.latest_attempt, restoring=True)
+        await fill_nonce(op, nonce)
+
+
+async def fill_nonce(op: EvmOperator, nonce: int) -> Transaction:
+    """Occupy ``nonce`` (already reserved or adopted) with a 0-value self-transfer."""
+    request = TxRequest(to=op.signer.address)
+    tx = await op.sign_and_journal(request, 0, PLAIN_TRANSFER_GAS, nonce)
+    op.metrics.gap_fills += 1
+    op.monitor.track(tx)
+    assert tx.latest_attempt is not None
+    await op.broadcast_attempt(tx, tx.latest_attempt, restoring=True)
+    return tx

@@ -23,13 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 from chainops.core.errors import ChainopsError, NonceError
 from chainops.core.transactions import AttemptKind, Transaction, TxState
-from chainops.operators.evm.node_errors import NodeError
+from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.replacements import BumpCapReached
 
 if TYPE_CHECKING:
     from chainops.operators.evm.operator import EvmOperator
 
 log = logging.getLogger("chainops.evm.watchdog")
+
+# Node answers that no re-send of the same bytes can change.
+FATAL_FOR_TX = frozenset(
+    {NodeErrorKind.INSUFFICIENT_FUNDS, NodeErrorKind.INTRINSIC_GAS, NodeErrorKind.GAS_LIMIT}
+)
 
 
 class Watchdog:
@@ -167,7 +172,14 @@ class Watchdog:
             self.op.monitor.wake()
             return
         except NodeError as exc:
-            log.info("re-broadcast of %s refused: %s", latest.hash, exc)
+            if exc.kind in FATAL_FOR_TX:
+                # It can never be accepted as it is (e.g. the funds went to an earlier
+                # transaction): give it up, and keep later nonces from waiting on it.
+                await self.op.give_up(tx, exc)
+            elif exc.kind is NodeErrorKind.UNDERPRICED and str(tx.client_id) not in self._busy:
+                self._spawn(tx, self._bump(tx))  # re-price from the fresh base fee
+            else:
+                log.info("re-broadcast of %s refused: %s", latest.hash, exc)
             return
         except ChainopsError as exc:
             log.info("re-broadcast of %s failed, retrying later: %s", latest.hash, exc)
