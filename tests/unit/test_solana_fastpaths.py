@@ -18,7 +18,7 @@ from core_factories import make_tx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainops.core.errors import InvalidIdentifier, Rejected, ValidationError
+from chainops.core.errors import InvalidIdentifier, Rejected, RpcTransientError, ValidationError
 from chainops.core.events import Event, EventBus
 from chainops.core.ids import SolanaPubkey, SolanaSignature, b58decode, b58encode
 from chainops.core.transactions import TxState, TxUpdate
@@ -141,3 +141,22 @@ def test_a_tracked_operation_builds_no_events_until_someone_listens() -> None:
         later.apply(TxUpdate(state=TxState.REJECTED, error=Rejected("no")))
     assert [type(e).__name__ for e in seen] == ["TxRejected"]
     assert seen[0].client_id == "heard"
+
+
+async def test_a_failed_fee_fetch_reaches_every_waiter_and_the_next_call_retries() -> None:
+    calls = 0
+
+    async def fetch(accounts: Sequence[str]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)
+        if calls == 1:
+            raise RpcTransientError("market unavailable")
+        return [5]
+
+    oracle = FeeOracle(fetch, PriorityFeePolicy())
+    outcomes = await asyncio.gather(
+        *[oracle.price(["a"]) for _ in range(3)], return_exceptions=True
+    )
+    assert all(isinstance(o, RpcTransientError) for o in outcomes) and calls == 1
+    assert await oracle.price(["a"]) == 5 and calls == 2

@@ -105,13 +105,23 @@ class FeeOracle:
         known = self.cached_price(accounts, override)
         if known is not None:
             return known
+        return await asyncio.shield(self.fetching(accounts))
+
+    def fetching(self, accounts: Sequence[str]) -> asyncio.Future[int]:
+        """The market fetch for ``accounts`` in flight, started if there is none."""
         key = frozenset(accounts)
         pending = self._pending.get(key)
         if pending is None:
             pending = asyncio.ensure_future(self._refresh(key))
             self._pending[key] = pending
-            pending.add_done_callback(lambda _: self._pending.pop(key, None))
-        return await asyncio.shield(pending)
+
+            def done(fetch: asyncio.Future[int]) -> None:
+                self._pending.pop(key, None)
+                if not fetch.cancelled():
+                    fetch.exception()  # its awaiters raise it; a caller gone first must not warn
+
+            pending.add_done_callback(done)
+        return pending
 
     async def _refresh(self, key: frozenset[str]) -> int:
         now = self._clock()

@@ -475,12 +475,11 @@ class SolanaOperator(Operator):
         writable = sorted({str(m.pubkey) for ix in body for m in ix.accounts if m.is_writable})
         cached_hash = self._cached_blockhash()
         cached_price = self.fees.cached_price(writable, compute_unit_price)
-        if cached_hash is None or cached_price is None:  # at most one fetch of each at a time
-            blockhash, price = await asyncio.gather(
-                self._recent_blockhash(), self.fees.price(writable, compute_unit_price)
-            )
-        else:
-            blockhash, price = cached_hash, cached_price
+        # A miss joins the one fetch in flight (both start before either is awaited).
+        pricing = None if cached_price is not None else self.fees.fetching(writable)
+        blockhash = cached_hash if cached_hash is not None else await self._recent_blockhash()
+        price = cached_price if pricing is None else await asyncio.shield(pricing)
+        assert price is not None  # known, or just fetched
         limit = compute_unit_limit or self.config.compute_unit_limit
         if simulate:
             trial = build_message(
@@ -627,16 +626,18 @@ class SolanaOperator(Operator):
         return None
 
     async def _recent_blockhash(self) -> Blockhash:
-        now = time.monotonic()
         cached = self._cached_blockhash()
         if cached is not None:
             return cached
-        if self._blockhash_fetch is not None and not self._blockhash_fetch.done():
-            return await asyncio.shield(self._blockhash_fetch)
-        future: asyncio.Future[Blockhash] = asyncio.ensure_future(self.transport.latest_blockhash())
-        self._blockhash_fetch = future
-        fresh = await asyncio.shield(future)
-        self._blockhash = (now, fresh)
+        fetch = self._blockhash_fetch
+        if fetch is None or fetch.done():
+            fetch = self._blockhash_fetch = asyncio.ensure_future(self._fetch_blockhash())
+        return await asyncio.shield(fetch)
+
+    async def _fetch_blockhash(self) -> Blockhash:
+        asked = time.monotonic()
+        fresh = await self.transport.latest_blockhash()
+        self._blockhash = (asked, fresh)
         return fresh
 
     def _simulation_error(self, err: Any, logs: Sequence[str], message: Any) -> SimulationFailed:
