@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -34,6 +34,7 @@ from chainops.config.paths import journal_path
 from chainops.core.errors import (
     AuthenticationError,
     ChainopsError,
+    ConfigurationError,
     InvalidAmount,
     Rejected,
     Reverted,
@@ -41,6 +42,10 @@ from chainops.core.errors import (
     UnknownOutcome,
 )
 from chainops.core.transactions import Transaction
+
+if TYPE_CHECKING:
+    from chainops.operators.evm.operator import EvmOperator
+    from chainops.operators.evm.signer import LocalSigner
 
 T = TypeVar("T")
 out = Console()
@@ -210,9 +215,8 @@ def show(data: dict[str, Any] | list[dict[str, Any]], as_json: bool, title: str 
             out.print()
 
 
-def signer_for(settings: Settings, wallet: str | None) -> Any:
+def signer_for(settings: Settings, wallet: str | None) -> LocalSigner:
     """The signing key: ``--wallet``, else $CHAINOPS_PRIVATE_KEY, else the config's wallet."""
-    from chainops.core.errors import ConfigurationError
     from chainops.operators.evm.signer import LocalSigner
     from chainops.wallets import WalletStore
 
@@ -230,7 +234,7 @@ def signer_for(settings: Settings, wallet: str | None) -> Any:
     return store.signer(name, password_for(name))
 
 
-async def connect(net: Network, signer: Any, journal: Path, **settings: Any) -> Any:
+async def connect(net: Network, signer: LocalSigner, journal: Path, **settings: Any) -> EvmOperator:
     """A started EvmOperator for ``net``; an unreachable node is a clear RpcError."""
     import dataclasses
 
@@ -239,9 +243,13 @@ async def connect(net: Network, signer: Any, journal: Path, **settings: Any) -> 
     from chainops.operators.base import OperatorFactory
 
     options = net.operator_options() | {"rpc_retries": 1} | settings
-    evm: Any = OperatorFactory.create(
+    from chainops.operators.evm.operator import EvmOperator
+
+    evm = OperatorFactory.create(
         net.chain.name, cache=False, signer=signer, journal_path=journal, **options
     )
+    if not isinstance(evm, EvmOperator):
+        raise ConfigurationError(f"{net.name} is not served by the EVM operator")
     if net.fee.min_tip_gwei is not None:
         tip = int(net.fee.min_tip_gwei * 10**9)
         evm.fees.policy = dataclasses.replace(evm.fees.policy, min_tip_wei=tip)
