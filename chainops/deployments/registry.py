@@ -67,6 +67,23 @@ class Deployment:
             )
         return next(iter(matches.values()))
 
+    def address_book(self) -> AddressBook:
+        """The same data as a devnet-style AddressBook, which the DApp operators read."""
+        from chainops.devnet.addressbook import AddressBook, TokenEntry
+
+        weth = self.contracts.get("WETH9", "").lower()
+        tokens = {
+            t.symbol.upper(): TokenEntry(
+                symbol=t.symbol,
+                name=t.symbol,
+                address=str(t.address),
+                decimals=t.decimals,
+                kind="weth" if str(t.address).lower() == weth else "standard",
+            )
+            for t in self.tokens
+        }
+        return AddressBook(chain_id=self.chain_id, contracts=dict(self.contracts), tokens=tokens)
+
     def with_tokens(self, *tokens: Token) -> Deployment:
         """A copy with more tokens (e.g. the user's own)."""
         return Deployment(self.network, self.chain_id, dict(self.contracts), self.tokens + tokens)

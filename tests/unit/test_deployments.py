@@ -89,3 +89,10 @@ def test_devnet_registers_its_own_book() -> None:
     wrong = AddressBook(chain_id=1)
     with pytest.raises(ConfigurationError, match="chain id"):
         register_address_book(wrong)
+
+
+def test_as_address_book_for_the_dapp_operators() -> None:
+    book = deployment("arbitrum").address_book()
+    assert book.chain_id == 42161
+    assert book.token("weth").kind == "weth" and book.token("USDC").kind == "standard"
+    assert book.contract("QuoterV2") == "0x61fFE014bA17989E743c5F6cB21bF9697530B21e"
