@@ -92,12 +92,13 @@ def send(
         evm = await connect(net, signer, path, **settings_extra)
         try:
             if token is None:
-                tx = await evm.send(to=recipient, value=value)
+                tx = await evm.send(to=recipient, value=value, priority=net.fee.priority)
             else:
                 from chainops.abis import load_abi
 
                 handle = evm.contract(str(token.address), load_abi("ERC20"))
-                tx = await evm.send(handle.request("transfer", str(recipient), raw))
+                request = handle.request("transfer", str(recipient), raw, priority=net.fee.priority)
+                tx = await evm.send(request)
             if not no_wait:
                 with err.status(f"waiting for {tx.hash} ..."):
                     await evm.wait(tx, confirmations=confirmations, timeout=timeout)

@@ -38,6 +38,7 @@ def test_script_session(devnet: World, cli: Cli) -> None:
     recipient = devnet.book.accounts[4].address
     cli.config.write_text(
         f'network = "devnet"\nwallet = "ops"\n[networks.devnet]\nrpc_urls = ["{devnet.rpc_url}"]\n'
+        '[networks.devnet.fee]\npriority = "FAST"\n'
     )
     env = {"CHAINOPS_WALLET_PASSWORD": PASSWORD}
     imported = cli.json("wallet", "import", "ops", CHAINOPS_PRIVATE_KEY=sender.private_key, **env)
@@ -48,6 +49,7 @@ def test_script_session(devnet: World, cli: Cli) -> None:
 
     shown = cli.json("config", "show")
     assert shown["wallet"] == "ops" and shown["resolved"]["chain_id"] == 31337
+    assert shown["resolved"]["fee"]["priority"] == "FAST"
 
     before = balance(devnet, recipient)
     sent = cli.json("send", "1.25", "--to", recipient, "--yes", **env)
