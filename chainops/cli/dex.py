@@ -31,7 +31,10 @@ out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 
-NETWORK = typer.Option("devnet", "--network", help="Chain name or id.")
+NETWORK = typer.Option(
+    "devnet", "--network", help="Chain name or id, or a network from the config file."
+)
+LOCAL_CHAIN_ID = 31337  # the devnet world and its forks
 RPC_URL = typer.Option(None, "--rpc-url", envvar="CHAINOPS_RPC_URL", help="JSON-RPC endpoint.")
 KEY = typer.Option(
     None,
@@ -56,19 +59,32 @@ def _run(job: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
 
 
 async def _connect(network: str, rpc_url: str | None, key: str | None) -> Any:
-    """An started EVM operator and the DEX context for ``network``."""
+    """A started EVM operator and the DEX context for ``network``.
+
+    ``network`` is resolved through the configuration (a built-in chain, or one defined
+    in the config file); a local chain (id 31337) uses the devnet world's address book,
+    any other the canonical deployments of that chain.
+    """
     import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
+    from chainops.config.networks import resolve_network
+    from chainops.config.settings import load_settings
+    from chainops.deployments.registry import deployment
     from chainops.devnet.world import World
     from chainops.operators.base import OperatorFactory
     from chainops.operators.dapps.context import DexContext
 
-    if network.lower() not in ("devnet", "anvil", "localhost", "31337"):
-        raise ConfigurationError(f"only the devnet has an address book so far, not {network!r}")
-    if not rpc_url:
-        raise ConfigurationError("no RPC URL: start `chainops devnet up` and pass --rpc-url")
-    book = World.address_book()
-    key = key or book.accounts[1].private_key  # a funded development account
-    evm = OperatorFactory.create(network, cache=False, rpc_url=rpc_url, private_key=key)
+    settings = load_settings(rpc_url=rpc_url) if rpc_url else load_settings()
+    net = resolve_network(settings, network)
+    if net.chain.chain_id == LOCAL_CHAIN_ID:
+        book = World.address_book()
+        key = key or book.accounts[1].private_key  # a funded development account
+    else:
+        book = deployment(net.chain.name).address_book()
+        if not key:
+            raise ConfigurationError(f"--private-key is needed to act on {net.name}")
+    evm = OperatorFactory.create(
+        net.chain.name, cache=False, private_key=key, **net.operator_options()
+    )
     await evm.start()
     return DexContext(evm, book)  # type: ignore[arg-type]
 

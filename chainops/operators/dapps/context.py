@@ -111,7 +111,13 @@ class DexContext:
     def deadline_at(now: int, deadline: int | None, seconds: int | None = None) -> int:
         """The deadline check against a chain time already read."""
         if deadline is None:
-            return now + (DEFAULT_DEADLINE_SECONDS if seconds is None else seconds)
+            if seconds is not None and seconds <= 0:
+                raise ValidationError(f"a deadline must be in the future, not {seconds} s away")
+            # From the later of chain time and the local clock: a devnet whose head is
+            # hours old (loaded from a cached state) mines its next block at wall-clock
+            # time, so a chain-time deadline would already have passed.
+            base = max(now, int(time.time()))
+            return base + (DEFAULT_DEADLINE_SECONDS if seconds is None else seconds)
         if deadline <= now:
             raise ValidationError(
                 f"deadline {deadline} is not after the chain's time {now} "
