@@ -49,6 +49,10 @@ NPM_ARTIFACTS: dict[str, tuple[str, str]] = {
         "artifacts/contracts/NonfungiblePositionManager.sol/NonfungiblePositionManager.json",
     ),
     "TickLens": ("@uniswap/v3-periphery", "artifacts/contracts/lens/TickLens.sol/TickLens.json"),
+    "SwapRouter02": (
+        "@uniswap/swap-router-contracts",
+        "artifacts/contracts/SwapRouter02.sol/SwapRouter02.json",
+    ),
 }
 
 

@@ -29,6 +29,9 @@ NPM_ARTIFACTS: dict[str, str] = {
         "@uniswap/v3-periphery/artifacts/contracts/"
         "NonfungiblePositionManager.sol/NonfungiblePositionManager.json"
     ),
+    "SwapRouter02": (
+        "@uniswap/swap-router-contracts/artifacts/contracts/SwapRouter02.sol/SwapRouter02.json"
+    ),
 }
 
 # keccak256 of the pair/pool creation code on Ethereum mainnet; the npm artifacts match.

@@ -182,6 +182,11 @@ class _Deployer:
             "0x0000000000000000000000000000000000000000",
         )
         tick_lens = self.deploy(npm_artifact("TickLens"))
+        # Deployed last so that every earlier address stays where it was.
+        router02 = self.deploy(
+            npm_artifact("SwapRouter02"), v2_factory.address, v3_factory.address, npm.address,
+            weth.address,
+        )  # fmt: skip
         book.contracts.update(
             UniswapV2Factory=v2_factory.address,
             UniswapV2Router02=v2_router.address,
@@ -190,6 +195,7 @@ class _Deployer:
             QuoterV2=quoter.address,
             NonfungiblePositionManager=npm.address,
             TickLens=tick_lens.address,
+            SwapRouter02=router02.address,
         )
 
         self._fund_deployer()
