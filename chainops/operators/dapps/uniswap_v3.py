@@ -1,5 +1,6 @@
 """Uniswap V3 swaps: offline exact quotes (tick-crossing math) and QuoterV2 quotes, path
-encoding, exactInput(Single) and exactOutput(Single), ETH in/out through the router.
+encoding, exactInput(Single) and exactOutput(Single), ETH in/out through the router
+(SwapRouter, or SwapRouter02 as deployed on mainnet chains: see router02.py).
 
 Offline quotes read each pool once (slot0, liquidity, initialized ticks near the price)
 and then price any amount locally; they equal QuoterV2 to the wei.
@@ -23,6 +24,7 @@ from chainops.core.orders import Order
 from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
 from chainops.operators.dapps.prices import sqrt_price_x96_to_price
 from chainops.operators.dapps.quote import Quote, TradeKind
+from chainops.operators.dapps.router02 import SWAP_ROUTER_02, build_router02_swap, choose_router
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
 from chainops.operators.dapps.v3_pool import (
@@ -55,10 +57,14 @@ class UniswapV3:
 
     dex = "uniswap-v3"
 
-    def __init__(self, ctx: DexContext) -> None:
+    def __init__(self, ctx: DexContext, *, router: str | None = None) -> None:
+        """``router``: "SwapRouter" or "SwapRouter02" (default: SwapRouter if the book has it)."""
         self.ctx = ctx
         evm = ctx.evm
-        self.router = evm.contract(ctx.contract_address("SwapRouter"), load_abi("SwapRouter"))
+        self.router_name = choose_router(router, ctx.book.contracts)
+        self.router = evm.contract(
+            ctx.contract_address(self.router_name), load_abi(self.router_name)
+        )
         self.quoter = evm.contract(ctx.contract_address("QuoterV2"), load_abi("QuoterV2"))
         self.factory = evm.contract(
             ctx.contract_address("UniswapV3Factory"), load_abi("UniswapV3Factory")
@@ -295,6 +301,8 @@ class UniswapV3:
 
     def build_swap(self, quote: Quote, recipient: str) -> TxRequest:
         """The router call for ``quote`` (pure); ETH in/out go through ``multicall``."""
+        if self.router_name == SWAP_ROUTER_02:
+            return build_router02_swap(self.router, quote, recipient)
         r, me = self.router, EvmAddress(recipient)
         # ETH out: the router receives the WETH, then unwrapWETH9 pays us the ETH.
         to = r.address if quote.native_out else me
