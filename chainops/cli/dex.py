@@ -129,6 +129,9 @@ def swap(
     dex: str = typer.Option("v3", "--dex", help="v2 or v3."),
     fee: str = typer.Option("3000", "--fee", help="V3 fee tier(s), comma-separated per hop."),
     exact_out: bool = typer.Option(False, "--exact-out", help="AMOUNT is the output."),
+    router: str | None = typer.Option(
+        None, "--router", help="V3 router: SwapRouter or SwapRouter02 (default: from the book)."
+    ),
     slippage: str = SLIPPAGE,
     deadline: int | None = DEADLINE,
     force: bool = FORCE,
@@ -148,9 +151,11 @@ def swap(
         seconds = None if deadline is None else await ctx.deadline(None, deadline)
         opts: dict[str, Any] = {"slippage": slippage, "deadline": seconds, "force": force}
         if dex == "v2":
+            if router is not None:
+                raise ValidationError("--router chooses a Uniswap V3 router; --dex v2 has one")
             venue: Any = UniswapV2(ctx)
         elif dex == "v3":
-            venue = UniswapV3(ctx)
+            venue = UniswapV3(ctx, router=router)
             fees = _fees(fee)
             opts["fee"] = fees[0] if len(fees) == 1 else fees
         else:
