@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,7 +55,7 @@ class Event:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OperationEvent(Event):
+class OperationEvent(Event, ABC):
     """Something happened to an operation.
 
     The scalar fields are the values when the event was made; ``operation``
@@ -68,9 +69,9 @@ class OperationEvent(Event):
     error: ErrorInfo | None = None
 
     @property
+    @abstractmethod
     def operation(self) -> Operation[Any]:
         """The operation concerned (live object)."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, kw_only=True)

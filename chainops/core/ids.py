@@ -12,6 +12,7 @@ import re
 import secrets
 import threading
 import time
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar, Self, SupportsBytes
 
@@ -92,7 +93,7 @@ def _decode_sized(text: str, size: int) -> bytes:
     return b58decode(text)
 
 
-class _Identifier(str):
+class _Identifier(str, metaclass=ABCMeta):
     """Base of the identifier types: validate, normalise, stay a ``str``."""
 
     __slots__ = ()
@@ -104,8 +105,9 @@ class _Identifier(str):
         return super().__new__(cls, cls._normalise(value))
 
     @classmethod
+    @abstractmethod
     def _normalise(cls, value: object) -> str:
-        raise NotImplementedError
+        """The canonical text of ``value``; raises InvalidIdentifier if malformed."""
 
     @classmethod
     def _fail(cls, value: object, why: str) -> InvalidIdentifier:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
@@ -99,7 +100,7 @@ class StateMachine(Generic[S]):
 OperationListener = Callable[["Operation[Any]", HistoryEntry], None]
 
 
-class Operation(Generic[S]):
+class Operation(ABC, Generic[S]):
     """Something we asked a venue to do: an order or a transaction.
 
     ``client_id`` is ours (made before anything is sent); ``venue_id`` is the
@@ -377,9 +378,9 @@ class Operation(Generic[S]):
             "created_at": load_time(data["created_at"]),
         }
 
+    @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: Decimals as strings, bytes as hex, enums by name."""
-        raise NotImplementedError
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -393,8 +394,9 @@ class Operation(Generic[S]):
         return result
 
     @classmethod
+    @abstractmethod
     def _from_dict(cls, data: Mapping[str, Any]) -> Self:
-        raise NotImplementedError
+        """Build this kind of operation from its :meth:`to_dict` output."""
 
     def to_json(self) -> str:
         """Compact JSON text of :meth:`to_dict` (keys sorted, so equal ops give equal text)."""

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ EventHandler = Callable[[dict[str, Any]], None]
 Reconnected = Callable[[], Awaitable[None]]
 
 
-class _Reconnecting:
+class _Reconnecting(ABC):
     """Connect, read until the socket drops, reconnect; ``on_reconnect`` after each re-open."""
 
     def __init__(self, session: aiohttp.ClientSession, on_reconnect: Reconnected) -> None:
@@ -36,11 +37,13 @@ class _Reconnecting:
         self.connects = 0
         self._task: asyncio.Task[None] | None = None
 
+    @abstractmethod
     async def _open(self) -> aiohttp.ClientWebSocketResponse:
-        raise NotImplementedError
+        """Open the socket (and subscribe) for this kind of stream."""
 
+    @abstractmethod
     def _handle(self, payload: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Act on one decoded message."""
 
     async def start(self) -> None:
         """Connect once (errors surface here), then keep the connection in the background."""
