@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from chainops import __version__
-from chainops.cli import dex, fork, send, sol
+from chainops.cli import dex, fork, send, setup_cmd, sol
 from chainops.cli.cex import cex_app
 from chainops.cli.config_cmd import config_app
 from chainops.cli.tx import tx_app
@@ -36,6 +36,7 @@ app.add_typer(wallet_app, name="wallet")
 app.command("send")(send.send)
 app.add_typer(tx_app, name="tx")
 devnet_app.command("fork")(fork.devnet_fork)
+app.command("setup")(setup_cmd.setup)
 console = Console()
 err_console = Console(stderr=True)
 

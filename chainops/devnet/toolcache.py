@@ -165,15 +165,18 @@ def provision(
         shutil.rmtree(staging, ignore_errors=True)
         todo = missing(tools, pins)
         npm = _npm() if todo else ""
-        for pin in pins:
-            if pin not in todo:
-                results.append(Installed(pin, package_dir(tools, pin), 0))
-                continue
-            say(f"[{todo.index(pin) + 1}/{len(todo)}] fetching {pin.spec}")
-            size = _install(npm, pin, tools, staging)
-            say(f"[{todo.index(pin) + 1}/{len(todo)}] {pin.spec}: {size / 1e6:.1f} MB, verified")
-            results.append(Installed(pin, package_dir(tools, pin), size))
-        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            for pin in pins:
+                if pin not in todo:
+                    results.append(Installed(pin, package_dir(tools, pin), 0))
+                    continue
+                step = f"[{todo.index(pin) + 1}/{len(todo)}]"
+                say(f"{step} fetching {pin.spec}")
+                size = _install(npm, pin, tools, staging)
+                say(f"{step} {pin.spec}: {size / 1e6:.1f} MB, verified")
+                results.append(Installed(pin, package_dir(tools, pin), size))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return results
 
 

@@ -38,12 +38,19 @@ def _checkout_tools() -> Path | None:
     return None
 
 
-def tools_dir() -> Path:
-    """Folder holding ``node_modules`` with Anvil and the Uniswap packages."""
+def provisioning_dir() -> Path:
+    """Where ``chainops setup`` installs: ``$CHAINOPS_TOOLS_DIR``, else the tool cache."""
     explicit = os.environ.get("CHAINOPS_TOOLS_DIR")
     if explicit:
         return Path(explicit).expanduser()
-    return _checkout_tools() or toolcache.cache_dir() / "tools"
+    return toolcache.cache_dir() / "tools"
+
+
+def tools_dir() -> Path:
+    """Folder holding ``node_modules`` with Anvil and the Uniswap packages."""
+    if "CHAINOPS_TOOLS_DIR" in os.environ:
+        return provisioning_dir()
+    return _checkout_tools() or provisioning_dir()
 
 
 def node_modules() -> Path:
