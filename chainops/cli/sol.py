@@ -27,8 +27,18 @@ import typer
 from rich.console import Console
 
 from chainops.core.errors import ChainopsError, InvalidAmount, ValidationError
+from chainops.extras import require_solana
 
 sol_app = typer.Typer(help="Solana: balances, SOL and SPL token transfers.", no_args_is_help=True)
+
+
+@sol_app.callback()
+def _solana_extra() -> None:
+    try:
+        require_solana("chainops sol")
+    except ChainopsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
@@ -196,6 +206,7 @@ def token_transfer(
 
 def serve_devnet(port: int, json_output: bool) -> None:
     """``chainops devnet up --solana``: a local cluster on loopback until Ctrl-C / SIGTERM."""
+    _solana_extra()
     from chainops.devnet.solana_rpc import SolanaRpcServer
     from chainops.operators.solana import SolanaSigner
 
