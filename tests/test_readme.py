@@ -12,8 +12,10 @@ is illustrative; it is reported as skipped with that reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ FENCE = re.compile(r"^```(?P<info>[^`]*)$")
 TEST_FUNCTION = re.compile(r"^(async )?def test_", re.MULTILINE)
 # The development password the README's wallet examples use through the environment.
 WALLET_PASSWORD = "readme-example-password"
+BLOCK_TIMEOUT = 180
 
 
 @dataclass(frozen=True)
@@ -154,10 +157,28 @@ def test_readme_block(block: Block, reader: dict[str, str]) -> None:
         command = [sys.executable, str(script)]
     else:
         command = ["bash", "-e", "-o", "pipefail", "-c", block.code]
-    done = subprocess.run(
-        command, cwd=scratch, env=reader, capture_output=True, text=True, timeout=120, check=False
+    code, stdout, stderr = _run(command, scratch, reader)
+    assert code == 0, (
+        f"README line {block.line} ({block.lang}) exited {code}\n"
+        f"--- stdout\n{stdout[-3000:]}\n--- stderr\n{stderr[-3000:]}"
     )
-    assert done.returncode == 0, (
-        f"README line {block.line} ({block.lang}) exited {done.returncode}\n"
-        f"--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int | str, str, str]:
+    """Run a block in its own process group; whatever it leaves running is stopped."""
+    proc = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = proc.communicate(timeout=BLOCK_TIMEOUT)
+        code: int | str = proc.returncode
+    except subprocess.TimeoutExpired:
+        code = f"nothing: still running after {BLOCK_TIMEOUT} s"
+        stdout, stderr = "", ""
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+        proc.wait()
+    return code, stdout, stderr
