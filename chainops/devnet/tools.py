@@ -94,6 +94,19 @@ def ensure_artifacts() -> None:
     toolcache.provision(pins, tools, progress=_progress)
 
 
+def fetch_pending() -> bool:
+    """Whether the next devnet start will first fetch tools into the cache."""
+    if not _provisions():
+        return False
+    pins = toolcache.load_pins()
+    if toolcache.missing(tools_dir(), pins.artifacts):
+        return True
+    anvil_elsewhere = "CHAINOPS_ANVIL" in os.environ or anvil_on_path() is not None
+    return pins.anvil is not None and not anvil_elsewhere and not (
+        toolcache.is_installed(tools_dir(), pins.anvil)
+    )
+
+
 @cache
 def anvil_version(binary: Path) -> tuple[int, ...] | None:
     """The version an Anvil binary reports (``anvil Version: 1.7.1``), or None."""
