@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from chainops.core.ids import ClientId
-from chainops.core.lifecycle import Operation
+from chainops.core.operation import Operation
 from chainops.core.orders import Fill, Order, OrderState
 from chainops.core.records import ErrorInfo, utcnow
 from chainops.core.transactions import Transaction

@@ -54,7 +54,7 @@ from chainops.core.event_types import (
     TxReverted,
     TxSigned,
 )
-from chainops.core.lifecycle import Operation
+from chainops.core.operation import Operation
 from chainops.core.orders import Order, OrderState
 from chainops.core.records import Change, HistoryEntry, utcnow
 from chainops.core.transactions import Transaction

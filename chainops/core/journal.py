@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
 
 from chainops.core.errors import JournalError
-from chainops.core.lifecycle import Operation
+from chainops.core.operation import Operation
 from chainops.core.records import utcnow
 from chainops.core.transactions import Transaction
 from chainops.core.txtypes import AttemptKind, FeeParams, TxAttempt

@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from chainops.core.assets import Fee
-from chainops.core.lifecycle import Operation, OperationListener, StateMachine
+from chainops.core.operation import (
+    Operation,
+    OperationController,
+    OperationListener,
+    StateMachine,
+)
 from chainops.core.orders import (
     ORDER_STATES,
     Fill,
@@ -24,7 +29,7 @@ from chainops.core.orders import (
     TimeInForce,
 )
 from chainops.core.records import Change, ErrorInfo, HistoryEntry
-from chainops.core.transactions import Transaction
+from chainops.core.transactions import Transaction, TxController
 from chainops.core.txtypes import (
     TX_STATES,
     AttemptKind,
@@ -46,6 +51,7 @@ __all__ = [
     "Fill",
     "HistoryEntry",
     "Operation",
+    "OperationController",
     "OperationListener",
     "Order",
     "OrderSide",
@@ -57,6 +63,7 @@ __all__ = [
     "TimeInForce",
     "Transaction",
     "TxAttempt",
+    "TxController",
     "TxReceipt",
     "TxState",
     "TxUpdate",

@@ -15,10 +15,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 from chainops.core.assets import Fee
-from chainops.core.errors import ConfigurationError, InvalidTransition, ValidationError
+from chainops.core.errors import (
+    ChainopsError,
+    ConfigurationError,
+    InvalidTransition,
+    Rejected,
+    Reverted,
+    ValidationError,
+)
 from chainops.core.ids import (
     ClientId,
     EvmAddress,
@@ -27,10 +34,11 @@ from chainops.core.ids import (
     TxHash,
     parse_account,
 )
-from chainops.core.lifecycle import Operation
+from chainops.core.operation import Operation, OperationController
 from chainops.core.records import Change, ErrorInfo, utcnow
 from chainops.core.txtypes import (
     ATTEMPTABLE_STATES,
+    MINED_OK_STATES,
     MINED_STATES,
     SUCCESS_STATES,
     TX_STATES,
@@ -51,12 +59,14 @@ __all__ = [
     "FeeParams",
     "Transaction",
     "TxAttempt",
+    "TxController",
     "TxReceipt",
     "TxState",
     "TxUpdate",
 ]
 
 
+@runtime_checkable
 class TxController(Protocol):
     """The operator tracking a transaction: what ``tx.wait()``, ``speed_up()``, ``cancel()`` ask."""
 
@@ -135,7 +145,7 @@ class Transaction(Operation[TxState]):
         self.receipt: TxReceipt | None = None
         self.confirmations: int = 0
         self.fee: Fee | None = None
-        self._controller: TxController | None = None  # runtime only: the tracking operator
+        self._operator: TxController | OperationController | None = None  # runtime only
 
     # -- views -------------------------------------------------------------
 
@@ -185,20 +195,58 @@ class Transaction(Operation[TxState]):
 
     # -- waiting -----------------------------------------------------------
 
-    def bind(self, controller: TxController) -> None:
-        """Attach the operator that tracks this transaction (not serialised)."""
-        self._controller = controller
+    def bind(self, controller: TxController | OperationController) -> None:
+        """Attach the operator that tracks this transaction (runtime only, never serialised)."""
+        self._operator = controller
 
     def _tracked(self) -> TxController:
-        if self._controller is None:
+        if not isinstance(self._operator, TxController):
             raise ConfigurationError(f"{self.client_id} is not tracked by an operator")
-        return self._controller
+        return self._operator
 
     async def wait(
         self, *, confirmations: int | None = None, timeout: float | None = None
-    ) -> Transaction:
-        """Wait until confirmed (``confirmations`` deep) or raise the typed failure."""
-        return await self._tracked().wait(self, confirmations=confirmations, timeout=timeout)
+    ) -> Self:
+        """Wait until confirmed (``confirmations`` deep) or raise the typed failure.
+
+        With a bound operator, the operator decides (and applies its documented
+        defaults). Without one: CONFIRMED or FINALIZED returns (with
+        ``confirmations``, any successful mined state that deep); REVERTED raises
+        :class:`Reverted`, the other failures their recorded error (a refusal when
+        none was recorded); a won cancel raises :class:`Rejected`; ``timeout``
+        seconds (None: no bound) without an outcome raise :class:`UnknownOutcome`.
+        """
+        if confirmations is not None:
+            check_uint(confirmations, "confirmations")
+        if self._operator is not None:
+            await self._operator.wait(self, confirmations=confirmations, timeout=timeout)
+            return self
+        return await self._wait_settled(lambda tx: tx._settled_at(confirmations), timeout)
+
+    def _settled_at(self, confirmations: int | None) -> bool:
+        if confirmations is None:
+            return self._settled()
+        deep = self._state in MINED_OK_STATES and self.confirmations >= confirmations
+        return deep or self.is_terminal
+
+    def _settled(self) -> bool:
+        return self._state in SUCCESS_STATES or self.is_terminal
+
+    def _failure(self) -> ChainopsError | None:
+        state = self._state
+        if state in MINED_OK_STATES:
+            winner = self.winner
+            if winner is not None and winner.kind is AttemptKind.CANCEL:
+                return Rejected(f"{self.client_id} was canceled: attempt {winner.hash} mined")
+            return None
+        if state is TxState.REVERTED:
+            reason = None if self.receipt is None else self.receipt.revert_reason
+            return Reverted(f"{self.client_id} ({self.hash}) reverted: {reason}", reason=reason)
+        if not self.is_terminal:
+            return None
+        if self.error is not None:
+            return self.error.to_exception()
+        return Rejected(f"{self.client_id} ended {state.name}")
 
     async def speed_up(self) -> TxAttempt:
         """Re-send at the same nonce with higher fees (a new attempt)."""
@@ -318,9 +366,10 @@ class Transaction(Operation[TxState]):
             ref = str(update.receipt.transaction_hash)
             self._record(Change.RECEIPT, self._state, ref=ref, at=at)
             changed = True
+        deeper = False
         if update.confirmations is not None and update.confirmations != self.confirmations:
             self.confirmations = update.confirmations
-            changed = True
+            deeper = changed = True
         if update.fee is not None and update.fee != self.fee:
             self.fee = update.fee
             self._record(Change.FEE, self._state, at=at)
@@ -334,6 +383,8 @@ class Transaction(Operation[TxState]):
             self._enter(target, reason=update.reason, sequence=update.sequence, at=at)
             changed = True
         self._note_sequence(update.sequence)
+        if deeper and self._watchers:
+            self._wake_watchers()  # a new depth records no history entry, yet waiters count it
         return changed
 
     # -- serialisation -----------------------------------------------------

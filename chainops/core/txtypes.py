@@ -21,7 +21,7 @@ from chainops.core.ids import (
     TxHash,
     parse_tx_id,
 )
-from chainops.core.lifecycle import StateMachine
+from chainops.core.operation import StateMachine
 from chainops.core.records import (
     ErrorInfo,
     LabelEnum,
@@ -92,6 +92,7 @@ TX_STATES: StateMachine[TxState] = StateMachine(
 
 MINED_STATES = frozenset({_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, _T.REVERTED})
 SUCCESS_STATES = frozenset({_T.CONFIRMED, _T.FINALIZED})
+MINED_OK_STATES = frozenset({_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED})
 ATTEMPTABLE_STATES = frozenset({_T.CREATED, _T.SIGNED, _T.BROADCAST})
 
 

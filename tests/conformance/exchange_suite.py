@@ -59,7 +59,7 @@ class VenueHarness(ABC):
 
 async def settle(order: Order, *states: OrderState) -> Order:
     async with asyncio.timeout(WAIT):
-        return await order.wait_for(lambda o: o.state in states)
+        return await order._wait_for(lambda o: o.state in states)
 
 
 class ExchangeConformance:

@@ -379,4 +379,4 @@ class ExchangeOperator(Operator):
         """Wait until every order is terminal."""
         async with asyncio.timeout(timeout):
             for order in orders:
-                await order.wait_for()
+                await order._wait_for(lambda o: o.is_terminal)
