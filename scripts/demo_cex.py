@@ -8,7 +8,7 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from chainops.core.event_types import OrderCompleted, OrderEvent
+from chainops.core.events import OrderCompleted, OrderEvent
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.operators.exchanges import BinanceSpot
 

@@ -33,8 +33,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from chainops.core.errors import ChainopsError, InvalidTransition, UnknownOutcome, ValidationError
-from chainops.core.ids import ClientId, VenueId
-from chainops.core.records import (
+from chainops.core.history import (
     Change,
     ErrorInfo,
     HistoryEntry,
@@ -44,12 +43,15 @@ from chainops.core.records import (
     load_time,
     utcnow,
 )
+from chainops.core.ids import ClientId, VenueId
 
 __all__ = [
     "Operation",
     "OperationController",
     "OperationListener",
     "StateMachine",
+    "operation_from_dict",
+    "operation_from_json",
 ]
 
 log = logging.getLogger("chainops.core")
@@ -481,3 +483,13 @@ class Operation(ABC, Generic[S]):
             f"platform={self.platform!r}, state={self._state.name}, "
             f"venue_id={None if self._venue_id is None else str(self._venue_id)!r})"
         )
+
+
+def operation_from_dict(data: Mapping[str, Any]) -> Operation[Any]:
+    """Rebuild an Order or Transaction from its ``to_dict()`` form."""
+    return Operation.from_dict(data)
+
+
+def operation_from_json(text: str | bytes) -> Operation[Any]:
+    """Rebuild an Order or Transaction from its ``to_json()`` text."""
+    return Operation.from_json(text)

@@ -14,6 +14,7 @@ import pytest
 from eth_account import Account
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
+from chainops.core.attempt import AttemptKind
 from chainops.core.errors import (
     InsufficientFunds,
     NonceError,
@@ -21,7 +22,7 @@ from chainops.core.errors import (
     RpcTransientError,
     UnknownOutcome,
 )
-from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.rpc_proxy import FaultRule, RpcProxy
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory

@@ -26,7 +26,7 @@ from chainops.core.errors import (
 from chainops.core.events import TxEvent
 from chainops.core.journal import SqliteJournal
 from chainops.core.platforms import ChainKind, ChainPlatform, register_platform
-from chainops.core.transactions import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.anvil import Anvil, AnvilConfig
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from core_factories import make_attempt, make_order, make_receipt, make_tx
 
+from chainops.core.attempt import AttemptKind, TxAttempt
 from chainops.core.errors import (
     ConfigurationError,
     InsufficientFunds,
@@ -17,16 +18,8 @@ from chainops.core.errors import (
     UnknownOutcome,
     ValidationError,
 )
-from chainops.core.operations import (
-    AttemptKind,
-    Order,
-    OrderState,
-    OrderUpdate,
-    Transaction,
-    TxAttempt,
-    TxState,
-    TxUpdate,
-)
+from chainops.core.order import Order, OrderState, OrderUpdate
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 
 OS = OrderState
 TS = TxState

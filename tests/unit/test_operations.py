@@ -21,6 +21,7 @@ from core_factories import (
 )
 
 from chainops.core.assets import Fee
+from chainops.core.attempt import FeeParams, TxReceipt
 from chainops.core.errors import (
     ChainopsError,
     InvalidAmount,
@@ -29,29 +30,20 @@ from chainops.core.errors import (
     Rejected,
     ValidationError,
 )
+from chainops.core.history import Change, ErrorInfo, HistoryEntry
 from chainops.core.ids import EvmAddress
-from chainops.core.operations import (
+from chainops.core.operation import Operation, operation_from_dict, operation_from_json
+from chainops.core.order import (
     ORDER_STATES,
-    TX_STATES,
-    Change,
-    ErrorInfo,
-    FeeParams,
     Fill,
-    HistoryEntry,
-    Operation,
     Order,
     OrderSide,
     OrderState,
     OrderType,
     OrderUpdate,
     TimeInForce,
-    Transaction,
-    TxReceipt,
-    TxState,
-    TxUpdate,
-    operation_from_dict,
-    operation_from_json,
 )
+from chainops.core.transaction import TX_STATES, Transaction, TxState, TxUpdate
 
 OS = OrderState
 TS = TxState

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from chainops.core.assets import to_decimal
+from chainops.core.bus import EventBus
 from chainops.core.errors import (
     AuthenticationError,
     ChainopsError,
@@ -35,10 +36,9 @@ from chainops.core.errors import (
     RpcTransientError,
     ValidationError,
 )
-from chainops.core.events import EventBus
 from chainops.core.ids import ClientId, ClientIdGenerator, TradingPair
 from chainops.core.journal import Journal, SqliteJournal
-from chainops.core.orders import (
+from chainops.core.order import (
     Fill,
     Order,
     OrderSide,

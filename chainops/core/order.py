@@ -29,9 +29,7 @@ from chainops.core.errors import (
     Rejected,
     ValidationError,
 )
-from chainops.core.ids import ClientId, TradingPair, VenueId
-from chainops.core.operation import Operation, StateMachine
-from chainops.core.records import (
+from chainops.core.history import (
     Change,
     ErrorInfo,
     LabelEnum,
@@ -39,6 +37,8 @@ from chainops.core.records import (
     dump_time,
     load_time,
 )
+from chainops.core.ids import ClientId, TradingPair, VenueId
+from chainops.core.operation import Operation, StateMachine
 
 __all__ = [
     "ORDER_STATES",
