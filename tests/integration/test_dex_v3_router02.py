@@ -9,7 +9,7 @@ from dex_helpers import balance, dex_context
 from eth_utils.crypto import keccak
 
 from chainops.core.errors import ConfigurationError, SlippageExceeded, ValidationError
-from chainops.core.orders import OrderState
+from chainops.core.order import OrderState
 from chainops.devnet.addressbook import AddressBook
 from chainops.devnet.world import World
 from chainops.operators.dapps.context import DexContext

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from chainops.core.assets import Fee, native_asset
+from chainops.core.attempt import AttemptKind
 from chainops.core.journal import SqliteJournal
-from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.solana_rpc import SolanaRpcServer
 from chainops.operators.solana import (
     LiteSvmTransport,

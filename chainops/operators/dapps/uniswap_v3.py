@@ -20,7 +20,7 @@ from chainops.abis import load_abi
 from chainops.core.assets import Token
 from chainops.core.errors import ValidationError
 from chainops.core.ids import EvmAddress
-from chainops.core.orders import Order
+from chainops.core.order import Order
 from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
 from chainops.operators.dapps.prices import sqrt_price_x96_to_price
 from chainops.operators.dapps.quote import Quote, TradeKind

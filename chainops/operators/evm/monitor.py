@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chainops.core.assets import Asset, Fee
+from chainops.core.attempt import TxReceipt
 from chainops.core.ids import TxHash
-from chainops.core.transactions import Transaction, TxReceipt, TxState, TxUpdate
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 
 log = logging.getLogger("chainops.evm.monitor")
 

@@ -31,6 +31,8 @@ from typing import Any
 from pydantic import Field
 
 from chainops.core.assets import native_asset
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import (
     ChainopsError,
     ConfigurationError,
@@ -42,18 +44,10 @@ from chainops.core.errors import (
     UnknownOutcome,
     ValidationError,
 )
-from chainops.core.events import EventBus
 from chainops.core.ids import ClientIdGenerator, EvmAddress
 from chainops.core.journal import Journal, SqliteJournal
 from chainops.core.platforms import ChainPlatform
-from chainops.core.transactions import (
-    AttemptKind,
-    FeeParams,
-    Transaction,
-    TxAttempt,
-    TxState,
-    TxUpdate,
-)
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.base import Operator, OperatorConfiguration, OperatorFactory
 from chainops.operators.evm.batching import AutoBatcher
 from chainops.operators.evm.fees import FeeOracle, Priority, default_policy

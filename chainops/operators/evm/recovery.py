@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chainops.core.transactions import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.requests import TxRequest
 
 if TYPE_CHECKING:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
 from chainops.core.errors import ChainopsError, InvalidTransition, NonceError, ValidationError
-from chainops.core.event_types import TxEvent
+from chainops.core.events import TxEvent
 from chainops.core.ids import EvmAddress
-from chainops.core.transactions import AttemptKind, FeeParams, Transaction, TxAttempt, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.fees import Priority, bump
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.requests import TxRequest, tx_fields

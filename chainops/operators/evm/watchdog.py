@@ -21,8 +21,9 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from chainops.core.attempt import AttemptKind
 from chainops.core.errors import ChainopsError, NonceError
-from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.replacements import BumpCapReached
 

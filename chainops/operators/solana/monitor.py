@@ -29,8 +29,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chainops.core.assets import Asset, Fee
+from chainops.core.attempt import TxAttempt, TxReceipt
 from chainops.core.errors import ChainopsError
-from chainops.core.transactions import Transaction, TxAttempt, TxReceipt, TxState, TxUpdate
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.solana.errors import TransactionFailed, describe_error
 from chainops.operators.solana.messages import program_ids, signature_count
 from chainops.operators.solana.programs import transaction_fee

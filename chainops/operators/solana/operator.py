@@ -33,6 +33,8 @@ from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
 from chainops.core.assets import from_raw, native_asset, to_raw
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import (
     ConfigurationError,
     InvalidIdentifier,
@@ -41,18 +43,10 @@ from chainops.core.errors import (
     UnknownOutcome,
     ValidationError,
 )
-from chainops.core.events import EventBus
 from chainops.core.ids import ClientIdGenerator, SolanaPubkey, SolanaSignature
 from chainops.core.journal import Journal, SqliteJournal
 from chainops.core.platforms import ChainKind, ChainPlatform
-from chainops.core.transactions import (
-    AttemptKind,
-    FeeParams,
-    Transaction,
-    TxAttempt,
-    TxState,
-    TxUpdate,
-)
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.base import Operator, OperatorConfiguration, OperatorFactory
 from chainops.operators.group_commit import GroupCommitter
 from chainops.operators.solana import programs, spl
