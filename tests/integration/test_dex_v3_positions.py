@@ -9,9 +9,7 @@ from dex_helpers import balance, dex_context
 
 from chainops.core.errors import InsufficientFunds, NotFound, ValidationError
 from chainops.devnet.world import World
-from chainops.operators.dapps.prices import InvalidTickRange
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
-from chainops.operators.dapps.v3_positions import V3Positions
+from chainops.operators.dapps import InvalidTickRange, UniswapV3, V3Positions
 
 pytestmark = pytest.mark.integration
 

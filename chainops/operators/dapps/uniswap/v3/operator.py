@@ -19,15 +19,13 @@ from eth_utils.crypto import keccak
 from chainops.abis import load_abi
 from chainops.core.assets import Token
 from chainops.core.errors import ValidationError
-from chainops.core.ids import EvmAddress
 from chainops.core.orders import Order
 from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
-from chainops.operators.dapps.prices import sqrt_price_x96_to_price
 from chainops.operators.dapps.quote import Quote, TradeKind
-from chainops.operators.dapps.router02 import SWAP_ROUTER_02, build_router02_swap, choose_router
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
-from chainops.operators.dapps.v3_pool import (
+from chainops.operators.dapps.uniswap.v3.path import encode_path
+from chainops.operators.dapps.uniswap.v3.pool import (
     DEFAULT_WORD_RADIUS,
     PoolInfo,
     TicksNotLoaded,
@@ -35,21 +33,13 @@ from chainops.operators.dapps.v3_pool import (
     load_pool,
     pool_info,
 )
+from chainops.operators.dapps.uniswap.v3.prices import sqrt_price_x96_to_price
+from chainops.operators.dapps.uniswap.v3.routers import build_swap, choose_router
 from chainops.operators.evm.requests import TxRequest
 
 SWAP_TOPIC = "0x" + keccak(text="Swap(address,address,int256,int256,uint160,uint128,int24)").hex()
 # 512 words each side covers the whole tick range at spacing >= 10 (one batched read).
 MAX_WORD_RADIUS = 512
-
-
-def encode_path(tokens: Sequence[Token], fees: Sequence[int]) -> bytes:
-    """token (20 bytes) | fee (3 bytes) | token | ... as the router and quoter read it."""
-    if len(tokens) != len(fees) + 1:
-        raise ValidationError("a V3 path needs one fee per hop")
-    out = bytes.fromhex(str(tokens[0].address)[2:])
-    for fee, token in zip(fees, tokens[1:], strict=True):
-        out += fee.to_bytes(3, "big") + bytes.fromhex(str(token.address)[2:])
-    return out
 
 
 class UniswapV3:
@@ -301,49 +291,7 @@ class UniswapV3:
 
     def build_swap(self, quote: Quote, recipient: str) -> TxRequest:
         """The router call for ``quote`` (pure); ETH in/out go through ``multicall``."""
-        if self.router_name == SWAP_ROUTER_02:
-            return build_router02_swap(self.router, quote, recipient)
-        r, me = self.router, EvmAddress(recipient)
-        # ETH out: the router receives the WETH, then unwrapWETH9 pays us the ETH.
-        to = r.address if quote.native_out else me
-        single = len(quote.fees) == 1
-        t_in, t_out = quote.path[0].address, quote.path[-1].address
-        if quote.kind is TradeKind.EXACT_IN:
-            if single:
-                args: Any = (t_in, t_out, quote.fees[0], to, quote.deadline, quote.amount_in,
-                             quote.limit, 0)  # fmt: skip
-                call = r.encode("exactInputSingle", args)
-            else:
-                path = encode_path(quote.path, quote.fees)
-                call = r.encode(
-                    "exactInput", (path, to, quote.deadline, quote.amount_in, quote.limit)
-                )
-        elif single:
-            args = (
-                t_in,
-                t_out,
-                quote.fees[0],
-                to,
-                quote.deadline,
-                quote.amount_out,
-                quote.limit,
-                0,
-            )
-            call = r.encode("exactOutputSingle", args)
-        else:
-            path = encode_path(quote.path[::-1], quote.fees[::-1])
-            call = r.encode(
-                "exactOutput", (path, to, quote.deadline, quote.amount_out, quote.limit)
-            )
-        value = quote.token_in.from_raw(quote.max_in) if quote.native_in else Decimal(0)
-        calls = [call]
-        if quote.native_out:
-            calls.append(r.encode("unwrapWETH9", quote.min_out, me))
-        if quote.native_in and quote.kind is TradeKind.EXACT_OUT:
-            calls.append(r.encode("refundETH"))  # the unspent part of max_in comes back
-        if len(calls) == 1:
-            return TxRequest(to=r.address, data=call, value=value, abi=r.abi)
-        return r.request("multicall", calls, value=value)
+        return build_swap(self.router_name, self.router, quote, recipient)
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
         """Send the swap (allowance ensured first); returns its Order, OPEN until mined."""

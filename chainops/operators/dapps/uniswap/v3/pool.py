@@ -16,8 +16,8 @@ from typing import Any
 
 from chainops.abis import decode_output, load_abi
 from chainops.core.errors import ValidationError
-from chainops.operators.dapps.swap_math import compute_swap_step
-from chainops.operators.dapps.tick_math import (
+from chainops.operators.dapps.uniswap.v3.math.swap_math import compute_swap_step
+from chainops.operators.dapps.uniswap.v3.math.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
     MIN_SQRT_RATIO,
@@ -35,6 +35,17 @@ DEFAULT_WORD_RADIUS = 2
 
 class TicksNotLoaded(ValidationError):
     """The swap reaches tick words that were not read; reload with a wider radius."""
+
+
+class InsufficientLiquidity(ValidationError):
+    """The pool cannot fill the trade before its price limit.
+
+    ``available`` is what it could deliver (exact output) or take (exact input), raw.
+    """
+
+    def __init__(self, message: str, *, available: int) -> None:
+        super().__init__(message)
+        self.available = available
 
 
 @dataclass(frozen=True)
@@ -151,9 +162,10 @@ class V3PoolState:
         result = self.swap(zero_for_one, -amount_out)
         received = -(result.amount1 if zero_for_one else result.amount0)
         if received != amount_out:
-            raise ValidationError(
+            raise InsufficientLiquidity(
                 f"pool {self.address} cannot deliver {amount_out}: only {received} before the "
-                "price limit"
+                "price limit",
+                available=received,
             )
         return result.amount0 if zero_for_one else result.amount1
 

@@ -18,12 +18,20 @@ from chainops.core.ids import EvmAddress
 from chainops.core.transactions import Transaction
 from chainops.operators.dapps.context import DexContext
 from chainops.operators.dapps.erc20 import Erc20
-from chainops.operators.dapps.full_math import Q128, mul_div
-from chainops.operators.dapps.liquidity_amounts import amounts_for_liquidity, liquidity_for_amounts
-from chainops.operators.dapps.prices import check_ticks, range_to_ticks, spacing_for, tick_to_price
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
-from chainops.operators.dapps.tick_math import get_sqrt_ratio_at_tick
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
+from chainops.operators.dapps.uniswap.v3.math.full_math import Q128, mul_div
+from chainops.operators.dapps.uniswap.v3.math.liquidity_amounts import (
+    amounts_for_liquidity,
+    liquidity_for_amounts,
+)
+from chainops.operators.dapps.uniswap.v3.math.tick_math import get_sqrt_ratio_at_tick
+from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
+from chainops.operators.dapps.uniswap.v3.prices import (
+    check_ticks,
+    range_to_ticks,
+    spacing_for,
+    tick_to_price,
+)
 
 MAX_UINT128 = 2**128 - 1
 _MOD = 2**256
