@@ -14,16 +14,13 @@ from chainops.operators.dapps.lazy import lazy_namespace
 if TYPE_CHECKING:
     from chainops.operators.dapps.context import DexContext, UnknownPool, UnknownToken
     from chainops.operators.dapps.erc20 import Erc20
+    from chainops.operators.dapps.errors import AmountOverflow, DustAmount, InsufficientLiquidity
     from chainops.operators.dapps.quote import Quote, TradeKind
     from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps, SlippageOutOfRange
     from chainops.operators.dapps.swaps import SwapExecutor
     from chainops.operators.dapps.uniswap.v2.operator import LiquidityPlan, UniswapV2, V2Position
     from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
-    from chainops.operators.dapps.uniswap.v3.pool import (
-        InsufficientLiquidity,
-        TicksNotLoaded,
-        V3PoolState,
-    )
+    from chainops.operators.dapps.uniswap.v3.pool import TicksNotLoaded, V3PoolState
     from chainops.operators.dapps.uniswap.v3.positions import MintPlan, V3Position, V3Positions
     from chainops.operators.dapps.uniswap.v3.prices import InvalidTickRange
     from chainops.operators.dapps.weth import Weth
@@ -33,7 +30,9 @@ _EXPORTS = {
     "Bps": "slippage",
     "DexContext": "context",
     "Erc20": "erc20",
-    "InsufficientLiquidity": "uniswap.v3.pool",
+    "AmountOverflow": "errors",
+    "DustAmount": "errors",
+    "InsufficientLiquidity": "errors",
     "InvalidTickRange": "uniswap.v3.prices",
     "LiquidityPlan": "uniswap.v2.operator",
     "MintPlan": "uniswap.v3.positions",
@@ -54,8 +53,10 @@ _EXPORTS = {
 }
 __all__ = [
     "DEFAULT_SLIPPAGE",
+    "AmountOverflow",
     "Bps",
     "DexContext",
+    "DustAmount",
     "Erc20",
     "InsufficientLiquidity",
     "InvalidTickRange",

@@ -1,22 +1,24 @@
-"""A Uniswap V3 pool's state read from the chain, and an exact offline swap over it.
+"""A Uniswap V3 pool's state, and an exact offline swap over it.
 
-The state holds slot0, the active liquidity and the initialized ticks of the tick
-bitmap words around the current tick (read through TickLens). The offline swap
-walks the ticks as ``UniswapV3Pool.swap`` does, word boundaries included (each
-boundary is a step of its own on chain, and steps round separately), so its
-amounts equal QuoterV2's to the wei.
+The state holds slot0, the active liquidity and the initialized ticks of a contiguous
+range of tick-bitmap words. The offline swap walks the ticks as ``UniswapV3Pool.swap``
+does, word boundaries included (each boundary is a step of its own on chain, and steps
+round separately), so its amounts equal QuoterV2's to the wei. A swap that reaches a
+word that was not loaded raises :class:`TicksNotLoaded` naming the word, and the reader
+loads up to it (see ``reader.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import Any
 
-from chainops.abis import decode_output, load_abi
 from chainops.core.errors import ValidationError
+from chainops.operators.dapps.errors import DustAmount, InsufficientLiquidity
 from chainops.operators.dapps.uniswap.v3.math.swap_math import compute_swap_step
+from chainops.operators.dapps.uniswap.v3.math.tick_bitmap import (
+    next_initialized_tick_within_one_word,
+    word_range,
+)
 from chainops.operators.dapps.uniswap.v3.math.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
@@ -25,27 +27,15 @@ from chainops.operators.dapps.uniswap.v3.math.tick_math import (
     get_sqrt_ratio_at_tick,
     get_tick_at_sqrt_ratio,
 )
-from chainops.operators.evm.operator import EvmOperator
-
-# 2 words each side: at spacing 10 that is +-5120 ticks (a price move of ~1.7x), more
-# than one swap crosses on a liquid pool, in one small batch; a swap that leaves the
-# loaded words raises TicksNotLoaded and the quote reads a wider span.
-DEFAULT_WORD_RADIUS = 2
 
 
 class TicksNotLoaded(ValidationError):
-    """The swap reaches tick words that were not read; reload with a wider radius."""
+    """The swap reaches a tick-bitmap word that was not read (``word``, of ``pool``)."""
 
-
-class InsufficientLiquidity(ValidationError):
-    """The pool cannot fill the trade before its price limit.
-
-    ``available`` is what it could deliver (exact output) or take (exact input), raw.
-    """
-
-    def __init__(self, message: str, *, available: int) -> None:
+    def __init__(self, message: str, *, pool: str, word: int) -> None:
         super().__init__(message)
-        self.available = available
+        self.pool = pool
+        self.word = word
 
 
 @dataclass(frozen=True)
@@ -58,11 +48,12 @@ class SwapResult:
     tick_after: int
     liquidity_after: int
     ticks_crossed: int
+    remaining: int = 0  # the part of the specified amount left when the price limit was hit
 
 
 @dataclass
 class V3PoolState:
-    """A snapshot of a V3 pool: enough to price swaps offline."""
+    """A snapshot of a V3 pool at ``block``: enough to price swaps offline."""
 
     address: str
     token0: str
@@ -79,32 +70,36 @@ class V3PoolState:
     def __post_init__(self) -> None:
         self._sorted = sorted(t // self.tick_spacing for t in self.ticks)
 
-    def _next_tick(self, tick: int, lte: bool) -> tuple[int, bool]:
-        """TickBitmap.nextInitializedTickWithinOneWord over the loaded ticks."""
-        compressed = tick // self.tick_spacing
-        if lte:
-            word = compressed >> 8
-            self._check_word(word)
-            start = word << 8
-            i = bisect_right(self._sorted, compressed) - 1
-            if i >= 0 and self._sorted[i] >= start:
-                return self._sorted[i] * self.tick_spacing, True
-            return start * self.tick_spacing, False
-        word = (compressed + 1) >> 8
-        self._check_word(word)
-        end = (word << 8) + 255
-        i = bisect_left(self._sorted, compressed + 1)
-        if i < len(self._sorted) and self._sorted[i] <= end:
-            return self._sorted[i] * self.tick_spacing, True
-        return end * self.tick_spacing, False
+    @property
+    def complete(self) -> bool:
+        """Every word of the tick range is loaded: no swap can need more."""
+        low, high = word_range(self.tick_spacing)
+        return self.words[0] <= low and self.words[1] >= high
 
-    def _check_word(self, word: int) -> None:
+    def add_words(self, low: int, high: int, ticks: dict[int, int]) -> None:
+        """Extend the loaded range to ``[low, high]`` (adjacent to or covering the current
+        one) with the initialized ticks read from those words."""
+        self.ticks.update(ticks)
+        self._sorted = sorted(t // self.tick_spacing for t in self.ticks)
+        if self.words[0] > self.words[1]:
+            self.words = (low, high)
+        else:
+            self.words = (min(low, self.words[0]), max(high, self.words[1]))
+
+    def _next_tick(self, tick: int, lte: bool) -> tuple[int, bool]:
+        """TickBitmap.nextInitializedTickWithinOneWord over the loaded words."""
+        found, initialized, word = next_initialized_tick_within_one_word(
+            self._sorted, tick, self.tick_spacing, lte
+        )
         low, high = self.words
         if not low <= word <= high:
             raise TicksNotLoaded(
-                f"the swap leaves the loaded tick words [{low}, {high}] of pool {self.address}; "
-                "load the pool with a wider word radius"
+                f"the swap reaches tick word {word} of pool {self.address}, outside the "
+                f"loaded words [{low}, {high}]",
+                pool=self.address,
+                word=word,
             )
+        return found, initialized
 
     def swap(
         self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int = 0
@@ -114,9 +109,17 @@ class V3PoolState:
             raise ValidationError("swap amount must not be zero")
         limit = sqrt_price_limit_x96 or (MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1)
         if zero_for_one and not MIN_SQRT_RATIO < limit < self.sqrt_price_x96:
-            raise ValidationError("price limit must be below the current price")
+            raise InsufficientLiquidity(
+                f"pool {self.address} is at its lowest price: it cannot sell token1",
+                amount_in=0,
+                amount_out=0,
+            )
         if not zero_for_one and not self.sqrt_price_x96 < limit < MAX_SQRT_RATIO:
-            raise ValidationError("price limit must be above the current price")
+            raise InsufficientLiquidity(
+                f"pool {self.address} is at its highest price: it cannot sell token0",
+                amount_in=0,
+                amount_out=0,
+            )
         exact_in = amount_specified > 0
         remaining, calculated = amount_specified, 0
         sqrt_p, tick, liquidity, crossed = self.sqrt_price_x96, self.tick, self.liquidity, 0
@@ -147,13 +150,27 @@ class V3PoolState:
             amount0, amount1 = amount_specified - remaining, calculated
         else:
             amount0, amount1 = calculated, amount_specified - remaining
-        return SwapResult(amount0, amount1, sqrt_p, tick, liquidity, crossed)
+        return SwapResult(amount0, amount1, sqrt_p, tick, liquidity, crossed, remaining)
 
     def amount_out(self, token_in: str, amount_in: int) -> int:
-        """Exact-input quote: what ``amount_in`` of ``token_in`` buys."""
+        """Exact-input quote: what ``amount_in`` of ``token_in`` buys.
+
+        Raises InsufficientLiquidity when the pool reaches its price limit first (it would
+        take less than ``amount_in``), and DustAmount when nothing comes out.
+        """
         zero_for_one = self._direction(token_in)
         result = self.swap(zero_for_one, amount_in)
+        taken = result.amount0 if zero_for_one else result.amount1
         out = -(result.amount1 if zero_for_one else result.amount0)
+        if result.remaining:
+            raise InsufficientLiquidity(
+                f"pool {self.address} can take only {taken} of the {amount_in} offered "
+                f"(for {out}) before its price limit",
+                amount_in=taken,
+                amount_out=out,
+            )
+        if out <= 0:
+            raise DustAmount(f"{amount_in} into pool {self.address} buys nothing")
         return out
 
     def amount_in(self, token_in: str, amount_out: int) -> int:
@@ -161,13 +178,15 @@ class V3PoolState:
         zero_for_one = self._direction(token_in)
         result = self.swap(zero_for_one, -amount_out)
         received = -(result.amount1 if zero_for_one else result.amount0)
+        paid = result.amount0 if zero_for_one else result.amount1
         if received != amount_out:
             raise InsufficientLiquidity(
-                f"pool {self.address} cannot deliver {amount_out}: only {received} before the "
-                "price limit",
-                available=received,
+                f"pool {self.address} cannot deliver {amount_out}: only {received} "
+                f"(for {paid}) before its price limit",
+                amount_in=paid,
+                amount_out=received,
             )
-        return result.amount0 if zero_for_one else result.amount1
+        return paid
 
     def _direction(self, token_in: str) -> bool:
         if token_in.lower() == self.token0.lower():
@@ -175,84 +194,3 @@ class V3PoolState:
         if token_in.lower() == self.token1.lower():
             return False
         raise ValidationError(f"{token_in} is not a token of pool {self.address}")
-
-
-@dataclass(frozen=True)
-class PoolInfo:
-    """What never changes about a pool: read once, cached by the caller."""
-
-    address: str
-    token0: str
-    token1: str
-    fee: int
-    tick_spacing: int
-
-
-async def pool_info(evm: EvmOperator, pool: str) -> PoolInfo:
-    """Read a pool's tokens, fee and tick spacing."""
-    handle = evm.contract(pool, load_abi("UniswapV3Pool"))
-
-    async def read(function: str) -> str:
-        return str(handle.decode_result(function, await evm.call(handle.request(function))))
-
-    token0, token1, fee, spacing = await asyncio.gather(
-        read("token0"), read("token1"), read("fee"), read("tickSpacing")
-    )
-    return PoolInfo(str(handle.address), token0, token1, int(fee), int(spacing))
-
-
-async def load_pool(
-    evm: EvmOperator,
-    info: PoolInfo,
-    tick_lens: str,
-    *,
-    block: int,
-    word_radius: int = DEFAULT_WORD_RADIUS,
-    hint_tick: int | None = None,
-) -> V3PoolState:
-    """Read a pool's slot0, liquidity and the initialized ticks near its price at ``block``.
-
-    With ``hint_tick`` (the tick seen last time) the tick words are read in the same
-    batch as slot0; if the price has moved out of them, they are read again.
-    """
-    handle = evm.contract(info.address, load_abi("UniswapV3Pool"))
-    lens = evm.contract(tick_lens, load_abi("TickLens"))
-
-    async def read(function: str) -> Any:
-        return handle.decode_result(function, await evm.call(handle.request(function), block))
-
-    async def word(index: int) -> list[tuple[int, int, int]]:
-        request = lens.request("getPopulatedTicksInWord", handle.address, index)
-        raw = await evm.call(request, block)
-        ticks: list[tuple[int, int, int]] = decode_output(lens.abi, "getPopulatedTicksInWord", raw)
-        return ticks
-
-    def words_around(tick: int) -> tuple[int, int]:
-        centre = (tick // info.tick_spacing) >> 8
-        return centre - word_radius, centre + word_radius
-
-    span = words_around(hint_tick) if hint_tick is not None else None
-    pages: list[list[tuple[int, int, int]]] = []
-    reads = [read("slot0"), read("liquidity")]
-    if span is not None:
-        reads += [word(i) for i in range(span[0], span[1] + 1)]
-    slot0, liquidity, *pages = await asyncio.gather(*reads)
-    sqrt_price, tick = int(slot0[0]), int(slot0[1])
-    wanted = words_around(tick)
-    if span is None or not span[0] <= (tick // info.tick_spacing) >> 8 <= span[1]:
-        span = wanted
-        pages = list(await asyncio.gather(*(word(i) for i in range(span[0], span[1] + 1))))
-    ticks = {int(t[0]): int(t[1]) for page in pages for t in page}
-    return V3PoolState(
-        address=info.address,
-        token0=info.token0,
-        token1=info.token1,
-        fee=info.fee,
-        tick_spacing=info.tick_spacing,
-        sqrt_price_x96=sqrt_price,
-        tick=tick,
-        liquidity=int(liquidity),
-        ticks=ticks,
-        words=span,
-        block=block,
-    )

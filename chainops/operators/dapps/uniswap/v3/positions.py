@@ -192,7 +192,9 @@ class V3Positions:
         deadline: int | None,
         token_id: int | None,
     ) -> MintPlan:
-        state, when = await asyncio.gather(self.v3.pool(t0, t1, fee), self.ctx.deadline(deadline))
+        state, when = await asyncio.gather(
+            self.v3.pool(t0, t1, fee, ticks=False), self.ctx.deadline(deadline)
+        )
         sa, sb = get_sqrt_ratio_at_tick(lower), get_sqrt_ratio_at_tick(upper)
         liquidity = liquidity_for_amounts(state.sqrt_price_x96, sa, sb, raw0, raw1)
         if liquidity <= 0:
@@ -265,7 +267,7 @@ class V3Positions:
                 f"position {token_id} has {pos.liquidity} liquidity, not {amount}"
             )
         state, when = await asyncio.gather(
-            self.v3.pool(pos.token0, pos.token1, pos.fee), self.ctx.deadline(deadline)
+            self.v3.pool(pos.token0, pos.token1, pos.fee, ticks=False), self.ctx.deadline(deadline)
         )
         sa, sb = get_sqrt_ratio_at_tick(pos.tick_lower), get_sqrt_ratio_at_tick(pos.tick_upper)
         e0, e1 = amounts_for_liquidity(state.sqrt_price_x96, sa, sb, amount)
