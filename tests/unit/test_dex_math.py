@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chainops.core.errors import ValidationError
-from chainops.operators.dapps import Bps, SlippageOutOfRange, TicksNotLoaded, V3PoolState
+from chainops.operators.dapps import (
+    AmountOverflow,
+    Bps,
+    DustAmount,
+    InsufficientLiquidity,
+    SlippageOutOfRange,
+    TicksNotLoaded,
+    V3PoolState,
+)
 from chainops.operators.dapps.uniswap.v2 import library
 from chainops.operators.dapps.uniswap.v3.math.liquidity_amounts import (
     amounts_for_liquidity,
@@ -74,6 +82,19 @@ def test_v2_bad_inputs() -> None:
         library.get_amount_in(5, 10, 5)
     with pytest.raises(ValidationError):
         library.get_amount_out(1, 0, 1)
+
+
+def test_v2_path_refusals_are_typed() -> None:
+    big = library.MAX_UINT112
+    with pytest.raises(AmountOverflow):  # the pair's balance would pass uint112
+        library.get_amounts_out(2, [(big - 1, 10**18)])
+    with pytest.raises(AmountOverflow):  # what an exact output needs may not fit either
+        library.get_amounts_in(10**18 - 1, [(big // 2, 10**18)])
+    with pytest.raises(DustAmount):
+        library.get_amounts_out(1, [(10**18, 10**6)])
+    with pytest.raises(InsufficientLiquidity) as short:
+        library.get_amounts_in(10**6, [(10**18, 10**6)])
+    assert 0 < short.value.amount_out < 10**6
 
 
 @given(ticks)

@@ -24,6 +24,7 @@ from chainops.core.orders import Order
 from chainops.core.transactions import Transaction
 from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
 from chainops.operators.dapps.erc20 import Erc20
+from chainops.operators.dapps.errors import DustAmount
 from chainops.operators.dapps.quote import Quote, TradeKind
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
@@ -153,6 +154,8 @@ class UniswapV2:
         fot = any(fees)
         if fot:
             out = _amount_out_with_transfer_fees(raw_in, hops, fees)
+            if out <= 0:
+                raise DustAmount(f"{amount_in} {tokens[0].symbol} buys nothing on this path")
         else:
             out = library.get_amounts_out(raw_in, hops)[-1]
         return Quote(
@@ -394,6 +397,7 @@ def _amount_out_with_transfer_fees(
     """What the recipient receives when some path tokens burn a fee on every transfer."""
     amount = _after_fee(amount_in, fees[0])  # into the first pair
     for i, (r_in, r_out) in enumerate(hops):
+        library.check_balance(amount, r_in)
         out = library.get_amount_out(amount, r_in, r_out)
         amount = _after_fee(out, fees[i + 1])  # into the next pair, or to the recipient
     return amount

@@ -22,6 +22,7 @@ from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.uniswap.v3.math.full_math import Q128, mul_div
 from chainops.operators.dapps.uniswap.v3.math.liquidity_amounts import (
     amounts_for_liquidity,
+    amounts_for_mint,
     liquidity_for_amounts,
 )
 from chainops.operators.dapps.uniswap.v3.math.tick_math import get_sqrt_ratio_at_tick
@@ -202,7 +203,8 @@ class V3Positions:
                 "these amounts add no liquidity in this range at the current price "
                 "(a range above the price takes only token0, below only token1)"
             )
-        e0, e1 = amounts_for_liquidity(state.sqrt_price_x96, sa, sb, liquidity)
+        # What the pool will take: rounded up, on the side its current tick says.
+        e0, e1 = amounts_for_mint(state.tick, state.sqrt_price_x96, sa, sb, liquidity)
         # Minimums from slippage; 0 only for a side the range does not take at this price.
         minimum = (bps.min_out(e0), bps.min_out(e1))
         return MintPlan(
