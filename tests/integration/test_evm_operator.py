@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def abi(name: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads((ROOT / "abis" / f"{name}.json").read_text())
+    data: list[dict[str, Any]] = json.loads((ROOT / "chainops/abis" / f"{name}.json").read_text())
     return data
 
 
