@@ -290,6 +290,7 @@ class ExchangeSimulator:
                     )
                 return web.json_response(exc.body(), status=exc.status, headers=headers)
             except _Dropped:
+                await asyncio.sleep(self.faults.drop_delay_seconds)
                 if request.transport is not None:
                     request.transport.close()  # executed, but the client never hears back
                 return web.Response(status=503)
