@@ -97,3 +97,13 @@ class CompatApi:
                 }
             )
         return out
+
+    def trade_fee(self, account: Any, params: Params) -> Any:
+        """``sapi/v1/asset/tradeFee``: the account's rate on every symbol (or the one asked)."""
+        symbol = params.get("symbol")
+        rate = f"{account.commission:.8f}"
+        return [
+            {"symbol": s, "makerCommission": rate, "takerCommission": rate}
+            for s in self.engine.specs
+            if symbol in (None, s)
+        ]

@@ -117,6 +117,7 @@ class ExchangeSimulator:
             ("GET", "/api/v3/openOrderList", lists.open_lists),
             ("GET", "/api/v3/allOrderList", lists.all_lists),
             ("GET", "/sapi/v1/capital/config/getall", c.coins),
+            ("GET", "/sapi/v1/asset/tradeFee", c.trade_fee),
         ]
         routes: list[tuple[str, str, Handler]] = [
             (method, path, self._public(fn)) for method, path, fn in public
