@@ -61,7 +61,7 @@ async def test_market_data(venue: Any) -> None:
 
 
 async def test_every_order_type_and_the_queries(venue: Any) -> None:
-    sim, ex, other = venue
+    _sim, ex, _other = venue
     placed = await ex.create_order(SYMBOL, "limit", "buy", 0.01, 1990)
     assert placed["status"] == "open" and placed["clientOrderId"]
     ioc = await ex.create_order(SYMBOL, "limit", "buy", 0.01, 1990, {"timeInForce": "IOC"})
@@ -105,7 +105,7 @@ async def test_every_order_type_and_the_queries(venue: Any) -> None:
 
 
 async def test_stop_triggers_and_oco_executes_one_leg(venue: Any) -> None:
-    sim, ex, other = venue
+    _sim, ex, other = venue
     stop = await ex.create_order(
         SYMBOL, "STOP_LOSS", "sell", 0.01, None, {"stopPrice": 1999.5}
     )  # fires when a trade prints at or below 1999.50
@@ -136,7 +136,7 @@ async def test_stop_triggers_and_oco_executes_one_leg(venue: Any) -> None:
 
 
 async def test_balances_settle_to_the_last_unit(venue: Any) -> None:
-    sim, ex, other = venue
+    _sim, ex, other = venue
     before = await ex.fetch_balance()
     resting = await ex.create_order(SYMBOL, "limit", "sell", 0.5, 2000.1)
     locked = await ex.fetch_balance()
