@@ -20,6 +20,7 @@ __all__ = [
     "execution_report",
     "kline",
     "list_status",
+    "mini_ticker",
     "ticker",
     "trade",
 ]
@@ -156,6 +157,22 @@ def ticker(symbol: str, tape: Tape, book: Book, now: int) -> dict[str, Any]:
         "F": w["firstId"],
         "L": w["lastId"],
         "n": w["count"],
+    }
+
+
+def mini_ticker(symbol: str, tape: Tape, now: int) -> dict[str, Any]:
+    """``<symbol>@miniTicker``: the 24-hour window without the book."""
+    w = tape.window(now)
+    return {
+        "e": "24hrMiniTicker",
+        "E": now,
+        "s": symbol,
+        "c": w["lastPrice"],
+        "o": w["openPrice"],
+        "h": w["highPrice"],
+        "l": w["lowPrice"],
+        "v": w["volume"],
+        "q": w["quoteVolume"],
     }
 
 

@@ -130,6 +130,8 @@ class Publisher:
         if trades:
             if hub.listening(f"{name}@ticker"):
                 hub.publish_market(f"{name}@ticker", events.ticker(symbol, tape, book, now))
+            if hub.listening(f"{name}@miniTicker"):
+                hub.publish_market(f"{name}@miniTicker", events.mini_ticker(symbol, tape, now))
             for interval in INTERVALS:
                 stream = f"{name}@kline_{interval}"
                 if hub.listening(stream):

@@ -175,7 +175,7 @@ class ExchangeSimulator:
             app.router.add_route(method, path, self._wrap(handler))
         app.router.add_get("/ws-api/v3", self.hub.ws_api)
         app.router.add_get("/ws", self.hub.market_ws)
-        app.router.add_get("/ws/{name}", self.hub.market_ws)
+        app.router.add_get("/ws/{name:.+}", self.hub.market_ws)  # ccxt.pro names may hold "/"
         app.router.add_get("/stream", self.hub.market_ws)
         app.router.add_route("*", "/{tail:.*}", self._wrap(self._unknown_route))
         self._runner = web.AppRunner(app, handle_signals=False)
