@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from chainops.devnet.addressbook import AccountEntry
     from chainops.devnet.anvil import Anvil
     from chainops.devnet.exchange.background import BackgroundSimulator
-    from chainops.devnet.solana_rpc import SolanaRpcServer
+    from chainops.devnet.solana import SolanaRpcServer
     from chainops.devnet.world import World
     from chainops.testing.forks import ForkedNetwork
 
@@ -128,7 +128,7 @@ def solana_devnet() -> Iterator[SolanaRpcServer]:
     ``.url`` for any RPC client, ``.chain`` for the cluster itself: ``airdrop``,
     ``drop_next(n)`` (lose the next sends), ``advance(n)`` (produce blocks now).
     """
-    from chainops.devnet.solana_rpc import SolanaRpcServer
+    from chainops.devnet.solana import SolanaRpcServer
 
     server = SolanaRpcServer(slot_time=SOLANA_TEST_SLOT_TIME).start_in_thread()
     try:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from solders.pubkey import Pubkey
 
 from chainops.core.errors import RpcPermanentError
-from chainops.operators.solana.localchain import LocalChain, SendOutcome
+from chainops.devnet.solana.localchain import LocalChain, SendOutcome
 from chainops.operators.solana.spl import parse_token_account
 from chainops.operators.solana.transport import (
     AccountData,

@@ -37,7 +37,7 @@ from solders.transaction import VersionedTransaction
 from chainops.core.assets import from_raw
 from chainops.core.errors import DevnetError
 from chainops.core.ids import b58decode, b58encode
-from chainops.operators.solana.localchain import Commitment, LocalChain, SendOutcome
+from chainops.devnet.solana.localchain import Commitment, LocalChain, SendOutcome
 from chainops.operators.solana.messages import rebuild_with_blockhash
 from chainops.operators.solana.spl import parse_mint, parse_token_account
 
