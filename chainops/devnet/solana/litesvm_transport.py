@@ -39,7 +39,7 @@ class LiteSvmTransport(SolanaTransport):
         return None
 
     async def latest_blockhash(self) -> Blockhash:
-        blockhash, last_valid = self.chain.latest_blockhash()
+        blockhash, last_valid = self.chain.latest_blockhash("confirmed")
         return Blockhash(blockhash, last_valid)
 
     async def block_height(self, commitment: CommitmentLevel = "confirmed") -> int:

@@ -1,25 +1,25 @@
-"""A local Solana cluster in this process: LiteSVM plus slots, blockhash ages and statuses.
+"""A local Solana cluster in this process: LiteSVM plus slots, commitment and statuses.
 
 LiteSVM executes transactions but has no blocks: it accepts only its one latest
 blockhash and a result is final at once. ``LocalChain`` adds what a client of a
-real cluster sees, so the operator's expiry and confirmation logic meets the
-real rules:
+real cluster sees, so code meets the real rules:
 
 * slots advance with the clock (``slot_time`` seconds each, 0.4 s like mainnet)
-  and on demand (:meth:`advance`); block height equals the slot (no skipped slots);
-* every slot has its own blockhash; a blockhash is valid for ``MAX_PROCESSING_AGE``
-  (150) blocks after its own, so ``last_valid_block_height = height + 150``,
-  and a transaction sent later never lands (as on a real cluster, with no error
-  when preflight is skipped);
-* a landed transaction is *processed* in its slot, *confirmed* one slot later and
-  *finalized* ``FINALITY_DEPTH`` (32) slots later; failed ones land too, pay
-  their fee and carry their error;
-* a signature lands at most once: sending the same bytes again is a no-op;
+  and on demand (:meth:`advance`); with ``skip_every`` some slots hold no block,
+  so block height trails the slot (see :mod:`~chainops.devnet.solana.clock`);
+* a blockhash is valid for ``MAX_PROCESSING_AGE`` (150) blocks after its own:
+  ``last_valid_block_height = height + 150``; a transaction sent later never lands;
+* a landed transaction is *processed* in its block, *confirmed* one block later and
+  *finalized* ``FINALITY_DEPTH`` (32) blocks later; failed ones land too, pay
+  their fee and carry their error; a signature lands at most once;
+* reads answer per commitment: the confirmed and finalized views of an account
+  are its state before the blocks they do not include yet;
 * fault switches: :meth:`drop_next` silently loses the next transactions,
-  :meth:`advance` produces blocks at once.
+  :meth:`advance` produces blocks at once, :meth:`rollback_processed` drops the
+  processed-only block (a fork the cluster abandoned) and undoes its transactions.
 
-Reads see the processed state whatever the commitment asked for. Thread-safe:
-the loopback RPC server and a test may use one chain from two threads.
+Thread-safe: the loopback RPC server and a test may use one chain from two threads.
+Listeners (:meth:`add_listener`) hear of every change, from the changing thread.
 """
 
 from __future__ import annotations
@@ -30,18 +30,32 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from solders.account import Account
 from solders.hash import Hash
+from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
+from solders.message import Message
 from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM
+from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
-from chainops.operators.solana.programs import COMPUTE_BUDGET_PROGRAM_ID
+from chainops.devnet.solana import capture
+from chainops.devnet.solana.clock import (
+    FINALITY_DEPTH,
+    MAX_PROCESSING_AGE,
+    Commitment,
+    SlotClock,
+)
+from chainops.devnet.solana.records import (
+    Landed,
+    SendOutcome,
+    SimulationResult,
+    StatusView,
+)
 
 __all__ = [
     "FINALITY_DEPTH",
@@ -54,10 +68,7 @@ __all__ = [
     "StatusView",
 ]
 
-MAX_PROCESSING_AGE = 150  # the runtime's blockhash lifetime, in blocks
-FINALITY_DEPTH = 32  # votes on top before a slot is rooted (MAX_LOCKOUT_HISTORY + 1)
 _FEE_HISTORY_SLOTS = 150  # getRecentPrioritizationFees covers the last 150 slots
-_PRUNE_HASHES_AT = 4096
 # Failures the runtime rejects before execution: such a transaction is not in a block.
 _NOT_INCLUDED = frozenset(
     {
@@ -73,85 +84,20 @@ _NOT_INCLUDED = frozenset(
         "TooManyAccountLocks",
         "WouldExceedMaxBlockCostLimit",
         "UnsupportedVersion",
+        "AddressLookupTableNotFound",
+        "InvalidAddressLookupTableIndex",
     }
 )
+_EMPTY = Account(0, b"", SYSTEM_PROGRAM, False)
 
 
-class Commitment(StrEnum):
-    PROCESSED = "processed"
-    CONFIRMED = "confirmed"
-    FINALIZED = "finalized"
-
-
-class SendOutcome(StrEnum):
-    LANDED = "landed"  # executed (successfully or not) in the current slot
-    DUPLICATE = "duplicate"  # this signature already landed: nothing happens
-    DROPPED = "dropped"  # lost by the drop switch, as a leader might lose it
-    EXPIRED = "expired"  # its blockhash is unknown or too old: it can never land
-    REJECTED = "rejected"  # refused before execution (bad signature, no fee payer)
-
-
-@dataclass(frozen=True, slots=True)
-class Landed:
-    """A transaction in a block: its slot, error (JSON form or None), fee and logs."""
-
-    signature: str
-    slot: int
-    err: Any
-    fee: int
-    logs: tuple[str, ...]
-    units_consumed: int
-    raw: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class StatusView:
-    """What ``getSignatureStatuses`` says about a landed signature."""
-
-    slot: int
-    confirmations: int | None  # None once finalized (rooted), as the RPC reports it
-    err: Any
-    commitment: Commitment
-
-
-@dataclass(frozen=True, slots=True)
-class SimulationResult:
-    err: Any
-    logs: tuple[str, ...]
-    units_consumed: int
-    fee: int
-
-
-def _err_json(result: FailedTransactionMetadata) -> Any:
+def err_json(result: FailedTransactionMetadata) -> Any:
+    """A failed execution's error in the RPC's JSON form."""
     return json.loads(result.to_json())["err"]
 
 
-def _compute_unit_price(tx: VersionedTransaction) -> int:
-    message = tx.message
-    keys = message.account_keys
-    for ix in message.instructions:
-        data = ix.data
-        if data[:1] == b"\x03" and keys[ix.program_id_index] == COMPUTE_BUDGET_PROGRAM_ID:
-            return int.from_bytes(data[1:9], "little")
-    return 0
-
-
-def _writable_keys(tx: VersionedTransaction) -> frozenset[str]:
-    message = tx.message
-    header = message.header
-    keys = message.account_keys
-    signed = header.num_required_signatures
-    signed_writable = signed - header.num_readonly_signed_accounts
-    unsigned_writable = len(keys) - header.num_readonly_unsigned_accounts
-    return frozenset(
-        str(key)
-        for i, key in enumerate(keys)
-        if i < signed_writable or signed <= i < unsigned_writable
-    )
-
-
 class LocalChain:
-    """LiteSVM with slots, blockhash lifetimes, signature statuses and fault switches."""
+    """LiteSVM with slots, blockhash lifetimes, commitment views, statuses and fault switches."""
 
     def __init__(
         self,
@@ -160,90 +106,84 @@ class LocalChain:
         svm: LiteSVM | None = None,
         clock: Callable[[], float] = time.monotonic,
         airdrop_lamports: int = 10**19,
+        skip_every: int | None = None,
     ) -> None:
-        if slot_time is not None and slot_time <= 0:
-            raise ValueError("slot_time must be positive (or None: slots move only by advance())")
         # Our blockhash rules replace LiteSVM's (only its one latest hash is valid), and
         # our status table replaces its history (which would also grow without bound).
         self.svm = (svm or LiteSVM()).with_blockhash_check(False).with_transaction_history(0)
-        self.svm.with_lamports(airdrop_lamports)
+        self._faucet = Keypair()
+        self.svm.set_account(self._faucet.pubkey(), Account(airdrop_lamports, b"", SYSTEM_PROGRAM))
+        seed = hashlib.sha256(repr((id(self), time.time_ns())).encode()).digest()
+        self.clock = SlotClock(slot_time=slot_time, clock=clock, skip_every=skip_every, seed=seed)
         self.slot_time = slot_time
-        self._clock = clock
         self._lock = threading.RLock()
-        self._t0 = clock()
-        self._offset = 0  # slots produced by advance()
-        self._slot = 1
-        self._seed = hashlib.sha256(repr((id(self), time.time_ns())).encode()).digest()
-        self.genesis_hash = str(Hash(hashlib.sha256(self._seed + b"genesis").digest()))
-        self._slot_hash: dict[int, str] = {}
-        self._hash_slot: dict[str, int] = {}
+        self.genesis_hash = str(Hash(hashlib.sha256(seed + b"genesis").digest()))
         self._landed: dict[str, Landed] = {}
+        self._blocks: dict[int, list[str]] = {}  # slot -> signatures, in order
+        self._by_address: dict[str, list[str]] = {}  # key -> signatures, oldest first
+        # key -> (slot, state before a transaction of that slot wrote it): the views
+        # of commitment levels that do not include that slot yet.
+        self._history: dict[str, list[tuple[int, Account | None]]] = {}
+        self._known: set[str] = set()  # every key a transaction touched (program scans)
         self._fees: dict[int, list[tuple[int, frozenset[str] | None]]] = {}
         self._drop = 0
+        self._listeners: list[Callable[[], None]] = []
         self.received: Counter[str] = Counter()  # sends per signature, duplicates included
         self.outcomes: Counter[SendOutcome] = Counter()
 
-    # -- slots and blockhashes -----------------------------------------------------------
+    # -- listeners -----------------------------------------------------------------------
 
-    def _tick(self) -> int:
-        """The current slot, after producing the slots the clock says have passed."""
-        slot = 1 + self._offset
-        if self.slot_time is not None:
-            slot += int((self._clock() - self._t0) / self.slot_time)
-        if slot > self._slot:
-            self._slot = slot
-        return self._slot
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every change (a landing, produced blocks, a rollback)."""
+        with self._lock:
+            self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+    def _changed(self) -> None:
+        for callback in list(self._listeners):
+            callback()
+
+    # -- slots and blockhashes -----------------------------------------------------------
 
     @property
     def slot(self) -> int:
+        """The newest slot with a block (the *processed* slot)."""
         with self._lock:
-            return self._tick()
+            return self.clock.tip()
+
+    def slot_at(self, commitment: Commitment | str = Commitment.PROCESSED) -> int:
+        """The slot of the newest block at ``commitment``."""
+        with self._lock:
+            return self.clock.commitment_slot(Commitment(commitment))
 
     def block_height(self, commitment: Commitment | str = Commitment.PROCESSED) -> int:
         """Height of the newest block at ``commitment`` (confirmed lags 1, finalized 32)."""
         with self._lock:
-            slot = self._tick()
-        level = Commitment(commitment)
-        if level is Commitment.CONFIRMED:
-            return max(1, slot - 1)
-        if level is Commitment.FINALIZED:
-            return max(1, slot - FINALITY_DEPTH)
-        return slot
+            return self.clock.height(self.clock.commitment_slot(Commitment(commitment)))
 
-    def _hash_of(self, slot: int) -> str:
-        found = self._slot_hash.get(slot)
-        if found is None:
-            found = str(Hash(hashlib.sha256(self._seed + slot.to_bytes(8, "little")).digest()))
-            self._slot_hash[slot] = found
-            self._hash_slot[found] = slot
-            if len(self._slot_hash) > _PRUNE_HASHES_AT:
-                self._prune_hashes(slot)
-        return found
-
-    def _prune_hashes(self, slot: int) -> None:
-        for old in [s for s in self._slot_hash if s < slot - 2 * MAX_PROCESSING_AGE]:
-            self._hash_slot.pop(self._slot_hash.pop(old), None)
-
-    def latest_blockhash(self) -> tuple[str, int]:
-        """(blockhash of the current block, last valid block height for it)."""
+    def latest_blockhash(
+        self, commitment: Commitment | str = Commitment.PROCESSED
+    ) -> tuple[str, int]:
+        """(blockhash of the newest block at ``commitment``, last valid block height for it)."""
         with self._lock:
-            slot = self._tick()
-            return self._hash_of(slot), slot + MAX_PROCESSING_AGE
+            slot = self.clock.commitment_slot(Commitment(commitment))
+            return self.clock.hash_of(slot), self.clock.last_valid_height(slot)
 
     def blockhash_valid(self, blockhash: str) -> bool:
         with self._lock:
-            slot = self._tick()
-            issued = self._hash_slot.get(blockhash)
-            return issued is not None and slot <= issued + MAX_PROCESSING_AGE
+            self.clock.hash_of(self.clock.tip())
+            return self.clock.blockhash_valid(blockhash)
 
     def advance(self, blocks: int = 1) -> int:
         """Produce ``blocks`` blocks now; returns the new slot."""
-        if blocks < 0:
-            raise ValueError("blocks must be >= 0")
         with self._lock:
-            self._offset += blocks
-            self._slot += blocks
-            return self._tick()
+            slot = self.clock.advance(blocks)
+        self._changed()
+        return slot
 
     # -- fault switches ------------------------------------------------------------------
 
@@ -259,9 +199,38 @@ class LocalChain:
     def add_prioritization_fees(self, prices: Iterable[int]) -> None:
         """Pretend recent slots carried these compute-unit prices (a fee market for tests)."""
         with self._lock:
-            slot = self._tick()
+            slot = self.clock.tip()
             for i, price in enumerate(reversed(list(prices))):
                 self._fees.setdefault(slot - i, []).append((int(price), None))
+
+    def rollback_processed(self) -> list[str]:
+        """Abandon the blocks only *processed* so far, as a fork switch does.
+
+        Their transactions are undone (state, statuses, history) and a new block
+        follows. Returns the signatures rolled back.
+        """
+        with self._lock:
+            confirmed = self.clock.commitment_slot(Commitment.CONFIRMED)
+            tip = self.clock.tip()
+            for key, entries in self._history.items():
+                undone = [state for slot, state in entries if slot > confirmed]
+                if undone:
+                    self.svm.set_account(Pubkey.from_string(key), undone[0] or _EMPTY)
+                    entries[:] = [(s, a) for s, a in entries if s <= confirmed]
+            gone: list[str] = []
+            for slot in [s for s in self._blocks if s > confirmed]:
+                gone += self._blocks.pop(slot)
+            for signature in gone:
+                landed = self._landed.pop(signature)
+                for key in landed.keys:
+                    listed = self._by_address.get(key)
+                    if listed and signature in listed:
+                        listed.remove(signature)
+            for slot in range(confirmed + 1, tip + 1):
+                if self.clock.produced(slot):
+                    self.clock.abandon(slot)
+        self._changed()
+        return gone
 
     # -- transactions --------------------------------------------------------------------
 
@@ -273,26 +242,44 @@ class LocalChain:
             outcome = self._send(tx, signature, raw)
             self.received[signature] += 1
             self.outcomes[outcome] += 1
+        if outcome is SendOutcome.LANDED:
+            self._changed()
         return signature, outcome
 
     def _send(self, tx: VersionedTransaction, signature: str, raw: bytes) -> SendOutcome:
-        slot = self._tick()
         if signature in self._landed:
             return SendOutcome.DUPLICATE
         if self._drop > 0:
             self._drop -= 1
             return SendOutcome.DROPPED
-        issued = self._hash_slot.get(str(tx.message.recent_blockhash))
-        if issued is None or slot > issued + MAX_PROCESSING_AGE:
+        if not self.clock.blockhash_valid(str(tx.message.recent_blockhash)):
             return SendOutcome.EXPIRED
+        return self._execute(tx, signature, raw)
+
+    def _execute(self, tx: VersionedTransaction, signature: str, raw: bytes) -> SendOutcome:
+        slot = self.clock.tip()
+        message = tx.message
+        loaded_w, loaded_r = capture.loaded_addresses(self.svm, tx)
+        keys = [str(k) for k in message.account_keys] + loaded_w + loaded_r
+        writable = capture.writable_keys(message, loaded_w)
+        pre = capture.snapshot(self.svm, keys)
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
-            err = _err_json(result)
+            err = err_json(result)
             if isinstance(err, str) and err in _NOT_INCLUDED:
                 return SendOutcome.REJECTED
             meta = result.meta()
         else:
             err, meta = None, result
+        post = capture.snapshot(self.svm, keys)
+        finalized = self.clock.commitment_slot(Commitment.FINALIZED)
+        for key, before, after in zip(keys, pre, post, strict=True):
+            if key in writable and before != after:
+                entries = self._history.setdefault(key, [])
+                if entries and entries[0][0] <= finalized:
+                    entries[:] = [(s, a) for s, a in entries if s > finalized]
+                entries.append((slot, before))
+        block = self._blocks.setdefault(slot, [])
         self._landed[signature] = Landed(
             signature=signature,
             slot=slot,
@@ -301,19 +288,43 @@ class LocalChain:
             logs=tuple(meta.logs()),
             units_consumed=meta.compute_units_consumed(),
             raw=raw,
+            index=len(block),
+            keys=tuple(keys),
+            loaded_writable=tuple(loaded_w),
+            loaded_readonly=tuple(loaded_r),
+            pre_balances=tuple(a.lamports if a else 0 for a in pre),
+            post_balances=tuple(a.lamports if a else 0 for a in post),
+            pre_token_balances=capture.token_balances(self.svm, keys, pre),
+            post_token_balances=capture.token_balances(self.svm, keys, post),
+            inner_instructions=capture.inner_instructions(meta),
+            return_data=None,
+            writable=writable,
         )
-        price = _compute_unit_price(tx)
+        block.append(signature)
+        for key in keys:
+            self._by_address.setdefault(key, []).append(signature)
+        self._known.update(keys)
+        price = capture.compute_unit_price(tx)
+        fees = self._fees.setdefault(slot, [])
         if price:
-            self._fees.setdefault(slot, []).append((price, _writable_keys(tx)))
-        else:
-            self._fees.setdefault(slot, [])
+            fees.append((price, writable))
         return SendOutcome.LANDED
 
-    def simulate(self, raw: bytes, *, sig_verify: bool = False) -> SimulationResult:
-        """Execute without committing (signatures unchecked unless ``sig_verify``)."""
+    def simulate(
+        self, raw: bytes, *, sig_verify: bool = False, replace_blockhash: bool = False
+    ) -> SimulationResult:
+        """Execute without committing (signatures unchecked unless ``sig_verify``).
+
+        ``replace_blockhash`` runs it with the latest blockhash instead of its own (any
+        message version: the blockhash is not covered by an unchecked signature).
+        """
         tx = VersionedTransaction.from_bytes(raw)
         with self._lock:
-            if not self.blockhash_valid(str(tx.message.recent_blockhash)):
+            replacement = None
+            if replace_blockhash:
+                blockhash, last_valid = self.latest_blockhash()
+                replacement = (blockhash, last_valid)
+            elif not self.blockhash_valid(str(tx.message.recent_blockhash)):
                 return SimulationResult("BlockhashNotFound", (), 0, 0)
             verify = self.svm.get_sigverify()
             if verify != sig_verify:
@@ -325,18 +336,19 @@ class LocalChain:
                     self.svm.with_sigverify(verify)
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
-            return SimulationResult(
-                _err_json(result), tuple(meta.logs()), meta.compute_units_consumed(), meta.fee()
-            )
-        meta = result.meta()
-        return SimulationResult(None, tuple(meta.logs()), meta.compute_units_consumed(), meta.fee())
+            err = err_json(result)
+        else:
+            meta, err = result.meta(), None
+        return SimulationResult(
+            err, tuple(meta.logs()), meta.compute_units_consumed(), meta.fee(), replacement
+        )
 
     def status(self, signature: str) -> StatusView | None:
         with self._lock:
             landed = self._landed.get(signature)
             if landed is None:
                 return None
-            depth = self._tick() - landed.slot
+            depth = self.clock.height(self.clock.tip()) - self.clock.height(landed.slot)
         if depth >= FINALITY_DEPTH:
             return StatusView(landed.slot, None, landed.err, Commitment.FINALIZED)
         level = Commitment.CONFIRMED if depth >= 1 else Commitment.PROCESSED
@@ -350,11 +362,30 @@ class LocalChain:
         with self._lock:
             return self._landed.get(signature)
 
+    def block(self, slot: int) -> list[Landed] | None:
+        """The transactions of the block in ``slot``, None if the slot holds no block."""
+        with self._lock:
+            if slot > self.clock.tip() or not self.clock.produced(slot):
+                return None
+            return [self._landed[s] for s in self._blocks.get(slot, [])]
+
+    def signatures_for(self, address: str) -> list[Landed]:
+        """Transactions that mention ``address``, newest first."""
+        with self._lock:
+            return [self._landed[s] for s in reversed(self._by_address.get(address, []))]
+
+    def transaction_count(self) -> int:
+        with self._lock:
+            return len(self._landed)
+
+    landed_count = transaction_count
+
     def prioritization_fees(self, accounts: Sequence[str] = ()) -> list[tuple[int, int]]:
         """(slot, lowest price of a transaction there that write-locks any of ``accounts``)."""
         wanted = set(accounts)
         with self._lock:
-            slot = self._tick()
+            slot = self.clock.tip()
+            self._fees.setdefault(slot, [])
             for old in [s for s in self._fees if s <= slot - _FEE_HISTORY_SLOTS]:
                 del self._fees[old]
             out = []
@@ -370,34 +401,61 @@ class LocalChain:
     # -- accounts ------------------------------------------------------------------------
 
     def airdrop(self, pubkey: str, lamports: int) -> str:
-        """Credit lamports by a real transaction from LiteSVM's faucet; returns its signature."""
+        """Credit lamports by a real transfer from the faucet; returns its signature."""
+        to = Pubkey.from_string(pubkey)
         with self._lock:
-            slot = self._tick()
-            result = self.svm.airdrop(Pubkey.from_string(pubkey), lamports)
-            if isinstance(result, FailedTransactionMetadata):
-                raise ValueError(f"airdrop failed: {_err_json(result)}")
-            signature = str(result.signature())
-            self._landed[signature] = Landed(
-                signature, slot, None, result.fee(), tuple(result.logs()), 0, b""
+            blockhash = self.clock.hash_of(self.clock.tip())
+            ix = transfer(
+                TransferParams(from_pubkey=self._faucet.pubkey(), to_pubkey=to, lamports=lamports)
             )
-            self._fees.setdefault(slot, [])
-            return signature
+            message = Message.new_with_blockhash(
+                [ix], self._faucet.pubkey(), Hash.from_string(blockhash)
+            )
+            tx = VersionedTransaction(message, [self._faucet])
+            signature = str(tx.signatures[0])
+            outcome = self._execute(tx, signature, bytes(tx))
+            landed = self._landed.get(signature)
+            if outcome is not SendOutcome.LANDED or landed is None or landed.err is not None:
+                raise ValueError(f"airdrop failed: {landed.err if landed else outcome.value}")
+        self._changed()
+        return signature
 
-    def balance(self, pubkey: str) -> int:
+    def account(
+        self, pubkey: str, commitment: Commitment | str = Commitment.PROCESSED
+    ) -> Account | None:
+        """The account as the blocks at ``commitment`` left it (None if it does not exist)."""
         with self._lock:
-            return self.svm.get_balance(Pubkey.from_string(pubkey)) or 0
-
-    def account(self, pubkey: str) -> Account | None:
-        with self._lock:
-            found = self.svm.get_account(Pubkey.from_string(pubkey))
+            found = self._account_at(pubkey, Commitment(commitment))
         if found is None or (found.lamports == 0 and not found.data):
             return None  # LiteSVM keeps emptied accounts around; a cluster forgets them
         return found
 
+    def _account_at(self, pubkey: str, level: Commitment) -> Account | None:
+        if level is not Commitment.PROCESSED:
+            cutoff = self.clock.commitment_slot(level)
+            for slot, before in self._history.get(pubkey, ()):
+                if slot > cutoff:
+                    return before
+        return self.svm.get_account(Pubkey.from_string(pubkey))
+
+    def balance(self, pubkey: str, commitment: Commitment | str = Commitment.PROCESSED) -> int:
+        found = self.account(pubkey, commitment)
+        return 0 if found is None else found.lamports
+
+    def accounts_owned_by(
+        self, program: str, commitment: Commitment | str = Commitment.PROCESSED
+    ) -> list[tuple[str, Account]]:
+        """(address, account) of every known account ``program`` owns, at ``commitment``."""
+        owner = Pubkey.from_string(program)
+        with self._lock:
+            known = sorted(self._known)
+        out = []
+        for key in known:
+            found = self.account(key, commitment)
+            if found is not None and found.owner == owner:
+                out.append((key, found))
+        return out
+
     def minimum_balance_for_rent_exemption(self, size: int) -> int:
         with self._lock:
             return self.svm.minimum_balance_for_rent_exemption(size)
-
-    def landed_count(self) -> int:
-        with self._lock:
-            return len(self._landed)
