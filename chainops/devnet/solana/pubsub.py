@@ -229,7 +229,9 @@ class PubSub:
         else:
             raise invalid_params("Invalid params: expected all, allWithVotes or {mentions}")
         cfg = params.config(p, 1)
-        return self._new("logs", connection, params.commitment(cfg), target, cfg)
+        sub = self._new("logs", connection, params.commitment(cfg), target, cfg)
+        sub.seen = {t.signature: True for t in self.chain.block(sub.mark) or []}
+        return sub
 
     # -- evaluating --------------------------------------------------------------------------
 
@@ -303,19 +305,25 @@ class PubSub:
         await self._notify(sub, "signatureNotification", result)
 
     async def _poll_logs(self, sub: _Subscription, slot: int) -> None:
-        start, sub.mark = sub.mark, max(sub.mark, slot)
-        for s in range(start + 1, slot + 1):
-            for landed in self.chain.block(s) or []:
+        # The newest block may still receive transactions: remember which of its
+        # signatures were handled, and look at it again next time.
+        if slot < sub.mark:
+            return
+        handled: dict[str, Any] = {}
+        for s in range(sub.mark, slot + 1):
+            landed_here = self.chain.block(s) or []
+            for landed in landed_here:
+                if s == sub.mark and landed.signature in sub.seen:
+                    continue
                 if sub.target and sub.target not in landed.keys:
                     continue
-                value = {
-                    "signature": landed.signature,
-                    "err": landed.err,
-                    "logs": list(landed.logs),
-                }
-                await self._notify(
-                    sub, "logsNotification", {"context": _context(s), "value": value}
-                )
+                value = {"signature": landed.signature, "err": landed.err, "logs": [*landed.logs]}
+                result = {"context": _context(s), "value": value}
+                await self._notify(sub, "logsNotification", result)
+            if s == slot:
+                handled = {t.signature: True for t in landed_here}
+        sub.seen = {**sub.seen, **handled} if slot == sub.mark else handled
+        sub.mark = slot
 
     async def _poll_slots(self, sub: _Subscription, slot: int) -> None:
         start, sub.mark = max(sub.mark, slot - _MAX_SLOT_BURST), slot
