@@ -16,9 +16,9 @@ __all__ = ["commitment", "config", "decode_transaction", "pubkey", "require"]
 
 
 def config(params: list[Any], index: int) -> dict[str, Any]:
-    """The config object at ``index`` (``{}`` when absent)."""
+    """The config object at ``index`` (``{}`` when absent); a null field counts as absent."""
     value = params[index] if len(params) > index else None
-    return value if isinstance(value, dict) else {}
+    return {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else {}
 
 
 def require(params: list[Any], count: int, what: str) -> None:
