@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from chainops.devnet.solana import params
 from chainops.devnet.solana.accounts import matches_filters
@@ -77,6 +77,7 @@ class PubSub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self.notifications = 0  # sent, all kinds (tests and benchmarks count them)
+        self._connections: set[_Connection] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -88,6 +89,8 @@ class PubSub:
 
     async def stop(self) -> None:
         self.chain.remove_listener(self._changed)
+        for connection in list(self._connections):  # the HTTP server waits for open sockets
+            await connection.ws.close(code=WSCloseCode.GOING_AWAY)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -121,12 +124,14 @@ class PubSub:
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=2**20)
         await ws.prepare(request)
         connection = _Connection(ws)
+        self._connections.add(connection)
         try:
             async for message in ws:
                 if message.type is not WSMsgType.TEXT:
                     continue
                 await self._message(connection, message.data)
         finally:
+            self._connections.discard(connection)
             for ident in [i for i, s in self._subs.items() if s.connection is connection]:
                 self._subs.pop(ident, None)
         return ws

@@ -91,6 +91,8 @@ class SignatureMonitor:
         self.errors = 0
         self.resends = 0
         self._last_sequence = 0
+        # Told of every signature followed (a PubSub subscriber wakes the loop on landing).
+        self.on_signature: Callable[[str], None] | None = None
 
     @property
     def live(self) -> list[Transaction]:
@@ -102,6 +104,9 @@ class SignatureMonitor:
             self._live[cid] = tx
             self._due[cid] = tx
             self._signatures.update(str(a.hash) for a in tx.attempts)
+            if self.on_signature is not None:
+                for attempt in tx.attempts:
+                    self.on_signature(str(attempt.hash))
         self._wake.set()
 
     def has_signature(self, signature: str) -> bool:
@@ -114,6 +119,8 @@ class SignatureMonitor:
         latest = tx.latest_attempt
         if latest is not None:
             self._signatures.add(str(latest.hash))
+            if self.on_signature is not None:
+                self.on_signature(str(latest.hash))
 
     def wake(self) -> None:
         self._wake.set()

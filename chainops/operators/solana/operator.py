@@ -74,6 +74,7 @@ from chainops.operators.solana.messages import (
     unsigned_bytes,
 )
 from chainops.operators.solana.monitor import SignatureMonitor
+from chainops.operators.solana.pubsub import SignatureSubscriber, default_ws_url
 from chainops.operators.solana.transport import (
     COMMITMENT_RANK,
     Blockhash,
@@ -106,6 +107,10 @@ class SolanaConfiguration(OperatorConfiguration):
     # A blockhash lives ~60-90 s; sharing one for a moment saves a request per send.
     blockhash_ttl: float = Field(default=0.5, ge=0)
     track_finality: bool = True
+    # Confirm by signature subscription where the cluster offers PubSub (polling stays the
+    # fallback); the endpoint defaults to the RPC URL's port + 1, as every client assumes.
+    subscribe: bool = True
+    ws_url: str | None = None
     close_timeout: float = Field(default=30.0, ge=0)
     resign_expired: bool = False
     max_resigns: int = Field(default=3, ge=0)
@@ -206,6 +211,7 @@ class SolanaOperator(Operator):
         self._mints: dict[str, spl.MintInfo] = {}
         self._extra_signers: dict[str, bool] = {}
         self.restored: list[Transaction] = []
+        self.subscriber: SignatureSubscriber | None = None
 
     @classmethod
     def from_options(
@@ -244,6 +250,7 @@ class SolanaOperator(Operator):
             await self._check_cluster()
             self.monitor.height = await self.transport.block_height("confirmed")
             self.monitor.start()
+            await self._open_subscriptions()
             self.restored = await self.restore()
         except BaseException:
             await self._shutdown()
@@ -273,7 +280,25 @@ class SolanaOperator(Operator):
             await asyncio.sleep(self.monitor.poll_interval)
         await self._shutdown()
 
+    async def _open_subscriptions(self) -> None:
+        """Have landings wake the monitor through PubSub, if the cluster offers it."""
+        rpc_url = getattr(self.transport, "url", None)
+        url = self.config.ws_url or (default_ws_url(rpc_url) if isinstance(rpc_url, str) else None)
+        if not self.config.subscribe or url is None:
+            return
+        subscriber = SignatureSubscriber(
+            url, lambda _: self.monitor.wake(), commitment=self.config.commitment
+        )
+        if await subscriber.start():
+            self.subscriber = subscriber
+            self.monitor.on_signature = subscriber.watch
+        else:
+            await subscriber.close()  # no websocket here: polling alone
+
     async def _shutdown(self) -> None:
+        if self.subscriber is not None:
+            await self.subscriber.close()
+            self.subscriber = None
         await self.monitor.stop()
         await self.commits.drain()
         await self.transport.close()
