@@ -78,6 +78,12 @@ class SlotClock:
             self._slot = slot
         return self._slot
 
+    def next_slot_in(self) -> float | None:
+        """Seconds until the clock starts the next slot (None: slots move only on demand)."""
+        if self.slot_time is None:
+            return None
+        return self.slot_time - (self._clock() - self._t0) % self.slot_time
+
     def tip(self) -> int:
         """The newest slot that holds a block (the *processed* slot)."""
         slot = self._raw()

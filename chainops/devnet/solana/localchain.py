@@ -155,6 +155,11 @@ class LocalChain:
         with self._lock:
             return self.clock.tip()
 
+    def next_slot_in(self) -> float | None:
+        """Seconds until the next slot begins by the clock (None when it moves on demand)."""
+        with self._lock:
+            return self.clock.next_slot_in()
+
     def slot_at(self, commitment: Commitment | str = Commitment.PROCESSED) -> int:
         """The slot of the newest block at ``commitment``."""
         with self._lock:

@@ -33,6 +33,7 @@ from chainops.devnet.solana.parsed_accounts import MintDecimals
 __all__ = ["PubSub"]
 
 _RANK = {Commitment.PROCESSED: 0, Commitment.CONFIRMED: 1, Commitment.FINALIZED: 2}
+_IDLE_PERIOD = 0.2  # seconds between looks when nothing wakes the loop
 _MAX_SLOT_BURST = 32  # after a jump (advance(151)) slot subscribers get the newest slots only
 
 
@@ -105,10 +106,11 @@ class PubSub:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        slot_time = self.chain.slot_time
-        # Wake at least twice a slot so commitment changes that only time makes are seen.
-        period = min(max(slot_time / 2, 0.005), 0.2) if slot_time else 0.2
         while True:
+            # Wake on every change, and just after each slot boundary: commitment levels
+            # move with time too (a landing is confirmed when the next block comes).
+            next_slot = self.chain.next_slot_in()
+            period = _IDLE_PERIOD if next_slot is None else min(next_slot + 0.001, _IDLE_PERIOD)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), period)
             self._wake.clear()
