@@ -183,7 +183,7 @@ def token_transfer(
 def serve_devnet(port: int, json_output: bool) -> None:
     """``chainops devnet up --solana``: a local cluster on loopback until Ctrl-C / SIGTERM."""
     _solana_extra()
-    from chainops.devnet.solana_rpc import SolanaRpcServer
+    from chainops.devnet.solana import SolanaRpcServer
     from chainops.operators.solana import SolanaSigner
 
     server = SolanaRpcServer(port=port).start_in_thread()

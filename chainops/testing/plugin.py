@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from chainops.core.addressbook import AccountEntry
     from chainops.devnet.anvil import Anvil
     from chainops.devnet.exchange.background import BackgroundSimulator
-    from chainops.devnet.solana_rpc import SolanaRpcServer
+    from chainops.devnet.solana import SolanaRpcServer
     from chainops.devnet.world import World
     from chainops.testing.forks import ForkedNetwork
 
@@ -178,7 +178,7 @@ def solana_devnet() -> Iterator[SolanaRpcServer]:
         require_solana("the solana_devnet fixture")
     except MissingExtra as exc:
         pytest.fail(str(exc), pytrace=False)
-    from chainops.devnet.solana_rpc import SolanaRpcServer
+    from chainops.devnet.solana import SolanaRpcServer
 
     server = SolanaRpcServer(slot_time=SOLANA_TEST_SLOT_TIME).start_in_thread()
     try:
