@@ -104,6 +104,8 @@ class EvmConfiguration(OperatorConfiguration):
     # should decide. The absolute cap (wei) is off unless set.
     max_fee_multiple: int = Field(default=4, ge=1)
     max_fee_cap_wei: int | None = Field(default=None, gt=0)
+    # The network is declared pre-London: price by gasPrice without asking eth_feeHistory.
+    legacy_fees: bool = False
     # Automatic speed-up of a pending transaction after this many blocks or seconds.
     bump_after_blocks: int | None = Field(default=3, ge=1)
     bump_after_seconds: float | None = Field(default=None, gt=0)
@@ -145,7 +147,9 @@ class EvmOperator(Operator):
         )
         self.batcher = AutoBatcher(self.rpc)
         self.commits = GroupCommitter(self.journal)
-        self.fees = FeeOracle(self.batcher.call, self.chain, default_policy(self.chain))
+        self.fees = FeeOracle(
+            self.batcher.call, self.chain, default_policy(self.chain), legacy=config.legacy_fees
+        )
         self.nonces = NonceAllocator(
             self.chain_id,
             signer.address,
