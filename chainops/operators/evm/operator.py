@@ -396,7 +396,9 @@ class EvmOperator(ChainOperator):
         to reach a depth above 1.
         """
         need = self._depth(confirmations)
-        return lambda: tx.is_terminal or (tx.state in _MINED_OK and tx.confirmations >= need)
+        # Depth decides, whatever the finality tag says: FINALIZED does not end a wait early.
+        self.monitor.follow_depth(tx, need)
+        return lambda: tx.confirmations >= need if tx.state in _MINED_OK else tx.is_terminal
 
     def pending_text(self, tx: Transaction, confirmations: int | None) -> str:
         need = self._depth(confirmations)

@@ -198,9 +198,10 @@ class SendPipeline:
 
     def _accepted(self, tx: Transaction, attempt: TxAttempt) -> None:
         if tx.state in _PENDING:
-            # Not journalled on its own: the receipt's write carries it, and after a crash
-            # restore() treats SIGNED and BROADCAST alike (look up by hash, else re-send).
+            # Journalled in the next group commit (restore() treats SIGNED and BROADCAST
+            # alike, so a crash before it loses nothing), for readers such as `tx status`.
             tx.mark_broadcast(attempt.index)
+            self.commits.save_soon(tx)
         self.live.wake()
 
     async def _refused(
@@ -371,9 +372,10 @@ class SendPipeline:
     def _count(self, tx: Transaction) -> None:
         cid = str(tx.client_id)
         metrics = self.metrics
-        if tx.state in (TxState.CONFIRMED, TxState.REVERTED) and cid in self._sent_at:
+        settled = (TxState.CONFIRMED, TxState.FINALIZED, TxState.REVERTED)
+        if tx.state in settled and cid in self._sent_at:
             metrics.observe_latency(self.clock() - self._sent_at.pop(cid))
-            if tx.state is TxState.CONFIRMED:
+            if tx.state is not TxState.REVERTED:  # straight to FINALIZED counts too
                 metrics.confirmed += 1
             else:
                 metrics.reverted += 1
