@@ -92,7 +92,8 @@ class SendPipeline:
         self.clock = clock
         self._sent_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.ordered = NonceOrderedSends(rpc.send_raw)
+        # looked up per call: the node client can be swapped after construction
+        self.ordered = NonceOrderedSends(lambda raw: self.rpc.send_raw(raw))
 
     # -- reserve -> sign -> journal -> broadcast -----------------------------------------------
 
