@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from chainops.devnet.world import World
     from chainops.testing.forks import ForkedNetwork
 
+pytest_plugins = ("chainops.testing.nodes",)  # anvil_node, hardhat_node, ganache_node, node
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("chainops", "chainops devnet fixtures")
