@@ -47,10 +47,11 @@ from chainops.core.errors import (
 from chainops.core.ids import ClientIdGenerator, EvmAddress
 from chainops.core.journal import Journal, SqliteJournal
 from chainops.core.platforms import ChainPlatform
+from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.base import Operator, OperatorConfiguration, OperatorFactory
 from chainops.operators.evm.batching import AutoBatcher
-from chainops.operators.evm.fees import FeeOracle, Priority, default_policy
+from chainops.operators.evm.fees import FeeOracle, default_policy
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind, core_error
