@@ -361,7 +361,8 @@ class Operation(ABC, Generic[S]):
         except TimeoutError:
             raise UnknownOutcome(
                 f"{self.client_id} is {self._state.name} after {timeout}s: "
-                "still pending, not failed"
+                "still pending, not failed",
+                operation=self,
             ) from None
         failure = self._failure()
         if failure is not None:
