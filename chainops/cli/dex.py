@@ -71,7 +71,7 @@ async def _connect(network: str, rpc_url: str | None, key: str | None) -> Any:
     from chainops.deployments.registry import deployment
     from chainops.devnet.world import World
     from chainops.operators.base import OperatorFactory
-    from chainops.operators.dapps.context import DexContext
+    from chainops.operators.dapps import DexContext
 
     settings = load_settings(rpc_url=rpc_url) if rpc_url else load_settings()
     net = resolve_network(settings, network)
@@ -142,8 +142,7 @@ def swap(
     private_key: str | None = KEY,
 ) -> None:
     """Swap on Uniswap V2 or V3: quote, confirm, send, wait for the fill."""
-    from chainops.operators.dapps.uniswap_v2 import UniswapV2
-    from chainops.operators.dapps.uniswap_v3 import UniswapV3
+    from chainops.operators.dapps import UniswapV2, UniswapV3
 
     path = [token_in, *[t for t in via.split(",") if t.strip()], token_out]
 
@@ -210,8 +209,7 @@ def lp_add(
     private_key: str | None = KEY,
 ) -> None:
     """Add liquidity: mint a V3 position in a price range, or deposit into a V2 pair."""
-    from chainops.operators.dapps.uniswap_v2 import UniswapV2
-    from chainops.operators.dapps.v3_positions import V3Positions
+    from chainops.operators.dapps import UniswapV2, V3Positions
 
     async def body(ctx: Any) -> dict[str, Any]:
         if dex == "v2":
@@ -263,8 +261,7 @@ def lp_remove(
     private_key: str | None = KEY,
 ) -> None:
     """Remove all liquidity: close a V3 position (decrease, collect, burn) or exit a V2 pair."""
-    from chainops.operators.dapps.uniswap_v2 import UniswapV2
-    from chainops.operators.dapps.v3_positions import V3Positions
+    from chainops.operators.dapps import UniswapV2, V3Positions
 
     async def body(ctx: Any) -> dict[str, Any]:
         if dex == "v2":
@@ -299,7 +296,7 @@ def lp_collect(
     private_key: str | None = KEY,
 ) -> None:
     """Collect a V3 position's fees."""
-    from chainops.operators.dapps.v3_positions import V3Positions
+    from chainops.operators.dapps import V3Positions
 
     async def body(ctx: Any) -> dict[str, Any]:
         lp = V3Positions(ctx)
@@ -323,7 +320,7 @@ def lp_list(
     private_key: str | None = KEY,
 ) -> None:
     """List V3 positions with amounts, in-range flag and uncollected fees."""
-    from chainops.operators.dapps.v3_positions import V3Positions
+    from chainops.operators.dapps import V3Positions
 
     async def body(ctx: Any) -> list[dict[str, Any]]:
         return [p.to_dict() for p in await V3Positions(ctx).positions(owner)]
@@ -365,7 +362,7 @@ def token_balance(
     private_key: str | None = KEY,
 ) -> None:
     """Print a balance."""
-    from chainops.operators.dapps.erc20 import Erc20
+    from chainops.operators.dapps import Erc20
 
     async def body(ctx: Any) -> dict[str, Any]:
         who = owner or ctx.evm.owner
@@ -388,7 +385,7 @@ def token_allowance(
     private_key: str | None = KEY,
 ) -> None:
     """Print what ``spender`` may take from the owner."""
-    from chainops.operators.dapps.erc20 import Erc20
+    from chainops.operators.dapps import Erc20
 
     async def body(ctx: Any) -> dict[str, Any]:
         erc = Erc20(ctx.evm, ctx.token(token))
@@ -412,7 +409,7 @@ def token_approve(
     private_key: str | None = KEY,
 ) -> None:
     """Approve ``spender`` for exactly ``amount`` (or unlimited when asked)."""
-    from chainops.operators.dapps.erc20 import Erc20
+    from chainops.operators.dapps import Erc20
 
     async def body(ctx: Any) -> dict[str, Any]:
         erc = Erc20(ctx.evm, ctx.token(token))
@@ -430,7 +427,7 @@ def token_approve(
 
 def _weth(action: str, amount: str, yes: bool, as_json: bool, net: str, url: str | None,
           key: str | None) -> None:  # fmt: skip
-    from chainops.operators.dapps.weth import Weth
+    from chainops.operators.dapps import Weth
 
     async def body(ctx: Any) -> dict[str, Any]:
         weth = Weth(ctx)

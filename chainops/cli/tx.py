@@ -253,7 +253,7 @@ def tx_wait(
         try:
             live = await _live(evm, tx)
             with err.status(f"waiting for {live.hash} ..."):
-                await evm.wait(live, confirmations=confirmations, timeout=timeout)
+                await live.wait(confirmations=confirmations, timeout=timeout)
             return tx_summary(live, net)
         finally:
             await evm.close()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from chainops.devnet.addressbook import AccountEntry
+    from chainops.core.addressbook import AccountEntry
     from chainops.devnet.anvil import Anvil
     from chainops.devnet.exchange.background import BackgroundSimulator
     from chainops.devnet.solana_rpc import SolanaRpcServer
@@ -111,7 +111,6 @@ def exchange_simulator() -> Iterator[BackgroundSimulator]:
 
     with BackgroundSimulator(seed=0) as sim:
         yield sim
-
 
 
 # -- Solana -----------------------------------------------------------------------------------

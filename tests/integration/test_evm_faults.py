@@ -7,6 +7,7 @@ modes, base-fee spikes and reorgs never leak into another test.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -110,7 +111,8 @@ async def test_03_bump_cap_surfaces_as_event_and_error(devnet_fresh: World) -> N
         tx = await evm.send(to=world.book.accounts[1].address, value=Decimal("0.1"))
         cap = tx.attempts[0].fee.max_fee_per_gas
         assert cap is not None
-        object.__setattr__(evm.config, "max_fee_cap_wei", cap + 1)  # no room for a bump
+        # No room for a bump: the replacer's ceiling just above the first attempt's cap.
+        evm.replacer.policy = dataclasses.replace(evm.replacer.policy, max_fee_cap_wei=cap + 1)
         world.anvil.rpc("anvil_setNextBlockBaseFeePerGas", [hex(cap * 3)])
         waiting = asyncio.ensure_future(tx.wait(timeout=20))
         for _ in range(5):

@@ -22,12 +22,13 @@ from chainops.core.errors import InsufficientFunds, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.order import Order
 from chainops.core.transaction import Transaction
-from chainops.operators.dapps import v2_math
 from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
 from chainops.operators.dapps.erc20 import Erc20
+from chainops.operators.dapps.errors import DustAmount
 from chainops.operators.dapps.quote import Quote, TradeKind
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
+from chainops.operators.dapps.uniswap.v2 import library
 from chainops.operators.evm.requests import TxRequest
 
 SWAP_TOPIC = "0x" + keccak(text="Swap(address,uint256,uint256,uint256,uint256,address)").hex()
@@ -153,8 +154,10 @@ class UniswapV2:
         fot = any(fees)
         if fot:
             out = _amount_out_with_transfer_fees(raw_in, hops, fees)
+            if out <= 0:
+                raise DustAmount(f"{amount_in} {tokens[0].symbol} buys nothing on this path")
         else:
-            out = v2_math.get_amounts_out(raw_in, hops)[-1]
+            out = library.get_amounts_out(raw_in, hops)[-1]
         return Quote(
             dex=self.dex,
             kind=TradeKind.EXACT_IN,
@@ -190,7 +193,7 @@ class UniswapV2:
         )
         if any([await self._transfer_fee_bps(t) for t in tokens]):
             raise ValidationError("exact-output swaps do not support fee-on-transfer tokens")
-        raw_in = v2_math.get_amounts_in(raw_out, hops)[0]
+        raw_in = library.get_amounts_in(raw_out, hops)[0]
         return Quote(
             dex=self.dex,
             kind=TradeKind.EXACT_OUT,
@@ -279,9 +282,9 @@ class UniswapV2:
             self.ctx.raw_amount(tb, amount_b, "amount b"),
         )
         (ra, rb), when = await asyncio.gather(self.reserves(ta, tb), self.ctx.deadline(deadline))
-        use_a, use_b = raw_a, v2_math.quote(raw_a, ra, rb)
+        use_a, use_b = raw_a, library.quote(raw_a, ra, rb)
         if use_b > raw_b:
-            use_a, use_b = v2_math.quote(raw_b, rb, ra), raw_b
+            use_a, use_b = library.quote(raw_b, rb, ra), raw_b
         # Minimums from slippage, never 0: a moved price makes the router refuse, not lose.
         min_a, min_b = max(1, bps.min_out(use_a)), max(1, bps.min_out(use_b))
         request = self.router.request(
@@ -394,6 +397,7 @@ def _amount_out_with_transfer_fees(
     """What the recipient receives when some path tokens burn a fee on every transfer."""
     amount = _after_fee(amount_in, fees[0])  # into the first pair
     for i, (r_in, r_out) in enumerate(hops):
-        out = v2_math.get_amount_out(amount, r_in, r_out)
+        library.check_balance(amount, r_in)
+        out = library.get_amount_out(amount, r_in, r_out)
         amount = _after_fee(out, fees[i + 1])  # into the next pair, or to the recipient
     return amount

@@ -19,37 +19,25 @@ from eth_utils.crypto import keccak
 from chainops.abis import load_abi
 from chainops.core.assets import Token
 from chainops.core.errors import ValidationError
-from chainops.core.ids import EvmAddress
 from chainops.core.order import Order
 from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
-from chainops.operators.dapps.prices import sqrt_price_x96_to_price
 from chainops.operators.dapps.quote import Quote, TradeKind
-from chainops.operators.dapps.router02 import SWAP_ROUTER_02, build_router02_swap, choose_router
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
-from chainops.operators.dapps.v3_pool import (
+from chainops.operators.dapps.uniswap.v3.path import encode_path
+from chainops.operators.dapps.uniswap.v3.pool import TicksNotLoaded, V3PoolState
+from chainops.operators.dapps.uniswap.v3.prices import sqrt_price_x96_to_price
+from chainops.operators.dapps.uniswap.v3.reader import (
     DEFAULT_WORD_RADIUS,
+    EmptyAccount,
     PoolInfo,
-    TicksNotLoaded,
-    V3PoolState,
-    load_pool,
-    pool_info,
+    PoolReader,
+    pool_address,
 )
+from chainops.operators.dapps.uniswap.v3.routers import build_swap, choose_router
 from chainops.operators.evm.requests import TxRequest
 
 SWAP_TOPIC = "0x" + keccak(text="Swap(address,address,int256,int256,uint160,uint128,int24)").hex()
-# 512 words each side covers the whole tick range at spacing >= 10 (one batched read).
-MAX_WORD_RADIUS = 512
-
-
-def encode_path(tokens: Sequence[Token], fees: Sequence[int]) -> bytes:
-    """token (20 bytes) | fee (3 bytes) | token | ... as the router and quoter read it."""
-    if len(tokens) != len(fees) + 1:
-        raise ValidationError("a V3 path needs one fee per hop")
-    out = bytes.fromhex(str(tokens[0].address)[2:])
-    for fee, token in zip(fees, tokens[1:], strict=True):
-        out += fee.to_bytes(3, "big") + bytes.fromhex(str(token.address)[2:])
-    return out
 
 
 class UniswapV3:
@@ -69,23 +57,37 @@ class UniswapV3:
         self.factory = evm.contract(
             ctx.contract_address("UniswapV3Factory"), load_abi("UniswapV3Factory")
         )
-        self.tick_lens = ctx.contract_address("TickLens")
+        self.reader = PoolReader(evm.batcher)
         self.executor = SwapExecutor(ctx, str(self.router.address), self._parse_logs)
         self._info: dict[str, PoolInfo] = {}  # immutable pool facts, read once
         self._last_tick: dict[str, int] = {}  # where to read tick words in the first batch
+        self._addresses: dict[tuple[str, str, int], str] = {}
 
     # -- pools ------------------------------------------------------------------------------
 
     async def pool_address(self, a: Token, b: Token, fee: int) -> str:
-        for pool in self.ctx.book.pools:
-            same = {pool.token0, pool.token1} == {a.symbol, b.symbol}
-            if pool.dex == self.dex and pool.fee == fee and same:
-                return pool.address
-        raw = await self.ctx.evm.call(self.factory.request("getPool", a.address, b.address, fee))
-        address = str(self.factory.decode_result("getPool", raw))
-        if int(address, 16) == 0:
-            raise UnknownPool(f"no Uniswap V3 pool for {a.symbol}/{b.symbol} with fee {fee}")
-        return address
+        """The pool's address, derived from the factory (CREATE2); its existence is
+        checked when it is first read."""
+        key = (str(a.address).lower(), str(b.address).lower(), fee)
+        found = self._addresses.get(key)
+        if found is None:
+            found = pool_address(str(self.factory.address), str(a.address), str(b.address), fee)
+            self._addresses[key] = found
+        return found
+
+    async def pool_info(self, a: Token, b: Token, fee: int) -> PoolInfo:
+        """The pool's immutable facts (read once); UnknownPool when there is no pool."""
+        address = await self.pool_address(a, b, fee)
+        info = self._info.get(address)
+        if info is None:
+            try:
+                info = await self.reader.info(address)
+            except EmptyAccount:
+                raise UnknownPool(
+                    f"no Uniswap V3 pool for {a.symbol}/{b.symbol} with fee {fee}"
+                ) from None
+            self._info[address] = info
+        return info
 
     async def pool(
         self,
@@ -94,20 +96,21 @@ class UniswapV3:
         fee: int,
         radius: int = DEFAULT_WORD_RADIUS,
         block: int | None = None,
+        *,
+        ticks: bool = True,
     ) -> V3PoolState:
-        """The pool's state (price, liquidity, initialized ticks near the price) at ``block``."""
+        """The pool's state at ``block``: price, liquidity and (with ``ticks``) the
+        initialized ticks of the bitmap words within ``radius`` of the price."""
         ta, tb = self.ctx.token(a), self.ctx.token(b)
-        address = await self.pool_address(ta, tb, fee)
-        info = self._info.get(address)
-        if info is None:
-            info = self._info[address] = await pool_info(self.ctx.evm, address)
+        if ta == tb:
+            raise ValidationError("a pool needs two different tokens")
+        info = await self.pool_info(ta, tb, fee)
         if block is None:
             block, _ = await self.ctx.block()
-        state = await load_pool(
-            self.ctx.evm, info, self.tick_lens, block=block, word_radius=radius,
-            hint_tick=self._last_tick.get(address),
-        )  # fmt: skip
-        self._last_tick[address] = state.tick
+        state = await self.reader.read(
+            info, block, hint_tick=self._last_tick.get(info.address), radius=radius, ticks=ticks
+        )
+        self._last_tick[info.address] = state.tick
         return state
 
     async def _route(
@@ -204,12 +207,6 @@ class UniswapV3:
             native_out,
         )
 
-    async def _pools(
-        self, tokens: Sequence[Token], fees: Sequence[int], radius: int, block: int
-    ) -> list[V3PoolState]:
-        hops = zip(tokens, tokens[1:], fees, strict=False)
-        return list(await asyncio.gather(*(self.pool(a, b, f, radius, block) for a, b, f in hops)))
-
     async def _priced(
         self,
         tokens: Sequence[Token],
@@ -217,16 +214,18 @@ class UniswapV3:
         price: Callable[[list[V3PoolState]], int],
         block: int,
     ) -> tuple[list[V3PoolState], int]:
-        """Price over freshly read pools, reading more tick words while the swap needs them."""
-        radius = DEFAULT_WORD_RADIUS
+        """Price over the pools read at ``block``, loading tick words as far as the swap
+        reaches (only the pool that ran out of words is read again)."""
+        hops = list(zip(tokens, tokens[1:], fees, strict=False))
+        pools = list(await asyncio.gather(*(self.pool(a, b, f, block=block) for a, b, f in hops)))
         while True:
-            pools = await self._pools(tokens, fees, radius, block)
             try:
                 return pools, price(pools)
-            except TicksNotLoaded:
-                if radius >= MAX_WORD_RADIUS:
-                    raise
-                radius *= 4
+            except TicksNotLoaded as exc:
+                state = next(p for p in pools if p.address == exc.pool)
+                if state.complete:
+                    raise  # cannot happen with a consistent bitmap; never loop on it
+                await self.reader.extend_to(state, self._info[state.address], exc.word)
 
     def _quote(
         self,
@@ -301,49 +300,7 @@ class UniswapV3:
 
     def build_swap(self, quote: Quote, recipient: str) -> TxRequest:
         """The router call for ``quote`` (pure); ETH in/out go through ``multicall``."""
-        if self.router_name == SWAP_ROUTER_02:
-            return build_router02_swap(self.router, quote, recipient)
-        r, me = self.router, EvmAddress(recipient)
-        # ETH out: the router receives the WETH, then unwrapWETH9 pays us the ETH.
-        to = r.address if quote.native_out else me
-        single = len(quote.fees) == 1
-        t_in, t_out = quote.path[0].address, quote.path[-1].address
-        if quote.kind is TradeKind.EXACT_IN:
-            if single:
-                args: Any = (t_in, t_out, quote.fees[0], to, quote.deadline, quote.amount_in,
-                             quote.limit, 0)  # fmt: skip
-                call = r.encode("exactInputSingle", args)
-            else:
-                path = encode_path(quote.path, quote.fees)
-                call = r.encode(
-                    "exactInput", (path, to, quote.deadline, quote.amount_in, quote.limit)
-                )
-        elif single:
-            args = (
-                t_in,
-                t_out,
-                quote.fees[0],
-                to,
-                quote.deadline,
-                quote.amount_out,
-                quote.limit,
-                0,
-            )
-            call = r.encode("exactOutputSingle", args)
-        else:
-            path = encode_path(quote.path[::-1], quote.fees[::-1])
-            call = r.encode(
-                "exactOutput", (path, to, quote.deadline, quote.amount_out, quote.limit)
-            )
-        value = quote.token_in.from_raw(quote.max_in) if quote.native_in else Decimal(0)
-        calls = [call]
-        if quote.native_out:
-            calls.append(r.encode("unwrapWETH9", quote.min_out, me))
-        if quote.native_in and quote.kind is TradeKind.EXACT_OUT:
-            calls.append(r.encode("refundETH"))  # the unspent part of max_in comes back
-        if len(calls) == 1:
-            return TxRequest(to=r.address, data=call, value=value, abi=r.abi)
-        return r.request("multicall", calls, value=value)
+        return build_swap(self.router_name, self.router, quote, recipient)
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
         """Send the swap (allowance ensured first); returns its Order, OPEN until mined."""

@@ -18,12 +18,21 @@ from chainops.core.ids import EvmAddress
 from chainops.core.transaction import Transaction
 from chainops.operators.dapps.context import DexContext
 from chainops.operators.dapps.erc20 import Erc20
-from chainops.operators.dapps.full_math import Q128, mul_div
-from chainops.operators.dapps.liquidity_amounts import amounts_for_liquidity, liquidity_for_amounts
-from chainops.operators.dapps.prices import check_ticks, range_to_ticks, spacing_for, tick_to_price
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
-from chainops.operators.dapps.tick_math import get_sqrt_ratio_at_tick
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
+from chainops.operators.dapps.uniswap.v3.math.full_math import Q128, mul_div
+from chainops.operators.dapps.uniswap.v3.math.liquidity_amounts import (
+    amounts_for_liquidity,
+    amounts_for_mint,
+    liquidity_for_amounts,
+)
+from chainops.operators.dapps.uniswap.v3.math.tick_math import get_sqrt_ratio_at_tick
+from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
+from chainops.operators.dapps.uniswap.v3.prices import (
+    check_ticks,
+    range_to_ticks,
+    spacing_for,
+    tick_to_price,
+)
 
 MAX_UINT128 = 2**128 - 1
 _MOD = 2**256
@@ -184,7 +193,9 @@ class V3Positions:
         deadline: int | None,
         token_id: int | None,
     ) -> MintPlan:
-        state, when = await asyncio.gather(self.v3.pool(t0, t1, fee), self.ctx.deadline(deadline))
+        state, when = await asyncio.gather(
+            self.v3.pool(t0, t1, fee, ticks=False), self.ctx.deadline(deadline)
+        )
         sa, sb = get_sqrt_ratio_at_tick(lower), get_sqrt_ratio_at_tick(upper)
         liquidity = liquidity_for_amounts(state.sqrt_price_x96, sa, sb, raw0, raw1)
         if liquidity <= 0:
@@ -192,7 +203,8 @@ class V3Positions:
                 "these amounts add no liquidity in this range at the current price "
                 "(a range above the price takes only token0, below only token1)"
             )
-        e0, e1 = amounts_for_liquidity(state.sqrt_price_x96, sa, sb, liquidity)
+        # What the pool will take: rounded up, on the side its current tick says.
+        e0, e1 = amounts_for_mint(state.tick, state.sqrt_price_x96, sa, sb, liquidity)
         # Minimums from slippage; 0 only for a side the range does not take at this price.
         minimum = (bps.min_out(e0), bps.min_out(e1))
         return MintPlan(
@@ -257,7 +269,7 @@ class V3Positions:
                 f"position {token_id} has {pos.liquidity} liquidity, not {amount}"
             )
         state, when = await asyncio.gather(
-            self.v3.pool(pos.token0, pos.token1, pos.fee), self.ctx.deadline(deadline)
+            self.v3.pool(pos.token0, pos.token1, pos.fee, ticks=False), self.ctx.deadline(deadline)
         )
         sa, sb = get_sqrt_ratio_at_tick(pos.tick_lower), get_sqrt_ratio_at_tick(pos.tick_upper)
         e0, e1 = amounts_for_liquidity(state.sqrt_price_x96, sa, sb, amount)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from chainops.core.errors import ValidationError
-from chainops.operators.dapps.full_math import Q96, mul_div
+from chainops.operators.dapps.uniswap.v3.math.full_math import Q96, mul_div
+from chainops.operators.dapps.uniswap.v3.math.sqrt_price_math import amount0_delta, amount1_delta
+from chainops.operators.dapps.uniswap.v3.math.tick_math import get_tick_at_sqrt_ratio
 
 _MAX_UINT128 = 2**128 - 1
 
@@ -63,3 +65,23 @@ def amounts_for_liquidity(sqrt_p: int, sqrt_a: int, sqrt_b: int, liquidity: int)
             amount1_for_liquidity(sqrt_a, sqrt_p, liquidity),
         )
     return 0, amount1_for_liquidity(sqrt_a, sqrt_b, liquidity)
+
+
+def amounts_for_mint(
+    tick: int, sqrt_p: int, sqrt_a: int, sqrt_b: int, liquidity: int
+) -> tuple[int, int]:
+    """What the pool takes to add ``liquidity`` in [a, b] (``UniswapV3Pool._modifyPosition``).
+
+    The pool decides the side by its current *tick* and rounds up (in its favour), so a
+    mint costs up to one unit more per side than :func:`amounts_for_liquidity` says.
+    """
+    sqrt_a, sqrt_b = _ordered(sqrt_a, sqrt_b)
+    lower, upper = get_tick_at_sqrt_ratio(sqrt_a), get_tick_at_sqrt_ratio(sqrt_b)
+    if tick < lower:
+        return amount0_delta(sqrt_a, sqrt_b, liquidity, True), 0
+    if tick < upper:
+        return (
+            amount0_delta(sqrt_p, sqrt_b, liquidity, True),
+            amount1_delta(sqrt_a, sqrt_p, liquidity, True),
+        )
+    return 0, amount1_delta(sqrt_a, sqrt_b, liquidity, True)

@@ -12,7 +12,7 @@ from math import isqrt
 
 from chainops.core.assets import to_decimal
 from chainops.core.errors import ValidationError
-from chainops.operators.dapps.tick_math import (
+from chainops.operators.dapps.uniswap.v3.math.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
     MIN_SQRT_RATIO,

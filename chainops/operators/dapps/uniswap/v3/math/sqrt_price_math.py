@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chainops.core.errors import ValidationError
-from chainops.operators.dapps.full_math import (
+from chainops.operators.dapps.uniswap.v3.math.full_math import (
     Q96,
     div_rounding_up,
     mul_div,

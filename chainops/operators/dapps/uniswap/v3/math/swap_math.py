@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chainops.operators.dapps.full_math import mul_div, mul_div_rounding_up
-from chainops.operators.dapps.sqrt_price_math import (
+from chainops.operators.dapps.uniswap.v3.math.full_math import mul_div, mul_div_rounding_up
+from chainops.operators.dapps.uniswap.v3.math.sqrt_price_math import (
     amount0_delta,
     amount1_delta,
     next_sqrt_price_from_input,
