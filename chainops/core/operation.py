@@ -372,7 +372,10 @@ class Operation(ABC, Generic[S]):
     def _wake_watchers(self) -> None:
         """Let every waiter re-check its condition (after a change, recorded or not)."""
         for watcher in list(self._watchers):
-            watcher()
+            try:
+                watcher()
+            except Exception:  # e.g. the waiter's loop is closed: never fail the change itself
+                log.exception("operation waiter failed on %s", self._client_id)
 
     async def _wait_for(self, predicate: Callable[[Self], bool]) -> Self:
         """Wait until ``predicate(self)`` holds; bound it with ``asyncio.timeout(...)``.
