@@ -231,7 +231,7 @@ def signer_for(settings: Settings, wallet: str | None) -> LocalSigner:
         )
     store = WalletStore()
     store.get(name)  # a missing wallet fails before any password prompt
-    return store.signer(name, password_for(name))
+    return LocalSigner.from_keystore(store.keystore(name), password_for(name))
 
 
 async def connect(net: Network, signer: LocalSigner, journal: Path, **settings: Any) -> EvmOperator:
