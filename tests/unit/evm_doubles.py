@@ -16,11 +16,12 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from chainops.core.assets import native_asset
-from chainops.core.events import EventBus
+from chainops.core.attempt import FeeParams
+from chainops.core.bus import EventBus
 from chainops.core.ids import ClientIdGenerator, TxHash
 from chainops.core.journal import SqliteJournal
 from chainops.core.platforms import get_chain
-from chainops.core.transactions import FeeParams, Transaction
+from chainops.core.transaction import Transaction
 from chainops.operators.chain import Waiters
 from chainops.operators.evm.fees import Priority
 from chainops.operators.evm.metrics import EvmMetrics

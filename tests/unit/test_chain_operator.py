@@ -10,9 +10,10 @@ from collections.abc import Callable
 import pytest
 from core_factories import SENDER, make_attempt, make_receipt, make_tx
 
+from chainops.core.attempt import TxAttempt
 from chainops.core.errors import NonceError, UnknownOutcome, ValidationError
 from chainops.core.journal import SqliteJournal
-from chainops.core.transactions import Transaction, TxAttempt, TxState, TxUpdate
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.chain import ChainConfiguration, ChainOperator, MonitorLoop, Waiters
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from evm_doubles import ETH, Rig
 
-from chainops.core.transactions import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.monitor import BlockMonitor
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from evm_doubles import GWEI, Rig, fees
 
+from chainops.core.attempt import AttemptKind, FeeParams
 from chainops.core.errors import InvalidTransition, NonceError
-from chainops.core.transactions import AttemptKind, FeeParams, TxState
+from chainops.core.transaction import TxState
 from chainops.operators.evm.node_errors import node_error
 from chainops.operators.evm.parts import ReplacementPolicy
 from chainops.operators.evm.replacements import BumpCapReached, TxFeeCapReached

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from evm_doubles import GWEI, Rig, fees
 
-from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.core.attempt import AttemptKind
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.node_errors import node_error
 from chainops.operators.evm.parts import ReplacementPolicy, WatchdogPolicy
 from chainops.operators.evm.replacements import BumpCapReached

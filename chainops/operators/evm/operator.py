@@ -34,12 +34,13 @@ from typing import Any, Self
 from pydantic import Field
 
 from chainops.core.assets import native_asset
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import ConfigurationError, Rejected, Reverted, ValidationError
-from chainops.core.events import EventBus
 from chainops.core.ids import EvmAddress
 from chainops.core.journal import Journal
 from chainops.core.platforms import ChainPlatform
-from chainops.core.transactions import AttemptKind, FeeParams, Transaction, TxAttempt, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainConfiguration, ChainOperator
 from chainops.operators.evm.batching import AutoBatcher
@@ -75,6 +76,8 @@ class EvmConfiguration(ChainConfiguration):
     # should decide. The absolute cap (wei) is off unless set.
     max_fee_multiple: int = Field(default=4, ge=1)
     max_fee_cap_wei: int | None = Field(default=None, gt=0)
+    # The network is declared pre-London: price by gasPrice without asking eth_feeHistory.
+    legacy_fees: bool = False
     # Automatic speed-up of a pending transaction after this many blocks or seconds.
     bump_after_blocks: int | None = Field(default=3, ge=1)
     bump_after_seconds: float | None = Field(default=None, gt=0)
@@ -112,7 +115,9 @@ class EvmOperator(ChainOperator):
             config.endpoints, timeout=config.request_timeout, read_retries=config.rpc_retries
         )
         self.batcher = AutoBatcher(self.rpc)
-        self.fees = FeeOracle(self.batcher.call, chain, default_policy(chain))
+        self.fees = FeeOracle(
+            self.batcher.call, chain, default_policy(chain), legacy=config.legacy_fees
+        )
         self.nonces = NonceAllocator(
             self.chain_id, signer.address, self.journal, self.nonce, window=config.max_in_flight
         )
@@ -394,7 +399,9 @@ class EvmOperator(ChainOperator):
         to reach a depth above 1.
         """
         need = self._depth(confirmations)
-        return lambda: tx.is_terminal or (tx.state in _MINED_OK and tx.confirmations >= need)
+        # Depth decides, whatever the finality tag says: FINALIZED does not end a wait early.
+        self.monitor.follow_depth(tx, need)
+        return lambda: tx.confirmations >= need if tx.state in _MINED_OK else tx.is_terminal
 
     def pending_text(self, tx: Transaction, confirmations: int | None) -> str:
         need = self._depth(confirmations)
