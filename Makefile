@@ -45,6 +45,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check chainops tests scripts bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) scripts/extract_abis.py --check
 
 clean:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
-from chainops.core.orders import Order
+from chainops.core.order import Order
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
 from chainops.operators.dapps import DexContext, UniswapV2, UniswapV3, V3Positions, Weth

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chainops.core.errors import ChainopsError
-from chainops.core.orders import Order
+from chainops.core.order import Order
 from chainops.operators.exchanges.binance import BinanceSpot
 from chainops.operators.exchanges.orderbook import OrderBook
 

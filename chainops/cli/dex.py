@@ -20,7 +20,7 @@ from rich.table import Table
 
 from chainops.core.assets import to_decimal
 from chainops.core.errors import ChainopsError, ConfigurationError, ValidationError
-from chainops.core.orders import QuoteValue
+from chainops.core.order import QuoteValue
 
 lp_app = typer.Typer(
     help="Liquidity: V3 positions (and V2 pairs with --dex v2).", no_args_is_help=True

@@ -41,7 +41,7 @@ from chainops.core.errors import (
     RpcError,
     UnknownOutcome,
 )
-from chainops.core.transactions import Transaction
+from chainops.core.transaction import Transaction
 
 if TYPE_CHECKING:
     from chainops.operators.evm.operator import EvmOperator

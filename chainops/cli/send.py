@@ -101,7 +101,7 @@ def send(
                 tx = await evm.send(request)
             if not no_wait:
                 with err.status(f"waiting for {tx.hash} ..."):
-                    await evm.wait(tx, confirmations=confirmations, timeout=timeout)
+                    await tx.wait(confirmations=confirmations, timeout=timeout)
             return tx_summary(tx, net) | {"amount": str(value), "asset": symbol}
         finally:
             await evm.close()

@@ -157,7 +157,7 @@ def transfer(
         operator = _operator(url, platform, keypair, journal)
         async with operator:
             tx = await operator.transfer(to, _amount(amount), compute_unit_price=priority_fee)
-            return await operator.wait(tx)
+            return await tx.wait()
 
     _report(_run(work), json_output, f"{amount} SOL to {to}")
 
@@ -189,7 +189,7 @@ def token_transfer(
                 create_account=not no_create_account,
                 compute_unit_price=priority_fee,
             )
-            return await operator.wait(tx)
+            return await tx.wait()
 
     _report(_run(work), json_output, f"{amount} of {mint} to {to}")
 

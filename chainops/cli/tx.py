@@ -38,7 +38,7 @@ from chainops.config import Network, Settings, resolve_network
 from chainops.core.errors import ChainopsError, ConfigurationError, NotFound
 from chainops.core.journal import SqliteJournal
 from chainops.core.platforms import get_chain
-from chainops.core.transactions import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 
 tx_app = typer.Typer(help="Follow and fix transactions the journal knows.", no_args_is_help=True)
 TX_ID = typer.Argument(..., help="Client id (tx-…) or the hash of any attempt.")
@@ -253,7 +253,7 @@ def tx_wait(
         try:
             live = await _live(evm, tx)
             with err.status(f"waiting for {live.hash} ..."):
-                await evm.wait(live, confirmations=confirmations, timeout=timeout)
+                await live.wait(confirmations=confirmations, timeout=timeout)
             return tx_summary(live, net)
         finally:
             await evm.close()

@@ -16,8 +16,8 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chainops.core.bus import EventBus
 from chainops.core.errors import ConfigurationError
-from chainops.core.events import EventBus
 from chainops.core.platforms import ChainPlatform, ExchangePlatform, Platform, get_platform
 
 

@@ -15,7 +15,7 @@ from chainops.core.errors import (
     SlippageExceeded,
     ValidationError,
 )
-from chainops.core.orders import OrderState
+from chainops.core.order import OrderState
 from chainops.devnet.world import World
 from chainops.operators.dapps import Erc20, SlippageOutOfRange, UniswapV2, UnknownPool, UnknownToken
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chainops.core.errors import InvalidAmount, SlippageExceeded, ValidationError
-from chainops.core.orders import OrderState
+from chainops.core.order import OrderState
 from chainops.devnet.world import World
 from chainops.operators.dapps import Erc20, UniswapV3, UnknownPool
 

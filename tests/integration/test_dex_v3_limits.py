@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from chainops.core.addressbook import AddressBook
 from chainops.core.errors import ChainopsError
-from chainops.core.orders import OrderState
+from chainops.core.order import OrderState
 from chainops.devnet.world import World
 from chainops.operators.dapps import (
     DexContext,

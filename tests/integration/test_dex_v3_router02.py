@@ -10,7 +10,7 @@ from eth_utils.crypto import keccak
 
 from chainops.core.addressbook import AddressBook
 from chainops.core.errors import ConfigurationError, SlippageExceeded, ValidationError
-from chainops.core.orders import OrderState
+from chainops.core.order import OrderState
 from chainops.devnet.world import World
 from chainops.operators.dapps import DexContext, Erc20, UniswapV3
 from chainops.operators.dapps.uniswap.v3.routers import choose_router

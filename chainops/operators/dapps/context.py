@@ -17,7 +17,7 @@ from chainops.core.errors import (
     ValidationError,
 )
 from chainops.core.ids import EvmAddress
-from chainops.core.transactions import Transaction
+from chainops.core.transaction import Transaction
 from chainops.operators.dapps.quote import DEFAULT_DEADLINE_SECONDS
 from chainops.operators.evm.operator import EvmOperator
 from chainops.operators.evm.requests import TxRequest

@@ -10,16 +10,15 @@ interval and nothing when no transaction is live.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chainops.core.assets import Asset, Fee
+from chainops.core.attempt import TxReceipt
 from chainops.core.ids import TxHash
-from chainops.core.transactions import Transaction, TxReceipt, TxState, TxUpdate
+from chainops.core.transaction import Transaction, TxState, TxUpdate
+from chainops.operators.chain import MonitorLoop
 
 log = logging.getLogger("chainops.evm.monitor")
 
@@ -46,7 +45,7 @@ def receipt_from_json(data: dict[str, Any], reason: str | None = None) -> TxRece
     )
 
 
-class BlockMonitor:
+class BlockMonitor(MonitorLoop):
     """Follows live transactions to CONFIRMED / FINALIZED / REVERTED, or back on a reorg."""
 
     def __init__(
@@ -60,65 +59,17 @@ class BlockMonitor:
         revert_reason: RevertReason,
         on_change: Listener,
     ) -> None:
+        super().__init__(poll_interval, log)
         self._batch = batch
         self._native = native
         self.confirmations = max(1, confirmations)
         self.track_finality = track_finality
-        self.poll_interval = poll_interval
         self._revert_reason = revert_reason
         self._on_change = on_change
-        self._live: dict[str, Transaction] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.head: int | None = None
         self.finalized: int | None = None
-        self.turns = 0
-        self.errors = 0
-        self._last_sequence = 0
         # Called after every turn with the transactions still pending (the watchdog).
         self.on_turn: Callable[[list[Transaction]], Awaitable[None]] | None = None
-
-    @property
-    def live(self) -> list[Transaction]:
-        return list(self._live.values())
-
-    def track(self, tx: Transaction) -> None:
-        """Follow ``tx`` until it is final; wakes the loop at once."""
-        self._live[str(tx.client_id)] = tx
-        self._wake.set()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            # asyncio.wait, not `await task`: the task's CancelledError stays inside, while
-            # a cancellation of the caller itself still propagates.
-            await asyncio.wait([task])
-
-    async def _run(self) -> None:
-        while True:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
-            # lands as the event fires, and the loop would never stop.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_interval):
-                    await self._wake.wait()
-            self._wake.clear()
-            if not self._live:
-                continue
-            try:
-                await self.turn()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a failed turn is retried on the next one; never die silently
-                self.errors += 1
-                log.warning("monitor turn failed; retrying next block", exc_info=True)
 
     async def turn(self) -> None:
         """One look at the chain for every live transaction."""
@@ -154,16 +105,6 @@ class BlockMonitor:
             pending = [tx for tx in txs if tx.state in (TxState.SIGNED, TxState.BROADCAST)]
             if pending:
                 await self.on_turn(pending)
-
-    def sequence(self) -> int:
-        """Observation order for updates: wall-clock microseconds, strictly increasing.
-
-        Not the block number: a reorg or a rollback can lower the head, and a
-        backwards state move must still count as news. Wall-clock keeps the
-        order across restarts, where a turn counter would start again at 0.
-        """
-        self._last_sequence = max(time.time_ns() // 1000, self._last_sequence + 1)
-        return self._last_sequence
 
     async def _update(self, tx: Transaction, raw: dict[str, Any] | None) -> None:
         before = (tx.state, tx.confirmations, tx.receipt)

@@ -20,8 +20,8 @@ from chainops.abis import load_abi
 from chainops.core.assets import Token
 from chainops.core.errors import InsufficientFunds, ValidationError
 from chainops.core.ids import EvmAddress
-from chainops.core.orders import Order
-from chainops.core.transactions import Transaction
+from chainops.core.order import Order
+from chainops.core.transaction import Transaction
 from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
 from chainops.operators.dapps.erc20 import Erc20
 from chainops.operators.dapps.errors import DustAmount

@@ -19,7 +19,7 @@ from eth_utils.crypto import keccak
 from chainops.abis import load_abi
 from chainops.core.assets import Token
 from chainops.core.errors import ValidationError
-from chainops.core.orders import Order
+from chainops.core.order import Order
 from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
 from chainops.operators.dapps.quote import Quote, TradeKind
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps

@@ -15,7 +15,7 @@ from chainops.abis import decode_output, load_abi
 from chainops.core.assets import Token, to_decimal
 from chainops.core.errors import InsufficientFunds, NotFound, ValidationError
 from chainops.core.ids import EvmAddress
-from chainops.core.transactions import Transaction
+from chainops.core.transaction import Transaction
 from chainops.operators.dapps.context import DexContext
 from chainops.operators.dapps.erc20 import Erc20
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps

@@ -14,11 +14,29 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 from chainops.core.assets import Fee
-from chainops.core.errors import ConfigurationError, InvalidTransition, ValidationError
+from chainops.core.attempt import (
+    AttemptKind,
+    FeeParams,
+    TxAttempt,
+    TxReceipt,
+    check_opt_uint,
+    check_uint,
+    hex_bytes,
+)
+from chainops.core.errors import (
+    ChainopsError,
+    ConfigurationError,
+    InvalidTransition,
+    Rejected,
+    Reverted,
+    ValidationError,
+)
+from chainops.core.history import Change, ErrorInfo, LabelEnum, utcnow
 from chainops.core.ids import (
     ClientId,
     EvmAddress,
@@ -27,36 +45,91 @@ from chainops.core.ids import (
     TxHash,
     parse_account,
 )
-from chainops.core.lifecycle import Operation
-from chainops.core.records import Change, ErrorInfo, utcnow
-from chainops.core.txtypes import (
-    ATTEMPTABLE_STATES,
-    MINED_STATES,
-    SUCCESS_STATES,
-    TX_STATES,
-    AttemptKind,
-    FeeParams,
-    TxAttempt,
-    TxReceipt,
-    TxState,
-    TxUpdate,
-    check_opt_uint,
-    check_uint,
-    hex_bytes,
+from chainops.core.operation import Operation, OperationController, StateMachine
+
+__all__ = ["TX_STATES", "Transaction", "TxController", "TxState", "TxUpdate"]
+
+
+class TxState(LabelEnum):
+    """Where a transaction is in its life."""
+
+    CREATED = "CREATED"
+    SIGNED = "SIGNED"  # at least one attempt signed and journalled, none known sent
+    BROADCAST = "BROADCAST"
+    INCLUDED = "INCLUDED"  # in a block, fewer confirmations than required
+    CONFIRMED = "CONFIRMED"
+    FINALIZED = "FINALIZED"
+    REJECTED = "REJECTED"  # never accepted by the network
+    REVERTED = "REVERTED"  # mined with status 0
+    DROPPED = "DROPPED"  # vanished from the mempool, nonce unused
+    REPLACED = "REPLACED"  # another transaction took the nonce
+    EXPIRED = "EXPIRED"  # Solana: blockhash too old
+
+
+_T = TxState
+_FAILED_OR_DONE = {_T.REVERTED, _T.REPLACED, _T.REJECTED, _T.EXPIRED}
+TX_STATES: StateMachine[TxState] = StateMachine(
+    "Transaction",
+    _T.CREATED,
+    {
+        _T.CREATED: {_T.SIGNED, _T.REJECTED, _T.EXPIRED},
+        # SIGNED -> INCLUDED and beyond: a crash after sending, found by hash on restart
+        _T.SIGNED: {_T.BROADCAST, _T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, *_FAILED_OR_DONE},
+        # skipping ahead is normal: a block may already be deep when first polled
+        _T.BROADCAST: {_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, _T.DROPPED, *_FAILED_OR_DONE},
+        # -> BROADCAST: a reorg removed the block; the tx is back in the mempool
+        _T.INCLUDED: {_T.CONFIRMED, _T.FINALIZED, _T.REVERTED, _T.REPLACED, _T.BROADCAST},
+        # a reorg deeper than our confirmation count
+        _T.CONFIRMED: {_T.FINALIZED, _T.INCLUDED, _T.BROADCAST},
+        _T.FINALIZED: set(),
+        _T.REJECTED: set(),
+        _T.REVERTED: set(),
+        _T.DROPPED: set(),
+        _T.REPLACED: set(),
+        _T.EXPIRED: set(),
+    },
+    {
+        _T.CREATED: 0,
+        _T.SIGNED: 1,
+        _T.BROADCAST: 2,
+        _T.INCLUDED: 3,
+        _T.CONFIRMED: 4,
+        **{s: 5 for s in (_T.FINALIZED, _T.DROPPED, *_FAILED_OR_DONE)},
+    },
 )
 
-__all__ = [
-    "TX_STATES",
-    "AttemptKind",
-    "FeeParams",
-    "Transaction",
-    "TxAttempt",
-    "TxReceipt",
-    "TxState",
-    "TxUpdate",
-]
+MINED_STATES = frozenset({_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, _T.REVERTED})
+SUCCESS_STATES = frozenset({_T.CONFIRMED, _T.FINALIZED})
+MINED_OK_STATES = frozenset({_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED})
+ATTEMPTABLE_STATES = frozenset({_T.CREATED, _T.SIGNED, _T.BROADCAST})
 
 
+
+@dataclass(frozen=True, kw_only=True)
+class TxUpdate:
+    """What the chain monitor observed. ``sequence`` is the head block it looked at.
+
+    An update older than the last applied one is ignored as a whole; a move
+    backwards (a reorg) is taken only with a newer ``sequence``.
+    """
+
+    state: TxState | None = None
+    receipt: TxReceipt | None = None
+    confirmations: int | None = None
+    fee: Fee | None = None
+    error: ErrorInfo | BaseException | None = None  # an exception is stored as ErrorInfo
+    sequence: int | None = None
+    timestamp: datetime | None = None
+    reason: str | None = None
+    client_id: ClientId | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error", ErrorInfo.coerce(self.error))
+        if self.state is not None:
+            object.__setattr__(self, "state", TxState(self.state))
+
+
+@runtime_checkable
 class TxController(Protocol):
     """The operator tracking a transaction: what ``tx.wait()``, ``speed_up()``, ``cancel()`` ask."""
 
@@ -135,7 +208,7 @@ class Transaction(Operation[TxState]):
         self.receipt: TxReceipt | None = None
         self.confirmations: int = 0
         self.fee: Fee | None = None
-        self._controller: TxController | None = None  # runtime only: the tracking operator
+        self._operator: TxController | OperationController | None = None  # runtime only
 
     # -- views -------------------------------------------------------------
 
@@ -185,20 +258,58 @@ class Transaction(Operation[TxState]):
 
     # -- waiting -----------------------------------------------------------
 
-    def bind(self, controller: TxController) -> None:
-        """Attach the operator that tracks this transaction (not serialised)."""
-        self._controller = controller
+    def bind(self, controller: TxController | OperationController) -> None:
+        """Attach the operator that tracks this transaction (runtime only, never serialised)."""
+        self._operator = controller
 
     def _tracked(self) -> TxController:
-        if self._controller is None:
+        if not isinstance(self._operator, TxController):
             raise ConfigurationError(f"{self.client_id} is not tracked by an operator")
-        return self._controller
+        return self._operator
 
     async def wait(
         self, *, confirmations: int | None = None, timeout: float | None = None
-    ) -> Transaction:
-        """Wait until confirmed (``confirmations`` deep) or raise the typed failure."""
-        return await self._tracked().wait(self, confirmations=confirmations, timeout=timeout)
+    ) -> Self:
+        """Wait until confirmed (``confirmations`` deep) or raise the typed failure.
+
+        With a bound operator, the operator decides (and applies its documented
+        defaults). Without one: CONFIRMED or FINALIZED returns (with
+        ``confirmations``, any successful mined state that deep); REVERTED raises
+        :class:`Reverted`, the other failures their recorded error (a refusal when
+        none was recorded); a won cancel raises :class:`Rejected`; ``timeout``
+        seconds (None: no bound) without an outcome raise :class:`UnknownOutcome`.
+        """
+        if confirmations is not None:
+            check_uint(confirmations, "confirmations")
+        if self._operator is not None:
+            await self._operator.wait(self, confirmations=confirmations, timeout=timeout)
+            return self
+        return await self._wait_settled(lambda tx: tx._settled_at(confirmations), timeout)
+
+    def _settled_at(self, confirmations: int | None) -> bool:
+        if confirmations is None:
+            return self._settled()
+        deep = self._state in MINED_OK_STATES and self.confirmations >= confirmations
+        return deep or self.is_terminal
+
+    def _settled(self) -> bool:
+        return self._state in SUCCESS_STATES or self.is_terminal
+
+    def _failure(self) -> ChainopsError | None:
+        state = self._state
+        if state in MINED_OK_STATES:
+            winner = self.winner
+            if winner is not None and winner.kind is AttemptKind.CANCEL:
+                return Rejected(f"{self.client_id} was canceled: attempt {winner.hash} mined")
+            return None
+        if state is TxState.REVERTED:
+            reason = None if self.receipt is None else self.receipt.revert_reason
+            return Reverted(f"{self.client_id} ({self.hash}) reverted: {reason}", reason=reason)
+        if not self.is_terminal:
+            return None
+        if self.error is not None:
+            return self.error.to_exception()
+        return Rejected(f"{self.client_id} ended {state.name}")
 
     async def speed_up(self) -> TxAttempt:
         """Re-send at the same nonce with higher fees (a new attempt)."""
@@ -318,9 +429,10 @@ class Transaction(Operation[TxState]):
             ref = str(update.receipt.transaction_hash)
             self._record(Change.RECEIPT, self._state, ref=ref, at=at)
             changed = True
+        deeper = False
         if update.confirmations is not None and update.confirmations != self.confirmations:
             self.confirmations = update.confirmations
-            changed = True
+            deeper = changed = True
         if update.fee is not None and update.fee != self.fee:
             self.fee = update.fee
             self._record(Change.FEE, self._state, at=at)
@@ -334,6 +446,8 @@ class Transaction(Operation[TxState]):
             self._enter(target, reason=update.reason, sequence=update.sequence, at=at)
             changed = True
         self._note_sequence(update.sequence)
+        if deeper and self._watchers:
+            self._wake_watchers()  # a new depth records no history entry, yet waiters count it
         return changed
 
     # -- serialisation -----------------------------------------------------

@@ -1,7 +1,10 @@
-"""Value types of transactions: states and their table, fees, attempts, receipts.
+"""One signed attempt of a transaction and what the chain said about it.
 
-The :class:`~chainops.core.transactions.Transaction` itself lives in
-``transactions.py``.
+A :class:`TxAttempt` is one signing (raw bytes + hash, its :class:`FeeParams`
+and why it was made, :class:`AttemptKind`); the :class:`TxReceipt` is the
+summary of the attempt that was mined. The
+:class:`~chainops.core.transaction.Transaction` owning them lives in
+``transaction.py``.
 """
 
 from __future__ import annotations
@@ -12,17 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Self
 
-from chainops.core.assets import Fee
 from chainops.core.errors import ValidationError
-from chainops.core.ids import (
-    ClientId,
-    EvmAddress,
-    SolanaSignature,
-    TxHash,
-    parse_tx_id,
-)
-from chainops.core.lifecycle import StateMachine
-from chainops.core.records import (
+from chainops.core.history import (
     ErrorInfo,
     LabelEnum,
     check_time,
@@ -30,69 +24,19 @@ from chainops.core.records import (
     load_time,
     utcnow,
 )
+from chainops.core.ids import (
+    EvmAddress,
+    SolanaSignature,
+    TxHash,
+    parse_tx_id,
+)
 
 __all__ = [
-    "TX_STATES",
     "AttemptKind",
     "FeeParams",
     "TxAttempt",
     "TxReceipt",
-    "TxState",
-    "TxUpdate",
 ]
-
-
-class TxState(LabelEnum):
-    """Where a transaction is in its life."""
-
-    CREATED = "CREATED"
-    SIGNED = "SIGNED"  # at least one attempt signed and journalled, none known sent
-    BROADCAST = "BROADCAST"
-    INCLUDED = "INCLUDED"  # in a block, fewer confirmations than required
-    CONFIRMED = "CONFIRMED"
-    FINALIZED = "FINALIZED"
-    REJECTED = "REJECTED"  # never accepted by the network
-    REVERTED = "REVERTED"  # mined with status 0
-    DROPPED = "DROPPED"  # vanished from the mempool, nonce unused
-    REPLACED = "REPLACED"  # another transaction took the nonce
-    EXPIRED = "EXPIRED"  # Solana: blockhash too old
-
-
-_T = TxState
-_FAILED_OR_DONE = {_T.REVERTED, _T.REPLACED, _T.REJECTED, _T.EXPIRED}
-TX_STATES: StateMachine[TxState] = StateMachine(
-    "Transaction",
-    _T.CREATED,
-    {
-        _T.CREATED: {_T.SIGNED, _T.REJECTED, _T.EXPIRED},
-        # SIGNED -> INCLUDED and beyond: a crash after sending, found by hash on restart
-        _T.SIGNED: {_T.BROADCAST, _T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, *_FAILED_OR_DONE},
-        # skipping ahead is normal: a block may already be deep when first polled
-        _T.BROADCAST: {_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, _T.DROPPED, *_FAILED_OR_DONE},
-        # -> BROADCAST: a reorg removed the block; the tx is back in the mempool
-        _T.INCLUDED: {_T.CONFIRMED, _T.FINALIZED, _T.REVERTED, _T.REPLACED, _T.BROADCAST},
-        # a reorg deeper than our confirmation count
-        _T.CONFIRMED: {_T.FINALIZED, _T.INCLUDED, _T.BROADCAST},
-        _T.FINALIZED: set(),
-        _T.REJECTED: set(),
-        _T.REVERTED: set(),
-        _T.DROPPED: set(),
-        _T.REPLACED: set(),
-        _T.EXPIRED: set(),
-    },
-    {
-        _T.CREATED: 0,
-        _T.SIGNED: 1,
-        _T.BROADCAST: 2,
-        _T.INCLUDED: 3,
-        _T.CONFIRMED: 4,
-        **{s: 5 for s in (_T.FINALIZED, _T.DROPPED, *_FAILED_OR_DONE)},
-    },
-)
-
-MINED_STATES = frozenset({_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED, _T.REVERTED})
-SUCCESS_STATES = frozenset({_T.CONFIRMED, _T.FINALIZED})
-ATTEMPTABLE_STATES = frozenset({_T.CREATED, _T.SIGNED, _T.BROADCAST})
 
 
 def check_uint(value: object, what: str) -> int:
@@ -292,27 +236,3 @@ class TxReceipt:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
-
-
-@dataclass(frozen=True, kw_only=True)
-class TxUpdate:
-    """What the chain monitor observed. ``sequence`` is the head block it looked at.
-
-    An update older than the last applied one is ignored as a whole; a move
-    backwards (a reorg) is taken only with a newer ``sequence``.
-    """
-
-    state: TxState | None = None
-    receipt: TxReceipt | None = None
-    confirmations: int | None = None
-    fee: Fee | None = None
-    error: ErrorInfo | BaseException | None = None  # an exception is stored as ErrorInfo
-    sequence: int | None = None
-    timestamp: datetime | None = None
-    reason: str | None = None
-    client_id: ClientId | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "error", ErrorInfo.coerce(self.error))
-        if self.state is not None:
-            object.__setattr__(self, "state", TxState(self.state))

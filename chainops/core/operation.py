@@ -14,6 +14,11 @@ append-only history of :class:`HistoryEntry` values. Two ways move it:
   without ordering evidence a backwards move is indistinguishable from a
   late duplicate.
 
+One way to wait, for every kind: ``await op.wait()`` returns the operation
+once it has an outcome or raises its typed error; a timeout raises
+:class:`UnknownOutcome`. A venue that resolves the operation itself binds an
+:class:`OperationController` (``op.bind(...)``) and ``wait`` asks it.
+
 Operations are not thread-safe: mutate each from one thread or event loop.
 """
 
@@ -23,13 +28,12 @@ import asyncio
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from chainops.core.errors import InvalidTransition, ValidationError
-from chainops.core.ids import ClientId, VenueId
-from chainops.core.records import (
+from chainops.core.errors import ChainopsError, InvalidTransition, UnknownOutcome, ValidationError
+from chainops.core.history import (
     Change,
     ErrorInfo,
     HistoryEntry,
@@ -39,11 +43,15 @@ from chainops.core.records import (
     load_time,
     utcnow,
 )
+from chainops.core.ids import ClientId, VenueId
 
 __all__ = [
     "Operation",
+    "OperationController",
     "OperationListener",
     "StateMachine",
+    "operation_from_dict",
+    "operation_from_json",
 ]
 
 log = logging.getLogger("chainops.core")
@@ -100,6 +108,14 @@ class StateMachine(Generic[S]):
 OperationListener = Callable[["Operation[Any]", HistoryEntry], None]
 
 
+class OperationController(Protocol):
+    """The venue side that resolves an operation: what ``op.wait()`` asks."""
+
+    def wait(
+        self, operation: Any, /, *, timeout: float | None = None, **options: Any
+    ) -> Awaitable[Any]: ...
+
+
 class Operation(ABC, Generic[S]):
     """Something we asked a venue to do: an order or a transaction.
 
@@ -140,6 +156,8 @@ class Operation(ABC, Generic[S]):
         self.last_sequence: int | None = None
         self._history: list[HistoryEntry] = []
         self._listeners: list[OperationListener] = []
+        self._watchers: list[Callable[[], None]] = []  # waiters re-checking their condition
+        self._controller: OperationController | None = None
         self._record(Change.CREATED, None, at=at)
 
     # -- read-only views ---------------------------------------------------
@@ -294,6 +312,8 @@ class Operation(ABC, Generic[S]):
                 listener(self, entry)
             except Exception:  # a listener's bug must not corrupt the operation
                 log.exception("operation listener %r failed on %s", listener, entry.change)
+        if self._watchers:
+            self._wake_watchers()
         return entry
 
     # -- listeners and waiting --------------------------------------------
@@ -308,14 +328,57 @@ class Operation(ABC, Generic[S]):
 
         return remove
 
-    async def wait_for(self, predicate: Callable[[Self], bool] | None = None) -> Self:
-        """Wait until ``predicate(self)`` holds (default: a terminal state).
+    def bind(self, controller: OperationController) -> None:
+        """Attach the venue side that resolves this operation (runtime only, never serialised)."""
+        self._controller = controller
 
-        Bound it with ``asyncio.timeout(...)``. Changes may be applied from
-        another thread; the wake-up is handed to this loop.
+    async def wait(self, *, timeout: float | None = None) -> Self:
+        """Wait for the outcome: return this operation, or raise its typed error.
+
+        With a bound controller, the controller decides (and may apply its own
+        documented default ``timeout``). Without one, wait until the state is
+        final; ``timeout`` seconds (None: no bound) without an outcome raise
+        :class:`UnknownOutcome`, since a pending operation is not a failed one.
         """
-        check = predicate if predicate is not None else (lambda op: op.is_terminal)
-        if check(self):
+        if self._controller is not None:
+            result: Self = await self._controller.wait(self, timeout=timeout)
+            return result
+        return await self._wait_settled(lambda op: op._settled(), timeout)
+
+    def _settled(self) -> bool:
+        """Subclass hook: True once :meth:`wait` has an outcome to report."""
+        return self.is_terminal
+
+    def _failure(self) -> ChainopsError | None:
+        """Subclass hook: the error a settled operation stands for, None on success."""
+        return None
+
+    async def _wait_settled(self, settled: Callable[[Self], bool], timeout: float | None) -> Self:
+        """Wait until ``settled(self)``, then return self or raise the failure."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._wait_for(settled)
+        except TimeoutError:
+            raise UnknownOutcome(
+                f"{self.client_id} is {self._state.name} after {timeout}s: "
+                "still pending, not failed"
+            ) from None
+        failure = self._failure()
+        if failure is not None:
+            raise failure
+        return self
+
+    def _wake_watchers(self) -> None:
+        """Let every waiter re-check its condition (after a change, recorded or not)."""
+        for watcher in list(self._watchers):
+            watcher()
+
+    async def _wait_for(self, predicate: Callable[[Self], bool]) -> Self:
+        """Wait until ``predicate(self)`` holds; bound it with ``asyncio.timeout(...)``.
+
+        Changes may be applied from another thread; the wake-up is handed to this loop.
+        """
+        if predicate(self):
             return self
         loop = asyncio.get_running_loop()
         done = loop.create_future()
@@ -324,8 +387,8 @@ class Operation(ABC, Generic[S]):
             if not done.done():
                 done.set_result(None)
 
-        def on_change(_op: Operation[Any], _entry: HistoryEntry) -> None:
-            if not done.done() and check(self):
+        def check() -> None:
+            if not done.done() and predicate(self):
                 try:
                     same_loop = asyncio.get_running_loop() is loop
                 except RuntimeError:
@@ -335,11 +398,11 @@ class Operation(ABC, Generic[S]):
                 else:
                     loop.call_soon_threadsafe(wake)
 
-        remove = self.add_listener(on_change)
+        self._watchers.append(check)
         try:
             await done
         finally:
-            remove()
+            self._watchers.remove(check)
         return self
 
     # -- serialisation -----------------------------------------------------
@@ -420,3 +483,13 @@ class Operation(ABC, Generic[S]):
             f"platform={self.platform!r}, state={self._state.name}, "
             f"venue_id={None if self._venue_id is None else str(self._venue_id)!r})"
         )
+
+
+def operation_from_dict(data: Mapping[str, Any]) -> Operation[Any]:
+    """Rebuild an Order or Transaction from its ``to_dict()`` form."""
+    return Operation.from_dict(data)
+
+
+def operation_from_json(text: str | bytes) -> Operation[Any]:
+    """Rebuild an Order or Transaction from its ``to_json()`` text."""
+    return Operation.from_json(text)

@@ -22,10 +22,14 @@ from types import MappingProxyType
 from typing import Any, Self
 
 from chainops.core.assets import Asset, Fee, exact_sum, to_decimal
-from chainops.core.errors import InvalidAmount, InvalidTransition, ValidationError
-from chainops.core.ids import ClientId, TradingPair, VenueId
-from chainops.core.lifecycle import Operation, StateMachine
-from chainops.core.records import (
+from chainops.core.errors import (
+    ChainopsError,
+    InvalidAmount,
+    InvalidTransition,
+    Rejected,
+    ValidationError,
+)
+from chainops.core.history import (
     Change,
     ErrorInfo,
     LabelEnum,
@@ -33,6 +37,8 @@ from chainops.core.records import (
     dump_time,
     load_time,
 )
+from chainops.core.ids import ClientId, TradingPair, VenueId
+from chainops.core.operation import Operation, StateMachine
 
 __all__ = [
     "ORDER_STATES",
@@ -426,6 +432,14 @@ class Order(Operation[OrderState]):
         if not stale:
             self._note_sequence(update.sequence)
         return changed
+
+    def _failure(self) -> ChainopsError | None:
+        """FAILED raises the recorded error (a refusal when none was recorded)."""
+        if self._state is not OrderState.FAILED:
+            return None
+        if self.error is not None:
+            return self.error.to_exception()
+        return Rejected(f"{self.client_id} failed without executing")
 
     # -- serialisation -----------------------------------------------------
 

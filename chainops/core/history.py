@@ -1,4 +1,4 @@
-"""Small serialisable records shared by operations: times, enums, history, errors."""
+"""The history of an operation: change and error records, with their time and enum encodings."""
 
 from __future__ import annotations
 
@@ -11,16 +11,8 @@ from typing import Any, Self
 from chainops.core import errors
 from chainops.core.errors import ChainopsError, ValidationError
 
-__all__ = [
-    "Change",
-    "ErrorInfo",
-    "HistoryEntry",
-    "LabelEnum",
-    "check_time",
-    "dump_time",
-    "load_time",
-    "utcnow",
-]
+# the time helpers and LabelEnum are shared by the core modules, not re-exported
+__all__ = ["Change", "ErrorInfo", "HistoryEntry"]
 
 
 def utcnow() -> datetime:
