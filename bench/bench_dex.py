@@ -123,13 +123,13 @@ async def _our_swaps(url: str, world: World, proxy: CountingProxy) -> tuple[list
     requests: list[int] = []
     async with evm:
         v3 = UniswapV3(DexContext(evm, world.book))
-        await v3.wait(await v3.swap(await v3.quote_exact_in(["WETH", "USDC"], SWAP, fee=500)))
+        await (await v3.swap(await v3.quote_exact_in(["WETH", "USDC"], SWAP, fee=500))).wait()
         for _ in range(ROUNDS):
             await asyncio.sleep(0.2)  # let the block monitor's idle polls fall outside the count
             proxy.reset()
             began = time.perf_counter()
             quote = await v3.quote_exact_in(["WETH", "USDC"], SWAP, fee=500)
-            await v3.wait(await v3.swap(quote))
+            await (await v3.swap(quote)).wait()
             times.append(time.perf_counter() - began)
             requests.append(proxy.reset()[0])
     return times, requests

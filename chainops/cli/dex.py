@@ -162,7 +162,7 @@ def swap(
         method = venue.quote_exact_out if exact_out else venue.quote_exact_in
         quote = await method(path, to_decimal(amount), **opts)
         _confirm(quote.record(), as_json, yes, "quote")
-        order = await venue.wait(await venue.swap(quote))
+        order = await (await venue.swap(quote)).wait()
         return {"order": order.to_dict(), "quote": quote.record()}
 
     result = _run(_with, network, rpc_url, private_key, body)

@@ -14,7 +14,12 @@ from chainops.operators.dapps.lazy import lazy_namespace
 if TYPE_CHECKING:
     from chainops.operators.dapps.context import DexContext, UnknownPool, UnknownToken
     from chainops.operators.dapps.erc20 import Erc20
-    from chainops.operators.dapps.errors import AmountOverflow, DustAmount, InsufficientLiquidity
+    from chainops.operators.dapps.errors import (
+        AmountOverflow,
+        DustAmount,
+        InsufficientLiquidity,
+        SwapSlippageExceeded,
+    )
     from chainops.operators.dapps.quote import Quote, TradeKind
     from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps, SlippageOutOfRange
     from chainops.operators.dapps.swaps import SwapExecutor
@@ -39,6 +44,7 @@ _EXPORTS = {
     "Quote": "quote",
     "SlippageOutOfRange": "slippage",
     "SwapExecutor": "swaps",
+    "SwapSlippageExceeded": "errors",
     "TicksNotLoaded": "uniswap.v3.pool",
     "TradeKind": "quote",
     "UniswapV2": "uniswap.v2.operator",
@@ -65,6 +71,7 @@ __all__ = [
     "Quote",
     "SlippageOutOfRange",
     "SwapExecutor",
+    "SwapSlippageExceeded",
     "TicksNotLoaded",
     "TradeKind",
     "UniswapV2",

@@ -237,12 +237,10 @@ class UniswapV2:
         return r.request(name, quote.amount_out, quote.limit, path, to, dl)
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
-        """Send the swap (allowance ensured first); returns its Order, OPEN until mined."""
+        """Send the swap (allowance ensured first); returns its Order, OPEN until mined
+        (``await order.wait()`` for the fill)."""
         request = self.build_swap(quote, recipient or self.ctx.evm.owner)
         return await self.executor.execute(quote, request)
-
-    async def wait(self, order: Order, timeout: float | None = None) -> Order:
-        return await self.executor.wait(order, timeout)
 
     def _parse_logs(self, quote: Quote, logs: list[dict[str, Any]]) -> list[HopLog]:
         hops: list[HopLog] = []

@@ -303,14 +303,12 @@ class UniswapV3:
         return build_swap(self.router_name, self.router, quote, recipient)
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
-        """Send the swap (allowance ensured first); returns its Order, OPEN until mined."""
+        """Send the swap (allowance ensured first); returns its Order, OPEN until mined
+        (``await order.wait()`` for the fill)."""
         if quote.dex != self.dex:
             raise ValidationError(f"a {quote.dex} quote cannot be sent through {self.dex}")
         request = self.build_swap(quote, recipient or self.ctx.evm.owner)
         return await self.executor.execute(quote, request)
-
-    async def wait(self, order: Order, timeout: float | None = None) -> Order:
-        return await self.executor.wait(order, timeout)
 
     def _parse_logs(self, quote: Quote, logs: list[dict[str, Any]]) -> list[HopLog]:
         """Swap logs matched to hops by pool (exact-output hops execute innermost first)."""
