@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chainops.operators.dapps.quote import Quote, TradeKind
     from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps, SlippageOutOfRange
     from chainops.operators.dapps.swaps import SwapExecutor
+    from chainops.operators.dapps.uniswap.cache import PoolCache
     from chainops.operators.dapps.uniswap.v2.operator import LiquidityPlan, UniswapV2, V2Position
     from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
     from chainops.operators.dapps.uniswap.v3.pool import TicksNotLoaded, V3PoolState
@@ -41,6 +42,7 @@ _EXPORTS = {
     "InvalidTickRange": "uniswap.v3.prices",
     "LiquidityPlan": "uniswap.v2.operator",
     "MintPlan": "uniswap.v3.positions",
+    "PoolCache": "uniswap.cache",
     "Quote": "quote",
     "SlippageOutOfRange": "slippage",
     "SwapExecutor": "swaps",
@@ -68,6 +70,7 @@ __all__ = [
     "InvalidTickRange",
     "LiquidityPlan",
     "MintPlan",
+    "PoolCache",
     "Quote",
     "SlippageOutOfRange",
     "SwapExecutor",

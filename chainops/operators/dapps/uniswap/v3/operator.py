@@ -24,6 +24,7 @@ from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
 from chainops.operators.dapps.quote import Quote, TradeKind
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
+from chainops.operators.dapps.uniswap.cache import PoolCache
 from chainops.operators.dapps.uniswap.v3.path import encode_path
 from chainops.operators.dapps.uniswap.v3.pool import TicksNotLoaded, V3PoolState
 from chainops.operators.dapps.uniswap.v3.prices import sqrt_price_x96_to_price
@@ -45,9 +46,16 @@ class UniswapV3:
 
     dex = "uniswap-v3"
 
-    def __init__(self, ctx: DexContext, *, router: str | None = None) -> None:
-        """``router``: "SwapRouter" or "SwapRouter02" (default: SwapRouter if the book has it)."""
+    def __init__(
+        self, ctx: DexContext, *, router: str | None = None, cache: PoolCache | None = None
+    ) -> None:
+        """``router``: "SwapRouter" or "SwapRouter02" (default: SwapRouter if the book has it).
+
+        ``cache``: pool states kept current from logs (see ``PoolCache``); quotes then
+        read no pool again, and none at all while the cache follows the chain.
+        """
         self.ctx = ctx
+        self.cache = cache
         evm = ctx.evm
         self.router_name = choose_router(router, ctx.book.contracts)
         self.router = evm.contract(
@@ -106,12 +114,27 @@ class UniswapV3:
             raise ValidationError("a pool needs two different tokens")
         info = await self.pool_info(ta, tb, fee)
         if block is None:
-            block, _ = await self.ctx.block()
+            block, _ = await self._block()
+        cache = self.cache
+        cached = cache is not None and cache.head is not None and cache.head.number == block
+        if cached and ticks and cache is not None:
+            found = cache.v3(info.address)
+            if found is not None:
+                return found  # the live cached state: later updates move it along
         state = await self.reader.read(
             info, block, hint_tick=self._last_tick.get(info.address), radius=radius, ticks=ticks
         )
         self._last_tick[info.address] = state.tick
+        if cached and ticks and cache is not None:
+            cache.put_v3(state)
         return state
+
+    async def _block(self) -> tuple[int, int]:
+        """(number, timestamp) of the block to quote at: the cache's head when there is one."""
+        if self.cache is None:
+            return await self.ctx.block()
+        head = await self.cache.current()
+        return head.number, head.timestamp
 
     async def _route(
         self, path: Sequence[str], fees: int | Sequence[int]
@@ -145,7 +168,7 @@ class UniswapV3:
         bps = Bps.parse(slippage).check(force=force)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_in = self.ctx.raw_amount(tokens[0], amount_in)
-        block, now = await self.ctx.block()
+        block, now = await self._block()
         when = self.ctx.deadline_at(now, deadline)
 
         def price(pools: list[V3PoolState]) -> int:
@@ -183,7 +206,7 @@ class UniswapV3:
         bps = Bps.parse(slippage).check(force=force)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_out = self.ctx.raw_amount(tokens[-1], amount_out)
-        block, now = await self.ctx.block()
+        block, now = await self._block()
         when = self.ctx.deadline_at(now, deadline)
 
         def price(pools: list[V3PoolState]) -> int:

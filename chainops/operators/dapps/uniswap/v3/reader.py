@@ -114,12 +114,17 @@ class PoolReader:
             )
         )
 
-    async def _ticks(self, info: PoolInfo, ticks: list[int], block: int) -> dict[int, int]:
+    async def _ticks(
+        self, info: PoolInfo, ticks: list[int], block: int
+    ) -> dict[int, tuple[int, int]]:
         raws = await asyncio.gather(
             *(self._call(info.address, TICKS + _int_arg(t), block) for t in ticks)
         )
-        # ticks(t) returns (liquidityGross, liquidityNet, ...): liquidityNet is the 2nd word.
-        return {t: _word(raw, 1, signed=True) for t, raw in zip(ticks, raws, strict=True)}
+        # ticks(t) returns (liquidityGross, liquidityNet, ...): the first two words.
+        return {
+            t: (_word(raw, 0), _word(raw, 1, signed=True))
+            for t, raw in zip(ticks, raws, strict=True)
+        }
 
     def _marked(self, info: PoolInfo, low: int, raws: list[str]) -> list[int]:
         return [
