@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from dex_helpers import dex_context
+from dex_helpers import dex_context, eth_call
 
 from chainops.devnet.world import World
-from chainops.operators.dapps import DexContext, PoolCache, UniswapV3, V3Positions
+from chainops.operators.dapps import DexContext, PoolCache, UniswapV2, UniswapV3, V3Positions
 
 pytestmark = pytest.mark.integration
 PATH, FEE, AMOUNT = ["WETH", "USDC"], 500, Decimal("250")
@@ -95,3 +95,29 @@ async def test_a_reorg_drops_the_states_and_quotes_stay_exact(devnet_fresh: Worl
         assert cache.reorgs == 1
         assert again.amount_out != moved.amount_out
         assert again.amount_out == await v3.quoter_exact_in(PATH, AMOUNT, fee=FEE)
+
+
+async def test_v2_reserves_follow_sync_logs(devnet: World) -> None:
+    path = ["WETH", "USDC", "DAI"]
+    async with dex_context(devnet, 3) as ctx, dex_context(devnet, 6) as other:
+        cache = PoolCache(ctx.evm.batcher, poll_interval=3600)
+        v2, trader = UniswapV2(ctx, cache=cache), UniswapV2(other)
+        async with cache:
+            cold = await v2.quote_exact_in(path, Decimal(2))
+            counter = Counter(ctx)
+            warm = await v2.quote_exact_in(path, Decimal(2))
+            assert counter.calls == 0 and warm.amount_out == cold.amount_out
+            await (await trader.swap(await trader.quote_exact_in(["ETH", "USDC"], 30))).wait()
+            await cache.update()
+            moved = await v2.quote_exact_in(path, Decimal(2))
+        assert moved.amount_out != cold.amount_out
+        assert moved.amount_out == router_amounts(devnet, moved.amount_in, path)[-1]
+
+
+def router_amounts(world: World, amount: int, path: list[str]) -> list[int]:
+    addresses = [world.book.token(s).address for s in path]
+    (amounts,) = eth_call(
+        world, world.book.contracts["UniswapV2Router02"], "getAmountsOut(uint256,address[])",
+        ["uint256", "address[]"], [amount, addresses], ["uint256[]"],
+    )  # fmt: skip
+    return list(amounts)
