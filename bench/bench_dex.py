@@ -6,6 +6,10 @@
    receipt). HTTP requests are counted by a loopback proxy in front of Anvil.
 2. ``v3_offline_quotes``: exact offline quotes per second over a loaded pool state against
    QuoterV2 ``eth_call`` quotes per second (web3.py), for a swap that crosses ticks.
+3. ``v3_warm_quote``: the public ``quote_exact_in`` through a ``PoolCache`` that follows
+   the chain (zero requests) against one QuoterV2 ``eth_call`` through the same operator.
+4. ``v3_cold_quote``: ``quote_exact_in`` reading the pool afresh (batched pool views:
+   slot0, liquidity, tick bitmap, ticks) against the same QuoterV2 ``eth_call``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from bench.harness import Result, per_second
 from chainops.abis import load_abi
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
-from chainops.operators.dapps import DexContext, UniswapV3
+from chainops.operators.dapps import DexContext, PoolCache, UniswapV3
 from chainops.operators.dapps.erc20 import MAX_UINT256
 from chainops.operators.evm import EvmOperator
 
@@ -197,9 +201,64 @@ def _quote_results(world: World) -> list[Result]:
     ]  # fmt: skip
 
 
+async def _time(fn: Any, n: int) -> float:
+    """Median seconds per awaited call of ``fn`` over ``n`` calls (after one warm-up)."""
+    await fn()
+    times = []
+    for _ in range(n):
+        began = time.perf_counter()
+        await fn()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+async def _public_quotes(world: World, proxy: CountingProxy) -> list[Result]:
+    evm = OperatorFactory.create(
+        "devnet", cache=False, rpc_url=proxy.url, private_key=world.book.accounts[3].private_key,
+        track_finality=False,
+    )  # fmt: skip
+    assert isinstance(evm, EvmOperator)
+    path, amount = ["WETH", "USDC"], Decimal(QUOTE_WETH)
+    async with evm:
+        ctx = DexContext(evm, world.book)
+        cache = PoolCache(evm.batcher, poll_interval=3600)
+        warm, cold = UniswapV3(ctx, cache=cache), UniswapV3(ctx)
+        async with cache:
+            quoter = await _time(lambda: cold.quoter_exact_in(path, amount, fee=500), 50)
+            warm_s = await _time(lambda: warm.quote_exact_in(path, amount, fee=500), 200)
+            proxy.reset()
+            await warm.quote_exact_in(path, amount, fee=500)
+            warm_requests = proxy.reset()
+            cold_s = await _time(lambda: cold.quote_exact_in(path, amount, fee=500), 50)
+            proxy.reset()
+            await cold.quote_exact_in(path, amount, fee=500)
+            cold_requests = proxy.reset()
+            same = (await warm.quote_exact_in(path, amount, fee=500)).amount_out
+            assert same == await cold.quoter_exact_in(path, amount, fee=500)
+    baseline = "QuoterV2 eth_call (same operator)"
+    return [
+        Result(
+            "v3_warm_quote", "s", warm_s, quoter, baseline, higher_is_better=False,
+            details={"requests_and_calls": warm_requests, "weth_in": QUOTE_WETH},
+        ),
+        Result(
+            "v3_cold_quote", "s", cold_s, quoter, baseline, higher_is_better=False,
+            details={"requests_and_calls": cold_requests, "weth_in": QUOTE_WETH},
+        ),
+    ]  # fmt: skip
+
+
+def _public_quote_results(world: World) -> list[Result]:
+    proxy = CountingProxy(world.rpc_url)
+    try:
+        return asyncio.run(_public_quotes(world, proxy))
+    finally:
+        proxy.close()
+
+
 def run() -> list[Result]:
     with World.start() as world, world.fork() as fork:
-        return _swap_results(fork) + _quote_results(fork)
+        return _swap_results(fork) + _quote_results(fork) + _public_quote_results(fork)
 
 
 if __name__ == "__main__":

@@ -45,10 +45,17 @@ class SwapResult:
     amount0: int
     amount1: int
     sqrt_price_after: int
-    tick_after: int
     liquidity_after: int
     ticks_crossed: int
     remaining: int = 0  # the part of the specified amount left when the price limit was hit
+    tick_hint: int | None = None  # the tick, when it is not the price's own (on a boundary)
+
+    @property
+    def tick_after(self) -> int:
+        """The pool's tick afterwards (computed on demand: quotes never need it)."""
+        if self.tick_hint is not None:
+            return self.tick_hint
+        return get_tick_at_sqrt_ratio(self.sqrt_price_after)
 
 
 @dataclass
@@ -176,12 +183,17 @@ class V3PoolState:
                     crossed += 1
                 tick = tick_next - 1 if zero_for_one else tick_next
             elif sqrt_p != start:
-                tick = get_tick_at_sqrt_ratio(sqrt_p)
+                # Stopping inside a range ends the swap (the amount is used up): the tick
+                # of the new price is only needed for the result, and found on demand.
+                hint = None
+                break
+        else:
+            hint = tick
         if zero_for_one == exact_in:
             amount0, amount1 = amount_specified - remaining, calculated
         else:
             amount0, amount1 = calculated, amount_specified - remaining
-        return SwapResult(amount0, amount1, sqrt_p, tick, liquidity, crossed, remaining)
+        return SwapResult(amount0, amount1, sqrt_p, liquidity, crossed, remaining, hint)
 
     def amount_out(self, token_in: str, amount_in: int) -> int:
         """Exact-input quote: what ``amount_in`` of ``token_in`` buys.
