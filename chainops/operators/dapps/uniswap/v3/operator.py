@@ -70,6 +70,7 @@ class UniswapV3:
         self._info: dict[str, PoolInfo] = {}  # immutable pool facts, read once
         self._last_tick: dict[str, int] = {}  # where to read tick words in the first batch
         self._addresses: dict[tuple[str, str, int], str] = {}
+        self._known: dict[str, list[int]] = {}  # initialized ticks seen last time, per pool
 
     # -- pools ------------------------------------------------------------------------------
 
@@ -168,7 +169,7 @@ class UniswapV3:
         bps = Bps.parse(slippage).check(force=force)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_in = self.ctx.raw_amount(tokens[0], amount_in)
-        block, now = await self._block()
+        now, states = await self._pools_now(tokens, fees)
         when = self.ctx.deadline_at(now, deadline)
 
         def price(pools: list[V3PoolState]) -> int:
@@ -177,7 +178,7 @@ class UniswapV3:
                 amount = state.amount_out(str(tokens[i].address), amount)
             return amount
 
-        pools, amount = await self._priced(tokens, fees, price, block)
+        pools, amount = await self._priced(states, price)
         return self._quote(
             TradeKind.EXACT_IN,
             tokens,
@@ -206,7 +207,7 @@ class UniswapV3:
         bps = Bps.parse(slippage).check(force=force)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_out = self.ctx.raw_amount(tokens[-1], amount_out)
-        block, now = await self._block()
+        now, states = await self._pools_now(tokens, fees)
         when = self.ctx.deadline_at(now, deadline)
 
         def price(pools: list[V3PoolState]) -> int:
@@ -215,7 +216,7 @@ class UniswapV3:
                 amount = pools[i].amount_in(str(tokens[i].address), amount)
             return amount
 
-        pools, amount = await self._priced(tokens, fees, price, block)
+        pools, amount = await self._priced(states, price)
         return self._quote(
             TradeKind.EXACT_OUT,
             tokens,
@@ -230,17 +231,30 @@ class UniswapV3:
             native_out,
         )
 
-    async def _priced(
-        self,
-        tokens: Sequence[Token],
-        fees: Sequence[int],
-        price: Callable[[list[V3PoolState]], int],
-        block: int,
-    ) -> tuple[list[V3PoolState], int]:
-        """Price over the pools read at ``block``, loading tick words as far as the swap
-        reaches (only the pool that ran out of words is read again)."""
+    async def _pools_now(
+        self, tokens: Sequence[Token], fees: Sequence[int]
+    ) -> tuple[int, list[V3PoolState]]:
+        """(chain time, pool per hop, each at the block read): from the cache, in one batch
+        for pools read before, or read afresh."""
         hops = list(zip(tokens, tokens[1:], fees, strict=False))
-        pools = list(await asyncio.gather(*(self.pool(a, b, f, block=block) for a, b, f in hops)))
+        infos = list(await asyncio.gather(*(self.pool_info(a, b, f) for a, b, f in hops)))
+        if self.cache is None and all(i.address in self._last_tick for i in infos):
+            hints = [(i, self._last_tick[i.address], self._known.get(i.address, [])) for i in infos]
+            (_, now), pools = await self.reader.read_latest(hints)
+        else:
+            block, now = await self._block()
+            reads = (self.pool(a, b, f, block=block) for a, b, f in hops)
+            pools = list(await asyncio.gather(*reads))
+        for state in pools:
+            self._last_tick[state.address] = state.tick
+            self._known[state.address] = sorted(state.ticks)
+        return now, pools
+
+    async def _priced(
+        self, pools: list[V3PoolState], price: Callable[[list[V3PoolState]], int]
+    ) -> tuple[list[V3PoolState], int]:
+        """Price over the pools, loading tick words as far as the swap reaches (only the
+        pool that ran out of words is read again, at the same block)."""
         while True:
             try:
                 return pools, price(pools)
