@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from chainops.operators.dapps.lazy import lazy_namespace
 
 if TYPE_CHECKING:
-    from chainops.operators.dapps.context import DexContext, UnknownPool, UnknownToken
+    from chainops.deployments.registry import UnknownToken
+    from chainops.operators.dapps.context import DexContext, UnknownPool
     from chainops.operators.dapps.erc20 import Erc20
     from chainops.operators.dapps.errors import (
         AmountOverflow,
@@ -52,7 +53,7 @@ _EXPORTS = {
     "UniswapV2": "uniswap.v2.operator",
     "UniswapV3": "uniswap.v3.operator",
     "UnknownPool": "context",
-    "UnknownToken": "context",
+    "UnknownToken": "context",  # the deployments' own class, re-exported
     "V2Position": "uniswap.v2.operator",
     "V3PoolState": "uniswap.v3.pool",
     "V3Position": "uniswap.v3.positions",

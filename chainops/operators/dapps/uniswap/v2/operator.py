@@ -22,7 +22,7 @@ from chainops.core.errors import InsufficientFunds, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.order import Order
 from chainops.core.transaction import Transaction
-from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
+from chainops.operators.dapps.context import DexContext, UnknownPool
 from chainops.operators.dapps.erc20 import Erc20
 from chainops.operators.dapps.errors import DustAmount
 from chainops.operators.dapps.quote import Quote, TradeKind
@@ -143,8 +143,8 @@ class UniswapV2:
     async def _path(self, path: Sequence[str]) -> tuple[list[Token], bool, bool]:
         if len(path) < 2:
             raise ValidationError("a swap path needs at least two tokens")
-        native_in = path[0].strip().upper() == NATIVE
-        native_out = path[-1].strip().upper() == NATIVE
+        native_in = self.ctx.is_native(path[0])
+        native_out = self.ctx.is_native(path[-1])
         tokens = [self.ctx.token(p) for p in path]
         for x, y in itertools.pairwise(tokens):
             if x == y:

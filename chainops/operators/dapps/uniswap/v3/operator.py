@@ -20,7 +20,7 @@ from chainops.abis import load_abi
 from chainops.core.assets import Token
 from chainops.core.errors import ValidationError
 from chainops.core.order import Order
-from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
+from chainops.operators.dapps.context import DexContext, UnknownPool
 from chainops.operators.dapps.quote import Quote, TradeKind
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
@@ -149,8 +149,8 @@ class UniswapV3:
         for x, y in itertools.pairwise(tokens):
             if x == y:
                 raise ValidationError(f"path repeats {x.symbol} in one hop")
-        native_in = path[0].strip().upper() == NATIVE
-        native_out = path[-1].strip().upper() == NATIVE
+        native_in = self.ctx.is_native(path[0])
+        native_out = self.ctx.is_native(path[-1])
         return tokens, fee_list, native_in, native_out
 
     # -- quotes -----------------------------------------------------------------------------
