@@ -64,6 +64,9 @@ def devnet_up(
     exchange: bool = typer.Option(
         True, "--exchange/--no-exchange", help="Also start the Binance-compatible simulator."
     ),
+    like: str | None = typer.Option(
+        None, "--like", help="Shape it like a chain: ethereum, arbitrum, optimism, base, ..."
+    ),
 ) -> None:
     """Start the devnet world and keep it running until Ctrl-C."""
     if solana:
@@ -73,7 +76,7 @@ def devnet_up(
     from chainops.devnet.world import World
 
     try:
-        world = World.start(AnvilConfig(port=port or None), use_cache=not no_cache)
+        world = World.start(AnvilConfig(port=port or None), use_cache=not no_cache, like=like)
     except ChainopsError as exc:
         raise _fail(exc) from exc
     simulator, paper = _start_exchange() if exchange else (None, None)

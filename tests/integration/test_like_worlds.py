@@ -3,7 +3,7 @@ the stablecoins at their canonical addresses; the canonical-deployments path end
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 
@@ -25,10 +25,9 @@ MAINNET_USDC_WETH_V2 = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc"
 MAINNET_USDC_WETH_V3_500 = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"
 
 
-@pytest.fixture(scope="module", params=["ethereum", "base"])
-def like(request: pytest.FixtureRequest) -> Iterator[World]:
-    with World.start(like=request.param) as world:
-        yield world
+@pytest.fixture(params=["ethereum", "base"])
+def like(request: pytest.FixtureRequest, devnet_like: Callable[[str], World]) -> World:
+    return devnet_like(request.param)
 
 
 @asynccontextmanager
@@ -103,3 +102,13 @@ async def test_positions_and_v2_liquidity_on_the_canonical_path(like: World) -> 
 def test_an_unlisted_chain_is_refused() -> None:
     with pytest.raises(UnknownLikeChain, match="choose one of ethereum"):
         World.start(like="solana")
+
+
+def test_devnet_up_refuses_an_unlisted_chain() -> None:
+    from typer.testing import CliRunner
+
+    from chainops.cli.main import app
+
+    result = CliRunner().invoke(app, ["devnet", "up", "--like", "atlantis", "--no-exchange"])
+    assert result.exit_code != 0
+    assert "choose one of ethereum" in result.output
