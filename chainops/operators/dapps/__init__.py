@@ -19,12 +19,14 @@ if TYPE_CHECKING:
         AmountOverflow,
         DustAmount,
         InsufficientLiquidity,
+        NoRoute,
         SwapSlippageExceeded,
     )
     from chainops.operators.dapps.quote import Quote, TradeKind
     from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps, SlippageOutOfRange
     from chainops.operators.dapps.swaps import SwapExecutor
     from chainops.operators.dapps.uniswap.cache import PoolCache
+    from chainops.operators.dapps.uniswap.routing import Route, UniswapRoutes
     from chainops.operators.dapps.uniswap.v2.operator import LiquidityPlan, UniswapV2, V2Position
     from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
     from chainops.operators.dapps.uniswap.v3.pool import TicksNotLoaded, V3PoolState
@@ -43,6 +45,9 @@ _EXPORTS = {
     "InvalidTickRange": "uniswap.v3.prices",
     "LiquidityPlan": "uniswap.v2.operator",
     "MintPlan": "uniswap.v3.positions",
+    "NoRoute": "errors",
+    "Route": "uniswap.routing",
+    "UniswapRoutes": "uniswap.routing",
     "PoolCache": "uniswap.cache",
     "Quote": "quote",
     "SlippageOutOfRange": "slippage",
@@ -71,13 +76,16 @@ __all__ = [
     "InvalidTickRange",
     "LiquidityPlan",
     "MintPlan",
+    "NoRoute",
     "PoolCache",
     "Quote",
+    "Route",
     "SlippageOutOfRange",
     "SwapExecutor",
     "SwapSlippageExceeded",
     "TicksNotLoaded",
     "TradeKind",
+    "UniswapRoutes",
     "UniswapV2",
     "UniswapV3",
     "UnknownPool",

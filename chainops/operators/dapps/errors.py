@@ -35,3 +35,8 @@ class SwapSlippageExceeded(SlippageExceeded):
     def __init__(self, message: str, *, order: Order) -> None:
         super().__init__(message)
         self.order = order
+
+
+class NoRoute(ValidationError):
+    """No candidate route between the two tokens can fill the trade (missing pools, too
+    little liquidity, or an amount that rounds to nothing on every route)."""

@@ -178,7 +178,7 @@ class UniswapV3:
                 amount = state.amount_out(str(tokens[i].address), amount)
             return amount
 
-        pools, amount = await self._priced(states, price)
+        pools, amount = await self.price_over(states, price)
         return self._quote(
             TradeKind.EXACT_IN,
             tokens,
@@ -216,7 +216,7 @@ class UniswapV3:
                 amount = pools[i].amount_in(str(tokens[i].address), amount)
             return amount
 
-        pools, amount = await self._priced(states, price)
+        pools, amount = await self.price_over(states, price)
         return self._quote(
             TradeKind.EXACT_OUT,
             tokens,
@@ -250,7 +250,7 @@ class UniswapV3:
             self._known[state.address] = sorted(state.ticks)
         return now, pools
 
-    async def _priced(
+    async def price_over(
         self, pools: list[V3PoolState], price: Callable[[list[V3PoolState]], int]
     ) -> tuple[list[V3PoolState], int]:
         """Price over the pools, loading tick words as far as the swap reaches (only the
