@@ -34,6 +34,7 @@ from chainops.operators.evm.requests import TxRequest
 
 SWAP_TOPIC = "0x" + keccak(text="Swap(address,uint256,uint256,uint256,uint256,address)").hex()
 ZERO = "0x0000000000000000000000000000000000000000"
+GET_RESERVES = "0x" + keccak(text="getReserves()")[:4].hex()
 V2_FEE = 3000  # 0.3 %, in the V3 unit (hundredths of a bip) so quotes read alike
 
 
@@ -106,11 +107,8 @@ class UniswapV2:
         for pool in self.ctx.book.pools:
             if pool.dex == self.dex and {pool.token0, pool.token1} == {a.symbol, b.symbol}:
                 return pool.address
-        raw = await self.ctx.evm.call(self.factory.request("getPair", a.address, b.address))
-        pair = str(self.factory.decode_result("getPair", raw))
-        if int(pair, 16) == 0:
-            raise UnknownPool(f"no Uniswap V2 pair for {a.symbol}/{b.symbol}")
-        return pair
+        # Derived, not asked: a pair that was never created has no code (see reserves).
+        return library.pair_for(str(self.factory.address), str(a.address), str(b.address))
 
     async def reserves(self, a: Token, b: Token, block: int | None = None) -> tuple[int, int]:
         """(reserve of a, reserve of b) of their pair, at ``block`` (default: latest)."""
@@ -119,10 +117,12 @@ class UniswapV2:
         at_head = cache is not None and cache.head is not None and cache.head.number == block
         found = cache.v2(address) if at_head and cache is not None else None
         if found is None:
-            pair = self.ctx.evm.contract(address, self.pair_abi)
-            raw = await self.ctx.evm.call(pair.request("getReserves"), block or "latest")
-            r0, r1, _ = pair.decode_result("getReserves", raw)
-            found = (int(r0), int(r1))
+            tag = hex(block) if block is not None else "latest"
+            call = {"to": address, "data": GET_RESERVES}
+            raw: str = await self.ctx.evm.batcher.call("eth_call", [call, tag])
+            if raw in ("0x", None):
+                raise UnknownPool(f"no Uniswap V2 pair for {a.symbol}/{b.symbol}")
+            found = (int(raw[2:66], 16), int(raw[66:130], 16))
             if at_head and cache is not None:
                 cache.put_v2(address, found)
         r0, r1 = found
