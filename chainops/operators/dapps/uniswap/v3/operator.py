@@ -237,6 +237,9 @@ class UniswapV3:
         """(chain time, pool per hop, each at the block read): from the cache, in one batch
         for pools read before, or read afresh."""
         hops = list(zip(tokens, tokens[1:], fees, strict=False))
+        warm = self._followed(hops)
+        if warm is not None:
+            return warm
         infos = list(await asyncio.gather(*(self.pool_info(a, b, f) for a, b, f in hops)))
         if self.cache is None and all(i.address in self._last_tick for i in infos):
             hints = [(i, self._last_tick[i.address], self._known.get(i.address, [])) for i in infos]
@@ -249,6 +252,22 @@ class UniswapV3:
             self._last_tick[state.address] = state.tick
             self._known[state.address] = sorted(state.ticks)
         return now, pools
+
+    def _followed(
+        self, hops: list[tuple[Token, Token, int]]
+    ) -> tuple[int, list[V3PoolState]] | None:
+        """Every hop's state from a cache that follows the chain, without awaiting anything."""
+        cache = self.cache
+        if cache is None or not cache.following or cache.head is None:
+            return None
+        pools = []
+        for a, b, fee in hops:
+            address = self._addresses.get((str(a.address).lower(), str(b.address).lower(), fee))
+            state = cache.v3(address) if address is not None else None
+            if state is None:
+                return None
+            pools.append(state)
+        return cache.head.timestamp, pools
 
     async def price_over(
         self, pools: list[V3PoolState], price: Callable[[list[V3PoolState]], int]
