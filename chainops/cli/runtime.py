@@ -102,7 +102,13 @@ class Runtime:
         """Ctrl-C: say what is still pending and the command that resumes waiting."""
         code = int(ExitCode.INTERRUPTED)
         if self.pending is None:
-            err.print("interrupted")
+            hint = ""
+            if self.venue is Venue.EVM:
+                hint = (
+                    ": whatever was sent is in the journal; `chainops tx list --pending` "
+                    "shows it and `chainops tx wait ID` resumes waiting"
+                )
+            err.print(f"interrupted{hint}")
             raise typer.Exit(code=code)
         client_id, resume = self.pending
         if self.as_json:
