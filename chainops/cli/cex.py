@@ -25,7 +25,7 @@ from chainops.cli.runtime import Runtime, out, parse_amount
 
 if TYPE_CHECKING:
     from chainops.core.errors import ChainopsError
-    from chainops.core.orders import Order
+    from chainops.core.order import Order
     from chainops.operators.exchanges.binance import BinanceSpot
 
 cex_app = typer.Typer(

@@ -68,8 +68,8 @@ def lp_add(
     low_high = _range(price_range) if dex == "v3" else ("", "")
 
     async def body() -> dict[str, Any]:
-        from chainops.operators.dapps.uniswap_v2 import UniswapV2
-        from chainops.operators.dapps.v3_positions import V3Positions
+        from chainops.operators.dapps.uniswap.v2.operator import UniswapV2
+        from chainops.operators.dapps.uniswap.v3.positions import V3Positions
 
         async with dex_context(rt) as ctx:
             if dex == "v2":
@@ -118,8 +118,8 @@ def lp_remove(
     token_id = _token_id(position) if dex == "v3" else 0
 
     async def body() -> dict[str, Any]:
-        from chainops.operators.dapps.uniswap_v2 import UniswapV2
-        from chainops.operators.dapps.v3_positions import V3Positions
+        from chainops.operators.dapps.uniswap.v2.operator import UniswapV2
+        from chainops.operators.dapps.uniswap.v3.positions import V3Positions
 
         async with dex_context(rt) as ctx:
             if dex == "v2":
@@ -145,7 +145,7 @@ def lp_collect(position: str = typer.Argument(..., help="V3 token id."), *, rt: 
     token_id = _token_id(position)
 
     async def body() -> dict[str, Any]:
-        from chainops.operators.dapps.v3_positions import V3Positions
+        from chainops.operators.dapps.uniswap.v3.positions import V3Positions
 
         async with dex_context(rt) as ctx:
             lp = V3Positions(ctx)
@@ -180,8 +180,8 @@ def lp_list(
     check_dex(dex)
 
     async def body() -> list[dict[str, Any]]:
-        from chainops.operators.dapps.uniswap_v2 import UniswapV2
-        from chainops.operators.dapps.v3_positions import V3Positions
+        from chainops.operators.dapps.uniswap.v2.operator import UniswapV2
+        from chainops.operators.dapps.uniswap.v3.positions import V3Positions
 
         async with dex_context(rt) as ctx:
             if dex == "v3":

@@ -17,6 +17,7 @@ from chainops.cli.config_cmd import config_app
 from chainops.cli.devnet import devnet_app
 from chainops.cli.lp import lp_app
 from chainops.cli.send import send
+from chainops.cli.setup_cmd import setup
 from chainops.cli.sol import sol_app
 from chainops.cli.swap import swap
 from chainops.cli.token import token_app, weth_app
@@ -75,6 +76,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(wallet_app, name="wallet")
 app.command("send")(send)
 app.add_typer(tx_app, name="tx")
+app.command("setup")(setup)
 
 
 def main() -> None:

@@ -25,9 +25,22 @@ import typer
 from chainops.cli.format import plain
 from chainops.cli.options import Venue, command
 from chainops.cli.runtime import Runtime, err, out, parse_amount
+from chainops.core.errors import ChainopsError
+from chainops.extras import require_solana
 
 sol_app = typer.Typer(help="Solana: balances, SOL and SPL token transfers.", no_args_is_help=True)
 DEFAULT_CLUSTER = "solana-local"
+
+
+@sol_app.callback()
+def _solana_extra() -> None:
+    try:
+        require_solana("chainops sol")
+    except ChainopsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+
+
 PRIORITY_FEE = typer.Option(
     None, "--priority-fee", help="Compute-unit price in micro-lamports (default: market)."
 )
@@ -169,7 +182,8 @@ def token_transfer(
 
 def serve_devnet(port: int, json_output: bool) -> None:
     """``chainops devnet up --solana``: a local cluster on loopback until Ctrl-C / SIGTERM."""
-    from chainops.devnet.solana_rpc import SolanaRpcServer
+    _solana_extra()
+    from chainops.devnet.solana import SolanaRpcServer
     from chainops.operators.solana import SolanaSigner
 
     server = SolanaRpcServer(port=port).start_in_thread()

@@ -50,8 +50,8 @@ def swap(
     path = [token_in, *[t.strip() for t in via.split(",") if t.strip()], token_out]
 
     async def body() -> dict[str, Any]:
-        from chainops.operators.dapps.uniswap_v2 import UniswapV2
-        from chainops.operators.dapps.uniswap_v3 import UniswapV3
+        from chainops.operators.dapps.uniswap.v2.operator import UniswapV2
+        from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
 
         async with dex_context(rt) as ctx:
             seconds = None if deadline is None else await ctx.deadline(None, deadline)

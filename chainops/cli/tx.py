@@ -19,7 +19,7 @@ from chainops.cli.txview import find_tx, receipts, tx_summary, wait_depth
 
 if TYPE_CHECKING:
     from chainops.config import Network
-    from chainops.core.transactions import Transaction
+    from chainops.core.transaction import Transaction
 
 tx_app = typer.Typer(help="Follow and fix transactions the journal knows.", no_args_is_help=True)
 TX_ID = typer.Argument(..., help="Client id (tx-…) or the hash of any attempt.")
@@ -77,7 +77,7 @@ def tx_list(
 ) -> None:
     """Pending and recent transactions, newest first."""
     from chainops.core.journal import SqliteJournal
-    from chainops.core.transactions import Transaction
+    from chainops.core.transaction import Transaction
 
     chain = _chain_name(rt, rt.network) if rt.network else None
     with SqliteJournal(rt.journal_file()) as store:
@@ -128,7 +128,7 @@ def _check_sender(tx: Transaction, signer: Any) -> None:
 async def _live(evm: Any, tx: Transaction) -> Transaction:
     """The operator's own (restored and tracked) copy of ``tx``."""
     from chainops.core.errors import NotFound
-    from chainops.core.transactions import Transaction
+    from chainops.core.transaction import Transaction
 
     for restored in evm.restored:
         if str(restored.client_id) == str(tx.client_id):

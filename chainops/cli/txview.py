@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from chainops.config import Network
     from chainops.core.journal import SqliteJournal
-    from chainops.core.transactions import Transaction
+    from chainops.core.transaction import Transaction
 
 # how often `tx wait --confirmations N` asks the node for its head (a block is >= 1 s)
 DEPTH_POLL_SECONDS = 0.5
@@ -45,7 +45,7 @@ def tx_summary(tx: Transaction, net: Network | None = None) -> dict[str, Any]:
 def find_tx(journal: SqliteJournal, ref: str) -> Transaction:
     """A journalled transaction by client id or by the hash of any attempt."""
     from chainops.core.errors import NotFound
-    from chainops.core.transactions import Transaction
+    from chainops.core.transaction import Transaction
 
     ref = ref.strip()
     found = journal.load(ref, Transaction)

@@ -38,13 +38,15 @@ class Network:
     explorer_url: str | None
 
     def operator_options(self) -> dict[str, Any]:
-        """Keyword options for ``OperatorFactory.create`` (endpoints, depth, fee ceiling)."""
+        """Keyword options for ``OperatorFactory.create`` (endpoints, depth, fee knobs)."""
         options: dict[str, Any] = {
             "endpoints": self.rpc_urls,
             "confirmations": self.confirmations,
         }
         if self.fee.max_fee_gwei is not None:
             options["max_fee_cap_wei"] = int(self.fee.max_fee_gwei * _GWEI)
+        if self.fee.legacy:
+            options["legacy_fees"] = True
         return options
 
     def to_dict(self, *, mask: bool = True) -> dict[str, Any]:
@@ -113,7 +115,7 @@ def _register(name: str, spec: NetworkSettings, settings: Settings) -> ChainPlat
             native_decimals=18,
             explorer_url=spec.explorer_url,
             default_confirmations=1 if spec.confirmations is None else spec.confirmations,
-            supports_eip1559=True,
+            supports_eip1559=not spec.fee.legacy,
         )
         register_platform(chain)
     except ConfigurationError as exc:

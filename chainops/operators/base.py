@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, overloa
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chainops.core.bus import EventBus
 from chainops.core.errors import ConfigurationError
-from chainops.core.events import EventBus
 from chainops.core.platforms import ChainPlatform, ExchangePlatform, Platform, get_platform
 
 if TYPE_CHECKING:

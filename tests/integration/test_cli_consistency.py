@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 
 from chainops.cli.main import app
 from chainops.devnet.exchange.background import BackgroundSimulator
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.devnet.solana import SolanaRpcServer
 from chainops.devnet.world import World
 
 pytestmark = pytest.mark.integration

@@ -17,9 +17,8 @@ from typer.testing import CliRunner
 
 from chainops.cli.main import app
 from chainops.core.ids import b58encode
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.devnet.solana import LiteSvmTransport, SolanaRpcServer
 from chainops.operators.solana import (
-    LiteSvmTransport,
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,
