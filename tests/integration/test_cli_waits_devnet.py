@@ -14,7 +14,7 @@ import pytest
 from net_cli_helpers import Cli
 
 from chainops.devnet.exchange.background import BackgroundSimulator
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.devnet.solana import SolanaRpcServer
 from chainops.devnet.world import World
 
 pytestmark = pytest.mark.integration
