@@ -15,7 +15,7 @@ from binance_common.configuration import (
 )
 from binance_common.errors import BadRequestError, ClientError
 from binance_sdk_spot.spot import Spot
-from venue import FUNDS
+from cert_helpers import FUNDS
 
 from chainops.devnet.exchange.accounts import Account
 from chainops.devnet.exchange.background import BackgroundSimulator

@@ -11,7 +11,7 @@ import pytest
 from binance import AsyncClient, BinanceSocketManager
 from binance.exceptions import BinanceAPIException
 from binance.ws.reconnecting_websocket import ReconnectingWebsocket
-from venue import simulator
+from cert_helpers import simulator
 
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.devnet.exchange.accounts import Account
