@@ -114,10 +114,11 @@ def devnet_up(
 
 def _start_exchange() -> tuple[Any, dict[str, str]]:
     """The exchange simulator on its own thread, with one funded paper account."""
+    from chainops.devnet.exchange.accounts import PAPER_FUNDS
     from chainops.devnet.exchange.background import BackgroundSimulator
 
     simulator = BackgroundSimulator().start()
-    account = simulator.create_account()
+    account = simulator.create_account(dict(PAPER_FUNDS))
     sim = simulator.sim
     paper = {
         "url": sim.url,
