@@ -149,6 +149,11 @@ async def test_token_flow_reads_parse_in_solders(session: Session, program: Pubk
     assert [str(a.pubkey) for a in owned.value] == [str(destination)]
     info = owned.value[0].account.data.parsed["info"]
     assert info["tokenAmount"]["uiAmountString"] == "1.25" and info["mint"] == str(mint)
+    # Token-2022 associated accounts carry the ImmutableOwner extension
+    expected = (
+        [{"extension": "immutableOwner"}] if program == programs.TOKEN_2022_PROGRAM_ID else None
+    )
+    assert info.get("extensions") == expected
 
     by_mint = await s.client.get_token_accounts_by_owner(
         s.payer.pubkey(), TokenAccountOpts(mint=mint), "confirmed"
