@@ -279,3 +279,29 @@ def test_nonce_accounts_parse_and_unknown_data_falls_back_to_base64() -> None:
     assert encode_account("o", other, "jsonParsed", lambda _: None)["data"] == ["AQI=", "base64"]
     with pytest.raises(RpcFault, match="unsupported encoding"):
         encode_account("o", other, "base64+zstd", lambda _: None)
+
+
+async def test_block_detail_levels(funded: tuple[LocalChain, Keypair]) -> None:
+    chain, payer = funded
+    signature, _ = chain.send(transfer(chain, payer, Keypair(), SOL))
+    landed = chain.transaction(signature)
+    assert landed is not None
+    chain.advance(1)
+    methods = BlockMethods(chain)
+    config = {"commitment": "confirmed", "maxSupportedTransactionVersion": 0}
+    full = await methods.block([landed.slot, config])
+    assert full["transactions"][0]["transaction"]["signatures"] == [signature]
+    assert full["blockhash"] != full["previousBlockhash"] and full["rewards"] == []
+    signatures = await methods.block([landed.slot, {**config, "transactionDetails": "signatures"}])
+    assert signatures["signatures"] == [signature] and "transactions" not in signatures
+    accounts = await methods.block([landed.slot, {**config, "transactionDetails": "accounts"}])
+    keys = accounts["transactions"][0]["transaction"]["accountKeys"]
+    assert keys[0] == {
+        "pubkey": str(payer.pubkey()),
+        "writable": True,
+        "signer": True,
+        "source": "transaction",
+    }
+    with pytest.raises(RpcFault) as caught:
+        await methods.block([chain.slot, {"commitment": "confirmed"}])  # processed only
+    assert caught.value.code == -32004

@@ -100,7 +100,7 @@ async def fund_token_accounts(
     payer = s.payer.pubkey()
     source = spl.associated_token_address(payer, mint, program)
     destination = spl.associated_token_address(recipient, mint, program)
-    await send(
+    created = await send(
         s,
         [
             spl.create_associated_token_account_idempotent(payer, payer, mint, program),
@@ -109,6 +109,14 @@ async def fund_token_accounts(
         ],
         [],
     )
+    await confirm_by_subscription(s, created)
+    # The ATA program's inner instructions, parsed: it creates and initialises the account.
+    landed = await s.client.get_transaction(created, "jsonParsed", "confirmed", 0)
+    assert landed.value is not None and landed.value.transaction.meta is not None
+    inner = landed.value.transaction.meta.inner_instructions or []
+    assert [group.index for group in inner] == [0, 1]
+    kinds = {ix.parsed["type"] for ix in inner[0].instructions if hasattr(ix, "parsed")}
+    assert {"createAccount", "initializeAccount3", "initializeImmutableOwner"} <= kinds
     signature = await send(
         s,
         [spl.transfer_checked(source, mint, destination, payer, 1_250_000, DECIMALS, program)],
