@@ -132,7 +132,7 @@ async def _operator(transport: SolanaTransport, chain: LocalChain, n: int) -> di
         async def one() -> None:
             began = time.perf_counter()
             tx = await op.transfer(to, AMOUNT)
-            await op.wait(tx, timeout=300)
+            await tx.wait(timeout=300)
             latencies.append(time.perf_counter() - began)
 
         start = time.perf_counter()

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from chainops.core.assets import Fee, native_asset
+from chainops.core.attempt import AttemptKind
 from chainops.core.journal import SqliteJournal
-from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.solana import LiteSvmTransport, LocalChain, SolanaRpcServer
 from chainops.devnet.solana.localchain import MAX_PROCESSING_AGE
 from chainops.operators.solana import (
@@ -107,7 +108,7 @@ async def test_sol_transfer_confirmed_then_finalized_with_balances_proven(
     assert lamports(cluster.chain, operator.owner) == payer_before - 1_500_000_000 - landed.fee
     assert await operator.balance(str(to)) == Decimal("1.5")
     cluster.chain.advance(40)
-    await operator.wait(tx, commitment="finalized", timeout=10)
+    await tx.wait(confirmations=32, timeout=10)  # 32 deep: finalized
     assert tx.state is TxState.FINALIZED
 
 

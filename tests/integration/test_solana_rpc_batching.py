@@ -117,6 +117,6 @@ async def test_a_node_without_batches_gets_single_calls(
     async with SolanaOperator(config, signer, transport) as op:
         txs = await asyncio.gather(*[op.transfer(to, Decimal("0.001")) for _ in range(5)])
         for tx in txs:
-            await op.wait(tx, timeout=30)
+            await tx.wait(timeout=30)
         assert not transport.batching
     assert solana_devnet.chain.balance(to) == 5 * 10**6

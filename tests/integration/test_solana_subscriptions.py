@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chainops.core.transactions import TxState
+from chainops.core.transaction import TxState
 from chainops.devnet.solana import SolanaRpcServer
 from chainops.operators.solana import SolanaConfiguration, SolanaOperator, SolanaSigner
 from chainops.operators.solana.pubsub import default_ws_url

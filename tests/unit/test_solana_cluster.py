@@ -21,7 +21,7 @@ from solders.keypair import Keypair
 from solders.message import Message, MessageV0
 from solders.transaction import VersionedTransaction
 
-from chainops.core.transactions import TxState
+from chainops.core.transaction import TxState
 from chainops.devnet.solana import LiteSvmTransport, LocalChain
 from chainops.devnet.solana.blocks import BlockMethods
 from chainops.devnet.solana.clock import FINALITY_DEPTH, MAX_PROCESSING_AGE

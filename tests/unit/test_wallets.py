@@ -74,3 +74,35 @@ def test_foreign_files_are_skipped(store: WalletStore) -> None:
     store.create("ok", PASSWORD)
     (store.directory / "notes.json").write_text("[1, 2]")
     assert [w.name for w in store.list()] == ["ok"]
+
+
+def test_keystore_is_owner_only_despite_a_stale_temp_file(store: WalletStore) -> None:
+    # a temp file left by an older writer, world-readable, under the name it used
+    store.directory.mkdir(parents=True)
+    stale = store.directory / "main.tmp"
+    stale.write_text("{}")
+    stale.chmod(0o644)
+    info = store.import_key("main", KEY, PASSWORD)
+    assert stat.S_IMODE(info.path.stat().st_mode) == 0o600
+    assert store.export_key("main", PASSWORD) == KEY
+    # nothing of ours is left beside the keystore
+    assert sorted(p.name for p in store.directory.iterdir()) == ["main.json", "main.tmp"]
+
+
+def test_keystore_write_is_atomic_and_never_overwrites(
+    store: WalletStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.import_key("main", KEY, PASSWORD)
+    before = (store.directory / "main.json").read_bytes()
+    with pytest.raises(WalletExists):
+        store.create("main", PASSWORD)
+    assert (store.directory / "main.json").read_bytes() == before
+
+    def crash(*args: object) -> None:
+        raise OSError("disk gone")
+
+    # a failure before the file gets its name leaves neither a keystore nor a temp file
+    monkeypatch.setattr("chainops.wallets.files.os.link", crash)
+    with pytest.raises(OSError, match="disk gone"):
+        store.create("other", PASSWORD)
+    assert sorted(p.name for p in store.directory.iterdir()) == ["main.json"]

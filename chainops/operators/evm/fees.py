@@ -6,8 +6,9 @@ a :class:`Priority` is the median of its percentile over the non-empty blocks,
 floored by the chain's :class:`FeePolicy`; the fee cap is
 ``base_fee_multiplier * next_base_fee + tip`` (2x still covers the base fee
 after about six consecutive full blocks, each raising it by 12.5 %). Chains
-without EIP-1559, and nodes that do not know ``eth_feeHistory``, are priced
-from ``eth_gasPrice``.
+without EIP-1559 (declared, or detected: a node that refuses ``eth_feeHistory``
+before London, as Hardhat does, or reports a null base fee, as Ganache does), and
+nodes that do not know ``eth_feeHistory``, are priced from ``eth_gasPrice``.
 
 All arithmetic is on integer wei; nothing here ever goes through a float.
 """
@@ -20,9 +21,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, RpcError, ValidationError
 from chainops.core.platforms import ChainPlatform
-from chainops.core.txtypes import FeeParams
+from chainops.operators.evm.node_errors import NodeErrorKind, classify
 
 __all__ = [
     "LEGACY_MULTIPLIER_BPS",
@@ -31,6 +33,7 @@ __all__ = [
     "FeeOracle",
     "FeePolicy",
     "FeeSnapshot",
+    "NoBaseFee",
     "Priority",
     "RpcCall",
     "bump",
@@ -95,6 +98,10 @@ class FeeCapExceeded(ChainopsError):
         super().__init__(message)
         self.fee_wei = fee_wei
         self.cap_wei = cap_wei
+
+
+class NoBaseFee(RpcError):
+    """The node reports blocks without a base fee: the chain runs a pre-London hardfork."""
 
 
 def _check_uint(value: object, what: str) -> int:
@@ -263,6 +270,11 @@ def _rpc_error_code(exc: BaseException) -> int | None:
     return None
 
 
+def _is_pre_london(exc: BaseException) -> bool:
+    """True if a node said the chain has no EIP-1559 (Hardhat: "eth_feeHistory is disabled")."""
+    return isinstance(exc, NoBaseFee) or classify(str(exc)) is NodeErrorKind.NO_EIP1559
+
+
 def _is_method_missing(exc: BaseException) -> bool:
     """True if a node said it does not implement the method."""
     if _rpc_error_code(exc) == _METHOD_NOT_FOUND:
@@ -275,15 +287,25 @@ class FeeOracle:
     """Estimates fees for one chain from its own node, cached per block.
 
     ``rpc`` is an async JSON-RPC call returning decoded results (hex strings).
+    ``legacy=True`` prices by ``eth_gasPrice`` from the start (a network declared legacy
+    in the config); otherwise the oracle switches to it when the node shows the chain
+    has no EIP-1559.
     """
 
-    def __init__(self, rpc: RpcCall, chain: ChainPlatform, policy: FeePolicy | None = None) -> None:
+    def __init__(
+        self,
+        rpc: RpcCall,
+        chain: ChainPlatform,
+        policy: FeePolicy | None = None,
+        *,
+        legacy: bool = False,
+    ) -> None:
         if not chain.is_evm:
             raise ValidationError(f"{chain.name} is not an EVM chain")
         self._rpc = rpc
         self.chain = chain
         self.policy = policy if policy is not None else default_policy(chain)
-        self._legacy = not chain.supports_eip1559
+        self._legacy = legacy or not chain.supports_eip1559
         self._snapshot: tuple[int, FeeSnapshot] | None = None  # (cache key, data)
         self._gas_price: tuple[int, int] | None = None  # (head, wei)
         self._lock = asyncio.Lock()
@@ -292,6 +314,11 @@ class FeeOracle:
     def legacy(self) -> bool:
         """True when pricing by ``eth_gasPrice`` (chain without EIP-1559, or no feeHistory)."""
         return self._legacy
+
+    def use_legacy(self) -> None:
+        """Price by ``eth_gasPrice`` from now on (the node refused a type-2 transaction)."""
+        self._legacy = True
+        self.invalidate()
 
     def invalidate(self) -> None:
         """Forget cached market data; the next estimate asks the node."""
@@ -318,6 +345,8 @@ class FeeOracle:
             reply = await self._rpc(
                 "eth_feeHistory", [hex(self.policy.history_blocks), "latest", _PERCENTILES]
             )
+            if isinstance(reply, Mapping) and None in (reply.get("baseFeePerGas") or ()):
+                raise NoBaseFee(f"{self.chain.name}: eth_feeHistory reports no base fee")
             snapshot = parse_fee_history(reply)
             self._snapshot = (head if head is not None else snapshot.latest_block, snapshot)
             return snapshot
@@ -375,21 +404,21 @@ class FeeOracle:
             return self._finish(max_fee_per_gas, max_priority_fee_per_gas)
         if explicit_1559 and self._legacy:
             raise ValidationError(
-                f"{self.chain.name}: the node has no eth_feeHistory; "
-                "give both EIP-1559 fields or gas_price"
+                f"{self.chain.name}: the node offers no EIP-1559 fee data "
+                "(no eth_feeHistory, or a pre-London chain); give both EIP-1559 fields or gas_price"
             )
         if not self._legacy:
             try:
                 snapshot = await self.snapshot(head)
             except Exception as exc:
-                if not _is_method_missing(exc):
+                if not (_is_pre_london(exc) or _is_method_missing(exc)):
                     raise
                 if explicit_1559:
                     raise ValidationError(
-                        f"{self.chain.name}: the node has no eth_feeHistory; "
-                        "give both EIP-1559 fields or gas_price"
+                        f"{self.chain.name}: the node offers no EIP-1559 fee data "
+                        f"({exc}); give both EIP-1559 fields or gas_price"
                     ) from exc
-                # an EIP-1559 chain behind a node without feeHistory: price it the old way
+                # a pre-London chain, or a node without feeHistory: price it the old way
                 self._legacy = True
             else:
                 return self._from_snapshot(

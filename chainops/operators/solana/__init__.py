@@ -1,4 +1,4 @@
-"""The Solana BlockchainOperator; importing this package registers it with OperatorFactory.
+"""The Solana BlockchainOperator (OperatorFactory imports it on first use of a cluster).
 
 Needs the ``solana`` extra (solana-py and solders).
 """
