@@ -84,7 +84,7 @@ class SwapExecutor:
             order.apply(OrderUpdate(state=OrderState.FAILED, error=exc, reason="simulation"))
             await self.ctx.evm.commits.save(order)
             if isinstance(exc, SlippageExceeded):
-                exc.order = order  # type: ignore[attr-defined]
+                exc.order = order
             raise
         order.execution = tx.client_id
         order.apply(OrderUpdate(state=OrderState.OPEN, venue_id=str(tx.hash)))
