@@ -10,7 +10,7 @@ Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
 ``devnet_accounts``  function funded development accounts (address, private key), deployer excluded
 ``devnet_like``      session  factory: ``devnet_like("ethereum")`` (or arbitrum, optimism, base,
                               polygon, bsc) is a world shaped like that chain, started once
-``solana_devnet``    function a fresh local Solana cluster (LiteSVM) behind loopback JSON-RPC
+``solana_devnet``    function a fresh local Solana cluster (LiteSVM): loopback JSON-RPC + PubSub
 ``anvil_fork``       function factory: ``anvil_fork(url, block=None)`` forks any chain (mainnet
                               with your own RPC URL); every node it starts is stopped after the test
 ``exchange_simulator`` function a Binance-compatible exchange simulator on loopback (own thread)
@@ -190,10 +190,11 @@ SOLANA_TEST_SLOT_TIME = 0.05
 
 @pytest.fixture
 def solana_devnet() -> Iterator[SolanaRpcServer]:
-    """A fresh local Solana cluster (LiteSVM) behind a loopback JSON-RPC server.
+    """A fresh local Solana cluster (LiteSVM) behind a loopback JSON-RPC + PubSub server.
 
-    ``.url`` for any RPC client, ``.chain`` for the cluster itself: ``airdrop``,
-    ``drop_next(n)`` (lose the next sends), ``advance(n)`` (produce blocks now).
+    ``.url`` for any RPC client, ``.ws_url`` for its websocket (the port + 1), ``.chain``
+    for the cluster itself: ``airdrop``, ``drop_next(n)`` (lose the next sends),
+    ``advance(n)`` (produce blocks now), ``rollback_processed()`` (a fork).
     """
     from chainops.extras import MissingExtra, require_solana
 
