@@ -136,6 +136,10 @@ NODE_MATRIX_CASES: list[tuple[str, NodeErrorKind]] = [
     ),
     ("Invalid chain id (1342) for chain with id 1337.", K.WRONG_CHAIN),
     (
+        "the tx doesn't have the correct nonce. account has nonce of: 2 tx has nonce of: 1",
+        K.NONCE_TOO_LOW,
+    ),
+    (
         "eth_feeHistory is disabled. It only works with the London hardfork or a later one.",
         K.NO_EIP1559,
     ),
