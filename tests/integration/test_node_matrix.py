@@ -25,11 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from chainops.core.errors import Rejected, Reverted
-from chainops.core.journal import SqliteJournal
-from chainops.core.transactions import AttemptKind, Transaction, TxState
-from chainops.devnet.node import LocalNode
 from node_matrix_helpers import (
     ALWAYS_REVERTS_INIT,
     TRANSFER,
@@ -43,6 +38,11 @@ from node_matrix_helpers import (
     send_foreign,
     wait_receipt,
 )
+
+from chainops.core.errors import Rejected, Reverted
+from chainops.core.journal import SqliteJournal
+from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.devnet.node import LocalNode
 
 pytestmark = pytest.mark.integration
 CHILD = Path(__file__).with_name("crash_child.py")
