@@ -239,3 +239,14 @@ async def test_fees_follow_the_base_fee(node: LocalNode[Any], tmp_path: Path) ->
         assert fees.max_fee_per_gas is not None and fees.max_fee_per_gas >= base_fee
         assert tx.receipt is not None and tx.receipt.effective_gas_price is not None
         assert base_fee <= tx.receipt.effective_gas_price <= fees.max_fee_per_gas
+
+
+async def test_declared_legacy_network_never_signs_type_2(
+    node: LocalNode[Any], tmp_path: Path
+) -> None:
+    # `[networks.<name>.fee] legacy = true` reaches the operator as legacy_fees
+    async with operator(node, 8, tmp_path / "j.sqlite", legacy_fees=True) as evm:
+        tx = await evm.send(to=SINK, value=TRANSFER)
+        await tx.wait()
+        on_chain = node.rpc("eth_getTransactionByHash", [str(tx.hash)])
+        assert int(on_chain["type"], 16) == 0 and evm.fees.legacy
