@@ -115,6 +115,7 @@ def exchange_simulator() -> Iterator[BackgroundSimulator]:
         yield sim
 
 
+
 # -- Solana -----------------------------------------------------------------------------------
 
 # Tests want blocks fast: 50 ms slots give confirmed in ~50 ms and finality in ~1.6 s;
