@@ -28,9 +28,8 @@ from bench.harness import Result, per_second
 from chainops.abis import load_abi
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
-from chainops.operators.dapps.context import DexContext
+from chainops.operators.dapps import DexContext, UniswapV3
 from chainops.operators.dapps.erc20 import MAX_UINT256
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
 from chainops.operators.evm import EvmOperator
 
 ROUNDS = 5

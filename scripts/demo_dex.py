@@ -12,14 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
-from chainops.core.orders import Order
+from chainops.core.order import Order
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
-from chainops.operators.dapps.context import DexContext
-from chainops.operators.dapps.uniswap_v2 import UniswapV2
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
-from chainops.operators.dapps.v3_positions import V3Positions
-from chainops.operators.dapps.weth import Weth
+from chainops.operators.dapps import DexContext, UniswapV2, UniswapV3, V3Positions, Weth
 from chainops.operators.evm.operator import EvmOperator
 
 

@@ -20,6 +20,8 @@ from chainops.core.platforms import ChainKind, ChainPlatform, get_chain, registe
 
 _GWEI = Decimal(10**9)
 _LOCAL_NAMES = ("devnet", "anvil", "localhost")
+# where `chainops devnet up` listens when the port is free (Anvil's and Hardhat's default)
+LOCAL_RPC_URL = "http://127.0.0.1:8545"
 # A path segment this long made of key characters is an API key (Alchemy, Infura, ...).
 _KEYLIKE = re.compile(r"[A-Za-z0-9_-]{16,}")
 
@@ -144,11 +146,10 @@ def resolve_network(settings: Settings, name: str | None = None) -> Network:
     if not chain.is_evm:
         raise ConfigurationError(f"{wanted!r} is not an EVM chain")
     urls = (settings.rpc_url,) if settings.rpc_url else spec.rpc_urls
+    if not urls and (wanted in _LOCAL_NAMES or chain.is_local):
+        urls = (LOCAL_RPC_URL,)
     if not urls:
-        if wanted in _LOCAL_NAMES or chain.is_local:
-            hint = "start `chainops devnet up` and pass --rpc-url (or set CHAINOPS_RPC_URL)"
-        else:
-            hint = f"set networks.{wanted}.rpc_urls in {settings.source_file} or pass --rpc-url"
+        hint = f"set networks.{wanted}.rpc_urls in {settings.source_file} or pass --rpc-url"
         raise ConfigurationError(f"no RPC URL for network {wanted!r}: {hint}")
     for url in urls:
         if not url.startswith(("http://", "https://", "ws://", "wss://")):

@@ -14,7 +14,7 @@ from chainops.core.ids import EvmAddress
 from chainops.core.platforms import get_chain
 
 if TYPE_CHECKING:
-    from chainops.devnet.addressbook import AddressBook
+    from chainops.core.addressbook import AddressBook
 
 
 class UnknownToken(ValidationError):
@@ -69,7 +69,7 @@ class Deployment:
 
     def address_book(self) -> AddressBook:
         """The same data as a devnet-style AddressBook, which the DApp operators read."""
-        from chainops.devnet.addressbook import AddressBook, TokenEntry
+        from chainops.core.addressbook import AddressBook, TokenEntry
 
         weth = self.contracts.get("WETH9", "").lower()
         tokens = {

@@ -17,8 +17,8 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
+from chainops.core.addressbook import AccountEntry, AddressBook, PoolEntry, TokenEntry
 from chainops.core.errors import DevnetError
-from chainops.devnet.addressbook import AccountEntry, AddressBook, PoolEntry, TokenEntry
 from chainops.devnet.anvil import Anvil
 from chainops.devnet.artifacts import Artifact, npm_artifact, our_artifact
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from chainops.core.addressbook import AddressBook
 from chainops.core.errors import DevnetError
 from chainops.devnet import deploy
-from chainops.devnet.addressbook import AddressBook
 from chainops.devnet.anvil import Anvil, AnvilConfig
 from chainops.devnet.artifacts import NPM_ARTIFACTS, npm_artifact, our_artifact
 from chainops.devnet.tools import build_dir, find_anvil

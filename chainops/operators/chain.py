@@ -19,12 +19,13 @@ from collections.abc import Callable
 
 from pydantic import Field
 
+from chainops.core.attempt import TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import ChainopsError, ConfigurationError, UnknownOutcome
-from chainops.core.events import EventBus
 from chainops.core.ids import ClientIdGenerator
 from chainops.core.journal import Journal, SqliteJournal
 from chainops.core.platforms import ChainPlatform
-from chainops.core.transactions import Transaction, TxAttempt
+from chainops.core.transaction import Transaction
 from chainops.operators.base import Operator, OperatorConfiguration
 from chainops.operators.group_commit import GroupCommitter
 

@@ -15,12 +15,9 @@ from chainops.core.errors import (
     SlippageExceeded,
     ValidationError,
 )
-from chainops.core.orders import OrderState
+from chainops.core.order import OrderState
 from chainops.devnet.world import World
-from chainops.operators.dapps.context import UnknownPool, UnknownToken
-from chainops.operators.dapps.erc20 import Erc20
-from chainops.operators.dapps.slippage import SlippageOutOfRange
-from chainops.operators.dapps.uniswap_v2 import UniswapV2
+from chainops.operators.dapps import Erc20, SlippageOutOfRange, UniswapV2, UnknownPool, UnknownToken
 
 pytestmark = pytest.mark.integration
 PATHS = [["WETH", "USDC"], ["USDC", "WETH"], ["WBTC", "WETH", "DAI"], ["USDC", "DAI", "WETH"]]

@@ -10,11 +10,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chainops.core.errors import InvalidAmount, SlippageExceeded, ValidationError
-from chainops.core.orders import OrderState
+from chainops.core.order import OrderState
 from chainops.devnet.world import World
-from chainops.operators.dapps.context import UnknownPool
-from chainops.operators.dapps.erc20 import Erc20
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
+from chainops.operators.dapps import Erc20, UniswapV3, UnknownPool
 
 pytestmark = pytest.mark.integration
 FIXED = settings(

@@ -8,14 +8,12 @@ import pytest
 from dex_helpers import balance, dex_context
 from eth_utils.crypto import keccak
 
+from chainops.core.addressbook import AddressBook
 from chainops.core.errors import ConfigurationError, SlippageExceeded, ValidationError
-from chainops.core.orders import OrderState
-from chainops.devnet.addressbook import AddressBook
+from chainops.core.order import OrderState
 from chainops.devnet.world import World
-from chainops.operators.dapps.context import DexContext
-from chainops.operators.dapps.erc20 import Erc20
-from chainops.operators.dapps.router02 import choose_router
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
+from chainops.operators.dapps import DexContext, Erc20, UniswapV3
+from chainops.operators.dapps.uniswap.v3.routers import choose_router
 
 pytestmark = pytest.mark.integration
 R02 = "SwapRouter02"
@@ -138,7 +136,7 @@ async def test_router02_slippage_exceeded_before_a_nonce(devnet: World) -> None:
 
 
 async def test_router02_refuses_a_v2_quote_and_a_past_deadline(devnet: World) -> None:
-    from chainops.operators.dapps.uniswap_v2 import UniswapV2
+    from chainops.operators.dapps import UniswapV2
 
     async with dex_context(devnet) as ctx:
         v3 = UniswapV3(ctx, router=R02)

@@ -26,7 +26,7 @@ from chainops.core.errors import (
 from chainops.core.events import TxEvent
 from chainops.core.journal import SqliteJournal
 from chainops.core.platforms import ChainKind, ChainPlatform, register_platform
-from chainops.core.transactions import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.anvil import Anvil, AnvilConfig
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def abi(name: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads((ROOT / "abis" / f"{name}.json").read_text())
+    data: list[dict[str, Any]] = json.loads((ROOT / "chainops/abis" / f"{name}.json").read_text())
     return data
 
 
@@ -237,7 +237,7 @@ async def test_finality_is_reached_with_the_finalized_tag(devnet: World) -> None
         tx = await evm.send(to=devnet.book.accounts[1].address, value=Decimal("0.01"))
         devnet.anvil.mine(3)  # one slot per epoch: finalized trails the head by two blocks
         async with asyncio.timeout(10):
-            await tx.wait_for(lambda t: t.state is TxState.FINALIZED)
+            await tx._wait_for(lambda t: t.state is TxState.FINALIZED)
 
 
 async def test_concurrent_sends_get_contiguous_nonces_and_all_confirm(devnet: World) -> None:

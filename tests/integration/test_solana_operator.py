@@ -16,19 +16,18 @@ from typing import Any
 import pytest
 
 from chainops.core.assets import Fee, native_asset
+from chainops.core.attempt import AttemptKind
 from chainops.core.journal import SqliteJournal
-from chainops.core.transactions import AttemptKind, Transaction, TxState
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.core.transaction import Transaction, TxState
+from chainops.devnet.solana import LiteSvmTransport, LocalChain, SolanaRpcServer
+from chainops.devnet.solana.localchain import MAX_PROCESSING_AGE
 from chainops.operators.solana import (
-    LiteSvmTransport,
-    LocalChain,
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,
     TransactionExpired,
     TransactionFailed,
 )
-from chainops.operators.solana.localchain import MAX_PROCESSING_AGE
 from chainops.operators.solana.rpc_transport import RpcTransport
 from chainops.operators.solana.transport import SolanaTransport
 

@@ -97,8 +97,8 @@ def test_network_without_rpc_url(tmp_path: Path) -> None:
     settings = load_settings(tmp_path / "absent.toml")
     with pytest.raises(ConfigurationError, match=r"networks\.base\.rpc_urls"):
         resolve_network(settings, "base")
-    with pytest.raises(ConfigurationError, match="devnet up"):
-        resolve_network(settings, "devnet")
+    # a local chain defaults to where `chainops devnet up` listens
+    assert resolve_network(settings, "devnet").rpc_urls == ("http://127.0.0.1:8545",)
 
 
 def test_builtin_network_with_config_knobs(tmp_path: Path) -> None:

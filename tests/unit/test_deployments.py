@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import to_checksum_address
 
+from chainops.core.addressbook import AddressBook, TokenEntry
 from chainops.core.assets import Token
 from chainops.core.errors import ConfigurationError
 from chainops.core.platforms import get_chain
@@ -16,7 +17,6 @@ from chainops.deployments import (
     find_token,
     register_address_book,
 )
-from chainops.devnet.addressbook import AddressBook, TokenEntry
 
 CHAINS = ("ethereum", "arbitrum", "optimism", "base", "polygon", "bsc")
 CONTRACTS = (

@@ -17,7 +17,7 @@ from chainops.core.errors import (
     RpcTransientError,
     ValidationError,
 )
-from chainops.core.operations import ErrorInfo
+from chainops.core.history import ErrorInfo
 
 ERROR_CLASSES = [
     obj for obj in vars(errors).values() if inspect.isclass(obj) and issubclass(obj, ChainopsError)

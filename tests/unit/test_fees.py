@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, RpcError, ValidationError
 from chainops.core.platforms import ChainKind, ChainPlatform, get_chain
-from chainops.core.txtypes import FeeParams
 from chainops.operators.evm.fees import (
     LEGACY_MULTIPLIER_BPS,
     REWARD_PERCENTILES,

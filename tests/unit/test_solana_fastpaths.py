@@ -18,19 +18,19 @@ from core_factories import make_tx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chainops.core.bus import EventBus
 from chainops.core.errors import InvalidIdentifier, Rejected, RpcTransientError, ValidationError
-from chainops.core.events import Event, EventBus
+from chainops.core.events import Event
 from chainops.core.ids import SolanaPubkey, SolanaSignature, b58decode, b58encode
-from chainops.core.transactions import TxState, TxUpdate
+from chainops.core.transaction import TxState, TxUpdate
+from chainops.devnet.solana import LiteSvmTransport, LocalChain
+from chainops.devnet.solana.localchain import FINALITY_DEPTH
 from chainops.operators.solana import (
-    LiteSvmTransport,
-    LocalChain,
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,
 )
 from chainops.operators.solana.fees import FeeOracle, PriorityFeePolicy
-from chainops.operators.solana.localchain import FINALITY_DEPTH
 from chainops.operators.solana.transport import SignatureStatus
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

@@ -16,7 +16,7 @@ class Balance:
     locked: Decimal = Decimal(0)
 
 
-@dataclass
+@dataclass(eq=False)
 class Account:
     """One trading account; every amount is an exact Decimal."""
 

@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from chainops.core.addressbook import AddressBook
 from chainops.core.assets import Token, to_decimal
 from chainops.core.errors import (
     ConfigurationError,
@@ -16,8 +17,7 @@ from chainops.core.errors import (
     ValidationError,
 )
 from chainops.core.ids import EvmAddress
-from chainops.core.transactions import Transaction
-from chainops.devnet.addressbook import AddressBook
+from chainops.core.transaction import Transaction
 from chainops.operators.dapps.quote import DEFAULT_DEADLINE_SECONDS
 from chainops.operators.evm.operator import EvmOperator
 from chainops.operators.evm.requests import TxRequest

@@ -10,8 +10,8 @@ from typing import Any
 from chainops.core.assets import Fee
 from chainops.core.errors import ChainopsError, InsufficientFunds, SlippageExceeded
 from chainops.core.ids import ClientIdGenerator
-from chainops.core.orders import Fill, Order, OrderSide, OrderState, OrderType, OrderUpdate
-from chainops.core.transactions import Transaction
+from chainops.core.order import Fill, Order, OrderSide, OrderState, OrderType, OrderUpdate
+from chainops.core.transaction import Transaction
 from chainops.operators.dapps.context import DexContext
 from chainops.operators.dapps.erc20 import Erc20
 from chainops.operators.dapps.quote import Quote, TradeKind

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, RpcError, ValidationError
 from chainops.core.platforms import ChainPlatform
-from chainops.core.txtypes import FeeParams
 from chainops.operators.evm.london import (
     NoBaseFee,
     history_doubtful,

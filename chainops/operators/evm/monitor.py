@@ -20,9 +20,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chainops.core.assets import Asset, Fee
+from chainops.core.attempt import TxReceipt
 from chainops.core.errors import RpcPermanentError
 from chainops.core.ids import TxHash
-from chainops.core.transactions import Transaction, TxReceipt, TxState, TxUpdate
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.chain import MonitorLoop
 
 log = logging.getLogger("chainops.evm.monitor")

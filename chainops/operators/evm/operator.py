@@ -34,12 +34,13 @@ from typing import Any, Self
 from pydantic import Field
 
 from chainops.core.assets import native_asset
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import ConfigurationError, Rejected, Reverted, ValidationError
-from chainops.core.events import EventBus
 from chainops.core.ids import EvmAddress
 from chainops.core.journal import Journal
 from chainops.core.platforms import ChainPlatform
-from chainops.core.transactions import AttemptKind, FeeParams, Transaction, TxAttempt, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainConfiguration, ChainOperator
 from chainops.operators.evm.batching import AutoBatcher

@@ -19,17 +19,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import ChainopsError, NonceError, RpcTransientError, UnknownOutcome
-from chainops.core.events import EventBus
 from chainops.core.ids import ClientIdGenerator
-from chainops.core.transactions import (
-    AttemptKind,
-    FeeParams,
-    Transaction,
-    TxAttempt,
-    TxState,
-    TxUpdate,
-)
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import (
     NodeError,

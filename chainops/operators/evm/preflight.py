@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from chainops.core.assets import Asset
+from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, InsufficientFunds, Reverted
 from chainops.core.ids import EvmAddress
-from chainops.core.transactions import FeeParams, Transaction
+from chainops.core.transaction import Transaction
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.parts import Clock, NodeRpc, monotonic
 from chainops.operators.evm.requests import TxRequest, call_object

@@ -11,7 +11,7 @@ bytes. Nothing is rebuilt or re-signed.
 
 from __future__ import annotations
 
-from chainops.core.transactions import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.parts import NonceBook, PipelineVerbs
 
 

@@ -16,11 +16,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from chainops.core.assets import Asset
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import ChainopsError, InvalidTransition, NonceError, ValidationError
-from chainops.core.event_types import TxEvent
-from chainops.core.events import EventBus
+from chainops.core.events import TxEvent
 from chainops.core.ids import EvmAddress
-from chainops.core.transactions import AttemptKind, FeeParams, Transaction, TxAttempt, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.fees import Priority, bump
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind

@@ -20,8 +20,9 @@ import asyncio
 import logging
 from typing import Any
 
+from chainops.core.attempt import AttemptKind
 from chainops.core.errors import ChainopsError, NonceError
-from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.parts import (

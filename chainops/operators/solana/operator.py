@@ -19,12 +19,13 @@ from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
 from chainops.core.assets import from_raw, native_asset, to_raw
+from chainops.core.attempt import TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import ConfigurationError, Rejected, ValidationError
-from chainops.core.events import EventBus
 from chainops.core.ids import SolanaPubkey
 from chainops.core.journal import Journal
 from chainops.core.platforms import ChainKind, ChainPlatform, get_platform
-from chainops.core.transactions import Transaction, TxAttempt, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainConfiguration, ChainOperator
 from chainops.operators.solana import programs, spl
@@ -41,6 +42,7 @@ from chainops.operators.solana.keys import (
     trusted_pubkey,
 )
 from chainops.operators.solana.monitor import SignatureMonitor
+from chainops.operators.solana.pubsub import SignatureSubscriber, default_ws_url
 from chainops.operators.solana.sender import SendPolicy, SolanaSender
 from chainops.operators.solana.transport import COMMITMENT_RANK, CommitmentLevel, SolanaTransport
 
@@ -64,6 +66,10 @@ class SolanaConfiguration(ChainConfiguration):
     resend_interval: float | None = Field(default=None, gt=0)
     # A blockhash lives ~60-90 s; sharing one for a moment saves a request per send.
     blockhash_ttl: float = Field(default=0.5, ge=0)
+    # Confirm by signature subscription where the cluster offers PubSub (polling stays the
+    # fallback); the endpoint defaults to the RPC URL's port + 1, as every client assumes.
+    subscribe: bool = True
+    ws_url: str | None = None
     resign_expired: bool = False
     max_resigns: int = Field(default=3, ge=0)
     memo: bool = True
@@ -117,6 +123,7 @@ class SolanaOperator(ChainOperator):
             raise ConfigurationError(f"{self.platform.name} is not a Solana cluster")
         self.signer = signer
         self.transport = transport
+        self.subscriber: SignatureSubscriber | None = None
         self.native = native_asset(self.chain)
         self.fees = FeeOracle(transport.prioritization_fees, config.fee_policy())
         self.sender = SolanaSender(
@@ -212,6 +219,22 @@ class SolanaOperator(ChainOperator):
     async def _connect(self) -> None:
         await self._check_cluster()
         self.monitor.height = await self.transport.block_height("confirmed")
+        await self._open_subscriptions()
+
+    async def _open_subscriptions(self) -> None:
+        """Have landings wake the monitor through PubSub, if the cluster offers it."""
+        rpc_url = getattr(self.transport, "url", None)
+        url = self.config.ws_url or (default_ws_url(rpc_url) if isinstance(rpc_url, str) else None)
+        if not self.config.subscribe or url is None:
+            return
+        subscriber = SignatureSubscriber(
+            url, lambda _: self.monitor.wake(), commitment=self.config.commitment
+        )
+        if await subscriber.start():
+            self.subscriber = subscriber
+            self.monitor.on_signature = subscriber.watch
+        else:
+            await subscriber.close()  # no websocket here: polling alone
 
     async def _check_cluster(self) -> None:
         genesis = await self.transport.genesis_hash()
@@ -234,6 +257,9 @@ class SolanaOperator(ChainOperator):
         return any(tx.state not in _SUCCESS for tx in self.monitor.live)
 
     async def _shutdown(self) -> None:
+        if self.subscriber is not None:
+            await self.subscriber.close()
+            self.subscriber = None
         await self.monitor.stop()
         await self.commits.drain()
         await self.transport.close()

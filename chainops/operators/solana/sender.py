@@ -27,17 +27,11 @@ from typing import Any
 
 from solders.instruction import Instruction
 
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import RpcError, ValidationError
-from chainops.core.events import EventBus
 from chainops.core.ids import ClientIdGenerator, SolanaPubkey
-from chainops.core.transactions import (
-    AttemptKind,
-    FeeParams,
-    Transaction,
-    TxAttempt,
-    TxState,
-    TxUpdate,
-)
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.group_commit import GroupCommitter
 from chainops.operators.solana import programs
 from chainops.operators.solana.errors import (
