@@ -39,9 +39,10 @@ from node_matrix_helpers import (
     wait_receipt,
 )
 
+from chainops.core.attempt import AttemptKind
 from chainops.core.errors import Rejected, Reverted
 from chainops.core.journal import SqliteJournal
-from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.node import LocalNode
 
 pytestmark = pytest.mark.integration

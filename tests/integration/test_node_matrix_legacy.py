@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from node_matrix_helpers import TRANSFER, dev_address, operator, receipt
 
-from chainops.core.transactions import TxState
+from chainops.core.transaction import TxState
 from chainops.devnet.node import LocalNode
 from chainops.testing.nodes import NODE_KINDS, start_node
 
