@@ -72,5 +72,9 @@ class TurnQueue:
                     future.set_result(result)
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until everything put so far is flushed (a flush still to be spawned too)."""
+        while self._tasks or self._scheduled:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            else:
+                await asyncio.sleep(0)  # the flush is scheduled for the end of this turn
