@@ -72,9 +72,9 @@ class TurnQueue:
                     future.set_result(result)
 
     async def drain(self) -> None:
-        """Wait until everything put so far is flushed (a flush still to be spawned too)."""
-        while self._tasks or self._scheduled:
+        """Return once everything queued so far is flushed (also what waits for its turn)."""
+        while self._tasks or self._items:
             if self._tasks:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
             else:
-                await asyncio.sleep(0)  # the flush is scheduled for the end of this turn
+                await asyncio.sleep(0)  # queued this turn: the flush is spawned on the next

@@ -51,7 +51,7 @@ async def test_given_up_with_later_nonces_in_flight_is_filled_with_a_no_op() -> 
     rig = Rig()
     first, second = await rig.send(), await rig.send()
     assert (first.nonce, second.nonce) == (0, 1)
-    rig.node.pool.discard(str(first.attempts[0].hash))  # the node never took it
+    rig.node.pool.discard(str(first.attempts[0].hash))  # the node holds none of its attempts
     await rig.pipeline.give_up(first, node_error(-32000, "intrinsic gas too low"))
     await rig.pipeline.drain()
     assert first.state is TxState.REJECTED
@@ -60,10 +60,17 @@ async def test_given_up_with_later_nonces_in_flight_is_filled_with_a_no_op() -> 
     assert rig.metrics.gap_fills == 1
 
 
+async def test_not_given_up_while_the_node_holds_an_attempt() -> None:
+    rig = Rig()
+    tx = await rig.send()  # in the node's pool
+    changed = await rig.pipeline.give_up(tx, node_error(-32000, "intrinsic gas too low"))
+    assert changed is False and tx.state is TxState.BROADCAST and tx in rig.monitor.live
+
+
 async def test_given_up_as_the_last_nonce_is_released() -> None:
     rig = Rig()
     tx = await rig.send()
-    rig.node.pool.clear()  # the node never took it
+    rig.node.pool.clear()
     await rig.pipeline.give_up(tx, node_error(-32000, "intrinsic gas too low"))
     assert tx.nonce not in rig.nonces.in_flight and rig.metrics.gap_fills == 0
     assert await rig.nonces.reserve() == tx.nonce  # handed out again

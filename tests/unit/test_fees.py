@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, RpcError, ValidationError
 from chainops.core.platforms import ChainKind, ChainPlatform, get_chain
+from chainops.operators.evm.bumps import bump
 from chainops.operators.evm.fees import (
     LEGACY_MULTIPLIER_BPS,
     REWARD_PERCENTILES,
@@ -20,7 +21,6 @@ from chainops.operators.evm.fees import (
     FeeOracle,
     FeePolicy,
     Priority,
-    bump,
     default_policy,
     parse_fee_history,
 )

@@ -218,15 +218,17 @@ class EvmOperator(ChainOperator):
         network_or_url: str,
         *,
         wallet: LocalSigner | None = None,
+        network: str | None = None,
         config: str | Path | None = None,
         **options: Any,
     ) -> AsyncIterator[Self]:
-        """A started operator for a network of the configuration (or an RPC URL), closed on exit.
+        """A started operator for a configured network (or an RPC URL), closed on exit.
 
-        ``async with EvmOperator.connect("devnet", wallet=LocalSigner.from_env()) as evm``.
-        The name resolves through the configuration (file < ``CHAINOPS_*`` < this call):
-        its RPC URLs, confirmations and fee ceiling; a URL overrides the configured
-        network's URLs. ``wallet`` defaults to ``$CHAINOPS_PRIVATE_KEY``; ``options`` are
+        ``async with EvmOperator.connect("base", wallet=LocalSigner.from_env()) as evm``.
+        A name resolves through the configuration (file < ``CHAINOPS_*`` < this call) to
+        its RPC URLs, confirmations and fee ceiling; a URL replaces the URLs of
+        ``network`` (default: the configuration's network, as ``--rpc-url`` does).
+        ``wallet`` defaults to ``$CHAINOPS_PRIVATE_KEY``; ``options`` are
         :class:`EvmConfiguration` fields (and ``journal``, ``events``).
         """
         from chainops.config.networks import resolve_network
@@ -234,7 +236,7 @@ class EvmOperator(ChainOperator):
 
         is_url = network_or_url.startswith(("http://", "https://", "ws://", "wss://"))
         settings = load_settings(config, rpc_url=network_or_url if is_url else None)
-        net = resolve_network(settings, None if is_url else network_or_url)
+        net = resolve_network(settings, network if is_url else network_or_url)
         signer = wallet or LocalSigner.from_env()
         operator = cls.from_options(
             net.chain.name, signer=signer, **net.operator_options() | options
