@@ -249,7 +249,7 @@ class SendPipeline:
             if tx.state not in _PENDING:
                 return
             await self.replaced_elsewhere(tx)
-            if not restoring:
+            if not restoring and tx.state is TxState.REPLACED:
                 raise NonceTaken(
                     f"{tx.client_id}: nonce {tx.nonce} was already used outside this "
                     "operator; nothing of ours went out, the nonce is resynced"
