@@ -168,3 +168,23 @@ def find_anvil(*, fetch: bool = True) -> Path:
         f"Anvil not found (looked in $CHAINOPS_ANVIL, {node_modules()} and for an anvil "
         f"{wanted} on PATH); {setup_hint()}, or install Foundry (`foundryup`)"
     )
+
+
+def find_node_runtime() -> Path:
+    """The Node.js binary that runs the npm-installed nodes: $CHAINOPS_NODE, then $PATH."""
+    explicit = os.environ.get("CHAINOPS_NODE")
+    found = explicit or shutil.which("node")
+    if found and os.access(found, os.X_OK):
+        return Path(found)
+    raise ConfigurationError(
+        "Node.js not found (looked in $CHAINOPS_NODE and $PATH); Hardhat Network 2.x and "
+        "Ganache 7 need Node.js 18 or later"
+    )
+
+
+def find_npm_script(package: str, script: str) -> Path:
+    """A JavaScript entry point of an npm package installed under tools/."""
+    path = node_modules() / package / script
+    if not path.is_file():
+        raise ConfigurationError(f"{package} not found at {path}; {setup_hint()}")
+    return path

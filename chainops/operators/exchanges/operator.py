@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from chainops.core.assets import to_decimal
+from chainops.core.bus import EventBus
 from chainops.core.errors import (
     AuthenticationError,
     ChainopsError,
@@ -35,10 +36,9 @@ from chainops.core.errors import (
     RpcTransientError,
     ValidationError,
 )
-from chainops.core.events import EventBus
 from chainops.core.ids import ClientId, ClientIdGenerator, TradingPair
 from chainops.core.journal import Journal, SqliteJournal
-from chainops.core.orders import (
+from chainops.core.order import (
     Fill,
     Order,
     OrderSide,
@@ -222,6 +222,10 @@ class ExchangeOperator(Operator):
             self.tracker.transition(order, OrderState.FAILED, reason="rejected", error=exc)
             raise
         except (RpcTransientError, TimeoutError) as exc:
+            if order.state is not OrderState.PENDING_CREATE:
+                # the user stream already reported it (OPEN, FILLED, ...): the venue has it
+                log.info("reply to %s lost after the venue reported it: %s", order.client_id, exc)
+                return order
             self.tracker.transition(order, OrderState.UNKNOWN, reason="no reply", error=exc)
             self._spawn(self._resolve(order))
             return order
@@ -379,4 +383,4 @@ class ExchangeOperator(Operator):
         """Wait until every order is terminal."""
         async with asyncio.timeout(timeout):
             for order in orders:
-                await order.wait_for()
+                await order._wait_for(lambda o: o.is_terminal)
