@@ -35,10 +35,7 @@ from decimal import Decimal
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.operators.base import OperatorFactory
-from chainops.operators.dapps.context import DexContext
-from chainops.operators.dapps.erc20 import Erc20
-from chainops.operators.dapps.slippage import Bps
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
+from chainops.operators.dapps import Bps, DexContext, Erc20, UniswapV3
 
 
 async def test_swap_moves_the_balances(devnet, devnet_accounts, tmp_path):
@@ -56,7 +53,7 @@ async def test_swap_moves_the_balances(devnet, devnet_accounts, tmp_path):
         uni = UniswapV3(ctx)
         quote = await uni.quote_exact_in(["WETH", "USDC"], Decimal("1"), fee=500, slippage=Bps(50))
         order = await uni.swap(quote)
-        await order.wait_for()
+        await order.wait()
         assert order.state.name == "FILLED"
         assert await weth.balance() == weth_before - Decimal("1")
         gained = await usdc.balance() - usdc_before
