@@ -186,5 +186,11 @@ def find_npm_script(package: str, script: str) -> Path:
     """A JavaScript entry point of an npm package installed under tools/."""
     path = node_modules() / package / script
     if not path.is_file():
-        raise ConfigurationError(f"{package} not found at {path}; {setup_hint()}")
+        # Only Anvil and the Uniswap artifacts are provisioned; other nodes are opt-in.
+        hint = (
+            "run `make setup` in the checkout"
+            if _checkout_tools() is not None and "CHAINOPS_TOOLS_DIR" not in os.environ
+            else f"install it with `npm install --prefix {tools_dir()} {package}`"
+        )
+        raise ConfigurationError(f"{package} not found at {path}; {hint}")
     return path
