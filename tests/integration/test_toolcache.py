@@ -188,6 +188,7 @@ def test_the_first_need_fetches_with_a_progress_line(tmp_path: Path) -> None:
     assert f"first use: fetching Anvil {PINS.anvil.version if PINS.anvil else ''}" in done.stderr
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG is the Linux convention")
 def test_the_cache_folder_follows_xdg_chainops_home_and_its_own_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
