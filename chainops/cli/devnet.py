@@ -24,7 +24,6 @@ devnet_app.command("fork")(fork.devnet_fork)
 RPC_PORT = 8545
 EXCHANGE_PORT = 8090
 # what the paper account starts with: enough to trade the seeded books both ways
-PAPER_FUNDS = {"USDT": "10000", "ETH": "10"}
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -109,13 +108,15 @@ def exports(rpc_url: str, paper: dict[str, str] | None) -> str:
 
 
 def _announce(rt: Runtime, world: Any, paper: dict[str, str] | None) -> None:
+    from chainops.devnet.exchange.accounts import PAPER_FUNDS
+
     accounts = [{"index": i, "address": a.address, "private_key": a.private_key}
                 for i, a in enumerate(world.book.accounts)]  # fmt: skip
     line = exports(world.rpc_url, paper)
     if rt.as_json:
         document = {"rpc_url": world.rpc_url, **world.book.to_dict(), "accounts": accounts}
         if paper is not None:
-            document["exchange"] = paper | {"funds": PAPER_FUNDS}
+            document["exchange"] = paper | {"funds": {k: str(v) for k, v in PAPER_FUNDS.items()}}
         document["export"] = line
         print(json.dumps(document, indent=2, sort_keys=True), flush=True)
         return
@@ -153,6 +154,8 @@ def _start_exchange() -> tuple[Any, dict[str, str]]:
 
     port = _port(None, EXCHANGE_PORT, "the paper exchange")
     simulator = BackgroundSimulator(port=port or 0).start()
+    from chainops.devnet.exchange.accounts import PAPER_FUNDS
+
     account = simulator.create_account(dict(PAPER_FUNDS))
     sim = simulator.sim
     paper = {
