@@ -27,7 +27,7 @@ from chainops.operators.evm.revert import decode_revert, revert_from_rpc_error, 
 pytestmark = pytest.mark.integration
 GWEI = 10**9
 REVERTER_ABI: list[dict[str, Any]] = json.loads(
-    (Path(__file__).resolve().parents[2] / "abis" / "Reverter.json").read_text()
+    (Path(__file__).resolve().parents[2] / "chainops" / "abis" / "Reverter.json").read_text()
 )
 
 
