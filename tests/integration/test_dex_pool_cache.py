@@ -4,36 +4,15 @@ drops them; every quote still equals QuoterV2."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from dex_helpers import dex_context, eth_call
+from dex_helpers import Counter, dex_context, eth_call
 
 from chainops.devnet.world import World
-from chainops.operators.dapps import DexContext, PoolCache, UniswapV2, UniswapV3, V3Positions
+from chainops.operators.dapps import PoolCache, UniswapV2, UniswapV3, V3Positions
 
 pytestmark = pytest.mark.integration
 PATH, FEE, AMOUNT = ["WETH", "USDC"], 500, Decimal("250")
-
-
-class Counter:
-    """Counts the reads our operator sends (wraps its batcher)."""
-
-    def __init__(self, ctx: DexContext) -> None:
-        self.calls = 0
-        batcher = ctx.evm.batcher
-        call, many = batcher.call, batcher.call_many
-
-        async def counted(method: str, params: list[Any]) -> Any:
-            self.calls += 1
-            return await call(method, params)
-
-        async def counted_many(calls: list[tuple[str, list[Any]]]) -> list[Any]:
-            self.calls += len(calls)
-            return await many(calls)
-
-        batcher.call = counted  # type: ignore[method-assign]
-        batcher.call_many = counted_many  # type: ignore[method-assign]
 
 
 async def test_a_warm_quote_makes_no_request(devnet: World) -> None:

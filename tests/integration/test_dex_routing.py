@@ -6,8 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from dex_helpers import balance, dex_context, eth_call
-from test_dex_pool_cache import Counter
+from dex_helpers import Counter, balance, dex_context, eth_call
 
 from chainops.core.errors import ValidationError
 from chainops.core.order import OrderState
