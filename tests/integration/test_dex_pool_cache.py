@@ -3,6 +3,7 @@ drops them; every quote still equals QuoterV2."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -100,3 +101,21 @@ def router_amounts(world: World, amount: int, path: list[str]) -> list[int]:
         ["uint256", "address[]"], [amount, addresses], ["uint256[]"],
     )  # fmt: skip
     return list(amounts)
+
+
+async def test_a_following_cache_catches_up_by_itself(devnet: World) -> None:
+    async with dex_context(devnet, 3) as ctx, dex_context(devnet, 6) as other:
+        cache = PoolCache(ctx.evm.batcher, poll_interval=0.05)
+        v3, trader = UniswapV3(ctx, cache=cache), UniswapV3(other)
+        async with cache:
+            before = await v3.quote_exact_in(PATH, AMOUNT, fee=FEE)
+            sell = await trader.quote_exact_in(["ETH", "USDC"], Decimal(300), fee=FEE)
+            await (await trader.swap(sell)).wait()
+            mined = await ctx.evm.batcher.call("eth_blockNumber", [])
+            for _ in range(200):  # the follower's next turns (0.05 s apart) apply the Swap
+                if cache.head is not None and cache.head.number >= int(mined, 16):
+                    break
+                await asyncio.sleep(0.05)
+            after = await v3.quote_exact_in(PATH, AMOUNT, fee=FEE)
+        assert after.block >= int(mined, 16) and after.amount_out < before.amount_out
+        assert after.amount_out == await v3.quoter_exact_in(PATH, AMOUNT, fee=FEE)
