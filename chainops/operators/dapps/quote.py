@@ -45,6 +45,7 @@ class Quote:
     native_out: bool = False
     fee_on_transfer: bool = False
     pools: tuple[str, ...] = ()  # pool per hop, when known (matches Swap logs to hops)
+    protocols: tuple[str, ...] = ()  # "v2"/"v3" per hop of a route mixing both
 
     def __post_init__(self) -> None:
         if len(self.path) < 2 or len(self.fees) != len(self.path) - 1:
