@@ -39,10 +39,8 @@ from solders.system_program import transfer as system_transfer
 from solders.transaction import Transaction, VersionedTransaction
 
 from bench.harness import Result
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.devnet.solana import LiteSvmTransport, LocalChain, SolanaRpcServer
 from chainops.operators.solana import (
-    LiteSvmTransport,
-    LocalChain,
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,

@@ -22,7 +22,7 @@ async def _until(predicate: object, timeout: float = 10.0) -> None:
 
 async def test_dropped_reply_after_execution_is_found_by_client_id() -> None:
     async with venue() as (sim, _, make):
-        op = await make().start()
+        op = await make(user_stream=False).start()  # only the query by client id can tell
         sim.faults.drop_after_execute = 1
         order = await op.place(ETH, "BUY", "LIMIT", AMOUNT, Decimal("1999.90"))
         assert order.state is OrderState.UNKNOWN
@@ -39,6 +39,22 @@ async def test_dropped_reply_of_a_filled_order_recovers_its_fills() -> None:
         await _until(lambda: order.state is OrderState.FILLED)
         assert order.filled_base == Decimal("0.2") and len(order.fills) >= 2
         assert sim.order_requests[order.client_id] == 1
+
+
+async def test_reply_dropped_after_the_stream_reported_the_fill_returns_the_order() -> None:
+    async with venue() as (sim, _, make):
+        op = await make().start()
+        for n in range(5):
+            sim.faults.drop_after_execute = 1
+            sim.faults.drop_delay_seconds = 0.2  # the user stream's report lands first
+            order = await op.place(ETH, "BUY" if n % 2 else "SELL", "MARKET", AMOUNT)
+            assert order.state is OrderState.FILLED  # not UNKNOWN, and no exception
+            assert order.filled_base == AMOUNT and order.fills
+            assert sim.order_requests[order.client_id] == 1
+        sim.faults.drop_after_execute = 1
+        resting = await op.place(ETH, "BUY", "LIMIT", AMOUNT, Decimal("1999.90"))
+        assert resting.state is OrderState.OPEN
+        assert sim.order_requests[resting.client_id] == 1
 
 
 async def test_websocket_cut_during_fills_recovers_fills_over_rest_once() -> None:

@@ -64,7 +64,13 @@ ORDER = {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GT
         ({"price": "1999.90"}, -1102, None),
         ({"quantity": "0.01", "price": "1999.90", "side": "HOLD"}, -1117, "Invalid side."),
         (
-            {"quantity": "0.01", "price": "1999.90", "type": "LIMIT_MAKER", "timeInForce": ""},
+            {
+                "quantity": "0.01",
+                "price": "1999.90",
+                "type": "LIMIT_MAKER",
+                "timeInForce": "",
+                "newOrderRespType": "RESULT",
+            },
             0,
             None,
         ),
@@ -104,7 +110,10 @@ async def test_auth_errors(raw: Raw) -> None:
         "msg": "Timestamp for this request is outside of the recvWindow.",
     }
     ahead = raw.sim.now_ms() + 2_000
-    assert (await raw.call("GET", "/api/v3/account", timestamp=ahead))[1]["code"] == -1021
+    assert (await raw.call("GET", "/api/v3/account", timestamp=ahead))[1] == {
+        "code": -1021,
+        "msg": "Timestamp for this request was 1000ms ahead of the server's time.",
+    }
     status, body, _ = await raw.call("GET", "/api/v3/account", recvWindow=70_000)
     assert body["code"] == -1131
     raw.account = Account("unknown", raw.account.secret)

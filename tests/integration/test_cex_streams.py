@@ -17,10 +17,11 @@ async def test_trade_stream_reports_each_public_trade() -> None:
         seen: asyncio.Queue[PublicTrade] = asyncio.Queue()
         await op.watch_trades(ETH, seen.put_nowait)
         await asyncio.sleep(0.05)  # the subscription reaches the venue
+        first = sim.engine._next_trade  # the opening trades came before
         sim.place_direct(other, "ETHUSDT", side="BUY", type="MARKET", tif="GTC",
                          price=None, qty=AMOUNT * 20, client_id="taker")  # fmt: skip
         trades = [await asyncio.wait_for(seen.get(), 5) for _ in range(2)]
-        assert [t.trade_id for t in trades] == ["1", "2"]
+        assert [t.trade_id for t in trades] == [str(first), str(first + 1)]
         assert trades[0].price == Decimal("2000.50") and not trades[0].buyer_is_maker
         assert sum(t.amount for t in trades) <= AMOUNT * 20
 
@@ -53,8 +54,9 @@ async def test_listen_key_user_stream_when_there_is_no_websocket_api() -> None:
         async with op:
             assert op.user_stream is not None and op.user_stream.mode == "listen-key"
             price = Decimal("2000.10")
+            trade_id = str(sim.engine._next_trade)
             order = await op.place(ETH, "SELL", "LIMIT", AMOUNT, price)
             sim.place_direct(other, "ETHUSDT", side="BUY", type="LIMIT", tif="IOC",
                              price=price, qty=AMOUNT, client_id="taker")  # fmt: skip
             await order.wait(timeout=5)
-            assert list(order.fills) == ["1"]
+            assert list(order.fills) == [trade_id]

@@ -17,7 +17,7 @@ from aiohttp import ClientSession, web
 from solders.keypair import Keypair
 
 from chainops.core.errors import RpcPermanentError
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.devnet.solana import SolanaRpcServer
 from chainops.operators.solana import SolanaConfiguration, SolanaOperator, SolanaSigner, programs
 from chainops.operators.solana.messages import build_message, sign_message, unsigned_bytes
 from chainops.operators.solana.rpc_transport import RpcTransport

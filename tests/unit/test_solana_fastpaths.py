@@ -23,15 +23,14 @@ from chainops.core.errors import InvalidIdentifier, Rejected, RpcTransientError,
 from chainops.core.events import Event
 from chainops.core.ids import SolanaPubkey, SolanaSignature, b58decode, b58encode
 from chainops.core.transaction import TxState, TxUpdate
+from chainops.devnet.solana import LiteSvmTransport, LocalChain
+from chainops.devnet.solana.localchain import FINALITY_DEPTH
 from chainops.operators.solana import (
-    LiteSvmTransport,
-    LocalChain,
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,
 )
 from chainops.operators.solana.fees import FeeOracle, PriorityFeePolicy
-from chainops.operators.solana.localchain import FINALITY_DEPTH
 from chainops.operators.solana.transport import SignatureStatus
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+from urllib.parse import unquote_plus
 
 from chainops.devnet.exchange import errors
+from chainops.devnet.exchange import params as params_mod
 from chainops.devnet.exchange.accounts import Account
 
 __all__ = ["sign", "verify"]
@@ -32,7 +35,7 @@ def verify(
     accounts: dict[str, Account],
     api_key: str | None,
     payload: str,
-    params: dict[str, str],
+    params: Mapping[str, str],
     server_ms: int,
 ) -> Account:
     """The account of a correctly signed, timely request; an ApiError otherwise."""
@@ -44,18 +47,21 @@ def verify(
     signed, signature = split_signature(payload)
     if signature is None:
         raise errors.mandatory("signature")
-    if not hmac.compare_digest(sign(account.secret, signed), signature):
+    # the payload as sent (percent-encoded) or decoded: clients sign either form
+    forms = {signed, unquote_plus(signed, errors="replace")}
+    if not any(hmac.compare_digest(sign(account.secret, f), signature) for f in forms):
         raise errors.bad_signature()
-    stamp = params.get("timestamp")
-    if stamp is None or not stamp.isdigit():
-        raise errors.mandatory("timestamp")
-    window_text = params.get("recvWindow", str(DEFAULT_RECV_WINDOW))
-    if not window_text.isdigit():
-        raise errors.illegal("recvWindow")
-    window = int(window_text)
+    try:
+        ts = params_mod.integer(params, "timestamp", required=True)
+    except errors.ApiError:
+        raise errors.mandatory("timestamp") from None
+    window = params_mod.integer(params, "recvWindow")
+    window = DEFAULT_RECV_WINDOW if window is None else window
     if window > MAX_RECV_WINDOW:
         raise errors.recv_window_too_big()
-    ts = int(stamp)
-    if ts > server_ms + AHEAD_TOLERANCE_MS or server_ms - ts > window:
+    assert ts is not None
+    if ts > server_ms + AHEAD_TOLERANCE_MS:
+        raise errors.timestamp_ahead()
+    if server_ms - ts > window:
         raise errors.bad_timestamp()
     return account

@@ -1,4 +1,4 @@
-"""The matching engine: price-time priority, partial fills, GTC/IOC/FOK, LIMIT_MAKER.
+"""The matching engine: price-time priority, partial fills, GTC/IOC/FOK, LIMIT_MAKER, stops, OCO.
 
 Synchronous and exact (Decimal). Each call returns what happened; the server
 turns that into replies, depth diffs, trade events and execution reports.
@@ -6,193 +6,26 @@ turns that into replies, depth diffs, trade events and execution reports.
 
 from __future__ import annotations
 
-import bisect
-from collections import deque
-from dataclasses import dataclass, field
-from decimal import ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from chainops.devnet.exchange import errors
 from chainops.devnet.exchange.accounts import Account
-from chainops.devnet.exchange.filters import SymbolSpec, fmt
+from chainops.devnet.exchange.book import Book
+from chainops.devnet.exchange.filters import SymbolSpec
+from chainops.devnet.exchange.orders import OrderList, Result, SimOrder, Trade
+from chainops.devnet.exchange.tape import Tape
 
-__all__ = ["Book", "Engine", "SimOrder", "Trade"]
+__all__ = ["Book", "Engine", "OrderList", "Result", "SimOrder", "Trade"]
 
 _FEE_QUANTUM = Decimal("1e-8")
+_ZERO = Decimal(0)
 
 
-@dataclass
-class SimOrder:
-    order_id: int
-    client_order_id: str
-    account: Account
-    spec: SymbolSpec
-    side: str
-    type: str
-    tif: str
-    price: Decimal | None
-    qty: Decimal
-    time: int
-    executed: Decimal = Decimal(0)
-    cum_quote: Decimal = Decimal(0)
-    status: str = "NEW"
-    update_time: int = 0
-    locked: Decimal = Decimal(0)
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.qty - self.executed
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in ("NEW", "PARTIALLY_FILLED")
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "symbol": self.spec.symbol,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "clientOrderId": self.client_order_id,
-            "price": fmt(self.price or Decimal(0)),
-            "origQty": fmt(self.qty),
-            "executedQty": fmt(self.executed),
-            "cummulativeQuoteQty": fmt(self.cum_quote),
-            "status": self.status,
-            "timeInForce": self.tif,
-            "type": self.type,
-            "side": self.side,
-            "time": self.time,
-            "updateTime": self.update_time,
-            "isWorking": self.is_open,
-            "workingTime": self.time,
-            "origQuoteOrderQty": "0.00000000",
-            "selfTradePreventionMode": "NONE",
-        }
-
-
-@dataclass
-class Trade:
-    trade_id: int
-    spec: SymbolSpec
-    price: Decimal
-    qty: Decimal
-    time: int
-    maker: SimOrder
-    taker: SimOrder
-    maker_fee: Decimal
-    taker_fee: Decimal
-    # (status, executed, cumulative quote) of maker and taker right after this trade
-    states: dict[int, tuple[str, Decimal, Decimal]] = field(default_factory=dict)
-
-    @property
-    def quote_qty(self) -> Decimal:
-        return self.price * self.qty
-
-    def fee_asset(self, order: SimOrder) -> str:
-        return order.spec.base if order.side == "BUY" else order.spec.quote
-
-    def for_account(self, order: SimOrder) -> dict[str, object]:
-        """The myTrades entry for one side of the trade."""
-        is_maker = order is self.maker
-        return {
-            "symbol": self.spec.symbol,
-            "id": self.trade_id,
-            "orderId": order.order_id,
-            "orderListId": -1,
-            "price": fmt(self.price),
-            "qty": fmt(self.qty),
-            "quoteQty": fmt(self.quote_qty),
-            "commission": fmt(self.maker_fee if is_maker else self.taker_fee),
-            "commissionAsset": self.fee_asset(order),
-            "time": self.time,
-            "isBuyer": order.side == "BUY",
-            "isMaker": is_maker,
-            "isBestMatch": True,
-        }
-
-
-@dataclass
-class Result:
-    """What one engine call did."""
-
-    order: SimOrder
-    trades: list[Trade] = field(default_factory=list)
-    touched: list[SimOrder] = field(default_factory=list)  # makers whose state changed
-
-
-class Book:
-    """One symbol's resting orders: FIFO queues per price level."""
-
-    def __init__(self, spec: SymbolSpec) -> None:
-        self.spec = spec
-        self.levels: dict[str, dict[Decimal, deque[SimOrder]]] = {"BUY": {}, "SELL": {}}
-        self.prices: dict[str, list[Decimal]] = {"BUY": [], "SELL": []}  # ascending
-        self.update_id = 1
-        self.changed: dict[str, set[Decimal]] = {"BUY": set(), "SELL": set()}
-
-    def best(self, side: str) -> Decimal | None:
-        prices = self.prices[side]
-        if not prices:
-            return None
-        return prices[-1] if side == "BUY" else prices[0]
-
-    def level_qty(self, side: str, price: Decimal) -> Decimal:
-        queue = self.levels[side].get(price)
-        return sum((o.remaining for o in queue), Decimal(0)) if queue else Decimal(0)
-
-    def add(self, order: SimOrder) -> None:
-        assert order.price is not None
-        side = self.levels[order.side]
-        queue = side.get(order.price)
-        if queue is None:
-            queue = side[order.price] = deque()
-            bisect.insort(self.prices[order.side], order.price)
-        queue.append(order)
-        self.changed[order.side].add(order.price)
-
-    def remove(self, order: SimOrder) -> None:
-        assert order.price is not None
-        queue = self.levels[order.side][order.price]
-        queue.remove(order)
-        self._drop_if_empty(order.side, order.price)
-        self.changed[order.side].add(order.price)
-
-    def _drop_if_empty(self, side: str, price: Decimal) -> None:
-        if not self.levels[side][price]:
-            del self.levels[side][price]
-            prices = self.prices[side]
-            del prices[bisect.bisect_left(prices, price)]
-
-    def crossing(self, side: str, limit: Decimal | None) -> list[Decimal]:
-        """Opposite levels a taker on ``side`` may trade with, best first."""
-        if side == "BUY":
-            asks = self.prices["SELL"]
-            end = len(asks) if limit is None else bisect.bisect_right(asks, limit)
-            return asks[:end]
-        bids = self.prices["BUY"]
-        start = 0 if limit is None else bisect.bisect_left(bids, limit)
-        return bids[start:][::-1]
-
-    def depth(self, limit: int) -> dict[str, list[list[str]]]:
-        bids = self.prices["BUY"][::-1][:limit]
-        asks = self.prices["SELL"][:limit]
-        return {
-            "bids": [[fmt(p), fmt(self.level_qty("BUY", p))] for p in bids],
-            "asks": [[fmt(p), fmt(self.level_qty("SELL", p))] for p in asks],
-        }
-
-    def take_diff(self) -> tuple[int, int, list[list[str]], list[list[str]]] | None:
-        """The depth diff since the last call (U, u, bids, asks), or None if nothing moved."""
-        n = len(self.changed["BUY"]) + len(self.changed["SELL"])
-        if not n:
-            return None
-        first = self.update_id + 1
-        self.update_id += n  # one update id per changed level
-        sides = [
-            [[fmt(p), fmt(self.level_qty(s, p))] for p in sorted(self.changed[s])]
-            for s in ("BUY", "SELL")
-        ]
-        self.changed = {"BUY": set(), "SELL": set()}
-        return first, self.update_id, sides[0], sides[1]
+def triggers(order: SimOrder, last: Decimal) -> bool:
+    """Whether a trade at ``last`` sets off the stop order."""
+    assert order.stop_price is not None
+    rising = (order.type.startswith("STOP")) == (order.side == "BUY")
+    return last >= order.stop_price if rising else last <= order.stop_price
 
 
 class Engine:
@@ -201,11 +34,17 @@ class Engine:
     def __init__(self, specs: tuple[SymbolSpec, ...]) -> None:
         self.specs = {s.symbol: s for s in specs}
         self.books = {s.symbol: Book(s) for s in specs}
+        self.tapes = {s.symbol: Tape(s.symbol) for s in specs}
         self.orders: dict[int, SimOrder] = {}
         self.by_client: dict[tuple[str, str, str], SimOrder] = {}
         self.trades: dict[str, list[Trade]] = {}  # api key -> trades involving it
+        self.stops: dict[str, list[SimOrder]] = {s.symbol: [] for s in specs}
+        self.lists: dict[int, OrderList] = {}
+        self.lists_by_client: dict[tuple[str, str], OrderList] = {}
+        self.list_owner: dict[int, Account] = {}
         self._next_order = 1
         self._next_trade = 1
+        self._next_list = 1
 
     def spec(self, symbol: str) -> SymbolSpec:
         try:
@@ -233,6 +72,27 @@ class Engine:
             if o.account is account and o.is_open and (symbol is None or o.spec.symbol == symbol)
         ]
 
+    def account_orders(self, account: Account, symbol: str) -> list[SimOrder]:
+        return [o for o in self.orders.values() if o.account is account and o.spec.symbol == symbol]
+
+    # -- sizing ------------------------------------------------------------
+
+    def quote_to_qty(self, spec: SymbolSpec, side: str, quote: Decimal) -> Decimal:
+        """Base quantity a MARKET order sized in quote takes from the book (whole steps)."""
+        book = self.books[spec.symbol]
+        opposite = "SELL" if side == "BUY" else "BUY"
+        qty, left = _ZERO, quote
+        for level in book.crossing(side, None):
+            lots = (left / level / spec.step_size).to_integral_value(ROUND_DOWN)
+            take = min(book.level_qty(opposite, level), lots * spec.step_size)
+            qty += take
+            left -= take * level
+            if take < book.level_qty(opposite, level):
+                break
+        return qty
+
+    # -- placing -----------------------------------------------------------
+
     def place(
         self,
         account: Account,
@@ -245,25 +105,75 @@ class Engine:
         qty: Decimal,
         client_id: str,
         now: int,
+        stop_price: Decimal | None = None,
+        quote_qty: Decimal = _ZERO,
     ) -> Result:
-        book = self.books[spec.symbol]
+        """Place one order (locks, matches, rests or waits for its stop price)."""
+        order = self._new(account, spec, side, type, tif, price, qty, client_id, now, stop_price)
+        order.quote_qty = quote_qty
+        self._check_placeable(order)
+        result = Result(order)
+        if order.is_stop:
+            self._lock(order)
+            self._register(order)
+            self.stops[spec.symbol].append(order)
+            return result
+        self._execute(order, result, now)
+        self._after(result, now)
+        return result
+
+    def place_oco(
+        self,
+        account: Account,
+        spec: SymbolSpec,
+        legs: list[dict[str, object]],
+        list_client_id: str,
+        now: int,
+    ) -> tuple[OrderList, Result]:
+        """Place two legs as one OCO list; the list locks once (for the larger leg)."""
+        if (account.api_key, list_client_id) in self.lists_by_client:
+            raise errors.duplicate_order()
+        orders = [self._new(account, spec, now=now, **leg) for leg in legs]  # type: ignore[arg-type]
+        for order in orders:
+            self._check_placeable(order)
+        # the leg that can fill first (the resting one) holds the list's lock
+        holder = next((o for o in orders if not o.is_stop), orders[0])
+        need = max(self._need(o) for o in orders)
+        account.lock(spec.quote if holder.side == "BUY" else spec.base, need)
+        holder.locked = need
+        order_list = OrderList(self._next_list, list_client_id, spec.symbol, orders, now)
+        self._next_list += 1
+        self.lists[order_list.list_id] = order_list
+        self.lists_by_client[(account.api_key, list_client_id)] = order_list
+        self.list_owner[order_list.list_id] = account
+        result = Result(orders[0])
+        for order in orders:
+            order.list_id = order_list.list_id
+            self._register(order)
+            if order.is_stop:
+                self.stops[spec.symbol].append(order)
+            else:
+                self.books[spec.symbol].add(order)
+        return order_list, result
+
+    def _new(
+        self,
+        account: Account,
+        spec: SymbolSpec,
+        side: str,
+        type: str,
+        tif: str,
+        price: Decimal | None,
+        qty: Decimal,
+        client_id: str,
+        now: int,
+        stop_price: Decimal | None = None,
+    ) -> SimOrder:
         known = self.by_client.get((account.api_key, spec.symbol, client_id))
         if known is not None and known.is_open:
             raise errors.duplicate_order()
-        levels = book.crossing(side, price)
-        if type == "LIMIT_MAKER" and levels:
-            raise errors.would_take()
-        opposite = "SELL" if side == "BUY" else "BUY"
-        # walk the book once without changing it: what FOK and market-buy balance checks need
-        available, cost = Decimal(0), Decimal(0)
-        for level in levels:
-            take = min(book.level_qty(opposite, level), qty - available)
-            available += take
-            cost += take * level
-            if available >= qty:
-                break
-        order = SimOrder(
-            order_id=self._next_order,
+        return SimOrder(
+            order_id=0,
             client_order_id=client_id,
             account=account,
             spec=spec,
@@ -274,19 +184,54 @@ class Engine:
             qty=qty,
             time=now,
             update_time=now,
+            stop_price=stop_price,
         )
-        if tif == "FOK" and available < qty:
+
+    def _check_placeable(self, order: SimOrder) -> None:
+        book = self.books[order.spec.symbol]
+        if order.type == "LIMIT_MAKER" and book.crossing(order.side, order.price):
+            raise errors.would_take()
+        last = self.tapes[order.spec.symbol].last_price
+        if order.is_stop and last is not None and triggers(order, last):
+            raise errors.would_trigger()
+
+    def _need(self, order: SimOrder) -> Decimal:
+        """What placing ``order`` locks (quote for a buy, base for a sell)."""
+        if order.side == "SELL":
+            return order.qty
+        return order.qty * (order.price or order.stop_price or _ZERO)
+
+    def _lock(self, order: SimOrder) -> None:
+        need = self._need(order)
+        order.account.lock(order.spec.quote if order.side == "BUY" else order.spec.base, need)
+        order.locked = need
+
+    def _execute(self, order: SimOrder, result: Result, now: int) -> None:
+        """Match a working order against the book; rest, expire or finish it."""
+        spec, side, qty = order.spec, order.side, order.qty
+        book = self.books[spec.symbol]
+        limit = None if order.type in ("MARKET", "STOP_LOSS", "TAKE_PROFIT") else order.price
+        levels = book.crossing(side, limit)
+        opposite = "SELL" if side == "BUY" else "BUY"
+        # walk the book once without changing it: what FOK and market-buy balance checks need
+        available, cost = _ZERO, _ZERO
+        for level in levels:
+            take = min(book.level_qty(opposite, level), qty - order.executed - available)
+            available += take
+            cost += take * level
+            if available >= order.remaining:
+                break
+        if order.tif == "FOK" and available < order.remaining:
             order.status = "EXPIRED"
+            self._release(order)
             self._register(order)
-            return Result(order)
-        if side == "BUY":
-            order.locked = cost if price is None else qty * price
-            account.lock(spec.quote, order.locked)
-        else:
-            order.locked = qty
-            account.lock(spec.base, qty)
+            return
+        asset = spec.quote if side == "BUY" else spec.base
+        need = cost if side == "BUY" and limit is None else self._need(order)
+        if need > order.locked:  # a fresh order, or a triggered stop that now costs more
+            order.account.lock(asset, need - order.locked)
+            order.locked = need
         self._register(order)
-        result = Result(order)
         for level in levels:
             queue = book.levels[opposite][level]
             while queue and order.remaining:
@@ -298,33 +243,117 @@ class Engine:
             book._drop_if_empty(opposite, level)
             if not order.remaining:
                 break
-        if order.remaining and type != "MARKET" and tif == "GTC":
+        if order.remaining and limit is not None and order.tif == "GTC":
             if side == "BUY":
-                assert price is not None
-                keep = order.remaining * price
-                account.unlock(spec.quote, order.locked - keep)
+                keep = order.remaining * limit
+                order.account.unlock(spec.quote, order.locked - keep)
                 order.locked = keep
             book.add(order)
         else:
             if order.remaining:
                 order.status = "EXPIRED"
-            account.unlock(spec.quote if side == "BUY" else spec.base, order.locked)
-            order.locked = Decimal(0)
-        return result
+            self._release(order)
 
-    def cancel(self, order: SimOrder, now: int) -> SimOrder:
-        if not order.is_open:
-            raise errors.cancel_unknown()
-        self.books[order.spec.symbol].remove(order)
-        order.account.unlock(
-            order.spec.quote if order.side == "BUY" else order.spec.base, order.locked
-        )
-        order.locked = Decimal(0)
+    def _release(self, order: SimOrder) -> None:
+        asset = order.spec.quote if order.side == "BUY" else order.spec.base
+        order.account.unlock(asset, order.locked)
+        order.locked = _ZERO
+
+    # -- after a match: order lists and stops ------------------------------
+
+    def _after(self, result: Result, now: int) -> None:
+        self._settle_lists(result, now)
+        symbol = result.order.spec.symbol
+        while True:
+            last = self.tapes[symbol].last_price
+            ready = [o for o in self.stops[symbol] if last is not None and triggers(o, last)]
+            if not ready:
+                return
+            for order in ready:
+                self.stops[symbol].remove(order)
+                if not order.is_open:
+                    continue
+                sub = Result(order)
+                self._trigger(order, sub, now)
+                result.triggered.append(sub)
+                self._settle_lists(sub, now)
+
+    def _trigger(self, order: SimOrder, result: Result, now: int) -> None:
+        order.triggered = True
+        order.update_time = now
+        if order.list_id != -1:  # the other leg goes; its lock passes to this one
+            order_list = self.lists[order.list_id]
+            for other in order_list.orders:
+                if other is not order and other.is_open:
+                    order.locked += other.locked
+                    other.locked = _ZERO
+                    self._drop(other, now)
+                    result.canceled.append(other)
+            result.lists.append(order_list)
+        try:
+            self._execute(order, result, now)
+        except errors.ApiError:  # a triggered stop that can no longer be paid for
+            order.status = "EXPIRED"
+            self._release(order)
+        if order.status == "EXPIRED":
+            result.expired.append(order)
+
+    def _settle_lists(self, result: Result, now: int) -> None:
+        """An executed or finished leg ends its list: cancel the other leg."""
+        seen = {o.list_id for t in result.trades for o in (t.maker, t.taker)}
+        seen.update(o.list_id for o in result.expired)
+        seen.discard(-1)
+        for list_id in sorted(seen):
+            order_list = self.lists[list_id]
+            if order_list.status == "ALL_DONE":
+                continue
+            for order in order_list.orders:
+                if order.is_open and not order.executed:
+                    self._drop(order, now)
+                    result.canceled.append(order)
+            order_list.status = "ALL_DONE"
+            if order_list not in result.lists:
+                result.lists.append(order_list)
+
+    def _drop(self, order: SimOrder, now: int) -> None:
+        """Take an open order off the book or the stop list, as CANCELED."""
+        if order.is_stop and not order.triggered:
+            if order in self.stops[order.spec.symbol]:
+                self.stops[order.spec.symbol].remove(order)
+        elif order.price is not None and order.remaining:
+            self.books[order.spec.symbol].remove(order)
+        self._release(order)
         order.status = "CANCELED"
         order.update_time = now
-        return order
+
+    # -- canceling ---------------------------------------------------------
+
+    def cancel(self, order: SimOrder, now: int) -> list[SimOrder]:
+        """Cancel an order (and the rest of its list); returns every order canceled."""
+        if not order.is_open:
+            raise errors.cancel_unknown()
+        if order.list_id == -1:
+            self._drop(order, now)
+            return [order]
+        return self.cancel_list(self.lists[order.list_id], now)
+
+    def cancel_list(self, order_list: OrderList, now: int) -> list[SimOrder]:
+        if order_list.status == "ALL_DONE":
+            raise errors.ApiError(-2011, "Order list is already finished.")
+        canceled = []
+        for order in order_list.orders:
+            if order.is_open:
+                self._drop(order, now)
+                canceled.append(order)
+        order_list.status = "ALL_DONE"
+        return canceled
+
+    # -- bookkeeping -------------------------------------------------------
 
     def _register(self, order: SimOrder) -> None:
+        if order.order_id:
+            return
+        order.order_id = self._next_order
         self._next_order += 1
         self.orders[order.order_id] = order
         self.by_client[(order.account.api_key, order.spec.symbol, order.client_order_id)] = order
@@ -357,9 +386,12 @@ class Engine:
             order.cum_quote += quote
             order.status = "FILLED" if not order.remaining else "PARTIALLY_FILLED"
             order.update_time = now
+            if order is maker and not order.remaining and order.locked > 0:
+                self._release(order)  # an OCO leg locked for the larger leg
         trade = Trade(self._next_trade, maker.spec, price, qty, now, maker, taker, fees[0], fees[1])
         trade.states = {o.order_id: (o.status, o.executed, o.cum_quote) for o in (maker, taker)}
         self._next_trade += 1
+        self.tapes[maker.spec.symbol].record(trade)
         result.trades.append(trade)
         result.touched.append(maker)
         for order in (maker, taker):

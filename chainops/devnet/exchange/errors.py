@@ -8,14 +8,18 @@ __all__ = ["ApiError", "filter_failure"]
 class ApiError(Exception):
     """An error reply: HTTP status, Binance code and message."""
 
-    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+    def __init__(self, code: int, msg: str, status: int = 400, data: object = None) -> None:
         super().__init__(f"{code} {msg}")
         self.code = code
         self.msg = msg
         self.status = status
+        self.data = data  # cancelReplace puts both halves' outcomes here
 
     def body(self) -> dict[str, object]:
-        return {"code": self.code, "msg": self.msg}
+        body: dict[str, object] = {"code": self.code, "msg": self.msg}
+        if self.data is not None:
+            body["data"] = self.data
+        return body
 
 
 def internal() -> ApiError:
@@ -48,6 +52,42 @@ def bad_timestamp() -> ApiError:
     return ApiError(-1021, "Timestamp for this request is outside of the recvWindow.")
 
 
+def timestamp_ahead() -> ApiError:
+    return ApiError(-1021, "Timestamp for this request was 1000ms ahead of the server's time.")
+
+
+def unknown() -> ApiError:
+    return ApiError(-1000, "An unknown error occurred while processing the request.", 500)
+
+
+def unsupported(status: int = 400) -> ApiError:
+    return ApiError(-1020, "This operation is not supported.", status)
+
+
+def duplicate_param(name: str) -> ApiError:
+    return ApiError(-1101, f"Duplicate values for parameter '{name}'.")
+
+
+def invalid_param(name: str) -> ApiError:
+    return ApiError(-1130, f"Data sent for parameter '{name}' is not valid.")
+
+
+def bad_interval() -> ApiError:
+    return ApiError(-1120, "Invalid interval.")
+
+
+def bad_combo(message: str) -> ApiError:
+    return ApiError(-1128, message)
+
+
+def oco_type(name: str) -> ApiError:
+    return ApiError(-1158, f"Order type not supported in OCO. ({name})")
+
+
+def would_trigger() -> ApiError:
+    return ApiError(-2010, "Stop price would trigger immediately.")
+
+
 def bad_signature() -> ApiError:
     return ApiError(-1022, "Signature for this request is not valid.")
 
@@ -70,19 +110,22 @@ def not_required(name: str) -> ApiError:
     return ApiError(-1106, f"Parameter '{name}' sent when not required.")
 
 
-def illegal(name: str) -> ApiError:
+def illegal(name: str, legal: str = "^([0-9]{1,20})(\\.[0-9]{1,20})?$") -> ApiError:
     return ApiError(
-        -1100,
-        f"Illegal characters found in parameter '{name}'; "
-        "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+        -1100, f"Illegal characters found in parameter '{name}'; legal range is '{legal}'."
     )
 
 
-_ENUM_CODES = {"timeInForce": -1115, "orderType": -1116, "side": -1117}
+_ENUM_CODES = {"timeInForce": -1115, "type": -1116, "orderType": -1116, "side": -1117}
+_ENUM_NAMES = {"type": "orderType"}
 
 
 def bad_enum(name: str) -> ApiError:
-    return ApiError(_ENUM_CODES[name], f"Invalid {name}.")
+    """Binance's own code for side/type/timeInForce; -1130 for other enums."""
+    code = _ENUM_CODES.get(name)
+    if code is None:
+        return invalid_param(name)
+    return ApiError(code, f"Invalid {_ENUM_NAMES.get(name, name)}.")
 
 
 def bad_symbol() -> ApiError:

@@ -18,6 +18,7 @@ class Faults:
 
     seed: int = 0
     drop_after_execute: int = 0  # next N order requests execute, then the connection is cut
+    drop_delay_seconds: float = 0.0  # how long a dropped reply is held before the cut
     server_errors: int = 0  # next N REST requests answer 503 without executing
     delay_seconds: float = 0.0  # added before every REST reply
     skip_depth_diffs: int = 0  # next N depth diffs are not sent (the ids still advance)

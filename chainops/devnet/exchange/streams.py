@@ -1,4 +1,4 @@
-"""WebSocket side: market streams (depth diffs, trades) and the WebSocket API user stream."""
+"""WebSocket side: market streams, user-data streams and the WebSocket API (trading included)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,26 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from chainops.devnet.exchange import auth, errors
 from chainops.devnet.exchange.accounts import Account
-from chainops.devnet.exchange.engine import SimOrder, Trade
-from chainops.devnet.exchange.filters import fmt
 
-__all__ = ["Connection", "StreamHub", "execution_report"]
+__all__ = ["Connection", "PublicMethod", "SignedMethod", "StreamHub"]
+
+SignedMethod = Callable[[Account, dict[str, str]], Any]
+PublicMethod = Callable[[dict[str, str]], Any]
+
+
+def _wire(value: Any) -> str:
+    """A WebSocket API parameter as the REST form would carry it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
 
 
 @dataclass(eq=False)
@@ -42,48 +51,6 @@ class Connection:
                 return
 
 
-def execution_report(
-    order: SimOrder, exec_type: str, now: int, trade: Trade | None = None
-) -> dict[str, Any]:
-    """A user-data ``executionReport`` event."""
-    fee, fee_asset, last_qty, last_price = "0", None, "0.00000000", "0.00000000"
-    status, executed, cum_quote = order.status, order.executed, order.cum_quote
-    if exec_type == "NEW":
-        status, executed, cum_quote = "NEW", Decimal(0), Decimal(0)
-    if trade is not None:
-        status, executed, cum_quote = trade.states[order.order_id]
-        fee = fmt(trade.maker_fee if order is trade.maker else trade.taker_fee)
-        fee_asset = trade.fee_asset(order)
-        last_qty, last_price = fmt(trade.qty), fmt(trade.price)
-    return {
-        "e": "executionReport",
-        "E": now,
-        "s": order.spec.symbol,
-        "c": order.client_order_id,
-        "S": order.side,
-        "o": order.type,
-        "f": order.tif,
-        "q": fmt(order.qty),
-        "p": fmt(order.price or Decimal(0)),
-        "x": exec_type,
-        "X": status,
-        "r": "NONE",
-        "i": order.order_id,
-        "l": last_qty,
-        "z": fmt(executed),
-        "L": last_price,
-        "n": fee,
-        "N": fee_asset,
-        "T": trade.time if trade else order.update_time,
-        "t": trade.trade_id if trade else -1,
-        "w": status in ("NEW", "PARTIALLY_FILLED"),
-        "m": trade is not None and order is trade.maker,
-        "O": order.time,
-        "Z": fmt(cum_quote),
-        "Y": fmt(trade.quote_qty) if trade else "0.00000000",
-    }
-
-
 class StreamHub:
     """Every open WebSocket and what it listens to."""
 
@@ -93,6 +60,8 @@ class StreamHub:
         self.market: set[Connection] = set()
         self.users: dict[str, dict[Connection, int | None]] = {}  # api key -> conn -> sub id
         self.listen_keys: dict[str, str] = {}  # listen key -> api key
+        self.signed_methods: dict[str, SignedMethod] = {}  # WebSocket API, set by the server
+        self.public_methods: dict[str, PublicMethod] = {}
         self._next_sub = 0
 
     # -- publishing --------------------------------------------------------
@@ -101,6 +70,10 @@ class StreamHub:
         for conn in list(self.market):
             if stream in conn.streams:
                 conn.push({"stream": stream, "data": data} if conn.combined else data)
+
+    def listening(self, stream: str) -> bool:
+        """Whether any connection subscribes to ``stream`` (so the event is worth building)."""
+        return any(stream in conn.streams for conn in self.market)
 
     def publish_user(self, api_key: str, event: dict[str, Any]) -> None:
         for conn, sub in list(self.users.get(api_key, {}).items()):
@@ -161,12 +134,26 @@ class StreamHub:
         return await self._serve(request, conn, self._on_market_message)
 
     def _on_market_message(self, conn: Connection, payload: dict[str, Any]) -> None:
-        method, params = payload.get("method"), payload.get("params") or []
+        method, params = payload.get("method"), payload.get("params", [])
+        request_id = payload.get("id")
+        if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+            conn.push(
+                {"error": {"code": 2, "msg": "Invalid request: invalid params"}, "id": request_id}
+            )
+            return
+        result: list[str] | None = None
         if method == "SUBSCRIBE":
-            conn.streams.update(str(p) for p in params)
+            conn.streams.update(params)
         elif method == "UNSUBSCRIBE":
-            conn.streams.difference_update(str(p) for p in params)
-        conn.push({"result": None, "id": payload.get("id")})
+            conn.streams.difference_update(params)
+        elif method == "LIST_SUBSCRIPTIONS":
+            result = sorted(conn.streams)
+        else:
+            conn.push(
+                {"error": {"code": 2, "msg": "Invalid request: unknown method"}, "id": request_id}
+            )
+            return
+        conn.push({"result": result, "id": request_id})
 
     async def ws_api(self, request: web.Request) -> web.WebSocketResponse:
         """``/ws-api/v3``: ping, time and ``userDataStream.subscribe.signature``."""
@@ -176,32 +163,47 @@ class StreamHub:
     def _on_api_message(self, conn: Connection, payload: dict[str, Any]) -> None:
         request_id = payload.get("id")
         method = payload.get("method")
-        params = payload.get("params") or {}
+        raw = payload.get("params") or {}
         try:
-            if method == "ping":
-                result: dict[str, Any] = {}
-            elif method == "time":
-                result = {"serverTime": self.clock()}
-            elif method == "userDataStream.subscribe.signature":
-                result = {"subscriptionId": self._subscribe(conn, params)}
-            elif method == "userDataStream.unsubscribe":
-                for conns in self.users.values():
-                    conns.pop(conn, None)
-                result = {}
-            else:
-                raise errors.ApiError(-1020, "This operation is not supported.")
+            if not isinstance(raw, dict) or not isinstance(method, str):
+                raise errors.ApiError(-1102, "Mandatory parameter 'method' was not sent.")
+            params = {str(k): _wire(v) for k, v in raw.items()}
+            result = self._call(conn, method, params)
         except errors.ApiError as exc:
             conn.push({"id": request_id, "status": exc.status, "error": exc.body()})
             return
         conn.push({"id": request_id, "status": 200, "result": result, "rateLimits": []})
 
-    def _subscribe(self, conn: Connection, params: dict[str, Any]) -> int:
-        fields = {k: str(v) for k, v in params.items() if k != "signature"}
+    def _call(self, conn: Connection, method: str, params: dict[str, str]) -> Any:
+        if method == "ping":
+            return {}
+        if method == "time":
+            return {"serverTime": self.clock()}
+        if method == "userDataStream.subscribe.signature":
+            return {"subscriptionId": self._subscribe(conn, params)}
+        if method == "userDataStream.unsubscribe":
+            for conns in self.users.values():
+                conns.pop(conn, None)
+            return {}
+        public = self.public_methods.get(method)
+        if public is not None:
+            return public(params)
+        signed = self.signed_methods.get(method)
+        if signed is None:
+            raise errors.unsupported()
+        return signed(self._verify(params), params)
+
+    def _verify(self, params: dict[str, str]) -> Account:
+        """A WebSocket API request's account: the params sorted by name are what is signed."""
+        fields = {k: v for k, v in params.items() if k != "signature"}
         payload = "&".join(f"{k}={v}" for k, v in sorted(fields.items()))
         signature = params.get("signature")
         if signature is not None:
             payload += f"&signature={signature}"
-        account = auth.verify(self.accounts, fields.get("apiKey"), payload, fields, self.clock())
+        return auth.verify(self.accounts, fields.get("apiKey"), payload, fields, self.clock())
+
+    def _subscribe(self, conn: Connection, params: dict[str, str]) -> int:
+        account = self._verify(params)
         sub = self._next_sub
         self._next_sub += 1
         self.users.setdefault(account.api_key, {})[conn] = sub

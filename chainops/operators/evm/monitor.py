@@ -6,6 +6,11 @@ every live transaction. A turn runs when a new transaction is registered
 (under automine its receipt already exists) and otherwise every
 ``poll_interval`` seconds, so an idle operator costs one small request per
 interval and nothing when no transaction is live.
+
+Confirmations count depth (head - block + 1). FINALIZED comes only from a
+``finalized`` block behind the head: Hardhat and Ganache answer the tag with the
+latest block, which says nothing about finality; on such a node (and on one that
+refuses the tag) finality is not tracked and depth alone settles a transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from chainops.core.assets import Asset, Fee
 from chainops.core.attempt import TxReceipt
+from chainops.core.errors import RpcPermanentError
 from chainops.core.ids import TxHash
 from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.chain import MonitorLoop
@@ -68,14 +74,50 @@ class BlockMonitor(MonitorLoop):
         self._on_change = on_change
         self.head: int | None = None
         self.finalized: int | None = None
+        # True once the node showed its `finalized` tag means nothing (latest, or refused).
+        self.finality_untracked = False
+        self._depth_wanted: dict[str, int] = {}  # client id -> depth a waiter needs
         # Called after every turn with the transactions still pending (the watchdog).
         self.on_turn: Callable[[list[Transaction]], Awaitable[None]] | None = None
+
+    @property
+    def tracks_finality(self) -> bool:
+        return self.track_finality and not self.finality_untracked
+
+    def follow_depth(self, tx: Transaction, depth: int) -> None:
+        """Keep following ``tx`` until it is ``depth`` blocks deep (a waiter needs it),
+        even past CONFIRMED or FINALIZED."""
+        if tx.is_terminal and not _counts_depth(tx):
+            return
+        cid = str(tx.client_id)
+        if tx.confirmations < depth:
+            self._depth_wanted[cid] = max(depth, self._depth_wanted.get(cid, 0))
+        self.track(tx)
+        self.wake()
+
+    def _finality(self, block: Any) -> None:
+        head = self.head or 0
+        if isinstance(block, dict) and block.get("number"):
+            final = int(block["number"], 16)
+            if final < head or head == 0:
+                self.finalized = final
+                return
+        elif not isinstance(block, RpcPermanentError):
+            return  # no answer this turn: keep what we knew
+        self.finalized = None
+        if not self.finality_untracked:
+            self.finality_untracked = True
+            log.warning(
+                "the node answers `finalized` with %s: finality is not tracked, "
+                "confirmations count depth only",
+                "the latest block" if isinstance(block, dict) else f"an error ({block})",
+            )
 
     async def turn(self) -> None:
         """One look at the chain for every live transaction."""
         txs = list(self._live.values())
         calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
-        need_final = self.track_finality and any(
+        need_final = self.tracks_finality and any(
             tx.state in (TxState.CONFIRMED, TxState.INCLUDED) for tx in txs
         )
         if need_final:
@@ -91,9 +133,7 @@ class BlockMonitor(MonitorLoop):
         self.head = int(head, 16)
         offset = 1
         if need_final:
-            block = results[1]
-            if isinstance(block, dict) and block.get("number"):
-                self.finalized = int(block["number"], 16)
+            self._finality(results[1])
             offset = 2
         found: dict[str, dict[str, Any]] = {}
         for (tx, _), receipt in zip(hashes, results[offset:], strict=True):
@@ -125,7 +165,11 @@ class BlockMonitor(MonitorLoop):
             receipt = receipt_from_json(raw, reason if status == 0 else None)
             if status == 0:
                 state = TxState.REVERTED
-            elif self.finalized is not None and block <= self.finalized and self.track_finality:
+            elif (
+                self.tracks_finality
+                and self.finalized is not None
+                and block <= self.finalized < head
+            ):
                 state = TxState.FINALIZED
             elif depth >= self.confirmations:
                 state = TxState.CONFIRMED
@@ -145,7 +189,16 @@ class BlockMonitor(MonitorLoop):
                     sequence=seq,
                 )
             )
-        if tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.track_finality):
-            self._live.pop(str(tx.client_id), None)
+        cid = str(tx.client_id)
+        settled = tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.tracks_finality)
+        deep = not _counts_depth(tx) or tx.confirmations >= self._depth_wanted.get(cid, 0)
+        if settled and deep:
+            self._live.pop(cid, None)
+            self._depth_wanted.pop(cid, None)
         if (tx.state, tx.confirmations, tx.receipt) != before:
             await self._on_change(tx)
+
+
+def _counts_depth(tx: Transaction) -> bool:
+    """Mined and successful: its depth still grows with every block."""
+    return tx.state in (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)

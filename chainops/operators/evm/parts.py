@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
 from chainops.core.errors import ChainopsError
 from chainops.core.ids import TxHash
+from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction
-from chainops.operators.evm.fees import Priority
 from chainops.operators.evm.node_errors import NodeError
 from chainops.operators.evm.requests import TxRequest
 
@@ -97,7 +97,7 @@ class PipelineVerbs(Protocol):
 
     async def fill(self, nonce: int) -> Transaction: ...
 
-    async def give_up(self, tx: Transaction, exc: NodeError, *, release: bool = True) -> None: ...
+    async def give_up(self, tx: Transaction, exc: NodeError, *, release: bool = True) -> bool: ...
 
     async def replaced_elsewhere(self, tx: Transaction) -> None: ...
 

@@ -222,6 +222,10 @@ class ExchangeOperator(Operator):
             self.tracker.transition(order, OrderState.FAILED, reason="rejected", error=exc)
             raise
         except (RpcTransientError, TimeoutError) as exc:
+            if order.state is not OrderState.PENDING_CREATE:
+                # the user stream already reported it (OPEN, FILLED, ...): the venue has it
+                log.info("reply to %s lost after the venue reported it: %s", order.client_id, exc)
+                return order
             self.tracker.transition(order, OrderState.UNKNOWN, reason="no reply", error=exc)
             self._spawn(self._resolve(order))
             return order

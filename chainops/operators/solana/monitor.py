@@ -86,6 +86,8 @@ class SignatureMonitor(MonitorLoop):
         self._last_sent: dict[str, float] = {}
         self.height: int | None = None
         self.resends = 0
+        # Told of every signature followed (a PubSub subscriber wakes the loop on landing).
+        self.on_signature: Callable[[str], None] | None = None
 
     def track(self, tx: Transaction) -> None:
         cid = str(tx.client_id)
@@ -93,6 +95,9 @@ class SignatureMonitor(MonitorLoop):
             self._live[cid] = tx
             self._due[cid] = tx
             self._signatures.update(str(a.hash) for a in tx.attempts)
+            if self.on_signature is not None:
+                for attempt in tx.attempts:
+                    self.on_signature(str(attempt.hash))
         self._wake.set()
 
     def has_signature(self, signature: str) -> bool:
@@ -105,6 +110,8 @@ class SignatureMonitor(MonitorLoop):
         latest = tx.latest_attempt
         if latest is not None:
             self._signatures.add(str(latest.hash))
+            if self.on_signature is not None:
+                self.on_signature(str(latest.hash))
 
     async def turn(self) -> None:
         """One look at the cluster for every live transaction due one."""

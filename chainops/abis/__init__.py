@@ -1,9 +1,12 @@
-"""Load the ABI JSON files of the contracts chainops calls (the repository's ``abis/``)."""
+"""The ABI JSON files of the contracts chainops calls, shipped inside this package.
+
+``scripts/extract_abis.py`` writes them from the pinned npm packages and our
+compiled contracts; ``README.md`` here lists where each came from.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,23 +16,10 @@ from eth_utils.abi import collapse_if_tuple
 
 from chainops.core.errors import ConfigurationError
 
-ENV_DIR = "CHAINOPS_ABI_DIR"
-
 
 def abi_dir() -> Path:
-    """The folder of ABI files: ``$CHAINOPS_ABI_DIR``, else the nearest ``abis/`` above us."""
-    override = os.environ.get(ENV_DIR)
-    if override:
-        folder = Path(override)
-        if not folder.is_dir():
-            raise ConfigurationError(f"{ENV_DIR}={override} is not a folder")
-        return folder
-    here = Path(__file__).resolve().parent
-    for parent in (here, *here.parents):
-        candidate = parent / "abis"
-        if (candidate / "ERC20.json").is_file():
-            return candidate
-    raise ConfigurationError(f"no abis/ folder found above {here}; set {ENV_DIR}")
+    """The folder of ABI files (this package's own folder)."""
+    return Path(__file__).resolve().parent
 
 
 @cache

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from solders.pubkey import Pubkey
 
 from chainops.core.errors import RpcPermanentError
-from chainops.operators.solana.localchain import LocalChain, SendOutcome
+from chainops.devnet.solana.localchain import LocalChain, SendOutcome
 from chainops.operators.solana.spl import parse_token_account
 from chainops.operators.solana.transport import (
     AccountData,
@@ -39,7 +39,7 @@ class LiteSvmTransport(SolanaTransport):
         return None
 
     async def latest_blockhash(self) -> Blockhash:
-        blockhash, last_valid = self.chain.latest_blockhash()
+        blockhash, last_valid = self.chain.latest_blockhash("confirmed")
         return Blockhash(blockhash, last_valid)
 
     async def block_height(self, commitment: CommitmentLevel = "confirmed") -> int:
