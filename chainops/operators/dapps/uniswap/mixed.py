@@ -107,6 +107,7 @@ class UniswapMixed:
             amount_in=raw, amount_out=amount, limit=bps.min_out(amount), slippage=bps,
             deadline=when, mid_price=mid, native_in=self.ctx.is_native(path[0]),
             native_out=self.ctx.is_native(path[-1]), pools=tuple(pools),
+            native=self.ctx.evm.native.symbol,
             protocols=tuple(p for p, _ in hops),
         )  # fmt: skip
 

@@ -309,6 +309,7 @@ class UniswapV3:
             block=min(p.block or 0 for p in pools), amount_in=raw_in, amount_out=raw_out,
             limit=limit, slippage=bps, deadline=deadline, mid_price=mid, native_in=native_in,
             native_out=native_out, pools=tuple(p.address for p in pools),
+            native=self.ctx.evm.native.symbol,
         )  # fmt: skip
 
     async def quoter_exact_in(
