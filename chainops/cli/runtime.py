@@ -242,7 +242,7 @@ class Runtime:
 
         store = WalletStore()
         store.get(name)  # a missing wallet fails before any password prompt
-        return store.signer(name, self.password(name))
+        return LocalSigner.from_keystore(store.keystore(name), self.password(name))
 
     def describe(self, account: str) -> dict[str, str]:
         """The lines shown before anything is sent on an EVM network."""

@@ -193,6 +193,7 @@ def serve_devnet(port: int, json_output: bool) -> None:
     try:
         document = {
             "solana_rpc_url": server.url,
+            "solana_ws_url": server.ws_url,
             "platform": "solana-local",
             "dev_account": str(dev.pubkey),
             "dev_keypair": str(keypair),
@@ -203,6 +204,7 @@ def serve_devnet(port: int, json_output: bool) -> None:
         else:
             out.print(
                 f"[green]solana devnet up[/green] at [bold]{server.url}[/bold] "
+                f"(PubSub {server.ws_url}) "
                 f"(LiteSVM, 0.4 s slots)\n  dev account {dev.pubkey} holds 1000 SOL; "
                 f"keypair file {keypair}\n  Ctrl-C stops it."
             )

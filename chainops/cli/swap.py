@@ -67,7 +67,7 @@ def swap(
             confirm_plan(rt, ctx, "swap", quote.record())
             order = await venue.swap(quote)
             with rt.waiting_tx(str(order.execution)):
-                order = await venue.wait(order)
+                order = await order.wait()
             return {"order": order.to_dict(), "quote": quote.record()}
 
     result = rt.run(body)

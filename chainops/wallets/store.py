@@ -19,7 +19,6 @@ from eth_account import Account
 from chainops.config.paths import data_dir
 from chainops.core.errors import AuthenticationError, ConfigurationError, ValidationError
 from chainops.core.ids import EvmAddress
-from chainops.operators.evm.signer import LocalSigner
 from chainops.wallets.files import write_private
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -104,11 +103,15 @@ class WalletStore:
             raise ConfigurationError(f"keystore {path} has no address")
         return WalletInfo(name, EvmAddress("0x" + address.removeprefix("0x")), path)
 
-    def signer(self, name: str, password: str) -> LocalSigner:
-        """Decrypt the wallet into a signer; a wrong password raises AuthenticationError."""
+    def keystore(self, name: str) -> Path:
+        """The keystore file of an existing wallet, for a signer to decrypt.
+
+        ``LocalSigner.from_keystore(store.keystore(name), password)``: a wrong password
+        raises AuthenticationError there. A missing wallet raises WalletNotFound here.
+        """
         path = self.path(name)
         self._read(path, name)
-        return LocalSigner.from_keystore(path, password)
+        return path
 
     def export_key(self, name: str, password: str) -> str:
         """The private key as hex. Only for an explicit, confirmed export."""

@@ -51,6 +51,7 @@ async def test_given_up_with_later_nonces_in_flight_is_filled_with_a_no_op() -> 
     rig = Rig()
     first, second = await rig.send(), await rig.send()
     assert (first.nonce, second.nonce) == (0, 1)
+    rig.node.pool.discard(str(first.attempts[0].hash))  # the node holds none of its attempts
     await rig.pipeline.give_up(first, node_error(-32000, "intrinsic gas too low"))
     await rig.pipeline.drain()
     assert first.state is TxState.REJECTED
@@ -59,12 +60,40 @@ async def test_given_up_with_later_nonces_in_flight_is_filled_with_a_no_op() -> 
     assert rig.metrics.gap_fills == 1
 
 
+async def test_not_given_up_while_the_node_holds_an_attempt() -> None:
+    rig = Rig()
+    tx = await rig.send()  # in the node's pool
+    changed = await rig.pipeline.give_up(tx, node_error(-32000, "intrinsic gas too low"))
+    assert changed is False and tx.state is TxState.BROADCAST and tx in rig.monitor.live
+
+
 async def test_given_up_as_the_last_nonce_is_released() -> None:
     rig = Rig()
     tx = await rig.send()
+    rig.node.pool.clear()
     await rig.pipeline.give_up(tx, node_error(-32000, "intrinsic gas too low"))
     assert tx.nonce not in rig.nonces.in_flight and rig.metrics.gap_fills == 0
     assert await rig.nonces.reserve() == tx.nonce  # handed out again
+
+
+async def test_no_final_failure_while_the_node_holds_an_attempt() -> None:
+    rig = Rig()
+    tx = await rig.send()  # pooled by the node
+    assert not await rig.pipeline.give_up(tx, node_error(-32000, "intrinsic gas too low"))
+    await rig.pipeline.replaced_elsewhere(tx)
+    assert tx.state is TxState.BROADCAST  # neither REJECTED nor REPLACED: the chain has it
+    rig.node.mine(str(tx.attempts[0].hash))
+    await rig.pipeline.replaced_elsewhere(tx)
+    assert tx.state is TxState.BROADCAST  # a receipt of ours: the monitor records it
+
+
+async def test_a_refused_resend_of_bytes_the_node_holds_is_known() -> None:
+    rig = Rig()
+    tx = await rig.send()
+    # Ganache answers a re-send of bytes it holds with "transaction underpriced"
+    rig.node.refusals.append(node_error(-32003, "transaction underpriced"))
+    await rig.pipeline.broadcast(tx, tx.attempts[0])
+    assert tx.state is TxState.BROADCAST and tx.error is None
 
 
 async def test_restore_resends_the_same_bytes_and_only_records_what_was_mined() -> None:

@@ -1,4 +1,4 @@
-"""EIP-1559 fee estimation from ``eth_feeHistory``, legacy fallback, and replacement bumps.
+"""EIP-1559 fee estimation from ``eth_feeHistory``, and the legacy fallback.
 
 One ``eth_feeHistory`` call gives the next block's base fee and, per recent
 block, the 10th/50th/90th percentile priority fees actually paid. The tip for
@@ -18,13 +18,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, RpcError, ValidationError
 from chainops.core.platforms import ChainPlatform
-from chainops.operators.evm.node_errors import NodeErrorKind, classify
+from chainops.core.priority import Priority
+from chainops.operators.evm.london import (
+    NoBaseFee,
+    history_doubtful,
+    latest_block_has_base_fee,
+    may_be_pre_london,
+    says_pre_london,
+)
 
 __all__ = [
     "LEGACY_MULTIPLIER_BPS",
@@ -34,9 +40,7 @@ __all__ = [
     "FeePolicy",
     "FeeSnapshot",
     "NoBaseFee",
-    "Priority",
     "RpcCall",
-    "bump",
     "default_policy",
     "parse_fee_history",
 ]
@@ -46,14 +50,6 @@ BPS = 10_000
 
 RpcCall = Callable[[str, list[Any]], Awaitable[Any]]
 """An async JSON-RPC call: ``await rpc(method, params)`` returns the decoded ``result``."""
-
-
-class Priority(StrEnum):
-    """How urgently a transaction should be included."""
-
-    SLOW = "SLOW"
-    NORMAL = "NORMAL"
-    FAST = "FAST"
 
 
 # Reward percentile per priority: the 10th is what the cheapest included txs paid
@@ -98,10 +94,6 @@ class FeeCapExceeded(ChainopsError):
         super().__init__(message)
         self.fee_wei = fee_wei
         self.cap_wei = cap_wei
-
-
-class NoBaseFee(RpcError):
-    """The node reports blocks without a base fee: the chain runs a pre-London hardfork."""
 
 
 def _check_uint(value: object, what: str) -> int:
@@ -270,11 +262,6 @@ def _rpc_error_code(exc: BaseException) -> int | None:
     return None
 
 
-def _is_pre_london(exc: BaseException) -> bool:
-    """True if a node said the chain has no EIP-1559 (Hardhat: "eth_feeHistory is disabled")."""
-    return isinstance(exc, NoBaseFee) or classify(str(exc)) is NodeErrorKind.NO_EIP1559
-
-
 def _is_method_missing(exc: BaseException) -> bool:
     """True if a node said it does not implement the method."""
     if _rpc_error_code(exc) == _METHOD_NOT_FOUND:
@@ -345,8 +332,9 @@ class FeeOracle:
             reply = await self._rpc(
                 "eth_feeHistory", [hex(self.policy.history_blocks), "latest", _PERCENTILES]
             )
-            if isinstance(reply, Mapping) and None in (reply.get("baseFeePerGas") or ()):
-                raise NoBaseFee(f"{self.chain.name}: eth_feeHistory reports no base fee")
+            doubtful = history_doubtful(reply)
+            if doubtful or (doubtful is None and not await latest_block_has_base_fee(self._rpc)):
+                raise NoBaseFee(f"{self.chain.name}: the node reports no base fee")
             snapshot = parse_fee_history(reply)
             self._snapshot = (head if head is not None else snapshot.latest_block, snapshot)
             return snapshot
@@ -411,7 +399,11 @@ class FeeOracle:
             try:
                 snapshot = await self.snapshot(head)
             except Exception as exc:
-                if not (_is_pre_london(exc) or _is_method_missing(exc)):
+                legacy = says_pre_london(exc) or _is_method_missing(exc)
+                if not legacy and may_be_pre_london(exc):
+                    # Ganache fails feeHistory on its pre-London blocks: the block tells
+                    legacy = not await latest_block_has_base_fee(self._rpc)
+                if not legacy:
                     raise
                 if explicit_1559:
                     raise ValidationError(
@@ -464,43 +456,3 @@ class FeeOracle:
                 fee_wei=fee,
                 cap_wei=cap,
             )
-
-
-def _raise_by(value: int, factor_bps: int) -> int:
-    """``ceil(value * (1 + factor))``, and always at least ``value + 1``.
-
-    geth refuses a replacement unless both fees are strictly higher and at least
-    ``old * 110 / 100``; rounding up and the +1 satisfy both for every value.
-    """
-    return max(-(-value * (BPS + factor_bps) // BPS), value + 1)
-
-
-def bump(
-    previous: FeeParams, *, factor_bps: int = 1000, market: FeeParams | None = None
-) -> FeeParams:
-    """Fees for a replacement (speed-up or cancel) of a transaction priced at ``previous``.
-
-    Both the tip and the cap rise by at least ``factor_bps`` (rounded up, and by
-    at least 1 wei), and to at least ``market`` when given; the tip never ends
-    above the cap. Legacy ``gas_price`` is raised the same way. A legacy
-    ``previous`` with an EIP-1559 ``market`` is raised to at least the market's cap.
-    """
-    _check_uint(factor_bps, "factor_bps")
-    if previous.gas_price is not None:
-        price = _raise_by(previous.gas_price, factor_bps)
-        if market is not None:
-            floor = market.gas_price if market.gas_price is not None else market.max_fee_per_gas
-            if floor is None:
-                raise ValidationError("market fees carry no EVM gas price")
-            price = max(price, floor)
-        return FeeParams(gas_price=price)
-    if previous.max_fee_per_gas is None or previous.max_priority_fee_per_gas is None:
-        raise ValidationError("previous fees carry no EVM gas price to bump")
-    tip = _raise_by(previous.max_priority_fee_per_gas, factor_bps)
-    cap = _raise_by(previous.max_fee_per_gas, factor_bps)
-    if market is not None:
-        if market.max_fee_per_gas is None or market.max_priority_fee_per_gas is None:
-            raise ValidationError("an EIP-1559 transaction needs EIP-1559 market fees to bump")
-        tip = max(tip, market.max_priority_fee_per_gas)
-        cap = max(cap, market.max_fee_per_gas)
-    return FeeParams(max_fee_per_gas=max(cap, tip), max_priority_fee_per_gas=tip)

@@ -40,16 +40,17 @@ from chainops.core.errors import ConfigurationError, Rejected, Reverted, Validat
 from chainops.core.ids import EvmAddress
 from chainops.core.journal import Journal
 from chainops.core.platforms import ChainPlatform
+from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction, TxState
 from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainConfiguration, ChainOperator
 from chainops.operators.evm.batching import AutoBatcher
-from chainops.operators.evm.fees import FeeOracle, Priority, default_policy
+from chainops.operators.evm.fees import FeeOracle, default_policy
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator
 from chainops.operators.evm.parts import ReplacementPolicy, WatchdogPolicy, monotonic
-from chainops.operators.evm.pipeline import PLAIN_TRANSFER_GAS, SendPipeline
+from chainops.operators.evm.pipeline import PLAIN_TRANSFER_GAS, NonceTaken, SendPipeline
 from chainops.operators.evm.preflight import Preflight
 from chainops.operators.evm.recovery import Recovery
 from chainops.operators.evm.replacements import Replacer
@@ -218,15 +219,17 @@ class EvmOperator(ChainOperator):
         network_or_url: str,
         *,
         wallet: LocalSigner | None = None,
+        network: str | None = None,
         config: str | Path | None = None,
         **options: Any,
     ) -> AsyncIterator[Self]:
-        """A started operator for a network of the configuration (or an RPC URL), closed on exit.
+        """A started operator for a configured network (or an RPC URL), closed on exit.
 
-        ``async with EvmOperator.connect("devnet", wallet=LocalSigner.from_env()) as evm``.
-        The name resolves through the configuration (file < ``CHAINOPS_*`` < this call):
-        its RPC URLs, confirmations and fee ceiling; a URL overrides the configured
-        network's URLs. ``wallet`` defaults to ``$CHAINOPS_PRIVATE_KEY``; ``options`` are
+        ``async with EvmOperator.connect("base", wallet=LocalSigner.from_env()) as evm``.
+        A name resolves through the configuration (file < ``CHAINOPS_*`` < this call) to
+        its RPC URLs, confirmations and fee ceiling; a URL replaces the URLs of
+        ``network`` (default: the configuration's network, as ``--rpc-url`` does).
+        ``wallet`` defaults to ``$CHAINOPS_PRIVATE_KEY``; ``options`` are
         :class:`EvmConfiguration` fields (and ``journal``, ``events``).
         """
         from chainops.config.networks import resolve_network
@@ -234,7 +237,7 @@ class EvmOperator(ChainOperator):
 
         is_url = network_or_url.startswith(("http://", "https://", "ws://", "wss://"))
         settings = load_settings(config, rpc_url=network_or_url if is_url else None)
-        net = resolve_network(settings, None if is_url else network_or_url)
+        net = resolve_network(settings, network if is_url else network_or_url)
         signer = wallet or LocalSigner.from_env()
         operator = cls.from_options(
             net.chain.name, signer=signer, **net.operator_options() | options
@@ -351,9 +354,18 @@ class EvmOperator(ChainOperator):
             head=self.monitor.head,
         )
         await self.preflight.check_funds(wei, gas_limit, fees)
-        tx = await self.pipeline.prepare(req, wei, gas_limit, fees)
         if req.abi is not None and req.to is not None:
             self.preflight.remember_abi(str(req.to), req.abi)
+        try:
+            return await self._launch(req, wei, gas_limit, fees, deadline)
+        except NonceTaken:
+            # refused before anything of ours went out, and the allocator resynced: once more
+            return await self._launch(req, wei, gas_limit, fees, deadline)
+
+    async def _launch(
+        self, req: TxRequest, wei: int, gas_limit: int, fees: FeeParams, deadline: float | None
+    ) -> Transaction:
+        tx = await self.pipeline.prepare(req, wei, gas_limit, fees)
         if deadline is not None:
             self.watchdog.deadlines[str(tx.client_id)] = monotonic() + deadline
         await self.pipeline.launch(tx)

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import Any, Self
 
-from pydantic import Field
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
@@ -27,14 +26,15 @@ from chainops.core.journal import Journal
 from chainops.core.platforms import ChainKind, ChainPlatform, get_platform
 from chainops.core.transaction import Transaction, TxState
 from chainops.operators.base import OperatorFactory
-from chainops.operators.chain import ChainConfiguration, ChainOperator
+from chainops.operators.chain import ChainOperator
 from chainops.operators.solana import programs, spl
+from chainops.operators.solana.configuration import SolanaConfiguration
 from chainops.operators.solana.errors import (
     TokenAccountMissing,
     TransactionExpired,
     TransactionFailed,
 )
-from chainops.operators.solana.fees import FeeOracle, PriorityFeePolicy
+from chainops.operators.solana.fees import FeeOracle
 from chainops.operators.solana.keys import (
     SolanaSigner,
     load_signer,
@@ -43,7 +43,7 @@ from chainops.operators.solana.keys import (
 )
 from chainops.operators.solana.monitor import SignatureMonitor
 from chainops.operators.solana.pubsub import SignatureSubscriber, default_ws_url
-from chainops.operators.solana.sender import SendPolicy, SolanaSender
+from chainops.operators.solana.sender import SolanaSender
 from chainops.operators.solana.transport import COMMITMENT_RANK, CommitmentLevel, SolanaTransport
 
 __all__ = ["SolanaConfiguration", "SolanaOperator"]
@@ -55,42 +55,6 @@ GENESIS_HASHES = {
     "testnet": "4uhcVJyU9pJkvQyS88uRDiswHXSCkY3zQawwpjk2NsNY",
 }
 _SUCCESS = (TxState.CONFIRMED, TxState.FINALIZED)
-
-
-class SolanaConfiguration(ChainConfiguration):
-    """Settings of a Solana operator (intervals default by cluster: local or public)."""
-
-    commitment: CommitmentLevel = "confirmed"
-    # Re-send the same bytes this often until a status appears (2 s is the cluster's
-    # usual advice: leaders forward for a few slots, and a lost packet costs one period).
-    resend_interval: float | None = Field(default=None, gt=0)
-    # A blockhash lives ~60-90 s; sharing one for a moment saves a request per send.
-    blockhash_ttl: float = Field(default=0.5, ge=0)
-    # Confirm by signature subscription where the cluster offers PubSub (polling stays the
-    # fallback); the endpoint defaults to the RPC URL's port + 1, as every client assumes.
-    subscribe: bool = True
-    ws_url: str | None = None
-    resign_expired: bool = False
-    max_resigns: int = Field(default=3, ge=0)
-    memo: bool = True
-    priority_percentile: int = Field(default=75, ge=0, le=100)
-    priority_fee_cap: int = Field(default=1_000_000, ge=0)
-    priority_fee_floor: int = Field(default=0, ge=0)
-    cu_headroom_bps: int = Field(default=11_000, ge=10_000)
-    cu_min_headroom: int = Field(default=1_000, ge=0)
-    compute_unit_price: int | None = Field(default=None, ge=0)
-    compute_unit_limit: int | None = Field(default=None, gt=0, le=programs.MAX_COMPUTE_UNIT_LIMIT)
-
-    def fee_policy(self) -> PriorityFeePolicy:
-        return PriorityFeePolicy(
-            percentile=self.priority_percentile,
-            cap=self.priority_fee_cap,
-            floor=self.priority_fee_floor,
-            headroom_bps=self.cu_headroom_bps,
-            min_headroom=self.cu_min_headroom,
-            compute_unit_price=self.compute_unit_price,
-            compute_unit_limit=self.compute_unit_limit,
-        )
 
 
 def _commitment_for(confirmations: int | None, default: CommitmentLevel) -> CommitmentLevel:
@@ -131,13 +95,7 @@ class SolanaOperator(ChainOperator):
             signer=signer,
             transport=transport,
             fees=self.fees,
-            policy=SendPolicy(
-                memo=config.memo,
-                blockhash_ttl=config.blockhash_ttl,
-                compute_unit_limit=config.compute_unit_limit,
-                resign_expired=config.resign_expired,
-                max_resigns=config.max_resigns,
-            ),
+            policy=config.send_policy(),
             ids=self.ids,
             commits=self.commits,
             events=self.events,
