@@ -94,6 +94,19 @@ def ensure_artifacts() -> None:
     toolcache.provision(pins, tools, progress=_progress)
 
 
+def fetch_pending() -> bool:
+    """Whether the next devnet start will first fetch tools into the cache."""
+    if not _provisions():
+        return False
+    pins = toolcache.load_pins()
+    if toolcache.missing(tools_dir(), pins.artifacts):
+        return True
+    anvil_elsewhere = "CHAINOPS_ANVIL" in os.environ or anvil_on_path() is not None
+    return pins.anvil is not None and not anvil_elsewhere and not (
+        toolcache.is_installed(tools_dir(), pins.anvil)
+    )
+
+
 @cache
 def anvil_version(binary: Path) -> tuple[int, ...] | None:
     """The version an Anvil binary reports (``anvil Version: 1.7.1``), or None."""
@@ -173,5 +186,11 @@ def find_npm_script(package: str, script: str) -> Path:
     """A JavaScript entry point of an npm package installed under tools/."""
     path = node_modules() / package / script
     if not path.is_file():
-        raise ConfigurationError(f"{package} not found at {path}; {setup_hint()}")
+        # Only Anvil and the Uniswap artifacts are provisioned; other nodes are opt-in.
+        hint = (
+            "run `make setup` in the checkout"
+            if _checkout_tools() is not None and "CHAINOPS_TOOLS_DIR" not in os.environ
+            else f"install it with `npm install --prefix {tools_dir()} {package}`"
+        )
+        raise ConfigurationError(f"{package} not found at {path}; {hint}")
     return path

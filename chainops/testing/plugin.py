@@ -32,6 +32,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -96,9 +97,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> None:
 
 @pytest.fixture(scope="session")
 def devnet_world(request: pytest.FixtureRequest) -> Iterator[World]:
+    from chainops.devnet.tools import fetch_pending
     from chainops.devnet.world import World
 
-    world = World.start(use_cache=not request.config.getoption("--chainops-no-cache"))
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    # The one-time tool download takes a while: let its progress lines reach the terminal.
+    shown = capture.global_and_fixture_disabled() if capture and fetch_pending() else nullcontext()
+    with shown:
+        world = World.start(use_cache=not request.config.getoption("--chainops-no-cache"))
     try:
         yield world
     finally:

@@ -166,3 +166,23 @@ def test_pins_refuse_an_unknown_platform() -> None:
     assert pins.anvil_fits((1, 7, 1))
     assert not pins.anvil_fits((2, 0, 0))
     assert all(isinstance(pin, Pin) for pin in pins.artifacts)
+
+
+def test_the_first_need_fetches_with_a_progress_line(tmp_path: Path) -> None:
+    env = _env(CHAINOPS_TOOLS_DIR=str(tmp_path / "tools"))
+    code = (
+        "from chainops.devnet.artifacts import npm_artifact\n"
+        "from chainops.devnet.tools import fetch_pending, find_anvil\n"
+        "assert fetch_pending()\n"
+        "print(npm_artifact('UniswapV3Factory').path)\n"
+        "print(find_anvil())\n"
+        "assert not fetch_pending()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    artifact, anvil = done.stdout.split()
+    assert Path(artifact).is_relative_to(tmp_path) and Path(anvil).is_relative_to(tmp_path)
+    assert "first use: fetching the pinned Uniswap artifacts" in done.stderr
+    assert f"first use: fetching Anvil {PINS.anvil.version if PINS.anvil else ''}" in done.stderr

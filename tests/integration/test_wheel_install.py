@@ -47,7 +47,8 @@ async def test_swap_moves_the_balances(devnet, devnet_accounts, tmp_path):
         weth_before, usdc_before = await weth.balance(), await usdc.balance()
         uni = UniswapV3(ctx)
         quote = await uni.quote_exact_in(["WETH", "USDC"], Decimal("1"), fee=500, slippage=Bps(50))
-        order = await (await uni.swap(quote)).wait()
+        order = await uni.swap(quote)
+        await order.wait()
         assert order.state.name == "FILLED"
         assert await weth.balance() == weth_before - Decimal("1")
         gained = await usdc.balance() - usdc_before
