@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,9 +27,10 @@ from chainops.core.platforms import ExchangePlatform
 from chainops.operators.base import OperatorFactory
 from chainops.operators.exchanges.binance.rest import BinanceRest
 from chainops.operators.exchanges.binance.streams import MarketStream, UserStream
+from chainops.operators.exchanges.binance.ws_api import NotSent, WsApiSession
 from chainops.operators.exchanges.book_exchange import DepthDiff, DepthSnapshot, OrderBookExchange
 from chainops.operators.exchanges.capabilities import Capability
-from chainops.operators.exchanges.errors import VenueNotFound
+from chainops.operators.exchanges.errors import VenueAuthError, VenueNotFound
 from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.types import (
     Balance,
@@ -39,6 +41,8 @@ from chainops.operators.exchanges.types import (
 )
 
 __all__ = ["BinanceSpot"]
+
+log = logging.getLogger("chainops.exchanges.binance")
 
 DEFAULT_STREAM_URL = "wss://stream.binance.com:9443"
 DEFAULT_WS_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
@@ -96,6 +100,7 @@ class BinanceSpot(OrderBookExchange):
         self._session: aiohttp.ClientSession | None = None
         self.user_stream: UserStream | None = None
         self.market_stream: MarketStream | None = None
+        self.ws_api: WsApiSession | None = None  # order entry; None: REST only
         self._trade_watchers: dict[TradingPair, list[Callable[[PublicTrade], None]]] = {}
 
     @classmethod
@@ -131,8 +136,22 @@ class BinanceSpot(OrderBookExchange):
         await self.rest.open()
         self._session = aiohttp.ClientSession()
         await self.rest.clock.sync()
+        if self.ws_api_url and self.config.order_entry == "websocket":
+            self.ws_api = WsApiSession(
+                self._session,
+                self.ws_api_url,
+                self.rest,
+                self.config.api_secret.get_secret_value(),
+                timeout=self.config.request_timeout,
+            )
+            try:
+                await self.ws_api.open()
+            except NotSent as exc:  # orders go over REST until it answers
+                log.info("WebSocket API not reachable at start: %s", exc)
 
     async def _venue_disconnect(self) -> None:
+        if self.ws_api is not None:
+            await self.ws_api.close()
         for stream in (self.user_stream, self.market_stream):
             if stream is not None:
                 await stream.stop()
@@ -224,10 +243,30 @@ class BinanceSpot(OrderBookExchange):
             params["timeInForce"] = order.time_in_force.value
         return params
 
-    async def _venue_place(self, order: Order, rule: TradingRule) -> OrderUpdate:
-        reply = await self.rest.request(
-            "POST", "/api/v3/order", self._order_params(order, rule), signed=True, weight=1
+    async def _entry(
+        self, method: str, rest_method: str, params: dict[str, Any]
+    ) -> Mapping[str, Any]:
+        """One order-entry request: WebSocket API first; REST when the socket cannot send."""
+        if self.ws_api is not None:
+            await self.rest.limiter.acquire(1)  # the WebSocket API shares the IP's weight
+            for attempt in range(2):
+                try:
+                    reply: Mapping[str, Any] = await self.ws_api.request(method, params)
+                    return reply
+                except NotSent as exc:
+                    log.info("%s over REST: %s", method, exc)
+                    break
+                except VenueAuthError as exc:
+                    if exc.code != -1021 or attempt:
+                        raise
+                    await self.rest.clock.sync()  # refused for its timestamp: safe to resend
+        rest: Mapping[str, Any] = await self.rest.request(
+            rest_method, "/api/v3/order", params, signed=True, weight=1
         )
+        return rest
+
+    async def _venue_place(self, order: Order, rule: TradingRule) -> OrderUpdate:
+        reply = await self._entry("order.place", "POST", self._order_params(order, rule))
         fills = tuple(
             Fill(
                 fill_id=str(f["tradeId"]),
@@ -242,7 +281,7 @@ class BinanceSpot(OrderBookExchange):
 
     async def _venue_cancel(self, order: Order, rule: TradingRule) -> OrderUpdate:
         params = {"symbol": rule.venue_symbol, "origClientOrderId": str(order.client_id)}
-        reply = await self.rest.request("DELETE", "/api/v3/order", params, signed=True)
+        reply = await self._entry("order.cancel", "DELETE", params)
         return self._update(reply)
 
     async def _venue_cancel_all(self, rule: TradingRule) -> list[VenueOrder]:
