@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Self
 import aiohttp
 
 from chainops.core.assets import Asset, Fee
+from chainops.core.event_types import Event
 from chainops.core.events import EventBus
 from chainops.core.ids import TradingPair
 from chainops.core.journal import Journal
@@ -25,12 +26,20 @@ from chainops.core.orders import (
 )
 from chainops.core.platforms import ExchangePlatform
 from chainops.operators.base import OperatorFactory
+from chainops.operators.exchanges.binance.market_data import decode, public_trade, stream_names
 from chainops.operators.exchanges.binance.rest import BinanceRest
 from chainops.operators.exchanges.binance.streams import MarketStream, UserStream
 from chainops.operators.exchanges.binance.ws_api import NotSent, WsApiSession
 from chainops.operators.exchanges.book_exchange import DepthDiff, DepthSnapshot, OrderBookExchange
 from chainops.operators.exchanges.capabilities import Capability
 from chainops.operators.exchanges.errors import VenueAuthError, VenueNotFound
+from chainops.operators.exchanges.market_events import (
+    BookTicker,
+    ConnectorStatus,
+    Kline,
+    MarketTrades,
+    Ticker,
+)
 from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.types import (
     Balance,
@@ -101,7 +110,7 @@ class BinanceSpot(OrderBookExchange):
         self.user_stream: UserStream | None = None
         self.market_stream: MarketStream | None = None
         self.ws_api: WsApiSession | None = None  # order entry; None: REST only
-        self._trade_watchers: dict[TradingPair, list[Callable[[PublicTrade], None]]] = {}
+        self._watchers: dict[str, list[Callable[[Any], None]]] = {}  # stream -> callbacks
 
     @classmethod
     def from_options(cls, platform: str | int = "binance", **options: Any) -> Self:
@@ -400,15 +409,44 @@ class BinanceSpot(OrderBookExchange):
         names = [f"{self.rule(p).venue_symbol.lower()}@depth@100ms" for p in pairs]
         await self._markets().add(names)
 
+    async def _watch(self, pair: TradingPair | str, kind: str, callback: Any, **name: str) -> None:
+        rule = self.rule(pair)
+        stream = stream_names(rule.venue_symbol, kind, **name)
+        if callback is not None:
+            self._watchers.setdefault(stream, []).append(callback)
+        await self._markets().add([stream])
+
     async def watch_trades(
-        self, trading_pair: TradingPair | str, callback: Callable[[PublicTrade], None]
+        self, trading_pair: TradingPair | str, callback: Callable[[PublicTrade], None] | None = None
     ) -> None:
-        """Call ``callback`` with every public trade of the pair from now on."""
-        rule = self.rule(trading_pair)
-        self._trade_watchers.setdefault(rule.trading_pair, []).append(callback)
-        await self._markets().add([f"{rule.venue_symbol.lower()}@trade"])
+        """Public trades of the pair from now on: ``callback(trade)`` and MarketTrades events."""
+        await self._watch(trading_pair, "trades", callback)
+
+    async def watch_klines(
+        self,
+        trading_pair: TradingPair | str,
+        interval: str = "1m",
+        callback: Callable[[Kline], None] | None = None,
+    ) -> None:
+        """Candles of the pair (each update of the open one, then its close) as Kline events."""
+        await self._watch(trading_pair, "klines", callback, interval=interval)
+
+    async def watch_tickers(
+        self, trading_pair: TradingPair | str, callback: Callable[[Ticker], None] | None = None
+    ) -> None:
+        """Rolling 24-hour statistics of the pair as Ticker events."""
+        await self._watch(trading_pair, "tickers", callback)
+
+    async def watch_book_tickers(
+        self, trading_pair: TradingPair | str, callback: Callable[[BookTicker], None] | None = None
+    ) -> None:
+        """Best bid and ask of the pair as BookTicker events."""
+        await self._watch(trading_pair, "book_tickers", callback)
 
     async def _after_market_reconnect(self) -> None:
+        self.events.publish(
+            ConnectorStatus(platform=self.platform.name, stream="market", status="reconnected")
+        )
         self._on_depth_reconnect()
 
     def _on_market_event(self, stream: str, data: dict[str, Any]) -> None:
@@ -418,14 +456,20 @@ class BinanceSpot(OrderBookExchange):
         kind = data.get("e")
         if kind == "depthUpdate":
             self._on_depth(pair, DepthDiff(int(data["U"]), int(data["u"]), data["b"], data["a"]))
-        elif kind == "trade":
-            trade = PublicTrade(
-                trading_pair=pair,
-                trade_id=str(data["t"]),
-                price=Decimal(data["p"]),
-                amount=Decimal(data["q"]),
-                buyer_is_maker=bool(data["m"]),
-                timestamp=_time(int(data["T"])),
-            )
-            for callback in self._trade_watchers.get(pair, ()):
+            return
+        watchers = self._watchers.get(stream, ())
+        if kind == "trade":
+            trade = public_trade(pair, data)
+            for callback in watchers:
                 callback(trade)
+            event: Event = MarketTrades(
+                platform=self.platform.name, trading_pair=pair, trades=(trade,)
+            )
+        else:
+            decoded = decode(self.platform.name, pair, data)
+            if decoded is None:
+                return
+            for callback in watchers:
+                callback(decoded)
+            event = decoded
+        self.events.publish(event)
