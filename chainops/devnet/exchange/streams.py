@@ -37,18 +37,45 @@ class Connection:
     combined: bool = False
     streams: set[str] = field(default_factory=set)
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    busy: bool = False  # a send is in progress (pump or reader)
 
     def push(self, payload: dict[str, Any]) -> None:
         self.outbox.put_nowait(json.dumps(payload))
 
     async def pump(self) -> None:
         while (text := await self.outbox.get()) is not None:
-            if self.ws.closed:
-                return
+            self.busy = True
             try:
-                await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
+                if not await self._send(text) or not await self.flush(owner=True):
+                    return
+            finally:
+                self.busy = False
+
+    async def flush(self, *, owner: bool = False) -> bool:
+        """Send what is queued now, in order (the reader answers without a task switch)."""
+        if self.busy and not owner:
+            return True  # the pump is sending: it drains the rest in order
+        self.busy = True
+        try:
+            while not self.outbox.empty():
+                text = self.outbox.get_nowait()
+                if text is None:
+                    self.outbox.put_nowait(None)  # the pump's stop signal stays for the pump
+                    return True
+                if not await self._send(text):
+                    return False
+            return True
+        finally:
+            self.busy = owner
+
+    async def _send(self, text: str) -> bool:
+        if self.ws.closed:
+            return False
+        try:
+            await self.ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
 
 
 class DropReply(Exception):
@@ -127,6 +154,7 @@ class StreamHub:
                     continue
                 if isinstance(payload, dict):
                     on_text(conn, payload)
+                    await conn.flush()
         finally:
             self.open.discard(conn)
             self.market.discard(conn)
