@@ -6,7 +6,7 @@ STAMPS := .stamps
 
 .PHONY: setup demo test test-unit test-integration bench lint clean distclean
 
-setup: $(STAMPS)/venv $(STAMPS)/npm build/contracts/.stamp
+setup: $(STAMPS)/venv $(STAMPS)/npm chainops/devnet/contracts/.stamp
 
 $(STAMPS)/venv: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chainops needs Python >= 3.11")'
@@ -24,7 +24,8 @@ $(STAMPS)/npm: tools/package.json tools/package-lock.json
 	cd tools && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
-build/contracts/.stamp: $(STAMPS)/npm $(wildcard contracts/*.sol) scripts/compile_contracts.mjs
+# The compiled contracts are committed (they ship in the wheel); this only refreshes them.
+chainops/devnet/contracts/.stamp: $(STAMPS)/npm $(wildcard contracts/*.sol) scripts/compile_contracts.mjs
 	node scripts/compile_contracts.mjs
 
 demo: setup
@@ -45,6 +46,8 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check chainops tests scripts bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	node scripts/compile_contracts.mjs --check
 	$(PY) scripts/extract_abis.py --check
 
 clean:

@@ -12,9 +12,10 @@ from typing import Literal
 from eth_account import Account
 
 from bench.harness import Result, per_second
+from chainops.core.attempt import FeeParams, TxAttempt
 from chainops.core.ids import ClientIdGenerator, TxHash
 from chainops.core.journal import SqliteJournal
-from chainops.core.transactions import FeeParams, Transaction, TxAttempt
+from chainops.core.transaction import Transaction
 
 N = 300
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"

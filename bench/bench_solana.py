@@ -39,10 +39,8 @@ from solders.system_program import transfer as system_transfer
 from solders.transaction import Transaction, VersionedTransaction
 
 from bench.harness import Result
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.devnet.solana import LiteSvmTransport, LocalChain, SolanaRpcServer
 from chainops.operators.solana import (
-    LiteSvmTransport,
-    LocalChain,
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,
@@ -134,7 +132,7 @@ async def _operator(transport: SolanaTransport, chain: LocalChain, n: int) -> di
         async def one() -> None:
             began = time.perf_counter()
             tx = await op.transfer(to, AMOUNT)
-            await op.wait(tx, timeout=300)
+            await tx.wait(timeout=300)
             latencies.append(time.perf_counter() - began)
 
         start = time.perf_counter()

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Compiles contracts/*.sol with the project-local solc (tools/node_modules) and
-// writes build/contracts/<ContractName>.json for every deployable contract:
+// writes chainops/devnet/contracts/<ContractName>.json for every deployable contract:
 //   {contractName, sourceName, compilerVersion, abi, bytecode, deployedBytecode, sourceHash}
+// The output is committed and shipped in the wheel, so installing chainops needs no compiler.
 // Incremental: a sha256 over all sources, the settings, the compiler version and
-// this script is kept in build/contracts/.stamp; when it matches, nothing is done.
+// this script is kept in chainops/devnet/contracts/.stamp; when it matches, nothing is done.
 //
-// Usage: node scripts/compile_contracts.mjs [--force]
+// Usage: node scripts/compile_contracts.mjs [--force | --check]
+//   --check  compile in memory and exit 1 if the committed output differs
 
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -16,10 +18,10 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
 const contractsDir = path.join(root, "contracts");
-// CHAINOPS_BUILD_DIR moves every build output, as it does for the Python side.
-const outDir = path.join(process.env.CHAINOPS_BUILD_DIR || path.join(root, "build"), "contracts");
+const outDir = path.join(root, "chainops", "devnet", "contracts");
 const stampPath = path.join(outDir, ".stamp");
-const force = process.argv.includes("--force");
+const checkOnly = process.argv.includes("--check");
+const force = checkOnly || process.argv.includes("--force");
 
 const SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
@@ -114,16 +116,15 @@ function main() {
     process.exit(1);
   }
 
-  fs.mkdirSync(outDir, { recursive: true });
-  // Remove the old stamp first: an interrupted run must not look up to date.
-  fs.rmSync(stampPath, { force: true });
-  const written = new Set();
+  // Artifact file name -> content, for every deployable contract.
+  const artifacts = new Map();
   for (const [sourceName, contracts] of Object.entries(output.contracts ?? {})) {
     const sourceHash = sha256(sources[sourceName].content);
     for (const [contractName, c] of Object.entries(contracts)) {
       // Abstract contracts and interfaces have no bytecode and cannot be deployed.
       if (!c.evm.bytecode.object) continue;
-      if (written.has(contractName)) {
+      const file = `${contractName}.json`;
+      if (artifacts.has(file)) {
         console.error(`contract name ${contractName} is defined twice`);
         process.exit(1);
       }
@@ -136,20 +137,34 @@ function main() {
         deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
         sourceHash,
       };
-      const file = path.join(outDir, `${contractName}.json`);
-      fs.writeFileSync(file, `${JSON.stringify(artifact, null, 2)}\n`);
-      written.add(contractName);
+      artifacts.set(file, `${JSON.stringify(artifact, null, 2)}\n`);
     }
   }
+  const existing = fs.existsSync(outDir)
+    ? fs.readdirSync(outDir).filter((f) => f.endsWith(".json"))
+    : [];
+  if (checkOnly) {
+    const stale = [...artifacts.keys()].filter((f) => {
+      const target = path.join(outDir, f);
+      return !fs.existsSync(target) || fs.readFileSync(target, "utf8") !== artifacts.get(f);
+    });
+    stale.push(...existing.filter((f) => !artifacts.has(f)));
+    if (stale.length) {
+      console.error(`stale compiled contracts: ${stale.join(", ")}; run: node ${path.relative(root, fileURLToPath(import.meta.url))}`);
+      process.exit(1);
+    }
+    console.log(`compiled contracts up to date (${artifacts.size})`);
+    return;
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  // Remove the old stamp first: an interrupted run must not look up to date.
+  fs.rmSync(stampPath, { force: true });
+  for (const [file, content] of artifacts) fs.writeFileSync(path.join(outDir, file), content);
   // Drop artifacts of contracts that no longer exist.
-  for (const f of fs.readdirSync(outDir)) {
-    if (f.endsWith(".json") && !written.has(f.slice(0, -5))) {
-      fs.rmSync(path.join(outDir, f));
-    }
-  }
+  for (const f of existing) if (!artifacts.has(f)) fs.rmSync(path.join(outDir, f));
   fs.writeFileSync(stampPath, `${stamp}\n`);
-  const names = [...written].sort().join(", ");
-  console.log(`compiled ${written.size} contracts in ${Date.now() - started} ms: ${names}`);
+  const names = [...artifacts.keys()].map((f) => f.slice(0, -5)).sort().join(", ");
+  console.log(`compiled ${artifacts.size} contracts in ${Date.now() - started} ms: ${names}`);
 }
 
 main();

@@ -6,7 +6,6 @@ Run with `make demo` (which sets everything up first).
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import tempfile
 from decimal import Decimal
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
+from chainops.abis import load_abi
 from chainops.cli.render import address_book_tables
 from chainops.core.errors import ChainopsError
 from chainops.devnet.world import World
@@ -39,7 +39,7 @@ async def wrap_eth(world: World, journal: Path, amount: Decimal) -> None:
     )
     assert isinstance(operator, EvmOperator)
     async with operator as evm:
-        token = evm.contract(weth, json.loads((ROOT / "abis" / "WETH9.json").read_text()))
+        token = evm.contract(weth, load_abi("WETH9"))
 
         async def weth_balance() -> Decimal:
             raw = token.decode_result(

@@ -8,8 +8,7 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from chainops.core.event_types import OrderCompleted, OrderEvent
-from chainops.core.orders import OrderState
+from chainops.core.events import OrderCompleted, OrderEvent
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.operators.exchanges import BinanceSpot
 
@@ -49,8 +48,7 @@ async def run_cex_demo(console: Console) -> None:
             cex.events.subscribe(OrderCompleted, done.append)
             order = await cex.place("ETH-USDT", "BUY", "LIMIT", amount, price)
             console.print(f"  placed {order.client_id}: BUY {amount} ETH-USDT LIMIT @ {_d(price)}")
-            async with asyncio.timeout(10):
-                await order.wait_for(lambda o: o.state is OrderState.FILLED)
+            await order.wait(timeout=10)
             balances = await cex.balances()
 
         table = Table("fill id", "price", "ETH", "USDT", "fee", title=f"order {order.client_id}")

@@ -13,8 +13,7 @@ from decimal import Decimal
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
-from chainops.operators.dapps.context import DexContext
-from chainops.operators.dapps.v3_positions import V3Positions
+from chainops.operators.dapps import DexContext, V3Positions
 
 
 async def main() -> None:

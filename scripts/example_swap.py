@@ -13,9 +13,7 @@ from decimal import Decimal
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
-from chainops.operators.dapps.context import DexContext
-from chainops.operators.dapps.slippage import Bps
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
+from chainops.operators.dapps import Bps, DexContext, UniswapV3
 
 
 async def main() -> None:
@@ -31,7 +29,7 @@ async def main() -> None:
             ["WETH", "USDC"], Decimal("1.5"), fee=500, slippage=Bps(50)
         )
         print("quote:", quote.record())
-        order = await uni.wait(await uni.swap(quote))
+        order = await (await uni.swap(quote)).wait()
         print(order, "fills:", dict(order.fills), "fees:", order.fees)
 
 

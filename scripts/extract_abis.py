@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Write abis/<Name>.json for every contract the project calls.
+"""Write chainops/abis/<Name>.json for every contract the project calls.
 
 Sources: the Uniswap npm packages installed in tools/node_modules and our own
-contracts compiled into build/contracts (the compile step is run first; it is a
-no-op when nothing changed). Each file is a bare ABI array, pretty-printed with
-sorted keys so that diffs stay small. abis/README.md lists where each came from.
+contracts compiled into chainops/devnet/contracts (the compile step is run first;
+it is a no-op when nothing changed). Both folders ship in the wheel. Each file is
+a bare ABI array, pretty-printed with sorted keys so that diffs stay small;
+chainops/abis/README.md lists where each came from.
 
     python scripts/extract_abis.py            # (re)write abis/
     python scripts/extract_abis.py --check    # exit 1 if abis/ is stale
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,8 +23,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "tools" / "node_modules"
-BUILD = Path(os.environ.get("CHAINOPS_BUILD_DIR", ROOT / "build")) / "contracts"
-ABIS = ROOT / "abis"
+BUILD = ROOT / "chainops" / "devnet" / "contracts"
+ABIS = ROOT / "chainops" / "abis"
 
 # Output name -> (npm package, artifact path inside the package).
 NPM_ARTIFACTS: dict[str, tuple[str, str]] = {
@@ -133,7 +133,7 @@ def render(entries: list[Entry]) -> dict[str, str]:
     for entry in entries:
         filename = f"{entry.name}.json"
         if filename in files:
-            raise ExtractError(f"two contracts would both write abis/{filename}")
+            raise ExtractError(f"two contracts would both write {filename}")
         files[filename] = json.dumps(entry.abi, indent=2, sort_keys=True) + "\n"
     lines = [
         "# ABIs",
@@ -156,13 +156,14 @@ def check(files: dict[str, str]) -> list[str]:
     for filename, content in sorted(files.items()):
         path = ABIS / filename
         if not path.exists():
-            problems.append(f"missing: abis/{filename}")
+            problems.append(f"missing: {ABIS.relative_to(ROOT)}/{filename}")
         elif path.read_text(encoding="utf-8") != content:
-            problems.append(f"differs: abis/{filename}")
+            problems.append(f"differs: {ABIS.relative_to(ROOT)}/{filename}")
     if ABIS.is_dir():
         for path in sorted(ABIS.iterdir()):
-            if path.is_file() and path.name not in files:
-                problems.append(f"not generated: abis/{path.name}")
+            # The folder is also the package that loads the ABIs.
+            if path.is_file() and path.suffix != ".py" and path.name not in files:
+                problems.append(f"not generated: {ABIS.relative_to(ROOT)}/{path.name}")
     return problems
 
 
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-compile",
         action="store_true",
-        help="use build/contracts as it is instead of running the compile script first",
+        help="use chainops/devnet/contracts as it is instead of compiling first",
     )
     args = parser.parse_args(argv)
     try:
@@ -197,9 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
-            print("abis/ is stale; run: python scripts/extract_abis.py", file=sys.stderr)
+            print("ABIs are stale; run: python scripts/extract_abis.py", file=sys.stderr)
             return 1
-        print(f"abis/ up to date ({len(files)} files)")
+        print(f"{ABIS.relative_to(ROOT)}/ up to date ({len(files)} files)")
         return 0
     write(files)
     print(f"wrote {len(files)} files to {ABIS.relative_to(ROOT)}/")

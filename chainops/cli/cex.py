@@ -1,45 +1,55 @@
-"""``chainops cex``: balances, orders and books on a Binance-compatible venue (or the simulator)."""
+"""``chainops cex``: balances, orders and books on a Binance-compatible venue (or the simulator).
+
+The venue is ``--url`` (``$CHAINOPS_CEX_URL``; default the local paper exchange that
+``chainops devnet up`` and ``chainops cex serve`` run), the account its API key and
+secret (``--api-key``/``--api-secret`` or ``$CHAINOPS_CEX_API_KEY``/``_API_SECRET``).
+Orders are journalled (the exchange journal in the data folder, or ``--journal``) so a
+later ``order cancel`` in another process knows them.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from chainops.core.errors import ChainopsError
-from chainops.core.orders import Order
-from chainops.operators.exchanges.binance import BinanceSpot
-from chainops.operators.exchanges.orderbook import OrderBook
+from chainops.cli.format import decimal_text, plain, price_text
+from chainops.cli.options import Venue, command
+from chainops.cli.runtime import Runtime, out, parse_amount
 
-cex_app = typer.Typer(help="Trade on a Binance-compatible exchange (default: the local simulator).")
-order_app = typer.Typer(help="Place and cancel orders.")
-cex_app.add_typer(order_app, name="order")
-console = Console()
-err_console = Console(stderr=True)
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from chainops.core.errors import ChainopsError
+    from chainops.core.order import Order
+    from chainops.operators.exchanges.binance import BinanceSpot
 
-URL = typer.Option(
-    "http://127.0.0.1:8090", "--url", envvar="CHAINOPS_CEX_URL", help="REST base URL."
+cex_app = typer.Typer(
+    help="Trade on a Binance-compatible exchange (default: the local paper exchange).",
+    no_args_is_help=True,
 )
+order_app = typer.Typer(help="Place and cancel orders.", no_args_is_help=True)
+cex_app.add_typer(order_app, name="order")
+T = TypeVar("T")
+# the port `chainops cex serve` and `chainops devnet up` give the paper exchange
+PAPER_URL = "http://127.0.0.1:8090"
+URL = typer.Option(PAPER_URL, "--url", envvar="CHAINOPS_CEX_URL", help="REST base URL.")
 KEY = typer.Option(..., "--api-key", envvar="CHAINOPS_CEX_API_KEY", help="API key.")
 SECRET = typer.Option(..., "--api-secret", envvar="CHAINOPS_CEX_API_SECRET", help="API secret.")
-# orders are journalled so a later `order cancel` (another process) knows them
-JOURNAL = typer.Option(
-    Path.home() / ".chainops" / "cex-journal.sqlite", "--journal", envvar="CHAINOPS_CEX_JOURNAL"
-)
-JSON = typer.Option(False, "--json", help="Print JSON.")
 FUND = typer.Option(["USDT=10000", "ETH=10"], "--fund", help="ASSET=AMOUNT, repeatable")
 
 
-def _adapter(url: str, key: str, secret: str, journal: Path | None) -> BinanceSpot:
+def _is_local(url: str) -> bool:
+    return url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+
+
+def _venue(rt: Runtime, url: str, key: str, secret: str, journal: bool) -> BinanceSpot:
+    from chainops.operators.exchanges.binance import BinanceSpot
+
     stream = url.replace("https://", "wss://").replace("http://", "ws://")
     local = url.startswith("http://")  # the simulator serves streams on the REST port
     return BinanceSpot.connect(
@@ -49,33 +59,52 @@ def _adapter(url: str, key: str, secret: str, journal: Path | None) -> BinanceSp
         stream_url=stream if local else None,
         ws_api_url=f"{stream}/ws-api/v3" if local else None,
         user_stream=False,
-        journal_path=journal,
+        journal_path=rt.journal_file("exchange") if journal else None,
     )
 
 
-def _run(
+def _unreachable(url: str, exc: ChainopsError) -> ChainopsError:
+    text = str(exc)
+    why = "connection refused" if "onnect" in text else text.split(";", 1)[0]
+    hint = (
+        "start the paper exchange with `chainops devnet up` or `chainops cex serve`"
+        if _is_local(url)
+        else "check --url (or $CHAINOPS_CEX_URL)"
+    )
+    return type(exc)(f"cannot reach the exchange at {url} ({why}): {hint}")
+
+
+def _session(
+    rt: Runtime,
     url: str,
     key: str,
     secret: str,
-    journal: Path | None,
     job: Callable[[BinanceSpot], Awaitable[T]],
+    *,
+    journal: bool = False,
 ) -> T:
+    """Start the adapter, run ``job``, close; an unreachable venue is a clear RpcError."""
+    from chainops.core.errors import RpcError
+
     async def main() -> T:
-        async with _adapter(url, key, secret, journal) as cex:
+        cex = _venue(rt, url, key, secret, journal)
+        try:
+            await cex.start()
+        except RpcError as exc:
+            raise _unreachable(url, exc) from None
+        try:
             return await job(cex)
+        finally:
+            await cex.close()
 
-    try:
-        return asyncio.run(main())
-    except ChainopsError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=1) from exc
+    return rt.run(main)
 
 
-def _emit(data: Any, as_json: bool, table: Table | str) -> None:
-    if as_json:
-        print(json.dumps(data, indent=2, sort_keys=True))
-    else:
-        console.print(table)
+def _confirm(rt: Runtime, url: str, key: str, action: dict[str, str]) -> None:
+    """Venue, endpoint and account, then the action; asks unless ``--yes``."""
+    venue = "binance spot (paper exchange)" if _is_local(url) else "binance spot"
+    shown_key = f"{key[:6]}…" if len(key) > 8 else "***"  # enough to tell keys apart
+    rt.confirm({"network": venue, "endpoint": url, "account": f"API key {shown_key}"} | action)
 
 
 def _order_dict(order: Order) -> dict[str, Any]:
@@ -85,44 +114,42 @@ def _order_dict(order: Order) -> dict[str, Any]:
         "pair": str(order.trading_pair),
         "side": order.side.name,
         "type": order.order_type.name,
-        "amount": str(order.amount),
-        "price": None if order.price is None else str(order.price),
+        "amount": order.amount,
+        "price": order.price,
         "state": order.state.name,
-        "filled": str(order.filled_base),
-        "average_price": None if order.average_price is None else str(order.average_price),
+        "filled": order.filled_base,
+        "average_price": order.average_price,
+        "created_at": order.created_at.isoformat(),
     }
 
 
+def _emit(rt: Runtime, data: Any, table: Table) -> None:
+    if rt.as_json:
+        rt.show(data)
+    else:
+        out.print(table)
+
+
 def _order_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table("client id", "pair", "side", "type", "amount", "price", "state", "filled")
-    for r in rows:
-        table.add_row(
-            r["client_id"],
-            r["pair"],
-            r["side"],
-            r["type"],
-            r["amount"],
-            str(r["price"]),
-            r["state"],
-            r["filled"],
-        )
+    columns = ("client_id", "pair", "side", "type", "amount", "price", "state", "filled")
+    table = Table(*(c.replace("_", " ") for c in columns))
+    for row in plain(rows):
+        table.add_row(*(escape("-" if row[c] is None else str(row[c])) for c in columns))
     return table
 
 
-@cex_app.command("balance")
-def balance(
-    url: str = URL, api_key: str = KEY, api_secret: str = SECRET, as_json: bool = JSON
-) -> None:
+@command(cex_app, "balance", venue=Venue.EXCHANGE, account=False)
+def balance(url: str = URL, api_key: str = KEY, api_secret: str = SECRET, *, rt: Runtime) -> None:
     """Free and locked balances."""
-    found = _run(url, api_key, api_secret, None, lambda cex: cex.balances())
-    data = {a: {"free": str(b.free), "locked": str(b.locked)} for a, b in sorted(found.items())}
+    found = _session(rt, url, api_key, api_secret, lambda cex: cex.balances())
+    data = plain({a: {"free": b.free, "locked": b.locked} for a, b in sorted(found.items())})
     table = Table("asset", "free", "locked")
     for asset, row in data.items():
         table.add_row(asset, row["free"], row["locked"])
-    _emit(data, as_json, table)
+    _emit(rt, data, table)
 
 
-@order_app.command("place")
+@command(order_app, "place", venue=Venue.EXCHANGE, acts=True)
 def order_place(
     pair: str = typer.Argument(..., help="e.g. ETH-USDT"),
     side: str = typer.Argument(..., help="buy or sell"),
@@ -133,101 +160,103 @@ def order_place(
     url: str = URL,
     api_key: str = KEY,
     api_secret: str = SECRET,
-    journal: Path = JOURNAL,
-    as_json: bool = JSON,
+    *,
+    rt: Runtime,
 ) -> None:
-    """Place an order and print it."""
+    """Place an order (after showing venue and account, and asking) and print it."""
+    size = parse_amount(amount)
+    limit = None if price is None else parse_amount(price, "price")
+    what = f"{side.lower()} {size} {pair} " + ("at market" if limit is None else f"at {limit}")
+    _confirm(rt, url, api_key, {"place": f"{order_type.lower()} order: {what}"})
 
     async def job(cex: BinanceSpot) -> Order:
-        return await cex.place(
-            pair,
-            side.upper(),
-            order_type.upper(),
-            Decimal(amount),
-            None if price is None else Decimal(price),
-            time_in_force=None if tif is None else tif.upper(),
-        )
+        tif_name = None if tif is None else tif.upper()
+        kind = order_type.upper()
+        return await cex.place(pair, side.upper(), kind, size, limit, time_in_force=tif_name)
 
-    order = _run(url, api_key, api_secret, journal, job)
+    order = _session(rt, url, api_key, api_secret, job, journal=True)
     data = _order_dict(order)
-    _emit(data, as_json, _order_table([data]))
+    _emit(rt, data, _order_table([data]))
 
 
-@order_app.command("cancel")
+@command(order_app, "cancel", venue=Venue.EXCHANGE, acts=True)
 def order_cancel(
     client_id: str = typer.Argument(..., help="client id printed by `order place`"),
     url: str = URL,
     api_key: str = KEY,
     api_secret: str = SECRET,
-    journal: Path = JOURNAL,
-    as_json: bool = JSON,
+    *,
+    rt: Runtime,
 ) -> None:
-    """Cancel an order placed from this journal."""
-    order = _run(url, api_key, api_secret, journal, lambda cex: cex.cancel(client_id))
+    """Cancel an order placed from this journal (after asking)."""
+    _confirm(rt, url, api_key, {"cancel": client_id})
+    order = _session(rt, url, api_key, api_secret, lambda cex: cex.cancel(client_id), journal=True)
     data = _order_dict(order)
-    _emit(data, as_json, _order_table([data]))
+    _emit(rt, data, _order_table([data]))
 
 
-@cex_app.command("orders")
+@command(cex_app, "orders", venue=Venue.EXCHANGE, account=False)
 def orders(
     pair: str | None = typer.Argument(None, help="only this pair"),
     url: str = URL,
     api_key: str = KEY,
     api_secret: str = SECRET,
-    as_json: bool = JSON,
+    *,
+    rt: Runtime,
 ) -> None:
     """Open orders at the venue."""
-    found = _run(url, api_key, api_secret, None, lambda cex: cex.open_orders(pair))
+    found = _session(rt, url, api_key, api_secret, lambda cex: cex.open_orders(pair))
     data = [
         {
             "client_id": o.client_id,
             "pair": str(o.trading_pair),
             "side": o.side.name,
             "type": o.order_type.name,
-            "amount": str(o.amount),
-            "price": None if o.price is None else str(o.price),
-            "state": o.update.state.name if o.update.state else "?",
-            "filled": str(o.executed),
+            "amount": o.amount,
+            "price": o.price,
+            "state": o.update.state.name if o.update.state else None,
+            "filled": o.executed,
         }
         for o in found
     ]
-    _emit(data, as_json, _order_table(data))
+    _emit(rt, plain(data), _order_table(data))
 
 
-@cex_app.command("book")
+@command(cex_app, "book", venue=Venue.EXCHANGE, account=False)
 def book(
     pair: str = typer.Argument(..., help="e.g. ETH-USDT"),
     depth: int = typer.Option(10, "--depth", min=1, max=1000),
     url: str = URL,
     api_key: str = KEY,
     api_secret: str = SECRET,
-    as_json: bool = JSON,
+    *,
+    rt: Runtime,
 ) -> None:
     """The order book (best levels first) with mid price."""
 
-    async def job(cex: BinanceSpot) -> OrderBook:
+    async def job(cex: BinanceSpot) -> Any:
+        from chainops.operators.exchanges.orderbook import OrderBook
+
         snapshot = await cex._venue_snapshot(cex.rule(pair).trading_pair)
         result = OrderBook(cex.rule(pair).trading_pair)
         result.apply_snapshot(snapshot.last_update_id, snapshot.bids, snapshot.asks)
         return result
 
-    found = _run(url, api_key, api_secret, None, job)
-    bids = [[str(p), str(q)] for p, q in found.bids(depth)]
-    asks = [[str(p), str(q)] for p, q in found.asks(depth)]
-    mid = None if found.mid is None else str(found.mid)
-    data = {
-        "pair": str(found.trading_pair),
-        "last_update_id": found.last_update_id,
-        "mid": mid,
-        "bids": bids,
-        "asks": asks,
-    }
-    table = Table("bid amount", "bid", "ask", "ask amount", title=f"{found.trading_pair} mid {mid}")
+    found = _session(rt, url, api_key, api_secret, job)
+    bids = [[price_text(p), decimal_text(q)] for p, q in found.bids(depth)]
+    asks = [[price_text(p), decimal_text(q)] for p, q in found.asks(depth)]
+    data = plain({
+        "pair": str(found.trading_pair), "last_update_id": found.last_update_id,
+        "mid": found.mid, "bids": bids, "asks": asks,
+    })  # fmt: skip
+    table = Table(
+        "bid amount", "bid", "ask", "ask amount", title=f"{found.trading_pair} mid {data['mid']}"
+    )
     for i in range(max(len(bids), len(asks))):
         b = bids[i] if i < len(bids) else ["", ""]
         a = asks[i] if i < len(asks) else ["", ""]
         table.add_row(b[1], b[0], a[0], a[1])
-    _emit(data, as_json, table)
+    _emit(rt, data, table)
 
 
 @cex_app.command("serve")
@@ -248,6 +277,8 @@ def serve(
         funds = {a.strip().upper(): Decimal(v) for a, v in (f.split("=", 1) for f in fund)}
     except (ValueError, ArithmeticError) as exc:
         raise typer.BadParameter(f"--fund takes ASSET=AMOUNT: {exc}") from exc
+
+    import asyncio
 
     async def main() -> None:
         async with ExchangeSimulator(seed=seed, port=port) as sim:

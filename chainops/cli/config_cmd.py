@@ -2,51 +2,44 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import typer
 
-from chainops.cli.runtime import CONFIG, JSON, NETWORK, RPC_URL, fail, settings_for, show
-from chainops.config import resolve_network
-from chainops.config.networks import mask_url
-from chainops.core.errors import ChainopsError
+from chainops.cli.options import command
+from chainops.cli.runtime import Runtime
 
-config_app = typer.Typer(help="Show the configuration (file < environment < flags).")
+config_app = typer.Typer(
+    help="Show the configuration (file < environment < flags).", no_args_is_help=True
+)
 
 
-@config_app.command("show")
-def config_show(
-    config: Path | None = CONFIG,
-    network: str | None = NETWORK,
-    rpc_url: str | None = RPC_URL,
-    as_json: bool = JSON,
-) -> None:
+@command(config_app, "show", account=False, journal=False)
+def config_show(*, rt: Runtime) -> None:
     """Print the merged settings and the resolved network; API keys in URLs are masked."""
+    from chainops.config.networks import mask_url
+    from chainops.core.errors import ChainopsError
+
+    settings = rt.settings()
+    document: dict[str, Any] = {
+        "config_file": str(settings.source_file),
+        "config_file_exists": bool(settings.source_file and settings.source_file.is_file()),
+        "network": settings.network,
+        "rpc_url": mask_url(settings.rpc_url) if settings.rpc_url else None,
+        "wallet": settings.wallet,
+        "networks": {
+            name: spec.model_dump(mode="json") | {"rpc_urls": [mask_url(u) for u in spec.rpc_urls]}
+            for name, spec in settings.networks.items()
+        },
+    }
     try:
-        settings = settings_for(config, network, rpc_url)
-        document: dict[str, Any] = {
-            "config_file": str(settings.source_file),
-            "config_file_exists": bool(settings.source_file and settings.source_file.is_file()),
-            "network": settings.network,
-            "rpc_url": mask_url(settings.rpc_url) if settings.rpc_url else None,
-            "wallet": settings.wallet,
-            "networks": {
-                name: spec.model_dump(mode="json")
-                | {"rpc_urls": [mask_url(u) for u in spec.rpc_urls]}
-                for name, spec in settings.networks.items()
-            },
-        }
-        try:
-            document["resolved"] = resolve_network(settings).to_dict(mask=True)
-        except ChainopsError as exc:
-            document["resolved"] = {"error": str(exc)}
+        document["resolved"] = rt.net().to_dict(mask=True)
     except ChainopsError as exc:
-        raise fail(exc, as_json) from None
-    if as_json:
-        show(document, True)
+        document["resolved"] = {"error": str(exc)}
+    if rt.as_json:
+        rt.show(document)
         return
-    show({k: v for k, v in document.items() if k not in ("networks", "resolved")}, False)
+    rt.show({k: v for k, v in document.items() if k not in ("networks", "resolved")})
     for name, spec in document["networks"].items():
-        show(spec, False, f"[networks.{name}]")
-    show(document["resolved"], False, "resolved network")
+        rt.show(spec, f"[networks.{name}]")
+    rt.show(document["resolved"], "resolved network")

@@ -8,30 +8,29 @@ import threading
 
 import typer
 
-from chainops.cli.runtime import JSON, err, fail, out
-from chainops.config.networks import mask_url
-from chainops.core.errors import ChainopsError
+from chainops.cli.options import Venue, command
+from chainops.cli.runtime import Runtime, err, out
 
 
+@command(None, "fork", venue=Venue.NONE)
 def devnet_fork(
     fork_url: str = typer.Option(..., "--fork-url", help="RPC URL of the network to fork."),
     block: int | None = typer.Option(None, "--block", min=0, help="Fork at this block."),
     port: int = typer.Option(0, "--port", help="Port to listen on; 0 picks a free one."),
-    as_json: bool = JSON,
+    *,
+    rt: Runtime,
 ) -> None:
     """Fork a network locally (keeps its chain id) and serve it until Ctrl-C."""
+    from chainops.config.networks import mask_url
+    from chainops.core.errors import ValidationError
     from chainops.devnet.anvil import Anvil, AnvilConfig
 
-    try:
-        if not fork_url.startswith(("http://", "https://", "ws://", "wss://")):
-            from chainops.core.errors import ValidationError
-
-            raise ValidationError(f"--fork-url {mask_url(fork_url)!r} is not an http(s) URL")
-        # chain_id None: the fork keeps the forked chain's id, so signed txs match it
-        config = AnvilConfig(fork_url=fork_url, fork_block=block, chain_id=None, port=port or None)
-        node = Anvil(config).start()
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
+    as_json = rt.as_json
+    if not fork_url.startswith(("http://", "https://", "ws://", "wss://")):
+        raise ValidationError(f"--fork-url {mask_url(fork_url)!r} is not an http(s) URL")
+    # chain_id None: the fork keeps the forked chain's id, so signed txs match it
+    config = AnvilConfig(fork_url=fork_url, fork_block=block, chain_id=None, port=port or None)
+    node = Anvil(config).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

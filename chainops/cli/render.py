@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from chainops.devnet.addressbook import AddressBook
+from chainops.core.addressbook import AddressBook
 
 
 def address_book_tables(book: AddressBook, rpc_url: str | None = None) -> list[Table]:

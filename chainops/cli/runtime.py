@@ -1,134 +1,289 @@
-"""Shared plumbing of the network commands (config, wallet, send, tx, devnet fork).
+"""The one CLI runtime: settings, network, account, journal, prompts, output and errors.
 
-Exit codes scripts can rely on (the README lists them too):
-
-====  ===============================================================
-0     success
-1     bad input or configuration (nothing was sent)
-2     command-line usage error
-3     the RPC node is unreachable or failing
-4     the transaction failed: reverted, rejected, replaced or dropped
-5     outcome not known yet (still pending at the timeout)
-6     authentication: wrong keystore password
-10    aborted at the confirmation prompt
-====  ===============================================================
+Every command gets a :class:`Runtime` from :func:`chainops.cli.options.command`. It
+resolves what the shared options name (lazily: a command that fails on bad input never
+loads the SDK parts it does not need), asks before anything is sent, runs the async
+body, and turns every ChainopsError into one message and one exit code
+(:mod:`chainops.cli.exitcodes`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from chainops.config import Network, Settings, load_settings, resolve_network
-from chainops.config.paths import journal_path
-from chainops.core.errors import (
-    AuthenticationError,
-    ChainopsError,
-    ConfigurationError,
-    InvalidAmount,
-    Rejected,
-    Reverted,
-    RpcError,
-    UnknownOutcome,
-)
-from chainops.core.transactions import Transaction
+from chainops.cli.exitcodes import ExitCode, exit_code
+from chainops.cli.format import plain
+from chainops.cli.options import KEY_ENV, PASSWORD_ENV, Venue
 
 if TYPE_CHECKING:
+    from chainops.config import Network, Settings
+    from chainops.core.errors import ChainopsError
     from chainops.operators.evm.operator import EvmOperator
     from chainops.operators.evm.signer import LocalSigner
 
 T = TypeVar("T")
-out = Console()
-err = Console(stderr=True)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+# Anvil's development account 1: the default signer on a local chain (0 deploys the world)
+DEV_ACCOUNT = 1
 
 
-class ExitCode(IntEnum):
-    """The documented exit codes."""
+@dataclass
+class Runtime:
+    """What one command invocation runs with."""
 
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    RPC = 3
-    TX_FAILED = 4
-    UNKNOWN_OUTCOME = 5
-    AUTH = 6
-    ABORTED = 10
+    venue: Venue = Venue.NONE
+    config: Path | None = None
+    as_json: bool = False
+    network: str | None = None
+    rpc_url: str | None = None
+    wallet: str | None = None
+    journal: Path | None = None
+    yes: bool = False
+    # set while a command waits, so Ctrl-C can say what is pending and how to resume
+    pending: tuple[str, str] | None = field(default=None, init=False)
+    _settings: Settings | None = field(default=None, init=False, repr=False)
+    _net: Network | None = field(default=None, init=False, repr=False)
 
+    # -- running a command ---------------------------------------------------------------
 
-def exit_code(exc: ChainopsError) -> ExitCode:
-    if isinstance(exc, AuthenticationError):
-        return ExitCode.AUTH
-    if isinstance(exc, UnknownOutcome):
-        return ExitCode.UNKNOWN_OUTCOME
-    if isinstance(exc, Reverted | Rejected):
-        return ExitCode.TX_FAILED
-    if isinstance(exc, RpcError):
-        return ExitCode.RPC
-    return ExitCode.ERROR
+    def call(self, func: Callable[..., None], kwargs: dict[str, Any]) -> None:
+        """Run a command body: errors to messages and exit codes, Ctrl-C to a resume hint."""
+        from chainops.core.errors import ChainopsError, ValidationError
 
+        try:
+            func(**kwargs, rt=self)
+        except ChainopsError as exc:
+            self.fail(exc)
+        except typer.BadParameter as exc:  # a body's own input check: same path as ours
+            self.fail(ValidationError(exc.message))
+        except KeyboardInterrupt:
+            self.interrupted()
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("solders", "solana"):
+                raise
+            from chainops.core.errors import ConfigurationError
 
-def fail(exc: ChainopsError, as_json: bool = False) -> typer.Exit:
-    """Report a user-facing error (no traceback) and return the Exit to raise."""
-    code = exit_code(exc)
-    if as_json:
-        document = {"error": type(exc).__name__, "message": str(exc), "exit_code": int(code)}
-        print(json.dumps(document), flush=True)
-    else:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-    return typer.Exit(code=int(code))
+            self.fail(
+                ConfigurationError(
+                    "Solana support needs the solana extra: pip install 'chainops[solana]'"
+                )
+            )
 
+    def run(self, job: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run an async body to completion."""
+        import asyncio
 
-def run(job: Callable[[], Coroutine[Any, Any, T]], as_json: bool = False) -> T:
-    """Run an async command body; ChainopsError becomes a message and an exit code."""
-    try:
         return asyncio.run(job())
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
+
+    def fail(self, exc: ChainopsError) -> NoReturn:
+        """Report ``exc`` (JSON on stdout under ``--json``) and exit with its code."""
+        code = exit_code(exc)
+        if self.as_json:
+            document = {"error": type(exc).__name__, "message": str(exc), "exit_code": int(code)}
+            print(json.dumps(document), flush=True)
+        else:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(code=int(code))
+
+    def interrupted(self) -> NoReturn:
+        """Ctrl-C: say what is still pending and the command that resumes waiting."""
+        code = int(ExitCode.INTERRUPTED)
+        if self.pending is None:
+            hint = ""
+            if self.venue is Venue.EVM:
+                hint = (
+                    ": whatever was sent is in the journal; `chainops tx list --pending` "
+                    "shows it and `chainops tx wait ID` resumes waiting"
+                )
+            err.print(f"interrupted{hint}")
+            raise typer.Exit(code=code)
+        client_id, resume = self.pending
+        if self.as_json:
+            document = {"error": "Interrupted", "client_id": client_id, "resume": resume}
+            print(json.dumps(document | {"exit_code": code}), flush=True)
+        err.print(
+            f"interrupted: {client_id} is still pending and may complete.\n"
+            f"  resume waiting with: {escape(resume)}"
+        )
+        raise typer.Exit(code=code)
+
+    @contextmanager
+    def waiting(self, client_id: str, resume: str) -> Iterator[None]:
+        """While inside, Ctrl-C reports ``client_id`` and the ``resume`` command."""
+        import asyncio
+
+        self.pending = (client_id, resume)
+        err.print(f"waiting for {client_id} (Ctrl-C stops waiting, not the operation)")
+        try:
+            yield
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise  # Ctrl-C: keep the hint for the interrupt handler
+        except BaseException:
+            self.pending = None
+            raise
+        self.pending = None
+
+    # -- output ---------------------------------------------------------------------------
+
+    def show(self, data: dict[str, Any] | list[dict[str, Any]], title: str = "") -> None:
+        """A result: JSON on stdout, or a readable key/value listing."""
+        data = plain(data)
+        if self.as_json:
+            print(json.dumps(data, indent=2), flush=True)
+            return
+        if title:
+            out.print(f"[bold green]{escape(title)}[/bold green]")
+        rows = data if isinstance(data, list) else [data]
+        for row in rows:
+            for key, value in row.items():
+                out.print(f"  {key:<14} {escape(_text(value))}")
+            if isinstance(data, list):
+                out.print()
+
+    def confirm(self, lines: dict[str, str], question: str = "Send?") -> None:
+        """Show what is about to happen (stderr) and ask, unless ``--yes``."""
+        for key, value in lines.items():
+            err.print(f"  [bold]{key:<9}[/bold] {escape(str(value))}")
+        if self.yes:
+            return
+        if not typer.confirm(question, default=False, err=True):
+            if self.as_json:
+                print(json.dumps({"declined": True, "exit_code": int(ExitCode.DECLINED)}))
+            err.print("declined: nothing sent")
+            raise typer.Exit(code=int(ExitCode.DECLINED))
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def settings(self) -> Settings:
+        """File < environment < flags."""
+        if self._settings is None:
+            from chainops.config import load_settings
+
+            flags = {"network": self.network, "rpc_url": self.rpc_url}
+            if self.venue is not Venue.EVM:
+                flags = {}
+            self._settings = load_settings(self.config, **flags)
+        return self._settings
+
+    def net(self) -> Network:
+        """The EVM network the options name."""
+        if self._net is None:
+            from chainops.config import resolve_network
+
+            self._net = resolve_network(self.settings())
+        return self._net
+
+    def journal_file(self, kind: str = "evm") -> Path:
+        """``--journal``, else this venue's journal in the data folder."""
+        from chainops.config.paths import journal_path
+
+        path = self.journal or journal_path(kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def password(self, name: str, *, confirm: bool = False) -> str:
+        """$CHAINOPS_WALLET_PASSWORD for scripts, else a prompt."""
+        env = os.environ.get(PASSWORD_ENV)
+        if env is not None:
+            return env
+        value: str = typer.prompt(
+            f"Password for wallet {name!r}", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+        return value
+
+    def signer(self) -> LocalSigner:
+        """``--wallet``, else $CHAINOPS_PRIVATE_KEY, else the config's wallet, else (on a
+        local chain) development account 1."""
+        from chainops.core.errors import ConfigurationError
+        from chainops.operators.evm.signer import LocalSigner
+
+        if self.wallet is None and os.environ.get(KEY_ENV):
+            return LocalSigner.from_env(KEY_ENV)
+        name = self.wallet or self.settings().wallet
+        if name is None:
+            if self.net().chain.is_local:
+                return LocalSigner.from_key(dev_key(DEV_ACCOUNT))
+            raise ConfigurationError(
+                f"no account for {self.net().name}: pass --wallet NAME, set `wallet` in the "
+                f"config file, or set {KEY_ENV} (create a wallet with `chainops wallet new NAME`)"
+            )
+        from chainops.wallets import WalletStore
+
+        store = WalletStore()
+        store.get(name)  # a missing wallet fails before any password prompt
+        return LocalSigner.from_keystore(store.keystore(name), self.password(name))
+
+    def describe(self, account: str) -> dict[str, str]:
+        """The lines shown before anything is sent on an EVM network."""
+        from chainops.config.networks import mask_url
+
+        net = self.net()
+        return {
+            "network": f"{net.name} (chain {net.chain.chain_id})",
+            "endpoint": mask_url(net.rpc_urls[0]),
+            "account": account,
+        }
+
+    async def connect(self, signer: LocalSigner, **settings: Any) -> EvmOperator:
+        """A started EvmOperator on the network, journalling to the journal file."""
+        import dataclasses
+
+        from chainops.core.errors import RpcError
+        from chainops.operators.base import OperatorFactory
+
+        net = self.net()
+        # close_timeout 0: the CLI waits explicitly; on exit (or Ctrl-C) the journal keeps
+        # what is in flight for `tx wait`, so closing never blocks on pending transactions
+        options = net.operator_options() | {"rpc_retries": 1, "close_timeout": 0.0} | settings
+        evm = OperatorFactory.create(
+            net.chain.name,
+            kind="evm",
+            cache=False,
+            signer=signer,
+            journal_path=self.journal_file(),
+            **options,
+        )
+        if net.fee.min_tip_gwei is not None:
+            tip = int(net.fee.min_tip_gwei * 10**9)
+            evm.fees.policy = dataclasses.replace(evm.fees.policy, min_tip_wei=tip)
+        try:
+            await evm.start()
+        except RpcError as exc:
+            await evm.close()
+            raise unreachable(net, exc) from None
+        return evm
 
 
-CONFIG = typer.Option(
-    None, "--config", help="Config file (default: $CHAINOPS_CONFIG, else the platform default)."
-)
-NETWORK = typer.Option(
-    None, "--network", "-n", help="Network name or chain id (default: the config's `network`)."
-)
-RPC_URL = typer.Option(
-    None, "--rpc-url", help="RPC endpoint, overriding the network's (or $CHAINOPS_RPC_URL)."
-)
-JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
-YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
-JOURNAL = typer.Option(
-    None, "--journal", help="Transaction journal (default: $CHAINOPS_JOURNAL or the data dir)."
-)
-WALLET = typer.Option(None, "--wallet", "-w", help="Wallet name (default: the config's `wallet`).")
-KEY_ENV = "CHAINOPS_PRIVATE_KEY"
-PASSWORD_ENV = "CHAINOPS_WALLET_PASSWORD"
+def unreachable(net: Network, exc: ChainopsError) -> ChainopsError:
+    """An RpcError saying which endpoint failed and what to do, without the client's text."""
+    from chainops.config.networks import mask_url
 
-
-def settings_for(config: Path | None, network: str | None, rpc_url: str | None) -> Settings:
-    """File < environment < these flags."""
-    return load_settings(config, network=network, rpc_url=rpc_url)
-
-
-def network_for(config: Path | None, network: str | None, rpc_url: str | None) -> Network:
-    settings = settings_for(config, network, rpc_url)
-    return resolve_network(settings)
-
-
-def journal_file(explicit: Path | None) -> Path:
-    path = explicit or journal_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    urls = ", ".join(mask_url(u) for u in net.rpc_urls)
+    text = str(exc)
+    if "Connect" in text or "connect" in text:
+        why = "connection refused"
+    elif "imeout" in text:
+        why = "no answer in time"
+    else:
+        why = text.split(";", 1)[0]
+    if net.chain.is_local:
+        hint = "start it with `chainops devnet up` (or pass --rpc-url to the node you run)"
+    else:
+        hint = f"check the URL in the config's [networks.{net.name}] or pass --rpc-url"
+    return type(exc)(f"cannot reach network {net.name!r} at {urls} ({why}): {hint}")
 
 
 # ASCII digits only: \d would also admit digits of other scripts
@@ -136,7 +291,9 @@ _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 
 
 def parse_amount(text: str, what: str = "amount") -> Decimal:
-    """A plain decimal string ("1.5"): commas, exponents, signs and blanks are refused."""
+    """A plain positive decimal ("1.5"): commas, exponents, signs and blanks are refused."""
+    from chainops.core.errors import InvalidAmount
+
     value = text.strip()
     if not _PLAIN_DECIMAL.fullmatch(value):
         raise InvalidAmount(
@@ -149,124 +306,27 @@ def parse_amount(text: str, what: str = "amount") -> Decimal:
     return amount
 
 
-def password_for(name: str, *, confirm: bool = False) -> str:
-    """The wallet password: $CHAINOPS_WALLET_PASSWORD for scripts, else a prompt."""
-    env = os.environ.get(PASSWORD_ENV)
-    if env is not None:
-        return env
-    prompt = f"Password for wallet {name!r}"
-    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
-    return value
+def dev_key(index: int) -> str:
+    """Private key ``index`` of Anvil's public development mnemonic."""
+    from eth_account import Account
+
+    from chainops.devnet.anvil import DEFAULT_MNEMONIC
+
+    Account.enable_unaudited_hdwallet_features()
+    account = Account.from_mnemonic(DEFAULT_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    return str(account.key.to_0x_hex())
 
 
-def confirm_or_abort(lines: dict[str, str], yes: bool, as_json: bool) -> None:
-    """Show what is about to happen (on stderr) and ask, unless ``yes``."""
-    for key, value in lines.items():
-        err.print(f"  [bold]{key:<9}[/bold] {value}", highlight=False)
-    if yes:
-        return
-    if not typer.confirm("Send?", default=False, err=True):
-        if as_json:
-            print(json.dumps({"aborted": True}), flush=True)
-        else:
-            err.print("aborted, nothing sent")
-        raise typer.Exit(code=int(ExitCode.ABORTED))
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_text(v)}" for k, v in value.items())
+    return str(value)
 
 
-def tx_summary(tx: Transaction, net: Network | None = None) -> dict[str, Any]:
-    """The fields of a transaction a user and a script look at."""
-    winner = tx.winner
-    receipt = tx.receipt
-    summary: dict[str, Any] = {
-        "client_id": str(tx.client_id),
-        "hash": None if tx.hash is None else str(tx.hash),
-        "state": tx.state.name,
-        "chain": tx.platform,
-        "sender": str(tx.sender),
-        "to": None if tx.to is None else str(tx.to),
-        "value_wei": tx.value,
-        "nonce": tx.nonce,
-        "attempts": [
-            {"index": a.index, "kind": a.kind.name, "hash": str(a.hash)} for a in tx.attempts
-        ],
-        "winner": None if winner is None else winner.index,
-        "block": None if receipt is None else receipt.block_number,
-        "confirmations": tx.confirmations,
-        "error": None if tx.error is None else str(tx.error.message),
-    }
-    if net is not None and tx.hash is not None:
-        base = net.explorer_url
-        summary["explorer"] = f"{base.rstrip('/')}/tx/{tx.hash}" if base else None
-    return summary
-
-
-def show(data: dict[str, Any] | list[dict[str, Any]], as_json: bool, title: str = "") -> None:
-    """Print a result: JSON on stdout, or a readable key/value listing."""
-    if as_json:
-        print(json.dumps(data, indent=2, default=str), flush=True)
-        return
-    if title:
-        out.print(f"[bold green]{title}[/bold green]")
-    rows = data if isinstance(data, list) else [data]
-    for row in rows:
-        for key, value in row.items():
-            out.print(f"  {key:<14} {value}", highlight=False)
-        if isinstance(data, list):
-            out.print()
-
-
-def signer_for(settings: Settings, wallet: str | None) -> LocalSigner:
-    """The signing key: ``--wallet``, else $CHAINOPS_PRIVATE_KEY, else the config's wallet."""
-    from chainops.operators.evm.signer import LocalSigner
-    from chainops.wallets import WalletStore
-
-    name = wallet
-    if name is None and os.environ.get(KEY_ENV):
-        return LocalSigner.from_env(KEY_ENV)
-    name = name or settings.wallet
-    if name is None:
-        raise ConfigurationError(
-            "no account: pass --wallet NAME, set `wallet` in the config file, or set "
-            f"{KEY_ENV} (create a wallet with `chainops wallet new NAME`)"
-        )
-    store = WalletStore()
-    store.get(name)  # a missing wallet fails before any password prompt
-    return store.signer(name, password_for(name))
-
-
-async def connect(net: Network, signer: LocalSigner, journal: Path, **settings: Any) -> EvmOperator:
-    """A started EvmOperator for ``net``; an unreachable node is a clear RpcError."""
-    import dataclasses
-
-    import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
-    from chainops.config.networks import mask_url
-    from chainops.operators.base import OperatorFactory
-
-    options = net.operator_options() | {"rpc_retries": 1} | settings
-    from chainops.operators.evm.operator import EvmOperator
-
-    evm = OperatorFactory.create(
-        net.chain.name, cache=False, signer=signer, journal_path=journal, **options
-    )
-    if not isinstance(evm, EvmOperator):
-        raise ConfigurationError(f"{net.name} is not served by the EVM operator")
-    if net.fee.min_tip_gwei is not None:
-        tip = int(net.fee.min_tip_gwei * 10**9)
-        evm.fees.policy = dataclasses.replace(evm.fees.policy, min_tip_wei=tip)
-    try:
-        await evm.start()
-    except RpcError as exc:
-        urls = ", ".join(mask_url(u) for u in net.rpc_urls)
-        raise type(exc)(f"cannot reach network {net.name!r} at {urls}: {exc}") from None
-    return evm
-
-
-def describe(net: Network, account: str) -> dict[str, str]:
-    """The lines shown before anything is sent."""
-    from chainops.config.networks import mask_url
-
-    return {
-        "network": f"{net.name} (chain {net.chain.chain_id})",
-        "rpc": mask_url(net.rpc_urls[0]),
-        "account": account,
-    }
+def command_line(*args: str) -> str:
+    """How a user re-runs chainops with ``args`` (for resume hints)."""
+    return " ".join(["chainops", *args])

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from chainops.cli.runtime import (
-    CONFIG,
-    JOURNAL,
-    JSON,
-    NETWORK,
-    RPC_URL,
-    WALLET,
-    YES,
-    confirm_or_abort,
-    connect,
-    describe,
-    err,
-    fail,
-    journal_file,
-    parse_amount,
-    run,
-    settings_for,
-    show,
-    signer_for,
-    tx_summary,
-)
-from chainops.config import Network, resolve_network
-from chainops.core.assets import Token
-from chainops.core.errors import ChainopsError
-from chainops.core.ids import EvmAddress
+from chainops.cli.options import command
+from chainops.cli.runtime import Runtime, command_line, parse_amount
+from chainops.cli.txview import tx_summary
+
+if TYPE_CHECKING:
+    from chainops.config import Network
+    from chainops.core.assets import Token
 
 NO_WAIT = typer.Option(False, "--no-wait", help="Return once broadcast; `tx wait` follows it.")
 CONFIRMATIONS = typer.Option(
@@ -53,43 +34,34 @@ def token_for(net: Network, asset: str) -> Token | None:
     return deployment(net.chain.name).token(asset)
 
 
+@command(None, "send", acts=True)
 def send(
     amount: str = typer.Argument(..., help="Amount in whole units, e.g. 0.5 (a dot, no commas)."),
     asset: str = typer.Argument("", help="Token symbol or address (default: the native asset)."),
     to: str = typer.Option(..., "--to", help="Recipient address."),
-    config: Path | None = CONFIG,
-    network: str | None = NETWORK,
-    rpc_url: str | None = RPC_URL,
-    wallet: str | None = WALLET,
-    journal: Path | None = JOURNAL,
     no_wait: bool = NO_WAIT,
     confirmations: int | None = CONFIRMATIONS,
     timeout: float = TIMEOUT,
-    yes: bool = YES,
-    as_json: bool = JSON,
+    *,
+    rt: Runtime,
 ) -> None:
     """Send the native asset or an ERC-20 token; shows network and account, then asks."""
-    try:
-        value = parse_amount(amount)
-        recipient = EvmAddress(to)
-        settings = settings_for(config, network, rpc_url)
-        net = resolve_network(settings)
-        token = token_for(net, asset or net.chain.native_symbol)
-        raw = token.to_raw(value) if token is not None else None  # too precise: refused here
-        symbol = net.chain.native_symbol if token is None else token.symbol
-        path = journal_file(journal)
-        signer = signer_for(settings, wallet)
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
-    lines = describe(net, str(signer.address))
-    lines |= {"send": f"{value} {symbol}", "to": str(recipient)}
+    from chainops.core.ids import EvmAddress
+
+    value = parse_amount(amount)
+    recipient = EvmAddress(to)
+    net = rt.net()
+    token = token_for(net, asset or net.chain.native_symbol)
+    raw = token.to_raw(value) if token is not None else None  # too precise: refused here
+    symbol = net.chain.native_symbol if token is None else token.symbol
+    signer = rt.signer()
+    lines = rt.describe(str(signer.address)) | {"send": f"{value} {symbol}", "to": str(recipient)}
     if token is not None:
         lines["token"] = str(token.address)
-    confirm_or_abort(lines, yes, as_json)
+    rt.confirm(lines)
 
     async def body() -> dict[str, Any]:
-        settings_extra: dict[str, Any] = {"close_timeout": 0.0} if no_wait else {}
-        evm = await connect(net, signer, path, **settings_extra)
+        evm = await rt.connect(signer)
         try:
             if token is None:
                 tx = await evm.send(to=recipient, value=value, priority=net.fee.priority)
@@ -100,14 +72,13 @@ def send(
                 request = handle.request("transfer", str(recipient), raw, priority=net.fee.priority)
                 tx = await evm.send(request)
             if not no_wait:
-                with err.status(f"waiting for {tx.hash} ..."):
-                    await evm.wait(tx, confirmations=confirmations, timeout=timeout)
-            return tx_summary(tx, net) | {"amount": str(value), "asset": symbol}
+                with rt.waiting(str(tx.client_id), command_line("tx", "wait", str(tx.client_id))):
+                    await tx.wait(confirmations=confirmations, timeout=timeout)
+            return tx_summary(tx, net) | {"amount": value, "asset": symbol}
         finally:
             await evm.close()
 
-    result = run(body, as_json)
-    show(result, as_json, "sent" if no_wait else "confirmed")
+    rt.show(rt.run(body), "sent" if no_wait else "confirmed")
 
 
 __all__ = ["send", "token_for"]

@@ -2,91 +2,49 @@
 
 A transaction is named by its client id (``tx-…``) or by the hash of any of its
 attempts. ``status`` and ``list`` read the journal (``status`` also asks the node
-about attempts still pending); ``wait``, ``speed-up`` and ``cancel`` need the
-sender's key, since they may sign.
+about attempts still pending); ``wait`` on a pending transaction, ``speed-up`` and
+``cancel`` need the sender's key, since they may sign.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from chainops.cli.runtime import (
-    CONFIG,
-    JOURNAL,
-    JSON,
-    NETWORK,
-    RPC_URL,
-    WALLET,
-    YES,
-    ExitCode,
-    confirm_or_abort,
-    connect,
-    describe,
-    err,
-    fail,
-    journal_file,
-    run,
-    settings_for,
-    show,
-    signer_for,
-    tx_summary,
-)
-from chainops.config import Network, Settings, resolve_network
-from chainops.core.errors import ChainopsError, ConfigurationError, NotFound
-from chainops.core.journal import SqliteJournal
-from chainops.core.platforms import get_chain
-from chainops.core.transactions import Transaction, TxState
+from chainops.cli.exitcodes import ExitCode
+from chainops.cli.options import command
+from chainops.cli.runtime import Runtime, command_line, err
+from chainops.cli.txview import find_tx, receipts, tx_summary, wait_depth
+
+if TYPE_CHECKING:
+    from chainops.config import Network
+    from chainops.core.transaction import Transaction
 
 tx_app = typer.Typer(help="Follow and fix transactions the journal knows.", no_args_is_help=True)
 TX_ID = typer.Argument(..., help="Client id (tx-…) or the hash of any attempt.")
-_SETTLED = (TxState.CONFIRMED, TxState.FINALIZED)
-_FAILED = (TxState.REVERTED, TxState.REJECTED, TxState.REPLACED, TxState.DROPPED, TxState.EXPIRED)
+_SETTLED = ("CONFIRMED", "FINALIZED")
+_FAILED = ("REVERTED", "REJECTED", "REPLACED", "DROPPED", "EXPIRED")
 
 
 def is_pending(tx: Transaction) -> bool:
     """Not yet confirmed and not failed: what a user may still wait for or replace."""
-    return not tx.is_terminal and tx.state not in _SETTLED
+    return not tx.is_terminal and tx.state.name not in _SETTLED
 
 
-def find_tx(journal: SqliteJournal, ref: str) -> Transaction:
-    """A journalled transaction by client id or attempt hash."""
-    ref = ref.strip()
-    found = journal.load(ref, Transaction)
-    if found is None:
-        by_hash = journal.find_by_venue_id(ref)
-        found = by_hash if isinstance(by_hash, Transaction) else None
-    if found is None and ref.startswith("0x"):
-        for op in journal.list_operations(kind="transaction"):
-            if isinstance(op, Transaction) and any(
-                str(a.hash).lower() == ref.lower() for a in op.attempts
-            ):
-                return op
-    if found is None:
-        raise NotFound(f"no transaction {ref!r} in the journal {journal.path}")
-    return found
+def _load(rt: Runtime, ref: str) -> Transaction:
+    from chainops.core.journal import SqliteJournal
+
+    with SqliteJournal(rt.journal_file()) as store:
+        return find_tx(store, ref)
 
 
-def open_journal(path: Path | None) -> SqliteJournal:
-    return SqliteJournal(journal_file(path))
+def _network(rt: Runtime, tx: Transaction) -> Network:
+    """``--network`` (else the config's), checked to be the transaction's chain."""
+    from chainops.core.errors import ConfigurationError
+    from chainops.core.platforms import get_chain
 
-
-def chain_name(settings: Settings, name: str) -> str:
-    """The chain a network name stands for, without needing its RPC URL."""
-    spec = settings.networks.get(name.lower())
-    if spec is not None and spec.chain_id is not None:
-        try:
-            return get_chain(spec.chain_id).name
-        except ConfigurationError:
-            return name.lower()
-    return get_chain(name).name
-
-
-def network_of(settings: Settings, tx: Transaction, network: str | None) -> Network:
-    """The network to reach ``tx`` through: ``--network``, else the config's if same chain."""
-    net = resolve_network(settings, network)
+    net = rt.net()
     if net.chain.name != get_chain(tx.platform).name:
         raise ConfigurationError(
             f"{tx.client_id} is on {tx.platform}, but network {net.name!r} is "
@@ -95,34 +53,46 @@ def network_of(settings: Settings, tx: Transaction, network: str | None) -> Netw
     return net
 
 
-@tx_app.command("list")
+def _chain_name(rt: Runtime, name: str) -> str:
+    """The chain a network name stands for, without needing its RPC URL."""
+    from chainops.core.errors import ConfigurationError
+    from chainops.core.platforms import get_chain
+
+    spec = rt.settings().networks.get(name.lower())
+    if spec is not None and spec.chain_id is not None:
+        try:
+            return get_chain(spec.chain_id).name
+        except ConfigurationError:
+            return name.lower()
+    return get_chain(name).name
+
+
+@command(tx_app, "list", account=False, journal=True)
 def tx_list(
     account: str | None = typer.Option(None, "--account", help="Only this sender address."),
     pending: bool = typer.Option(False, "--pending", help="Only transactions not yet final."),
     limit: int = typer.Option(20, "--limit", min=1, help="Most recent N."),
-    config: Path | None = CONFIG,
-    network: str | None = NETWORK,
-    journal: Path | None = JOURNAL,
-    as_json: bool = JSON,
+    *,
+    rt: Runtime,
 ) -> None:
     """Pending and recent transactions, newest first."""
-    try:
-        settings = settings_for(config, None, None)
-        chain = chain_name(settings, network) if network else None
-        with open_journal(journal) as store:
-            if pending:
-                ops = store.non_terminal(kind="transaction", platform=chain, owner=account)
-            else:
-                ops = store.list_operations(kind="transaction", platform=chain, owner=account)
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
+    from chainops.core.journal import SqliteJournal
+    from chainops.core.transaction import Transaction
+
+    chain = _chain_name(rt, rt.network) if rt.network else None
+    with SqliteJournal(rt.journal_file()) as store:
+        if pending:
+            ops = store.non_terminal(kind="transaction", platform=chain, owner=account)
+        else:
+            ops = store.list_operations(kind="transaction", platform=chain, owner=account)
+    txs = [op for op in ops if isinstance(op, Transaction)]
     if pending:
-        ops = [op for op in ops if isinstance(op, Transaction) and is_pending(op)]
+        txs = [tx for tx in txs if is_pending(tx)]
     if account is not None:
-        ops = [op for op in ops if op.owner.lower() == account.lower()]
-    rows = [tx_summary(op) for op in reversed(ops) if isinstance(op, Transaction)][:limit]
-    if as_json:
-        show(rows, True)
+        txs = [tx for tx in txs if tx.owner.lower() == account.lower()]
+    rows = [tx_summary(tx) for tx in reversed(txs)][:limit]
+    if rt.as_json:
+        rt.show(rows)
     elif not rows:
         err.print("no transactions")
     else:
@@ -130,90 +100,36 @@ def tx_list(
             print(f"{row['client_id']}  {row['state']:<10} {row['chain']:<10} {row['hash']}")
 
 
-@tx_app.command("status")
-def tx_status(
-    ref: str = TX_ID,
-    config: Path | None = CONFIG,
-    network: str | None = NETWORK,
-    rpc_url: str | None = RPC_URL,
-    journal: Path | None = JOURNAL,
-    as_json: bool = JSON,
-) -> None:
+@command(tx_app, "status", account=False, journal=True)
+def tx_status(ref: str = TX_ID, *, rt: Runtime) -> None:
     """The journal's record; for a pending transaction, also what the node says now."""
-    try:
-        with open_journal(journal) as store:
-            tx = find_tx(store, ref)
-        summary = tx_summary(tx)
-        if is_pending(tx):
-            try:
-                settings = settings_for(config, network, rpc_url)
-                summary["on_chain"] = run_lookup(network_of(settings, tx, network), tx)
-            except ChainopsError as exc:  # the journal's record is still worth showing
-                summary["on_chain"] = {"error": str(exc)}
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
-    show(summary, as_json, str(tx.client_id))
+    from chainops.core.errors import ChainopsError
 
-
-def run_lookup(net: Network, tx: Transaction) -> dict[str, Any]:
-    """Receipts of every attempt, straight from the node (read-only)."""
-    import asyncio
-
-    from chainops.operators.evm.rpc import JsonRpcClient
-
-    async def lookup() -> dict[str, Any]:
-        rpc = JsonRpcClient(net.rpc_urls, timeout=10.0, read_retries=1)
+    tx = _load(rt, ref)
+    summary = tx_summary(tx)
+    if is_pending(tx):
         try:
-            head = int(await rpc.call("eth_blockNumber", []), 16)
-            for attempt in tx.attempts:
-                receipt = await rpc.call("eth_getTransactionReceipt", [str(attempt.hash)])
-                if receipt:
-                    block = int(receipt["blockNumber"], 16)
-                    return {
-                        "mined": True,
-                        "attempt": attempt.index,
-                        "hash": str(attempt.hash),
-                        "status": int(receipt["status"], 16),
-                        "block": block,
-                        "confirmations": head - block + 1,
-                    }
-            return {"mined": False, "head": head}
-        finally:
-            await rpc.close()
-
-    return asyncio.run(lookup())
+            net = _network(rt, tx)
+            summary["on_chain"] = rt.run(lambda: receipts(net, tx))
+        except ChainopsError as exc:  # the journal's record is still worth showing
+            summary["on_chain"] = {"error": str(exc)}
+    rt.show(summary, str(tx.client_id))
 
 
-def _operate(
-    ref: str,
-    config: Path | None,
-    network: str | None,
-    rpc_url: str | None,
-    wallet: str | None,
-    journal: Path | None,
-    as_json: bool,
-) -> tuple[Transaction, Network, Any, Path]:
-    """The transaction, its network and the sender's signer (checked to be the sender)."""
-    try:
-        path = journal_file(journal)
-        with SqliteJournal(path) as store:
-            tx = find_tx(store, ref)
-        settings = settings_for(config, network, rpc_url)
-        net = network_of(settings, tx, network)
-        if tx.is_terminal or tx.state in _SETTLED:
-            return tx, net, None, path  # nothing left to sign or follow
-        signer = signer_for(settings, wallet)
-        if str(signer.address).lower() != str(tx.sender).lower():
-            raise ConfigurationError(
-                f"{tx.client_id} was sent by {tx.sender}; the key given is {signer.address}"
-            )
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
-    return tx, net, signer, path
+def _check_sender(tx: Transaction, signer: Any) -> None:
+    from chainops.core.errors import ConfigurationError
+
+    if str(signer.address).lower() != str(tx.sender).lower():
+        raise ConfigurationError(
+            f"{tx.client_id} was sent by {tx.sender}; the key given is {signer.address}"
+        )
 
 
 async def _live(evm: Any, tx: Transaction) -> Transaction:
     """The operator's own (restored and tracked) copy of ``tx``."""
+    from chainops.core.errors import NotFound
+    from chainops.core.transaction import Transaction
+
     for restored in evm.restored:
         if str(restored.client_id) == str(tx.client_id):
             live: Transaction = restored
@@ -224,101 +140,88 @@ async def _live(evm: Any, tx: Transaction) -> Transaction:
     return loaded  # type: ignore[no-any-return]
 
 
-def _exit_for(tx: Transaction) -> None:
-    if tx.state in _FAILED:
-        raise typer.Exit(code=int(ExitCode.TX_FAILED))
-
-
-@tx_app.command("wait")
+@command(tx_app, "wait")
 def tx_wait(
     ref: str = TX_ID,
-    confirmations: int | None = typer.Option(None, "--confirmations", min=1),
-    timeout: float = typer.Option(120.0, "--timeout", min=0.1),
-    config: Path | None = CONFIG,
-    network: str | None = NETWORK,
-    rpc_url: str | None = RPC_URL,
-    wallet: str | None = WALLET,
-    journal: Path | None = JOURNAL,
-    as_json: bool = JSON,
+    confirmations: int | None = typer.Option(
+        None, "--confirmations", min=1, help="Blocks deep (default: the network's)."
+    ),
+    timeout: float = typer.Option(120.0, "--timeout", min=0.1, help="Seconds before exit 5."),
+    *,
+    rt: Runtime,
 ) -> None:
-    """Wait until confirmed (exit 0), failed (exit 4) or the timeout (exit 5)."""
-    tx, net, signer, path = _operate(ref, config, network, rpc_url, wallet, journal, as_json)
-    if signer is None:
-        show(tx_summary(tx, net), as_json, tx.state.name)
-        _exit_for(tx)
+    """Wait until confirmed N deep (exit 0), failed (exit 4) or the timeout (exit 5)."""
+    tx = _load(rt, ref)
+    net = _network(rt, tx)
+    resume = command_line("tx", "wait", str(tx.client_id), *_depth_args(confirmations))
+    if tx.state.name in _FAILED or (tx.is_terminal and tx.state.name not in _SETTLED):
+        rt.show(tx_summary(tx, net), tx.state.name)
+        raise typer.Exit(code=int(ExitCode.FAILED))
+    if tx.state.name in _SETTLED:
+        depth = confirmations or net.confirmations
+        with rt.waiting(str(tx.client_id), resume):
+            reached = rt.run(lambda: wait_depth(net, tx, depth, timeout))
+        rt.show(tx_summary(tx, net) | {"confirmations": reached}, "confirmed")
         return
+    signer = rt.signer()
+    _check_sender(tx, signer)
 
     async def body() -> dict[str, Any]:
-        evm = await connect(net, signer, path)
+        evm = await rt.connect(signer)
         try:
             live = await _live(evm, tx)
-            with err.status(f"waiting for {live.hash} ..."):
-                await evm.wait(live, confirmations=confirmations, timeout=timeout)
+            with rt.waiting(str(tx.client_id), resume):
+                await live.wait(confirmations=confirmations, timeout=timeout)
             return tx_summary(live, net)
         finally:
             await evm.close()
 
-    show(run(body, as_json), as_json, "confirmed")
+    rt.show(rt.run(body), "confirmed")
 
 
-def _replace(
-    cancel: bool,
-    ref: str,
-    config: Path | None,
-    network: str | None,
-    rpc_url: str | None,
-    wallet: str | None,
-    journal: Path | None,
-    yes: bool,
-    as_json: bool,
-) -> None:
-    tx, net, signer, path = _operate(ref, config, network, rpc_url, wallet, journal, as_json)
-    if signer is None:
-        error = ConfigurationError(f"{tx.client_id} is already {tx.state.name}; nothing to replace")
-        raise fail(error, as_json)
+def _depth_args(confirmations: int | None) -> tuple[str, ...]:
+    return () if confirmations is None else ("--confirmations", str(confirmations))
+
+
+def _replacement(cancel: bool) -> None:
+    """Register ``tx speed-up`` or ``tx cancel``: one body, one signature."""
     action = "cancel" if cancel else "speed up"
-    lines = describe(net, str(signer.address)) | {action: f"{tx.client_id} (nonce {tx.nonce})"}
-    confirm_or_abort(lines, yes, as_json)
 
-    async def body() -> dict[str, Any]:
-        evm = await connect(net, signer, path, close_timeout=0.0)
-        try:
-            live = await _live(evm, tx)
-            if live.is_terminal:
-                raise ConfigurationError(f"{live.client_id} is already {live.state.name}")
-            attempt = await (evm.cancel(live) if cancel else evm.speed_up(live))
-            return tx_summary(live, net) | {"new_attempt": str(attempt.hash)}
-        finally:
-            await evm.close()
+    def replace(ref: str = TX_ID, *, rt: Runtime) -> None:
+        from chainops.core.errors import ConfigurationError
 
-    show(run(body, as_json), as_json, "cancel sent" if cancel else "speed-up sent")
+        tx = _load(rt, ref)
+        net = _network(rt, tx)
+        if not is_pending(tx):
+            raise ConfigurationError(
+                f"{tx.client_id} is already {tx.state.name}; nothing to {action}"
+            )
+        signer = rt.signer()
+        _check_sender(tx, signer)
+        rt.confirm(
+            rt.describe(str(signer.address)) | {action: f"{tx.client_id} (nonce {tx.nonce})"}
+        )
+
+        async def body() -> dict[str, Any]:
+            evm = await rt.connect(signer)
+            try:
+                live = await _live(evm, tx)
+                if live.is_terminal:
+                    raise ConfigurationError(f"{live.client_id} is already {live.state.name}")
+                attempt = await (live.cancel() if cancel else live.speed_up())
+                return tx_summary(live, net) | {"new_attempt": str(attempt.hash)}
+            finally:
+                await evm.close()
+
+        rt.show(rt.run(body), "cancel sent" if cancel else "speed-up sent")
+
+    replace.__doc__ = (
+        "Replace a pending transaction with a 0-value self-transfer at the same nonce."
+        if cancel
+        else "Re-sign a pending transaction at the same nonce with +10 % or more on fees."
+    )
+    command(tx_app, "cancel" if cancel else "speed-up", acts=True)(replace)
 
 
-@tx_app.command("speed-up")
-def tx_speed_up(
-    ref: str = TX_ID,
-    config: Path | None = CONFIG,
-    network: str | None = NETWORK,
-    rpc_url: str | None = RPC_URL,
-    wallet: str | None = WALLET,
-    journal: Path | None = JOURNAL,
-    yes: bool = YES,
-    as_json: bool = JSON,
-) -> None:
-    """Re-sign a pending transaction at the same nonce with +10 % or more on fees."""
-    _replace(False, ref, config, network, rpc_url, wallet, journal, yes, as_json)
-
-
-@tx_app.command("cancel")
-def tx_cancel(
-    ref: str = TX_ID,
-    config: Path | None = CONFIG,
-    network: str | None = NETWORK,
-    rpc_url: str | None = RPC_URL,
-    wallet: str | None = WALLET,
-    journal: Path | None = JOURNAL,
-    yes: bool = YES,
-    as_json: bool = JSON,
-) -> None:
-    """Replace a pending transaction with a 0-value self-transfer at the same nonce."""
-    _replace(True, ref, config, network, rpc_url, wallet, journal, yes, as_json)
+_replacement(cancel=False)
+_replacement(cancel=True)

@@ -11,90 +11,74 @@ import os
 
 import typer
 
-from chainops.cli.runtime import JSON, KEY_ENV, YES, ExitCode, err, fail, password_for, show
-from chainops.core.errors import ChainopsError
-from chainops.wallets import WalletStore
+from chainops.cli.options import KEY_ENV, Venue, command
+from chainops.cli.runtime import Runtime, err
 
 wallet_app = typer.Typer(help="Encrypted keystore wallets (scrypt).", no_args_is_help=True)
+NAME = typer.Argument(..., help="Wallet name.")
 
 
-@wallet_app.command("new")
-def wallet_new(name: str = typer.Argument(..., help="Wallet name."), as_json: bool = JSON) -> None:
+@command(wallet_app, "new", venue=Venue.NONE)
+def wallet_new(name: str = NAME, *, rt: Runtime) -> None:
     """Create a wallet with a new random key."""
-    try:
-        store = WalletStore()
-        store.path(name)  # a bad name fails before the password prompt
-        info = store.create(name, password_for(name, confirm=True))
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
-    show(info.to_dict(), as_json, "wallet created")
+    from chainops.wallets import WalletStore
+
+    store = WalletStore()
+    store.path(name)  # a bad name fails before the password prompt
+    info = store.create(name, rt.password(name, confirm=True))
+    rt.show(info.to_dict(), "wallet created")
 
 
-@wallet_app.command("import")
-def wallet_import(
-    name: str = typer.Argument(..., help="Wallet name."), as_json: bool = JSON
-) -> None:
+@command(wallet_app, "import", venue=Venue.NONE)
+def wallet_import(name: str = NAME, *, rt: Runtime) -> None:
     """Import a private key: from $CHAINOPS_PRIVATE_KEY, else prompted (never an argument)."""
-    try:
-        store = WalletStore()
-        store.path(name)
-        key = os.environ.get(KEY_ENV) or typer.prompt("Private key", hide_input=True, err=True)
-        info = store.import_key(name, key, password_for(name, confirm=True))
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
-    show(info.to_dict(), as_json, "wallet imported")
+    from chainops.wallets import WalletStore
+
+    store = WalletStore()
+    store.path(name)
+    key = os.environ.get(KEY_ENV) or typer.prompt("Private key", hide_input=True, err=True)
+    info = store.import_key(name, key, rt.password(name, confirm=True))
+    rt.show(info.to_dict(), "wallet imported")
 
 
-@wallet_app.command("list")
-def wallet_list(as_json: bool = JSON) -> None:
+@command(wallet_app, "list", venue=Venue.NONE)
+def wallet_list(*, rt: Runtime) -> None:
     """List wallets (names and addresses)."""
-    try:
-        rows = [w.to_dict() for w in WalletStore().list()]
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
-    if not rows and not as_json:
+    from chainops.wallets import WalletStore
+
+    rows = [w.to_dict() for w in WalletStore().list()]
+    if not rows and not rt.as_json:
         err.print("no wallets yet: `chainops wallet new NAME`")
         return
-    show(rows, as_json)
+    rt.show(rows)
 
 
-@wallet_app.command("show")
-def wallet_show(name: str = typer.Argument(..., help="Wallet name."), as_json: bool = JSON) -> None:
+@command(wallet_app, "show", venue=Venue.NONE)
+def wallet_show(name: str = NAME, *, rt: Runtime) -> None:
     """Show a wallet's address and keystore file."""
-    try:
-        info = WalletStore().get(name)
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
-    show(info.to_dict(), as_json, name)
+    from chainops.wallets import WalletStore
+
+    rt.show(WalletStore().get(name).to_dict(), name)
 
 
-@wallet_app.command("export-address")
-def wallet_export_address(name: str = typer.Argument(..., help="Wallet name.")) -> None:
+@command(wallet_app, "export-address", venue=Venue.NONE)
+def wallet_export_address(name: str = NAME, *, rt: Runtime) -> None:
     """Print only the address (for scripts)."""
-    try:
-        info = WalletStore().get(name)
-    except ChainopsError as exc:
-        raise fail(exc) from None
-    print(info.address)
+    from chainops.wallets import WalletStore
+
+    print(WalletStore().get(name).address)
 
 
-@wallet_app.command("export-key")
-def wallet_export_key(
-    name: str = typer.Argument(..., help="Wallet name."), yes: bool = YES, as_json: bool = JSON
-) -> None:
+@command(wallet_app, "export-key", venue=Venue.NONE, acts=True)
+def wallet_export_key(name: str = NAME, *, rt: Runtime) -> None:
     """Print the PRIVATE KEY. Anyone who sees it controls the funds."""
-    try:
-        store = WalletStore()
-        store.get(name)
-        if not yes and not typer.confirm(
-            f"Print the private key of {name!r} in clear?", default=False, err=True
-        ):
-            err.print("aborted")
-            raise typer.Exit(code=int(ExitCode.ABORTED))
-        key = store.export_key(name, password_for(name))
-    except ChainopsError as exc:
-        raise fail(exc, as_json) from None
-    if as_json:
-        show({"name": name, "private_key": key}, True)
+    from chainops.wallets import WalletStore
+
+    store = WalletStore()
+    store.get(name)
+    rt.confirm({"wallet": name}, f"Print the private key of {name!r} in clear?")
+    key = store.export_key(name, rt.password(name))
+    if rt.as_json:
+        rt.show({"name": name, "private_key": key})
     else:
         print(key)

@@ -20,6 +20,8 @@ from chainops.core.platforms import ChainKind, ChainPlatform, get_chain, registe
 
 _GWEI = Decimal(10**9)
 _LOCAL_NAMES = ("devnet", "anvil", "localhost")
+# where `chainops devnet up` listens when the port is free (Anvil's and Hardhat's default)
+LOCAL_RPC_URL = "http://127.0.0.1:8545"
 # A path segment this long made of key characters is an API key (Alchemy, Infura, ...).
 _KEYLIKE = re.compile(r"[A-Za-z0-9_-]{16,}")
 
@@ -36,13 +38,15 @@ class Network:
     explorer_url: str | None
 
     def operator_options(self) -> dict[str, Any]:
-        """Keyword options for ``OperatorFactory.create`` (endpoints, depth, fee ceiling)."""
+        """Keyword options for ``OperatorFactory.create`` (endpoints, depth, fee knobs)."""
         options: dict[str, Any] = {
             "endpoints": self.rpc_urls,
             "confirmations": self.confirmations,
         }
         if self.fee.max_fee_gwei is not None:
             options["max_fee_cap_wei"] = int(self.fee.max_fee_gwei * _GWEI)
+        if self.fee.legacy:
+            options["legacy_fees"] = True
         return options
 
     def to_dict(self, *, mask: bool = True) -> dict[str, Any]:
@@ -111,7 +115,7 @@ def _register(name: str, spec: NetworkSettings, settings: Settings) -> ChainPlat
             native_decimals=18,
             explorer_url=spec.explorer_url,
             default_confirmations=1 if spec.confirmations is None else spec.confirmations,
-            supports_eip1559=True,
+            supports_eip1559=not spec.fee.legacy,
         )
         register_platform(chain)
     except ConfigurationError as exc:
@@ -142,11 +146,10 @@ def resolve_network(settings: Settings, name: str | None = None) -> Network:
     if not chain.is_evm:
         raise ConfigurationError(f"{wanted!r} is not an EVM chain")
     urls = (settings.rpc_url,) if settings.rpc_url else spec.rpc_urls
+    if not urls and (wanted in _LOCAL_NAMES or chain.is_local):
+        urls = (LOCAL_RPC_URL,)
     if not urls:
-        if wanted in _LOCAL_NAMES or chain.is_local:
-            hint = "start `chainops devnet up` and pass --rpc-url (or set CHAINOPS_RPC_URL)"
-        else:
-            hint = f"set networks.{wanted}.rpc_urls in {settings.source_file} or pass --rpc-url"
+        hint = f"set networks.{wanted}.rpc_urls in {settings.source_file} or pass --rpc-url"
         raise ConfigurationError(f"no RPC URL for network {wanted!r}: {hint}")
     for url in urls:
         if not url.startswith(("http://", "https://", "ws://", "wss://")):

@@ -45,9 +45,23 @@ def data_dir() -> Path:
     return _base("XDG_DATA_HOME", ".local/share") / APP
 
 
-def journal_path() -> Path:
-    """The default transaction journal of the CLI (``$CHAINOPS_JOURNAL`` overrides it)."""
+# one file per kind of venue, all in the data folder: CHAINOPS_HOME moves every one
+_JOURNALS = {
+    "evm": "journal.sqlite",
+    "solana": "solana-journal.sqlite",
+    "exchange": "cex-journal.sqlite",
+}
+
+
+def journal_path(kind: str = "evm") -> Path:
+    """The default journal of the CLI for ``kind`` (evm, solana or exchange).
+
+    ``$CHAINOPS_JOURNAL`` overrides the EVM journal; every default lives in :func:`data_dir`.
+    """
     env = os.environ.get("CHAINOPS_JOURNAL")
-    if env:
+    if env and kind == "evm":
         return Path(env).expanduser()
-    return data_dir() / "journal.sqlite"
+    try:
+        return data_dir() / _JOURNALS[kind]
+    except KeyError:
+        raise ValueError(f"no journal kind {kind!r}; one of {', '.join(_JOURNALS)}") from None

@@ -29,7 +29,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from chainops.config.paths import config_path
 from chainops.core.errors import ConfigurationError
-from chainops.operators.evm.fees import Priority
+from chainops.core.priority import Priority
 
 _URL_SCHEMES = ("http://", "https://", "ws://", "wss://")
 
@@ -42,6 +42,8 @@ class FeeSettings(BaseModel):
     priority: Priority = Priority.NORMAL
     max_fee_gwei: Decimal | None = Field(default=None, gt=0)
     min_tip_gwei: Decimal | None = Field(default=None, ge=0)
+    # true: the chain has no EIP-1559 (pre-London); transactions are priced by gasPrice
+    legacy: bool = False
 
     @field_validator("max_fee_gwei", "min_tip_gwei", mode="before")
     @classmethod

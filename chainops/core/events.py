@@ -1,69 +1,29 @@
-"""Typed events and the publish/subscribe bus.
+"""The events published for operations, and which change stands for which event.
 
 Every change of an operation maps to events (:func:`events_for`): one per
 state transition (:func:`event_for`), one per new fill, one per signed or
-broadcast attempt. ``EventBus.track(op)`` publishes them as they happen.
-
-Consumers either register a sync callback (``subscribe``; called in the
-publisher's thread, must be quick) or iterate a bounded async stream
-(``stream``). Subscribing to a base class receives its subclasses: ``Event``
-gets everything, ``OrderEvent`` every order event, ``OrderUpdated`` also
-``OrderOpened`` and ``OrderCancelRequested``.
+broadcast attempt. A state event class names the state it ``enters``; the
+state -> event tables are derived from the classes. The bus that delivers
+them is in ``bus.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import logging
-import threading
-from collections import deque
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from chainops.core.event_types import (
-    Event,
-    OperationEvent,
-    OrderCanceled,
-    OrderCancelRequested,
-    OrderCompleted,
-    OrderCreated,
-    OrderEvent,
-    OrderExpired,
-    OrderFailed,
-    OrderFilled,
-    OrderOpened,
-    OrderUnknown,
-    OrderUpdated,
-    TxAttemptAdded,
-    TxAttemptBroadcast,
-    TxAttemptFailed,
-    TxBroadcast,
-    TxConfirmed,
-    TxCreated,
-    TxDropped,
-    TxEvent,
-    TxExpired,
-    TxFinalized,
-    TxIncluded,
-    TxRejected,
-    TxReorged,
-    TxReplaced,
-    TxReverted,
-    TxSigned,
-)
-from chainops.core.lifecycle import Operation
-from chainops.core.orders import Order, OrderState
-from chainops.core.records import Change, HistoryEntry, utcnow
-from chainops.core.transactions import Transaction
-from chainops.core.txtypes import TX_STATES, TxState
+from chainops.core.attempt import TxAttempt
+from chainops.core.history import Change, ErrorInfo, HistoryEntry, utcnow
+from chainops.core.ids import ClientId
+from chainops.core.operation import Operation
+from chainops.core.order import Fill, Order, OrderState
+from chainops.core.transaction import TX_STATES, Transaction, TxState
 
 __all__ = [
     "Event",
-    "EventBus",
-    "EventStream",
     "OperationEvent",
     "OrderCancelRequested",
     "OrderCanceled",
@@ -76,7 +36,6 @@ __all__ = [
     "OrderOpened",
     "OrderUnknown",
     "OrderUpdated",
-    "Subscription",
     "TxAttemptAdded",
     "TxAttemptBroadcast",
     "TxAttemptFailed",
@@ -97,34 +56,237 @@ __all__ = [
     "events_for",
 ]
 
-log = logging.getLogger("chainops.events")
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event."""
+
+    at: datetime = field(default_factory=utcnow)
 
 
-_ORDER_EVENTS: dict[OrderState, type[OrderEvent]] = {
-    OrderState.PENDING_CREATE: OrderCreated,
-    OrderState.OPEN: OrderOpened,
-    OrderState.PARTIALLY_FILLED: OrderUpdated,
-    OrderState.PENDING_CANCEL: OrderCancelRequested,
-    OrderState.FILLED: OrderCompleted,
-    OrderState.CANCELED: OrderCanceled,
-    OrderState.FAILED: OrderFailed,
-    OrderState.EXPIRED: OrderExpired,
-    OrderState.UNKNOWN: OrderUnknown,
-}
+@dataclass(frozen=True, kw_only=True)
+class OperationEvent(Event, ABC):
+    """Something happened to an operation.
 
-_TX_EVENTS: dict[TxState, type[TxEvent]] = {
-    TxState.CREATED: TxCreated,
-    TxState.SIGNED: TxSigned,
-    TxState.BROADCAST: TxBroadcast,
-    TxState.INCLUDED: TxIncluded,
-    TxState.CONFIRMED: TxConfirmed,
-    TxState.FINALIZED: TxFinalized,
-    TxState.REVERTED: TxReverted,
-    TxState.REPLACED: TxReplaced,
-    TxState.DROPPED: TxDropped,
-    TxState.EXPIRED: TxExpired,
-    TxState.REJECTED: TxRejected,
-}
+    The scalar fields are the values when the event was made; ``operation``
+    is the live object and may have moved on by the time a slow consumer
+    looks at it.
+    """
+
+    client_id: ClientId
+    platform: str
+    reason: str | None = None
+    error: ErrorInfo | None = None
+
+    @property
+    @abstractmethod
+    def operation(self) -> Operation[Any]:
+        """The operation concerned (live object)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderEvent(OperationEvent):
+    """An order changed."""
+
+    order: Order
+    previous: OrderState | None
+    state: OrderState
+    enters: ClassVar[OrderState | None] = None  # the state this event stands for, if one
+
+    @property
+    def operation(self) -> Order:
+        return self.order
+
+
+class OrderCreated(OrderEvent):
+    """A new order exists locally (PENDING_CREATE): it is journalled, about to be sent."""
+
+    enters = OrderState.PENDING_CREATE
+
+
+class OrderUpdated(OrderEvent):
+    """A non-final state change (e.g. -> PARTIALLY_FILLED)."""
+
+    enters = OrderState.PARTIALLY_FILLED
+
+
+class OrderOpened(OrderUpdated):
+    """The venue accepted the order (-> OPEN)."""
+
+    enters = OrderState.OPEN
+
+
+class OrderCancelRequested(OrderUpdated):
+    """A cancel was requested (-> PENDING_CANCEL)."""
+
+    enters = OrderState.PENDING_CANCEL
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderFilled(OrderEvent):
+    """A new fill was recorded (published once per fill id)."""
+
+    fill: Fill
+
+
+class OrderCompleted(OrderEvent):
+    """Fully filled (-> FILLED)."""
+
+    enters = OrderState.FILLED
+
+
+class OrderCanceled(OrderEvent):
+    """Canceled (-> CANCELED)."""
+
+    enters = OrderState.CANCELED
+
+
+class OrderFailed(OrderEvent):
+    """Refused or failed without executing (-> FAILED); see ``error``."""
+
+    enters = OrderState.FAILED
+
+
+class OrderExpired(OrderEvent):
+    """Expired by its time in force (-> EXPIRED)."""
+
+    enters = OrderState.EXPIRED
+
+
+class OrderUnknown(OrderEvent):
+    """The outcome is not known (-> UNKNOWN): it must be reconciled."""
+
+    enters = OrderState.UNKNOWN
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxEvent(OperationEvent):
+    """A transaction changed."""
+
+    transaction: Transaction
+    previous: TxState | None
+    state: TxState
+    enters: ClassVar[TxState | None] = None  # the state this event stands for, if one
+
+    @property
+    def operation(self) -> Transaction:
+        return self.transaction
+
+
+class TxCreated(TxEvent):
+    """A new transaction exists locally (CREATED)."""
+
+    enters = TxState.CREATED
+
+
+class TxSigned(TxEvent):
+    """The first attempt was signed and journalled (-> SIGNED)."""
+
+    enters = TxState.SIGNED
+
+
+class TxBroadcast(TxEvent):
+    """Handed to the network (-> BROADCAST)."""
+
+    enters = TxState.BROADCAST
+
+
+class TxIncluded(TxEvent):
+    """Mined in a block (-> INCLUDED)."""
+
+    enters = TxState.INCLUDED
+
+
+class TxConfirmed(TxEvent):
+    """Enough confirmations (-> CONFIRMED)."""
+
+    enters = TxState.CONFIRMED
+
+
+class TxFinalized(TxEvent):
+    """Final (-> FINALIZED)."""
+
+    enters = TxState.FINALIZED
+
+
+class TxReorged(TxEvent):
+    """A reorg moved the transaction back (e.g. INCLUDED -> BROADCAST)."""
+
+
+class TxReverted(TxEvent):
+    """Mined and failed (-> REVERTED); ``error`` holds the reason."""
+
+    enters = TxState.REVERTED
+
+
+class TxReplaced(TxEvent):
+    """Another transaction took the nonce (-> REPLACED)."""
+
+    enters = TxState.REPLACED
+
+
+class TxDropped(TxEvent):
+    """Gone from the mempool (-> DROPPED)."""
+
+    enters = TxState.DROPPED
+
+
+class TxExpired(TxEvent):
+    """The blockhash expired (-> EXPIRED)."""
+
+    enters = TxState.EXPIRED
+
+
+class TxRejected(TxEvent):
+    """The network refused it (-> REJECTED)."""
+
+    enters = TxState.REJECTED
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxAttemptAdded(TxEvent):
+    """A new attempt was signed and journalled (first send, speed-up, cancel)."""
+
+    attempt: TxAttempt
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxAttemptBroadcast(TxEvent):
+    """One attempt was handed to the network."""
+
+    attempt: TxAttempt
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxAttemptFailed(TxEvent):
+    """One attempt was refused (the transaction may still succeed by another)."""
+
+    attempt: TxAttempt
+
+
+_V = TypeVar("_V", OrderEvent, TxEvent)
+
+
+def _by_state(base: type[_V], states: Iterable[Any]) -> dict[Any, type[_V]]:
+    """State -> event class, from the classes' ``enters`` (each state named once)."""
+    table: dict[Any, type[_V]] = {}
+    pending: list[type[_V]] = list(base.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        state = cls.enters
+        if state is not None:
+            if state in table:
+                raise TypeError(f"{cls.__name__} and {table[state].__name__} enter one state")
+            table[state] = cls
+    missing = set(states) - set(table)
+    if missing:
+        raise TypeError(f"no {base.__name__} enters {sorted(s.name for s in missing)}")
+    return table
+
+
+_ORDER_EVENTS: dict[OrderState, type[OrderEvent]] = _by_state(OrderEvent, OrderState)
+_TX_EVENTS: dict[TxState, type[TxEvent]] = _by_state(TxEvent, TxState)
 
 
 def event_for(
@@ -190,189 +352,3 @@ def events_for(operation: Operation[Any], entry: HistoryEntry) -> list[Operation
             cls(transaction=operation, previous=tx_now, state=tx_now, attempt=attempt, **common)
         ]
     return []  # venue id, receipt and fee changes are visible on the next state event
-
-
-E = TypeVar("E", bound=Event)
-
-
-class Subscription:
-    """Handle returned by :meth:`EventBus.subscribe`; call it (or ``cancel``) to stop."""
-
-    def __init__(self, bus: EventBus, event_type: type[Event], callback: Callable[[Any], object]):
-        self._bus = bus
-        self.event_type = event_type
-        self.callback = callback
-
-    @property
-    def active(self) -> bool:
-        """True until cancelled."""
-        return self._bus._has(self)
-
-    def cancel(self) -> None:
-        """Stop delivery (idempotent)."""
-        self._bus._remove(self)
-
-    __call__ = cancel
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cancel()
-
-
-class EventStream(Generic[E]):
-    """Async iterator over the events of one type, fed by :meth:`EventBus.stream`.
-
-    The buffer holds at most ``maxsize`` events. When a slow consumer lets it
-    fill up, the **oldest** event is discarded, ``dropped`` counts the loss
-    and a warning is logged: publishers never block, so one slow consumer
-    cannot stall the operators. Current state is always on the operations.
-    """
-
-    def __init__(self, bus: EventBus, event_type: type[E], maxsize: int) -> None:
-        if maxsize < 1:
-            raise ValueError("maxsize must be at least 1")
-        self._loop = asyncio.get_running_loop()
-        self._buffer: deque[E] = deque()
-        self._maxsize = maxsize
-        self._ready = asyncio.Event()
-        self._closed = False
-        self.dropped = 0
-        self._subscription = bus.subscribe(event_type, self._push)
-
-    def _push(self, event: E) -> None:
-        try:
-            same_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            same_loop = False
-        if same_loop:
-            self._put(event)
-            return
-        try:
-            self._loop.call_soon_threadsafe(self._put, event)
-        except RuntimeError:  # the consumer's loop is gone
-            self._subscription.cancel()
-
-    def _put(self, event: E) -> None:
-        if self._closed:
-            return
-        if len(self._buffer) >= self._maxsize:
-            self._buffer.popleft()
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                log.warning("event stream overflow: %d dropped (slow consumer)", self.dropped)
-        self._buffer.append(event)
-        self._ready.set()
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> E:
-        while not self._buffer:
-            if self._closed:
-                raise StopAsyncIteration
-            self._ready.clear()
-            await self._ready.wait()
-        return self._buffer.popleft()
-
-    def close(self) -> None:
-        """Stop receiving; buffered events can still be read, then iteration ends."""
-        self._subscription.cancel()
-        self._closed = True
-        try:
-            same_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            same_loop = False
-        if same_loop:
-            self._ready.set()
-        elif not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._ready.set)
-
-    async def aclose(self) -> None:
-        """Async spelling of :meth:`close`."""
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class EventBus:
-    """Typed publish/subscribe. Thread-safe; delivery order is subscription order."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._subscriptions: list[Subscription] = []
-        self._streams: list[EventStream[Any]] = []
-
-    def subscribe(self, event_type: type[E], callback: Callable[[E], object]) -> Subscription:
-        """Call ``callback(event)`` for every published ``event_type`` (or subclass).
-
-        Callbacks run synchronously in the publisher's thread; one that raises
-        is logged and the others still run.
-        """
-        if inspect.iscoroutinefunction(callback):
-            raise TypeError("callbacks are synchronous; use EventBus.stream() in async code")
-        sub = Subscription(self, event_type, callback)
-        with self._lock:
-            self._subscriptions.append(sub)
-        return sub
-
-    def stream(self, event_type: type[E], *, maxsize: int = 1024) -> EventStream[E]:
-        """An async iterator of ``event_type`` events, starting now (needs a running loop).
-
-        Use ``async with bus.stream(T) as events: async for ev in events: ...``
-        so that the subscription ends with the block.
-        """
-        stream = EventStream(self, event_type, maxsize)
-        with self._lock:
-            self._streams.append(stream)
-        return stream
-
-    def publish(self, event: Event) -> None:
-        """Deliver ``event`` to every matching subscriber."""
-        with self._lock:
-            targets = [s for s in self._subscriptions if isinstance(event, s.event_type)]
-        for sub in targets:
-            try:
-                sub.callback(event)
-            except Exception:  # one broken subscriber must not starve the others
-                log.exception("subscriber %r failed on %s", sub.callback, type(event).__name__)
-
-    def track(self, operation: Operation[Any], *, announce: bool = True) -> Callable[[], None]:
-        """Publish the events of every future change of ``operation``; returns a remover.
-
-        With ``announce``, an operation still in its initial state also gets
-        its Created event now.
-        """
-
-        def on_change(op: Operation[Any], entry: HistoryEntry) -> None:
-            if not self._subscriptions:
-                return  # nobody listens: building the events would be wasted work
-            for event in events_for(op, entry):
-                self.publish(event)
-
-        if announce and operation.state is operation.machine.initial:
-            self.publish(event_for(operation, None, operation.state, at=operation.created_at))
-        return operation.add_listener(on_change)
-
-    def close(self) -> None:
-        """End every stream (their iterators finish after the buffered events)."""
-        with self._lock:
-            streams, self._streams = self._streams, []
-        for stream in streams:
-            stream.close()
-
-    def _has(self, sub: Subscription) -> bool:
-        with self._lock:
-            return sub in self._subscriptions
-
-    def _remove(self, sub: Subscription) -> None:
-        with self._lock:
-            if sub in self._subscriptions:
-                self._subscriptions.remove(sub)

@@ -1,4 +1,9 @@
-"""Contract artifacts: Uniswap bytecode from the npm packages, ours from build/contracts."""
+"""Contract artifacts: Uniswap bytecode from the npm packages, ours shipped in the package.
+
+The Uniswap packages come from the tool cache (fetched on first need, see
+``chainops.devnet.tools``); our own contracts are compiled into ``contracts/`` next to
+this module by ``scripts/compile_contracts.mjs`` and ship in the wheel.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from chainops.core.errors import ConfigurationError
-from chainops.devnet.tools import SETUP_HINT, build_dir, node_modules
+from chainops.devnet import tools
 
-# Name -> path inside node_modules. Versions are pinned in tools/package.json.
+OUR_ARTIFACTS = Path(__file__).with_name("contracts")
+
+# Name -> path inside node_modules. Versions are pinned in tools.lock.json.
 NPM_ARTIFACTS: dict[str, str] = {
     "WETH9": "@uniswap/v2-periphery/build/WETH9.json",
     "UniswapV2Factory": "@uniswap/v2-core/build/UniswapV2Factory.json",
@@ -58,7 +65,7 @@ class Artifact:
 
 def _read(name: str, path: Path) -> Artifact:
     if not path.is_file():
-        raise ConfigurationError(f"artifact {name} not found at {path}; {SETUP_HINT}")
+        raise ConfigurationError(f"artifact {name} not found at {path}; {tools.setup_hint()}")
     data = json.loads(path.read_text())
     bytecode = data.get("bytecode")
     if isinstance(bytecode, dict):  # solc standard-JSON shape
@@ -81,10 +88,16 @@ def npm_artifact(name: str) -> Artifact:
         relative = NPM_ARTIFACTS[name]
     except KeyError:
         raise ConfigurationError(f"unknown npm artifact {name!r}") from None
-    return _read(name, node_modules() / relative)
+    path = tools.node_modules() / relative
+    if not path.is_file():
+        tools.ensure_artifacts()
+    return _read(name, path)
 
 
 @cache
 def our_artifact(name: str) -> Artifact:
-    """A contract of ours from contracts/, compiled into build/contracts by solc."""
-    return _read(name, build_dir() / "contracts" / f"{name}.json")
+    """A contract of ours from the repository's contracts/, as compiled by solc."""
+    path = OUR_ARTIFACTS / f"{name}.json"
+    if not path.is_file():
+        raise ConfigurationError(f"no compiled contract {name!r} in {OUR_ARTIFACTS}")
+    return _read(name, path)

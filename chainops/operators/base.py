@@ -1,24 +1,31 @@
 """Operators: one object per (platform, account) that executes operations on a venue.
 
 ``OperatorFactory`` maps a kind of platform (EVM chains, Solana clusters, an
-exchange) to an ``Operator`` class, creates operators from a platform name or
-chain id, and caches them so one account on one platform has one operator,
-and so one nonce allocator.
+exchange) to an ``Operator`` class, imported lazily from its path, creates
+operators from a platform name or chain id, and caches them so one account on
+one platform has one operator, and so one nonce allocator.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chainops.core.bus import EventBus
 from chainops.core.errors import ConfigurationError
-from chainops.core.events import EventBus
 from chainops.core.platforms import ChainPlatform, ExchangePlatform, Platform, get_platform
+
+if TYPE_CHECKING:
+    from chainops.operators.evm.operator import EvmOperator
+    from chainops.operators.exchanges.binance.adapter import BinanceSpot
+    from chainops.operators.solana.operator import SolanaOperator
 
 
 class OperatorConfiguration(BaseModel):
@@ -83,7 +90,13 @@ class Operator(ABC):
         if self._closed:
             raise ConfigurationError(f"{self!r} is closed; create a new operator")
         if not self._started:
-            await self._start()
+            try:
+                await self._start()
+            except BaseException:
+                # release what a half-done start opened (sessions, sockets, journal)
+                with contextlib.suppress(Exception):
+                    await self._close()
+                raise
             self._started = True
         return self
 
@@ -92,6 +105,7 @@ class Operator(ABC):
             self._closed = True
             if self._started:
                 await self._close()
+            self._release()
             if self._owns_events:
                 self.events.close()  # end subscribers' async iterators
 
@@ -102,6 +116,9 @@ class Operator(ABC):
     @abstractmethod
     async def _close(self) -> None:
         """Finish in-flight tracking and release resources."""
+
+    def _release(self) -> None:  # noqa: B027  (a hook: most operators acquire nothing)
+        """Free what the constructor acquired (open files); runs on close(), started or not."""
 
     async def __aenter__(self) -> Self:
         return await self.start()
@@ -130,22 +147,57 @@ def platform_key(platform: Platform) -> str:
     return f"platform:{platform.name}"
 
 
-class OperatorFactory:
-    """Registry of operator classes by kind of platform, plus an instance cache."""
+# The operators chainops ships, by registry key: imported on first use, so importing
+# chainops (or the factory) loads no venue's dependencies.
+_BUILTIN: dict[str, str] = {
+    "chain:EVM": "chainops.operators.evm.operator:EvmOperator",
+    "chain:SOLANA": "chainops.operators.solana.operator:SolanaOperator",
+    "exchange:binance": "chainops.operators.exchanges.binance.adapter:BinanceSpot",
+}
+Kind = Literal["evm", "solana", "binance"]
+KIND_KEYS: dict[str, str] = {
+    "evm": "chain:EVM",
+    "solana": "chain:SOLANA",
+    "binance": "exchange:binance",
+}
+# the extra a missing top-level module comes from
+_EXTRAS = {"solders": "solana", "solana": "solana"}
 
+
+def _path_of(operator_class: type[Operator]) -> str:
+    return f"{operator_class.__module__}:{operator_class.__qualname__}"
+
+
+class OperatorFactory:
+    """Registry of operator classes by kind of platform, plus an instance cache.
+
+    Built-in operators are registered by import path and imported on first use;
+    ``register`` (a class) and ``register_path`` (``"module:Class"``) add others.
+    ``create(..., kind="evm")`` is typed: it returns an ``EvmOperator``.
+    """
+
+    _paths: ClassVar[dict[str, str]] = dict(_BUILTIN)
     _classes: ClassVar[dict[str, type[Operator]]] = {}
     _instances: ClassVar[dict[tuple[str, str, str], Operator]] = {}
 
     @classmethod
     def register(cls, key: str) -> Callable[[OperatorClass], OperatorClass]:
-        """Class decorator: ``@OperatorFactory.register("chain:EVM")``."""
+        """Class decorator: ``@OperatorFactory.register("exchange:myvenue")``.
+
+        Registering the class a key's import path names is a no-op; any other class
+        for a taken key is refused.
+        """
 
         def decorate(operator_class: OperatorClass) -> OperatorClass:
             existing = cls._classes.get(key)
-            if existing is not None and existing is not operator_class:
+            path = cls._paths.get(key)
+            same = existing is operator_class or (
+                existing is None and path == _path_of(operator_class)
+            )
+            if not same and (existing is not None or path is not None):
+                taken = existing.__name__ if existing is not None else path
                 raise ConfigurationError(
-                    f"{key} already has operator {existing.__name__}; cannot register "
-                    f"{operator_class.__name__}"
+                    f"{key} already has operator {taken}; cannot register {operator_class.__name__}"
                 )
             cls._classes[key] = operator_class
             return operator_class
@@ -153,24 +205,76 @@ class OperatorFactory:
         return decorate
 
     @classmethod
-    def operator_class(cls, platform: str | int | Platform) -> type[Operator]:
-        resolved = platform if isinstance(platform, Platform) else get_platform(platform)
-        key = platform_key(resolved)
-        try:
-            return cls._classes[key]
-        except KeyError:
-            known = ", ".join(sorted(cls._classes)) or "none"
-            raise ConfigurationError(
-                f"no operator registered for {resolved.name} ({key}); registered: {known}"
-            ) from None
+    def register_path(cls, key: str, path: str) -> None:
+        """Register ``"package.module:Class"`` for ``key``, imported on first use."""
+        module, sep, name = path.partition(":")
+        if not sep or not module or not name:
+            raise ConfigurationError(f"an operator path is 'package.module:Class', not {path!r}")
+        taken = cls._paths.get(key)
+        if (taken is not None and taken != path) or key in cls._classes:
+            raise ConfigurationError(f"{key} already has operator {taken or cls._classes[key]}")
+        cls._paths[key] = path
 
     @classmethod
-    def create(cls, platform: str | int, *, cache: bool = True, **options: Any) -> Operator:
+    def operator_class(cls, platform: str | int | Platform) -> type[Operator]:
+        """The operator class serving ``platform`` (importing it on first use)."""
+        resolved = platform if isinstance(platform, Platform) else get_platform(platform)
+        key = platform_key(resolved)
+        found = cls._classes.get(key)
+        if found is not None:
+            return found
+        path = cls._paths.get(key)
+        if path is None:
+            known = ", ".join(sorted({*cls._classes, *cls._paths})) or "none"
+            raise ConfigurationError(
+                f"no operator registered for {resolved.name} ({key}); registered: {known}"
+            )
+        loaded = _load(path)
+        cls._classes[key] = loaded
+        return loaded
+
+    @overload
+    @classmethod
+    def create(
+        cls, platform: str | int, *, kind: Literal["evm"], cache: bool = True, **options: Any
+    ) -> EvmOperator: ...
+
+    @overload
+    @classmethod
+    def create(
+        cls, platform: str | int, *, kind: Literal["solana"], cache: bool = True, **options: Any
+    ) -> SolanaOperator: ...
+
+    @overload
+    @classmethod
+    def create(
+        cls, platform: str | int, *, kind: Literal["binance"], cache: bool = True, **options: Any
+    ) -> BinanceSpot: ...
+
+    @overload
+    @classmethod
+    def create(
+        cls, platform: str | int, *, kind: None = None, cache: bool = True, **options: Any
+    ) -> Operator: ...
+
+    @classmethod
+    def create(
+        cls, platform: str | int, *, kind: Kind | None = None, cache: bool = True, **options: Any
+    ) -> Operator:
         """Create (or return the cached) operator for ``platform`` and the given options.
 
-        ``options`` go to the operator class's ``from_options`` (its account, endpoints
-        and settings). Two calls with the same platform and account share one operator.
+        ``kind`` ("evm", "solana", "binance") types the result and checks that the
+        platform is of that kind. ``options`` go to the operator class's ``from_options``
+        (its account, endpoints and settings). Two calls with the same platform and
+        account share one operator.
         """
+        if kind is not None:
+            want = KIND_KEYS.get(kind)
+            have = platform_key(get_platform(platform))
+            if want != have:
+                raise ConfigurationError(
+                    f"platform {platform!r} is served by {have}, not by the {kind!r} kind"
+                )
         operator_class = cls.operator_class(platform)
         factory = getattr(operator_class, "from_options", None)
         if factory is None:
@@ -191,3 +295,22 @@ class OperatorFactory:
         for key, cached in list(cls._instances.items()):
             if cached is operator:
                 del cls._instances[key]
+
+
+def _load(path: str) -> type[Operator]:
+    """Import ``"module:Class"``; a missing optional dependency names its extra."""
+    module_name, _, name = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        extra = _EXTRAS.get(top)
+        if extra is None:
+            raise
+        raise ConfigurationError(
+            f"this operator needs the {extra} extra: pip install 'chainops[{extra}]'"
+        ) from None
+    loaded = getattr(module, name, None)
+    if not (isinstance(loaded, type) and issubclass(loaded, Operator)):
+        raise ConfigurationError(f"{path} is not an Operator class")
+    return loaded

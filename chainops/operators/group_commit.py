@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainops.core.journal import Journal
-from chainops.core.lifecycle import Operation
+from chainops.core.operation import Operation
 from chainops.operators.turnqueue import TurnQueue
 
 log = logging.getLogger("chainops.journal")

@@ -72,5 +72,9 @@ class TurnQueue:
                     future.set_result(result)
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Return once everything queued so far is flushed (also what waits for its turn)."""
+        while self._tasks or self._items:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            else:
+                await asyncio.sleep(0)  # queued this turn: the flush is spawned on the next

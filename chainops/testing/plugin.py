@@ -8,12 +8,20 @@ Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
 ``devnet_fresh``     function a fork of its own for one test (mining mode, time and other node
                               settings that a snapshot does not cover start clean too)
 ``devnet_accounts``  function funded development accounts (address, private key), deployer excluded
-``solana_devnet``    function a fresh local Solana cluster (LiteSVM) behind loopback JSON-RPC
+``devnet_like``      session  factory: ``devnet_like("ethereum")`` (or arbitrum, optimism, base,
+                              polygon, bsc) is a world shaped like that chain, started once
+``solana_devnet``    function a fresh local Solana cluster (LiteSVM): loopback JSON-RPC + PubSub
 ``anvil_fork``       function factory: ``anvil_fork(url, block=None)`` forks any chain (mainnet
                               with your own RPC URL); every node it starts is stopped after the test
 ``exchange_simulator`` function a Binance-compatible exchange simulator on loopback (own thread)
 ``configured_network_fork`` function a fork of the network named in the user's config at its
                               pinned block (skipped unless ``CHAINOPS_FORK_URL`` is set)
+
+Async tests need no configuration: unless the project chooses pytest-asyncio's
+``asyncio_mode`` itself, the plugin runs it in ``auto`` mode (every ``async def`` test
+runs on an event loop). pytest-asyncio comes with ``pip install 'chainops[testing]'``;
+without it, an async test fails with one line saying so, as does ``solana_devnet``
+without the ``solana`` extra.
 
 Heavy imports happen inside the fixtures so that merely having chainops installed
 costs a pytest run nothing.
@@ -21,18 +29,22 @@ costs a pytest run nothing.
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from chainops.devnet.addressbook import AccountEntry
+    from chainops.core.addressbook import AccountEntry
     from chainops.devnet.anvil import Anvil
     from chainops.devnet.exchange.background import BackgroundSimulator
-    from chainops.devnet.solana_rpc import SolanaRpcServer
+    from chainops.devnet.solana import SolanaRpcServer
     from chainops.devnet.world import World
     from chainops.testing.forks import ForkedNetwork
+
+pytest_plugins = ("chainops.testing.nodes",)  # anvil_node, hardhat_node, ganache_node, node
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +55,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="deploy the devnet world from scratch instead of loading the cached state",
     )
+
+
+_LOOP_SCOPE_UNSET = 'The configuration option "asyncio_default_fixture_loop_scope" is unset'
+
+
+def _chosen_in_config(config: pytest.Config, name: str) -> bool:
+    """Whether the project's ini/toml file (or ``-o``) sets ``name``."""
+    # pytest 9 keeps the parsed file in _inicfg; earlier versions expose inicfg.
+    values: Any = getattr(config, "_inicfg", None)
+    if values is None:
+        values = getattr(config, "inicfg", {})
+    overrides = getattr(config, "_override_ini", ()) or ()
+    return name in values or any(o.split("=", 1)[0] == name for o in overrides)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("asyncio"):  # pytest-asyncio's plugin name
+        return
+    if config.getoption("asyncio_mode", None) is None and not _chosen_in_config(
+        config, "asyncio_mode"
+    ):
+        config.option.asyncio_mode = "auto"
+    if not _chosen_in_config(config, "asyncio_default_fixture_loop_scope"):
+        # pytest-asyncio warns about this unset option on every run; its default is ours too.
+        warnings.filterwarnings(
+            "ignore", message=_LOOP_SCOPE_UNSET, category=pytest.PytestDeprecationWarning
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> None:
+    asyncio_plugin = pyfuncitem.config.pluginmanager.has_plugin("asyncio")
+    if not asyncio_plugin and inspect.iscoroutinefunction(pyfuncitem.obj):
+        pytest.fail(
+            "async tests need pytest-asyncio: pip install 'chainops[testing]'", pytrace=False
+        )
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +121,25 @@ def devnet(devnet_fork: World) -> Iterator[World]:
 def devnet_fresh(devnet_world: World) -> Iterator[World]:
     with devnet_world.fork() as fork:
         yield fork
+
+
+@pytest.fixture(scope="session")
+def devnet_like(request: pytest.FixtureRequest) -> Iterator[Callable[[str], World]]:
+    from chainops.devnet.world import World
+
+    started: dict[str, World] = {}
+    use_cache = not request.config.getoption("--chainops-no-cache")
+
+    def make(chain: str) -> World:
+        if chain not in started:
+            started[chain] = World.start(like=chain, use_cache=use_cache)
+        return started[chain]
+
+    try:
+        yield make
+    finally:
+        for world in started.values():
+            world.stop()
 
 
 @pytest.fixture
@@ -113,7 +181,6 @@ def exchange_simulator() -> Iterator[BackgroundSimulator]:
         yield sim
 
 
-
 # -- Solana -----------------------------------------------------------------------------------
 
 # Tests want blocks fast: 50 ms slots give confirmed in ~50 ms and finality in ~1.6 s;
@@ -123,12 +190,19 @@ SOLANA_TEST_SLOT_TIME = 0.05
 
 @pytest.fixture
 def solana_devnet() -> Iterator[SolanaRpcServer]:
-    """A fresh local Solana cluster (LiteSVM) behind a loopback JSON-RPC server.
+    """A fresh local Solana cluster (LiteSVM) behind a loopback JSON-RPC + PubSub server.
 
-    ``.url`` for any RPC client, ``.chain`` for the cluster itself: ``airdrop``,
-    ``drop_next(n)`` (lose the next sends), ``advance(n)`` (produce blocks now).
+    ``.url`` for any RPC client, ``.ws_url`` for its websocket (the port + 1), ``.chain``
+    for the cluster itself: ``airdrop``, ``drop_next(n)`` (lose the next sends),
+    ``advance(n)`` (produce blocks now), ``rollback_processed()`` (a fork).
     """
-    from chainops.devnet.solana_rpc import SolanaRpcServer
+    from chainops.extras import MissingExtra, require_solana
+
+    try:
+        require_solana("the solana_devnet fixture")
+    except MissingExtra as exc:
+        pytest.fail(str(exc), pytrace=False)
+    from chainops.devnet.solana import SolanaRpcServer
 
     server = SolanaRpcServer(slot_time=SOLANA_TEST_SLOT_TIME).start_in_thread()
     try:

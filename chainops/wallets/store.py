@@ -19,7 +19,7 @@ from eth_account import Account
 from chainops.config.paths import data_dir
 from chainops.core.errors import AuthenticationError, ConfigurationError, ValidationError
 from chainops.core.ids import EvmAddress
-from chainops.operators.evm.signer import LocalSigner
+from chainops.wallets.files import write_private
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 # The Web3 Secret Storage default work factor; only tests lower it (CHAINOPS_SCRYPT_N).
@@ -103,11 +103,15 @@ class WalletStore:
             raise ConfigurationError(f"keystore {path} has no address")
         return WalletInfo(name, EvmAddress("0x" + address.removeprefix("0x")), path)
 
-    def signer(self, name: str, password: str) -> LocalSigner:
-        """Decrypt the wallet into a signer; a wrong password raises AuthenticationError."""
+    def keystore(self, name: str) -> Path:
+        """The keystore file of an existing wallet, for a signer to decrypt.
+
+        ``LocalSigner.from_keystore(store.keystore(name), password)``: a wrong password
+        raises AuthenticationError there. A missing wallet raises WalletNotFound here.
+        """
         path = self.path(name)
         self._read(path, name)
-        return LocalSigner.from_keystore(path, password)
+        return path
 
     def export_key(self, name: str, password: str) -> str:
         """The private key as hex. Only for an explicit, confirmed export."""
@@ -143,9 +147,8 @@ class WalletStore:
             raise WalletExists(f"wallet {name!r} already exists at {path}")
         document = Account.encrypt(key, password, kdf="scrypt", iterations=_scrypt_n())
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle)
-        tmp.replace(path)
+        try:
+            write_private(path, json.dumps(document), overwrite=False)
+        except FileExistsError:
+            raise WalletExists(f"wallet {name!r} already exists at {path}") from None
         return self.get(name)

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from chainops.core.errors import InsufficientFunds, Rejected
-from chainops.core.event_types import OrderEvent, OrderFilled
+from chainops.core.events import OrderEvent, OrderFilled
 from chainops.core.ids import TradingPair
-from chainops.core.orders import Order, OrderSide, OrderState
+from chainops.core.order import Order, OrderSide, OrderState
 from chainops.operators.exchanges import ExchangeOperator, RuleViolation
 from chainops.operators.exchanges.errors import VenueNotFound
 
@@ -59,7 +59,7 @@ class VenueHarness(ABC):
 
 async def settle(order: Order, *states: OrderState) -> Order:
     async with asyncio.timeout(WAIT):
-        return await order.wait_for(lambda o: o.state in states)
+        return await order._wait_for(lambda o: o.state in states)
 
 
 class ExchangeConformance:

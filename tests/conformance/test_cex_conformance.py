@@ -11,7 +11,7 @@ import pytest
 from exchange_suite import ExchangeConformance, VenueHarness
 
 from chainops.core.ids import TradingPair
-from chainops.core.orders import OrderSide
+from chainops.core.order import OrderSide
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.operators.exchanges import BinanceSpot, ExchangeOperator
 

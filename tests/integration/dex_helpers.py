@@ -12,7 +12,7 @@ from eth_utils.crypto import keccak
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
-from chainops.operators.dapps.context import DexContext
+from chainops.operators.dapps import DexContext
 from chainops.operators.evm import EvmOperator
 
 

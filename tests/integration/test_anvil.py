@@ -49,8 +49,8 @@ def test_missing_binary_is_a_clear_configuration_error(
         Anvil().start()
     monkeypatch.delenv("CHAINOPS_ANVIL")
     monkeypatch.setenv("CHAINOPS_TOOLS_DIR", str(tmp_path))
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(ConfigurationError, match="make setup"):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no anvil, and no npm to fetch it with
+    with pytest.raises(ConfigurationError, match="npm was not found"):
         Anvil().start()
 
 

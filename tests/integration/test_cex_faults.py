@@ -10,7 +10,7 @@ import pytest
 from cex_helpers import AMOUNT, ETH, venue
 
 from chainops.core.errors import RateLimited
-from chainops.core.orders import OrderState
+from chainops.core.order import OrderState
 
 
 async def _until(predicate: object, timeout: float = 10.0) -> None:
@@ -177,7 +177,7 @@ async def test_seeded_faults_repeat() -> None:
 
 
 async def test_crash_between_journal_and_send_fails_only_after_the_window(tmp_path: Path) -> None:
-    from chainops.core.orders import Order
+    from chainops.core.order import Order
 
     journal = tmp_path / "crash.sqlite"
     async with venue() as (sim, _, make):

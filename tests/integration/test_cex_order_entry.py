@@ -9,7 +9,7 @@ from typing import Any
 
 from cex_helpers import AMOUNT, ETH, venue
 
-from chainops.core.orders import OrderState
+from chainops.core.order import OrderState
 from chainops.operators.exchanges import BinanceSpot
 
 PRICE = Decimal("1999.90")

@@ -44,7 +44,6 @@ async def test_books_follow_the_venue_and_answer_queries() -> None:
 
 
 async def test_listen_key_user_stream_when_there_is_no_websocket_api() -> None:
-    from chainops.core.orders import OrderState
     from chainops.operators.exchanges import BinanceSpot
 
     async with venue() as (sim, account, _):
@@ -59,6 +58,5 @@ async def test_listen_key_user_stream_when_there_is_no_websocket_api() -> None:
             order = await op.place(ETH, "SELL", "LIMIT", AMOUNT, price)
             sim.place_direct(other, "ETHUSDT", side="BUY", type="LIMIT", tif="IOC",
                              price=price, qty=AMOUNT, client_id="taker")  # fmt: skip
-            async with asyncio.timeout(5):
-                await order.wait_for(lambda o: o.state is OrderState.FILLED)
+            await order.wait(timeout=5)
             assert list(order.fills) == [trade_id]

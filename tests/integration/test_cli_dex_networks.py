@@ -30,9 +30,12 @@ def test_same_swap_via_devnet_and_a_config_only_network(devnet: World, tmp_path:
     config.write_text(f'[networks.myfork]\nchain_id = 31337\nrpc_urls = ["{devnet.rpc_url}"]\n')
     env = {"CHAINOPS_CONFIG": str(config), "CHAINOPS_HOME": str(tmp_path / "home")}
     snapshot = devnet.anvil.snapshot()
-    direct = swap(["--network", "devnet", "--rpc-url", devnet.rpc_url, "--private-key", key], env)
+    env["CHAINOPS_PRIVATE_KEY"] = key
+    direct = swap(["--network", "devnet", "--rpc-url", devnet.rpc_url], env)
     devnet.anvil.revert(snapshot)  # the second swap starts from the very same state
-    configured = swap(["--network", "myfork", "--private-key", key], env)
+    # a fresh journal: the first one would see the revert as a reorg and re-send its swap
+    env["CHAINOPS_HOME"] = str(tmp_path / "home2")
+    configured = swap(["--network", "myfork"], env)
     one, two = direct["order"], configured["order"]
     assert one["state"] == two["state"] == "FILLED"
     assert one["fills"] and two["fills"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +16,14 @@ pytestmark = pytest.mark.integration
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAINOPS_HOME", str(tmp_path))
+
+
 def run(world: World, *args: str, ok: bool = True) -> Any:
-    key = world.book.accounts[8].private_key
-    result = runner.invoke(app, [*args, "--rpc-url", world.rpc_url, "--private-key", key, "--yes"])
+    env = {"CHAINOPS_PRIVATE_KEY": world.book.accounts[8].private_key}
+    result = runner.invoke(app, [*args, "--rpc-url", world.rpc_url, "--yes"], env=env)
     assert (result.exit_code == 0) is ok, result.output
     return result
 

@@ -75,7 +75,13 @@ def test_bad_input(devnet: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             1,
             "no wallet 'ghost'",
         ),
-        "no account": (cli("e"), (*send, "--rpc-url", url), {}, 1, "no account"),
+        "no account": (
+            cli("e"),
+            (*send, "--network", "ethereum", "--rpc-url", url),
+            {},
+            1,
+            "no account for ethereum",
+        ),
         "malformed toml": (
             cli("f", 'network = "devnet\n'),
             (*send, "--rpc-url", url),

@@ -1,7 +1,7 @@
 """Our Solidity test contracts, deployed on a private Anvil and exercised for real.
 
 Self-contained on purpose: it starts its own Anvil on a free loopback port and
-deploys straight from build/contracts, so it checks the contracts and the
+deploys straight from chainops/devnet/contracts, so it checks the contracts and the
 compile step independently of the devnet world.
 """
 
@@ -29,7 +29,7 @@ from web3.contract import Contract
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("CHAINOPS_BUILD_DIR", ROOT / "build")) / "contracts"
+BUILD = ROOT / "chainops" / "devnet" / "contracts"  # compiled, committed, in the wheel
 OUR_CONTRACTS = (
     "TestToken",
     "FeeOnTransferToken",

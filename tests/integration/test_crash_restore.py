@@ -12,7 +12,7 @@ import pytest
 
 import chainops.operators.evm  # noqa: F401
 from chainops.core.journal import SqliteJournal
-from chainops.core.transactions import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator

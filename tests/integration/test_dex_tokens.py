@@ -9,8 +9,8 @@ from dex_helpers import balance, dex_context
 
 from chainops.core.errors import InsufficientFunds, InvalidAmount, Reverted, ValidationError
 from chainops.devnet.world import World
+from chainops.operators.dapps import Weth
 from chainops.operators.dapps.erc20 import MAX_UINT256, Erc20, token_metadata
-from chainops.operators.dapps.weth import Weth
 
 pytestmark = pytest.mark.integration
 

@@ -6,12 +6,13 @@ from decimal import Decimal
 
 import pytest
 from dex_helpers import balance, dex_context
+from eth_utils.crypto import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chainops.core.errors import InsufficientFunds, NotFound, ValidationError
 from chainops.devnet.world import World
-from chainops.operators.dapps.prices import InvalidTickRange
-from chainops.operators.dapps.uniswap_v3 import UniswapV3
-from chainops.operators.dapps.v3_positions import V3Positions
+from chainops.operators.dapps import InvalidTickRange, UniswapV3, V3Positions
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,7 @@ async def test_mint_swap_through_collect_fees_equal_owed_then_close(devnet: Worl
         assert listed.price_lower <= Decimal(1900) and listed.price_upper >= Decimal(2100)
         v3 = UniswapV3(trader)
         for path, amount in ((["ETH", "USDC"], Decimal(20)), (["USDC", "WETH"], Decimal(30_000))):
-            await v3.wait(await v3.swap(await v3.quote_exact_in(path, amount, fee=500)))
+            await (await v3.swap(await v3.quote_exact_in(path, amount, fee=500))).wait()
         owed = await lp.position(token_id)
         assert owed.fees0 > 0 and owed.fees1 > 0
         t0, t1 = owed.token0, owed.token1
@@ -96,3 +97,42 @@ async def test_position_bad_inputs(devnet: World) -> None:
         with pytest.raises(NotFound):
             await lp.position(10**9)
         assert await ctx.evm.nonce() == nonce
+
+
+INCREASE = "0x" + keccak(text="IncreaseLiquidity(uint256,uint128,uint256,uint256)").hex()
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pool=st.sampled_from([("WETH", "USDC", 500), ("WETH", "USDC", 3000), ("USDC", "DAI", 100)]),
+    low=st.integers(1, 400),
+    high=st.integers(1, 400),
+    side=st.sampled_from(["both", "below", "above"]),
+    wei=st.integers(1, 10**6),
+)
+async def test_planned_amounts_equal_what_the_manager_takes(
+    devnet: World, pool: tuple[str, str, int], low: int, high: int, side: str, wei: int
+) -> None:
+    a, b, fee = pool
+    async with dex_context(devnet) as ctx:
+        lp = V3Positions(ctx)
+        state = await lp.v3.pool(a, b, fee, ticks=False)
+        spacing = state.tick_spacing
+        centre = state.tick // spacing * spacing
+        lower, upper = {
+            "both": (centre - low * spacing, centre + high * spacing),
+            "below": (centre - (low + high) * spacing, centre - low * spacing),
+            "above": (centre + low * spacing, centre + (low + high) * spacing),
+        }[side]
+        amount_a = Decimal(1) + Decimal(wei) / 10**6 if a == "WETH" else Decimal(1000 + wei % 1000)
+        amount_b = Decimal(3000) + Decimal(wei) / 10**6
+        plan = await lp.plan_mint(a, b, fee, amount_a, amount_b, ticks=(lower, upper))
+        tx, _ = await lp.mint(plan)
+        receipt = await ctx.receipt(tx)
+        (log,) = [x for x in receipt["logs"] if x["topics"][0] == INCREASE]
+        data = bytes.fromhex(log["data"][2:])
+        liquidity, taken0, taken1 = (int.from_bytes(data[i : i + 32], "big") for i in (0, 32, 64))
+        assert liquidity == plan.liquidity
+        assert (taken0, taken1) == plan.expected

@@ -7,6 +7,7 @@ modes, base-fee spikes and reorgs never leak into another test.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from eth_account import Account
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
+from chainops.core.attempt import AttemptKind
 from chainops.core.errors import (
     InsufficientFunds,
     NonceError,
@@ -21,7 +23,7 @@ from chainops.core.errors import (
     RpcTransientError,
     UnknownOutcome,
 )
-from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.rpc_proxy import FaultRule, RpcProxy
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
@@ -109,7 +111,8 @@ async def test_03_bump_cap_surfaces_as_event_and_error(devnet_fresh: World) -> N
         tx = await evm.send(to=world.book.accounts[1].address, value=Decimal("0.1"))
         cap = tx.attempts[0].fee.max_fee_per_gas
         assert cap is not None
-        object.__setattr__(evm.config, "max_fee_cap_wei", cap + 1)  # no room for a bump
+        # No room for a bump: the replacer's ceiling just above the first attempt's cap.
+        evm.replacer.policy = dataclasses.replace(evm.replacer.policy, max_fee_cap_wei=cap + 1)
         world.anvil.rpc("anvil_setNextBlockBaseFeePerGas", [hex(cap * 3)])
         waiting = asyncio.ensure_future(tx.wait(timeout=20))
         for _ in range(5):
@@ -310,12 +313,12 @@ async def test_15_reorg_rebroadcasts_the_same_bytes(devnet_fresh: World) -> None
     async with make(world, confirmations=3, bump_after_blocks=None) as evm:
         tx = await evm.send(to=world.book.accounts[1].address, value=Decimal("0.1"))
         async with asyncio.timeout(10):
-            await tx.wait_for(lambda t: t.state is TxState.INCLUDED)
+            await tx._wait_for(lambda t: t.state is TxState.INCLUDED)
         first_block = tx.receipt.block_number if tx.receipt else None
         world.anvil.rpc("anvil_reorg", [1, []])  # the block that held it is replaced
         async with asyncio.timeout(10):
-            await tx.wait_for(lambda t: t.state is TxState.BROADCAST)  # seen as reorged out
-            await tx.wait_for(lambda t: t.state is TxState.INCLUDED)  # re-sent and re-mined
+            await tx._wait_for(lambda t: t.state is TxState.BROADCAST)  # seen as reorged out
+            await tx._wait_for(lambda t: t.state is TxState.INCLUDED)  # re-sent and re-mined
         world.anvil.mine(3)
         await tx.wait(timeout=10)
         assert len(tx.attempts) == 1  # the same bytes, the same hash
@@ -330,7 +333,7 @@ async def test_15b_reorg_with_a_conflicting_transaction_is_replaced(devnet_fresh
     async with make(world, confirmations=3, bump_after_blocks=None) as evm:
         tx = await evm.send(to=world.book.accounts[1].address, value=Decimal("0.1"))
         async with asyncio.timeout(10):
-            await tx.wait_for(lambda t: t.state is TxState.INCLUDED)
+            await tx._wait_for(lambda t: t.state is TxState.INCLUDED)
         conflict = Account.from_key(key).sign_transaction(
             {
                 "type": 2,

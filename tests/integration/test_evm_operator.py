@@ -26,7 +26,7 @@ from chainops.core.errors import (
 from chainops.core.events import TxEvent
 from chainops.core.journal import SqliteJournal
 from chainops.core.platforms import ChainKind, ChainPlatform, register_platform
-from chainops.core.transactions import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.anvil import Anvil, AnvilConfig
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def abi(name: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads((ROOT / "abis" / f"{name}.json").read_text())
+    data: list[dict[str, Any]] = json.loads((ROOT / "chainops/abis" / f"{name}.json").read_text())
     return data
 
 
@@ -237,7 +237,7 @@ async def test_finality_is_reached_with_the_finalized_tag(devnet: World) -> None
         tx = await evm.send(to=devnet.book.accounts[1].address, value=Decimal("0.01"))
         devnet.anvil.mine(3)  # one slot per epoch: finalized trails the head by two blocks
         async with asyncio.timeout(10):
-            await tx.wait_for(lambda t: t.state is TxState.FINALIZED)
+            await tx._wait_for(lambda t: t.state is TxState.FINALIZED)
 
 
 async def test_concurrent_sends_get_contiguous_nonces_and_all_confirm(devnet: World) -> None:
@@ -326,3 +326,41 @@ async def test_contract_handle_decodes_struct_outputs(devnet: World) -> None:
         )
         position = npm.decode_result("positions", await evm.call(npm.request("positions", 1)))
         assert len(position) == 12 and position[4] in (500, 3000, 100, 10000)
+
+
+async def test_connect_by_url_is_a_started_operator_closed_on_exit(
+    devnet: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHAINOPS_NETWORK", raising=False)
+    key = devnet.book.accounts[4].private_key
+    wallet = LocalSigner.from_key(key)
+    config = tmp_path / "config.toml"  # absent: built-in defaults only
+    async with EvmOperator.connect(devnet.rpc_url, wallet=wallet, config=config) as evm:
+        assert type(evm) is EvmOperator and evm.started
+        assert evm.owner == devnet.book.accounts[4].address
+        tx = await evm.send(to=devnet.book.accounts[1].address, value=Decimal("0.01"))
+        assert await tx.wait() is tx and tx.state is TxState.CONFIRMED
+    assert evm.closed
+
+
+async def test_connect_by_name_reads_the_configured_network(
+    devnet: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHAINOPS_RPC_URL", raising=False)
+    monkeypatch.setenv("CHAINOPS_PRIVATE_KEY", devnet.book.accounts[4].private_key)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[networks.devnet]\nrpc_urls = ["{devnet.rpc_url}"]\nconfirmations = 2\n'
+        '[networks.devnet.fee]\nmax_fee_gwei = "500"\n'
+    )
+    async with EvmOperator.connect("devnet", config=config, max_in_flight=4) as evm:
+        assert evm.monitor.confirmations == 2
+        assert evm.config.max_fee_cap_wei == 500 * 10**9 and evm.config.max_in_flight == 4
+        assert evm.owner == devnet.book.accounts[4].address  # the key from the environment
+
+
+async def test_connect_refuses_unknown_networks_before_connecting(tmp_path: Path) -> None:
+    wallet = LocalSigner.from_key("0x" + "11" * 32)
+    with pytest.raises(ConfigurationError, match="unknown network 'nowhere'"):
+        async with EvmOperator.connect("nowhere", wallet=wallet, config=tmp_path / "c.toml"):
+            raise AssertionError("unreachable")

@@ -19,7 +19,7 @@ from eth_account import Account
 
 import chainops.operators.evm  # noqa: F401
 from chainops.core.errors import UnknownOutcome
-from chainops.core.transactions import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.rpc_proxy import FaultRule, RpcProxy
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory

@@ -15,18 +15,19 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
+from chainops.core.attempt import FeeParams
 from chainops.core.errors import Reverted
 from chainops.core.platforms import ChainKind, ChainPlatform, get_chain
-from chainops.core.txtypes import FeeParams
+from chainops.core.priority import Priority
 from chainops.devnet.artifacts import our_artifact
 from chainops.devnet.world import World
-from chainops.operators.evm.fees import FeeOracle, FeePolicy, Priority, default_policy
+from chainops.operators.evm.fees import FeeOracle, FeePolicy, default_policy
 from chainops.operators.evm.revert import decode_revert, revert_from_rpc_error, reverted_error
 
 pytestmark = pytest.mark.integration
 GWEI = 10**9
 REVERTER_ABI: list[dict[str, Any]] = json.loads(
-    (Path(__file__).resolve().parents[2] / "abis" / "Reverter.json").read_text()
+    (Path(__file__).resolve().parents[2] / "chainops" / "abis" / "Reverter.json").read_text()
 )
 
 

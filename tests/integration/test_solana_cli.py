@@ -17,9 +17,8 @@ from typer.testing import CliRunner
 
 from chainops.cli.main import app
 from chainops.core.ids import b58encode
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.devnet.solana import LiteSvmTransport, SolanaRpcServer
 from chainops.operators.solana import (
-    LiteSvmTransport,
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,
@@ -36,8 +35,9 @@ def funded_keypair(server: SolanaRpcServer, folder: Path) -> tuple[SolanaSigner,
 
 
 def invoke(*args: str) -> tuple[int, str]:
+    """Exit code and stdout (the confirmation lines go to stderr)."""
     result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout
 
 
 def make_mint(server: SolanaRpcServer, signer: SolanaSigner) -> str:
@@ -57,7 +57,7 @@ def test_transfer_and_balance_json(solana_devnet: SolanaRpcServer, tmp_path: Pat
     to = str(SolanaSigner.generate().pubkey)
     common = ["--url", solana_devnet.url, "--keypair", str(keypair)]
     journal = ["--journal", str(tmp_path / "j.sqlite")]
-    code, out = invoke("sol", "transfer", to, "2.5", *common, *journal, "--json")
+    code, out = invoke("sol", "transfer", to, "2.5", *common, *journal, "--json", "--yes")
     assert code == 0, out
     doc = json.loads(out)
     assert doc["state"] == "CONFIRMED" and doc["fee"] == "0.000005" and doc["fee_asset"] == "SOL"
@@ -68,7 +68,7 @@ def test_transfer_and_balance_json(solana_devnet: SolanaRpcServer, tmp_path: Pat
     assert json.loads(out) == {"account": to, "asset": "SOL", "balance": "2.5"}
     code, out = invoke("sol", "balance", *common, "--json")  # the key's own account
     assert json.loads(out)["account"] == str(signer.pubkey)
-    code, out = invoke("sol", "transfer", to, "1", *common, *journal)  # human output
+    code, out = invoke("sol", "transfer", to, "1", *common, *journal, "--yes")  # human output
     assert code == 0 and "CONFIRMED" in out and "signature" in out
 
 
@@ -78,12 +78,14 @@ def test_token_transfer_json(solana_devnet: SolanaRpcServer, tmp_path: Path) -> 
     to = str(SolanaSigner.generate().pubkey)
     common = ["--url", solana_devnet.url, "--keypair", str(keypair)]
     journal = ["--journal", str(tmp_path / "j.sqlite")]
-    code, out = invoke("sol", "token-transfer", mint, to, "1.25", *common, *journal, "--json")
+    code, out = invoke(
+        "sol", "token-transfer", mint, to, "1.25", *common, *journal, "--json", "--yes"
+    )
     assert code == 0, out
     assert json.loads(out)["state"] == "CONFIRMED"
     code, out = invoke("sol", "balance", to, "--mint", mint, "--url", solana_devnet.url, "--json")
     assert json.loads(out) == {"account": to, "mint": mint, "balance": "1.25"}
-    # Bad input: a typed error on stderr, exit 1, nothing sent.
+    # Bad input: a typed error, exit 1, nothing sent.
     sent = sum(solana_devnet.chain.received.values())
     for args, error in [
         (["token-transfer", mint, to, "1.0000001"], "InvalidAmount"),
@@ -105,8 +107,9 @@ def test_token_transfer_json(solana_devnet: SolanaRpcServer, tmp_path: Path) -> 
         command, *rest = args
         flags = [a for a in rest if a.startswith("--")]
         values = [a for a in rest if not a.startswith("--")]
+        flags += ["--json", "--yes"]
         code, out = invoke("sol", command, *common, *journal, *flags, "--", *values)
-        assert code == 1 and error in out, (args, out)
+        assert code == 1 and json.loads(out)["error"] == error, (args, out)
     assert sum(solana_devnet.chain.received.values()) == sent
 
 
@@ -118,11 +121,11 @@ def test_key_from_env_is_never_printed(
     monkeypatch.setenv("CHAINOPS_SOLANA_KEY", secret)
     monkeypatch.setenv("CHAINOPS_SOLANA_URL", solana_devnet.url)
     to = str(SolanaSigner.generate().pubkey)
-    code, out = invoke("sol", "transfer", to, "0.5", "--journal", str(tmp_path / "j.sqlite"))
+    code, out = invoke("sol", "transfer", to, "0.5", "--journal", str(tmp_path / "j.sqlite"), "-y")
     assert code == 0, out
     assert secret not in out
     monkeypatch.setenv("CHAINOPS_SOLANA_KEY", secret[:-4] + "0000")
-    code, out = invoke("sol", "transfer", to, "0.5", "--journal", str(tmp_path / "j.sqlite"))
+    code, out = invoke("sol", "transfer", to, "0.5", "--journal", str(tmp_path / "j.sqlite"), "-y")
     assert code == 1 and secret[:-4] not in out
 
 
@@ -150,6 +153,7 @@ def test_devnet_up_solana_serves_and_stops_on_sigterm() -> None:
         async def use() -> Decimal:
             config = SolanaConfiguration(platform="solana-local")
             async with SolanaOperator(config, signer, RpcTransport(doc["solana_rpc_url"])) as op:
+                assert op.subscriber is not None and op.subscriber.url == doc["solana_ws_url"]
                 to = str(SolanaSigner.generate().pubkey)
                 await op.transfer_and_wait(to, Decimal("3"))
                 return await op.balance(to)

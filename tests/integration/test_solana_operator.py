@@ -16,19 +16,19 @@ from typing import Any
 import pytest
 
 from chainops.core.assets import Fee, native_asset
+from chainops.core.attempt import AttemptKind
+from chainops.core.errors import ConfigurationError
 from chainops.core.journal import SqliteJournal
-from chainops.core.transactions import AttemptKind, Transaction, TxState
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.core.transaction import Transaction, TxState
+from chainops.devnet.solana import LiteSvmTransport, LocalChain, SolanaRpcServer
+from chainops.devnet.solana.localchain import MAX_PROCESSING_AGE
 from chainops.operators.solana import (
-    LiteSvmTransport,
-    LocalChain,
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,
     TransactionExpired,
     TransactionFailed,
 )
-from chainops.operators.solana.localchain import MAX_PROCESSING_AGE
 from chainops.operators.solana.rpc_transport import RpcTransport
 from chainops.operators.solana.transport import SolanaTransport
 
@@ -109,7 +109,7 @@ async def test_sol_transfer_confirmed_then_finalized_with_balances_proven(
     assert lamports(cluster.chain, operator.owner) == payer_before - 1_500_000_000 - landed.fee
     assert await operator.balance(str(to)) == Decimal("1.5")
     cluster.chain.advance(40)
-    await operator.wait(tx, commitment="finalized", timeout=10)
+    await tx.wait(confirmations=32, timeout=10)  # 32 deep: finalized
     assert tx.state is TxState.FINALIZED
 
 
@@ -279,3 +279,25 @@ async def test_crash_after_journal_before_send_restore_completes_once(
     assert lamports(cluster.chain, to) == 750_000_000  # exactly once
     final = SqliteJournal(journal).load(str(stored[0].client_id))
     assert isinstance(final, Transaction) and final.state in (TxState.CONFIRMED, TxState.FINALIZED)
+
+
+async def test_connect_is_a_started_operator_closed_on_exit(cluster: Cluster) -> None:
+    wallet = cluster.funded()
+    if cluster.url is not None:
+        opened = SolanaOperator.connect(cluster.url, wallet=wallet, close_timeout=5)
+    else:
+        transport = cluster.transport()
+        opened = SolanaOperator.connect("solana-local", wallet=wallet, transport=transport)
+    recipient = SolanaSigner.generate().pubkey
+    async with opened as sol:
+        assert type(sol) is SolanaOperator and sol.started and sol.owner == str(wallet.pubkey)
+        tx = await sol.transfer(recipient, Decimal("0.5"))
+        assert await tx.wait() is tx and tx.state in (TxState.CONFIRMED, TxState.FINALIZED)
+    assert sol.closed
+    assert lamports(cluster.chain, recipient) == LAMPORTS // 2
+
+
+async def test_connect_refuses_a_name_without_a_url_or_transport() -> None:
+    with pytest.raises(ConfigurationError, match="needs an RPC URL or a transport"):
+        async with SolanaOperator.connect("solana-local", wallet=SolanaSigner.generate()):
+            raise AssertionError("unreachable")

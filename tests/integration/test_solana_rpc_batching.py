@@ -17,7 +17,7 @@ from aiohttp import ClientSession, web
 from solders.keypair import Keypair
 
 from chainops.core.errors import RpcPermanentError
-from chainops.devnet.solana_rpc import SolanaRpcServer
+from chainops.devnet.solana import SolanaRpcServer
 from chainops.operators.solana import SolanaConfiguration, SolanaOperator, SolanaSigner, programs
 from chainops.operators.solana.messages import build_message, sign_message, unsigned_bytes
 from chainops.operators.solana.rpc_transport import RpcTransport
@@ -117,6 +117,6 @@ async def test_a_node_without_batches_gets_single_calls(
     async with SolanaOperator(config, signer, transport) as op:
         txs = await asyncio.gather(*[op.transfer(to, Decimal("0.001")) for _ in range(5)])
         for tx in txs:
-            await op.wait(tx, timeout=30)
+            await tx.wait(timeout=30)
         assert not transport.batching
     assert solana_devnet.chain.balance(to) == 5 * 10**6

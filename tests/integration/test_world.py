@@ -19,7 +19,7 @@ from chainops.devnet.artifacts import (
 from chainops.devnet.world import World
 
 pytestmark = pytest.mark.integration
-ABIS = Path(__file__).resolve().parents[2] / "abis"
+ABIS = Path(__file__).resolve().parents[2] / "chainops" / "abis"
 
 
 def abi(name: str) -> Any:

@@ -10,16 +10,11 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from chainops.core.assets import Asset, Fee
+from chainops.core.attempt import FeeParams, TxAttempt, TxReceipt
 from chainops.core.ids import b58encode
-from chainops.core.operations import (
-    FeeParams,
-    Fill,
-    Operation,
-    Order,
-    Transaction,
-    TxAttempt,
-    TxReceipt,
-)
+from chainops.core.operation import Operation
+from chainops.core.order import Fill, Order
+from chainops.core.transaction import Transaction
 
 SENDER = "0x" + "11" * 20
 RECIPIENT = "0x" + "22" * 20

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainops.core.orders import OrderType
+from chainops.core.order import OrderType
 from chainops.operators.exchanges import RuleViolation, TradingRule
 from chainops.operators.exchanges.capabilities import Capability, require
 from chainops.operators.exchanges.errors import Unsupported

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainops.cli.runtime import ExitCode, exit_code, parse_amount
+from chainops.cli.exitcodes import ExitCode, exit_code
+from chainops.cli.runtime import parse_amount
 from chainops.core.errors import (
     AuthenticationError,
     InvalidAmount,
@@ -41,5 +42,5 @@ def test_exit_codes() -> None:
     assert exit_code(ValidationError("x")) is ExitCode.ERROR
     assert exit_code(AuthenticationError("x")) is ExitCode.AUTH
     assert exit_code(RpcTransientError("x")) is ExitCode.RPC
-    assert exit_code(Reverted("x")) is ExitCode.TX_FAILED
+    assert exit_code(Reverted("x")) is ExitCode.FAILED
     assert exit_code(UnknownOutcome("x")) is ExitCode.UNKNOWN_OUTCOME

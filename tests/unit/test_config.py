@@ -97,8 +97,8 @@ def test_network_without_rpc_url(tmp_path: Path) -> None:
     settings = load_settings(tmp_path / "absent.toml")
     with pytest.raises(ConfigurationError, match=r"networks\.base\.rpc_urls"):
         resolve_network(settings, "base")
-    with pytest.raises(ConfigurationError, match="devnet up"):
-        resolve_network(settings, "devnet")
+    # a local chain defaults to where `chainops devnet up` listens
+    assert resolve_network(settings, "devnet").rpc_urls == ("http://127.0.0.1:8545",)
 
 
 def test_builtin_network_with_config_knobs(tmp_path: Path) -> None:
@@ -163,3 +163,25 @@ def test_mask_url_never_shows_a_key_segment(key: str) -> None:
 
 def test_mask_url_keeps_plain_urls() -> None:
     assert mask_url("http://127.0.0.1:8545") == "http://127.0.0.1:8545"
+
+
+def test_legacy_network_setting(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[networks.cfg-berlin]\nchain_id = 999002\nrpc_urls = ['http://127.0.0.1:3']\n"
+        "[networks.cfg-berlin.fee]\nlegacy = true\n"
+        "[networks.cfg-berlin-fork]\nchain_id = 31337\nrpc_urls = ['http://127.0.0.1:4']\n"
+        "[networks.cfg-berlin-fork.fee]\nlegacy = true\n"
+        "[networks.cfg-london]\nchain_id = 999003\nrpc_urls = ['http://127.0.0.1:5']\n",
+    )
+    settings = load_settings(path)
+    berlin = resolve_network(settings, "cfg-berlin")
+    assert not berlin.chain.supports_eip1559
+    assert berlin.operator_options()["legacy_fees"] is True
+    # an alias of a known EIP-1559 chain keeps its platform; the operator is told instead
+    fork = resolve_network(settings, "cfg-berlin-fork")
+    assert fork.chain.supports_eip1559 and fork.operator_options()["legacy_fees"] is True
+    london = resolve_network(settings, "cfg-london")
+    assert london.chain.supports_eip1559 and "legacy_fees" not in london.operator_options()
+    with pytest.raises(ConfigurationError):
+        load_settings(write(tmp_path, "[networks.x.fee]\nlegacy = 'maybe'\n"))

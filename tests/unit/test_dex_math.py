@@ -11,22 +11,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chainops.core.errors import ValidationError
-from chainops.operators.dapps import v2_math
-from chainops.operators.dapps.liquidity_amounts import (
+from chainops.operators.dapps import (
+    AmountOverflow,
+    Bps,
+    DustAmount,
+    InsufficientLiquidity,
+    SlippageOutOfRange,
+    TicksNotLoaded,
+    V3PoolState,
+)
+from chainops.operators.dapps.uniswap.v2 import library
+from chainops.operators.dapps.uniswap.v3.math.liquidity_amounts import (
     amounts_for_liquidity,
     liquidity_for_amounts,
 )
-from chainops.operators.dapps.prices import (
-    InvalidTickRange,
-    align_tick,
-    check_ticks,
-    price_to_tick,
-    range_to_ticks,
-    tick_to_price,
-)
-from chainops.operators.dapps.slippage import Bps, SlippageOutOfRange
-from chainops.operators.dapps.swap_math import compute_swap_step
-from chainops.operators.dapps.tick_math import (
+from chainops.operators.dapps.uniswap.v3.math.swap_math import compute_swap_step
+from chainops.operators.dapps.uniswap.v3.math.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
     MIN_SQRT_RATIO,
@@ -34,7 +34,14 @@ from chainops.operators.dapps.tick_math import (
     get_sqrt_ratio_at_tick,
     get_tick_at_sqrt_ratio,
 )
-from chainops.operators.dapps.v3_pool import TicksNotLoaded, V3PoolState
+from chainops.operators.dapps.uniswap.v3.prices import (
+    InvalidTickRange,
+    align_tick,
+    check_ticks,
+    price_to_tick,
+    range_to_ticks,
+    tick_to_price,
+)
 
 ticks = st.integers(MIN_TICK, MAX_TICK)
 
@@ -61,20 +68,33 @@ def test_bps_parsing_and_limits() -> None:
 
 @given(st.integers(1, 10**30), st.integers(10**3, 10**30), st.integers(10**3, 10**30))
 def test_v2_amount_in_buys_at_least_the_amount_out(amount: int, r_in: int, r_out: int) -> None:
-    out = v2_math.get_amount_out(amount, r_in, r_out)
+    out = library.get_amount_out(amount, r_in, r_out)
     if out:
-        needed = v2_math.get_amount_in(out, r_in, r_out)
+        needed = library.get_amount_in(out, r_in, r_out)
         assert needed <= amount + 1  # getAmountIn always adds one unit for rounding
-        assert v2_math.get_amount_out(needed, r_in, r_out) >= out
+        assert library.get_amount_out(needed, r_in, r_out) >= out
 
 
 def test_v2_bad_inputs() -> None:
     with pytest.raises(ValidationError):
-        v2_math.get_amount_out(0, 1, 1)
+        library.get_amount_out(0, 1, 1)
     with pytest.raises(ValidationError):
-        v2_math.get_amount_in(5, 10, 5)
+        library.get_amount_in(5, 10, 5)
     with pytest.raises(ValidationError):
-        v2_math.get_amount_out(1, 0, 1)
+        library.get_amount_out(1, 0, 1)
+
+
+def test_v2_path_refusals_are_typed() -> None:
+    big = library.MAX_UINT112
+    with pytest.raises(AmountOverflow):  # the pair's balance would pass uint112
+        library.get_amounts_out(2, [(big - 1, 10**18)])
+    with pytest.raises(AmountOverflow):  # what an exact output needs may not fit either
+        library.get_amounts_in(10**18 - 1, [(big // 2, 10**18)])
+    with pytest.raises(DustAmount):
+        library.get_amounts_out(1, [(10**18, 10**6)])
+    with pytest.raises(InsufficientLiquidity) as short:
+        library.get_amounts_in(10**6, [(10**18, 10**6)])
+    assert 0 < short.value.amount_out < 10**6
 
 
 @given(ticks)

@@ -16,10 +16,10 @@ from core_factories import (
     make_tx,
 )
 
+from chainops.core.bus import EventBus
 from chainops.core.errors import Rejected
 from chainops.core.events import (
     Event,
-    EventBus,
     OperationEvent,
     OrderCanceled,
     OrderCancelRequested,
@@ -51,17 +51,9 @@ from chainops.core.events import (
     event_for,
     events_for,
 )
-from chainops.core.operations import (
-    ORDER_STATES,
-    TX_STATES,
-    Change,
-    ErrorInfo,
-    HistoryEntry,
-    OrderState,
-    OrderUpdate,
-    TxState,
-    TxUpdate,
-)
+from chainops.core.history import Change, ErrorInfo, HistoryEntry
+from chainops.core.order import ORDER_STATES, OrderState, OrderUpdate
+from chainops.core.transaction import TX_STATES, TxState, TxUpdate
 
 ORDER_EXPECTED: dict[OrderState, type[OrderEvent]] = {
     OrderState.PENDING_CREATE: OrderCreated,
@@ -377,3 +369,30 @@ def test_event_history_entry_types() -> None:
     for change in Change:
         entry = HistoryEntry(at=at(0), change=change, previous="OPEN", state="OPEN", ref=None)
         assert isinstance(events_for(order, entry), list)
+
+
+def test_each_state_event_names_the_state_it_enters() -> None:
+    for order_state, order_cls in ORDER_EXPECTED.items():
+        assert order_cls.enters is order_state
+    for tx_state, tx_cls in TX_EXPECTED.items():
+        assert tx_cls.enters is tx_state
+    assert TxReorged.enters is None and OrderFilled.enters is None
+
+
+def test_state_tables_refuse_two_events_for_one_state_or_a_state_without_one() -> None:
+    from chainops.core import events
+
+    class Base(OrderEvent):
+        pass
+
+    class Opened(Base):
+        enters = OrderState.OPEN
+
+    with pytest.raises(TypeError, match=r"no Base enters \['CANCELED'"):
+        events._by_state(Base, OrderState)
+
+    class AlsoOpened(Base):
+        enters = OrderState.OPEN
+
+    with pytest.raises(TypeError, match="enter one state"):
+        events._by_state(Base, [OrderState.OPEN])

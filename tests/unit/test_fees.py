@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, RpcError, ValidationError
 from chainops.core.platforms import ChainKind, ChainPlatform, get_chain
-from chainops.core.txtypes import FeeParams
+from chainops.operators.evm.bumps import bump
 from chainops.operators.evm.fees import (
     LEGACY_MULTIPLIER_BPS,
     REWARD_PERCENTILES,
@@ -20,10 +21,10 @@ from chainops.operators.evm.fees import (
     FeeOracle,
     FeePolicy,
     Priority,
-    bump,
     default_policy,
     parse_fee_history,
 )
+from chainops.operators.evm.node_errors import NodeError, node_error
 
 GWEI = 10**9
 MAX_WEI = 2**256 - 1
@@ -414,6 +415,80 @@ async def test_legacy_chain_refuses_eip1559_values() -> None:
         await fees.estimate(max_priority_fee_per_gas=1)
     with pytest.raises(ValidationError):
         await fees.estimate(max_fee_per_gas=2, max_priority_fee_per_gas=1)
+
+
+# Recorded from Hardhat Network 2.x and Ganache 7 started with hardfork "berlin".
+HARDHAT_BERLIN = (
+    "eth_feeHistory is disabled. It only works with the London hardfork or a later one."
+)
+GANACHE_BERLIN = {"oldestBlock": "0x0", "baseFeePerGas": [None, "0x0"], "gasUsedRatio": [0]}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        node_error(-32000, HARDHAT_BERLIN),
+        RpcError(f"eth_feeHistory: {HARDHAT_BERLIN}"),
+        GANACHE_BERLIN,
+    ],
+    ids=["hardhat-typed", "hardhat-text", "ganache-null-base-fee"],
+)
+async def test_pre_london_chain_is_detected_and_priced_by_gas_price(answer: Any) -> None:
+    node = FakeNode(eth_feeHistory=answer, eth_gasPrice=hex(2 * GWEI))
+    fees = oracle(node)
+    assert not fees.legacy
+    assert await fees.estimate() == FeeParams(gas_price=2 * GWEI)
+    assert fees.legacy
+    assert await fees.estimate(Priority.FAST) == FeeParams(gas_price=2 * GWEI * 5 // 4)
+    assert node.count("eth_feeHistory") == 1
+    with pytest.raises(ValidationError, match="EIP-1559"):
+        await fees.estimate(max_priority_fee_per_gas=1)
+
+
+ANVIL_BERLIN = {"oldestBlock": "0x0", "baseFeePerGas": ["0x0", "0x0"], "gasUsedRatio": [0.0]}
+BERLIN_BLOCK = {"number": "0x1", "gasLimit": "0x1c9c380"}  # no baseFeePerGas
+ZERO_FEE_BLOCK = {"number": "0x1", "baseFeePerGas": "0x0"}
+# Ganache 7 on berlin once blocks exist; the code is its own, not a parse error of ours
+GANACHE_CRASH = node_error(-32700, "Cannot read properties of undefined (reading 'toBigInt')")
+
+
+@pytest.mark.parametrize("history", [ANVIL_BERLIN, GANACHE_CRASH], ids=["anvil", "ganache"])
+async def test_pre_london_confirmed_by_the_latest_block(history: Any) -> None:
+    node = FakeNode(
+        eth_feeHistory=history, eth_getBlockByNumber=BERLIN_BLOCK, eth_gasPrice=hex(GWEI)
+    )
+    fees = oracle(node)
+    assert await fees.estimate() == FeeParams(gas_price=GWEI)
+    assert fees.legacy and node.count("eth_getBlockByNumber") == 1
+
+
+async def test_zero_base_fee_on_a_london_chain_stays_eip1559() -> None:
+    node = FakeNode(eth_feeHistory=ANVIL_BERLIN, eth_getBlockByNumber=ZERO_FEE_BLOCK)
+    fees = oracle(node, FeePolicy(min_tip_wei=5))
+    assert await fees.estimate() == FeeParams(max_fee_per_gas=5, max_priority_fee_per_gas=5)
+    assert not fees.legacy
+    crash = FakeNode(eth_feeHistory=GANACHE_CRASH, eth_getBlockByNumber=ZERO_FEE_BLOCK)
+    with pytest.raises(NodeError):
+        await oracle(crash).estimate()
+
+
+async def test_declared_legacy_never_asks_for_fee_history() -> None:
+    node = FakeNode(eth_feeHistory=AssertionError("not asked"), eth_gasPrice=hex(GWEI))
+    fees = FeeOracle(node, chain(), FeePolicy(), legacy=True)
+    assert fees.legacy
+    assert await fees.estimate() == FeeParams(gas_price=GWEI)
+    assert node.count("eth_feeHistory") == 0
+
+
+async def test_use_legacy_after_a_refused_type_2_transaction() -> None:
+    node = FakeNode(
+        eth_feeHistory={"oldestBlock": "0x1", "baseFeePerGas": ["0x1", "0x1"], "gasUsedRatio": [0]},
+        eth_gasPrice=hex(GWEI),
+    )
+    fees = oracle(node)
+    assert (await fees.estimate()).max_fee_per_gas is not None
+    fees.use_legacy()  # the node answered "EIP 1559 is not activated."
+    assert await fees.estimate() == FeeParams(gas_price=GWEI)
 
 
 class MethodNotFound(Exception):

@@ -21,14 +21,8 @@ from core_factories import (
 from chainops.core.errors import JournalError
 from chainops.core.ids import ClientIdGenerator
 from chainops.core.journal import Journal, SqliteJournal
-from chainops.core.operations import (
-    Order,
-    OrderState,
-    OrderUpdate,
-    Transaction,
-    TxState,
-    TxUpdate,
-)
+from chainops.core.order import Order, OrderState, OrderUpdate
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 
 
 @pytest.fixture

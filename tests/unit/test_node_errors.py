@@ -19,6 +19,7 @@ from chainops.core.errors import (
 )
 from chainops.operators.evm.node_errors import (
     DuplicateTransaction,
+    Eip1559NotActive,
     ExecutionReverted,
     GasLimitExceeded,
     IntrinsicGasTooLow,
@@ -29,8 +30,10 @@ from chainops.operators.evm.node_errors import (
     NonceTooLow,
     ReplacementUnderpriced,
     Underpriced,
+    WrongChainId,
     classify,
     node_error,
+    resend_error,
 )
 
 K = NodeErrorKind
@@ -109,6 +112,42 @@ CASES: list[tuple[str, NodeErrorKind]] = [
     ("", K.UNKNOWN),
 ]
 
+# Recorded from Hardhat Network 2.x (EDR) and Ganache 7, word for word.
+NODE_MATRIX_CASES: list[tuple[str, NodeErrorKind]] = [
+    (
+        "Nonce too high. Expected nonce to be 1 but got 2. Note that transactions can't be "
+        "queued when automining.",
+        K.NONCE_GAP,
+    ),
+    (
+        "Known transaction: 0x15fd04b2cfdd5dd02f27d9c094786dd067d0ab5df74ef8b6dc22518233ee4b59",
+        K.DUPLICATE,
+    ),
+    (
+        "Replacement transaction underpriced. A gasPrice/maxFeePerGas of at least 5500000000 "
+        "is necessary to replace the existing transaction with nonce 0.",
+        K.REPLACEMENT_UNDERPRICED,
+    ),
+    ("Transaction nonce too low. Expected nonce to be at least 1 but got 0.", K.NONCE_TOO_LOW),
+    ("Transaction requires at least 21000 gas but got 20000", K.INTRINSIC_GAS),
+    (
+        "Trying to send a raw transaction with an invalid chainId. The expected chainId is 31337",
+        K.WRONG_CHAIN,
+    ),
+    ("Invalid chain id (1342) for chain with id 1337.", K.WRONG_CHAIN),
+    (
+        "the tx doesn't have the correct nonce. account has nonce of: 2 tx has nonce of: 1",
+        K.NONCE_TOO_LOW,
+    ),
+    (
+        "eth_feeHistory is disabled. It only works with the London hardfork or a later one.",
+        K.NO_EIP1559,
+    ),
+    ("EIP 1559 is not activated.", K.NO_EIP1559),
+    ("transaction underpriced", K.UNDERPRICED),  # Ganache; see test_resend_error
+]
+CASES += NODE_MATRIX_CASES
+
 CLASS_OF = {
     K.DUPLICATE: DuplicateTransaction,
     K.REPLACEMENT_UNDERPRICED: ReplacementUnderpriced,
@@ -119,6 +158,8 @@ CLASS_OF = {
     K.INTRINSIC_GAS: IntrinsicGasTooLow,
     K.GAS_LIMIT: GasLimitExceeded,
     K.REVERT: ExecutionReverted,
+    K.WRONG_CHAIN: WrongChainId,
+    K.NO_EIP1559: Eip1559NotActive,
     K.UNKNOWN: NodeError,
 }
 
@@ -132,6 +173,8 @@ CORE_OF: dict[NodeErrorKind, type[ChainopsError] | None] = {
     K.INTRINSIC_GAS: Rejected,
     K.GAS_LIMIT: Rejected,
     K.REVERT: Reverted,
+    K.WRONG_CHAIN: Rejected,
+    K.NO_EIP1559: Rejected,
     K.UNKNOWN: None,
 }
 
@@ -162,6 +205,30 @@ def test_node_error_is_the_matching_core_error(message: str, kind: NodeErrorKind
         assert isinstance(exc, core)
     others = {c for c in CORE_OF.values() if c is not None and c is not core}
     assert not any(isinstance(exc, other) for other in others)
+
+
+@pytest.mark.parametrize(("message", "kind"), NODE_MATRIX_CASES)
+def test_hardhat_and_ganache_recorded_messages(message: str, kind: NodeErrorKind) -> None:
+    exc = node_error(-32000, message)
+    assert exc.kind is kind
+    assert type(exc) is CLASS_OF[kind]
+
+
+def test_resend_error() -> None:
+    # Ganache refuses a re-send of bytes it pooled or mined with "transaction underpriced"
+    ganache = node_error(-32003, "transaction underpriced")
+    known = resend_error(ganache, node_has_tx=True)
+    assert isinstance(known, DuplicateTransaction)
+    assert (known.code, known.message) == (-32003, "transaction underpriced")
+    # the same text for bytes the node does not hold is a real price refusal
+    assert resend_error(ganache, node_has_tx=False) is ganache
+    mined = node_error(
+        -32000, "Transaction nonce too low. Expected nonce to be at least 1 but got 0."
+    )
+    assert isinstance(resend_error(mined, node_has_tx=True), DuplicateTransaction)
+    assert resend_error(mined, node_has_tx=False) is mined
+    dup = node_error(-32000, "Known transaction: 0xab")
+    assert resend_error(dup, node_has_tx=False) is dup
 
 
 def test_replacement_wins_over_plain_underpriced() -> None:

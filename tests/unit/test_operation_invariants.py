@@ -13,21 +13,17 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from chainops.core.assets import Fee, exact_sum
 from chainops.core.errors import InvalidTransition, ValidationError
-from chainops.core.operations import (
-    ORDER_STATES,
+from chainops.core.history import Change
+from chainops.core.operation import Operation, operation_from_json
+from chainops.core.order import ORDER_STATES, Fill, Order, OrderState, OrderUpdate
+from chainops.core.transaction import (
+    MINED_STATES,
+    SUCCESS_STATES,
     TX_STATES,
-    Change,
-    Fill,
-    Operation,
-    Order,
-    OrderState,
-    OrderUpdate,
     Transaction,
     TxState,
     TxUpdate,
-    operation_from_json,
 )
-from chainops.core.txtypes import MINED_STATES, SUCCESS_STATES
 
 FILL_POOL = [
     Fill(

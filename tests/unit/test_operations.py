@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-import threading
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +21,7 @@ from core_factories import (
 )
 
 from chainops.core.assets import Fee
+from chainops.core.attempt import FeeParams, TxReceipt
 from chainops.core.errors import (
     ChainopsError,
     InvalidAmount,
@@ -31,29 +30,20 @@ from chainops.core.errors import (
     Rejected,
     ValidationError,
 )
+from chainops.core.history import Change, ErrorInfo, HistoryEntry
 from chainops.core.ids import EvmAddress
-from chainops.core.operations import (
+from chainops.core.operation import Operation, operation_from_dict, operation_from_json
+from chainops.core.order import (
     ORDER_STATES,
-    TX_STATES,
-    Change,
-    ErrorInfo,
-    FeeParams,
     Fill,
-    HistoryEntry,
-    Operation,
     Order,
     OrderSide,
     OrderState,
     OrderType,
     OrderUpdate,
     TimeInForce,
-    Transaction,
-    TxReceipt,
-    TxState,
-    TxUpdate,
-    operation_from_dict,
-    operation_from_json,
 )
+from chainops.core.transaction import TX_STATES, Transaction, TxState, TxUpdate
 
 OS = OrderState
 TS = TxState
@@ -697,33 +687,6 @@ class TestHistoryAndListeners:
         assert type(ErrorInfo("InvalidTransition", "x").to_exception()) is ChainopsError
         assert type(ErrorInfo("KeyError", "x").to_exception()) is ChainopsError
         assert ErrorInfo.coerce(None) is None
-
-    async def test_wait_for_terminal(self) -> None:
-        order = make_order()
-        waiter = asyncio.create_task(order.wait_for())
-        await asyncio.sleep(0)
-        order.transition(OS.OPEN)
-        await asyncio.sleep(0)
-        assert not waiter.done()
-        order.transition(OS.CANCELED)
-        assert await asyncio.wait_for(waiter, 1) is order
-        assert await order.wait_for() is order  # already there
-
-    async def test_wait_for_change_from_thread(self) -> None:
-        tx = make_tx()
-        tx.add_attempt(make_attempt(0))
-        thread = threading.Timer(0.01, lambda: tx.mark_broadcast(0))
-        thread.start()
-        async with asyncio.timeout(2):
-            await tx.wait_for(lambda t: t.state is TS.BROADCAST)
-        thread.join()
-
-    async def test_wait_for_timeout_removes_listener(self) -> None:
-        order = make_order()
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.01):
-                await order.wait_for()
-        assert order._listeners == []
 
 
 class TestSerialisation:

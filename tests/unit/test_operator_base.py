@@ -43,6 +43,7 @@ class RecordingOperator(Operator):
 @pytest.fixture
 def factory(monkeypatch: pytest.MonkeyPatch) -> type[OperatorFactory]:
     monkeypatch.setattr(OperatorFactory, "_classes", {})
+    monkeypatch.setattr(OperatorFactory, "_paths", {})
     monkeypatch.setattr(OperatorFactory, "_instances", {})
     OperatorFactory.register("chain:SOLANA")(RecordingOperator)
     return OperatorFactory
@@ -112,3 +113,47 @@ async def test_lifecycle_is_idempotent_and_closed_operators_stay_closed() -> Non
     with pytest.raises(ConfigurationError, match="closed"):
         await op.start()
     assert repr(op) == "RecordingOperator(platform='anvil', owner='alice')"
+
+
+def test_builtin_operators_load_on_first_use_typed_by_kind() -> None:
+    import subprocess
+    import sys
+
+    # importing the factory loads no venue: the EVM stack arrives with the first create
+    probe = (
+        "import sys; from chainops.operators.base import OperatorFactory; "
+        "print('chainops.operators.evm.operator' in sys.modules, 'web3' in sys.modules); "
+        "cls = OperatorFactory.operator_class('devnet'); "
+        "print(cls.__name__, 'chainops.operators.evm.operator' in sys.modules)"
+    )
+    lines = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert lines[:2] == ["False False", "EvmOperator True"]
+
+    from chainops.operators.evm.operator import EvmOperator
+
+    key = "0x" + "11" * 32
+    evm = OperatorFactory.create(
+        "devnet", kind="evm", cache=False, private_key=key, rpc_url="http://127.0.0.1:1"
+    )
+    assert isinstance(evm, EvmOperator)
+    with pytest.raises(ConfigurationError, match="not by the 'solana' kind"):
+        OperatorFactory.create("devnet", kind="solana", cache=False)
+
+
+def test_registering_by_path_and_refusing_a_taken_key(
+    factory: type[OperatorFactory],
+) -> None:
+    register_platform(ExchangePlatform(name="unit-path-exchange"), replace=True)
+    factory.register_path("exchange:unit-path-exchange", f"{__name__}:RecordingOperator")
+    made = factory.create("unit-path-exchange", account="carol", cache=False)
+    assert isinstance(made, RecordingOperator) and made.owner == "carol"
+    with pytest.raises(ConfigurationError, match="already has operator"):
+        factory.register_path("exchange:unit-path-exchange", "elsewhere:Other")
+    with pytest.raises(ConfigurationError, match="module:Class"):
+        factory.register_path("exchange:other", "no-colon")
+    factory.register_path("exchange:broken", f"{__name__}:platform_key")
+    register_platform(ExchangePlatform(name="broken"), replace=True)
+    with pytest.raises(ConfigurationError, match="not an Operator class"):
+        factory.create("broken", account="dave")

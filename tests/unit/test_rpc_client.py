@@ -34,7 +34,8 @@ from chainops.operators.evm.node_errors import (
     NonceTooLow,
     Underpriced,
 )
-from chainops.operators.evm.rpc import BroadcastUnknown, JsonRpcClient, _retry_after
+from chainops.operators.evm.rpc import BroadcastUnknown, JsonRpcClient
+from chainops.operators.evm.rpc_endpoints import parse_retry_after as _retry_after
 
 
 class Err(NamedTuple):

@@ -14,10 +14,9 @@ from chainops.core.errors import (
     InvalidIdentifier,
     ValidationError,
 )
+from chainops.devnet.solana import LiteSvmTransport, LocalChain
 from chainops.operators.solana import (
     InsufficientBalance,
-    LiteSvmTransport,
-    LocalChain,
     SimulationFailed,
     SolanaConfiguration,
     SolanaOperator,

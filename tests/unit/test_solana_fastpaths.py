@@ -18,19 +18,19 @@ from core_factories import make_tx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chainops.core.bus import EventBus
 from chainops.core.errors import InvalidIdentifier, Rejected, RpcTransientError, ValidationError
-from chainops.core.events import Event, EventBus
+from chainops.core.events import Event
 from chainops.core.ids import SolanaPubkey, SolanaSignature, b58decode, b58encode
-from chainops.core.transactions import TxState, TxUpdate
+from chainops.core.transaction import TxState, TxUpdate
+from chainops.devnet.solana import LiteSvmTransport, LocalChain
+from chainops.devnet.solana.localchain import FINALITY_DEPTH
 from chainops.operators.solana import (
-    LiteSvmTransport,
-    LocalChain,
     SolanaConfiguration,
     SolanaOperator,
     SolanaSigner,
 )
 from chainops.operators.solana.fees import FeeOracle, PriorityFeePolicy
-from chainops.operators.solana.localchain import FINALITY_DEPTH
 from chainops.operators.solana.transport import SignatureStatus
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -82,7 +82,7 @@ async def test_confirmed_transactions_are_parked_until_they_may_be_final(tmp_pat
         txs = [await op.transfer(to, Decimal("0.001")) for _ in range(3)]
         chain.advance(1)
         for tx in txs:
-            await op.wait(tx, commitment="confirmed", timeout=10)
+            await tx.wait(confirmations=1, timeout=10)
         signatures = {str(tx.hash) for tx in txs}
         before = len(transport.asked)
         for _ in range(5):
@@ -90,7 +90,7 @@ async def test_confirmed_transactions_are_parked_until_they_may_be_final(tmp_pat
         assert not signatures & set(transport.asked[before:])  # parked: never asked
         chain.advance(FINALITY_DEPTH)
         for tx in txs:
-            await op.wait(tx, commitment="finalized", timeout=10)
+            await tx.wait(confirmations=32, timeout=10)
             assert tx.state is TxState.FINALIZED
         assert not op.monitor.live
     assert chain.balance(to) == 3 * 10**6

@@ -14,7 +14,9 @@ from solders.token.associated import get_associated_token_address
 
 from chainops.core.errors import ConfigurationError, ValidationError
 from chainops.core.ids import b58encode
-from chainops.operators.solana import LocalChain, SolanaSigner, programs, spl
+from chainops.devnet.solana import LocalChain
+from chainops.devnet.solana.localchain import FINALITY_DEPTH, MAX_PROCESSING_AGE, SendOutcome
+from chainops.operators.solana import SolanaSigner, programs, spl
 from chainops.operators.solana.errors import describe_error, is_insufficient_funds
 from chainops.operators.solana.fees import (
     FeeOracle,
@@ -23,7 +25,6 @@ from chainops.operators.solana.fees import (
     percentile_price,
 )
 from chainops.operators.solana.keys import KEY_ENV, KEYPAIR_PATH_ENV
-from chainops.operators.solana.localchain import FINALITY_DEPTH, MAX_PROCESSING_AGE, SendOutcome
 from chainops.operators.solana.messages import build_message, sign_message, unsigned_bytes
 
 # -- keys ---------------------------------------------------------------------------------------
@@ -284,8 +285,9 @@ def test_prioritization_fees_by_account() -> None:
 
 
 async def test_factory_builds_the_solana_operator_for_solana_platforms() -> None:
+    from chainops.devnet.solana import LiteSvmTransport
     from chainops.operators.base import OperatorFactory
-    from chainops.operators.solana import LiteSvmTransport, SolanaOperator
+    from chainops.operators.solana import SolanaOperator
 
     chain = LocalChain(slot_time=0.02)
     signer = SolanaSigner.generate()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chainops.core.errors import AuthenticationError, ValidationError
+from chainops.operators.evm.signer import LocalSigner
 from chainops.wallets import WalletExists, WalletNotFound, WalletStore
 
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -26,13 +27,16 @@ def test_import_list_show_unlock(store: WalletStore) -> None:
     info = store.import_key("main", KEY, PASSWORD)
     assert str(info.address) == ADDRESS
     assert [w.name for w in store.list()] == ["main"]
-    assert store.signer("main", PASSWORD).address == info.address
+    signer = LocalSigner.from_keystore(store.keystore("main"), PASSWORD)
+    assert signer.address == info.address
     assert store.export_key("main", PASSWORD) == KEY
     document = json.loads(info.path.read_text())
     assert document["crypto"]["kdf"] == "scrypt"
     assert KEY[2:] not in info.path.read_text()
     assert stat.S_IMODE(info.path.stat().st_mode) == 0o600
-    assert KEY[2:] not in repr(info) and KEY[2:] not in repr(store.signer("main", PASSWORD))
+    assert KEY[2:] not in repr(info) and KEY[2:] not in repr(
+        LocalSigner.from_keystore(store.keystore("main"), PASSWORD)
+    )
 
 
 def test_new_wallets_differ(store: WalletStore) -> None:
@@ -44,7 +48,7 @@ def test_new_wallets_differ(store: WalletStore) -> None:
 def test_wrong_password(store: WalletStore) -> None:
     store.import_key("main", KEY, PASSWORD)
     with pytest.raises(AuthenticationError, match="wrong password"):
-        store.signer("main", "not the password")
+        LocalSigner.from_keystore(store.keystore("main"), "not the password")
     with pytest.raises(AuthenticationError):
         store.export_key("main", "not the password")
 
@@ -54,7 +58,7 @@ def test_missing_wallet(store: WalletStore) -> None:
         store.get("ghost")
     store.create("real", PASSWORD)
     with pytest.raises(WalletNotFound, match=r"known: real"):
-        store.signer("ghost", PASSWORD)
+        store.keystore("ghost")
 
 
 def test_bad_input(store: WalletStore) -> None:
@@ -74,3 +78,35 @@ def test_foreign_files_are_skipped(store: WalletStore) -> None:
     store.create("ok", PASSWORD)
     (store.directory / "notes.json").write_text("[1, 2]")
     assert [w.name for w in store.list()] == ["ok"]
+
+
+def test_keystore_is_owner_only_despite_a_stale_temp_file(store: WalletStore) -> None:
+    # a temp file left by an older writer, world-readable, under the name it used
+    store.directory.mkdir(parents=True)
+    stale = store.directory / "main.tmp"
+    stale.write_text("{}")
+    stale.chmod(0o644)
+    info = store.import_key("main", KEY, PASSWORD)
+    assert stat.S_IMODE(info.path.stat().st_mode) == 0o600
+    assert store.export_key("main", PASSWORD) == KEY
+    # nothing of ours is left beside the keystore
+    assert sorted(p.name for p in store.directory.iterdir()) == ["main.json", "main.tmp"]
+
+
+def test_keystore_write_is_atomic_and_never_overwrites(
+    store: WalletStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.import_key("main", KEY, PASSWORD)
+    before = (store.directory / "main.json").read_bytes()
+    with pytest.raises(WalletExists):
+        store.create("main", PASSWORD)
+    assert (store.directory / "main.json").read_bytes() == before
+
+    def crash(*args: object) -> None:
+        raise OSError("disk gone")
+
+    # a failure before the file gets its name leaves neither a keystore nor a temp file
+    monkeypatch.setattr("chainops.wallets.files.os.link", crash)
+    with pytest.raises(OSError, match="disk gone"):
+        store.create("other", PASSWORD)
+    assert sorted(p.name for p in store.directory.iterdir()) == ["main.json"]

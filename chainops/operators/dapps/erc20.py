@@ -15,7 +15,7 @@ from chainops.abis import load_abi
 from chainops.core.assets import Token, to_decimal
 from chainops.core.errors import InsufficientFunds, ValidationError
 from chainops.core.ids import EvmAddress
-from chainops.core.transactions import Transaction
+from chainops.core.transaction import Transaction
 from chainops.operators.dapps.context import DexContext
 from chainops.operators.evm.operator import EvmOperator
 from chainops.operators.evm.requests import TxRequest

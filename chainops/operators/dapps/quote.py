@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from chainops.core.assets import Token
 from chainops.core.errors import ValidationError
-from chainops.core.orders import QuoteValue
+from chainops.core.order import QuoteValue
 from chainops.operators.dapps.slippage import Bps
 
 # 10 minutes: long enough for a busy mempool, short enough that a stuck transaction

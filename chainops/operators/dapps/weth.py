@@ -11,7 +11,7 @@ from decimal import Decimal
 from chainops.abis import load_abi
 from chainops.core.assets import Token
 from chainops.core.errors import InsufficientFunds
-from chainops.core.transactions import Transaction
+from chainops.core.transaction import Transaction
 from chainops.operators.dapps.context import DexContext
 from chainops.operators.dapps.erc20 import Erc20
 

@@ -1,4 +1,4 @@
-"""The EVM BlockchainOperator; importing this package registers it with OperatorFactory."""
+"""The EVM BlockchainOperator (OperatorFactory imports it on first use of an EVM chain)."""
 
 from chainops.operators.evm.operator import EvmConfiguration, EvmOperator
 from chainops.operators.evm.signer import LocalSigner, SignedTx

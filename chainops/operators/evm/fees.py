@@ -1,4 +1,4 @@
-"""EIP-1559 fee estimation from ``eth_feeHistory``, legacy fallback, and replacement bumps.
+"""EIP-1559 fee estimation from ``eth_feeHistory``, and the legacy fallback.
 
 One ``eth_feeHistory`` call gives the next block's base fee and, per recent
 block, the 10th/50th/90th percentile priority fees actually paid. The tip for
@@ -6,8 +6,9 @@ a :class:`Priority` is the median of its percentile over the non-empty blocks,
 floored by the chain's :class:`FeePolicy`; the fee cap is
 ``base_fee_multiplier * next_base_fee + tip`` (2x still covers the base fee
 after about six consecutive full blocks, each raising it by 12.5 %). Chains
-without EIP-1559, and nodes that do not know ``eth_feeHistory``, are priced
-from ``eth_gasPrice``.
+without EIP-1559 (declared, or detected: a node that refuses ``eth_feeHistory``
+before London, as Hardhat does, or reports a null base fee, as Ganache does), and
+nodes that do not know ``eth_feeHistory``, are priced from ``eth_gasPrice``.
 
 All arithmetic is on integer wei; nothing here ever goes through a float.
 """
@@ -17,12 +18,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, RpcError, ValidationError
 from chainops.core.platforms import ChainPlatform
-from chainops.core.txtypes import FeeParams
+from chainops.core.priority import Priority
+from chainops.operators.evm.london import (
+    NoBaseFee,
+    history_doubtful,
+    latest_block_has_base_fee,
+    may_be_pre_london,
+    says_pre_london,
+)
 
 __all__ = [
     "LEGACY_MULTIPLIER_BPS",
@@ -31,9 +39,8 @@ __all__ = [
     "FeeOracle",
     "FeePolicy",
     "FeeSnapshot",
-    "Priority",
+    "NoBaseFee",
     "RpcCall",
-    "bump",
     "default_policy",
     "parse_fee_history",
 ]
@@ -43,14 +50,6 @@ BPS = 10_000
 
 RpcCall = Callable[[str, list[Any]], Awaitable[Any]]
 """An async JSON-RPC call: ``await rpc(method, params)`` returns the decoded ``result``."""
-
-
-class Priority(StrEnum):
-    """How urgently a transaction should be included."""
-
-    SLOW = "SLOW"
-    NORMAL = "NORMAL"
-    FAST = "FAST"
 
 
 # Reward percentile per priority: the 10th is what the cheapest included txs paid
@@ -275,15 +274,25 @@ class FeeOracle:
     """Estimates fees for one chain from its own node, cached per block.
 
     ``rpc`` is an async JSON-RPC call returning decoded results (hex strings).
+    ``legacy=True`` prices by ``eth_gasPrice`` from the start (a network declared legacy
+    in the config); otherwise the oracle switches to it when the node shows the chain
+    has no EIP-1559.
     """
 
-    def __init__(self, rpc: RpcCall, chain: ChainPlatform, policy: FeePolicy | None = None) -> None:
+    def __init__(
+        self,
+        rpc: RpcCall,
+        chain: ChainPlatform,
+        policy: FeePolicy | None = None,
+        *,
+        legacy: bool = False,
+    ) -> None:
         if not chain.is_evm:
             raise ValidationError(f"{chain.name} is not an EVM chain")
         self._rpc = rpc
         self.chain = chain
         self.policy = policy if policy is not None else default_policy(chain)
-        self._legacy = not chain.supports_eip1559
+        self._legacy = legacy or not chain.supports_eip1559
         self._snapshot: tuple[int, FeeSnapshot] | None = None  # (cache key, data)
         self._gas_price: tuple[int, int] | None = None  # (head, wei)
         self._lock = asyncio.Lock()
@@ -292,6 +301,11 @@ class FeeOracle:
     def legacy(self) -> bool:
         """True when pricing by ``eth_gasPrice`` (chain without EIP-1559, or no feeHistory)."""
         return self._legacy
+
+    def use_legacy(self) -> None:
+        """Price by ``eth_gasPrice`` from now on (the node refused a type-2 transaction)."""
+        self._legacy = True
+        self.invalidate()
 
     def invalidate(self) -> None:
         """Forget cached market data; the next estimate asks the node."""
@@ -318,6 +332,9 @@ class FeeOracle:
             reply = await self._rpc(
                 "eth_feeHistory", [hex(self.policy.history_blocks), "latest", _PERCENTILES]
             )
+            doubtful = history_doubtful(reply)
+            if doubtful or (doubtful is None and not await latest_block_has_base_fee(self._rpc)):
+                raise NoBaseFee(f"{self.chain.name}: the node reports no base fee")
             snapshot = parse_fee_history(reply)
             self._snapshot = (head if head is not None else snapshot.latest_block, snapshot)
             return snapshot
@@ -375,21 +392,25 @@ class FeeOracle:
             return self._finish(max_fee_per_gas, max_priority_fee_per_gas)
         if explicit_1559 and self._legacy:
             raise ValidationError(
-                f"{self.chain.name}: the node has no eth_feeHistory; "
-                "give both EIP-1559 fields or gas_price"
+                f"{self.chain.name}: the node offers no EIP-1559 fee data "
+                "(no eth_feeHistory, or a pre-London chain); give both EIP-1559 fields or gas_price"
             )
         if not self._legacy:
             try:
                 snapshot = await self.snapshot(head)
             except Exception as exc:
-                if not _is_method_missing(exc):
+                legacy = says_pre_london(exc) or _is_method_missing(exc)
+                if not legacy and may_be_pre_london(exc):
+                    # Ganache fails feeHistory on its pre-London blocks: the block tells
+                    legacy = not await latest_block_has_base_fee(self._rpc)
+                if not legacy:
                     raise
                 if explicit_1559:
                     raise ValidationError(
-                        f"{self.chain.name}: the node has no eth_feeHistory; "
-                        "give both EIP-1559 fields or gas_price"
+                        f"{self.chain.name}: the node offers no EIP-1559 fee data "
+                        f"({exc}); give both EIP-1559 fields or gas_price"
                     ) from exc
-                # an EIP-1559 chain behind a node without feeHistory: price it the old way
+                # a pre-London chain, or a node without feeHistory: price it the old way
                 self._legacy = True
             else:
                 return self._from_snapshot(
@@ -435,43 +456,3 @@ class FeeOracle:
                 fee_wei=fee,
                 cap_wei=cap,
             )
-
-
-def _raise_by(value: int, factor_bps: int) -> int:
-    """``ceil(value * (1 + factor))``, and always at least ``value + 1``.
-
-    geth refuses a replacement unless both fees are strictly higher and at least
-    ``old * 110 / 100``; rounding up and the +1 satisfy both for every value.
-    """
-    return max(-(-value * (BPS + factor_bps) // BPS), value + 1)
-
-
-def bump(
-    previous: FeeParams, *, factor_bps: int = 1000, market: FeeParams | None = None
-) -> FeeParams:
-    """Fees for a replacement (speed-up or cancel) of a transaction priced at ``previous``.
-
-    Both the tip and the cap rise by at least ``factor_bps`` (rounded up, and by
-    at least 1 wei), and to at least ``market`` when given; the tip never ends
-    above the cap. Legacy ``gas_price`` is raised the same way. A legacy
-    ``previous`` with an EIP-1559 ``market`` is raised to at least the market's cap.
-    """
-    _check_uint(factor_bps, "factor_bps")
-    if previous.gas_price is not None:
-        price = _raise_by(previous.gas_price, factor_bps)
-        if market is not None:
-            floor = market.gas_price if market.gas_price is not None else market.max_fee_per_gas
-            if floor is None:
-                raise ValidationError("market fees carry no EVM gas price")
-            price = max(price, floor)
-        return FeeParams(gas_price=price)
-    if previous.max_fee_per_gas is None or previous.max_priority_fee_per_gas is None:
-        raise ValidationError("previous fees carry no EVM gas price to bump")
-    tip = _raise_by(previous.max_priority_fee_per_gas, factor_bps)
-    cap = _raise_by(previous.max_fee_per_gas, factor_bps)
-    if market is not None:
-        if market.max_fee_per_gas is None or market.max_priority_fee_per_gas is None:
-            raise ValidationError("an EIP-1559 transaction needs EIP-1559 market fees to bump")
-        tip = max(tip, market.max_priority_fee_per_gas)
-        cap = max(cap, market.max_fee_per_gas)
-    return FeeParams(max_fee_per_gas=max(cap, tip), max_priority_fee_per_gas=tip)

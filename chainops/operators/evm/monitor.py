@@ -6,20 +6,25 @@ every live transaction. A turn runs when a new transaction is registered
 (under automine its receipt already exists) and otherwise every
 ``poll_interval`` seconds, so an idle operator costs one small request per
 interval and nothing when no transaction is live.
+
+Confirmations count depth (head - block + 1). FINALIZED comes only from a
+``finalized`` block behind the head: Hardhat and Ganache answer the tag with the
+latest block, which says nothing about finality; on such a node (and on one that
+refuses the tag) finality is not tracked and depth alone settles a transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chainops.core.assets import Asset, Fee
+from chainops.core.attempt import TxReceipt
+from chainops.core.errors import RpcPermanentError
 from chainops.core.ids import TxHash
-from chainops.core.transactions import Transaction, TxReceipt, TxState, TxUpdate
+from chainops.core.transaction import Transaction, TxState, TxUpdate
+from chainops.operators.chain import MonitorLoop
 
 log = logging.getLogger("chainops.evm.monitor")
 
@@ -46,7 +51,7 @@ def receipt_from_json(data: dict[str, Any], reason: str | None = None) -> TxRece
     )
 
 
-class BlockMonitor:
+class BlockMonitor(MonitorLoop):
     """Follows live transactions to CONFIRMED / FINALIZED / REVERTED, or back on a reorg."""
 
     def __init__(
@@ -60,71 +65,59 @@ class BlockMonitor:
         revert_reason: RevertReason,
         on_change: Listener,
     ) -> None:
+        super().__init__(poll_interval, log)
         self._batch = batch
         self._native = native
         self.confirmations = max(1, confirmations)
         self.track_finality = track_finality
-        self.poll_interval = poll_interval
         self._revert_reason = revert_reason
         self._on_change = on_change
-        self._live: dict[str, Transaction] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.head: int | None = None
         self.finalized: int | None = None
-        self.turns = 0
-        self.errors = 0
-        self._last_sequence = 0
+        # True once the node showed its `finalized` tag means nothing (latest, or refused).
+        self.finality_untracked = False
+        self._depth_wanted: dict[str, int] = {}  # client id -> depth a waiter needs
         # Called after every turn with the transactions still pending (the watchdog).
         self.on_turn: Callable[[list[Transaction]], Awaitable[None]] | None = None
 
     @property
-    def live(self) -> list[Transaction]:
-        return list(self._live.values())
+    def tracks_finality(self) -> bool:
+        return self.track_finality and not self.finality_untracked
 
-    def track(self, tx: Transaction) -> None:
-        """Follow ``tx`` until it is final; wakes the loop at once."""
-        self._live[str(tx.client_id)] = tx
-        self._wake.set()
+    def follow_depth(self, tx: Transaction, depth: int) -> None:
+        """Keep following ``tx`` until it is ``depth`` blocks deep (a waiter needs it),
+        even past CONFIRMED or FINALIZED."""
+        if tx.is_terminal and not _counts_depth(tx):
+            return
+        cid = str(tx.client_id)
+        if tx.confirmations < depth:
+            self._depth_wanted[cid] = max(depth, self._depth_wanted.get(cid, 0))
+        self.track(tx)
+        self.wake()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            # asyncio.wait, not `await task`: the task's CancelledError stays inside, while
-            # a cancellation of the caller itself still propagates.
-            await asyncio.wait([task])
-
-    async def _run(self) -> None:
-        while True:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
-            # lands as the event fires, and the loop would never stop.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_interval):
-                    await self._wake.wait()
-            self._wake.clear()
-            if not self._live:
-                continue
-            try:
-                await self.turn()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a failed turn is retried on the next one; never die silently
-                self.errors += 1
-                log.warning("monitor turn failed; retrying next block", exc_info=True)
+    def _finality(self, block: Any) -> None:
+        head = self.head or 0
+        if isinstance(block, dict) and block.get("number"):
+            final = int(block["number"], 16)
+            if final < head or head == 0:
+                self.finalized = final
+                return
+        elif not isinstance(block, RpcPermanentError):
+            return  # no answer this turn: keep what we knew
+        self.finalized = None
+        if not self.finality_untracked:
+            self.finality_untracked = True
+            log.warning(
+                "the node answers `finalized` with %s: finality is not tracked, "
+                "confirmations count depth only",
+                "the latest block" if isinstance(block, dict) else f"an error ({block})",
+            )
 
     async def turn(self) -> None:
         """One look at the chain for every live transaction."""
         txs = list(self._live.values())
         calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
-        need_final = self.track_finality and any(
+        need_final = self.tracks_finality and any(
             tx.state in (TxState.CONFIRMED, TxState.INCLUDED) for tx in txs
         )
         if need_final:
@@ -140,9 +133,7 @@ class BlockMonitor:
         self.head = int(head, 16)
         offset = 1
         if need_final:
-            block = results[1]
-            if isinstance(block, dict) and block.get("number"):
-                self.finalized = int(block["number"], 16)
+            self._finality(results[1])
             offset = 2
         found: dict[str, dict[str, Any]] = {}
         for (tx, _), receipt in zip(hashes, results[offset:], strict=True):
@@ -154,16 +145,6 @@ class BlockMonitor:
             pending = [tx for tx in txs if tx.state in (TxState.SIGNED, TxState.BROADCAST)]
             if pending:
                 await self.on_turn(pending)
-
-    def sequence(self) -> int:
-        """Observation order for updates: wall-clock microseconds, strictly increasing.
-
-        Not the block number: a reorg or a rollback can lower the head, and a
-        backwards state move must still count as news. Wall-clock keeps the
-        order across restarts, where a turn counter would start again at 0.
-        """
-        self._last_sequence = max(time.time_ns() // 1000, self._last_sequence + 1)
-        return self._last_sequence
 
     async def _update(self, tx: Transaction, raw: dict[str, Any] | None) -> None:
         before = (tx.state, tx.confirmations, tx.receipt)
@@ -184,7 +165,11 @@ class BlockMonitor:
             receipt = receipt_from_json(raw, reason if status == 0 else None)
             if status == 0:
                 state = TxState.REVERTED
-            elif self.finalized is not None and block <= self.finalized and self.track_finality:
+            elif (
+                self.tracks_finality
+                and self.finalized is not None
+                and block <= self.finalized < head
+            ):
                 state = TxState.FINALIZED
             elif depth >= self.confirmations:
                 state = TxState.CONFIRMED
@@ -204,7 +189,16 @@ class BlockMonitor:
                     sequence=seq,
                 )
             )
-        if tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.track_finality):
-            self._live.pop(str(tx.client_id), None)
+        cid = str(tx.client_id)
+        settled = tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.tracks_finality)
+        deep = not _counts_depth(tx) or tx.confirmations >= self._depth_wanted.get(cid, 0)
+        if settled and deep:
+            self._live.pop(cid, None)
+            self._depth_wanted.pop(cid, None)
         if (tx.state, tx.confirmations, tx.receipt) != before:
             await self._on_change(tx)
+
+
+def _counts_depth(tx: Transaction) -> bool:
+    """Mined and successful: its depth still grows with every block."""
+    return tx.state in (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)

@@ -1,6 +1,7 @@
 """Classify JSON-RPC error messages from EVM nodes and map each class to one action.
 
-Nodes disagree on wording (geth, Anvil, erigon, Nethermind, Besu, Hardhat, OpenEthereum),
+Nodes disagree on wording (geth, Anvil, erigon, Nethermind, Besu, Hardhat, Ganache,
+OpenEthereum),
 so :func:`classify` matches known fragments case-insensitively, and :func:`node_error`
 turns an error response into an exception that is both a :class:`NodeError` and, where
 one exists, the matching core error (so ``except NonceError`` catches a node's
@@ -29,9 +30,18 @@ GAS_LIMIT                GasLimitExceeded        Rejected           fail fast (g
                                                                     the block's)
 REVERT                   ExecutionReverted       Reverted           fail fast; decode the
                                                                     reason from ``data``
+WRONG_CHAIN              WrongChainId            Rejected           fail fast (signed for
+                                                                    another chain)
+NO_EIP1559               Eip1559NotActive        Rejected           the chain is legacy:
+                                                                    price with ``gasPrice``
 UNKNOWN                  NodeError               --                 surface as a permanent RPC
                                                                     error
 =======================  ======================  =================  ==========================
+
+The message alone does not always tell: Ganache answers a re-send of bytes it already
+holds with "transaction underpriced". :func:`resend_error` reads an error on a re-send
+together with what the node says about the hash: if it has the transaction, any refusal
+means "known".
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ from chainops.core.errors import (
 
 __all__ = [
     "DuplicateTransaction",
+    "Eip1559NotActive",
     "ExecutionReverted",
     "GasLimitExceeded",
     "IntrinsicGasTooLow",
@@ -60,8 +71,10 @@ __all__ = [
     "NonceTooLow",
     "ReplacementUnderpriced",
     "Underpriced",
+    "WrongChainId",
     "classify",
     "node_error",
+    "resend_error",
 ]
 
 # geth and Anvil answer a revert of eth_call / eth_estimateGas with this code.
@@ -80,6 +93,8 @@ class NodeErrorKind(StrEnum):
     INTRINSIC_GAS = "intrinsic_gas"
     GAS_LIMIT = "gas_limit"
     REVERT = "revert"
+    WRONG_CHAIN = "wrong_chain"
+    NO_EIP1559 = "no_eip1559"
     UNKNOWN = "unknown"
 
 
@@ -125,6 +140,7 @@ _PATTERNS: tuple[tuple[NodeErrorKind, re.Pattern[str]], ...] = tuple(
             NodeErrorKind.NONCE_TOO_LOW,
             (
                 r"nonce too low",  # geth, Anvil, erigon, Hardhat
+                r"doesn't have the correct nonce",  # Ganache (it queues higher nonces)
                 r"nonce is too low",  # OpenEthereum
                 r"nonce_too_low",  # Besu
                 r"\boldnonce\b",  # Nethermind
@@ -167,6 +183,22 @@ _PATTERNS: tuple[tuple[NodeErrorKind, re.Pattern[str]], ...] = tuple(
                 r"intrinsic_gas_exceeds_gas_limit",  # Besu
                 r"\bintrinsicgastoolow\b",  # Nethermind
                 r"not enough gas to cover minimal cost",  # OpenEthereum
+                r"requires at least \d+ gas but got",  # Hardhat
+            ),
+        ),
+        (
+            NodeErrorKind.WRONG_CHAIN,
+            (
+                r"invalid chain ?id",  # Hardhat "invalid chainId", Ganache "Invalid chain id"
+                r"chain ?id mismatch",
+            ),
+        ),
+        (
+            NodeErrorKind.NO_EIP1559,
+            (
+                r"eip.?1559 is not activated",  # Ganache before London
+                r"eth_feeHistory is disabled",  # Hardhat before London
+                r"eip.?1559 not (yet )?(active|enabled|supported)",
             ),
         ),
         (
@@ -270,6 +302,18 @@ class ExecutionReverted(NodeError, Reverted):
         self.reason: str | None = found.group(1) or found.group(2) if found else None
 
 
+class WrongChainId(NodeError, Rejected):
+    """The transaction was signed for another chain id than the node's."""
+
+    kind = NodeErrorKind.WRONG_CHAIN
+
+
+class Eip1559NotActive(NodeError, Rejected):
+    """The chain runs a pre-London hardfork: no base fee, no type-2 transactions."""
+
+    kind = NodeErrorKind.NO_EIP1559
+
+
 ERROR_CLASSES: dict[NodeErrorKind, type[NodeError]] = {
     cls.kind: cls
     for cls in (
@@ -283,6 +327,8 @@ ERROR_CLASSES: dict[NodeErrorKind, type[NodeError]] = {
         IntrinsicGasTooLow,
         GasLimitExceeded,
         ExecutionReverted,
+        WrongChainId,
+        Eip1559NotActive,
     )
 }
 
@@ -290,6 +336,18 @@ ERROR_CLASSES: dict[NodeErrorKind, type[NodeError]] = {
 def node_error(code: int | None, message: str, data: Any = None) -> NodeError:
     """The exception for a JSON-RPC error object, typed by :func:`classify`."""
     return ERROR_CLASSES[classify(message, code)](code, message, data)
+
+
+def resend_error(exc: NodeError, *, node_has_tx: bool) -> NodeError:
+    """What a node's refusal of bytes we sent before means.
+
+    ``node_has_tx``: the node returns the transaction by its hash (pooled or mined).
+    Then any refusal says "known" (Ganache: "transaction underpriced"; a nonce-too-low
+    for our own mined bytes), and the send has succeeded.
+    """
+    if node_has_tx and exc.kind is not NodeErrorKind.DUPLICATE:
+        return DuplicateTransaction(exc.code, exc.message, exc.data)
+    return exc
 
 
 def core_error(exc: BaseException) -> BaseException:

@@ -1,9 +1,13 @@
 """EvmOperator: build, simulate, sign, journal, broadcast and track EVM transactions.
 
-A facade over small parts, each in its own module: ``rpc`` (JSON-RPC client
-with failover), ``batching`` (concurrent calls coalesced into one request),
-``fees`` (EIP-1559 from fee history), ``nonces`` (the allocator), ``signer``
-(local keys), ``monitor`` (one block-driven loop), ``revert`` (reasons).
+A facade that wires small parts, each in its own module and each taking only
+the narrow interfaces of :mod:`~chainops.operators.evm.parts`: ``rpc`` (JSON-RPC
+client with failover), ``batching`` (concurrent calls coalesced into one
+request), ``fees`` (EIP-1559 from fee history), ``nonces`` (the allocator),
+``signer`` (local keys), ``preflight`` (simulation, funds, revert reasons),
+``pipeline`` (reserve -> sign -> journal -> broadcast), ``monitor`` (one
+block-driven loop), ``watchdog`` (bumps, cancels, drops), ``replacements``
+(speed-up, cancel) and ``recovery`` (restore, gap fill).
 
 The send path, in order, and why nothing is ever sent twice or lost:
 
@@ -20,90 +24,61 @@ The send path, in order, and why nothing is ever sent twice or lost:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-import time
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 from pydantic import Field
 
 from chainops.core.assets import native_asset
-from chainops.core.errors import (
-    ChainopsError,
-    ConfigurationError,
-    InsufficientFunds,
-    NonceError,
-    Rejected,
-    Reverted,
-    RpcTransientError,
-    UnknownOutcome,
-    ValidationError,
-)
-from chainops.core.events import EventBus
-from chainops.core.ids import ClientIdGenerator, EvmAddress
-from chainops.core.journal import Journal, SqliteJournal
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
+from chainops.core.errors import ConfigurationError, Rejected, Reverted, ValidationError
+from chainops.core.ids import EvmAddress
+from chainops.core.journal import Journal
 from chainops.core.platforms import ChainPlatform
-from chainops.core.transactions import (
-    AttemptKind,
-    FeeParams,
-    Transaction,
-    TxAttempt,
-    TxState,
-    TxUpdate,
-)
-from chainops.operators.base import Operator, OperatorConfiguration, OperatorFactory
+from chainops.core.priority import Priority
+from chainops.core.transaction import Transaction, TxState
+from chainops.operators.base import OperatorFactory
+from chainops.operators.chain import ChainConfiguration, ChainOperator
 from chainops.operators.evm.batching import AutoBatcher
-from chainops.operators.evm.fees import FeeOracle, Priority, default_policy
+from chainops.operators.evm.fees import FeeOracle, default_policy
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
-from chainops.operators.evm.node_errors import NodeError, NodeErrorKind, core_error
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator
-from chainops.operators.evm.recovery import PLAIN_TRANSFER_GAS, fill_nonce, restore
-from chainops.operators.evm.replacements import replace
-from chainops.operators.evm.requests import (
-    ContractHandle,
-    TxRequest,
-    build_request,
-    call_object,
-    tx_fields,
-)
-from chainops.operators.evm.revert import decode_revert, revert_from_rpc_error
+from chainops.operators.evm.parts import ReplacementPolicy, WatchdogPolicy, monotonic
+from chainops.operators.evm.pipeline import PLAIN_TRANSFER_GAS, NonceTaken, SendPipeline
+from chainops.operators.evm.preflight import Preflight
+from chainops.operators.evm.recovery import Recovery
+from chainops.operators.evm.replacements import Replacer
+from chainops.operators.evm.requests import ContractHandle, TxRequest, build_request
 from chainops.operators.evm.rpc import JsonRpcClient
 from chainops.operators.evm.signer import LocalSigner
 from chainops.operators.evm.watchdog import Watchdog
-from chainops.operators.group_commit import GroupCommitter
-
-log = logging.getLogger("chainops.evm")
 
 # Estimates are exact for the state they ran on; 20 % covers state that moves between
 # estimate and inclusion (storage slots warmed or cleared by other transactions).
 GAS_HEADROOM_BPS = 12_000
-# An account without code is trusted to stay so for this long (only an EIP-7702
-# delegation or a CREATE2 deployment to that address could change it meanwhile).
-EOA_CACHE_SECONDS = 30.0
-_SUCCESS = (TxState.CONFIRMED, TxState.FINALIZED)
 _PENDING = (TxState.SIGNED, TxState.BROADCAST)
 _MINED_OK = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
 
 
-class EvmConfiguration(OperatorConfiguration):
+class EvmConfiguration(ChainConfiguration):
     """Settings of an EVM operator."""
 
     max_in_flight: int = Field(default=DEFAULT_WINDOW, ge=1)
     # Retries per read (and per send of the same bytes), with backoff and failover.
     rpc_retries: int = Field(default=4, ge=0)
-    # 50 ms on a local chain sees automined receipts at once; public chains need seconds.
-    poll_interval: float | None = Field(default=None, gt=0)
-    track_finality: bool = True
-    close_timeout: float = Field(default=30.0, ge=0)
     gas_headroom_bps: int = Field(default=GAS_HEADROOM_BPS, ge=10_000)
     # Replacement ceilings: 4x the market fee cap covers a steep spike; beyond it a human
     # should decide. The absolute cap (wei) is off unless set.
     max_fee_multiple: int = Field(default=4, ge=1)
     max_fee_cap_wei: int | None = Field(default=None, gt=0)
+    # The network is declared pre-London: price by gasPrice without asking eth_feeHistory.
+    legacy_fees: bool = False
     # Automatic speed-up of a pending transaction after this many blocks or seconds.
     bump_after_blocks: int | None = Field(default=3, ge=1)
     bump_after_seconds: float | None = Field(default=None, gt=0)
@@ -114,10 +89,11 @@ class EvmConfiguration(OperatorConfiguration):
 
 
 @OperatorFactory.register("chain:EVM")
-class EvmOperator(Operator):
+class EvmOperator(ChainOperator):
     """The BlockchainOperator for EVM chains."""
 
     config: EvmConfiguration
+    monitor: BlockMonitor
 
     def __init__(
         self,
@@ -126,62 +102,87 @@ class EvmOperator(Operator):
         journal: Journal | None = None,
         events: EventBus | None = None,
     ) -> None:
-        super().__init__(config, events)
+        super().__init__(config, "tx", journal, events)
         if not isinstance(self.platform, ChainPlatform) or not self.platform.is_evm:
             raise ConfigurationError(f"{self.platform.name} is not an EVM chain")
         if not config.endpoints:
             raise ConfigurationError("an EVM operator needs at least one RPC endpoint")
-        self.chain: ChainPlatform = self.platform
-        assert isinstance(self.chain.chain_id, int)
-        self.chain_id: int = self.chain.chain_id
+        chain = self.chain
+        assert isinstance(chain.chain_id, int)
+        self.chain_id: int = chain.chain_id
         self.signer = signer
-        self.native = native_asset(self.chain)
-        path = config.journal_path
-        self.journal: Journal = journal or SqliteJournal(path if path else ":memory:")
-        prefix = "tx"
-        self.ids = ClientIdGenerator(prefix, last_issued=self.journal.last_client_id(prefix))
+        self.native = native_asset(chain)
         self.rpc = JsonRpcClient(
             config.endpoints, timeout=config.request_timeout, read_retries=config.rpc_retries
         )
         self.batcher = AutoBatcher(self.rpc)
-        self.commits = GroupCommitter(self.journal)
-        self.fees = FeeOracle(self.batcher.call, self.chain, default_policy(self.chain))
+        self.fees = FeeOracle(
+            self.batcher.call, chain, default_policy(chain), legacy=config.legacy_fees
+        )
         self.nonces = NonceAllocator(
-            self.chain_id,
-            signer.address,
-            self.journal,
-            self._pending_count,
-            window=config.max_in_flight,
+            self.chain_id, signer.address, self.journal, self.nonce, window=config.max_in_flight
         )
-        confirmations = config.confirmations
-        if confirmations is None:
-            confirmations = self.chain.default_confirmations
-        poll = config.poll_interval or (0.05 if self.chain.is_local else 1.0)
-        self.monitor = BlockMonitor(
-            self.batcher.call_many,
-            self.native,
-            confirmations=confirmations,
-            track_finality=config.track_finality,
-            poll_interval=poll,
-            revert_reason=self._revert_reason,
-            on_change=self._on_change,
-        )
-        self._abis: dict[str, list[dict[str, Any]]] = {}
-        # Per-transaction wake-ups: one change wakes its own waiters, not every waiter.
-        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
-        self._block_gas_limit: int | None = None
-        self.restored: list[Transaction] = []  # what the last start found in the journal
+        self.preflight = Preflight(self.batcher, self.owner, self.native)
         self.metrics = EvmMetrics(
             pending_count=lambda: sum(1 for t in self.monitor.live if t.state in _PENDING),
             rpc_error_counts=lambda: self.rpc.stats.errors_by_kind,
         )
-        self.watchdog = Watchdog(self)
+        depth = config.confirmations
+        self.monitor = BlockMonitor(
+            self.batcher.call_many,
+            self.native,
+            confirmations=chain.default_confirmations if depth is None else depth,
+            track_finality=config.track_finality,
+            # 50 ms on a local chain sees automined receipts at once; public chains need seconds.
+            poll_interval=config.poll_interval or (0.05 if chain.is_local else 1.0),
+            revert_reason=self.preflight.revert_reason,
+            on_change=self._changed,
+        )
+        self.pipeline = SendPipeline(
+            chain_id=self.chain_id,
+            platform=chain.name,
+            signer=signer,
+            ids=self.ids,
+            nonces=self.nonces,
+            commits=self.commits,
+            rpc=self.batcher,
+            live=self.monitor,
+            pricing=self.fees,
+            events=self.events,
+            metrics=self.metrics,
+            bind=self.bind,
+            wake=self.waiters.wake,
+            stall=self.waiters.stall,
+        )
+        self.replacer = Replacer(
+            sender=signer.address,
+            native=self.native,
+            pipeline=self.pipeline,
+            rpc=self.batcher,
+            live=self.monitor,
+            pricing=self.fees,
+            estimate_gas=self.preflight.estimate,
+            policy=ReplacementPolicy(
+                config.gas_headroom_bps, config.max_fee_multiple, config.max_fee_cap_wei
+            ),
+            events=self.events,
+            metrics=self.metrics,
+        )
+        rebroadcast = config.rebroadcast_after or (1.0 if chain.is_local else 30.0)
+        self.watchdog = Watchdog(
+            owner=self.owner,
+            policy=WatchdogPolicy(
+                config.bump_after_blocks, config.bump_after_seconds, config.max_bumps, rebroadcast
+            ),
+            rpc=self.batcher,
+            live=self.monitor,
+            pipeline=self.pipeline,
+            replacer=self.replacer,
+            metrics=self.metrics,
+        )
         self.monitor.on_turn = self.watchdog.check
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._eoa_seen: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()  # address -> when it was last seen without code
-        self._stalled: dict[str, ChainopsError] = {}
-        self._sent_at: dict[str, float] = {}
+        self.recovery = Recovery(self.nonces, self.pipeline)
+        self._block_gas_limit: int | None = None
 
     @classmethod
     def from_options(
@@ -196,7 +197,7 @@ class EvmOperator(Operator):
         journal: Journal | None = None,
         events: EventBus | None = None,
         **settings: Any,
-    ) -> EvmOperator:
+    ) -> Self:
         """Build from options; the key is a value, a keystore + password, or the environment."""
         if signer is None:
             if private_key:
@@ -211,56 +212,81 @@ class EvmOperator(Operator):
         config = EvmConfiguration(platform=platform, endpoints=endpoints, **settings)
         return cls(config, signer, journal, events)
 
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(
+        cls,
+        network_or_url: str,
+        *,
+        wallet: LocalSigner | None = None,
+        network: str | None = None,
+        config: str | Path | None = None,
+        **options: Any,
+    ) -> AsyncIterator[Self]:
+        """A started operator for a configured network (or an RPC URL), closed on exit.
+
+        ``async with EvmOperator.connect("base", wallet=LocalSigner.from_env()) as evm``.
+        A name resolves through the configuration (file < ``CHAINOPS_*`` < this call) to
+        its RPC URLs, confirmations and fee ceiling; a URL replaces the URLs of
+        ``network`` (default: the configuration's network, as ``--rpc-url`` does).
+        ``wallet`` defaults to ``$CHAINOPS_PRIVATE_KEY``; ``options`` are
+        :class:`EvmConfiguration` fields (and ``journal``, ``events``).
+        """
+        from chainops.config.networks import resolve_network
+        from chainops.config.settings import load_settings
+
+        is_url = network_or_url.startswith(("http://", "https://", "ws://", "wss://"))
+        settings = load_settings(config, rpc_url=network_or_url if is_url else None)
+        net = resolve_network(settings, network if is_url else network_or_url)
+        signer = wallet or LocalSigner.from_env()
+        operator = cls.from_options(
+            net.chain.name, signer=signer, **net.operator_options() | options
+        )
+        if net.fee.min_tip_gwei is not None:
+            tip = int(net.fee.min_tip_gwei * 10**9)
+            operator.fees.policy = dataclasses.replace(operator.fees.policy, min_tip_wei=tip)
+        async with operator:
+            yield operator
+
     @property
     def owner(self) -> str:
         return str(self.signer.address)
 
-    # -- lifecycle --------------------------------------------------------------------------
+    # -- lifecycle hooks --------------------------------------------------------------------
 
-    async def _start(self) -> None:
-        try:
-            chain_id = int(await self.rpc.call("eth_chainId", []), 16)
-            if chain_id != self.chain_id:
-                raise ConfigurationError(
-                    f"node at {self.config.endpoints[0]} is chain {chain_id}, "
-                    f"but this operator is for {self.chain.name} ({self.chain_id}); refusing"
-                )
-            latest = await self.rpc.call("eth_getBlockByNumber", ["latest", False])
-            self._block_gas_limit = int(latest["gasLimit"], 16)
-            self.monitor.head = int(latest["number"], 16)
-            await self.nonces.sync()
-            self.monitor.start()
-            self.restored = await self.restore()
-        except BaseException:
-            await self._shutdown()
-            raise
+    async def _connect(self) -> None:
+        chain_id = int(await self.rpc.call("eth_chainId", []), 16)
+        if chain_id != self.chain_id:
+            raise ConfigurationError(
+                f"node at {self.config.endpoints[0]} is chain {chain_id}, "
+                f"but this operator is for {self.chain.name} ({self.chain_id}); refusing"
+            )
+        latest = await self.rpc.call("eth_getBlockByNumber", ["latest", False])
+        self._block_gas_limit = int(latest["gasLimit"], 16)
+        self.monitor.head = int(latest["number"], 16)
+        await self.nonces.sync()
 
-    async def _close(self) -> None:
-        """Refuse new sends (done by the caller), follow what is in flight, then release."""
-        deadline = time.monotonic() + self.config.close_timeout
-        while time.monotonic() < deadline:
-            # Mined transactions are safe in the journal with their receipt; only the
-            # unmined ones are worth holding the caller for.
-            if not any(tx.state in _PENDING for tx in self.monitor.live):
-                break
-            await asyncio.sleep(self.monitor.poll_interval)
-        await self._shutdown()
+    def _holds_close(self) -> bool:
+        # Mined transactions are safe in the journal with their receipt; only the
+        # unmined ones are worth holding the caller for.
+        return any(tx.state in _PENDING for tx in self.monitor.live)
 
     async def _shutdown(self) -> None:
         await self.monitor.stop()
         await self.watchdog.drain()
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.pipeline.drain()
         await self.batcher.drain()
         await self.commits.drain()
         await self.rpc.close()
 
-    async def restore(self) -> list[Transaction]:
-        """Reconcile every non-terminal transaction of this account left in the journal.
+    async def _adopt(self, tx: Transaction) -> None:
+        await self.recovery.adopt(tx)
 
-        See :func:`chainops.operators.evm.recovery.restore`.
-        """
-        return await restore(self)
+    async def _adopted(self, restored: list[Transaction]) -> None:
+        await self.recovery.fill_gaps(restored)
+
+    async def _resume(self, restored: list[Transaction]) -> None:
+        await self.recovery.resume(restored)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -273,39 +299,21 @@ class EvmOperator(Operator):
 
     async def nonce(self) -> int:
         """The next nonce the chain expects from this account (pending block)."""
-        return await self._pending_count()
-
-    async def _pending_count(self) -> int:
         return int(await self.batcher.call("eth_getTransactionCount", [self.owner, "pending"]), 16)
 
     def contract(self, address: str, abi: list[dict[str, Any]]) -> ContractHandle:
         """A contract handle whose ABI also decodes this contract's custom revert errors."""
         handle = ContractHandle(address, abi)
-        self._abis[str(handle.address)] = abi
+        self.preflight.abis[str(handle.address)] = abi
         return handle
 
     async def call(self, request: TxRequest | Any, block: str | int = "latest") -> bytes:
         """``eth_call`` a request; a revert raises Reverted with the decoded reason."""
-        req = build_request(request)
-        tag = hex(block) if isinstance(block, int) else block
-        try:
-            out = await self.batcher.call(
-                "eth_call", [call_object(self.owner, self.native, req), tag]
-            )
-        except ChainopsError as exc:
-            raise self._as_revert(exc, req) from None
-        return bytes.fromhex(out[2:])
+        return await self.preflight.call(build_request(request), block)
 
     async def estimate(self, request: TxRequest | Any) -> int:
         """Gas the request needs, simulated at ``pending`` (without our headroom)."""
-        req = build_request(request)
-        try:
-            gas = await self.batcher.call(
-                "eth_estimateGas", [call_object(self.owner, self.native, req), "pending"]
-            )
-        except ChainopsError as exc:
-            raise self._as_revert(exc, req) from None
-        return int(gas, 16)
+        return await self.preflight.estimate(build_request(request))
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -318,10 +326,7 @@ class EvmOperator(Operator):
         with the request's fields as keywords (``to=``, ``value=``, ``data=``, …).
         ``deadline`` (seconds from now): if still unmined then, it is cancelled.
         """
-        if self.closed:
-            raise ConfigurationError(f"{self!r} is closed: it accepts no new sends")
-        if not self.started:
-            raise ConfigurationError(f"{self!r} is not started; use `async with`")
+        self._check_open()
         req = build_request(request, **fields)
         if req.to is None and not req.data:
             raise ValidationError("a transaction needs a recipient or contract creation code")
@@ -332,11 +337,11 @@ class EvmOperator(Operator):
             raise ValidationError(
                 f"gas limit {gas_limit} exceeds the block gas limit {self._block_gas_limit}"
             )
-        if await self._plain_transfer(req):
+        if await self.preflight.plain_transfer(req):
             # Value to an account without code runs no code: exactly 21000 gas, no revert.
             gas_limit = gas_limit or PLAIN_TRANSFER_GAS
         else:
-            estimate = await self.estimate(req)  # the simulation: a revert stops here
+            estimate = await self.preflight.estimate(req)  # the simulation: a revert stops here
             if gas_limit is None:
                 gas_limit = min(
                     estimate * self.config.gas_headroom_bps // 10_000, self._block_gas_limit
@@ -348,75 +353,23 @@ class EvmOperator(Operator):
             gas_price=req.gas_price,
             head=self.monitor.head,
         )
-        await self._check_funds(wei, gas_limit, fees)
-        nonce = await self.nonces.reserve()
-        try:
-            tx = await self.sign_and_journal(req, wei, gas_limit, nonce, fees)
-        except BaseException:
-            await self.nonces.release(nonce)
-            raise
-        attempt = tx.attempts[0]
+        await self.preflight.check_funds(wei, gas_limit, fees)
         if req.abi is not None and req.to is not None:
-            self._abis.setdefault(str(req.to), req.abi)
-        tx.bind(self)
-        self._sent_at[str(tx.client_id)] = time.monotonic()
-        if deadline is not None:
-            self.watchdog.deadlines[str(tx.client_id)] = time.monotonic() + deadline
-        self.metrics.sent += 1
-        self.monitor.track(tx)
-        await self.broadcast_attempt(tx, attempt)
-        return tx
+            self.preflight.remember_abi(str(req.to), req.abi)
+        try:
+            return await self._launch(req, wei, gas_limit, fees, deadline)
+        except NonceTaken:
+            # refused before anything of ours went out, and the allocator resynced: once more
+            return await self._launch(req, wei, gas_limit, fees, deadline)
 
-    async def sign_and_journal(
-        self, req: TxRequest, wei: int, gas: int, nonce: int, fees: FeeParams | None = None
+    async def _launch(
+        self, req: TxRequest, wei: int, gas_limit: int, fees: FeeParams, deadline: float | None
     ) -> Transaction:
-        """Build, sign and journal a transaction at ``nonce`` (durable before returning)."""
-        if fees is None:
-            fees = await self.fees.estimate(req.priority, head=self.monitor.head)
-        tx = Transaction(
-            client_id=self.ids.next(),
-            platform=self.chain.name,
-            sender=self.signer.address,
-            to=req.to,
-            value=wei,
-            data=req.data,
-            gas_limit=gas,
-            nonce=nonce,
-            fee_params=fees,
-        )
-        self.events.track(tx)
-        signed = self.signer.sign(tx_fields(self.chain_id, req, wei, gas, nonce, fees))
-        tx.add_attempt(TxAttempt(index=0, hash=signed.hash, raw=signed.raw, nonce=nonce, fee=fees))
-        # The point of no return: after this write the bytes are ours to re-send.
-        await self.commits.save(tx)
-        tx.bind(self)
+        tx = await self.pipeline.prepare(req, wei, gas_limit, fees)
+        if deadline is not None:
+            self.watchdog.deadlines[str(tx.client_id)] = monotonic() + deadline
+        await self.pipeline.launch(tx)
         return tx
-
-    async def speed_up(
-        self, tx: Transaction, *, priority: Priority = Priority.FAST, fees: FeeParams | None = None
-    ) -> TxAttempt:
-        """A new attempt at the same nonce, +10 % or more on tip and fee cap."""
-        return await replace(self, tx, cancel=False, priority=priority, fees=fees)
-
-    async def cancel(self, tx: Transaction, *, fees: FeeParams | None = None) -> TxAttempt:
-        """A 0-value self-transfer at the same nonce with bumped fees.
-
-        If the original is mined first it stays the winner (CONFIRMED); if the cancel
-        wins, ``wait()`` raises Rejected and ``tx.winner.kind`` is CANCEL.
-        """
-        return await replace(self, tx, cancel=True, fees=fees)
-
-    @contextlib.asynccontextmanager
-    async def replacing(self, tx: Transaction) -> AsyncIterator[None]:
-        """One replacement at a time per transaction (user and watchdog alike)."""
-        lock = self._locks.setdefault(str(tx.client_id), asyncio.Lock())
-        async with lock:
-            yield
-
-    def stall(self, tx: Transaction, error: ChainopsError) -> None:
-        """Tell the transaction's waiters why it cannot progress (it stays tracked)."""
-        self._stalled[str(tx.client_id)] = error
-        self._wake(tx)
 
     async def send_and_wait(
         self,
@@ -426,48 +379,47 @@ class EvmOperator(Operator):
         timeout: float | None = None,
         **fields: Any,
     ) -> Transaction:
-        """Send, then wait until CONFIRMED (or raise the typed error)."""
+        """Send, then ``tx.wait()`` until CONFIRMED (or raise the typed error)."""
         tx = await self.send(request, **fields)
-        return await self.wait(tx, confirmations=confirmations, timeout=timeout)
+        return await tx.wait(confirmations=confirmations, timeout=timeout)
 
-    async def wait(
-        self, tx: Transaction, *, confirmations: int | None = None, timeout: float | None = None
-    ) -> Transaction:
-        """Wait until ``tx`` has ``confirmations`` blocks on top (default: the chain's).
+    async def speed_up(
+        self, tx: Transaction, *, priority: Priority = Priority.FAST, fees: FeeParams | None = None
+    ) -> TxAttempt:
+        """A new attempt at the same nonce, +10 % or more on tip and fee cap."""
+        return await self.replacer.speed_up(tx, priority=priority, fees=fees)
 
-        REVERTED raises Reverted (with the reason), REJECTED/REPLACED/DROPPED/EXPIRED
-        raise their recorded error; a timeout raises UnknownOutcome, since a pending
-        transaction is not a failed one. Under automine, blocks appear only with
-        transactions: mine (``Anvil.mine``) to reach a depth above 1.
+    async def cancel(self, tx: Transaction, *, fees: FeeParams | None = None) -> TxAttempt:
+        """A 0-value self-transfer at the same nonce with bumped fees.
+
+        If the original is mined first it stays the winner (CONFIRMED); if the cancel
+        wins, ``tx.wait()`` raises Rejected and ``tx.winner.kind`` is CANCEL.
         """
-        need = self.monitor.confirmations if confirmations is None else max(1, confirmations)
-        limit = 120.0 if timeout is None else timeout
+        return await self.replacer.cancel(tx, fees=fees)
 
-        cid = str(tx.client_id)
+    # -- waiting: what ``tx.wait(confirmations=...)`` means on an EVM chain -------------------
 
-        def settled() -> bool:
-            if cid in self._stalled:
-                return True
-            mined_ok = tx.state in _MINED_OK and tx.confirmations >= need
-            return tx.is_terminal or mined_ok
+    def _depth(self, confirmations: int | None) -> int:
+        return self.monitor.confirmations if confirmations is None else max(1, confirmations)
 
-        if not tx.is_terminal:
-            self.monitor.track(tx)
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(limit):
-                while not settled():
-                    woken: asyncio.Future[None] = loop.create_future()
-                    self._waiters.setdefault(str(tx.client_id), []).append(woken)
-                    await woken
-        except TimeoutError:
-            raise UnknownOutcome(
-                f"{tx.client_id} ({tx.hash}) is {tx.state.name} with {tx.confirmations} of "
-                f"{need} confirmations after {limit}s: still pending, not failed"
-            ) from None
-        stalled = self._stalled.pop(cid, None)
-        if stalled is not None:
-            raise stalled
+    def settled_check(self, tx: Transaction, confirmations: int | None) -> Callable[[], bool]:
+        """Terminal, or mined with ``confirmations`` blocks on top (default: the chain's).
+
+        Under automine, blocks appear only with transactions: mine (``Anvil.mine``)
+        to reach a depth above 1.
+        """
+        need = self._depth(confirmations)
+        # Depth decides, whatever the finality tag says: FINALIZED does not end a wait early.
+        self.monitor.follow_depth(tx, need)
+        return lambda: tx.confirmations >= need if tx.state in _MINED_OK else tx.is_terminal
+
+    def pending_text(self, tx: Transaction, confirmations: int | None) -> str:
+        need = self._depth(confirmations)
+        return f"{tx.state.name} with {tx.confirmations} of {need} confirmations"
+
+    def outcome(self, tx: Transaction) -> Transaction:
+        """REVERTED raises Reverted (with the reason); a mined cancel raises Rejected;
+        REJECTED/REPLACED/DROPPED/EXPIRED raise their recorded error."""
         if tx.state in _MINED_OK:
             winner = tx.winner
             if winner is not None and winner.kind is AttemptKind.CANCEL:
@@ -475,181 +427,11 @@ class EvmOperator(Operator):
                     f"{tx.client_id} was canceled: its cancel attempt {winner.hash} mined"
                 )
             return tx
-        error = tx.error.to_exception() if tx.error is not None else None
         if tx.state is TxState.REVERTED:
             reason = tx.receipt.revert_reason if tx.receipt else None
             raise Reverted(f"{tx.client_id} ({tx.hash}) reverted: {reason}", reason=reason)
+        error = tx.error.to_exception() if tx.error is not None else None
         raise error or Rejected(f"{tx.client_id} ended {tx.state.name}")
 
-    # -- internals --------------------------------------------------------------------------
-
-    async def _plain_transfer(self, req: TxRequest) -> bool:
-        """True for a value transfer without data to an address that has no code."""
-        if req.data or req.to is None:
-            return False
-        key = str(req.to)
-        seen = self._eoa_seen.get(key)
-        now = time.monotonic()
-        if seen is not None and now - seen < EOA_CACHE_SECONDS:
-            return True
-        code = await self.batcher.call("eth_getCode", [key, "pending"])
-        if code in ("0x", "0x0", None):
-            self._eoa_seen[key] = now
-            return True
-        return False
-
-    def _as_revert(self, exc: ChainopsError, req: TxRequest) -> ChainopsError:
-        if isinstance(exc, NodeError) and exc.kind is NodeErrorKind.INSUFFICIENT_FUNDS:
-            return InsufficientFunds(f"{self.owner} cannot pay for this call: {exc}")
-        abi = req.abi or (self._abis.get(str(req.to)) if req.to is not None else None)
-        info = revert_from_rpc_error(exc, abi)
-        if info is None:
-            return exc
-        return Reverted(f"simulation reverted: {info.reason}", reason=info.reason)
-
-    async def _check_funds(self, wei: int, gas: int, fees: FeeParams) -> None:
-        price = fees.max_fee_per_gas if fees.is_eip1559 else fees.gas_price
-        assert price is not None
-        need = wei + gas * price
-        have = int(await self.batcher.call("eth_getBalance", [self.owner, "pending"]), 16)
-        if have < need:
-            raise InsufficientFunds(
-                f"{self.owner} has {self.native.from_raw(have)} {self.native.symbol}, needs up to "
-                f"{self.native.from_raw(need)} (value + gas limit x fee cap)"
-            )
-
-    async def broadcast_attempt(
-        self, tx: Transaction, attempt: TxAttempt, *, restoring: bool = False
-    ) -> None:
-        """Hand the journalled bytes to the node and act on its answer by error class."""
-        try:
-            await self.batcher.send_raw(attempt.raw)
-        except RpcTransientError as exc:
-            # The bytes may have arrived: keep tracking, never fail a maybe-sent transaction.
-            tx.attempt_failed(attempt.index, exc)
-            self.commits.save_soon(tx)
-            if not restoring:
-                unknown = UnknownOutcome(
-                    f"{tx.client_id} ({attempt.hash}): broadcast outcome unknown ({exc}); "
-                    "it stays tracked and is re-sent from the journal on restore()"
-                )
-                unknown.transaction = tx  # type: ignore[attr-defined]
-                raise unknown from exc
-            return
-        except NodeError as exc:
-            await self._broadcast_refused(tx, attempt, exc, restoring)
-            return
-        if tx.state in (TxState.SIGNED, TxState.BROADCAST):
-            # Not journalled on its own: the receipt's write carries it, and after a crash
-            # restore() treats SIGNED and BROADCAST alike (look up by hash, else re-send).
-            tx.mark_broadcast(attempt.index)
-        self.monitor.wake()
-
-    async def _broadcast_refused(
-        self, tx: Transaction, attempt: TxAttempt, exc: NodeError, restoring: bool
-    ) -> None:
-        kind = exc.kind
-        if kind is NodeErrorKind.NONCE_TOO_LOW:
-            # Our own earlier attempt may be what consumed the nonce: receipts decide.
-            await self.monitor.turn()
-            if tx.state not in (TxState.SIGNED, TxState.BROADCAST):
-                return
-            await self.replaced_elsewhere(tx)
-            if not restoring:
-                raise NonceError(f"{tx.client_id}: nonce {tx.nonce} already used") from exc
-            return
-        await self.give_up(tx, exc, release=not restoring)
-        if not restoring:
-            raise exc
-
-    async def give_up(self, tx: Transaction, exc: NodeError, *, release: bool = True) -> None:
-        """REJECTED: the node will never take it. Its nonce is freed, or, when later
-        transactions already wait behind it, occupied at once by a 0-value no-op."""
-        self._finish(tx, TxState.REJECTED, exc)
-        nonce = tx.nonce
-        if nonce is None:
-            return
-        if any(other > nonce for other in self.nonces.in_flight):
-            self._background(fill_nonce(self, nonce))
-        elif release and nonce in self.nonces.in_flight:
-            await self.nonces.release(nonce)
-
-    def _background(self, work: Any) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("background work failed", exc_info=task.exception())
-
-    async def replaced_elsewhere(self, tx: Transaction) -> None:
-        """Another transaction (not one of ours) took this nonce: REPLACED, and resync."""
-        self._finish(
-            tx,
-            TxState.REPLACED,
-            NonceError(
-                f"nonce {tx.nonce} of {self.owner} was used by a transaction outside this operator"
-            ),
-        )
-        await self.nonces.sync()
-        if tx.nonce is not None:
-            await self.nonces.done(tx.nonce)
-
-    def _finish(self, tx: Transaction, state: TxState, error: BaseException) -> None:
-        error = core_error(error)
-        tx.apply(TxUpdate(state=state, error=error, sequence=self.monitor.sequence()))
-        self.commits.save_soon(tx)
-        self._count(tx)
-        self._wake(tx)
-
-    async def _revert_reason(self, tx: Transaction, receipt: dict[str, Any]) -> str | None:
-        """Replay a reverted transaction at its block to read the reason."""
-        to = EvmAddress(tx.to) if tx.to is not None else None
-        req = TxRequest(
-            to=to, data=tx.data, gas_limit=tx.gas_limit, value=self.native.from_raw(tx.value)
-        )
-        block = int(receipt["blockNumber"], 16)
-        try:
-            await self.batcher.call(
-                "eth_call", [call_object(self.owner, self.native, req), hex(block - 1)]
-            )
-        except ChainopsError as exc:
-            abi = self._abis.get(str(tx.to)) if tx.to is not None else None
-            info = revert_from_rpc_error(exc, abi)
-            return info.reason if info is not None else str(exc)
-        return decode_revert(b"").reason
-
-    async def _on_change(self, tx: Transaction) -> None:
-        self.commits.save_soon(tx)
-        self._count(tx)
-        if (
-            tx.nonce is not None
-            and tx.state is not TxState.BROADCAST
-            and tx.state is not TxState.SIGNED
-        ):
-            await self.nonces.done(tx.nonce)
-        self._wake(tx)
-
-    def _count(self, tx: Transaction) -> None:
-        cid = str(tx.client_id)
-        if tx.state in (TxState.CONFIRMED, TxState.REVERTED) and cid in self._sent_at:
-            self.metrics.observe_latency(time.monotonic() - self._sent_at.pop(cid))
-            if tx.state is TxState.CONFIRMED:
-                self.metrics.confirmed += 1
-            else:
-                self.metrics.reverted += 1
-        if (
-            tx.state is TxState.BROADCAST
-            and tx.history
-            and tx.history[-1].reason in ("reorged", "reorged out")
-        ):
-            self.metrics.reorgs += 1
-        if tx.state is TxState.REPLACED:
-            self.metrics.replacements += 1
-
-    def _wake(self, tx: Transaction) -> None:
-        for woken in self._waiters.pop(str(tx.client_id), ()):
-            if not woken.done():
-                woken.set_result(None)
+    async def _changed(self, tx: Transaction) -> None:
+        await self.pipeline.changed(tx)

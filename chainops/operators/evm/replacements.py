@@ -10,19 +10,31 @@ Reaching a ceiling raises :class:`BumpCapReached` and publishes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
+from chainops.core.assets import Asset
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
 from chainops.core.errors import ChainopsError, InvalidTransition, NonceError, ValidationError
-from chainops.core.event_types import TxEvent
+from chainops.core.events import TxEvent
 from chainops.core.ids import EvmAddress
-from chainops.core.transactions import AttemptKind, FeeParams, Transaction, TxAttempt, TxState
-from chainops.operators.evm.fees import Priority, bump
+from chainops.core.priority import Priority
+from chainops.core.transaction import Transaction, TxState
+from chainops.operators.evm.bumps import bump
+from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
-from chainops.operators.evm.requests import TxRequest, tx_fields
-
-if TYPE_CHECKING:
-    from chainops.operators.evm.operator import EvmOperator
+from chainops.operators.evm.parts import (
+    GasEstimate,
+    LiveTransactions,
+    NodeRpc,
+    PipelineVerbs,
+    Pricing,
+    ReplacementPolicy,
+)
+from chainops.operators.evm.requests import TxRequest
 
 REPLACEABLE = (TxState.SIGNED, TxState.BROADCAST)
 
@@ -50,117 +62,156 @@ def _cap_of(fees: FeeParams) -> int:
     return value
 
 
-async def replacement_fees(op: EvmOperator, tx: Transaction, priority: Priority) -> FeeParams:
-    """Fees for the next attempt: +10 % on both fields, at least the market, within caps."""
-    previous = tx.fee_params
-    if previous is None:
-        raise ValidationError(f"{tx.client_id} has no fee parameters to bump")
-    op.fees.invalidate()  # a bump answers a stuck transaction: price from fresh data
-    market = await op.fees.estimate(priority)
-    if market.is_eip1559 != previous.is_eip1559:
-        market = FeeParams(gas_price=_cap_of(market)) if not previous.is_eip1559 else market
-    fees = bump(previous, market=market)
-    ceiling = op.config.max_fee_multiple * _cap_of(market)
-    if op.config.max_fee_cap_wei is not None:
-        ceiling = min(ceiling, op.config.max_fee_cap_wei)
-    if _cap_of(fees) > ceiling:
-        op.metrics.fee_cap_reached += 1
-        op.events.publish(
-            TxFeeCapReached(
-                client_id=tx.client_id,
-                platform=tx.platform,
-                transaction=tx,
-                previous=tx.state,
-                state=tx.state,
+class Replacer:
+    """Speed-ups and cancels of one account's pending transactions."""
+
+    def __init__(
+        self,
+        *,
+        sender: EvmAddress,
+        native: Asset,
+        pipeline: PipelineVerbs,
+        rpc: NodeRpc,
+        live: LiveTransactions,
+        pricing: Pricing,
+        estimate_gas: GasEstimate,
+        policy: ReplacementPolicy,
+        events: EventBus,
+        metrics: EvmMetrics,
+    ) -> None:
+        self.sender = sender
+        self.native = native
+        self.pipeline = pipeline
+        self.rpc = rpc
+        self.live = live
+        self.pricing = pricing
+        self.estimate_gas = estimate_gas
+        self.policy = policy
+        self.events = events
+        self.metrics = metrics
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def speed_up(
+        self, tx: Transaction, *, priority: Priority = Priority.FAST, fees: FeeParams | None = None
+    ) -> TxAttempt:
+        """A new attempt at the same nonce, +10 % or more on tip and fee cap."""
+        return await self.replace(tx, cancel=False, priority=priority, fees=fees)
+
+    async def cancel(self, tx: Transaction, *, fees: FeeParams | None = None) -> TxAttempt:
+        """A 0-value self-transfer at the same nonce with bumped fees."""
+        return await self.replace(tx, cancel=True, fees=fees)
+
+    @contextlib.asynccontextmanager
+    async def replacing(self, tx: Transaction) -> AsyncIterator[None]:
+        """One replacement at a time per transaction (user and watchdog alike)."""
+        lock = self._locks.setdefault(str(tx.client_id), asyncio.Lock())
+        async with lock:
+            yield
+
+    async def fees_for(self, tx: Transaction, priority: Priority) -> FeeParams:
+        """Fees for the next attempt: +10 % on both fields, at least the market, within caps."""
+        previous = tx.fee_params
+        if previous is None:
+            raise ValidationError(f"{tx.client_id} has no fee parameters to bump")
+        self.pricing.invalidate()  # a bump answers a stuck transaction: price from fresh data
+        market = await self.pricing.estimate(priority)
+        if market.is_eip1559 != previous.is_eip1559:
+            market = FeeParams(gas_price=_cap_of(market)) if not previous.is_eip1559 else market
+        fees = bump(previous, market=market)
+        ceiling = self.policy.max_fee_multiple * _cap_of(market)
+        if self.policy.max_fee_cap_wei is not None:
+            ceiling = min(ceiling, self.policy.max_fee_cap_wei)
+        if _cap_of(fees) > ceiling:
+            self.metrics.fee_cap_reached += 1
+            self.events.publish(
+                TxFeeCapReached(
+                    client_id=tx.client_id,
+                    platform=tx.platform,
+                    transaction=tx,
+                    previous=tx.state,
+                    state=tx.state,
+                    needed_wei=_cap_of(fees),
+                    cap_wei=ceiling,
+                    reason="fee ceiling reached",
+                )
+            )
+            raise BumpCapReached(
+                f"{tx.client_id}: a replacement needs a fee cap of {_cap_of(fees)} wei, above "
+                f"the ceiling of {ceiling} wei; the transaction stays pending at its current fees",
                 needed_wei=_cap_of(fees),
                 cap_wei=ceiling,
-                reason="fee ceiling reached",
             )
-        )
-        raise BumpCapReached(
-            f"{tx.client_id}: a replacement needs a fee cap of {_cap_of(fees)} wei, above the "
-            f"ceiling of {ceiling} wei; the transaction stays pending at its current fees",
-            needed_wei=_cap_of(fees),
-            cap_wei=ceiling,
-        )
-    return fees
+        return fees
 
-
-async def replace(
-    op: EvmOperator,
-    tx: Transaction,
-    *,
-    cancel: bool,
-    priority: Priority = Priority.FAST,
-    fees: FeeParams | None = None,
-) -> TxAttempt:
-    """Sign, journal and broadcast a replacement attempt for ``tx`` at its nonce."""
-    if tx.state not in REPLACEABLE:
-        raise InvalidTransition("Transaction", tx.state.name, "replacement (already mined?)")
-    if tx.nonce is None:
-        raise ValidationError(f"{tx.client_id} has no nonce")
-    if cancel:
-        request = TxRequest(to=op.signer.address, gas_limit=21_000)
-        gas = 21_000
-    else:
-        to = None if tx.to is None else EvmAddress(tx.to)
-        request = TxRequest(to=to, data=tx.data, value=op.native.from_raw(tx.value))
-        gas = tx.gas_limit or 21_000
-        try:
-            estimate = await op.estimate(request)
-            gas = max(gas, estimate * op.config.gas_headroom_bps // 10_000)  # never lowered
-        except ChainopsError:
-            pass  # the original's gas limit already passed simulation; keep it
-    new_fees = fees or await replacement_fees(op, tx, priority)
-    async with op.replacing(tx):
-        if tx.state not in REPLACEABLE:  # mined while we priced it
-            raise InvalidTransition("Transaction", tx.state.name, "replacement")
-        index = len(tx.attempts)
-        value = 0 if cancel else tx.value
-        payload: dict[str, Any] = tx_fields(op.chain_id, request, value, gas, tx.nonce, new_fees)
-        signed = op.signer.sign(payload)
+    async def replace(
+        self,
+        tx: Transaction,
+        *,
+        cancel: bool,
+        priority: Priority = Priority.FAST,
+        fees: FeeParams | None = None,
+    ) -> TxAttempt:
+        """Sign, journal and broadcast a replacement attempt for ``tx`` at its nonce."""
+        if tx.state not in REPLACEABLE:
+            raise InvalidTransition("Transaction", tx.state.name, "replacement (already mined?)")
+        if tx.nonce is None:
+            raise ValidationError(f"{tx.client_id} has no nonce")
+        if cancel:
+            request = TxRequest(to=self.sender, gas_limit=21_000)
+            gas = 21_000
+        else:
+            to = None if tx.to is None else EvmAddress(tx.to)
+            request = TxRequest(to=to, data=tx.data, value=self.native.from_raw(tx.value))
+            gas = tx.gas_limit or 21_000
+            try:
+                estimate = await self.estimate_gas(request)
+                gas = max(gas, estimate * self.policy.gas_headroom_bps // 10_000)  # never lowered
+            except ChainopsError:
+                pass  # the original's gas limit already passed simulation; keep it
+        new_fees = fees or await self.fees_for(tx, priority)
         kind = AttemptKind.CANCEL if cancel else AttemptKind.SPEED_UP
-        attempt = TxAttempt(
-            index=index, hash=signed.hash, raw=signed.raw, nonce=tx.nonce, fee=new_fees, kind=kind
-        )
-        tx.add_attempt(attempt)
-        await op.commits.save(tx)  # journalled before the node hears of it, as every attempt
-    if cancel:
-        op.metrics.cancels += 1
-    else:
-        op.metrics.bumps += 1
-    try:
-        await op.batcher.send_raw(attempt.raw)
-    except NodeError as exc:
-        tx.attempt_failed(attempt.index, exc)
-        op.commits.save_soon(tx)
-        if exc.kind is NodeErrorKind.NONCE_TOO_LOW:
-            op.monitor.wake()  # an earlier attempt (or someone else) took the nonce
-            raise NonceError(f"{tx.client_id}: nonce {tx.nonce} is already used") from exc
-        if exc.kind is NodeErrorKind.REPLACEMENT_UNDERPRICED and fees is None:
-            # Something pricier holds the nonce in the pool: outbid it, once.
-            pooled = await pooled_fees(op, tx.nonce)
-            if pooled is not None:
-                return await replace(
-                    op, tx, cancel=cancel, priority=priority, fees=bump(pooled, market=new_fees)
-                )
-        raise
-    tx.mark_broadcast(attempt.index)
-    op.monitor.wake()
-    return attempt
+        async with self.replacing(tx):
+            if tx.state not in REPLACEABLE:  # mined while we priced it
+                raise InvalidTransition("Transaction", tx.state.name, "replacement")
+            value = 0 if cancel else tx.value
+            # Journalled before the node hears of it, as every attempt.
+            attempt = await self.pipeline.add_attempt(tx, request, value, gas, new_fees, kind)
+        if cancel:
+            self.metrics.cancels += 1
+        else:
+            self.metrics.bumps += 1
+        try:
+            await self.rpc.send_raw(attempt.raw)
+        except NodeError as exc:
+            tx.attempt_failed(attempt.index, exc)
+            self.pipeline.save_soon(tx)
+            if exc.kind is NodeErrorKind.NONCE_TOO_LOW:
+                self.live.wake()  # an earlier attempt (or someone else) took the nonce
+                raise NonceError(f"{tx.client_id}: nonce {tx.nonce} is already used") from exc
+            if exc.kind is NodeErrorKind.REPLACEMENT_UNDERPRICED and fees is None:
+                # Something pricier holds the nonce in the pool: outbid it, once.
+                pooled = await self.pooled_fees(tx.nonce)
+                if pooled is not None:
+                    outbid = bump(pooled, market=new_fees)
+                    return await self.replace(tx, cancel=cancel, priority=priority, fees=outbid)
+            raise
+        tx.mark_broadcast(attempt.index)
+        self.live.wake()
+        return attempt
 
-
-async def pooled_fees(op: EvmOperator, nonce: int) -> FeeParams | None:
-    """The fees of whatever transaction holds our ``nonce`` in the node's pool."""
-    try:
-        pooled = await op.batcher.call("eth_getTransactionBySenderAndNonce", [op.owner, hex(nonce)])
-    except ChainopsError:
-        return None
-    if not isinstance(pooled, dict):
-        return None
-    if pooled.get("maxFeePerGas"):
-        return FeeParams(
-            max_fee_per_gas=int(pooled["maxFeePerGas"], 16),
-            max_priority_fee_per_gas=int(pooled["maxPriorityFeePerGas"], 16),
-        )
-    return FeeParams(gas_price=int(pooled["gasPrice"], 16))
+    async def pooled_fees(self, nonce: int) -> FeeParams | None:
+        """The fees of whatever transaction holds our ``nonce`` in the node's pool."""
+        try:
+            pooled = await self.rpc.call(
+                "eth_getTransactionBySenderAndNonce", [str(self.sender), hex(nonce)]
+            )
+        except ChainopsError:
+            return None
+        if not isinstance(pooled, dict):
+            return None
+        if pooled.get("maxFeePerGas"):
+            return FeeParams(
+                max_fee_per_gas=int(pooled["maxFeePerGas"], 16),
+                max_priority_fee_per_gas=int(pooled["maxPriorityFeePerGas"], 16),
+            )
+        return FeeParams(gas_price=int(pooled["gasPrice"], 16))

@@ -16,10 +16,10 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from chainops.core.assets import Asset
+from chainops.core.attempt import FeeParams
 from chainops.core.errors import ValidationError
 from chainops.core.ids import EvmAddress
-from chainops.core.transactions import FeeParams
-from chainops.operators.evm.fees import Priority
+from chainops.core.priority import Priority
 
 _ENCODER = Web3()  # ABI encoding needs no provider
 

@@ -18,16 +18,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from chainops.core.attempt import AttemptKind
 from chainops.core.errors import ChainopsError, NonceError
-from chainops.core.transactions import AttemptKind, Transaction, TxState
+from chainops.core.transaction import Transaction, TxState
+from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
+from chainops.operators.evm.parts import (
+    Clock,
+    LiveTransactions,
+    NodeRpc,
+    PipelineVerbs,
+    Replacements,
+    WatchdogPolicy,
+    monotonic,
+)
 from chainops.operators.evm.replacements import BumpCapReached
-
-if TYPE_CHECKING:
-    from chainops.operators.evm.operator import EvmOperator
 
 log = logging.getLogger("chainops.evm.watchdog")
 
@@ -40,8 +47,26 @@ FATAL_FOR_TX = frozenset(
 class Watchdog:
     """Policies for pending transactions of one operator."""
 
-    def __init__(self, op: EvmOperator) -> None:
-        self.op = op
+    def __init__(
+        self,
+        *,
+        owner: str,
+        policy: WatchdogPolicy,
+        rpc: NodeRpc,
+        live: LiveTransactions,
+        pipeline: PipelineVerbs,
+        replacer: Replacements,
+        metrics: EvmMetrics,
+        clock: Clock = monotonic,
+    ) -> None:
+        self.owner = owner
+        self.policy = policy
+        self.rpc = rpc
+        self.live = live
+        self.pipeline = pipeline
+        self.replacer = replacer
+        self.metrics = metrics
+        self.clock = clock
         self.deadlines: dict[str, float] = {}  # client id -> monotonic deadline
         self._since: dict[str, tuple[float, int]] = {}  # pending since (time, head) / last bump
         self._checked: dict[str, float] = {}
@@ -50,17 +75,10 @@ class Watchdog:
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def rebroadcast_after(self) -> float:
-        configured = self.op.config.rebroadcast_after
-        if configured is not None:
-            return configured
-        return 1.0 if self.op.chain.is_local else 30.0
-
     async def check(self, pending: list[Transaction]) -> None:
         """Apply the policies to every pending transaction (called after each turn)."""
-        now = time.monotonic()
-        head = self.op.monitor.head or 0
+        now = self.clock()
+        head = self.live.head or 0
         live = {str(tx.client_id) for tx in pending}
         for table in (self._since, self._checked):
             for cid in [c for c in table if c not in live]:
@@ -77,14 +95,14 @@ class Watchdog:
             elif self._bump_due(tx, since, now, head):
                 self._since[cid] = (now, head)
                 self._spawn(tx, self._bump(tx))
-            elif now - self._checked.get(cid, since[0]) >= self.rebroadcast_after:
+            elif now - self._checked.get(cid, since[0]) >= self.policy.rebroadcast_after:
                 self._checked[cid] = now
                 suspects.append(tx)
         if suspects:
             await self._inspect(suspects)
 
     def _bump_due(self, tx: Transaction, since: tuple[float, int], now: float, head: int) -> bool:
-        config = self.op.config
+        config = self.policy
         cid = str(tx.client_id)
         if cid in self._capped or tx.state is not TxState.BROADCAST:
             return False
@@ -112,31 +130,30 @@ class Watchdog:
 
     async def _bump(self, tx: Transaction) -> None:
         try:
-            await self.op.speed_up(tx)
+            await self.replacer.speed_up(tx)
         except BumpCapReached as exc:
             self._capped.add(str(tx.client_id))
-            self.op.stall(tx, exc)
+            self.pipeline.stall(tx, exc)
         except ChainopsError as exc:  # mined meanwhile, or the node refused: next turn decides
             log.info("automatic speed-up of %s not sent: %s", tx.client_id, exc)
 
     async def _cancel(self, tx: Transaction) -> None:
         try:
-            await self.op.cancel(tx)
+            await self.replacer.cancel(tx)
         except BumpCapReached as exc:
-            self.op.stall(tx, exc)
+            self.pipeline.stall(tx, exc)
         except ChainopsError as exc:
             log.info("deadline cancel of %s not sent: %s", tx.client_id, exc)
 
     async def _inspect(self, txs: list[Transaction]) -> None:
         """One batch: the nonce count, each latest attempt in the pool, every receipt."""
-        op = self.op
-        calls: list[tuple[str, list[Any]]] = [("eth_getTransactionCount", [op.owner, "latest"])]
+        calls: list[tuple[str, list[Any]]] = [("eth_getTransactionCount", [self.owner, "latest"])]
         for tx in txs:
             latest = tx.latest_attempt
             assert latest is not None
             calls.append(("eth_getTransactionByHash", [str(latest.hash)]))
             calls += [("eth_getTransactionReceipt", [str(a.hash)]) for a in tx.attempts]
-        results = await op.batcher.call_many(calls)
+        results = await self.rpc.call_many(calls)
         if isinstance(results[0], Exception):
             return  # the node did not answer: look again next time
         count = int(results[0], 16)
@@ -150,12 +167,12 @@ class Watchdog:
                 continue  # an incomplete look decides nothing
             if any(isinstance(r, dict) for r in receipts):
                 self._suspects.discard(cid)
-                op.monitor.wake()  # mined: the monitor records it on its next turn
+                self.live.wake()  # mined: the monitor records it on its next turn
             elif tx.nonce is not None and count > tx.nonce:
                 # Seen twice, a look apart: a reorg in the middle of one look is not proof.
                 if cid in self._suspects:
                     self._suspects.discard(cid)
-                    await op.replaced_elsewhere(tx)
+                    await self.pipeline.replaced_elsewhere(tx)
                 else:
                     self._suspects.add(cid)
             elif pooled is None and tx.state in (TxState.SIGNED, TxState.BROADCAST):
@@ -165,17 +182,17 @@ class Watchdog:
     async def _rebroadcast(self, tx: Transaction) -> None:
         latest = tx.latest_attempt
         assert latest is not None
-        self.op.metrics.drops += 1
+        self.metrics.drops += 1
         try:
-            await self.op.batcher.send_raw(latest.raw)
+            await self.rpc.send_raw(latest.raw)
         except NonceError:
-            self.op.monitor.wake()
+            self.live.wake()
             return
         except NodeError as exc:
             if exc.kind in FATAL_FOR_TX:
                 # It can never be accepted as it is (e.g. the funds went to an earlier
                 # transaction): give it up, and keep later nonces from waiting on it.
-                await self.op.give_up(tx, exc)
+                await self.pipeline.give_up(tx, exc)
             elif exc.kind is NodeErrorKind.UNDERPRICED and str(tx.client_id) not in self._busy:
                 self._spawn(tx, self._bump(tx))  # re-price from the fresh base fee
             else:
@@ -184,7 +201,7 @@ class Watchdog:
         except ChainopsError as exc:
             log.info("re-broadcast of %s failed, retrying later: %s", latest.hash, exc)
             return
-        self.op.metrics.rebroadcasts += 1
+        self.metrics.rebroadcasts += 1
         if tx.state is TxState.SIGNED:
             tx.mark_broadcast(latest.index)
 

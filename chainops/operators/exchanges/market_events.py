@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from chainops.core.event_types import Event
+from chainops.core.events import Event
 from chainops.core.ids import TradingPair
 from chainops.operators.exchanges.types import PublicTrade
 

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from chainops.core.assets import to_decimal
+from chainops.core.bus import EventBus
 from chainops.core.errors import (
     AuthenticationError,
     ChainopsError,
@@ -35,10 +36,9 @@ from chainops.core.errors import (
     RpcTransientError,
     ValidationError,
 )
-from chainops.core.events import EventBus
 from chainops.core.ids import ClientId, ClientIdGenerator, TradingPair
 from chainops.core.journal import Journal, SqliteJournal
-from chainops.core.orders import (
+from chainops.core.order import (
     Fill,
     Order,
     OrderSide,
@@ -387,4 +387,4 @@ class ExchangeOperator(Operator):
         """Wait until every order is terminal."""
         async with asyncio.timeout(timeout):
             for order in orders:
-                await order.wait_for()
+                await order._wait_for(lambda o: o.is_terminal)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from chainops.core.errors import ChainopsError
 from chainops.core.ids import TradingPair
-from chainops.core.orders import OrderSide
+from chainops.core.order import OrderSide
 
 __all__ = ["Level", "OrderBook", "OrderBookGap"]
 

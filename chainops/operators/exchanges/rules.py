@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from chainops.core.ids import TradingPair
-from chainops.core.orders import OrderType
+from chainops.core.order import OrderType
 from chainops.operators.exchanges.errors import RuleViolation
 
 __all__ = ["TradingRule"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chainops.core.events import EventBus
+from chainops.core.bus import EventBus
+from chainops.core.history import ErrorInfo
 from chainops.core.journal import Journal
-from chainops.core.orders import Order, OrderState, OrderUpdate
-from chainops.core.records import ErrorInfo
+from chainops.core.order import Order, OrderState, OrderUpdate
 
 __all__ = ["OrderTracker"]
 

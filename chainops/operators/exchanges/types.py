@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from chainops.core.ids import TradingPair
-from chainops.core.orders import OrderSide, OrderType, OrderUpdate, TimeInForce
+from chainops.core.order import OrderSide, OrderType, OrderUpdate, TimeInForce
 from chainops.operators.base import OperatorConfiguration
 
 __all__ = ["Balance", "ExchangeConfiguration", "PublicTrade", "TradingFees", "VenueOrder"]

@@ -1,4 +1,4 @@
-"""The Solana BlockchainOperator; importing this package registers it with OperatorFactory.
+"""The Solana BlockchainOperator (OperatorFactory imports it on first use of a cluster).
 
 Needs the ``solana`` extra (solana-py and solders).
 """
@@ -11,15 +11,11 @@ from chainops.operators.solana.errors import (
     TransactionFailed,
 )
 from chainops.operators.solana.keys import SolanaSigner, load_signer
-from chainops.operators.solana.litesvm_transport import LiteSvmTransport
-from chainops.operators.solana.localchain import LocalChain
 from chainops.operators.solana.operator import SolanaConfiguration, SolanaOperator
 from chainops.operators.solana.transport import SolanaTransport
 
 __all__ = [
     "InsufficientBalance",
-    "LiteSvmTransport",
-    "LocalChain",
     "SimulationFailed",
     "SolanaConfiguration",
     "SolanaOperator",

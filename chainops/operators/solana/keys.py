@@ -16,10 +16,18 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from chainops.core.errors import ConfigurationError, ValidationError
-from chainops.core.ids import SolanaPubkey, b58decode
+from chainops.core.errors import ConfigurationError, InvalidIdentifier, ValidationError
+from chainops.core.ids import SolanaPubkey, SolanaSignature, b58decode
 
-__all__ = ["KEYPAIR_PATH_ENV", "KEY_ENV", "SolanaSigner", "load_signer"]
+__all__ = [
+    "KEYPAIR_PATH_ENV",
+    "KEY_ENV",
+    "SolanaSigner",
+    "load_signer",
+    "parse_pubkey",
+    "trusted_pubkey",
+    "trusted_signature",
+]
 
 KEY_ENV = "CHAINOPS_SOLANA_KEY"  # base58 secret key or a JSON byte array
 KEYPAIR_PATH_ENV = "CHAINOPS_SOLANA_KEYPAIR"  # path of a solana CLI keypair file
@@ -154,3 +162,26 @@ def load_signer(
     if keypair_path:
         return SolanaSigner.from_keypair_file(keypair_path)
     return SolanaSigner.from_env()
+
+
+def parse_pubkey(value: object, what: str) -> Pubkey:
+    """A user-given public key as solders' type; a bad one raises InvalidIdentifier."""
+    if type(value) is str or type(value) is SolanaPubkey:
+        try:
+            return Pubkey.from_string(value)  # native parse; a failure is explained below
+        except ValueError:
+            pass
+    try:
+        return Pubkey.from_string(SolanaPubkey(value))
+    except ValidationError as exc:
+        raise InvalidIdentifier(f"{what}: {exc}") from None
+
+
+def trusted_pubkey(key: Pubkey) -> SolanaPubkey:
+    """A solders key as our id type without re-decoding it (solders already validated it)."""
+    return str.__new__(SolanaPubkey, str(key))
+
+
+def trusted_signature(text: str) -> SolanaSignature:
+    """A signature solders just produced from our own signing: valid by construction."""
+    return str.__new__(SolanaSignature, text)

@@ -21,7 +21,6 @@ A turn runs when a transaction is registered and otherwise every ``poll_interval
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import time
@@ -29,8 +28,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chainops.core.assets import Asset, Fee
+from chainops.core.attempt import TxAttempt, TxReceipt
 from chainops.core.errors import ChainopsError
-from chainops.core.transactions import Transaction, TxAttempt, TxReceipt, TxState, TxUpdate
+from chainops.core.transaction import Transaction, TxState, TxUpdate
+from chainops.operators.chain import MonitorLoop
 from chainops.operators.solana.errors import TransactionFailed, describe_error
 from chainops.operators.solana.messages import program_ids, signature_count
 from chainops.operators.solana.programs import transaction_fee
@@ -56,7 +57,7 @@ def attempt_fee(native: Asset, attempt: TxAttempt) -> Fee:
     return Fee.from_raw(native, fee)
 
 
-class SignatureMonitor:
+class SignatureMonitor(MonitorLoop):
     """Follows live Solana transactions to a commitment level, EXPIRED or REVERTED."""
 
     def __init__(
@@ -71,30 +72,22 @@ class SignatureMonitor:
         on_expired: ExpiryHandler,
         send: Callable[[Transaction, TxAttempt], Awaitable[None]],
     ) -> None:
+        super().__init__(poll_interval, log)
         self._transport = transport
         self._native = native
         self.track_finality = track_finality
-        self.poll_interval = poll_interval
         self.resend_interval = resend_interval
         self._on_change = on_change
         self._on_expired = on_expired
         self._send = send
-        self._live: dict[str, Transaction] = {}
         self._due: dict[str, Transaction] = {}  # looked at every turn
         self._parked: list[tuple[int, str]] = []  # (height to look again, client id)
         self._signatures: set[str] = set()  # every attempt of every live transaction
         self._last_sent: dict[str, float] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.height: int | None = None
-        self.turns = 0
-        self.errors = 0
         self.resends = 0
-        self._last_sequence = 0
-
-    @property
-    def live(self) -> list[Transaction]:
-        return list(self._live.values())
+        # Told of every signature followed (a PubSub subscriber wakes the loop on landing).
+        self.on_signature: Callable[[str], None] | None = None
 
     def track(self, tx: Transaction) -> None:
         cid = str(tx.client_id)
@@ -102,6 +95,9 @@ class SignatureMonitor:
             self._live[cid] = tx
             self._due[cid] = tx
             self._signatures.update(str(a.hash) for a in tx.attempts)
+            if self.on_signature is not None:
+                for attempt in tx.attempts:
+                    self.on_signature(str(attempt.hash))
         self._wake.set()
 
     def has_signature(self, signature: str) -> bool:
@@ -114,40 +110,8 @@ class SignatureMonitor:
         latest = tx.latest_attempt
         if latest is not None:
             self._signatures.add(str(latest.hash))
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task])
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_interval):
-                    await self._wake.wait()
-            self._wake.clear()
-            if not self._live:
-                continue
-            try:
-                await self.turn()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # retried next turn; the loop must never die silently
-                self.errors += 1
-                log.warning("solana monitor turn failed; retrying", exc_info=True)
-
-    def sequence(self) -> int:
-        """Observation order: wall-clock microseconds, strictly increasing (see the EVM monitor)."""
-        self._last_sequence = max(time.time_ns() // 1000, self._last_sequence + 1)
-        return self._last_sequence
+            if self.on_signature is not None:
+                self.on_signature(str(latest.hash))
 
     async def turn(self) -> None:
         """One look at the cluster for every live transaction due one."""

@@ -2,7 +2,7 @@
 
 Two implementations: :class:`~chainops.operators.solana.rpc_transport.RpcTransport`
 (solana-py's ``AsyncClient`` against any RPC URL) and
-:class:`~chainops.operators.solana.litesvm_transport.LiteSvmTransport` (the
+:class:`~chainops.devnet.solana.LiteSvmTransport` (the
 in-process SVM). Keys and signatures cross it as base58 strings, transactions as
 signed wire bytes, errors as the runtime's JSON form (``"AccountNotFound"``,
 ``{"InstructionError": [1, {"Custom": 1}]}``).

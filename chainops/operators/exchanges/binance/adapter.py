@@ -11,11 +11,11 @@ from typing import Any, ClassVar, Self
 import aiohttp
 
 from chainops.core.assets import Asset, Fee
-from chainops.core.event_types import Event
-from chainops.core.events import EventBus
+from chainops.core.bus import EventBus
+from chainops.core.events import Event
 from chainops.core.ids import TradingPair
 from chainops.core.journal import Journal
-from chainops.core.orders import (
+from chainops.core.order import (
     Fill,
     Order,
     OrderSide,

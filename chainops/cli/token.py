@@ -1,0 +1,123 @@
+"""``chainops token`` (ERC-20 balances, allowances, approvals) and ``chainops weth``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from chainops.cli.dex import confirm_plan, dex_context, spender
+from chainops.cli.options import command
+from chainops.cli.runtime import Runtime, command_line, parse_amount
+
+token_app = typer.Typer(help="ERC-20 balances, allowances and approvals.", no_args_is_help=True)
+weth_app = typer.Typer(help="Wrap ETH into WETH and back.", no_args_is_help=True)
+SPENDER = typer.Argument(..., help="Address or contract name (SwapRouter, ...).")
+
+
+@command(token_app, "balance")
+def token_balance(
+    token: str = typer.Argument(..., help="Symbol or address; ETH for the native balance."),
+    owner: str | None = typer.Option(None, "--owner", help="Default: the account's."),
+    *,
+    rt: Runtime,
+) -> None:
+    """Print a balance."""
+
+    async def body() -> dict[str, Any]:
+        from chainops.operators.dapps.erc20 import Erc20
+
+        async with dex_context(rt) as ctx:
+            who = owner or ctx.evm.owner
+            if token.upper() == ctx.evm.platform.native_symbol.upper():
+                symbol = ctx.evm.platform.native_symbol
+                return {"token": symbol, "owner": who, "balance": await ctx.evm.balance(who)}
+            erc = Erc20(ctx.evm, ctx.token(token))
+            return {"token": erc.token.symbol, "owner": who, "balance": await erc.balance(who)}
+
+    rt.show(rt.run(body), "balance")
+
+
+@command(token_app, "allowance")
+def token_allowance(
+    token: str = typer.Argument(...),
+    to: str = SPENDER,
+    owner: str | None = typer.Option(None, "--owner", help="Default: the account's."),
+    *,
+    rt: Runtime,
+) -> None:
+    """Print what the spender may take from the owner."""
+
+    async def body() -> dict[str, Any]:
+        from chainops.operators.dapps.erc20 import Erc20
+
+        async with dex_context(rt) as ctx:
+            erc = Erc20(ctx.evm, ctx.token(token))
+            who = spender(ctx, to)
+            allowance = await erc.allowance(who, owner)
+            return {"token": erc.token.symbol, "spender": who, "allowance": allowance}
+
+    rt.show(rt.run(body), "allowance")
+
+
+@command(token_app, "approve", acts=True)
+def token_approve(
+    token: str = typer.Argument(...),
+    to: str = SPENDER,
+    amount: str | None = typer.Argument(None, help="Exact amount (omit with --unlimited)."),
+    unlimited: bool = typer.Option(False, "--unlimited", help="Approve 2**256-1."),
+    *,
+    rt: Runtime,
+) -> None:
+    """Approve the spender for exactly AMOUNT (or unlimited when asked)."""
+    if amount is not None:
+        parse_amount(amount)
+    elif not unlimited:
+        raise typer.BadParameter("give an AMOUNT, or --unlimited")
+
+    async def body() -> dict[str, Any]:
+        from chainops.operators.dapps.erc20 import Erc20
+
+        async with dex_context(rt) as ctx:
+            erc = Erc20(ctx.evm, ctx.token(token))
+            who = spender(ctx, to)
+            shown = "unlimited" if unlimited else amount
+            confirm_plan(rt, ctx, "approve", {
+                "token": erc.token.symbol, "spender": who, "amount": shown,
+            })  # fmt: skip
+            tx = await erc.approve(who, amount, unlimited=unlimited)
+            with rt.waiting(str(tx.client_id), command_line("tx", "wait", str(tx.client_id))):
+                await tx.wait()
+            return {"tx": str(tx.hash), "allowance": await erc.allowance(who)}
+
+    rt.show(rt.run(body), "approved")
+
+
+def _weth(rt: Runtime, action: str, amount: str) -> None:
+    parse_amount(amount)
+
+    async def body() -> dict[str, Any]:
+        from chainops.operators.dapps.weth import Weth
+
+        async with dex_context(rt) as ctx:
+            weth = Weth(ctx)
+            confirm_plan(rt, ctx, action, {"amount": amount})
+            tx = await (weth.wrap(amount) if action == "wrap" else weth.unwrap(amount))
+            with rt.waiting(str(tx.client_id), command_line("tx", "wait", str(tx.client_id))):
+                await tx.wait()
+            return {"tx": str(tx.hash), "weth": await weth.balance(),
+                    "eth": await ctx.evm.balance()}  # fmt: skip
+
+    rt.show(rt.run(body), action)
+
+
+@command(weth_app, "wrap", acts=True)
+def weth_wrap(amount: str = typer.Argument(...), *, rt: Runtime) -> None:
+    """Wrap ETH into WETH (``deposit()``)."""
+    _weth(rt, "wrap", amount)
+
+
+@command(weth_app, "unwrap", acts=True)
+def weth_unwrap(amount: str = typer.Argument(...), *, rt: Runtime) -> None:
+    """Unwrap WETH into ETH (``withdraw``)."""
+    _weth(rt, "unwrap", amount)

@@ -1,0 +1,238 @@
+"""One signed attempt of a transaction and what the chain said about it.
+
+A :class:`TxAttempt` is one signing (raw bytes + hash, its :class:`FeeParams`
+and why it was made, :class:`AttemptKind`); the :class:`TxReceipt` is the
+summary of the attempt that was mined. The
+:class:`~chainops.core.transaction.Transaction` owning them lives in
+``transaction.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Self
+
+from chainops.core.errors import ValidationError
+from chainops.core.history import (
+    ErrorInfo,
+    LabelEnum,
+    check_time,
+    dump_time,
+    load_time,
+    utcnow,
+)
+from chainops.core.ids import (
+    EvmAddress,
+    SolanaSignature,
+    TxHash,
+    parse_tx_id,
+)
+
+__all__ = [
+    "AttemptKind",
+    "FeeParams",
+    "TxAttempt",
+    "TxReceipt",
+]
+
+
+def check_uint(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValidationError(f"{what} must be a non-negative int, got {value!r}")
+    return value
+
+
+def check_opt_uint(value: object, what: str) -> int | None:
+    return None if value is None else check_uint(value, what)
+
+
+def hex_bytes(value: bytes | str, what: str) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str):
+        text = value[2:] if value.startswith(("0x", "0X")) else value
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            raise ValidationError(f"{what} is not valid hex") from None
+    raise ValidationError(f"{what} must be bytes or hex, not {type(value).__name__}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeParams:
+    """Fee settings of one attempt, in raw units (wei; micro-lamports per CU).
+
+    EVM: either ``gas_price`` (legacy) or both EIP-1559 fields.
+    Solana: ``compute_unit_price`` and ``compute_unit_limit``.
+    """
+
+    gas_price: int | None = None
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+    compute_unit_price: int | None = None
+    compute_unit_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            check_opt_uint(getattr(self, f.name), f.name)
+        pair = (self.max_fee_per_gas, self.max_priority_fee_per_gas)
+        if (pair[0] is None) != (pair[1] is None):
+            raise ValidationError(
+                "EIP-1559 needs both max_fee_per_gas and max_priority_fee_per_gas"
+            )
+        if self.gas_price is not None and pair[0] is not None:
+            raise ValidationError("use gas_price (legacy) or EIP-1559 fees, not both")
+        if pair[0] is not None and pair[1] is not None and pair[1] > pair[0]:
+            raise ValidationError("max_priority_fee_per_gas exceeds max_fee_per_gas")
+
+    @property
+    def is_eip1559(self) -> bool:
+        """True for EIP-1559 (type 2) pricing."""
+        return self.max_fee_per_gas is not None
+
+    def to_dict(self) -> dict[str, int]:
+        """JSON-ready form (unset fields omitted)."""
+        # field by field: dataclasses.asdict deep-copies, and this runs on every journal write
+        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        return {k: v for k, v in values if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, int]) -> Self:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)
+
+
+class AttemptKind(LabelEnum):
+    """Why an attempt was signed."""
+
+    ORIGINAL = "ORIGINAL"
+    SPEED_UP = "SPEED_UP"  # same call, same nonce, higher fees
+    CANCEL = "CANCEL"  # a 0-value self-transfer at the same nonce
+    RESIGN = "RESIGN"  # Solana: same message with a fresh blockhash
+
+
+def _check_hash_matches(hash_: TxHash | SolanaSignature, raw: bytes) -> None:
+    """The hash must be the one the raw bytes produce: a mismatch would break lookups."""
+    if isinstance(hash_, TxHash):
+        from eth_utils.crypto import keccak
+
+        if keccak(raw) != hash_.to_bytes():
+            raise ValidationError(f"hash {hash_} is not keccak256 of the raw transaction")
+        return
+    # a Solana wire transaction starts with a short-vec signature count, then the signatures
+    if not raw or not 1 <= raw[0] < 0x80 or raw[1:65] != hash_.to_bytes():
+        raise ValidationError(f"signature {hash_} is not the first signature of the transaction")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxAttempt:
+    """One signed version of a transaction, journalled before it is broadcast."""
+
+    index: int
+    hash: TxHash | SolanaSignature
+    raw: bytes
+    nonce: int | None = None
+    fee: FeeParams = field(default_factory=FeeParams)
+    kind: AttemptKind = AttemptKind.ORIGINAL
+    created_at: datetime = field(default_factory=utcnow)
+    blockhash: str | None = None
+    last_valid_block_height: int | None = None
+    broadcast_at: datetime | None = None
+    error: ErrorInfo | None = None
+
+    def __post_init__(self) -> None:
+        check_uint(self.index, "attempt index")
+        object.__setattr__(self, "hash", parse_tx_id(self.hash))
+        object.__setattr__(self, "raw", hex_bytes(self.raw, "raw transaction"))
+        _check_hash_matches(self.hash, self.raw)
+        check_opt_uint(self.nonce, "nonce")
+        check_opt_uint(self.last_valid_block_height, "last_valid_block_height")
+        object.__setattr__(self, "kind", AttemptKind(self.kind))
+        check_time(self.created_at, "created_at")
+        if self.broadcast_at is not None:
+            check_time(self.broadcast_at, "broadcast_at")
+
+    @property
+    def broadcast(self) -> bool:
+        """True once the attempt was handed to the network."""
+        return self.broadcast_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (raw bytes as 0x-hex)."""
+        return {
+            "index": self.index,
+            "hash": str(self.hash),
+            "raw": "0x" + self.raw.hex(),
+            "nonce": self.nonce,
+            "fee": self.fee.to_dict(),
+            "kind": self.kind.name,
+            "created_at": dump_time(self.created_at),
+            "blockhash": self.blockhash,
+            "last_valid_block_height": self.last_valid_block_height,
+            "broadcast_at": dump_time(self.broadcast_at),
+            "error": None if self.error is None else self.error.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`."""
+        created = load_time(data["created_at"])
+        assert created is not None
+        return cls(
+            index=data["index"],
+            hash=parse_tx_id(data["hash"]),
+            raw=hex_bytes(data["raw"], "raw"),
+            nonce=data["nonce"],
+            fee=FeeParams.from_dict(data["fee"]),
+            kind=AttemptKind[data["kind"]],
+            created_at=created,
+            blockhash=data["blockhash"],
+            last_valid_block_height=data["last_valid_block_height"],
+            broadcast_at=load_time(data["broadcast_at"]),
+            error=None if data["error"] is None else ErrorInfo.from_dict(data["error"]),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxReceipt:
+    """The summary of a mined transaction that the SDK keeps (``status`` 1 = success)."""
+
+    transaction_hash: TxHash | SolanaSignature
+    block_number: int
+    status: int
+    block_hash: str | None = None
+    transaction_index: int | None = None
+    gas_used: int | None = None
+    effective_gas_price: int | None = None
+    contract_address: EvmAddress | None = None
+    revert_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "transaction_hash", parse_tx_id(self.transaction_hash))
+        check_uint(self.block_number, "block_number")
+        if self.status not in (0, 1) or isinstance(self.status, bool):
+            raise ValidationError(f"receipt status must be 0 or 1, got {self.status!r}")
+        if self.block_hash is not None and self.block_hash.startswith("0x"):
+            object.__setattr__(self, "block_hash", str(TxHash(self.block_hash)))
+        for name in ("transaction_index", "gas_used", "effective_gas_price"):
+            check_opt_uint(getattr(self, name), name)
+        if self.contract_address is not None:
+            object.__setattr__(self, "contract_address", EvmAddress(self.contract_address))
+
+    @property
+    def succeeded(self) -> bool:
+        """True if the transaction executed without reverting."""
+        return self.status == 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        return {k: (str(v) if isinstance(v, str) else v) for k, v in values}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)

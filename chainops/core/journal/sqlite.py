@@ -1,0 +1,434 @@
+"""The embedded journal: one SQLite file in WAL mode (see ``base.py`` for the interface)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.errors import JournalError
+from chainops.core.history import utcnow
+from chainops.core.journal.base import Journal
+from chainops.core.operation import Operation
+from chainops.core.transaction import Transaction
+
+__all__ = ["SqliteJournal"]
+
+SCHEMA_VERSION = 1
+_CLIENT_ID_BODY = 17  # time + tag characters of a ClientIdGenerator id
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS operations (
+    client_id  TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    platform   TEXT NOT NULL,
+    owner      TEXT NOT NULL,
+    venue_id   TEXT,
+    state      TEXT NOT NULL,
+    terminal   INTEGER NOT NULL,
+    version    INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS operations_venue ON operations (venue_id) WHERE venue_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS operations_open ON operations (created_at) WHERE terminal = 0;
+CREATE INDEX IF NOT EXISTS operations_owner ON operations (owner, platform, created_at);
+CREATE INDEX IF NOT EXISTS operations_platform ON operations (platform, created_at);
+CREATE TABLE IF NOT EXISTS tx_attempts (
+    client_id     TEXT NOT NULL REFERENCES operations (client_id) ON DELETE CASCADE,
+    attempt_index INTEGER NOT NULL,
+    hash          TEXT NOT NULL UNIQUE,
+    raw           BLOB NOT NULL,
+    nonce         INTEGER,
+    fee           TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    blockhash     TEXT,
+    last_valid_block_height INTEGER,
+    created_at    TEXT NOT NULL,
+    PRIMARY KEY (client_id, attempt_index)
+);
+CREATE TABLE IF NOT EXISTS kv (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+
+def _ts(value: datetime) -> str:
+    """A sortable UTC text timestamp for index columns."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class SqliteJournal(Journal):
+    """The journal in one SQLite file (WAL mode).
+
+    Thread-safe: one connection behind a lock. From asyncio, call it
+    directly: a write is one small transaction (microseconds, plus one fsync
+    per commit with ``synchronous="FULL"``), cheaper than a thread hop; on a
+    slow disk wrap calls in ``asyncio.to_thread``.
+
+    ``synchronous="FULL"`` (default) fsyncs every commit, so a journalled
+    attempt survives power loss before it is broadcast; ``"NORMAL"`` survives
+    process crashes but may lose the last commits on power loss (fine for
+    tests and throwaway devnets).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise JournalError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._closed = False
+        self._files: tuple[tuple[int, int] | None, ...] | None = None
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+                check_same_thread=False,  # guarded by self._lock
+                timeout=busy_timeout_ms / 1000,
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalError(f"cannot open journal {self.path!r}: {exc}") from exc
+        self._conn = conn
+        try:
+            # WAL: readers never block the writer and a crash mid-commit never corrupts
+            conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            conn.execute(f"PRAGMA synchronous={synchronous}")
+            # another process (e.g. the CLI) holding the write lock: wait, don't fail
+            conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            conn.execute("PRAGMA foreign_keys=ON")  # attempts never outlive their tx
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise JournalError(
+                    f"journal {self.path!r} has schema {version}, newer than {SCHEMA_VERSION}"
+                )
+            with self.atomic():
+                self._create_schema()  # statement by statement: executescript would COMMIT
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # the files this connection writes; a commit into others would be lost
+            self._files = self._file_ids() if self.path != ":memory:" else None
+        except sqlite3.Error as exc:
+            conn.close()
+            raise JournalError(f"cannot use journal {self.path!r}: {exc}") from exc
+        except JournalError:
+            conn.close()
+            raise
+
+    def _create_schema(self) -> None:
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self._conn.execute(statement)
+
+    # -- plumbing ----------------------------------------------------------
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Group writes into one SQL transaction; an exception rolls all of it back."""
+        with self._lock:
+            self._check_open()
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")  # take the write lock up front
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path!r}: cannot begin: {exc}") from exc
+            self._depth = 1
+            try:
+                yield
+            except BaseException as exc:
+                self._depth = 0
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise JournalError(f"journal {self.path!r}: {exc}") from exc
+                raise
+            self._depth = 0
+            try:
+                self._check_files()
+            except JournalError:
+                self._rollback()
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise JournalError(f"journal {self.path!r}: commit failed: {exc}") from exc
+
+    def _rollback(self) -> None:
+        # if SQLite already ended the transaction there is nothing to roll back
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("ROLLBACK")
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            self._check_open()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path!r}: {exc}") from exc
+
+    def _file_ids(self) -> tuple[tuple[int, int] | None, ...]:
+        return (_identity(self.path), _identity(self.path + "-wal"))
+
+    def _check_files(self) -> None:
+        """Refuse to commit when the database or WAL file is no longer the one opened.
+
+        A ``-wal`` file deleted (or a database replaced) under a live connection takes
+        every later commit with it: "journalled" writes that a restart never sees.
+        """
+        if self._files is None:
+            return
+        now = self._file_ids()
+        if now[0] == self._files[0] and self._files[1] is None and now[1] is not None:
+            self._files = now  # the WAL appeared with the first write: adopt it
+        if now == self._files:
+            return
+        raise JournalError(
+            f"journal {self.path!r}: its database or WAL file was deleted or replaced while "
+            "open; refusing to write (nothing after this is sent). Restart the operator."
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise JournalError(f"journal {self.path!r} is closed")
+
+    @staticmethod
+    def _decode(body: str) -> Operation[Any]:
+        try:
+            return Operation.from_json(body)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise JournalError(f"unreadable operation in journal: {exc}") from exc
+
+    # -- writes ------------------------------------------------------------
+
+    def save(self, operation: Operation[Any]) -> None:
+        body = operation.to_json()
+        row = (
+            str(operation.client_id),
+            operation.kind,
+            operation.platform,
+            operation.owner,
+            None if operation.venue_id is None else str(operation.venue_id),
+            operation.state.name,
+            int(operation.is_terminal),
+            len(operation.history),
+            _ts(operation.created_at),
+            _ts(operation.updated_at),
+            body,
+        )
+        with self.atomic():
+            stored = self._conn.execute(
+                "SELECT kind, version FROM operations WHERE client_id = ?", (row[0],)
+            ).fetchone()
+            if stored is not None:
+                if stored[0] != operation.kind:
+                    raise JournalError(f"{row[0]} is stored as a {stored[0]}, not a {row[1]}")
+                if stored[1] > row[7]:
+                    raise JournalError(
+                        f"{row[0]}: refusing to overwrite a newer copy "
+                        f"({stored[1]} history entries) with an older one ({row[7]})"
+                    )
+            self._conn.execute(
+                "INSERT INTO operations (client_id, kind, platform, owner, venue_id, state,"
+                " terminal, version, created_at, updated_at, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (client_id) DO UPDATE SET platform = excluded.platform,"
+                " owner = excluded.owner, venue_id = excluded.venue_id, state = excluded.state,"
+                " terminal = excluded.terminal, version = excluded.version,"
+                " updated_at = excluded.updated_at, body = excluded.body",
+                row,
+            )
+            if isinstance(operation, Transaction):
+                self._save_attempts(operation)
+
+    def _save_attempts(self, tx: Transaction) -> None:
+        known = dict(
+            self._conn.execute(
+                "SELECT attempt_index, hash FROM tx_attempts WHERE client_id = ?",
+                (str(tx.client_id),),
+            ).fetchall()
+        )
+        for attempt in tx.attempts:
+            if attempt.index in known:
+                if known[attempt.index] != str(attempt.hash):
+                    raise JournalError(
+                        f"{tx.client_id}: attempt {attempt.index} is journalled with another hash"
+                    )
+                continue
+            self._conn.execute(
+                "INSERT INTO tx_attempts (client_id, attempt_index, hash, raw, nonce, fee, kind,"
+                " blockhash, last_valid_block_height, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    str(tx.client_id),
+                    attempt.index,
+                    str(attempt.hash),
+                    attempt.raw,
+                    attempt.nonce,
+                    json.dumps(attempt.fee.to_dict(), sort_keys=True),
+                    attempt.kind.name,
+                    attempt.blockhash,
+                    attempt.last_valid_block_height,
+                    attempt.created_at.isoformat(),
+                ),
+            )
+
+    def set_value(self, key: str, value: str) -> None:
+        with self.atomic():
+            self._conn.execute(
+                "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                (key, value, _ts(utcnow())),
+            )
+
+    def set_max(self, key: str, value: int) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise JournalError(f"set_max needs an int, got {value!r}")
+        with self.atomic():
+            row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+            current = None if row is None else int(row[0])
+            if current is not None and current >= value:
+                return current
+            self.set_value(key, str(value))
+            return value
+
+    # -- reads -------------------------------------------------------------
+
+    def _load(self, client_id: str) -> Operation[Any] | None:
+        rows = self._read("SELECT body FROM operations WHERE client_id = ?", (str(client_id),))
+        return self._decode(rows[0][0]) if rows else None
+
+    def find_by_venue_id(self, venue_id: str, platform: str | None = None) -> Operation[Any] | None:
+        ident = str(venue_id)
+        candidates = {ident, ident.lower()} if ident.startswith("0x") else {ident}
+        marks = ", ".join("?" * len(candidates))
+        sql = (
+            f"SELECT body FROM operations WHERE (venue_id IN ({marks}) OR client_id IN"
+            f" (SELECT client_id FROM tx_attempts WHERE hash IN ({marks})))"
+        )
+        params: tuple[Any, ...] = (*candidates, *candidates)
+        if platform is not None:
+            sql += " AND platform = ?"
+            params += (platform.lower(),)
+        rows = self._read(sql, params)
+        if len(rows) > 1:
+            raise JournalError(f"venue id {ident!r} is used on several platforms; pass platform")
+        return self._decode(rows[0][0]) if rows else None
+
+    def _select(self, where: list[str], params: list[Any], limit: int | None) -> list[Any]:
+        sql = "SELECT body FROM operations"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at, client_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [self._decode(row[0]) for row in self._read(sql, tuple(params))]
+
+    @staticmethod
+    def _filters(**columns: str | None) -> tuple[list[str], list[Any]]:
+        where, params = [], []
+        for column, value in columns.items():
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        return where, params
+
+    def non_terminal(
+        self, *, kind: str | None = None, platform: str | None = None, owner: str | None = None
+    ) -> list[Operation[Any]]:
+        where, params = self._filters(
+            kind=kind, platform=None if platform is None else platform.lower(), owner=owner
+        )
+        return self._select(["terminal = 0", *where], params, None)
+
+    def list_operations(
+        self,
+        *,
+        owner: str | None = None,
+        platform: str | None = None,
+        kind: str | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+    ) -> list[Operation[Any]]:
+        where, params = self._filters(
+            owner=owner,
+            platform=None if platform is None else platform.lower(),
+            kind=kind,
+            state=None if state is None else str(state).upper(),
+        )
+        return self._select(where, params, limit)
+
+    def attempts(self, client_id: str) -> list[TxAttempt]:
+        rows = self._read(
+            "SELECT attempt_index, hash, raw, nonce, fee, kind, blockhash,"
+            " last_valid_block_height, created_at FROM tx_attempts"
+            " WHERE client_id = ? ORDER BY attempt_index",
+            (str(client_id),),
+        )
+        return [
+            TxAttempt(
+                index=r[0],
+                hash=r[1],
+                raw=bytes(r[2]),
+                nonce=r[3],
+                fee=FeeParams.from_dict(json.loads(r[4])),
+                kind=AttemptKind[r[5]],
+                blockhash=r[6],
+                last_valid_block_height=r[7],
+                created_at=datetime.fromisoformat(r[8]),
+            )
+            for r in rows
+        ]
+
+    def last_client_id(self, prefix: str = "") -> str | None:
+        rows = self._read(
+            "SELECT max(client_id) FROM operations"
+            " WHERE substr(client_id, 1, ?) = ? AND length(client_id) = ?",
+            (len(prefix), prefix, len(prefix) + _CLIENT_ID_BODY),
+        )
+        value = rows[0][0] if rows else None
+        return None if value is None else str(value)
+
+    def get_value(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM kv WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a file, None if it does not exist."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_dev, info.st_ino)

@@ -1,0 +1,25 @@
+"""Optional extras: a feature whose extra is not installed fails with one line naming it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from chainops.core.errors import ConfigurationError
+
+
+class MissingExtra(ConfigurationError):
+    """A feature needs an optional extra (``pip install 'chainops[<extra>]'``)."""
+
+
+def require_extra(extra: str, *modules: str, feature: str) -> None:
+    """Raise :class:`MissingExtra` unless every module of ``extra`` can be imported."""
+    absent = [name for name in modules if importlib.util.find_spec(name) is None]
+    if absent:
+        raise MissingExtra(
+            f"{feature} needs the {extra} extra ({', '.join(absent)} is not installed): "
+            f"pip install 'chainops[{extra}]'"
+        )
+
+
+def require_solana(feature: str) -> None:
+    require_extra("solana", "solders", "solana", feature=feature)

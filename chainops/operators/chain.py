@@ -1,0 +1,342 @@
+"""What every chain operator shares: the monitor loop, restore, and waiting.
+
+A chain operator (EVM, Solana) is one account on one chain. Its transactions
+are followed by one monitor loop (not a task per transaction), reconciled from
+the journal on start, and awaited with ``await tx.wait(...)`` through the
+:class:`ChainTxController` bound to each of them. Each chain supplies only what
+differs: how a monitor turn looks at the chain, what "settled" means for a
+wait, what a restored transaction needs before and after the first turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from pydantic import Field
+
+from chainops.core.attempt import TxAttempt
+from chainops.core.bus import EventBus
+from chainops.core.errors import ChainopsError, ConfigurationError, UnknownOutcome
+from chainops.core.ids import ClientIdGenerator
+from chainops.core.journal import Journal, SqliteJournal
+from chainops.core.platforms import ChainPlatform
+from chainops.core.transaction import Transaction
+from chainops.operators.base import Operator, OperatorConfiguration
+from chainops.operators.group_commit import GroupCommitter
+
+# A wait without a timeout still ends: a stalled RPC must not hold the caller forever.
+DEFAULT_WAIT_TIMEOUT = 120.0
+
+
+class ChainConfiguration(OperatorConfiguration):
+    """Settings every chain operator shares (intervals default by chain: local or public)."""
+
+    poll_interval: float | None = Field(default=None, gt=0)
+    track_finality: bool = True
+    close_timeout: float = Field(default=30.0, ge=0)
+
+
+class MonitorLoop(ABC):
+    """One loop per operator: a turn when woken (a new transaction) or every interval.
+
+    Subclasses implement :meth:`turn`, one look at the chain for what is live.
+    A failed turn is counted and retried on the next one; the loop never dies.
+    """
+
+    def __init__(self, poll_interval: float, log: logging.Logger) -> None:
+        self.poll_interval = poll_interval
+        self._log = log
+        self._live: dict[str, Transaction] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.turns = 0
+        self.errors = 0
+        self._last_sequence = 0
+
+    @property
+    def live(self) -> list[Transaction]:
+        return list(self._live.values())
+
+    def track(self, tx: Transaction) -> None:
+        """Follow ``tx`` until it is final; wakes the loop at once."""
+        self._live[str(tx.client_id)] = tx
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            # asyncio.wait, not `await task`: the task's CancelledError stays inside, while
+            # a cancellation of the caller itself still propagates.
+            await asyncio.wait([task])
+
+    async def _run(self) -> None:
+        while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+            # lands as the event fires, and the loop would never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
+            self._wake.clear()
+            if not self._live:
+                continue
+            try:
+                await self.turn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a failed turn is retried on the next one; never die silently
+                self.errors += 1
+                self._log.warning("monitor turn failed; retrying next turn", exc_info=True)
+
+    @abstractmethod
+    async def turn(self) -> None:
+        """One look at the chain for every live transaction."""
+
+    def sequence(self) -> int:
+        """Observation order for updates: wall-clock microseconds, strictly increasing.
+
+        Not a block number: a reorg or a rollback can lower the head, and a
+        backwards state move must still count as news. Wall-clock keeps the
+        order across restarts, where a turn counter would start again at 0.
+        """
+        self._last_sequence = max(time.time_ns() // 1000, self._last_sequence + 1)
+        return self._last_sequence
+
+
+class Waiters:
+    """Per-transaction wake-ups: one change wakes its own waiters, not every waiter."""
+
+    def __init__(self) -> None:
+        self._futures: dict[str, list[asyncio.Future[None]]] = {}
+        self._stalled: dict[str, ChainopsError] = {}
+
+    def wake(self, tx: Transaction) -> None:
+        for woken in self._futures.pop(str(tx.client_id), ()):
+            if not woken.done():
+                woken.set_result(None)
+
+    def stall(self, tx: Transaction, error: ChainopsError) -> None:
+        """Tell the transaction's waiters why it cannot progress (it stays tracked)."""
+        self._stalled[str(tx.client_id)] = error
+        self.wake(tx)
+
+    async def until(
+        self,
+        tx: Transaction,
+        settled: Callable[[], bool],
+        timeout: float,
+        pending: Callable[[], str],
+    ) -> None:
+        """Return once ``settled()``; raise a stall's error, or UnknownOutcome on timeout."""
+        cid = str(tx.client_id)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                while cid not in self._stalled and not settled():
+                    woken: asyncio.Future[None] = loop.create_future()
+                    self._futures.setdefault(cid, []).append(woken)
+                    await woken
+        except TimeoutError:
+            raise UnknownOutcome(
+                f"{tx.client_id} ({tx.hash}) is {pending()} after {timeout}s: "
+                "still pending, not failed"
+            ) from None
+        stalled = self._stalled.pop(cid, None)
+        if stalled is not None:
+            raise stalled
+
+
+class ChainTxController:
+    """What ``tx.wait()``, ``tx.speed_up()`` and ``tx.cancel()`` reach: the tracking operator."""
+
+    __slots__ = ("_operator",)
+
+    def __init__(self, operator: ChainOperator) -> None:
+        self._operator = operator
+
+    async def wait(
+        self, tx: Transaction, *, confirmations: int | None = None, timeout: float | None = None
+    ) -> Transaction:
+        """Until ``tx`` is settled at ``confirmations`` (the chain's meaning), or its error."""
+        op = self._operator
+        if not tx.is_terminal:
+            op.monitor.track(tx)
+        settled = op.settled_check(tx, confirmations)
+        limit = DEFAULT_WAIT_TIMEOUT if timeout is None else timeout
+        await op.waiters.until(tx, settled, limit, lambda: op.pending_text(tx, confirmations))
+        return op.outcome(tx)
+
+    async def speed_up(self, tx: Transaction) -> TxAttempt:
+        return await self._operator.speed_up(tx)
+
+    async def cancel(self, tx: Transaction) -> TxAttempt:
+        return await self._operator.cancel(tx)
+
+
+log = logging.getLogger("chainops.operators")
+_warned_not_durable = False
+
+
+def _warn_not_durable(kind: str) -> None:
+    """Say once per process that an operator journals in memory only."""
+    global _warned_not_durable
+    if _warned_not_durable:
+        return
+    _warned_not_durable = True
+    log.warning(
+        "%s without journal_path journals in memory: after a crash its sent transactions "
+        "are not restored and exactly-once does not hold; give journal_path for that",
+        kind,
+    )
+
+
+class ChainOperator(Operator):
+    """The shared skeleton of a chain operator; a chain supplies its parts and hooks."""
+
+    config: ChainConfiguration
+    monitor: MonitorLoop
+
+    def __init__(
+        self,
+        config: ChainConfiguration,
+        prefix: str,
+        journal: Journal | None = None,
+        events: EventBus | None = None,
+    ) -> None:
+        super().__init__(config, events)
+        if isinstance(self.platform, ChainPlatform):
+            self.chain: ChainPlatform = self.platform
+        path = config.journal_path
+        if journal is None and not path:
+            _warn_not_durable(type(self).__name__)
+        self.journal: Journal = journal or SqliteJournal(path if path else ":memory:")
+        # A journal file this operator opened is closed with it; a journal handed in
+        # (or one in memory, whose rows would vanish with it) stays open for the caller.
+        self._owns_journal = journal is None and bool(path)
+        self.ids = ClientIdGenerator(prefix, last_issued=self.journal.last_client_id(prefix))
+        self.commits = GroupCommitter(self.journal)
+        self.waiters = Waiters()
+        self.controller = ChainTxController(self)
+        self.restored: list[Transaction] = []  # what the last start found in the journal
+
+    # -- lifecycle (template) ---------------------------------------------------------------
+
+    async def _start(self) -> None:
+        try:
+            await self._connect()
+            self.monitor.start()
+            self.restored = await self.restore()
+        except BaseException:
+            await self._shutdown()
+            self._release()  # the caller of a failed start() may never call close()
+            raise
+
+    async def _close(self) -> None:
+        """Refuse new sends (done by the caller), follow what is in flight, then release."""
+        deadline = time.monotonic() + self.config.close_timeout
+        while time.monotonic() < deadline:
+            if not self._holds_close():
+                break
+            await asyncio.sleep(self.monitor.poll_interval)
+        await self._shutdown()
+
+    def _release(self) -> None:
+        if self._owns_journal:
+            self.journal.close()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ConfigurationError(f"{self!r} is closed: it accepts no new sends")
+        if not self.started:
+            raise ConfigurationError(f"{self!r} is not started; use `async with`")
+
+    @abstractmethod
+    async def _connect(self) -> None:
+        """Reach the node, check it is the configured chain, read the head."""
+
+    @abstractmethod
+    def _holds_close(self) -> bool:
+        """Whether what is live is still worth holding ``close()`` for."""
+
+    @abstractmethod
+    async def _shutdown(self) -> None:
+        """Stop the loop and background work; release connections."""
+
+    # -- restore (template) -----------------------------------------------------------------
+
+    async def restore(self) -> list[Transaction]:
+        """Reconcile every non-terminal transaction of this account left in the journal.
+
+        Each is adopted and tracked; one monitor turn looks every attempt up on the
+        chain (what was mined is only recorded), then the chain resumes the rest.
+        Nothing is rebuilt: unsent bytes are re-sent as they were journalled.
+        """
+        restored: list[Transaction] = []
+        tracked = {str(tx.client_id) for tx in self.monitor.live}
+        for stored in self.journal.non_terminal(
+            kind="transaction", platform=self.chain.name, owner=self.owner
+        ):
+            if not isinstance(stored, Transaction) or str(stored.client_id) in tracked:
+                continue
+            self.events.track(stored, announce=False)
+            self.bind(stored)
+            await self._adopt(stored)
+            restored.append(stored)
+        await self._adopted(restored)
+        if not restored:
+            return []
+        for tx in restored:
+            self.monitor.track(tx)
+        await self.monitor.turn()
+        await self._resume(restored)
+        return restored
+
+    async def _adopt(self, tx: Transaction) -> None:
+        """Take one journalled transaction back (e.g. its nonce); default: nothing."""
+
+    async def _adopted(self, restored: list[Transaction]) -> None:
+        """After every journalled transaction is adopted (e.g. fill gaps); default: nothing."""
+
+    async def _resume(self, restored: list[Transaction]) -> None:
+        """After the first turn: act on what is still unsent; default: nothing."""
+
+    # -- waiting ----------------------------------------------------------------------------
+
+    def bind(self, tx: Transaction) -> None:
+        """Let ``await tx.wait()``, ``tx.speed_up()``, ``tx.cancel()`` reach this operator."""
+        tx.bind(self.controller)
+
+    def wake(self, tx: Transaction) -> None:
+        self.waiters.wake(tx)
+
+    @abstractmethod
+    def settled_check(self, tx: Transaction, confirmations: int | None) -> Callable[[], bool]:
+        """A predicate: has ``tx`` reached what a wait at ``confirmations`` asks?"""
+
+    @abstractmethod
+    def pending_text(self, tx: Transaction, confirmations: int | None) -> str:
+        """Where ``tx`` stands, for the UnknownOutcome of a wait that timed out."""
+
+    @abstractmethod
+    def outcome(self, tx: Transaction) -> Transaction:
+        """``tx`` once settled, or raise its typed error."""
+
+    @abstractmethod
+    async def speed_up(self, tx: Transaction) -> TxAttempt:
+        """A new attempt with higher fees (or a typed refusal where the chain has none)."""
+
+    @abstractmethod
+    async def cancel(self, tx: Transaction) -> TxAttempt:
+        """Replace ``tx`` with a no-op (or a typed refusal where the chain has none)."""

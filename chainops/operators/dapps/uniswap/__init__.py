@@ -1,0 +1,1 @@
+"""Uniswap, one package per protocol version: ``v2`` and ``v3``."""

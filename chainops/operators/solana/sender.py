@@ -1,0 +1,279 @@
+"""The Solana send path: blockhash, price, simulate, sign once, journal, send.
+
+1. take a recent blockhash (shared for ``blockhash_ttl`` seconds) and its last valid
+   block height; price compute from the fee market (``fees``);
+2. simulate the transaction at the maximum compute limit: a failure raises
+   :class:`SimulationFailed` (or :class:`InsufficientBalance`) with the program logs;
+   the units consumed, plus headroom, become the limit;
+3. sign once, then journal the attempt (wire bytes + signature): the point of no return;
+4. send those bytes with preflight and node retries off; the monitor re-sends the
+   *same bytes* on a schedule until a status appears or the blockhash's last valid
+   block height has passed (then EXPIRED, or, only if ``resign_expired`` is set, a
+   new attempt with a fresh blockhash, which is safe because the old one provably
+   can no longer land).
+
+A unique memo (the client id) makes every logical transfer a distinct transaction:
+two identical transfers under one blockhash would otherwise share one signature and
+land once between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from solders.instruction import Instruction
+
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.bus import EventBus
+from chainops.core.errors import RpcError, ValidationError
+from chainops.core.ids import ClientIdGenerator, SolanaPubkey
+from chainops.core.transaction import Transaction, TxState, TxUpdate
+from chainops.operators.group_commit import GroupCommitter
+from chainops.operators.solana import programs
+from chainops.operators.solana.errors import (
+    InsufficientBalance,
+    SimulationFailed,
+    TransactionExpired,
+    describe_error,
+    is_insufficient_funds,
+)
+from chainops.operators.solana.fees import FeeOracle
+from chainops.operators.solana.fees import compute_unit_limit as limit_for_units
+from chainops.operators.solana.keys import SolanaSigner, trusted_signature
+from chainops.operators.solana.messages import (
+    build_message,
+    rebuild_with_blockhash,
+    sign_message,
+    unsigned_bytes,
+)
+from chainops.operators.solana.monitor import SignatureMonitor
+from chainops.operators.solana.transport import Blockhash, SolanaTransport
+
+# Without a simulation the runtime's default applies: 200k units per instruction.
+_UNSIMULATED_UNITS_PER_IX = 200_000
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """The sender's settings (from the operator's configuration)."""
+
+    memo: bool = True
+    blockhash_ttl: float = 0.5
+    compute_unit_limit: int | None = None
+    resign_expired: bool = False
+    max_resigns: int = 3
+
+
+class SolanaSender:
+    """Builds, signs, journals and sends the transactions of one Solana account."""
+
+    def __init__(
+        self,
+        *,
+        platform: str,
+        signer: SolanaSigner,
+        transport: SolanaTransport,
+        fees: FeeOracle,
+        policy: SendPolicy,
+        ids: ClientIdGenerator,
+        commits: GroupCommitter,
+        events: EventBus,
+        bind: Callable[[Transaction], None],
+    ) -> None:
+        self.platform = platform
+        self.signer = signer
+        self.transport = transport
+        self.fees = fees
+        self.policy = policy
+        self.ids = ids
+        self.commits = commits
+        self.events = events
+        self._bind = bind
+        self.monitor: SignatureMonitor | None = None  # wired once the monitor exists
+        self._blockhash: tuple[float, Blockhash] | None = None
+        self._blockhash_fetch: asyncio.Future[Blockhash] | None = None
+
+    def _live(self) -> SignatureMonitor:
+        assert self.monitor is not None
+        return self.monitor
+
+    async def send(
+        self,
+        instructions: Sequence[Instruction],
+        *,
+        to: str | SolanaPubkey | None,
+        value: int,
+        signers: Sequence[SolanaSigner],
+        compute_unit_price: int | None,
+        compute_unit_limit: int | None,
+        simulate: bool,
+    ) -> Transaction:
+        """Price, simulate, sign once, journal, then hand the bytes over."""
+        if not instructions:
+            raise ValidationError("a transaction needs at least one instruction")
+        if compute_unit_limit is not None and not (
+            0 < compute_unit_limit <= programs.MAX_COMPUTE_UNIT_LIMIT
+        ):
+            raise ValidationError("compute_unit_limit out of range")
+        client_id = self.ids.next()
+        body = list(instructions)
+        if self.policy.memo:
+            body.append(programs.memo(str(client_id)))
+        payer = self.signer.solders_pubkey
+        writable = sorted({str(m.pubkey) for ix in body for m in ix.accounts if m.is_writable})
+        cached_hash = self._cached_blockhash()
+        cached_price = self.fees.cached_price(writable, compute_unit_price)
+        # A miss joins the one fetch in flight (both start before either is awaited).
+        pricing = None if cached_price is not None else self.fees.fetching(writable)
+        blockhash = cached_hash if cached_hash is not None else await self._recent_blockhash()
+        price = cached_price if pricing is None else await asyncio.shield(pricing)
+        assert price is not None  # known, or just fetched
+        limit = compute_unit_limit or self.policy.compute_unit_limit
+        if simulate:
+            trial = build_message(
+                payer,
+                [
+                    programs.set_compute_unit_limit(programs.MAX_COMPUTE_UNIT_LIMIT),
+                    programs.set_compute_unit_price(price),
+                    *body,
+                ],
+                blockhash.blockhash,
+            )
+            outcome = await self.transport.simulate(unsigned_bytes(trial))
+            if outcome.err is not None:
+                raise simulation_error(outcome.err, outcome.logs, trial)
+            if limit is None and outcome.units_consumed is not None:
+                limit = limit_for_units(outcome.units_consumed, self.fees.policy)
+        if limit is None:
+            limit = min(_UNSIMULATED_UNITS_PER_IX * len(body), programs.MAX_COMPUTE_UNIT_LIMIT)
+        message = build_message(
+            payer,
+            [programs.set_compute_unit_limit(limit), programs.set_compute_unit_price(price), *body],
+            blockhash.blockhash,
+        )
+        signed = sign_message(message, [self.signer, *signers])
+        if not self.policy.memo and self._live().has_signature(signed.signature):
+            raise ValidationError(
+                "an identical transaction is already in flight (same signature); "
+                "enable the memo or change the transfer"
+            )
+        fee = FeeParams(compute_unit_price=price, compute_unit_limit=limit)
+        tx = Transaction(
+            client_id=client_id,
+            platform=self.platform,
+            sender=self.signer.pubkey,
+            to=to,
+            value=value,
+            fee_params=fee,
+            recent_blockhash=blockhash.blockhash,
+            last_valid_block_height=blockhash.last_valid_block_height,
+        )
+        self.events.track(tx)
+        attempt = TxAttempt(
+            index=0,
+            hash=trusted_signature(signed.signature),
+            raw=signed.raw,
+            fee=fee,
+            blockhash=blockhash.blockhash,
+            last_valid_block_height=blockhash.last_valid_block_height,
+        )
+        tx.add_attempt(attempt)
+        # The point of no return: once journalled, these bytes are ours to re-send.
+        await self.commits.save(tx)
+        self._bind(tx)
+        self._live().track(tx)
+        await self.broadcast(tx, attempt)
+        return tx
+
+    async def broadcast(self, tx: Transaction, attempt: TxAttempt) -> None:
+        """Hand the journalled bytes over; any failure is retried by the re-send schedule."""
+        monitor = self._live()
+        monitor.sent(tx)
+        try:
+            await self.transport.send_raw(attempt.raw)
+        except RpcError as exc:
+            monitor.sent(tx)  # the re-send clock runs from the hand-over's end
+            # Never fatal: the bytes may have arrived, and until the blockhash expires
+            # the monitor keeps re-sending them; expiry then decides.
+            tx.attempt_failed(attempt.index, exc)
+            self.commits.save_soon(tx)
+            return
+        monitor.sent(tx)  # a batched send may take a while: the clock starts on its end
+        if tx.state in (TxState.SIGNED, TxState.BROADCAST) and not attempt.broadcast:
+            tx.mark_broadcast(attempt.index)
+        monitor.wake()
+
+    async def expired(self, tx: Transaction, height: int) -> None:
+        """The latest attempt can never land: EXPIRED, or re-signed if the policy allows."""
+        attempt = tx.latest_attempt
+        assert attempt is not None
+        resigns = sum(1 for a in tx.attempts if a.kind is AttemptKind.RESIGN)
+        single_signer = attempt.raw[0] == 1
+        policy = self.policy
+        if policy.resign_expired and resigns < policy.max_resigns and single_signer:
+            await self._resign(tx, attempt)
+            return
+        tx.apply(
+            TxUpdate(
+                state=TxState.EXPIRED,
+                error=TransactionExpired(
+                    f"{tx.client_id} ({attempt.hash}) never landed: block height {height} "
+                    f"passed its last valid block height {attempt.last_valid_block_height}"
+                ),
+                sequence=self._live().sequence(),
+            )
+        )
+
+    async def _resign(self, tx: Transaction, previous: TxAttempt) -> None:
+        """A new attempt with a fresh blockhash: only called once the old one cannot land."""
+        fresh = await self.transport.latest_blockhash()
+        message = rebuild_with_blockhash(previous.raw, fresh.blockhash)
+        signed = sign_message(message, [self.signer])
+        attempt = TxAttempt(
+            index=len(tx.attempts),
+            hash=trusted_signature(signed.signature),
+            raw=signed.raw,
+            fee=previous.fee,
+            kind=AttemptKind.RESIGN,
+            blockhash=fresh.blockhash,
+            last_valid_block_height=fresh.last_valid_block_height,
+        )
+        tx.add_attempt(attempt)
+        await self.commits.save(tx)
+        await self.broadcast(tx, attempt)
+
+    def _cached_blockhash(self) -> Blockhash | None:
+        cached = self._blockhash
+        if cached is not None and time.monotonic() - cached[0] < self.policy.blockhash_ttl:
+            return cached[1]
+        return None
+
+    async def _recent_blockhash(self) -> Blockhash:
+        cached = self._cached_blockhash()
+        if cached is not None:
+            return cached
+        fetch = self._blockhash_fetch
+        if fetch is None or fetch.done():
+            fetch = self._blockhash_fetch = asyncio.ensure_future(self._fetch_blockhash())
+        return await asyncio.shield(fetch)
+
+    async def _fetch_blockhash(self) -> Blockhash:
+        asked = time.monotonic()
+        fresh = await self.transport.latest_blockhash()
+        self._blockhash = (asked, fresh)
+        return fresh
+
+
+def simulation_error(err: Any, logs: Sequence[str], message: Any) -> SimulationFailed:
+    """The typed error of a failed simulation, the program logs attached."""
+    keys = message.account_keys
+    programs_of = [str(keys[ix.program_id_index]) for ix in message.instructions]
+    text = describe_error(err, programs_of)
+    tail = ("\n" + "\n".join(logs)) if logs else ""
+    if is_insufficient_funds(err, programs_of):
+        return InsufficientBalance(f"simulation failed: {text}{tail}", err=err, logs=logs)
+    return SimulationFailed(f"simulation failed: {text}{tail}", err=err, logs=logs)

@@ -1,0 +1,128 @@
+"""Monitor decisions without a node: inclusion, depth, reorgs, reverts, and the loop."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from evm_doubles import ETH, Rig
+
+from chainops.core.transaction import Transaction, TxState
+from chainops.operators.evm.monitor import BlockMonitor
+
+
+async def test_included_then_confirmed_at_depth() -> None:
+    rig = Rig(confirmations=3)
+    tx = await rig.send()
+    rig.node.mine(str(tx.attempts[0].hash))
+    await rig.monitor.turn()
+    assert (tx.state, tx.confirmations) == (TxState.INCLUDED, 1)
+    rig.node.head += 1
+    await rig.monitor.turn()
+    assert (tx.state, tx.confirmations) == (TxState.INCLUDED, 2)
+    rig.node.head += 1
+    await rig.monitor.turn()
+    assert (tx.state, tx.confirmations) == (TxState.CONFIRMED, 3)
+    assert tx.nonce not in rig.nonces.in_flight  # settled: its window slot is free
+    assert rig.metrics.confirmed == 1
+
+
+async def test_reorged_out_goes_back_to_broadcast_and_is_followed_again() -> None:
+    rig = Rig(confirmations=3)
+    tx = await rig.send()
+    tx_hash = str(tx.attempts[0].hash)
+    rig.node.mine(tx_hash)
+    await rig.monitor.turn()
+    assert tx.state is TxState.INCLUDED
+    rig.node.reorg_out(tx_hash)
+    await rig.monitor.turn()
+    assert tx.state is TxState.BROADCAST and tx.history[-1].reason == "reorged out"
+    assert tx in rig.monitor.live
+    assert rig.metrics.reorgs == 1
+
+
+async def test_remined_in_another_block_takes_the_new_receipt() -> None:
+    rig = Rig(confirmations=2)
+    tx = await rig.send()
+    tx_hash = str(tx.attempts[0].hash)
+    rig.node.mine(tx_hash)
+    await rig.monitor.turn()
+    first = tx.receipt
+    rig.node.head += 1
+    rig.node.mine(tx_hash)  # same hash, another block
+    await rig.monitor.turn()
+    assert tx.receipt is not None and first is not None
+    assert tx.receipt.block_hash != first.block_hash
+    assert any(entry.reason == "reorged" for entry in tx.history)
+    assert tx.state is TxState.INCLUDED and tx.confirmations == 1
+
+
+async def test_reverted_reads_the_reason_once_and_stops_following() -> None:
+    rig = Rig()
+    tx = await rig.send()
+    rig.node.mine(str(tx.attempts[0].hash), status=0)
+    await rig.monitor.turn()
+    assert tx.state is TxState.REVERTED
+    assert tx.receipt is not None and tx.receipt.revert_reason == "out of luck"
+    assert tx not in rig.monitor.live
+    await rig.monitor.turn()
+    assert rig.reverted_replays == 1 and rig.metrics.reverted == 1
+
+
+async def test_the_winning_attempt_is_found_among_all_attempts() -> None:
+    rig = Rig()
+    tx = await rig.send()
+    speed_up = await rig.replacer.speed_up(tx)
+    rig.node.mine(str(speed_up.hash))
+    await rig.monitor.turn()
+    assert tx.state is TxState.CONFIRMED
+    assert tx.winner is not None and tx.winner.hash == speed_up.hash
+
+
+async def test_the_watchdog_sees_only_what_is_still_pending() -> None:
+    rig = Rig()
+    mined, pending = await rig.send(), await rig.send()
+    rig.node.mine(str(mined.attempts[0].hash))
+    seen: list[list[Transaction]] = []
+
+    async def on_turn(txs: list[Transaction]) -> None:
+        seen.append(txs)
+
+    rig.monitor.on_turn = on_turn
+    await rig.monitor.turn()
+    assert seen == [[pending]]
+
+
+async def test_a_failed_turn_is_counted_and_the_loop_goes_on() -> None:
+    answers: list[Any] = [ConnectionError("node down")]
+    turns = 0
+
+    async def batch(calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        nonlocal turns
+        turns += 1
+        if answers:
+            raise answers.pop()
+        return ["0x1"] + [None] * (len(calls) - 1)
+
+    async def nothing(tx: Transaction, *_: Any) -> None:
+        return None
+
+    monitor = BlockMonitor(
+        batch,
+        ETH,
+        confirmations=1,
+        track_finality=False,
+        poll_interval=0.001,
+        revert_reason=nothing,  # type: ignore[arg-type]
+        on_change=nothing,
+    )
+    rig = Rig()
+    monitor.track(await rig.send())
+    monitor.start()
+    try:
+        async with asyncio.timeout(5):
+            while turns < 3:
+                await asyncio.sleep(0.001)
+    finally:
+        await monitor.stop()
+    assert monitor.errors == 1 and monitor.turns >= 2
