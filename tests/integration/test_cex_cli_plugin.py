@@ -134,17 +134,3 @@ def test_cex_serve_makes_several_funded_accounts_that_trade(tmp_path: Path) -> N
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def test_devnet_paper_account_is_funded() -> None:
-    from decimal import Decimal
-
-    from chainops.cli.devnet import _start_exchange
-
-    simulator, paper = _start_exchange()
-    try:
-        account = simulator.sim.accounts[paper["api_key"]]
-        assert simulator.call(lambda: account.balance("USDT").free) == Decimal("100000")
-        assert simulator.call(lambda: account.balance("ETH").free) == Decimal("50")
-    finally:
-        simulator.stop()
