@@ -128,6 +128,7 @@ class LocalChain:
         self._fees: dict[int, list[tuple[int, frozenset[str] | None]]] = {}
         self._drop = 0
         self._listeners: list[Callable[[], None]] = []
+        self._version = 0
         self.received: Counter[str] = Counter()  # sends per signature, duplicates included
         self.outcomes: Counter[SendOutcome] = Counter()
 
@@ -143,7 +144,14 @@ class LocalChain:
             if callback in self._listeners:
                 self._listeners.remove(callback)
 
+    @property
+    def version(self) -> int:
+        """Bumped by every change: a send, produced blocks, an airdrop, a rollback."""
+        return self._version
+
     def _changed(self) -> None:
+        with self._lock:
+            self._version += 1
         for callback in list(self._listeners):
             callback()
 
@@ -247,8 +255,7 @@ class LocalChain:
             outcome = self._send(tx, signature, raw)
             self.received[signature] += 1
             self.outcomes[outcome] += 1
-        if outcome is SendOutcome.LANDED:
-            self._changed()
+        self._changed()  # even a lost send is news: it was received
         return signature, outcome
 
     def _send(self, tx: VersionedTransaction, signature: str, raw: bytes) -> SendOutcome:
