@@ -350,13 +350,21 @@ class LocalChain:
             finally:
                 if verify != sig_verify:
                     self.svm.with_sigverify(verify)
+        post: dict[str, Account] | None = None
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
             err = err_json(result)
         else:
             meta, err = result.meta(), None
+            post = {str(key): account for key, account in result.post_accounts()}
         return SimulationResult(
-            err, tuple(meta.logs()), meta.compute_units_consumed(), meta.fee(), replacement
+            err,
+            tuple(meta.logs()),
+            meta.compute_units_consumed(),
+            meta.fee(),
+            replacement,
+            post,
+            capture.inner_instructions(meta),
         )
 
     def status(self, signature: str) -> StatusView | None:
