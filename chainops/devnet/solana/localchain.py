@@ -50,6 +50,7 @@ from chainops.devnet.solana.clock import (
     Commitment,
     SlotClock,
 )
+from chainops.devnet.solana.history import AccountHistory
 from chainops.devnet.solana.records import (
     Landed,
     SendOutcome,
@@ -121,9 +122,7 @@ class LocalChain:
         self._landed: dict[str, Landed] = {}
         self._blocks: dict[int, list[str]] = {}  # slot -> signatures, in order
         self._by_address: dict[str, list[str]] = {}  # key -> signatures, oldest first
-        # key -> (slot, state before a transaction of that slot wrote it): the views
-        # of commitment levels that do not include that slot yet.
-        self._history: dict[str, list[tuple[int, Account | None]]] = {}
+        self._history = AccountHistory()  # the confirmed and finalized views of accounts
         self._known: set[str] = set()  # every key a transaction touched (program scans)
         self._fees: dict[int, list[tuple[int, frozenset[str] | None]]] = {}
         self._drop = 0
@@ -225,11 +224,8 @@ class LocalChain:
         with self._lock:
             confirmed = self.clock.commitment_slot(Commitment.CONFIRMED)
             tip = self.clock.tip()
-            for key, entries in self._history.items():
-                undone = [state for slot, state in entries if slot > confirmed]
-                if undone:
-                    self.svm.set_account(Pubkey.from_string(key), undone[0] or _EMPTY)
-                    entries[:] = [(s, a) for s, a in entries if s <= confirmed]
+            for key, state in self._history.undo(confirmed).items():
+                self.svm.set_account(Pubkey.from_string(key), state or _EMPTY)
             gone: list[str] = []
             for slot in [s for s in self._blocks if s > confirmed]:
                 gone += self._blocks.pop(slot)
@@ -291,10 +287,7 @@ class LocalChain:
         finalized = self.clock.commitment_slot(Commitment.FINALIZED)
         for key, before, after in zip(keys, pre, post, strict=True):
             if before is not after and before != after:
-                entries = self._history.setdefault(key, [])
-                if entries and entries[0][0] <= finalized:
-                    entries[:] = [(s, a) for s, a in entries if s > finalized]
-                entries.append((slot, before))
+                self._history.record(key, slot, before, finalized)
         block = self._blocks.setdefault(slot, [])
         self._landed[signature] = Landed(
             signature=signature,
@@ -456,10 +449,9 @@ class LocalChain:
 
     def _account_at(self, pubkey: str, level: Commitment) -> Account | None:
         if level is not Commitment.PROCESSED:
-            cutoff = self.clock.commitment_slot(level)
-            for slot, before in self._history.get(pubkey, ()):
-                if slot > cutoff:
-                    return before
+            found, state = self._history.before(pubkey, self.clock.commitment_slot(level))
+            if found:
+                return state
         return self.svm.get_account(Pubkey.from_string(pubkey))
 
     def balance(self, pubkey: str, commitment: Commitment | str = Commitment.PROCESSED) -> int:
