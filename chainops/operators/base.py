@@ -105,6 +105,7 @@ class Operator(ABC):
             self._closed = True
             if self._started:
                 await self._close()
+            self._release()
             if self._owns_events:
                 self.events.close()  # end subscribers' async iterators
 
@@ -115,6 +116,9 @@ class Operator(ABC):
     @abstractmethod
     async def _close(self) -> None:
         """Finish in-flight tracking and release resources."""
+
+    def _release(self) -> None:  # noqa: B027  (a hook: most operators acquire nothing)
+        """Free what the constructor acquired (open files); runs on close(), started or not."""
 
     async def __aenter__(self) -> Self:
         return await self.start()

@@ -185,6 +185,23 @@ class ChainTxController:
         return await self._operator.cancel(tx)
 
 
+log = logging.getLogger("chainops.operators")
+_warned_not_durable = False
+
+
+def _warn_not_durable(kind: str) -> None:
+    """Say once per process that an operator journals in memory only."""
+    global _warned_not_durable
+    if _warned_not_durable:
+        return
+    _warned_not_durable = True
+    log.warning(
+        "%s without journal_path journals in memory: after a crash its sent transactions "
+        "are not restored and exactly-once does not hold; give journal_path for that",
+        kind,
+    )
+
+
 class ChainOperator(Operator):
     """The shared skeleton of a chain operator; a chain supplies its parts and hooks."""
 
@@ -202,7 +219,12 @@ class ChainOperator(Operator):
         if isinstance(self.platform, ChainPlatform):
             self.chain: ChainPlatform = self.platform
         path = config.journal_path
+        if journal is None and not path:
+            _warn_not_durable(type(self).__name__)
         self.journal: Journal = journal or SqliteJournal(path if path else ":memory:")
+        # A journal file this operator opened is closed with it; a journal handed in
+        # (or one in memory, whose rows would vanish with it) stays open for the caller.
+        self._owns_journal = journal is None and bool(path)
         self.ids = ClientIdGenerator(prefix, last_issued=self.journal.last_client_id(prefix))
         self.commits = GroupCommitter(self.journal)
         self.waiters = Waiters()
@@ -218,6 +240,7 @@ class ChainOperator(Operator):
             self.restored = await self.restore()
         except BaseException:
             await self._shutdown()
+            self._release()  # the caller of a failed start() may never call close()
             raise
 
     async def _close(self) -> None:
@@ -228,6 +251,10 @@ class ChainOperator(Operator):
                 break
             await asyncio.sleep(self.monitor.poll_interval)
         await self._shutdown()
+
+    def _release(self) -> None:
+        if self._owns_journal:
+            self.journal.close()
 
     def _check_open(self) -> None:
         if self.closed:

@@ -8,6 +8,8 @@ Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
 ``devnet_fresh``     function a fork of its own for one test (mining mode, time and other node
                               settings that a snapshot does not cover start clean too)
 ``devnet_accounts``  function funded development accounts (address, private key), deployer excluded
+``devnet_like``      session  factory: ``devnet_like("ethereum")`` (or arbitrum, optimism, base,
+                              polygon, bsc) is a world shaped like that chain, started once
 ``solana_devnet``    function a fresh local Solana cluster (LiteSVM): loopback JSON-RPC + PubSub
 ``anvil_fork``       function factory: ``anvil_fork(url, block=None)`` forks any chain (mainnet
                               with your own RPC URL); every node it starts is stopped after the test
@@ -119,6 +121,25 @@ def devnet(devnet_fork: World) -> Iterator[World]:
 def devnet_fresh(devnet_world: World) -> Iterator[World]:
     with devnet_world.fork() as fork:
         yield fork
+
+
+@pytest.fixture(scope="session")
+def devnet_like(request: pytest.FixtureRequest) -> Iterator[Callable[[str], World]]:
+    from chainops.devnet.world import World
+
+    started: dict[str, World] = {}
+    use_cache = not request.config.getoption("--chainops-no-cache")
+
+    def make(chain: str) -> World:
+        if chain not in started:
+            started[chain] = World.start(like=chain, use_cache=use_cache)
+        return started[chain]
+
+    try:
+        yield make
+    finally:
+        for world in started.values():
+            world.stop()
 
 
 @pytest.fixture

@@ -76,6 +76,26 @@ async def test_given_up_as_the_last_nonce_is_released() -> None:
     assert await rig.nonces.reserve() == tx.nonce  # handed out again
 
 
+async def test_no_final_failure_while_the_node_holds_an_attempt() -> None:
+    rig = Rig()
+    tx = await rig.send()  # pooled by the node
+    assert not await rig.pipeline.give_up(tx, node_error(-32000, "intrinsic gas too low"))
+    await rig.pipeline.replaced_elsewhere(tx)
+    assert tx.state is TxState.BROADCAST  # neither REJECTED nor REPLACED: the chain has it
+    rig.node.mine(str(tx.attempts[0].hash))
+    await rig.pipeline.replaced_elsewhere(tx)
+    assert tx.state is TxState.BROADCAST  # a receipt of ours: the monitor records it
+
+
+async def test_a_refused_resend_of_bytes_the_node_holds_is_known() -> None:
+    rig = Rig()
+    tx = await rig.send()
+    # Ganache answers a re-send of bytes it holds with "transaction underpriced"
+    rig.node.refusals.append(node_error(-32003, "transaction underpriced"))
+    await rig.pipeline.broadcast(tx, tx.attempts[0])
+    assert tx.state is TxState.BROADCAST and tx.error is None
+
+
 async def test_restore_resends_the_same_bytes_and_only_records_what_was_mined() -> None:
     before = Rig()
     mined, unsent = await before.send(), await before.send()

@@ -24,7 +24,7 @@ from chainops.operators.evm.fees import (
     default_policy,
     parse_fee_history,
 )
-from chainops.operators.evm.node_errors import node_error
+from chainops.operators.evm.node_errors import NodeError, node_error
 
 GWEI = 10**9
 MAX_WEI = 2**256 - 1
@@ -443,6 +443,33 @@ async def test_pre_london_chain_is_detected_and_priced_by_gas_price(answer: Any)
     assert node.count("eth_feeHistory") == 1
     with pytest.raises(ValidationError, match="EIP-1559"):
         await fees.estimate(max_priority_fee_per_gas=1)
+
+
+ANVIL_BERLIN = {"oldestBlock": "0x0", "baseFeePerGas": ["0x0", "0x0"], "gasUsedRatio": [0.0]}
+BERLIN_BLOCK = {"number": "0x1", "gasLimit": "0x1c9c380"}  # no baseFeePerGas
+ZERO_FEE_BLOCK = {"number": "0x1", "baseFeePerGas": "0x0"}
+# Ganache 7 on berlin once blocks exist; the code is its own, not a parse error of ours
+GANACHE_CRASH = node_error(-32700, "Cannot read properties of undefined (reading 'toBigInt')")
+
+
+@pytest.mark.parametrize("history", [ANVIL_BERLIN, GANACHE_CRASH], ids=["anvil", "ganache"])
+async def test_pre_london_confirmed_by_the_latest_block(history: Any) -> None:
+    node = FakeNode(
+        eth_feeHistory=history, eth_getBlockByNumber=BERLIN_BLOCK, eth_gasPrice=hex(GWEI)
+    )
+    fees = oracle(node)
+    assert await fees.estimate() == FeeParams(gas_price=GWEI)
+    assert fees.legacy and node.count("eth_getBlockByNumber") == 1
+
+
+async def test_zero_base_fee_on_a_london_chain_stays_eip1559() -> None:
+    node = FakeNode(eth_feeHistory=ANVIL_BERLIN, eth_getBlockByNumber=ZERO_FEE_BLOCK)
+    fees = oracle(node, FeePolicy(min_tip_wei=5))
+    assert await fees.estimate() == FeeParams(max_fee_per_gas=5, max_priority_fee_per_gas=5)
+    assert not fees.legacy
+    crash = FakeNode(eth_feeHistory=GANACHE_CRASH, eth_getBlockByNumber=ZERO_FEE_BLOCK)
+    with pytest.raises(NodeError):
+        await oracle(crash).estimate()
 
 
 async def test_declared_legacy_never_asks_for_fee_history() -> None:

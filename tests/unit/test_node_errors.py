@@ -120,11 +120,11 @@ NODE_MATRIX_CASES: list[tuple[str, NodeErrorKind]] = [
         K.NONCE_GAP,
     ),
     (
-        "Known transaction: 0x9f7a6a1fd2b1a4e5d6c0b8f0c3a1e2d4b5c6a7f8e9d0c1b2a3f4e5d6c7b8a9f0",
+        "Known transaction: 0x15fd04b2cfdd5dd02f27d9c094786dd067d0ab5df74ef8b6dc22518233ee4b59",
         K.DUPLICATE,
     ),
     (
-        "Replacement transaction underpriced. A gasPrice/maxFeePerGas of at least 2750000001 "
+        "Replacement transaction underpriced. A gasPrice/maxFeePerGas of at least 5500000000 "
         "is necessary to replace the existing transaction with nonce 0.",
         K.REPLACEMENT_UNDERPRICED,
     ),
@@ -135,6 +135,10 @@ NODE_MATRIX_CASES: list[tuple[str, NodeErrorKind]] = [
         K.WRONG_CHAIN,
     ),
     ("Invalid chain id (1342) for chain with id 1337.", K.WRONG_CHAIN),
+    (
+        "the tx doesn't have the correct nonce. account has nonce of: 2 tx has nonce of: 1",
+        K.NONCE_TOO_LOW,
+    ),
     (
         "eth_feeHistory is disabled. It only works with the London hardfork or a later one.",
         K.NO_EIP1559,

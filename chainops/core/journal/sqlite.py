@@ -96,6 +96,7 @@ class SqliteJournal(Journal):
         self._lock = threading.RLock()
         self._depth = 0
         self._closed = False
+        self._files: tuple[tuple[int, int] | None, ...] | None = None
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -123,6 +124,8 @@ class SqliteJournal(Journal):
             with self.atomic():
                 self._create_schema()  # statement by statement: executescript would COMMIT
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # the files this connection writes; a commit into others would be lost
+            self._files = self._file_ids() if self.path != ":memory:" else None
         except sqlite3.Error as exc:
             conn.close()
             raise JournalError(f"cannot use journal {self.path!r}: {exc}") from exc
@@ -164,6 +167,11 @@ class SqliteJournal(Journal):
                 raise
             self._depth = 0
             try:
+                self._check_files()
+            except JournalError:
+                self._rollback()
+                raise
+            try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
@@ -181,6 +189,27 @@ class SqliteJournal(Journal):
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise JournalError(f"journal {self.path!r}: {exc}") from exc
+
+    def _file_ids(self) -> tuple[tuple[int, int] | None, ...]:
+        return (_identity(self.path), _identity(self.path + "-wal"))
+
+    def _check_files(self) -> None:
+        """Refuse to commit when the database or WAL file is no longer the one opened.
+
+        A ``-wal`` file deleted (or a database replaced) under a live connection takes
+        every later commit with it: "journalled" writes that a restart never sees.
+        """
+        if self._files is None:
+            return
+        now = self._file_ids()
+        if now[0] == self._files[0] and self._files[1] is None and now[1] is not None:
+            self._files = now  # the WAL appeared with the first write: adopt it
+        if now == self._files:
+            return
+        raise JournalError(
+            f"journal {self.path!r}: its database or WAL file was deleted or replaced while "
+            "open; refusing to write (nothing after this is sent). Restart the operator."
+        )
 
     def _check_open(self) -> None:
         if self._closed:
@@ -394,3 +423,12 @@ class SqliteJournal(Journal):
             if not self._closed:
                 self._closed = True
                 self._conn.close()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a file, None if it does not exist."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_dev, info.st_ino)

@@ -24,7 +24,13 @@ from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, RpcError, ValidationError
 from chainops.core.platforms import ChainPlatform
 from chainops.core.priority import Priority
-from chainops.operators.evm.node_errors import NodeErrorKind, classify
+from chainops.operators.evm.london import (
+    NoBaseFee,
+    history_doubtful,
+    latest_block_has_base_fee,
+    may_be_pre_london,
+    says_pre_london,
+)
 
 __all__ = [
     "LEGACY_MULTIPLIER_BPS",
@@ -88,10 +94,6 @@ class FeeCapExceeded(ChainopsError):
         super().__init__(message)
         self.fee_wei = fee_wei
         self.cap_wei = cap_wei
-
-
-class NoBaseFee(RpcError):
-    """The node reports blocks without a base fee: the chain runs a pre-London hardfork."""
 
 
 def _check_uint(value: object, what: str) -> int:
@@ -260,11 +262,6 @@ def _rpc_error_code(exc: BaseException) -> int | None:
     return None
 
 
-def _is_pre_london(exc: BaseException) -> bool:
-    """True if a node said the chain has no EIP-1559 (Hardhat: "eth_feeHistory is disabled")."""
-    return isinstance(exc, NoBaseFee) or classify(str(exc)) is NodeErrorKind.NO_EIP1559
-
-
 def _is_method_missing(exc: BaseException) -> bool:
     """True if a node said it does not implement the method."""
     if _rpc_error_code(exc) == _METHOD_NOT_FOUND:
@@ -335,8 +332,9 @@ class FeeOracle:
             reply = await self._rpc(
                 "eth_feeHistory", [hex(self.policy.history_blocks), "latest", _PERCENTILES]
             )
-            if isinstance(reply, Mapping) and None in (reply.get("baseFeePerGas") or ()):
-                raise NoBaseFee(f"{self.chain.name}: eth_feeHistory reports no base fee")
+            doubtful = history_doubtful(reply)
+            if doubtful or (doubtful is None and not await latest_block_has_base_fee(self._rpc)):
+                raise NoBaseFee(f"{self.chain.name}: the node reports no base fee")
             snapshot = parse_fee_history(reply)
             self._snapshot = (head if head is not None else snapshot.latest_block, snapshot)
             return snapshot
@@ -401,7 +399,11 @@ class FeeOracle:
             try:
                 snapshot = await self.snapshot(head)
             except Exception as exc:
-                if not (_is_pre_london(exc) or _is_method_missing(exc)):
+                legacy = says_pre_london(exc) or _is_method_missing(exc)
+                if not legacy and may_be_pre_london(exc):
+                    # Ganache fails feeHistory on its pre-London blocks: the block tells
+                    legacy = not await latest_block_has_base_fee(self._rpc)
+                if not legacy:
                     raise
                 if explicit_1559:
                     raise ValidationError(

@@ -85,12 +85,15 @@ class BlockMonitor(MonitorLoop):
         return self.track_finality and not self.finality_untracked
 
     def follow_depth(self, tx: Transaction, depth: int) -> None:
-        """Keep updating a mined ``tx``'s depth until it is ``depth`` deep (a waiter needs it)."""
-        if tx.state in _MINED and tx.state is not TxState.REVERTED and tx.confirmations < depth:
-            cid = str(tx.client_id)
+        """Keep following ``tx`` until it is ``depth`` blocks deep (a waiter needs it),
+        even past CONFIRMED or FINALIZED."""
+        if tx.is_terminal and not _counts_depth(tx):
+            return
+        cid = str(tx.client_id)
+        if tx.confirmations < depth:
             self._depth_wanted[cid] = max(depth, self._depth_wanted.get(cid, 0))
-            self.track(tx)
-            self.wake()
+        self.track(tx)
+        self.wake()
 
     def _finality(self, block: Any) -> None:
         head = self.head or 0
@@ -188,8 +191,14 @@ class BlockMonitor(MonitorLoop):
             )
         cid = str(tx.client_id)
         settled = tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.tracks_finality)
-        if settled and tx.confirmations >= self._depth_wanted.get(cid, 0):
+        deep = not _counts_depth(tx) or tx.confirmations >= self._depth_wanted.get(cid, 0)
+        if settled and deep:
             self._live.pop(cid, None)
             self._depth_wanted.pop(cid, None)
         if (tx.state, tx.confirmations, tx.receipt) != before:
             await self._on_change(tx)
+
+
+def _counts_depth(tx: Transaction) -> bool:
+    """Mined and successful: its depth still grows with every block."""
+    return tx.state in (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)

@@ -140,6 +140,7 @@ _PATTERNS: tuple[tuple[NodeErrorKind, re.Pattern[str]], ...] = tuple(
             NodeErrorKind.NONCE_TOO_LOW,
             (
                 r"nonce too low",  # geth, Anvil, erigon, Hardhat
+                r"doesn't have the correct nonce",  # Ganache (it queues higher nonces)
                 r"nonce is too low",  # OpenEthereum
                 r"nonce_too_low",  # Besu
                 r"\boldnonce\b",  # Nethermind

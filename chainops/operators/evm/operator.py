@@ -50,7 +50,7 @@ from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator
 from chainops.operators.evm.parts import ReplacementPolicy, WatchdogPolicy, monotonic
-from chainops.operators.evm.pipeline import PLAIN_TRANSFER_GAS, SendPipeline
+from chainops.operators.evm.pipeline import PLAIN_TRANSFER_GAS, NonceTaken, SendPipeline
 from chainops.operators.evm.preflight import Preflight
 from chainops.operators.evm.recovery import Recovery
 from chainops.operators.evm.replacements import Replacer
@@ -354,9 +354,18 @@ class EvmOperator(ChainOperator):
             head=self.monitor.head,
         )
         await self.preflight.check_funds(wei, gas_limit, fees)
-        tx = await self.pipeline.prepare(req, wei, gas_limit, fees)
         if req.abi is not None and req.to is not None:
             self.preflight.remember_abi(str(req.to), req.abi)
+        try:
+            return await self._launch(req, wei, gas_limit, fees, deadline)
+        except NonceTaken:
+            # refused before anything of ours went out, and the allocator resynced: once more
+            return await self._launch(req, wei, gas_limit, fees, deadline)
+
+    async def _launch(
+        self, req: TxRequest, wei: int, gas_limit: int, fees: FeeParams, deadline: float | None
+    ) -> Transaction:
+        tx = await self.pipeline.prepare(req, wei, gas_limit, fees)
         if deadline is not None:
             self.watchdog.deadlines[str(tx.client_id)] = monotonic() + deadline
         await self.pipeline.launch(tx)

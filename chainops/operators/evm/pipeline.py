@@ -42,6 +42,19 @@ log = logging.getLogger("chainops.evm.pipeline")
 
 PLAIN_TRANSFER_GAS = 21_000
 _PENDING = (TxState.SIGNED, TxState.BROADCAST)
+# A request identical to an earlier refused one (same call, nonce and fees) signs to the
+# same bytes; one wei more on the fee makes it a new transaction for the journal.
+_MAX_NUDGES = 8
+
+
+class NonceTaken(NonceError):
+    """The nonce was taken by a transaction outside this operator before ours went out.
+
+    Nothing of ours reached the node; the allocator has been resynced past it, so the
+    same request can be sent again at once (``EvmOperator.send`` does so once).
+    """
+
+
 # "Nonce too high" first gets a short retry: a lower nonce of ours may still be on its
 # way (another process sharing the account, a node that has not pooled it yet).
 GAP_RETRY_DELAYS = (0.05, 0.2, 0.5)
@@ -132,6 +145,12 @@ class SendPipeline:
         )
         self.events.track(tx)
         signed = self.signer.sign(tx_fields(self.chain_id, req, wei, gas, nonce, fees))
+        for _ in range(_MAX_NUDGES):
+            if self.commits.journal.find_by_venue_id(str(signed.hash)) is None:
+                break
+            fees = _nudged(fees)
+            tx.fee_params = fees
+            signed = self.signer.sign(tx_fields(self.chain_id, req, wei, gas, nonce, fees))
         tx.add_attempt(TxAttempt(index=0, hash=signed.hash, raw=signed.raw, nonce=nonce, fee=fees))
         # The point of no return: after this write the bytes are ours to re-send.
         await self.commits.save(tx)
@@ -168,7 +187,15 @@ class SendPipeline:
     async def broadcast(
         self, tx: Transaction, attempt: TxAttempt, *, restoring: bool = False
     ) -> None:
-        """Hand the journalled bytes to the node and act on its answer by error class."""
+        """Hand the journalled bytes to the node and act on its answer by error class.
+
+        ``restoring``: bytes that may have gone out before (recovery, gap fills) are
+        first looked up by hash, and not sent again if the node has them: Ganache with
+        its miner stopped pools a second copy of bytes it holds and mines both.
+        """
+        if restoring and await self._node_has(attempt):
+            self._accepted(tx, attempt)
+            return
         try:
             if attempt.nonce is None:
                 await self.rpc.send_raw(attempt.raw)
@@ -221,8 +248,32 @@ class SendPipeline:
             if tx.state not in _PENDING:
                 return
             await self.replaced_elsewhere(tx)
+            if not restoring and tx.state is TxState.REPLACED:
+                raise NonceTaken(
+                    f"{tx.client_id}: nonce {tx.nonce} was already used outside this "
+                    "operator; nothing of ours went out, the nonce is resynced"
+                ) from exc
+            return
+        if (
+            exc.kind in (NodeErrorKind.REPLACEMENT_UNDERPRICED, NodeErrorKind.UNDERPRICED)
+            and len(tx.attempts) == 1
+            and tx.nonce is not None
+            and await self._nonce_taken(tx.nonce)
+        ):
+            # A first attempt replaces nothing of ours: a foreign transaction holds the
+            # nonce in the pool (Ganache says "transaction underpriced"). Ours is refused
+            # for good; the nonce is skipped, never filled (the foreign one will take it).
+            if await self._chain_holds(tx):
+                self.live.wake()
+                return
+            self.finish(tx, TxState.REJECTED, exc)
+            await self.nonces.done(tx.nonce)
+            await self.nonces.sync()
             if not restoring:
-                raise NonceError(f"{tx.client_id}: nonce {tx.nonce} already used") from exc
+                raise NonceTaken(
+                    f"{tx.client_id}: nonce {tx.nonce} is taken by a pending transaction "
+                    "outside this operator; nothing of ours went out, the nonce is skipped"
+                ) from exc
             return
         if await self.give_up(tx, exc, release=not restoring) and not restoring:
             raise exc
@@ -234,6 +285,26 @@ class SendPipeline:
         except ChainopsError:
             return False  # no answer proves nothing; the refusal stands
         return isinstance(found, dict)
+
+    async def _nonce_taken(self, nonce: int) -> bool:
+        """True if a pooled or mined transaction of this account already has ``nonce``."""
+        owner = str(self.signer.address)
+        try:
+            count = int(await self.rpc.call("eth_getTransactionCount", [owner, "pending"]), 16)
+            if count > nonce:
+                return True
+            # Ganache leaves pooled transactions out of its pending count: ask the pool.
+            pool = await self.rpc.call("txpool_content", [])
+        except ChainopsError:
+            return False
+        if not isinstance(pool, dict):
+            return False
+        for section in ("pending", "queued"):
+            by_sender = pool.get(section) or {}
+            for sender, entries in by_sender.items():
+                if sender.lower() == owner.lower() and str(nonce) in entries:
+                    return True
+        return False
 
     async def _close_gap(self, tx: Transaction, attempt: TxAttempt) -> None:
         """A short retry, then fill the nonces missing below ours and send once more.
@@ -398,3 +469,14 @@ class SendPipeline:
         await self.ordered.drain()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _nudged(fees: FeeParams) -> FeeParams:
+    """``fees`` one wei higher (tip and cap, or gas price)."""
+    if fees.gas_price is not None:
+        return FeeParams(gas_price=fees.gas_price + 1)
+    assert fees.max_fee_per_gas is not None and fees.max_priority_fee_per_gas is not None
+    return FeeParams(
+        max_fee_per_gas=fees.max_fee_per_gas + 1,
+        max_priority_fee_per_gas=fees.max_priority_fee_per_gas + 1,
+    )

@@ -1,0 +1,70 @@
+"""First broadcasts leave in nonce order, whatever order the senders finish signing in."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from chainops.core.errors import RpcPermanentError
+from chainops.core.ids import TxHash
+from chainops.operators.evm.ordering import NonceOrderedSends
+
+
+class Wire:
+    """Records what reaches the node, one list per loop turn (one batch)."""
+
+    def __init__(self, refuse: bytes | None = None) -> None:
+        self.sent: list[bytes] = []
+        self.refuse = refuse
+
+    async def send_raw(self, raw: bytes) -> TxHash:
+        self.sent.append(raw)
+        await asyncio.sleep(0)
+        if raw == self.refuse:
+            raise RpcPermanentError("refused")
+        return TxHash("0x" + raw.hex().rjust(64, "0"))
+
+
+async def test_sends_leave_in_nonce_order() -> None:
+    wire = Wire()
+    ordered = NonceOrderedSends(wire.send_raw)
+    for nonce in range(5):
+        ordered.expect(nonce)
+    order = [3, 1, 4, 0, 2]
+    tasks = []
+    for nonce in order:
+        tasks.append(asyncio.ensure_future(ordered.send(nonce, bytes([nonce]))))
+        await asyncio.sleep(0)
+        # nothing goes before nonce 0 is ready
+        assert wire.sent == [] or wire.sent[0] == b"\x00"
+    await asyncio.gather(*tasks)
+    assert wire.sent == [bytes([n]) for n in range(5)]
+    assert ordered.held == 0
+
+
+async def test_a_released_nonce_stops_holding_the_later_ones() -> None:
+    wire = Wire()
+    ordered = NonceOrderedSends(wire.send_raw)
+    ordered.expect(0)
+    ordered.expect(1)
+    later = asyncio.ensure_future(ordered.send(1, b"\x01"))
+    await asyncio.sleep(0.01)
+    assert wire.sent == [] and ordered.held == 1
+    ordered.forget(0)  # nonce 0 failed before signing: given back unsent
+    await later
+    assert wire.sent == [b"\x01"]
+
+
+async def test_unreserved_nonces_pass_straight_through_and_errors_reach_their_sender() -> None:
+    wire = Wire(refuse=b"\x00")
+    ordered = NonceOrderedSends(wire.send_raw)
+    assert await ordered.send(7, b"\x07")  # not reserved here (a replacement, a fill)
+    ordered.expect(0)
+    ordered.expect(1)
+    first = asyncio.ensure_future(ordered.send(0, b"\x00"))
+    second = asyncio.ensure_future(ordered.send(1, b"\x01"))
+    with pytest.raises(RpcPermanentError):
+        await first
+    assert await second  # a refusal of a lower nonce does not stop the next one
+    assert wire.sent == [b"\x07", b"\x00", b"\x01"]
