@@ -6,6 +6,15 @@
    receipt). HTTP requests are counted by a loopback proxy in front of Anvil.
 2. ``v3_offline_quotes``: exact offline quotes per second over a loaded pool state against
    QuoterV2 ``eth_call`` quotes per second (web3.py), for a swap that crosses ticks.
+3. ``v3_warm_quote``: the public ``quote_exact_in`` through a ``PoolCache`` that follows
+   the chain (zero requests) against one QuoterV2 ``eth_call`` through the same operator.
+4. ``v3_cold_quote``: ``quote_exact_in`` reading the pool afresh (batched pool views:
+   slot0, liquidity, tick bitmap, ticks) against the same QuoterV2 ``eth_call``.
+5. ``best_route_cold`` / ``best_route_warm``: every candidate route WETH -> DAI (V2 and
+   the V3 tiers, direct and through the wrapped token or a stablecoin) priced exactly,
+   first on a new router (pools discovered and read) then through a following cache,
+   against quoting the same routes on chain (QuoterV2 and ``getAmountsOut`` calls, sent
+   concurrently in one batch by the same operator).
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from bench.harness import Result, per_second
 from chainops.abis import load_abi
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
-from chainops.operators.dapps import DexContext, UniswapV3
+from chainops.operators.dapps import DexContext, PoolCache, UniswapRoutes, UniswapV3
 from chainops.operators.dapps.erc20 import MAX_UINT256
 from chainops.operators.evm import EvmOperator
 
@@ -123,13 +132,13 @@ async def _our_swaps(url: str, world: World, proxy: CountingProxy) -> tuple[list
     requests: list[int] = []
     async with evm:
         v3 = UniswapV3(DexContext(evm, world.book))
-        await v3.wait(await v3.swap(await v3.quote_exact_in(["WETH", "USDC"], SWAP, fee=500)))
+        await (await v3.swap(await v3.quote_exact_in(["WETH", "USDC"], SWAP, fee=500))).wait()
         for _ in range(ROUNDS):
             await asyncio.sleep(0.2)  # let the block monitor's idle polls fall outside the count
             proxy.reset()
             began = time.perf_counter()
             quote = await v3.quote_exact_in(["WETH", "USDC"], SWAP, fee=500)
-            await v3.wait(await v3.swap(quote))
+            await (await v3.swap(quote)).wait()
             times.append(time.perf_counter() - began)
             requests.append(proxy.reset()[0])
     return times, requests
@@ -197,9 +206,128 @@ def _quote_results(world: World) -> list[Result]:
     ]  # fmt: skip
 
 
+async def _time(fn: Any, n: int) -> float:
+    """Median seconds per awaited call of ``fn`` over ``n`` calls (after one warm-up)."""
+    await fn()
+    times = []
+    for _ in range(n):
+        began = time.perf_counter()
+        await fn()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+async def _public_quotes(world: World, proxy: CountingProxy) -> list[Result]:
+    evm = OperatorFactory.create(
+        "devnet", cache=False, rpc_url=proxy.url, private_key=world.book.accounts[3].private_key,
+        track_finality=False,
+    )  # fmt: skip
+    assert isinstance(evm, EvmOperator)
+    path, amount = ["WETH", "USDC"], Decimal(QUOTE_WETH)
+    async with evm:
+        ctx = DexContext(evm, world.book)
+        cache = PoolCache(evm.batcher, poll_interval=3600)
+        warm, cold = UniswapV3(ctx, cache=cache), UniswapV3(ctx)
+        async with cache:
+            quoter = await _time(lambda: cold.quoter_exact_in(path, amount, fee=500), 50)
+            warm_s = await _time(lambda: warm.quote_exact_in(path, amount, fee=500), 200)
+            proxy.reset()
+            await warm.quote_exact_in(path, amount, fee=500)
+            warm_requests = proxy.reset()
+            cold_s = await _time(lambda: cold.quote_exact_in(path, amount, fee=500), 50)
+            proxy.reset()
+            await cold.quote_exact_in(path, amount, fee=500)
+            cold_requests = proxy.reset()
+            same = (await warm.quote_exact_in(path, amount, fee=500)).amount_out
+            assert same == await cold.quoter_exact_in(path, amount, fee=500)
+    baseline = "QuoterV2 eth_call (same operator)"
+    return [
+        Result(
+            "v3_warm_quote", "s", warm_s, quoter, baseline, higher_is_better=False,
+            details={"requests_and_calls": warm_requests, "weth_in": QUOTE_WETH},
+        ),
+        Result(
+            "v3_cold_quote", "s", cold_s, quoter, baseline, higher_is_better=False,
+            details={"requests_and_calls": cold_requests, "weth_in": QUOTE_WETH},
+        ),
+    ]  # fmt: skip
+
+
+async def _route_quotes(world: World, proxy: CountingProxy) -> list[Result]:
+    evm = OperatorFactory.create(
+        "devnet", cache=False, rpc_url=proxy.url, private_key=world.book.accounts[3].private_key,
+        track_finality=False,
+    )  # fmt: skip
+    assert isinstance(evm, EvmOperator)
+    async with evm:
+        ctx = DexContext(evm, world.book)
+        raw = 3 * 10**18
+        fresh = UniswapRoutes(ctx)  # building the contract handles is not part of routing
+        proxy.reset()
+        began = time.perf_counter()
+        routes = await fresh.routes("WETH", "DAI", raw, gas_price=10**9)
+        cold_s, cold_requests = time.perf_counter() - began, proxy.reset()
+        cache = PoolCache(evm.batcher, poll_interval=3600)
+        router = UniswapRoutes(ctx, cache=cache)
+        async with cache:
+            warm_s = await _time(lambda: router.routes("WETH", "DAI", raw, gas_price=10**9), 20)
+            proxy.reset()
+            await router.routes("WETH", "DAI", raw, gas_price=10**9)
+            warm_requests = proxy.reset()
+        v2_router = evm.contract(
+            world.book.contracts["UniswapV2Router02"], load_abi("UniswapV2Router02")
+        )
+
+        async def onchain() -> None:
+            calls = []
+            for r in routes:
+                if r.dex == "uniswap-v3":
+                    calls.append(router.v3.quoter_raw(r.path, r.fees, raw, exact_in=True))
+                else:
+                    path = [t.address for t in r.path]
+                    calls.append(evm.call(v2_router.request("getAmountsOut", raw, path)))
+            await asyncio.gather(*calls)
+
+        onchain_s = await _time(onchain, 10)
+    details = {
+        "routes": len(routes),
+        "cold_requests_and_calls": cold_requests,
+        "warm_requests_and_calls": warm_requests,
+        "best": routes[0].symbols,
+    }
+    baseline = f"quoting the {len(routes)} routes on chain (one batch)"
+    return [
+        Result("best_route_cold", "s", cold_s, onchain_s, baseline, higher_is_better=False,
+               details=details),
+        Result("best_route_warm", "s", warm_s, onchain_s, baseline, higher_is_better=False,
+               details=details),
+    ]  # fmt: skip
+
+
+def _route_results(world: World) -> list[Result]:
+    proxy = CountingProxy(world.rpc_url)
+    try:
+        return asyncio.run(_route_quotes(world, proxy))
+    finally:
+        proxy.close()
+
+
+def _public_quote_results(world: World) -> list[Result]:
+    proxy = CountingProxy(world.rpc_url)
+    try:
+        return asyncio.run(_public_quotes(world, proxy))
+    finally:
+        proxy.close()
+
+
 def run() -> list[Result]:
     with World.start() as world, world.fork() as fork:
-        return _swap_results(fork) + _quote_results(fork)
+        return (
+            _swap_results(fork)
+            + _quote_results(fork)
+            + _public_quote_results(fork)
+            + _route_results(fork)
+        )
 
 
 if __name__ == "__main__":

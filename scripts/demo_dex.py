@@ -56,9 +56,9 @@ async def run_dex_demo(world: World, console: Console) -> None:
         for column in ("venue", "path", "paid -> got", "min out", "impact", "gas", "state"):
             swaps.add_column(column)
         q2 = await v2.quote_exact_in(["WETH", "USDC"], Decimal("1"), slippage="0.5%")
-        _order_row(swaps, "Uniswap V2", await v2.wait(await v2.swap(q2)))
+        _order_row(swaps, "Uniswap V2", await (await v2.swap(q2)).wait())
         q3 = await v3.quote_exact_in(["WETH", "USDC"], Decimal("1"), fee=500, slippage="0.3%")
-        _order_row(swaps, "Uniswap V3 0.05 %", await v3.wait(await v3.swap(q3)))
+        _order_row(swaps, "Uniswap V3 0.05 %", await (await v3.swap(q3)).wait())
         console.print(swaps)
 
         plan = await lp.plan_mint(
@@ -71,7 +71,7 @@ async def run_dex_demo(world: World, console: Console) -> None:
         )
         other = UniswapV3(trader)
         for path, amount in ((["ETH", "USDC"], Decimal(15)), (["USDC", "WETH"], Decimal(25_000))):
-            await other.wait(await other.swap(await other.quote_exact_in(path, amount, fee=500)))
+            await (await other.swap(await other.quote_exact_in(path, amount, fee=500))).wait()
         console.print("  another account swapped 15 ETH -> USDC and 25,000 USDC -> WETH through it")
 
         earned = await lp.position(token_id)

@@ -29,7 +29,7 @@ async def main() -> None:
             ["WETH", "USDC"], Decimal("1.5"), fee=500, slippage=Bps(50)
         )
         print("quote:", quote.record())
-        order = await uni.wait(await uni.swap(quote))
+        order = await (await uni.swap(quote)).wait()
         print(order, "fills:", dict(order.fills), "fees:", order.fees)
 
 

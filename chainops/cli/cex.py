@@ -264,10 +264,12 @@ def serve(
     port: int = typer.Option(8090, "--port", help="0 picks a free port"),
     seed: int = typer.Option(0, "--seed", help="seeds the market maker's book and the faults"),
     fund: list[str] = FUND,
+    accounts: int = typer.Option(1, "--accounts", min=1, max=1000, help="funded accounts"),
 ) -> None:
     """Run the exchange simulator (a paper-trading venue) until Ctrl-C.
 
-    Prints one JSON line: the URLs and the key and secret of a funded account.
+    Prints one JSON line: the URLs, the key and secret of the first funded
+    account and, under ``accounts``, every account's key and secret.
     """
     from chainops.devnet.exchange import ExchangeSimulator
 
@@ -280,13 +282,14 @@ def serve(
 
     async def main() -> None:
         async with ExchangeSimulator(seed=seed, port=port) as sim:
-            account = sim.create_account(dict(funds))
+            made = [sim.create_account(dict(funds)) for _ in range(accounts)]
+            keys = [{"api_key": a.api_key, "api_secret": a.secret} for a in made]
             info = {
                 "url": sim.url,
                 "stream_url": sim.stream_url,
                 "ws_api_url": sim.ws_api_url,
-                "api_key": account.api_key,
-                "api_secret": account.secret,
+                **keys[0],
+                "accounts": keys,
             }
             print(json.dumps(info), flush=True)
             await asyncio.Event().wait()

@@ -59,6 +59,9 @@ def devnet_up(
     exchange: bool = typer.Option(
         True, "--exchange/--no-exchange", help="Also start the Binance-compatible simulator."
     ),
+    like: str | None = typer.Option(
+        None, "--like", help="Shape it like a chain: ethereum, arbitrum, optimism, base, ..."
+    ),
     *,
     rt: Runtime,
 ) -> None:
@@ -75,7 +78,7 @@ def devnet_up(
     from chainops.devnet.world import World
 
     anvil_port = _port(port, RPC_PORT, "the devnet")
-    world = World.start(AnvilConfig(port=anvil_port), use_cache=not no_cache)
+    world = World.start(AnvilConfig(port=anvil_port), use_cache=not no_cache, like=like)
     simulator, paper = _start_exchange() if exchange else (None, None)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

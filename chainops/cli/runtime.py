@@ -102,7 +102,13 @@ class Runtime:
         """Ctrl-C: say what is still pending and the command that resumes waiting."""
         code = int(ExitCode.INTERRUPTED)
         if self.pending is None:
-            err.print("interrupted")
+            hint = ""
+            if self.venue is Venue.EVM:
+                hint = (
+                    ": whatever was sent is in the journal; `chainops tx list --pending` "
+                    "shows it and `chainops tx wait ID` resumes waiting"
+                )
+            err.print(f"interrupted{hint}")
             raise typer.Exit(code=code)
         client_id, resume = self.pending
         if self.as_json:
@@ -117,12 +123,18 @@ class Runtime:
     @contextmanager
     def waiting(self, client_id: str, resume: str) -> Iterator[None]:
         """While inside, Ctrl-C reports ``client_id`` and the ``resume`` command."""
+        import asyncio
+
         self.pending = (client_id, resume)
         err.print(f"waiting for {client_id} (Ctrl-C stops waiting, not the operation)")
         try:
             yield
-        finally:
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise  # Ctrl-C: keep the hint for the interrupt handler
+        except BaseException:
             self.pending = None
+            raise
+        self.pending = None
 
     # -- output ---------------------------------------------------------------------------
 
@@ -233,7 +245,9 @@ class Runtime:
         from chainops.operators.base import OperatorFactory
 
         net = self.net()
-        options = net.operator_options() | {"rpc_retries": 1} | settings
+        # close_timeout 0: the CLI waits explicitly; on exit (or Ctrl-C) the journal keeps
+        # what is in flight for `tx wait`, so closing never blocks on pending transactions
+        options = net.operator_options() | {"rpc_retries": 1, "close_timeout": 0.0} | settings
         evm = OperatorFactory.create(
             net.chain.name,
             kind="evm",

@@ -61,8 +61,7 @@ def send(
     rt.confirm(lines)
 
     async def body() -> dict[str, Any]:
-        extra: dict[str, Any] = {"close_timeout": 0.0} if no_wait else {}
-        evm = await rt.connect(signer, **extra)
+        evm = await rt.connect(signer)
         try:
             if token is None:
                 tx = await evm.send(to=recipient, value=value, priority=net.fee.priority)

@@ -13,20 +13,17 @@ import sys
 import time
 from typing import Any
 
-import typer
-from rich.console import Console
-
-from chainops.core.errors import ChainopsError
-
-console = Console()
+from chainops.cli.options import Venue, command
+from chainops.cli.runtime import Runtime
+from chainops.cli.runtime import out as console
 
 
-def setup(
-    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-) -> None:
+@command(None, "setup", venue=Venue.NONE)
+def setup(*, rt: Runtime) -> None:
     """Install the pinned Anvil and Uniswap artifacts into the per-user tool cache."""
     from chainops.devnet import toolcache, tools
 
+    json_output = rt.as_json
     began = time.monotonic()
     target = tools.provisioning_dir()
     rows: list[dict[str, Any]] = []
@@ -35,28 +32,25 @@ def setup(
         sys.stderr.write(f"chainops setup: {line}\n")
         sys.stderr.flush()
 
-    try:
-        pins = toolcache.load_pins()
-        wanted = list(pins.artifacts)
-        explicit = os.environ.get("CHAINOPS_ANVIL")
-        on_path = None if explicit else tools.anvil_on_path()
-        pinned_there = pins.anvil is not None and toolcache.is_installed(target, pins.anvil)
-        if explicit:
-            rows.append({"name": "anvil", "status": "CHAINOPS_ANVIL", "path": explicit})
-        elif on_path is not None and not pinned_there:
-            version = ".".join(map(str, tools.anvil_version(on_path) or ()))
-            rows.append({"name": "anvil", "version": version, "status": "on PATH",
-                         "path": str(on_path)})
-        elif pins.anvil is None:
-            raise toolcache.ToolSetupError(
-                f"no pinned Anvil build for {toolcache.platform_key()}; install Foundry "
-                "(`foundryup`) so that `anvil` is on PATH"
-            )
-        else:
-            wanted.insert(0, pins.anvil)
-        installed = toolcache.provision(wanted, target, progress=progress)
-    except ChainopsError as exc:
-        raise _fail(exc, json_output) from None
+    pins = toolcache.load_pins()
+    wanted = list(pins.artifacts)
+    explicit = os.environ.get("CHAINOPS_ANVIL")
+    on_path = None if explicit else tools.anvil_on_path()
+    pinned_there = pins.anvil is not None and toolcache.is_installed(target, pins.anvil)
+    if explicit:
+        rows.append({"name": "anvil", "status": "CHAINOPS_ANVIL", "path": explicit})
+    elif on_path is not None and not pinned_there:
+        version = ".".join(map(str, tools.anvil_version(on_path) or ()))
+        rows.append({"name": "anvil", "version": version, "status": "on PATH",
+                     "path": str(on_path)})
+    elif pins.anvil is None:
+        raise toolcache.ToolSetupError(
+            f"no pinned Anvil build for {toolcache.platform_key()}; install Foundry "
+            "(`foundryup`) so that `anvil` is on PATH"
+        )
+    else:
+        wanted.insert(0, pins.anvil)
+    installed = toolcache.provision(wanted, target, progress=progress)
     for item in installed:
         rows.append(
             {
@@ -89,11 +83,3 @@ def setup(
         highlight=False,
     )
 
-
-def _fail(exc: ChainopsError, as_json: bool) -> typer.Exit:
-    if as_json:
-        document = {"error": type(exc).__name__, "message": str(exc), "exit_code": 1}
-        print(json.dumps(document), flush=True)
-    else:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
-    return typer.Exit(code=1)

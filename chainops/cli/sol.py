@@ -25,20 +25,16 @@ import typer
 from chainops.cli.format import plain
 from chainops.cli.options import Venue, command
 from chainops.cli.runtime import Runtime, err, out, parse_amount
-from chainops.core.errors import ChainopsError
-from chainops.extras import require_solana
 
 sol_app = typer.Typer(help="Solana: balances, SOL and SPL token transfers.", no_args_is_help=True)
 DEFAULT_CLUSTER = "solana-local"
 
 
-@sol_app.callback()
-def _solana_extra() -> None:
-    try:
-        require_solana("chainops sol")
-    except ChainopsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+def _solana_extra(feature: str = "chainops sol") -> None:
+    """One line naming the extra when solders / solana-py are not installed."""
+    from chainops.extras import require_solana
+
+    require_solana(feature)
 
 
 PRIORITY_FEE = typer.Option(
@@ -49,6 +45,7 @@ PRIORITY_FEE = typer.Option(
 def _url(rt: Runtime) -> str:
     from chainops.core.errors import ValidationError
 
+    _solana_extra()
     if not rt.rpc_url:
         raise ValidationError("no RPC URL: pass --rpc-url or set CHAINOPS_SOLANA_URL")
     return rt.rpc_url
@@ -182,7 +179,7 @@ def token_transfer(
 
 def serve_devnet(port: int, json_output: bool) -> None:
     """``chainops devnet up --solana``: a local cluster on loopback until Ctrl-C / SIGTERM."""
-    _solana_extra()
+    _solana_extra("chainops devnet up --solana")
     from chainops.devnet.solana import SolanaRpcServer
     from chainops.operators.solana import SolanaSigner
 
@@ -196,6 +193,7 @@ def serve_devnet(port: int, json_output: bool) -> None:
     try:
         document = {
             "solana_rpc_url": server.url,
+            "solana_ws_url": server.ws_url,
             "platform": "solana-local",
             "dev_account": str(dev.pubkey),
             "dev_keypair": str(keypair),
@@ -206,6 +204,7 @@ def serve_devnet(port: int, json_output: bool) -> None:
         else:
             out.print(
                 f"[green]solana devnet up[/green] at [bold]{server.url}[/bold] "
+                f"(PubSub {server.ws_url}) "
                 f"(LiteSVM, 0.4 s slots)\n  dev account {dev.pubkey} holds 1000 SOL; "
                 f"keypair file {keypair}\n  Ctrl-C stops it."
             )

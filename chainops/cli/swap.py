@@ -68,7 +68,7 @@ def swap(
             order = await venue.swap(quote)
             resume = command_line("tx", "wait", str(order.execution))
             with rt.waiting(str(order.execution), resume):
-                order = await venue.wait(order)
+                order = await order.wait()
             return {"order": order.to_dict(), "quote": quote.record()}
 
     result = rt.run(body)

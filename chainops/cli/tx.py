@@ -203,7 +203,7 @@ def _replacement(cancel: bool) -> None:
         )
 
         async def body() -> dict[str, Any]:
-            evm = await rt.connect(signer, close_timeout=0.0)
+            evm = await rt.connect(signer)
             try:
                 live = await _live(evm, tx)
                 if live.is_terminal:

@@ -29,7 +29,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from chainops.config.paths import config_path
 from chainops.core.errors import ConfigurationError
-from chainops.operators.evm.fees import Priority
+from chainops.core.priority import Priority
 
 _URL_SCHEMES = ("http://", "https://", "ws://", "wss://")
 

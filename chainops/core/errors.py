@@ -31,6 +31,13 @@ JournalError                the durable store could not read or write
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the operation modules import this one
+    from chainops.core.operation import Operation
+    from chainops.core.order import Order
+    from chainops.core.transaction import Transaction
+
 
 class ChainopsError(Exception):
     """Root of every error chainops raises on purpose."""
@@ -50,6 +57,10 @@ class InvalidIdentifier(ValidationError):
 
 class InvalidTransition(ChainopsError):
     """A state transition that the operation's state table forbids."""
+
+    kind: str
+    source: str
+    target: str
 
     def __init__(self, kind: str, source: str, target: str) -> None:
         super().__init__(f"{kind}: invalid transition {source} -> {target}")
@@ -85,6 +96,8 @@ class RpcPermanentError(RpcError):
 class RateLimited(RpcTransientError):
     """The venue asked us to slow down."""
 
+    retry_after: float | None
+
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
@@ -101,13 +114,24 @@ class Rejected(ChainopsError):
 class Reverted(ChainopsError):
     """The operation executed and failed (an EVM revert); ``reason`` is decoded."""
 
+    reason: str | None
+
     def __init__(self, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason
 
 
 class SlippageExceeded(ChainopsError):
-    """The price moved past the allowed slippage; nothing was sent."""
+    """The price moved past the allowed slippage; nothing was sent.
+
+    ``order`` is the swap order it refused (recorded FAILED), once one exists.
+    """
+
+    order: Order | None
+
+    def __init__(self, message: str, *, order: Order | None = None) -> None:
+        super().__init__(message)
+        self.order = order
 
 
 class NotFound(ChainopsError):
@@ -115,7 +139,31 @@ class NotFound(ChainopsError):
 
 
 class UnknownOutcome(ChainopsError):
-    """It is not known yet whether the operation executed; reconcile, never retry blindly."""
+    """It is not known yet whether the operation executed; reconcile, never retry blindly.
+
+    ``operation`` is the order or transaction concerned, when there is one: it
+    stays tracked, so the caller can wait on it again or reconcile it.
+    """
+
+    operation: Operation[Any] | None
+
+    def __init__(self, message: str, *, operation: Operation[Any] | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+
+    @property
+    def transaction(self) -> Transaction | None:
+        """The transaction concerned, if the operation is one."""
+        from chainops.core.transaction import Transaction  # here: that module imports this one
+
+        return self.operation if isinstance(self.operation, Transaction) else None
+
+    @property
+    def order(self) -> Order | None:
+        """The order concerned, if the operation is one."""
+        from chainops.core.order import Order  # here: that module imports this one
+
+        return self.operation if isinstance(self.operation, Order) else None
 
 
 class DevnetError(ChainopsError):

@@ -361,7 +361,8 @@ class Operation(ABC, Generic[S]):
         except TimeoutError:
             raise UnknownOutcome(
                 f"{self.client_id} is {self._state.name} after {timeout}s: "
-                "still pending, not failed"
+                "still pending, not failed",
+                operation=self,
             ) from None
         failure = self._failure()
         if failure is not None:
@@ -371,7 +372,10 @@ class Operation(ABC, Generic[S]):
     def _wake_watchers(self) -> None:
         """Let every waiter re-check its condition (after a change, recorded or not)."""
         for watcher in list(self._watchers):
-            watcher()
+            try:
+                watcher()
+            except Exception:  # e.g. the waiter's loop is closed: never fail the change itself
+                log.exception("operation waiter failed on %s", self._client_id)
 
     async def _wait_for(self, predicate: Callable[[Self], bool]) -> Self:
         """Wait until ``predicate(self)`` holds; bound it with ``asyncio.timeout(...)``.

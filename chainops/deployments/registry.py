@@ -6,15 +6,13 @@ import json
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from chainops.core.addressbook import AddressBook, TokenEntry
 from chainops.core.assets import Token
 from chainops.core.errors import ConfigurationError, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.platforms import get_chain
-
-if TYPE_CHECKING:
-    from chainops.core.addressbook import AddressBook
 
 
 class UnknownToken(ValidationError):
@@ -68,9 +66,7 @@ class Deployment:
         return next(iter(matches.values()))
 
     def address_book(self) -> AddressBook:
-        """The same data as a devnet-style AddressBook, which the DApp operators read."""
-        from chainops.core.addressbook import AddressBook, TokenEntry
-
+        """The same data as an AddressBook, which the DApp operators read."""
         weth = self.contracts.get("WETH9", "").lower()
         tokens = {
             t.symbol.upper(): TokenEntry(

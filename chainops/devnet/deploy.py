@@ -31,6 +31,10 @@ MIN_TICK, MAX_TICK = -887272, 887272
 # Reference USD prices the pools are seeded at.
 USD_PRICE = {
     "WETH": Fraction(2000),
+    "WBNB": Fraction(600),
+    "WPOL": Fraction(1, 2),
+    "USDC.e": Fraction(1),
+    "USDbC": Fraction(1),
     "USDC": Fraction(1),
     "DAI": Fraction(1),
     "USDT": Fraction(1),
@@ -126,6 +130,7 @@ class _Deployer:
         self.decimals: dict[str, int] = {"WETH": 18}
         self.token: dict[str, Contract] = {}
         self.deadline = 0
+        self.wrapped = "WETH"  # the wrapped native token's symbol
 
     # -- primitives --------------------------------------------------------------------------
 
@@ -232,15 +237,15 @@ class _Deployer:
         """Mint every token to the deployer and wrap ETH, enough for pools and accounts."""
         usd_needed = 40_000_000
         for symbol, contract in self.token.items():
-            if symbol == "WETH":
+            if symbol == self.wrapped:
                 continue
             self.call(
                 contract.functions.mint(self.deployer, self.raw(symbol, usd_needed)),
                 f"mint {symbol}",
             )
-        wrap = self.raw("WETH", 30_000_000)
+        wrap = self.raw(self.wrapped, 30_000_000)
         self.anvil.set_balance(self.deployer, wrap + 10**24)
-        self.call(self.token["WETH"].functions.deposit(), "wrap ETH", value=wrap)
+        self.call(self.token[self.wrapped].functions.deposit(), "wrap the native coin", value=wrap)
 
     def _approve(self, symbol: str, spender: str) -> None:
         self.call(self.token[symbol].functions.approve(spender, 2**256 - 1), f"approve {symbol}")

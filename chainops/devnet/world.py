@@ -19,6 +19,7 @@ from typing import Any
 from chainops.core.addressbook import AddressBook
 from chainops.core.errors import DevnetError
 from chainops.devnet import deploy
+from chainops.devnet import like as like_module
 from chainops.devnet.anvil import Anvil, AnvilConfig
 from chainops.devnet.artifacts import NPM_ARTIFACTS, npm_artifact, our_artifact
 from chainops.devnet.tools import build_dir, find_anvil
@@ -27,10 +28,13 @@ from chainops.devnet.tools import build_dir, find_anvil
 WORLD_FORMAT = 1
 
 
-def world_cache_key(config: AnvilConfig) -> str:
+def world_cache_key(config: AnvilConfig, like: str | None = None) -> str:
     """Digest of everything that decides the deployed state."""
     h = hashlib.sha256()
     h.update(f"format={WORLD_FORMAT};chain={config.chain_id};".encode())
+    if like is not None:
+        h.update(f"like={like};".encode())
+        h.update(Path(like_module.__file__).read_bytes())
     h.update(f"accounts={config.accounts};balance={config.balance_eth};".encode())
     h.update(config.mnemonic.encode())
     h.update(Path(deploy.__file__).read_bytes())
@@ -67,14 +71,27 @@ class World:
         *,
         cache_dir: Path | None = None,
         use_cache: bool = True,
+        like: str | None = None,
     ) -> World:
-        """Start Anvil with the world deployed, from the cache when it is there."""
+        """Start Anvil with the world deployed, from the cache when it is there.
+
+        ``like`` ("ethereum", "base", ...): a mainnet-shaped world with that chain's id and
+        its canonical addresses (see ``like.py``).
+        """
         config = config or AnvilConfig()
         if config.fork_url or config.load_state:
             raise DevnetError("World.start builds its own state; use World.fork to fork one")
+        if like is not None:
+            shape = like_module.like_deployment(like)
+            like = shape.network
+            config = replace(config, chain_id=shape.chain_id)
+            if config.mining == "auto" and not config.extra_args:
+                # Sent transactions still mine at once, and a block a second lets a
+                # mainnet script's confirmation depth be reached, as on the real chain.
+                config = replace(config, extra_args=like_module.MIXED_MINING)
         began = time.monotonic()
         folder = cache_dir or build_dir() / "world"
-        key = world_cache_key(config)
+        key = world_cache_key(config, like)
         state_path, book_path = folder / f"{key}.state.json", folder / f"{key}.book.json"
         if use_cache and state_path.is_file() and book_path.is_file():
             world = cls._from_cache(config, state_path, book_path)
@@ -83,7 +100,9 @@ class World:
                 return world
         anvil = Anvil(config).start()
         try:
-            book = deploy.deploy_world(anvil)
+            book = (
+                deploy.deploy_world(anvil) if like is None else like_module.deploy_like(anvil, like)
+            )
             if use_cache:
                 _write_cache(anvil, book, folder, state_path, book_path)
         except BaseException:

@@ -8,7 +8,9 @@ Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
 ``devnet_fresh``     function a fork of its own for one test (mining mode, time and other node
                               settings that a snapshot does not cover start clean too)
 ``devnet_accounts``  function funded development accounts (address, private key), deployer excluded
-``solana_devnet``    function a fresh local Solana cluster (LiteSVM) behind loopback JSON-RPC
+``devnet_like``      session  factory: ``devnet_like("ethereum")`` (or arbitrum, optimism, base,
+                              polygon, bsc) is a world shaped like that chain, started once
+``solana_devnet``    function a fresh local Solana cluster (LiteSVM): loopback JSON-RPC + PubSub
 ``anvil_fork``       function factory: ``anvil_fork(url, block=None)`` forks any chain (mainnet
                               with your own RPC URL); every node it starts is stopped after the test
 ``exchange_simulator`` function a Binance-compatible exchange simulator on loopback (own thread)
@@ -121,6 +123,25 @@ def devnet_fresh(devnet_world: World) -> Iterator[World]:
         yield fork
 
 
+@pytest.fixture(scope="session")
+def devnet_like(request: pytest.FixtureRequest) -> Iterator[Callable[[str], World]]:
+    from chainops.devnet.world import World
+
+    started: dict[str, World] = {}
+    use_cache = not request.config.getoption("--chainops-no-cache")
+
+    def make(chain: str) -> World:
+        if chain not in started:
+            started[chain] = World.start(like=chain, use_cache=use_cache)
+        return started[chain]
+
+    try:
+        yield make
+    finally:
+        for world in started.values():
+            world.stop()
+
+
 @pytest.fixture
 def devnet_accounts(devnet_world: World) -> list[AccountEntry]:
     return list(devnet_world.book.accounts[1:])
@@ -169,10 +190,11 @@ SOLANA_TEST_SLOT_TIME = 0.05
 
 @pytest.fixture
 def solana_devnet() -> Iterator[SolanaRpcServer]:
-    """A fresh local Solana cluster (LiteSVM) behind a loopback JSON-RPC server.
+    """A fresh local Solana cluster (LiteSVM) behind a loopback JSON-RPC + PubSub server.
 
-    ``.url`` for any RPC client, ``.chain`` for the cluster itself: ``airdrop``,
-    ``drop_next(n)`` (lose the next sends), ``advance(n)`` (produce blocks now).
+    ``.url`` for any RPC client, ``.ws_url`` for its websocket (the port + 1), ``.chain``
+    for the cluster itself: ``airdrop``, ``drop_next(n)`` (lose the next sends),
+    ``advance(n)`` (produce blocks now), ``rollback_processed()`` (a fork).
     """
     from chainops.extras import MissingExtra, require_solana
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import ccxt.pro as ccxtpro
 import pytest
-from venue import ccxt_urls, simulator
+from cert_helpers import ccxt_urls, simulator
 
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.devnet.exchange.accounts import Account

@@ -102,3 +102,49 @@ def test_cex_serve_runs_a_paper_venue(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_cex_serve_makes_several_funded_accounts_that_trade(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "chainops.cli.main", "cex", "serve", "--port", "0",
+               "--accounts", "3"]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        assert len({a["api_key"] for a in info["accounts"]}) == 3
+        assert info["api_key"] == info["accounts"][0]["api_key"]
+        outputs = []
+        for n, (side, price) in enumerate((("sell", "2000.20"), ("buy", "2000.20"))):
+            keys = info["accounts"][n]
+            env = {
+                "CHAINOPS_CEX_URL": info["url"],
+                "CHAINOPS_CEX_API_KEY": keys["api_key"],
+                "CHAINOPS_CEX_API_SECRET": keys["api_secret"],
+            }
+            journal = str(tmp_path / f"journal{n}.db")
+            args = ["cex", "order", "place", "ETH-USDT", side, "0.5", "--price", price,
+                    "--journal", journal, "--json"]  # fmt: skip
+            result = runner.invoke(app, args, env=env)
+            assert result.exit_code == 0, result.output
+            outputs.append(json.loads(result.output))
+        assert outputs[1]["state"] == "FILLED"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_devnet_paper_account_is_funded() -> None:
+    from decimal import Decimal
+
+    from chainops.cli.main import _start_exchange
+
+    simulator, paper = _start_exchange()
+    try:
+        account = simulator.sim.accounts[paper["api_key"]]
+        assert simulator.call(lambda: account.balance("USDT").free) == Decimal("100000")
+        assert simulator.call(lambda: account.balance("ETH").free) == Decimal("50")
+    finally:
+        simulator.stop()

@@ -101,7 +101,7 @@ async def test_v3_swaps_fill_equal_balance_changes(devnet: World) -> None:
                 quote = await v3.quote_exact_in(path, amount, fee=fee)
             else:
                 quote = await v3.quote_exact_out(path, amount, fee=fee)
-            order = await v3.wait(await v3.swap(quote))
+            order = await (await v3.swap(quote)).wait()
             assert order.state is OrderState.FILLED
             (fill,) = order.fills.values()
             paid = before_in - balance(devnet, path[0], me)
@@ -119,14 +119,14 @@ async def test_v3_eth_in_and_out(devnet: World) -> None:
         v3 = UniswapV3(ctx)
         usdc = balance(devnet, "USDC", me)
         q = await v3.quote_exact_out(["ETH", "USDC"], Decimal("1000"), fee=500)
-        await v3.wait(await v3.swap(q))
+        await (await v3.swap(q)).wait()
         assert balance(devnet, "USDC", me) - usdc == q.amount_out
         q2 = await v3.quote_exact_in(["USDC", "ETH"], Decimal("2000"), fee=500)
         await Erc20(ctx.evm, ctx.token("USDC")).ensure_allowance(
             str(v3.router.address), raw=q2.max_in
         )
         eth = await ctx.evm.balance()
-        order = await v3.wait(await v3.swap(q2))
+        order = await (await v3.swap(q2)).wait()
         fee = order.network_fee.amount if order.network_fee else Decimal(0)
         assert await ctx.evm.balance() == eth + ctx.token("WETH").from_raw(q2.amount_out) - fee
 
@@ -136,9 +136,9 @@ async def test_v3_price_moved_is_slippage_exceeded_before_a_nonce(devnet: World)
         v3 = UniswapV3(ctx)
         quote = await v3.quote_exact_in(["WETH", "USDC"], Decimal("1"), fee=500, slippage="0.1%")
         whale = UniswapV3(other)
-        await whale.wait(
+        await (
             await whale.swap(await whale.quote_exact_in(["ETH", "USDC"], Decimal(200), fee=500))
-        )
+        ).wait()
         router = str(v3.router.address)
         await Erc20(ctx.evm, ctx.token("WETH")).ensure_allowance(router, raw=quote.max_in)
         nonce = await ctx.evm.nonce()
@@ -173,7 +173,7 @@ async def test_quotes_stay_exact_after_the_price_moves_far(devnet: World) -> Non
         first = await v3.quote_exact_in(path, Decimal(1000), fee=100)
         assert first.amount_out == await v3.quoter_exact_in(path, Decimal(1000), fee=100)
         moved = await whale.quote_exact_in(path, Decimal(90_000), fee=100)
-        await whale.wait(await whale.swap(moved))
+        await (await whale.swap(moved)).wait()
         second = await v3.quote_exact_in(path, Decimal(1000), fee=100)
         assert second.amount_out == await v3.quoter_exact_in(path, Decimal(1000), fee=100)
         assert second.amount_out < first.amount_out

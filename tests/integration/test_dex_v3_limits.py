@@ -63,9 +63,9 @@ async def test_quotes_and_swaps_without_a_lens_contract(devnet: World) -> None:
         ):
             quote = await v3.quote_exact_in(path, amount, fee=fee)
             assert quote.amount_out == await v3.quoter_exact_in(path, amount, fee=fee)
-        order = await v3.wait(
+        order = await (
             await v3.swap(await v3.quote_exact_in(["USDC", "WETH"], 500, fee=3000))
-        )
+        ).wait()
         assert order.state is OrderState.FILLED
 
 
@@ -96,7 +96,7 @@ async def test_a_spacing_one_pool_pushed_to_its_price_limit(devnet_fresh: World)
         quote = await whale.quote_exact_in(sell, dai.from_raw(taken), fee=100)
         assert (quote.amount_in, quote.amount_out) == (taken, delivered)
         before = balance(world, "DAI", whale_ctx.evm.owner)
-        order = await whale.wait(await whale.swap(quote))
+        order = await (await whale.swap(quote)).wait()
         assert order.state is OrderState.FILLED
         assert before - balance(world, "DAI", whale_ctx.evm.owner) == taken
 

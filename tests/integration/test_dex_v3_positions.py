@@ -33,7 +33,7 @@ async def test_mint_swap_through_collect_fees_equal_owed_then_close(devnet: Worl
         assert listed.price_lower <= Decimal(1900) and listed.price_upper >= Decimal(2100)
         v3 = UniswapV3(trader)
         for path, amount in ((["ETH", "USDC"], Decimal(20)), (["USDC", "WETH"], Decimal(30_000))):
-            await v3.wait(await v3.swap(await v3.quote_exact_in(path, amount, fee=500)))
+            await (await v3.swap(await v3.quote_exact_in(path, amount, fee=500))).wait()
         owed = await lp.position(token_id)
         assert owed.fees0 > 0 and owed.fees1 > 0
         t0, t1 = owed.token0, owed.token1

@@ -9,10 +9,10 @@ from dex_helpers import balance, dex_context
 from eth_utils.crypto import keccak
 
 from chainops.core.addressbook import AddressBook
-from chainops.core.errors import ConfigurationError, SlippageExceeded, ValidationError
+from chainops.core.errors import ConfigurationError, ValidationError
 from chainops.core.order import OrderState
 from chainops.devnet.world import World
-from chainops.operators.dapps import DexContext, Erc20, UniswapV3
+from chainops.operators.dapps import DexContext, Erc20, SwapSlippageExceeded, UniswapV3
 from chainops.operators.dapps.uniswap.v3.routers import choose_router
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ async def test_router02_swaps_equal_quotes_and_fill_the_order(devnet: World) -> 
                 quote = await v3.quote_exact_out(path, amount, fee=fee)
             request = v3.build_swap(quote, me)
             assert request.data[:4] == MULTICALL_DEADLINE
-            order = await v3.wait(await v3.swap(quote))
+            order = await (await v3.swap(quote)).wait()
             assert order.state is OrderState.FILLED
             (fill,) = order.fills.values()
             assert fill.fill_id.startswith(str(order.venue_id))
@@ -98,7 +98,7 @@ async def test_router02_eth_in_and_out(devnet: World) -> None:
                 )
             tokens = balance(devnet, token, me)
             eth = await ctx.evm.balance()
-            order = await v3.wait(await v3.swap(quote))
+            order = await (await v3.swap(quote)).wait()
             assert order.state is OrderState.FILLED
             gas = order.network_fee.amount if order.network_fee else Decimal(0)
             moved = abs(balance(devnet, token, me) - tokens)
@@ -117,18 +117,18 @@ async def test_router02_slippage_exceeded_before_a_nonce(devnet: World) -> None:
         sell = await v3.quote_exact_in(["WETH", "USDC"], Decimal("1"), fee=500, slippage="0.1%")
         buy = await v3.quote_exact_out(["ETH", "USDC"], Decimal(1000), fee=500, slippage="0.1%")
         whale = UniswapV3(other, router=R02)
-        await whale.wait(
+        await (
             await whale.swap(await whale.quote_exact_in(["ETH", "USDC"], Decimal(200), fee=500))
-        )
+        ).wait()
         router = str(v3.router.address)
         await Erc20(ctx.evm, ctx.token("WETH")).ensure_allowance(router, raw=sell.max_in)
         nonce = await ctx.evm.nonce()
         weth = balance(devnet, "WETH", ctx.evm.owner)
         eth = await ctx.evm.balance()
         for quote in (sell, buy):
-            with pytest.raises(SlippageExceeded) as caught:
+            with pytest.raises(SwapSlippageExceeded) as caught:
                 await v3.swap(quote)
-            order = caught.value.order  # type: ignore[attr-defined]
+            order = caught.value.order
             assert order.state is OrderState.FAILED
         assert await ctx.evm.nonce() == nonce
         assert balance(devnet, "WETH", ctx.evm.owner) == weth

@@ -18,9 +18,10 @@ from web3.exceptions import ContractLogicError
 from chainops.core.attempt import FeeParams
 from chainops.core.errors import Reverted
 from chainops.core.platforms import ChainKind, ChainPlatform, get_chain
+from chainops.core.priority import Priority
 from chainops.devnet.artifacts import our_artifact
 from chainops.devnet.world import World
-from chainops.operators.evm.fees import FeeOracle, FeePolicy, Priority, default_policy
+from chainops.operators.evm.fees import FeeOracle, FeePolicy, default_policy
 from chainops.operators.evm.revert import decode_revert, revert_from_rpc_error, reverted_error
 
 pytestmark = pytest.mark.integration

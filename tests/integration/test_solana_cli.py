@@ -153,6 +153,7 @@ def test_devnet_up_solana_serves_and_stops_on_sigterm() -> None:
         async def use() -> Decimal:
             config = SolanaConfiguration(platform="solana-local")
             async with SolanaOperator(config, signer, RpcTransport(doc["solana_rpc_url"])) as op:
+                assert op.subscriber is not None and op.subscriber.url == doc["solana_ws_url"]
                 to = str(SolanaSigner.generate().pubkey)
                 await op.transfer_and_wait(to, Decimal("3"))
                 return await op.balance(to)

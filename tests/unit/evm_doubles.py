@@ -21,9 +21,9 @@ from chainops.core.bus import EventBus
 from chainops.core.ids import ClientIdGenerator, TxHash
 from chainops.core.journal import SqliteJournal
 from chainops.core.platforms import get_chain
+from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction
 from chainops.operators.chain import Waiters
-from chainops.operators.evm.fees import Priority
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.nonces import NonceAllocator

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
 import pytest
 from eth_utils import to_checksum_address
 
@@ -96,3 +102,37 @@ def test_as_address_book_for_the_dapp_operators() -> None:
     assert book.chain_id == 42161
     assert book.token("weth").kind == "weth" and book.token("USDC").kind == "standard"
     assert book.contract("QuoterV2") == "0x61fFE014bA17989E743c5F6cB21bF9697530B21e"
+
+
+def _uniswap_packages() -> dict[str, Any]:
+    """The addresses Uniswap's own npm packages (sdk-core, smart-order-router) publish."""
+    root = Path(__file__).resolve().parents[2]
+    script = Path(__file__).with_name("uniswap_addresses.cjs")
+    env = {**os.environ, "NODE_PATH": str(root / "tools" / "node_modules")}
+    out = subprocess.run(
+        ["node", str(script)], capture_output=True, text=True, check=True, env=env, timeout=120
+    )
+    data: dict[str, Any] = json.loads(out.stdout)
+    return data
+
+
+def test_canonical_deployments_equal_uniswaps_own_packages() -> None:
+    published = _uniswap_packages()
+    assert set(published) == set(CHAINS)
+    for name, theirs in published.items():
+        dep = deployment(name)
+        assert dep.chain_id == theirs["chain_id"]
+        for contract, address in theirs["contracts"].items():
+            assert str(dep.contract(contract)).lower() == address.lower(), (name, contract)
+        # sdk-core's quoterAddress is the older V1 Quoter on most chains: never ours.
+        if theirs["sdk_core_quoter"].lower() != str(dep.contract("QuoterV2")).lower():
+            assert name in {"ethereum", "arbitrum", "optimism", "polygon"}
+        by_address = {str(t.address).lower(): t for t in dep.tokens}
+        for symbol, token in theirs["tokens"].items():
+            ours = by_address.get(token["address"].lower())
+            assert ours is not None, f"{name} lacks {symbol} at {token['address']}"
+            assert ours.decimals == token["decimals"], (name, symbol)
+            if symbol != theirs["wrapped_native"]:  # WMATIC is WPOL since the rename
+                assert ours.symbol == symbol, (name, symbol)
+        wrapped = by_address[theirs["contracts"]["WETH9"].lower()]
+        assert str(dep.contract("WETH9")) == str(wrapped.address)

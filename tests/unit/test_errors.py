@@ -87,3 +87,38 @@ def test_core_namespace_is_complete() -> None:
         "from_raw",
     ):
         assert name in chainops.core.__all__
+
+
+def test_unknown_outcome_carries_the_operation_it_concerns() -> None:
+    from core_factories import make_order, make_tx
+
+    from chainops.core.errors import UnknownOutcome
+
+    tx, order = make_tx(), make_order()
+    about_tx = UnknownOutcome("pending", operation=tx)
+    assert about_tx.operation is tx and about_tx.transaction is tx and about_tx.order is None
+    about_order = UnknownOutcome("pending", operation=order)
+    assert about_order.order is order and about_order.transaction is None
+    bare = UnknownOutcome("pending")
+    assert bare.operation is None and bare.transaction is None and str(bare) == "pending"
+
+
+def test_slippage_exceeded_carries_its_order() -> None:
+    from core_factories import make_order
+
+    from chainops.core.errors import SlippageExceeded
+
+    order = make_order()
+    assert SlippageExceeded("moved", order=order).order is order
+    assert SlippageExceeded("moved").order is None
+
+
+async def test_a_wait_timeout_names_the_operation() -> None:
+    from core_factories import make_order
+
+    from chainops.core.errors import UnknownOutcome
+
+    order = make_order()
+    with pytest.raises(UnknownOutcome) as caught:
+        await order.wait(timeout=0.01)
+    assert caught.value.order is order

@@ -108,6 +108,16 @@ class TestOrderWait:
         finally:
             thread.join()
 
+    def test_a_broken_waiter_never_fails_the_change(self, caplog: pytest.LogCaptureFixture) -> None:
+        order = make_order()
+
+        def broken() -> None:
+            raise RuntimeError("event loop is closed")
+
+        order._watchers.append(broken)
+        assert order.transition(OS.OPEN)
+        assert order.state is OS.OPEN and "waiter failed" in caplog.text
+
     async def test_bound_controller_decides(self) -> None:
         order = make_order()
         seen: list[tuple[Any, dict[str, Any]]] = []

@@ -25,6 +25,7 @@ from chainops.core.transaction import TxState
 from chainops.devnet.solana import LiteSvmTransport, LocalChain
 from chainops.devnet.solana.blocks import BlockMethods
 from chainops.devnet.solana.clock import FINALITY_DEPTH, MAX_PROCESSING_AGE
+from chainops.devnet.solana.encodings import encode_account
 from chainops.devnet.solana.faults import SLOT_SKIPPED, RpcFault, describe
 from chainops.devnet.solana.parsed_accounts import ui_amount_string
 from chainops.devnet.solana.records import SendOutcome
@@ -255,3 +256,52 @@ async def test_operator_counts_expiry_in_blocks_across_skipped_slots(tmp_path: P
         chain.advance(3)
         await op.monitor.turn()
         assert tx.state is TxState.EXPIRED
+
+
+def test_nonce_accounts_parse_and_unknown_data_falls_back_to_base64() -> None:
+    authority, blockhash = Keypair().pubkey(), Hash.new_unique()
+    data = struct.pack("<II", 1, 1) + bytes(authority) + bytes(blockhash) + struct.pack("<Q", 5000)
+    nonce = Account(1_447_680, data, programs.SYSTEM_PROGRAM_ID, False)
+    parsed = encode_account("n", nonce, "jsonParsed", lambda _: None)["data"]
+    assert parsed == {
+        "program": "nonce",
+        "parsed": {
+            "type": "initialized",
+            "info": {
+                "authority": str(authority),
+                "blockhash": str(blockhash),
+                "feeCalculator": {"lamportsPerSignature": "5000"},
+            },
+        },
+        "space": 80,
+    }
+    other = Account(1, b"\x01\x02", programs.MEMO_PROGRAM_ID, False)
+    assert encode_account("o", other, "jsonParsed", lambda _: None)["data"] == ["AQI=", "base64"]
+    with pytest.raises(RpcFault, match="unsupported encoding"):
+        encode_account("o", other, "base64+zstd", lambda _: None)
+
+
+async def test_block_detail_levels(funded: tuple[LocalChain, Keypair]) -> None:
+    chain, payer = funded
+    signature, _ = chain.send(transfer(chain, payer, Keypair(), SOL))
+    landed = chain.transaction(signature)
+    assert landed is not None
+    chain.advance(1)
+    methods = BlockMethods(chain)
+    config = {"commitment": "confirmed", "maxSupportedTransactionVersion": 0}
+    full = await methods.block([landed.slot, config])
+    assert full["transactions"][0]["transaction"]["signatures"] == [signature]
+    assert full["blockhash"] != full["previousBlockhash"] and full["rewards"] == []
+    signatures = await methods.block([landed.slot, {**config, "transactionDetails": "signatures"}])
+    assert signatures["signatures"] == [signature] and "transactions" not in signatures
+    accounts = await methods.block([landed.slot, {**config, "transactionDetails": "accounts"}])
+    keys = accounts["transactions"][0]["transaction"]["accountKeys"]
+    assert keys[0] == {
+        "pubkey": str(payer.pubkey()),
+        "writable": True,
+        "signer": True,
+        "source": "transaction",
+    }
+    with pytest.raises(RpcFault) as caught:
+        await methods.block([chain.slot, {"commitment": "confirmed"}])  # processed only
+    assert caught.value.code == -32004

@@ -12,19 +12,24 @@ import contextlib
 import json
 from decimal import Decimal
 
+from chainops.devnet.exchange.accounts import PAPER_FUNDS
 from chainops.devnet.exchange.server import ExchangeSimulator
 
 
 async def _serve(args: argparse.Namespace) -> None:
     async with ExchangeSimulator(seed=args.seed, port=args.port) as sim:
-        funds = dict(item.split("=", 1) for item in args.fund)
-        account = sim.create_account({a: Decimal(v) for a, v in funds.items()})
+        funds = dict(item.split("=", 1) for item in args.fund) or dict(PAPER_FUNDS)
+        made = [
+            sim.create_account({a: Decimal(v) for a, v in funds.items()})
+            for _ in range(args.accounts)
+        ]
+        keys = [{"api_key": a.api_key, "api_secret": a.secret} for a in made]
         info = {
             "url": sim.url,
             "stream_url": sim.stream_url,
             "ws_api_url": sim.ws_api_url,
-            "api_key": account.api_key,
-            "api_secret": account.secret,
+            **keys[0],
+            "accounts": keys,
         }
         print(json.dumps(info), flush=True)
         await asyncio.Event().wait()
@@ -35,6 +40,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fund", action="append", default=[], help="ASSET=AMOUNT, repeatable")
+    parser.add_argument("--accounts", type=int, default=1, help="how many funded accounts")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(parser.parse_args()))
 

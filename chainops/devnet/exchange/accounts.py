@@ -7,7 +7,10 @@ from decimal import Decimal
 
 from chainops.devnet.exchange import errors
 
-__all__ = ["Account", "Balance"]
+__all__ = ["PAPER_FUNDS", "Account", "Balance"]
+
+# what a paper account starts with (``devnet up``, ``cex serve`` without ``--fund``)
+PAPER_FUNDS: dict[str, Decimal | str | int] = {"USDT": "100000", "ETH": "50", "BTC": "2"}
 
 
 @dataclass

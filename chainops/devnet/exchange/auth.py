@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from urllib.parse import unquote_plus
 
 from chainops.devnet.exchange import errors
 from chainops.devnet.exchange import params as params_mod
@@ -46,7 +47,9 @@ def verify(
     signed, signature = split_signature(payload)
     if signature is None:
         raise errors.mandatory("signature")
-    if not hmac.compare_digest(sign(account.secret, signed), signature):
+    # the payload as sent (percent-encoded) or decoded: clients sign either form
+    forms = {signed, unquote_plus(signed, errors="replace")}
+    if not any(hmac.compare_digest(sign(account.secret, f), signature) for f in forms):
         raise errors.bad_signature()
     try:
         ts = params_mod.integer(params, "timestamp", required=True)

@@ -67,7 +67,8 @@ class AccountMethods(MethodGroup):
             "getMinimumBalanceForRentExemption": self.rent_exemption,
         }
 
-    def _decimals(self, mint: str) -> int | None:
+    def decimals_of(self, mint: str) -> int | None:
+        """The decimals of ``mint`` (None if it is not a mint): what token amounts need."""
         account = self.chain.account(mint)
         if account is None:
             return None
@@ -76,7 +77,7 @@ class AccountMethods(MethodGroup):
 
     def _encode(self, key: str, account: Account, cfg: dict[str, Any]) -> dict[str, Any]:
         return encode_account(
-            key, account, cfg.get("encoding", "base58"), self._decimals, cfg.get("dataSlice")
+            key, account, cfg.get("encoding", "base58"), self.decimals_of, cfg.get("dataSlice")
         )
 
     async def balance(self, p: list[Any]) -> Any:
@@ -172,7 +173,7 @@ class AccountMethods(MethodGroup):
             )
         if holding is None:
             raise invalid_params("Invalid param: not a Token account")
-        decimals = self._decimals(str(holding.mint))
+        decimals = self.decimals_of(str(holding.mint))
         if decimals is None:
             raise invalid_params("Invalid param: could not find mint")
         return with_context(self.chain.slot_at(level), token_amount(holding.amount, decimals))

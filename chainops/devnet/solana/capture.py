@@ -25,7 +25,7 @@ from chainops.operators.solana.programs import (
     MAX_COMPUTE_UNIT_LIMIT,
     transaction_fee,
 )
-from chainops.operators.solana.spl import parse_mint, parse_token_account
+from chainops.operators.solana.spl import TOKEN_PROGRAMS, parse_mint, parse_token_account
 
 __all__ = [
     "compute_unit_limit",
@@ -125,7 +125,7 @@ def token_balances(
     out: list[TokenBalance] = []
     decimals: dict[str, int] = {}
     for index, (key, account) in enumerate(zip(keys, accounts, strict=True)):
-        if account is None:
+        if account is None or account.owner not in TOKEN_PROGRAMS:
             continue
         info = parse_token_account(Pubkey.from_string(key), account.owner, bytes(account.data))
         if info is None:

@@ -61,6 +61,8 @@ class SlotClock:
         self._seed = seed
         self._slot_hash: dict[int, str] = {}
         self._hash_slot: dict[str, int] = {}
+        self._levels_at: tuple[int, int] | None = None
+        self._levels = (1, 1)  # (confirmed slot, finalized slot) as of _levels_at
 
     # -- which slots hold blocks -----------------------------------------------------------
 
@@ -112,11 +114,13 @@ class SlotClock:
     def commitment_slot(self, level: Commitment) -> int:
         """The slot of the newest block at ``level``."""
         tip = self.tip()
-        if level is Commitment.CONFIRMED:
-            return self.back(tip, 1)
-        if level is Commitment.FINALIZED:
-            return self.back(tip, FINALITY_DEPTH)
-        return tip
+        if level is Commitment.PROCESSED:
+            return tip
+        key = (tip, len(self._abandoned))
+        if self._levels_at != key:  # the walk back is worth remembering until the tip moves
+            self._levels_at = key
+            self._levels = (self.back(tip, 1), self.back(tip, FINALITY_DEPTH))
+        return self._levels[0] if level is Commitment.CONFIRMED else self._levels[1]
 
     def advance(self, blocks: int) -> int:
         """Produce ``blocks`` blocks now (skipped slots pass too); returns the new tip."""

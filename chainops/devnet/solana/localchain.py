@@ -276,10 +276,14 @@ class LocalChain:
             meta = result.meta()
         else:
             err, meta = None, result
-        post = capture.snapshot(self.svm, keys)
+        # Only write-locked accounts can change: read the others' state once.
+        post = [
+            self.svm.get_account(Pubkey.from_string(key)) if key in writable else before
+            for key, before in zip(keys, pre, strict=True)
+        ]
         finalized = self.clock.commitment_slot(Commitment.FINALIZED)
         for key, before, after in zip(keys, pre, post, strict=True):
-            if key in writable and before != after:
+            if before is not after and before != after:
                 entries = self._history.setdefault(key, [])
                 if entries and entries[0][0] <= finalized:
                     entries[:] = [(s, a) for s, a in entries if s > finalized]

@@ -21,7 +21,6 @@ from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
-from solders.pubkey import Pubkey
 
 from chainops.core.errors import DevnetError
 from chainops.devnet.solana.accounts import AccountMethods
@@ -32,7 +31,6 @@ from chainops.devnet.solana.faults import RpcFault
 from chainops.devnet.solana.localchain import LocalChain
 from chainops.devnet.solana.pubsub import PubSub
 from chainops.devnet.solana.transactions import TransactionMethods
-from chainops.operators.solana.spl import parse_mint
 
 __all__ = ["RpcFault", "SolanaRpcServer"]
 
@@ -56,18 +54,12 @@ class SolanaRpcServer:
         )
         self.host, self.port = host, port
         self.requests: dict[str, int] = {}  # calls per method (tests count round trips)
-        self.pubsub = PubSub(self.chain, self._decimals)
+        self._accounts = AccountMethods(self.chain)
+        self.pubsub = PubSub(self.chain, self._accounts.decimals_of)
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._methods: dict[str, Handler] = {}
-
-    def _decimals(self, mint: str) -> int | None:
-        account = self.chain.account(mint)
-        if account is None:
-            return None
-        found = parse_mint(Pubkey.from_string(mint), account.owner, bytes(account.data))
-        return None if found is None else found.decimals
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -96,7 +88,7 @@ class SolanaRpcServer:
         cluster = ClusterMethods(self.chain, rpc_address, f"{self.host}:{self.ws_port}")
         for group in (
             cluster,
-            AccountMethods(self.chain),
+            self._accounts,
             TransactionMethods(self.chain),
             BlockMethods(self.chain),
         ):

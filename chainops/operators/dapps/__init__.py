@@ -12,12 +12,21 @@ from typing import TYPE_CHECKING
 from chainops.operators.dapps.lazy import lazy_namespace
 
 if TYPE_CHECKING:
-    from chainops.operators.dapps.context import DexContext, UnknownPool, UnknownToken
+    from chainops.deployments.registry import UnknownToken
+    from chainops.operators.dapps.context import DexContext, UnknownPool
     from chainops.operators.dapps.erc20 import Erc20
-    from chainops.operators.dapps.errors import AmountOverflow, DustAmount, InsufficientLiquidity
+    from chainops.operators.dapps.errors import (
+        AmountOverflow,
+        DustAmount,
+        InsufficientLiquidity,
+        NoRoute,
+        SwapSlippageExceeded,
+    )
     from chainops.operators.dapps.quote import Quote, TradeKind
     from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps, SlippageOutOfRange
     from chainops.operators.dapps.swaps import SwapExecutor
+    from chainops.operators.dapps.uniswap.cache import PoolCache
+    from chainops.operators.dapps.uniswap.routing import Route, UniswapRoutes
     from chainops.operators.dapps.uniswap.v2.operator import LiquidityPlan, UniswapV2, V2Position
     from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
     from chainops.operators.dapps.uniswap.v3.pool import TicksNotLoaded, V3PoolState
@@ -36,15 +45,20 @@ _EXPORTS = {
     "InvalidTickRange": "uniswap.v3.prices",
     "LiquidityPlan": "uniswap.v2.operator",
     "MintPlan": "uniswap.v3.positions",
+    "NoRoute": "errors",
+    "Route": "uniswap.routing",
+    "UniswapRoutes": "uniswap.routing",
+    "PoolCache": "uniswap.cache",
     "Quote": "quote",
     "SlippageOutOfRange": "slippage",
     "SwapExecutor": "swaps",
+    "SwapSlippageExceeded": "errors",
     "TicksNotLoaded": "uniswap.v3.pool",
     "TradeKind": "quote",
     "UniswapV2": "uniswap.v2.operator",
     "UniswapV3": "uniswap.v3.operator",
     "UnknownPool": "context",
-    "UnknownToken": "context",
+    "UnknownToken": "context",  # the deployments' own class, re-exported
     "V2Position": "uniswap.v2.operator",
     "V3PoolState": "uniswap.v3.pool",
     "V3Position": "uniswap.v3.positions",
@@ -62,11 +76,16 @@ __all__ = [
     "InvalidTickRange",
     "LiquidityPlan",
     "MintPlan",
+    "NoRoute",
+    "PoolCache",
     "Quote",
+    "Route",
     "SlippageOutOfRange",
     "SwapExecutor",
+    "SwapSlippageExceeded",
     "TicksNotLoaded",
     "TradeKind",
+    "UniswapRoutes",
     "UniswapV2",
     "UniswapV3",
     "UnknownPool",

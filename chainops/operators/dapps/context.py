@@ -18,6 +18,7 @@ from chainops.core.errors import (
 )
 from chainops.core.ids import EvmAddress
 from chainops.core.transaction import Transaction
+from chainops.deployments.registry import UnknownToken as UnknownToken
 from chainops.operators.dapps.quote import DEFAULT_DEADLINE_SECONDS
 from chainops.operators.evm.operator import EvmOperator
 from chainops.operators.evm.requests import TxRequest
@@ -33,10 +34,6 @@ SLIPPAGE_REASONS = (
     "INSUFFICIENT_B_AMOUNT",
 )
 NATIVE = "ETH"
-
-
-class UnknownToken(ValidationError):
-    """A token symbol or address the address book does not know."""
 
 
 class UnknownPool(ValidationError):
@@ -58,18 +55,29 @@ class DexContext:
             for symbol, t in book.tokens.items()
         }
         self._by_address = {str(t.address).lower(): t for t in self._tokens.values()}
+        wrapped = book.contracts.get("WETH9", "").lower()
+        self.wrapped = next(
+            (k for k, t in book.tokens.items() if t.kind == "weth" or t.address.lower() == wrapped),
+            "WETH",
+        )
+        # "ETH" everywhere (the usual spelling in paths), and the chain's own coin (BNB, POL).
+        self.native_symbols = {NATIVE, evm.native.symbol.upper()}
+
+    def is_native(self, ref: str) -> bool:
+        """Whether ``ref`` names the chain's native coin (swapped through the wrapped one)."""
+        return ref.strip().upper() in self.native_symbols
 
     def token(self, ref: str | Token) -> Token:
-        """A token by symbol or address (``ETH`` resolves to WETH)."""
+        """A token by symbol or address (the native coin resolves to its wrapped token)."""
         if isinstance(ref, Token):
             return ref
         key = ref.strip()
-        if key.upper() == NATIVE:
-            key = "WETH"
+        if self.is_native(key):
+            key = self.wrapped
         found = self._tokens.get(key.upper()) or self._by_address.get(key.lower())
         if found is None:
             known = ", ".join(sorted(self._tokens))
-            raise UnknownToken(f"unknown token {ref!r} (known: ETH, {known})")
+            raise UnknownToken(f"unknown token {ref!r} (known: {NATIVE}, {known})")
         return found
 
     def token_at(self, address: str) -> Token:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chainops.core.errors import ValidationError
+from chainops.core.errors import SlippageExceeded, ValidationError
+from chainops.core.order import Order
 
 
 class InsufficientLiquidity(ValidationError):
@@ -25,3 +26,17 @@ class AmountOverflow(ValidationError):
 
 class DustAmount(ValidationError):
     """A trade so small that the pool's rounding leaves nothing of it (zero output)."""
+
+
+class SwapSlippageExceeded(SlippageExceeded):
+    """A swap refused in simulation because the price moved past its limit; nothing was
+    sent, and ``order`` is the swap's Order, FAILED, as journalled."""
+
+    def __init__(self, message: str, *, order: Order) -> None:
+        super().__init__(message)
+        self.order = order
+
+
+class NoRoute(ValidationError):
+    """No candidate route between the two tokens can fill the trade (missing pools, too
+    little liquidity, or an amount that rounds to nothing on every route)."""

@@ -1,19 +1,29 @@
 """A DEX swap as an Order: journalled before sending, executed by one Transaction,
-filled from the receipt's Swap logs (fill id ``txhash:logIndex``), gas as its network fee."""
+filled from the receipt's Swap logs (fill id ``txhash:logIndex``), gas as its network fee.
+
+The executor is the order's controller: ``await order.wait()`` waits for the transaction
+and for the order to be filled from its receipt, or raises the typed error.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from chainops.core.assets import Fee
-from chainops.core.errors import ChainopsError, InsufficientFunds, SlippageExceeded
+from chainops.core.errors import (
+    ChainopsError,
+    InsufficientFunds,
+    SlippageExceeded,
+    UnknownOutcome,
+)
 from chainops.core.ids import ClientIdGenerator
 from chainops.core.order import Fill, Order, OrderSide, OrderState, OrderType, OrderUpdate
 from chainops.core.transaction import Transaction
 from chainops.operators.dapps.context import DexContext
 from chainops.operators.dapps.erc20 import Erc20
+from chainops.operators.dapps.errors import SwapSlippageExceeded
 from chainops.operators.dapps.quote import Quote, TradeKind
 from chainops.operators.evm.requests import TxRequest
 
@@ -77,6 +87,7 @@ class SwapExecutor:
         else:
             await self.check_funds(quote)
         order = self.new_order(quote)
+        order.bind(self)
         await self.ctx.evm.commits.save(order)
         try:
             tx = await self.ctx.send(request)
@@ -84,7 +95,7 @@ class SwapExecutor:
             order.apply(OrderUpdate(state=OrderState.FAILED, error=exc, reason="simulation"))
             await self.ctx.evm.commits.save(order)
             if isinstance(exc, SlippageExceeded):
-                exc.order = order  # type: ignore[attr-defined]
+                raise SwapSlippageExceeded(str(exc), order=order) from exc
             raise
         order.execution = tx.client_id
         order.apply(OrderUpdate(state=OrderState.OPEN, venue_id=str(tx.hash)))
@@ -94,14 +105,42 @@ class SwapExecutor:
         self._settling[str(order.client_id)] = task
         return order
 
-    async def wait(self, order: Order, timeout: float | None = None) -> Order:
-        """Wait until the order is FILLED (raises the transaction's typed error if not)."""
+    def wait(
+        self, operation: Any, /, *, timeout: float | None = None, **options: Any
+    ) -> Awaitable[Order]:
+        """OperationController: until the order is FILLED from its receipt, or its error.
+
+        ``timeout`` None waits as long as the transaction's own wait does (the chain
+        operator's default bound); a timeout raises UnknownOutcome.
+        """
+        return self._wait(operation, timeout)
+
+    async def _wait(self, order: Order, timeout: float | None) -> Order:
         task = self._settling.get(str(order.client_id))
-        if task is None:
-            return order
-        return await asyncio.wait_for(asyncio.shield(task), timeout)
+        if task is not None:
+            try:
+                return await asyncio.wait_for(asyncio.shield(task), timeout)
+            except TimeoutError:
+                raise UnknownOutcome(
+                    f"{order.client_id} is {order.state.name} after {timeout}s: "
+                    "still pending, not failed"
+                ) from None
+        if order.state is OrderState.FAILED and order.error is not None:
+            raise order.error.to_exception()
+        if not order.is_terminal:
+            raise UnknownOutcome(
+                f"{order.client_id} is {order.state.name} and this executor is not settling "
+                "it (sent by another process?): reconcile it from its transaction"
+            )
+        return order
 
     async def _settle(self, order: Order, tx: Transaction, quote: Quote) -> Order:
+        try:
+            return await self._fill(order, tx, quote)
+        finally:
+            self._settling.pop(str(order.client_id), None)
+
+    async def _fill(self, order: Order, tx: Transaction, quote: Quote) -> Order:
         try:
             await tx.wait()
         except ChainopsError as exc:
@@ -123,7 +162,6 @@ class SwapExecutor:
             )
         )
         self.ctx.evm.commits.save_soon(order)
-        self._settling.pop(str(order.client_id), None)
         return order
 
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, RpcError, ValidationError
 from chainops.core.platforms import ChainPlatform
+from chainops.core.priority import Priority
 from chainops.operators.evm.london import (
     NoBaseFee,
     history_doubtful,
@@ -40,7 +40,6 @@ __all__ = [
     "FeePolicy",
     "FeeSnapshot",
     "NoBaseFee",
-    "Priority",
     "RpcCall",
     "default_policy",
     "parse_fee_history",
@@ -51,14 +50,6 @@ BPS = 10_000
 
 RpcCall = Callable[[str, list[Any]], Awaitable[Any]]
 """An async JSON-RPC call: ``await rpc(method, params)`` returns the decoded ``result``."""
-
-
-class Priority(StrEnum):
-    """How urgently a transaction should be included."""
-
-    SLOW = "SLOW"
-    NORMAL = "NORMAL"
-    FAST = "FAST"
 
 
 # Reward percentile per priority: the 10th is what the cheapest included txs paid

@@ -40,11 +40,12 @@ from chainops.core.errors import ConfigurationError, Rejected, Reverted, Validat
 from chainops.core.ids import EvmAddress
 from chainops.core.journal import Journal
 from chainops.core.platforms import ChainPlatform
+from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction, TxState
 from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainConfiguration, ChainOperator
 from chainops.operators.evm.batching import AutoBatcher
-from chainops.operators.evm.fees import FeeOracle, Priority, default_policy
+from chainops.operators.evm.fees import FeeOracle, default_policy
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
 from chainops.core.errors import ChainopsError
 from chainops.core.ids import TxHash
+from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction
-from chainops.operators.evm.fees import Priority
 from chainops.operators.evm.node_errors import NodeError
 from chainops.operators.evm.requests import TxRequest
 

@@ -206,12 +206,11 @@ class SendPipeline:
             tx.attempt_failed(attempt.index, exc)
             self.commits.save_soon(tx)
             if not restoring:
-                unknown = UnknownOutcome(
+                raise UnknownOutcome(
                     f"{tx.client_id} ({attempt.hash}): broadcast outcome unknown ({exc}); "
-                    "it stays tracked and is re-sent from the journal on restore()"
-                )
-                unknown.transaction = tx  # type: ignore[attr-defined]
-                raise unknown from exc
+                    "it stays tracked and is re-sent from the journal on restore()",
+                    operation=tx,
+                ) from exc
             return
         except NodeError as exc:
             await self._refused(tx, attempt, exc, restoring)

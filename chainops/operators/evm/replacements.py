@@ -21,9 +21,9 @@ from chainops.core.bus import EventBus
 from chainops.core.errors import ChainopsError, InvalidTransition, NonceError, ValidationError
 from chainops.core.events import TxEvent
 from chainops.core.ids import EvmAddress
+from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.bumps import bump
-from chainops.operators.evm.fees import Priority
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.parts import (

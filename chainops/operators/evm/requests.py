@@ -19,7 +19,7 @@ from chainops.core.assets import Asset
 from chainops.core.attempt import FeeParams
 from chainops.core.errors import ValidationError
 from chainops.core.ids import EvmAddress
-from chainops.operators.evm.fees import Priority
+from chainops.core.priority import Priority
 
 _ENCODER = Web3()  # ABI encoding needs no provider
 

@@ -100,7 +100,7 @@ async def fund_token_accounts(
     payer = s.payer.pubkey()
     source = spl.associated_token_address(payer, mint, program)
     destination = spl.associated_token_address(recipient, mint, program)
-    await send(
+    created = await send(
         s,
         [
             spl.create_associated_token_account_idempotent(payer, payer, mint, program),
@@ -109,6 +109,14 @@ async def fund_token_accounts(
         ],
         [],
     )
+    await confirm_by_subscription(s, created)
+    # The ATA program's inner instructions, parsed: it creates and initialises the account.
+    landed = await s.client.get_transaction(created, "jsonParsed", "confirmed", 0)
+    assert landed.value is not None and landed.value.transaction.meta is not None
+    inner = landed.value.transaction.meta.inner_instructions or []
+    assert [group.index for group in inner] == [0, 1]
+    kinds = {ix.parsed["type"] for ix in inner[0].instructions if hasattr(ix, "parsed")}
+    assert {"createAccount", "initializeAccount3", "initializeImmutableOwner"} <= kinds
     signature = await send(
         s,
         [spl.transfer_checked(source, mint, destination, payer, 1_250_000, DECIMALS, program)],
@@ -149,6 +157,11 @@ async def test_token_flow_reads_parse_in_solders(session: Session, program: Pubk
     assert [str(a.pubkey) for a in owned.value] == [str(destination)]
     info = owned.value[0].account.data.parsed["info"]
     assert info["tokenAmount"]["uiAmountString"] == "1.25" and info["mint"] == str(mint)
+    # Token-2022 associated accounts carry the ImmutableOwner extension
+    expected = (
+        [{"extension": "immutableOwner"}] if program == programs.TOKEN_2022_PROGRAM_ID else None
+    )
+    assert info.get("extensions") == expected
 
     by_mint = await s.client.get_token_accounts_by_owner(
         s.payer.pubkey(), TokenAccountOpts(mint=mint), "confirmed"

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from eth_utils.crypto import keccak
+
 from chainops.core.errors import ValidationError
 from chainops.operators.dapps.errors import AmountOverflow, DustAmount, InsufficientLiquidity
 
 FEE_NUMERATOR = 997  # 0.3 % LP fee: 997/1000 of the input is priced
 FEE_DENOMINATOR = 1000
 MAX_UINT112 = 2**112 - 1  # the pair stores reserves as uint112 and reverts OVERFLOW above
+# keccak256 of the pair creation code: one value for every chain Uniswap V2 is deployed on.
+PAIR_INIT_CODE_HASH = bytes.fromhex(
+    "96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f"
+)
+
+
+def pair_for(factory: str, token_a: str, token_b: str) -> str:
+    """The pair's address as the factory creates it (UniswapV2Library.pairFor)."""
+    t0, t1 = sorted((token_a.lower(), token_b.lower()), key=lambda t: int(t, 16))
+    salt = keccak(bytes.fromhex(t0[2:] + t1[2:]))
+    return (
+        "0x" + keccak(b"\xff" + bytes.fromhex(factory[2:]) + salt + PAIR_INIT_CODE_HASH)[12:].hex()
+    )
 
 
 def get_amount_out(amount_in: int, reserve_in: int, reserve_out: int) -> int:

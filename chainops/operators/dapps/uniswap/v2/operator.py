@@ -22,17 +22,19 @@ from chainops.core.errors import InsufficientFunds, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.order import Order
 from chainops.core.transaction import Transaction
-from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
+from chainops.operators.dapps.context import DexContext, UnknownPool
 from chainops.operators.dapps.erc20 import Erc20
 from chainops.operators.dapps.errors import DustAmount
 from chainops.operators.dapps.quote import Quote, TradeKind
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
+from chainops.operators.dapps.uniswap.cache import PoolCache
 from chainops.operators.dapps.uniswap.v2 import library
 from chainops.operators.evm.requests import TxRequest
 
 SWAP_TOPIC = "0x" + keccak(text="Swap(address,uint256,uint256,uint256,uint256,address)").hex()
 ZERO = "0x0000000000000000000000000000000000000000"
+GET_RESERVES = "0x" + keccak(text="getReserves()")[:4].hex()
 V2_FEE = 3000  # 0.3 %, in the V3 unit (hundredths of a bip) so quotes read alike
 
 
@@ -78,8 +80,11 @@ class UniswapV2:
 
     dex = "uniswap-v2"
 
-    def __init__(self, ctx: DexContext) -> None:
+    def __init__(self, ctx: DexContext, *, cache: PoolCache | None = None) -> None:
+        """``cache``: reserves kept current from the pairs' Sync logs (see ``PoolCache``)."""
         self.ctx = ctx
+        self.cache = cache
+        self._pairs: dict[tuple[str, str], str] = {}
         self.router = ctx.evm.contract(
             ctx.contract_address("UniswapV2Router02"), load_abi("UniswapV2Router02")
         )
@@ -93,28 +98,53 @@ class UniswapV2:
     # -- reads ------------------------------------------------------------------------------
 
     async def pair_address(self, a: Token, b: Token) -> str:
+        key = (str(a.address).lower(), str(b.address).lower())
+        if key not in self._pairs:
+            self._pairs[key] = await self._find_pair(a, b)
+        return self._pairs[key]
+
+    async def _find_pair(self, a: Token, b: Token) -> str:
         for pool in self.ctx.book.pools:
             if pool.dex == self.dex and {pool.token0, pool.token1} == {a.symbol, b.symbol}:
                 return pool.address
-        raw = await self.ctx.evm.call(self.factory.request("getPair", a.address, b.address))
-        pair = str(self.factory.decode_result("getPair", raw))
-        if int(pair, 16) == 0:
-            raise UnknownPool(f"no Uniswap V2 pair for {a.symbol}/{b.symbol}")
-        return pair
+        # Derived, not asked: a pair that was never created has no code (see reserves).
+        return library.pair_for(str(self.factory.address), str(a.address), str(b.address))
 
-    async def reserves(self, a: Token, b: Token) -> tuple[int, int]:
-        """(reserve of a, reserve of b) of their pair."""
-        pair = self.ctx.evm.contract(await self.pair_address(a, b), self.pair_abi)
-        r0, r1, _ = pair.decode_result(
-            "getReserves", await self.ctx.evm.call(pair.request("getReserves"))
-        )
-        return (int(r0), int(r1)) if _is_token0(a, b) else (int(r1), int(r0))
+    async def reserves(self, a: Token, b: Token, block: int | None = None) -> tuple[int, int]:
+        """(reserve of a, reserve of b) of their pair, at ``block`` (default: latest)."""
+        address = await self.pair_address(a, b)
+        cache = self.cache
+        at_head = cache is not None and cache.head is not None and cache.head.number == block
+        found = cache.v2(address) if at_head and cache is not None else None
+        if found is None:
+            tag = hex(block) if block is not None else "latest"
+            call = {"to": address, "data": GET_RESERVES}
+            raw: str = await self.ctx.evm.batcher.call("eth_call", [call, tag])
+            if raw in ("0x", None):
+                raise UnknownPool(f"no Uniswap V2 pair for {a.symbol}/{b.symbol}")
+            found = (int(raw[2:66], 16), int(raw[66:130], 16))
+            if at_head and cache is not None:
+                cache.put_v2(address, found)
+        r0, r1 = found
+        return (r0, r1) if _is_token0(a, b) else (r1, r0)
+
+    async def _priced_at(
+        self, tokens: Sequence[Token], deadline: int | None
+    ) -> tuple[list[tuple[int, int]], int, int]:
+        """(reserves per hop, block, deadline): at the cache's head when there is one."""
+        if self.cache is None:
+            hops, (block, now) = await asyncio.gather(self._hop_reserves(tokens), self.ctx.block())
+        else:
+            head = await self.cache.current()
+            block, now = head.number, head.timestamp
+            hops = await self._hop_reserves(tokens, block)
+        return hops, block, self.ctx.deadline_at(now, deadline)
 
     async def _path(self, path: Sequence[str]) -> tuple[list[Token], bool, bool]:
         if len(path) < 2:
             raise ValidationError("a swap path needs at least two tokens")
-        native_in = path[0].strip().upper() == NATIVE
-        native_out = path[-1].strip().upper() == NATIVE
+        native_in = self.ctx.is_native(path[0])
+        native_out = self.ctx.is_native(path[-1])
         tokens = [self.ctx.token(p) for p in path]
         for x, y in itertools.pairwise(tokens):
             if x == y:
@@ -147,9 +177,7 @@ class UniswapV2:
         bps = Bps.parse(slippage).check(force=force)
         tokens, native_in, native_out = await self._path(path)
         raw_in = self.ctx.raw_amount(tokens[0], amount_in)
-        hops, (block, _), when = await asyncio.gather(
-            self._hop_reserves(tokens), self.ctx.block(), self.ctx.deadline(deadline)
-        )
+        hops, block, when = await self._priced_at(tokens, deadline)
         fees = [await self._transfer_fee_bps(t) for t in tokens]
         fot = any(fees)
         if fot:
@@ -188,9 +216,7 @@ class UniswapV2:
         bps = Bps.parse(slippage).check(force=force)
         tokens, native_in, native_out = await self._path(path)
         raw_out = self.ctx.raw_amount(tokens[-1], amount_out)
-        hops, (block, _), when = await asyncio.gather(
-            self._hop_reserves(tokens), self.ctx.block(), self.ctx.deadline(deadline)
-        )
+        hops, block, when = await self._priced_at(tokens, deadline)
         if any([await self._transfer_fee_bps(t) for t in tokens]):
             raise ValidationError("exact-output swaps do not support fee-on-transfer tokens")
         raw_in = library.get_amounts_in(raw_out, hops)[0]
@@ -210,10 +236,11 @@ class UniswapV2:
             native_out=native_out,
         )
 
-    async def _hop_reserves(self, tokens: Sequence[Token]) -> list[tuple[int, int]]:
-        return list(
-            await asyncio.gather(*(self.reserves(a, b) for a, b in itertools.pairwise(tokens)))
-        )
+    async def _hop_reserves(
+        self, tokens: Sequence[Token], block: int | None = None
+    ) -> list[tuple[int, int]]:
+        pairs = itertools.pairwise(tokens)
+        return list(await asyncio.gather(*(self.reserves(a, b, block) for a, b in pairs)))
 
     # -- swaps ------------------------------------------------------------------------------
 
@@ -237,12 +264,10 @@ class UniswapV2:
         return r.request(name, quote.amount_out, quote.limit, path, to, dl)
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
-        """Send the swap (allowance ensured first); returns its Order, OPEN until mined."""
+        """Send the swap (allowance ensured first); returns its Order, OPEN until mined
+        (``await order.wait()`` for the fill)."""
         request = self.build_swap(quote, recipient or self.ctx.evm.owner)
         return await self.executor.execute(quote, request)
-
-    async def wait(self, order: Order, timeout: float | None = None) -> Order:
-        return await self.executor.wait(order, timeout)
 
     def _parse_logs(self, quote: Quote, logs: list[dict[str, Any]]) -> list[HopLog]:
         hops: list[HopLog] = []

@@ -20,10 +20,11 @@ from chainops.abis import load_abi
 from chainops.core.assets import Token
 from chainops.core.errors import ValidationError
 from chainops.core.order import Order
-from chainops.operators.dapps.context import NATIVE, DexContext, UnknownPool
+from chainops.operators.dapps.context import DexContext, UnknownPool
 from chainops.operators.dapps.quote import Quote, TradeKind
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
+from chainops.operators.dapps.uniswap.cache import PoolCache
 from chainops.operators.dapps.uniswap.v3.path import encode_path
 from chainops.operators.dapps.uniswap.v3.pool import TicksNotLoaded, V3PoolState
 from chainops.operators.dapps.uniswap.v3.prices import sqrt_price_x96_to_price
@@ -45,9 +46,16 @@ class UniswapV3:
 
     dex = "uniswap-v3"
 
-    def __init__(self, ctx: DexContext, *, router: str | None = None) -> None:
-        """``router``: "SwapRouter" or "SwapRouter02" (default: SwapRouter if the book has it)."""
+    def __init__(
+        self, ctx: DexContext, *, router: str | None = None, cache: PoolCache | None = None
+    ) -> None:
+        """``router``: "SwapRouter" or "SwapRouter02" (default: SwapRouter if the book has it).
+
+        ``cache``: pool states kept current from logs (see ``PoolCache``); quotes then
+        read no pool again, and none at all while the cache follows the chain.
+        """
         self.ctx = ctx
+        self.cache = cache
         evm = ctx.evm
         self.router_name = choose_router(router, ctx.book.contracts)
         self.router = evm.contract(
@@ -62,6 +70,7 @@ class UniswapV3:
         self._info: dict[str, PoolInfo] = {}  # immutable pool facts, read once
         self._last_tick: dict[str, int] = {}  # where to read tick words in the first batch
         self._addresses: dict[tuple[str, str, int], str] = {}
+        self._known: dict[str, list[int]] = {}  # initialized ticks seen last time, per pool
 
     # -- pools ------------------------------------------------------------------------------
 
@@ -106,12 +115,27 @@ class UniswapV3:
             raise ValidationError("a pool needs two different tokens")
         info = await self.pool_info(ta, tb, fee)
         if block is None:
-            block, _ = await self.ctx.block()
+            block, _ = await self._block()
+        cache = self.cache
+        cached = cache is not None and cache.head is not None and cache.head.number == block
+        if cached and ticks and cache is not None:
+            found = cache.v3(info.address)
+            if found is not None:
+                return found  # the live cached state: later updates move it along
         state = await self.reader.read(
             info, block, hint_tick=self._last_tick.get(info.address), radius=radius, ticks=ticks
         )
         self._last_tick[info.address] = state.tick
+        if cached and ticks and cache is not None:
+            cache.put_v3(state)
         return state
+
+    async def _block(self) -> tuple[int, int]:
+        """(number, timestamp) of the block to quote at: the cache's head when there is one."""
+        if self.cache is None:
+            return await self.ctx.block()
+        head = await self.cache.current()
+        return head.number, head.timestamp
 
     async def _route(
         self, path: Sequence[str], fees: int | Sequence[int]
@@ -125,8 +149,8 @@ class UniswapV3:
         for x, y in itertools.pairwise(tokens):
             if x == y:
                 raise ValidationError(f"path repeats {x.symbol} in one hop")
-        native_in = path[0].strip().upper() == NATIVE
-        native_out = path[-1].strip().upper() == NATIVE
+        native_in = self.ctx.is_native(path[0])
+        native_out = self.ctx.is_native(path[-1])
         return tokens, fee_list, native_in, native_out
 
     # -- quotes -----------------------------------------------------------------------------
@@ -145,7 +169,7 @@ class UniswapV3:
         bps = Bps.parse(slippage).check(force=force)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_in = self.ctx.raw_amount(tokens[0], amount_in)
-        block, now = await self.ctx.block()
+        now, states = await self._pools_now(tokens, fees)
         when = self.ctx.deadline_at(now, deadline)
 
         def price(pools: list[V3PoolState]) -> int:
@@ -154,7 +178,7 @@ class UniswapV3:
                 amount = state.amount_out(str(tokens[i].address), amount)
             return amount
 
-        pools, amount = await self._priced(tokens, fees, price, block)
+        pools, amount = await self.price_over(states, price)
         return self._quote(
             TradeKind.EXACT_IN,
             tokens,
@@ -183,7 +207,7 @@ class UniswapV3:
         bps = Bps.parse(slippage).check(force=force)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_out = self.ctx.raw_amount(tokens[-1], amount_out)
-        block, now = await self.ctx.block()
+        now, states = await self._pools_now(tokens, fees)
         when = self.ctx.deadline_at(now, deadline)
 
         def price(pools: list[V3PoolState]) -> int:
@@ -192,7 +216,7 @@ class UniswapV3:
                 amount = pools[i].amount_in(str(tokens[i].address), amount)
             return amount
 
-        pools, amount = await self._priced(tokens, fees, price, block)
+        pools, amount = await self.price_over(states, price)
         return self._quote(
             TradeKind.EXACT_OUT,
             tokens,
@@ -207,17 +231,49 @@ class UniswapV3:
             native_out,
         )
 
-    async def _priced(
-        self,
-        tokens: Sequence[Token],
-        fees: Sequence[int],
-        price: Callable[[list[V3PoolState]], int],
-        block: int,
-    ) -> tuple[list[V3PoolState], int]:
-        """Price over the pools read at ``block``, loading tick words as far as the swap
-        reaches (only the pool that ran out of words is read again)."""
+    async def _pools_now(
+        self, tokens: Sequence[Token], fees: Sequence[int]
+    ) -> tuple[int, list[V3PoolState]]:
+        """(chain time, pool per hop, each at the block read): from the cache, in one batch
+        for pools read before, or read afresh."""
         hops = list(zip(tokens, tokens[1:], fees, strict=False))
-        pools = list(await asyncio.gather(*(self.pool(a, b, f, block=block) for a, b, f in hops)))
+        warm = self._followed(hops)
+        if warm is not None:
+            return warm
+        infos = list(await asyncio.gather(*(self.pool_info(a, b, f) for a, b, f in hops)))
+        if self.cache is None and all(i.address in self._last_tick for i in infos):
+            hints = [(i, self._last_tick[i.address], self._known.get(i.address, [])) for i in infos]
+            (_, now), pools = await self.reader.read_latest(hints)
+        else:
+            block, now = await self._block()
+            reads = (self.pool(a, b, f, block=block) for a, b, f in hops)
+            pools = list(await asyncio.gather(*reads))
+        for state in pools:
+            self._last_tick[state.address] = state.tick
+            self._known[state.address] = sorted(state.ticks)
+        return now, pools
+
+    def _followed(
+        self, hops: list[tuple[Token, Token, int]]
+    ) -> tuple[int, list[V3PoolState]] | None:
+        """Every hop's state from a cache that follows the chain, without awaiting anything."""
+        cache = self.cache
+        if cache is None or not cache.following or cache.head is None:
+            return None
+        pools = []
+        for a, b, fee in hops:
+            address = self._addresses.get((str(a.address).lower(), str(b.address).lower(), fee))
+            state = cache.v3(address) if address is not None else None
+            if state is None:
+                return None
+            pools.append(state)
+        return cache.head.timestamp, pools
+
+    async def price_over(
+        self, pools: list[V3PoolState], price: Callable[[list[V3PoolState]], int]
+    ) -> tuple[list[V3PoolState], int]:
+        """Price over the pools, loading tick words as far as the swap reaches (only the
+        pool that ran out of words is read again, at the same block)."""
         while True:
             try:
                 return pools, price(pools)
@@ -303,14 +359,12 @@ class UniswapV3:
         return build_swap(self.router_name, self.router, quote, recipient)
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
-        """Send the swap (allowance ensured first); returns its Order, OPEN until mined."""
+        """Send the swap (allowance ensured first); returns its Order, OPEN until mined
+        (``await order.wait()`` for the fill)."""
         if quote.dex != self.dex:
             raise ValidationError(f"a {quote.dex} quote cannot be sent through {self.dex}")
         request = self.build_swap(quote, recipient or self.ctx.evm.owner)
         return await self.executor.execute(quote, request)
-
-    async def wait(self, order: Order, timeout: float | None = None) -> Order:
-        return await self.executor.wait(order, timeout)
 
     def _parse_logs(self, quote: Quote, logs: list[dict[str, Any]]) -> list[HopLog]:
         """Swap logs matched to hops by pool (exact-output hops execute innermost first)."""

@@ -45,10 +45,17 @@ class SwapResult:
     amount0: int
     amount1: int
     sqrt_price_after: int
-    tick_after: int
     liquidity_after: int
     ticks_crossed: int
     remaining: int = 0  # the part of the specified amount left when the price limit was hit
+    tick_hint: int | None = None  # the tick, when it is not the price's own (on a boundary)
+
+    @property
+    def tick_after(self) -> int:
+        """The pool's tick afterwards (computed on demand: quotes never need it)."""
+        if self.tick_hint is not None:
+            return self.tick_hint
+        return get_tick_at_sqrt_ratio(self.sqrt_price_after)
 
 
 @dataclass
@@ -66,9 +73,14 @@ class V3PoolState:
     ticks: dict[int, int] = field(default_factory=dict)  # initialized tick -> liquidityNet
     words: tuple[int, int] = (0, -1)  # the loaded bitmap word range, inclusive
     block: int | None = None
+    gross: dict[int, int] = field(default_factory=dict)  # initialized tick -> liquidityGross
 
     def __post_init__(self) -> None:
         self._sorted = sorted(t // self.tick_spacing for t in self.ticks)
+
+    def loaded(self, tick: int) -> bool:
+        """Whether ``tick``'s bitmap word is loaded."""
+        return self.words[0] <= (tick // self.tick_spacing) >> 8 <= self.words[1]
 
     @property
     def complete(self) -> bool:
@@ -76,15 +88,41 @@ class V3PoolState:
         low, high = word_range(self.tick_spacing)
         return self.words[0] <= low and self.words[1] >= high
 
-    def add_words(self, low: int, high: int, ticks: dict[int, int]) -> None:
+    def add_words(self, low: int, high: int, ticks: dict[int, tuple[int, int]]) -> None:
         """Extend the loaded range to ``[low, high]`` (adjacent to or covering the current
-        one) with the initialized ticks read from those words."""
-        self.ticks.update(ticks)
+        one) with the initialized ticks read from those words: tick -> (gross, net)."""
+        for tick, (gross, net) in ticks.items():
+            self.ticks[tick], self.gross[tick] = net, gross
         self._sorted = sorted(t // self.tick_spacing for t in self.ticks)
         if self.words[0] > self.words[1]:
             self.words = (low, high)
         else:
             self.words = (min(low, self.words[0]), max(high, self.words[1]))
+
+    # -- changes, as the pool's events report them --------------------------------------
+
+    def on_swap(self, sqrt_price_x96: int, liquidity: int, tick: int) -> None:
+        """A Swap event: it carries the pool's price, liquidity and tick afterwards."""
+        self.sqrt_price_x96, self.liquidity, self.tick = sqrt_price_x96, liquidity, tick
+
+    def on_liquidity(self, lower: int, upper: int, delta: int) -> None:
+        """A Mint (``delta`` > 0) or Burn (< 0) of ``|delta|`` liquidity in [lower, upper):
+        the ticks update as ``Tick.update`` does, the active liquidity when in range."""
+        if delta == 0:
+            return  # a burn of 0 only settles fees
+        for tick, net in ((lower, delta), (upper, -delta)):
+            if not self.loaded(tick):
+                continue  # read with its word, later, at the state's block
+            gross = self.gross.get(tick, 0) + delta
+            if gross == 0:
+                self.ticks.pop(tick, None)
+                self.gross.pop(tick, None)
+            else:
+                self.ticks[tick] = self.ticks.get(tick, 0) + net
+                self.gross[tick] = gross
+        if lower <= self.tick < upper:
+            self.liquidity += delta
+        self._sorted = sorted(t // self.tick_spacing for t in self.ticks)
 
     def _next_tick(self, tick: int, lte: bool) -> tuple[int, bool]:
         """TickBitmap.nextInitializedTickWithinOneWord over the loaded words."""
@@ -145,12 +183,17 @@ class V3PoolState:
                     crossed += 1
                 tick = tick_next - 1 if zero_for_one else tick_next
             elif sqrt_p != start:
-                tick = get_tick_at_sqrt_ratio(sqrt_p)
+                # Stopping inside a range ends the swap (the amount is used up): the tick
+                # of the new price is only needed for the result, and found on demand.
+                hint = None
+                break
+        else:
+            hint = tick
         if zero_for_one == exact_in:
             amount0, amount1 = amount_specified - remaining, calculated
         else:
             amount0, amount1 = calculated, amount_specified - remaining
-        return SwapResult(amount0, amount1, sqrt_p, tick, liquidity, crossed, remaining)
+        return SwapResult(amount0, amount1, sqrt_p, liquidity, crossed, remaining, hint)
 
     def amount_out(self, token_in: str, amount_in: int) -> int:
         """Exact-input quote: what ``amount_in`` of ``token_in`` buys.

@@ -55,13 +55,13 @@ def sqrt_price_x96_to_price(
     sqrt_price_x96: int, decimals0: int, decimals1: int, *, invert: bool = False
 ) -> Decimal:
     """The human price of a sqrtPriceX96 (40 significant digits)."""
-    raw = Fraction(sqrt_price_x96 * sqrt_price_x96, 2**192)
-    human = raw * Fraction(10**decimals0, 10**decimals1)
+    numerator = sqrt_price_x96 * sqrt_price_x96 * 10**decimals0
+    denominator = 2**192 * 10**decimals1
     if invert:
-        human = 1 / human
+        numerator, denominator = denominator, numerator
     with localcontext() as ctx:
         ctx.prec = 40
-        return Decimal(human.numerator) / Decimal(human.denominator)
+        return Decimal(numerator) / Decimal(denominator)
 
 
 def price_to_tick(

@@ -3,8 +3,11 @@
 ``slot0``, ``liquidity``, ``tickBitmap(word)`` and ``ticks(tick)`` exist on every pool.
 The reads of one round go out together (the operator coalesces the calls of one event
 loop turn into one JSON-RPC batch): the price and bitmap words in one round, the
-initialized ticks those words mark in the next. Calldata is built and decoded here by
-hand: these are the hottest reads of the DEX layer.
+initialized ticks those words mark in the next. A pool read before is read again in one
+batch (:meth:`PoolReader.read_latest`): the head block, the views around the tick seen
+last time and the ticks initialized there last time, closed by a second block number
+that proves no block arrived in between. Calldata is built and decoded here by hand:
+these are the hottest reads of the DEX layer.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from chainops.core.errors import ValidationError
+from chainops.core.errors import ChainopsError, ValidationError
 from chainops.operators.dapps.uniswap.v3.math.tick_bitmap import position, ticks_in_word, word_range
 from chainops.operators.dapps.uniswap.v3.pool import V3PoolState
 from chainops.operators.evm.batching import AutoBatcher
@@ -82,6 +85,16 @@ class PoolInfo:
     tick_spacing: int
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The calls of one pool in a ``read_latest`` batch."""
+
+    info: PoolInfo
+    span: tuple[int, int]
+    known: list[int]
+    calls: list[tuple[str, list[Any]]]
+
+
 class PoolReader:
     """Batched reads of V3 pools at a given block."""
 
@@ -114,12 +127,17 @@ class PoolReader:
             )
         )
 
-    async def _ticks(self, info: PoolInfo, ticks: list[int], block: int) -> dict[int, int]:
+    async def _ticks(
+        self, info: PoolInfo, ticks: list[int], block: int
+    ) -> dict[int, tuple[int, int]]:
         raws = await asyncio.gather(
             *(self._call(info.address, TICKS + _int_arg(t), block) for t in ticks)
         )
-        # ticks(t) returns (liquidityGross, liquidityNet, ...): liquidityNet is the 2nd word.
-        return {t: _word(raw, 1, signed=True) for t, raw in zip(ticks, raws, strict=True)}
+        # ticks(t) returns (liquidityGross, liquidityNet, ...): the first two words.
+        return {
+            t: (_word(raw, 0), _word(raw, 1, signed=True))
+            for t, raw in zip(ticks, raws, strict=True)
+        }
 
     def _marked(self, info: PoolInfo, low: int, raws: list[str]) -> list[int]:
         return [
@@ -196,3 +214,70 @@ class PoolReader:
             new_high,
             await self._ticks(info, self._marked(info, new_low, raws), state.block),
         )
+
+    # -- one batch for pools read before ----------------------------------------------------
+
+    def _plan(self, info: PoolInfo, tick: int, known: list[int], radius: int) -> _Plan:
+        span = self._around(info, tick, radius)
+        inside = [t for t in known if span[0] <= position(t // info.tick_spacing)[0] <= span[1]]
+        data = [SLOT0, LIQUIDITY]
+        data += [TICK_BITMAP + _int_arg(w) for w in range(span[0], span[1] + 1)]
+        data += [TICKS + _int_arg(t) for t in inside]
+        calls = [("eth_call", [{"to": info.address, "data": d}, "latest"]) for d in data]
+        return _Plan(info, span, inside, calls)
+
+    async def read_latest(
+        self,
+        pools: list[tuple[PoolInfo, int, list[int]]],
+        radius: int = DEFAULT_WORD_RADIUS,
+    ) -> tuple[tuple[int, int], list[V3PoolState]]:
+        """``((block, timestamp), states)`` of pools read before, given as (info, tick seen
+        last time, ticks initialized then): one batch, and a second round only for what
+        it shows has changed (new initialized ticks, a price that left the words)."""
+        plans = [self._plan(info, tick, known, radius) for info, tick, known in pools]
+        calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", ["latest", False])]
+        for plan in plans:
+            calls += plan.calls
+        calls.append(("eth_blockNumber", []))
+        results = await self.batcher.call_many(calls)
+        for result in results:
+            if isinstance(result, ChainopsError):
+                raise result
+        block, timestamp = int(results[0]["number"], 16), int(results[0]["timestamp"], 16)
+        if int(results[-1], 16) != block:  # a block arrived during the batch: pin the reads
+            states = await asyncio.gather(
+                *(self.read(info, block, hint_tick=tick) for info, tick, _ in pools)
+            )
+            return (block, timestamp), list(states)
+        finishing, start = [], 1
+        for plan in plans:
+            finishing.append(self._finish(plan, results[start : start + len(plan.calls)], block))
+            start += len(plan.calls)
+        return (block, timestamp), list(await asyncio.gather(*finishing))
+
+    async def _finish(self, plan: _Plan, raws: list[Any], block: int) -> V3PoolState:
+        info, (low, high) = plan.info, plan.span
+        state = V3PoolState(
+            address=info.address,
+            token0=info.token0,
+            token1=info.token1,
+            fee=info.fee,
+            tick_spacing=info.tick_spacing,
+            sqrt_price_x96=_word(raws[0], 0),
+            tick=_word(raws[0], 1, signed=True),
+            liquidity=_word(raws[1], 0),
+            block=block,
+        )
+        if not low <= position(state.tick // info.tick_spacing)[0] <= high:
+            return await self.read(info, block)  # the price left the words read
+        bitmaps = raws[2 : 2 + high - low + 1]
+        seen = dict(zip(plan.known, raws[2 + high - low + 1 :], strict=True))
+        marked = self._marked(info, low, bitmaps)
+        ticks = {
+            t: (_word(seen[t], 0), _word(seen[t], 1, signed=True)) for t in marked if t in seen
+        }
+        missing = [t for t in marked if t not in seen]
+        if missing:
+            ticks.update(await self._ticks(info, missing, block))
+        state.add_words(low, high, ticks)
+        return state

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chainops.operators.dapps.uniswap.v3.math.full_math import mul_div, mul_div_rounding_up
 from chainops.operators.dapps.uniswap.v3.math.sqrt_price_math import (
@@ -15,8 +15,9 @@ from chainops.operators.dapps.uniswap.v3.math.sqrt_price_math import (
 FEE_DENOMINATOR = 1_000_000  # V3 fees are in hundredths of a basis point
 
 
-@dataclass(frozen=True)
-class SwapStep:
+class SwapStep(NamedTuple):
+    """One step's outcome (a tuple: a quote makes several of these per swap)."""
+
     sqrt_price_next: int
     amount_in: int
     amount_out: int

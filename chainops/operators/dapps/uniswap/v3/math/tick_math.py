@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from chainops.core.errors import ValidationError
 
 MIN_TICK = -887272
@@ -34,6 +36,8 @@ _FACTORS = (
 _MAX_UINT256 = 2**256 - 1
 
 
+# Swaps keep meeting the same initialized ticks and word edges: remember their prices.
+@lru_cache(maxsize=65536)
 def get_sqrt_ratio_at_tick(tick: int) -> int:
     """sqrt(1.0001**tick) * 2**96, rounded up as on chain."""
     if not MIN_TICK <= tick <= MAX_TICK:
