@@ -23,8 +23,6 @@ devnet_app.command("fork")(fork.devnet_fork)
 # the ports users and tools expect: Anvil's and Hardhat's 8545, and the CLI's paper exchange
 RPC_PORT = 8545
 EXCHANGE_PORT = 8090
-# what the paper account starts with: enough to trade the seeded books both ways
-PAPER_FUNDS = {"USDT": "10000", "ETH": "10"}
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -115,7 +113,7 @@ def _announce(rt: Runtime, world: Any, paper: dict[str, str] | None) -> None:
     if rt.as_json:
         document = {"rpc_url": world.rpc_url, **world.book.to_dict(), "accounts": accounts}
         if paper is not None:
-            document["exchange"] = paper | {"funds": PAPER_FUNDS}
+            document["exchange"] = paper | {"funds": {k: str(v) for k, v in _funds().items()}}
         document["export"] = line
         print(json.dumps(document, indent=2, sort_keys=True), flush=True)
         return
@@ -132,7 +130,7 @@ def _announce(rt: Runtime, world: Any, paper: dict[str, str] | None) -> None:
         table.add_row(str(row["index"]), row["address"], row["private_key"], holds)
     out.print(table)
     if paper is not None:
-        funds = ", ".join(f"{v} {k}" for k, v in PAPER_FUNDS.items())
+        funds = ", ".join(f"{v} {k}" for k, v in _funds().items())
         out.print(
             f"[green]paper exchange[/green] at [bold]{paper['url']}[/bold] (Binance spot "
             f"dialect); account key {paper['api_key']}, secret {paper['api_secret']}, "
@@ -147,13 +145,20 @@ def _announce(rt: Runtime, world: Any, paper: dict[str, str] | None) -> None:
     print(line, flush=True)  # plain print: a copied line must not carry wrapping or markup
 
 
+def _funds() -> dict[str, Any]:
+    """What the paper account starts with (the simulator's paper-account default)."""
+    from chainops.devnet.exchange.accounts import PAPER_FUNDS
+
+    return dict(PAPER_FUNDS)
+
+
 def _start_exchange() -> tuple[Any, dict[str, str]]:
     """The exchange simulator on its own thread, with one funded paper account."""
     from chainops.devnet.exchange.background import BackgroundSimulator
 
     port = _port(None, EXCHANGE_PORT, "the paper exchange")
     simulator = BackgroundSimulator(port=port or 0).start()
-    account = simulator.create_account(dict(PAPER_FUNDS))
+    account = simulator.create_account(_funds())
     sim = simulator.sim
     paper = {
         "url": sim.url,

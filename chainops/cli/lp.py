@@ -18,7 +18,7 @@ from chainops.cli.dex import (
 )
 from chainops.cli.format import plain
 from chainops.cli.options import command
-from chainops.cli.runtime import Runtime, command_line, out
+from chainops.cli.runtime import Runtime, out
 
 lp_app = typer.Typer(
     help="Liquidity: V3 positions (and V2 pairs with --dex v2).", no_args_is_help=True
@@ -30,7 +30,7 @@ FORCE = typer.Option(False, "--force", help="Allow slippage above 50 %.")
 
 async def _mined(rt: Runtime, tx: Any) -> Any:
     """Wait for ``tx``; Ctrl-C says how to resume."""
-    with rt.waiting(str(tx.client_id), command_line("tx", "wait", str(tx.client_id))):
+    with rt.waiting_tx(str(tx.client_id)):
         await tx.wait()
     return tx
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -135,6 +136,23 @@ class Runtime:
             self.pending = None
             raise
         self.pending = None
+
+    def waiting_tx(self, client_id: str, *extra: str) -> AbstractContextManager[None]:
+        """:meth:`waiting` for an EVM transaction: resumed by ``chainops tx wait``."""
+        return self.waiting(client_id, self.resume_tx_wait(client_id, *extra))
+
+    def resume_tx_wait(self, client_id: str, *extra: str) -> str:
+        """The ``tx wait`` command reaching the same network and journal as this one."""
+        from chainops.config.networks import mask_url
+
+        args = ["tx", "wait", client_id, *extra]
+        if self.network:
+            args += ["--network", self.network]
+        if self.rpc_url:  # masked: an API key in a URL never lands in a terminal log
+            args += ["--rpc-url", mask_url(self.rpc_url)]
+        if self.journal:
+            args += ["--journal", str(self.journal)]
+        return command_line(*args)
 
     # -- output ---------------------------------------------------------------------------
 
@@ -329,4 +347,4 @@ def _text(value: Any) -> str:
 
 def command_line(*args: str) -> str:
     """How a user re-runs chainops with ``args`` (for resume hints)."""
-    return " ".join(["chainops", *args])
+    return " ".join(["chainops", *(shlex.quote(a) for a in args)])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from chainops.cli.options import command
-from chainops.cli.runtime import Runtime, command_line, parse_amount
+from chainops.cli.runtime import Runtime, parse_amount
 from chainops.cli.txview import tx_summary
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def send(
                 request = handle.request("transfer", str(recipient), raw, priority=net.fee.priority)
                 tx = await evm.send(request)
             if not no_wait:
-                with rt.waiting(str(tx.client_id), command_line("tx", "wait", str(tx.client_id))):
+                with rt.waiting_tx(str(tx.client_id)):
                     await tx.wait(confirmations=confirmations, timeout=timeout)
             return tx_summary(tx, net) | {"amount": value, "asset": symbol}
         finally:

@@ -17,7 +17,7 @@ from chainops.cli.dex import (
 )
 from chainops.cli.format import plain
 from chainops.cli.options import command
-from chainops.cli.runtime import Runtime, command_line, out, parse_amount
+from chainops.cli.runtime import Runtime, out, parse_amount
 
 
 @command(None, "swap", acts=True)
@@ -66,8 +66,7 @@ def swap(
             quote = await method(path, value, **opts)
             confirm_plan(rt, ctx, "swap", quote.record())
             order = await venue.swap(quote)
-            resume = command_line("tx", "wait", str(order.execution))
-            with rt.waiting(str(order.execution), resume):
+            with rt.waiting_tx(str(order.execution)):
                 order = await order.wait()
             return {"order": order.to_dict(), "quote": quote.record()}
 

@@ -8,7 +8,7 @@ import typer
 
 from chainops.cli.dex import confirm_plan, dex_context, spender
 from chainops.cli.options import command
-from chainops.cli.runtime import Runtime, command_line, parse_amount
+from chainops.cli.runtime import Runtime, parse_amount
 
 token_app = typer.Typer(help="ERC-20 balances, allowances and approvals.", no_args_is_help=True)
 weth_app = typer.Typer(help="Wrap ETH into WETH and back.", no_args_is_help=True)
@@ -86,7 +86,7 @@ def token_approve(
                 "token": erc.token.symbol, "spender": who, "amount": shown,
             })  # fmt: skip
             tx = await erc.approve(who, amount, unlimited=unlimited)
-            with rt.waiting(str(tx.client_id), command_line("tx", "wait", str(tx.client_id))):
+            with rt.waiting_tx(str(tx.client_id)):
                 await tx.wait()
             return {"tx": str(tx.hash), "allowance": await erc.allowance(who)}
 
@@ -103,7 +103,7 @@ def _weth(rt: Runtime, action: str, amount: str) -> None:
             weth = Weth(ctx)
             confirm_plan(rt, ctx, action, {"amount": amount})
             tx = await (weth.wrap(amount) if action == "wrap" else weth.unwrap(amount))
-            with rt.waiting(str(tx.client_id), command_line("tx", "wait", str(tx.client_id))):
+            with rt.waiting_tx(str(tx.client_id)):
                 await tx.wait()
             return {"tx": str(tx.hash), "weth": await weth.balance(),
                     "eth": await ctx.evm.balance()}  # fmt: skip

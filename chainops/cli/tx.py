@@ -14,7 +14,7 @@ import typer
 
 from chainops.cli.exitcodes import ExitCode
 from chainops.cli.options import command
-from chainops.cli.runtime import Runtime, command_line, err
+from chainops.cli.runtime import Runtime, err
 from chainops.cli.txview import find_tx, receipts, tx_summary, wait_depth
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def tx_wait(
     """Wait until confirmed N deep (exit 0), failed (exit 4) or the timeout (exit 5)."""
     tx = _load(rt, ref)
     net = _network(rt, tx)
-    resume = command_line("tx", "wait", str(tx.client_id), *_depth_args(confirmations))
+    resume = rt.resume_tx_wait(str(tx.client_id), *_depth_args(confirmations))
     if tx.state.name in _FAILED or (tx.is_terminal and tx.state.name not in _SETTLED):
         rt.show(tx_summary(tx, net), tx.state.name)
         raise typer.Exit(code=int(ExitCode.FAILED))

@@ -305,8 +305,10 @@ def _unpack(tarball: Path, into: Path) -> Path:
             tops = {PurePosixPath(m.name).parts[0] for m in members if m.name.strip("/")}
             for member in members:
                 parts = PurePosixPath(member.name).parts
-                if member.name.startswith("/") or ".." in parts or not (
-                    member.isfile() or member.isdir()
+                if (
+                    member.name.startswith("/")
+                    or ".." in parts
+                    or not (member.isfile() or member.isdir())
                 ):
                     raise ToolSetupError(f"{tarball.name}: refusing archive entry {member.name}")
             if len(tops) != 1:

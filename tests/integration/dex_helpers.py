@@ -41,3 +41,23 @@ def eth_call(
 def balance(world: World, token: str, owner: str) -> int:
     address = world.book.token(token).address
     return int(eth_call(world, address, "balanceOf(address)", ["address"], [owner], ["uint256"])[0])
+
+
+class Counter:
+    """Counts the reads our operator sends (wraps its batcher)."""
+
+    def __init__(self, ctx: DexContext) -> None:
+        self.calls = 0
+        batcher = ctx.evm.batcher
+        call, many = batcher.call, batcher.call_many
+
+        async def counted(method: str, params: list[Any]) -> Any:
+            self.calls += 1
+            return await call(method, params)
+
+        async def counted_many(calls: list[tuple[str, list[Any]]]) -> list[Any]:
+            self.calls += len(calls)
+            return await many(calls)
+
+        batcher.call = counted  # type: ignore[method-assign]
+        batcher.call_many = counted_many  # type: ignore[method-assign]

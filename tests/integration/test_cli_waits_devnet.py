@@ -130,7 +130,7 @@ def test_devnet_up_prints_accounts_keys_and_exports(cli: Cli) -> None:
         assert book.accounts[1].address in text and book.accounts[1].private_key in text
         # the exported credentials reach a funded paper account
         balances = cli.json("cex", "balance", **values)
-        assert balances["USDT"]["free"] == "10000" and balances["ETH"]["free"] == "10"
+        assert balances["USDT"]["free"] == "100000" and balances["ETH"]["free"] == "50"
         # and the exported RPC URL is what every command then uses, with account 1
         shown = cli.json("token", "balance", "ETH", **values)
         assert shown["owner"] == book.accounts[1].address

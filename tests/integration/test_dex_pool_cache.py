@@ -3,37 +3,17 @@ drops them; every quote still equals QuoterV2."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from dex_helpers import dex_context, eth_call
+from dex_helpers import Counter, dex_context, eth_call
 
 from chainops.devnet.world import World
-from chainops.operators.dapps import DexContext, PoolCache, UniswapV2, UniswapV3, V3Positions
+from chainops.operators.dapps import PoolCache, UniswapV2, UniswapV3, V3Positions
 
 pytestmark = pytest.mark.integration
 PATH, FEE, AMOUNT = ["WETH", "USDC"], 500, Decimal("250")
-
-
-class Counter:
-    """Counts the reads our operator sends (wraps its batcher)."""
-
-    def __init__(self, ctx: DexContext) -> None:
-        self.calls = 0
-        batcher = ctx.evm.batcher
-        call, many = batcher.call, batcher.call_many
-
-        async def counted(method: str, params: list[Any]) -> Any:
-            self.calls += 1
-            return await call(method, params)
-
-        async def counted_many(calls: list[tuple[str, list[Any]]]) -> list[Any]:
-            self.calls += len(calls)
-            return await many(calls)
-
-        batcher.call = counted  # type: ignore[method-assign]
-        batcher.call_many = counted_many  # type: ignore[method-assign]
 
 
 async def test_a_warm_quote_makes_no_request(devnet: World) -> None:
@@ -121,3 +101,21 @@ def router_amounts(world: World, amount: int, path: list[str]) -> list[int]:
         ["uint256", "address[]"], [amount, addresses], ["uint256[]"],
     )  # fmt: skip
     return list(amounts)
+
+
+async def test_a_following_cache_catches_up_by_itself(devnet: World) -> None:
+    async with dex_context(devnet, 3) as ctx, dex_context(devnet, 6) as other:
+        cache = PoolCache(ctx.evm.batcher, poll_interval=0.05)
+        v3, trader = UniswapV3(ctx, cache=cache), UniswapV3(other)
+        async with cache:
+            before = await v3.quote_exact_in(PATH, AMOUNT, fee=FEE)
+            sell = await trader.quote_exact_in(["ETH", "USDC"], Decimal(300), fee=FEE)
+            await (await trader.swap(sell)).wait()
+            mined = await ctx.evm.batcher.call("eth_blockNumber", [])
+            for _ in range(200):  # the follower's next turns (0.05 s apart) apply the Swap
+                if cache.head is not None and cache.head.number >= int(mined, 16):
+                    break
+                await asyncio.sleep(0.05)
+            after = await v3.quote_exact_in(PATH, AMOUNT, fee=FEE)
+        assert after.block >= int(mined, 16) and after.amount_out < before.amount_out
+        assert after.amount_out == await v3.quoter_exact_in(PATH, AMOUNT, fee=FEE)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from dex_helpers import balance, dex_context, eth_call
-from test_dex_pool_cache import Counter
+from dex_helpers import Counter, balance, dex_context, eth_call
 
 from chainops.core.errors import ValidationError
 from chainops.core.order import OrderState
@@ -41,10 +40,23 @@ async def test_every_candidate_is_exact_and_the_best_is_sent(
         weth, dai = ctx.token("WETH"), ctx.token("DAI")
         raw = weth.to_raw(Decimal(3)) if kind is TradeKind.EXACT_IN else dai.to_raw(Decimal(5000))
         routes = await router.routes("WETH", "DAI", raw, kind, gas_price=10**9)
-        assert {r.dex for r in routes} == {"uniswap-v2", "uniswap-v3"}
+        assert {"uniswap-v2", "uniswap-v3"} <= {r.dex for r in routes}
+        if kind is TradeKind.EXACT_IN:
+            assert any(r.dex == "uniswap-mixed" for r in routes)
         assert any(len(r.path) == 3 for r in routes) and any(len(r.path) == 2 for r in routes)
         for route in routes:
-            if route.dex == "uniswap-v3":
+            if route.dex == "uniswap-mixed":
+                middle = raw
+                for i, protocol in enumerate(route.protocols):
+                    hop = Route("", route.path[i : i + 2], route.fees[i : i + 1], 0, 0, 0, 0)
+                    if protocol == "v2":
+                        middle = v2_amounts(devnet, "getAmountsOut", middle, hop)[-1]
+                    else:
+                        middle = await router.v3.quoter_raw(
+                            hop.path, hop.fees, middle, exact_in=True
+                        )
+                onchain = middle
+            elif route.dex == "uniswap-v3":
                 onchain = await router.v3.quoter_raw(
                     route.path, route.fees, raw, exact_in=kind is TradeKind.EXACT_IN
                 )
@@ -89,3 +101,33 @@ async def test_routing_bad_input(devnet: World) -> None:
             await router.best_quote("WETH", "NOPE", Decimal(1))
         with pytest.raises(NoRoute):  # one USDC wei buys no WBTC on any route
             await router.best_quote("USDC", "WBTC", Decimal("0.000001"), gas_price=10**9)
+
+
+@pytest.mark.parametrize(
+    ("path", "hops"),
+    [
+        (["WETH", "USDC", "DAI"], [("v2", 3000), ("v3", 100)]),
+        (["ETH", "USDC", "DAI"], [("v3", 500), ("v2", 3000)]),
+        (["DAI", "USDC", "ETH"], [("v3", 100), ("v2", 3000)]),
+    ],
+)
+async def test_a_mixed_route_is_sent_as_one_swaprouter02_multicall(
+    devnet: World, path: list[str], hops: list[tuple[str, int]]
+) -> None:
+    async with dex_context(devnet) as ctx:
+        router = UniswapRoutes(ctx)
+        assert router.mixed is not None
+        amount = Decimal(2) if path[0] in ("WETH", "ETH") else Decimal(4000)
+        quote = await router.mixed.quote_exact_in(path, amount, hops=hops)
+        me = ctx.evm.owner
+        out_symbol = "WETH" if path[-1] == "ETH" else path[-1]
+        before = await ctx.evm.balance() if path[-1] == "ETH" else balance(devnet, out_symbol, me)
+        order = await (await router.swap(quote)).wait()
+        assert order.state is OrderState.FILLED
+        if path[-1] == "ETH":
+            assert await ctx.evm.balance() > before  # gas paid, yet more ETH than before
+        else:
+            assert balance(devnet, out_symbol, me) - before == quote.amount_out
+        (fill,) = order.fills.values()
+        received = fill.quote_amount
+        assert received == ctx.token(out_symbol).from_raw(quote.amount_out)

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainops.core.addressbook import AddressBook
-from chainops.core.errors import ChainopsError
+from chainops.core.errors import ChainopsError, ValidationError
 from chainops.core.order import OrderState
 from chainops.devnet.world import World
 from chainops.operators.dapps import (
@@ -22,6 +22,7 @@ from chainops.operators.dapps import (
     InsufficientLiquidity,
     UniswapV3,
     UnknownPool,
+    V3Positions,
 )
 
 pytestmark = pytest.mark.integration
@@ -141,3 +142,55 @@ async def test_spacing_one_quotes_equal_quoter(devnet: World, usdc: int, directi
                 await v3.quoter_exact_out(path, amount, fee=100)
             return
         assert out.amount_in == await v3.quoter_exact_out(path, amount, fee=100)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pool=st.sampled_from([("WETH", "USDC", 500), ("WETH", "USDC", 3000), ("USDC", "DAI", 100)]),
+    width=st.integers(1, 60),
+    offset=st.integers(-40, 40),
+    push=st.integers(1, 60),
+    sell_first=st.booleans(),
+    quote_units=st.integers(1, 10**6),
+)
+async def test_quotes_equal_quoter_in_random_pool_states(
+    devnet: World,
+    pool: tuple[str, str, int],
+    width: int,
+    offset: int,
+    push: int,
+    sell_first: bool,
+    quote_units: int,
+) -> None:
+    """A random narrow position, then a random swap, then random quotes both ways: the
+    pool's state differs in every example (they accumulate on the module's fork)."""
+    a, b, fee = pool
+    async with dex_context(devnet, 3) as ctx, dex_context(devnet, 6) as other:
+        v3, lp, trader = UniswapV3(ctx), V3Positions(other), UniswapV3(other)
+        state = await v3.pool(a, b, fee, ticks=False)
+        spacing = state.tick_spacing
+        lower = (state.tick // spacing + offset) * spacing
+        ticks = (lower, lower + width * spacing)
+        deposit_a = Decimal("0.5") if a == "WETH" else Decimal(500)
+        try:
+            plan = await lp.plan_mint(a, b, fee, deposit_a, Decimal(1000), ticks=ticks)
+            await lp.mint(plan)
+        except ValidationError:
+            pass  # these amounts add nothing in this range: the swap still moves the price
+        path = [a, b] if sell_first else [b, a]
+        size = Decimal(push) / 20 if path[0] == "WETH" else Decimal(push * 100)
+        sell = ["ETH", path[1]] if path[0] == "WETH" else path
+        await (await trader.swap(await trader.quote_exact_in(sell, size, fee=fee))).wait()
+        for p in ([a, b], [b, a]):
+            amount = ctx.token(p[0]).from_raw(quote_units * 10 ** (ctx.token(p[0]).decimals - 4))
+            try:
+                quote = await v3.quote_exact_in(p, amount, fee=fee)
+            except DustAmount:
+                assert await v3.quoter_exact_in(p, amount, fee=fee) == 0
+                continue
+            assert quote.amount_out == await v3.quoter_exact_in(p, amount, fee=fee)
+            back = ctx.token(p[1]).from_raw(max(1, quote.amount_out // 3))
+            exact_out = await v3.quote_exact_out(p, back, fee=fee)
+            assert exact_out.amount_in == await v3.quoter_exact_out(p, back, fee=fee)

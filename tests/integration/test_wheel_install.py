@@ -33,20 +33,15 @@ USER_PROJECT = {
 
 from decimal import Decimal
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
-from chainops.operators.base import OperatorFactory
-from chainops.operators.dapps import Bps, DexContext, Erc20, UniswapV3
+from chainops import Bps, EvmOperator, LocalSigner, UniswapV3
+from chainops.operators.dapps import DexContext, Erc20
 
 
 async def test_swap_moves_the_balances(devnet, devnet_accounts, tmp_path):
-    account = devnet_accounts[0]
-    evm = OperatorFactory.create(
-        "devnet",
-        rpc_url=devnet.rpc_url,
-        private_key=account.private_key,
-        journal_path=tmp_path / "journal.sqlite",
-    )
-    async with evm:
+    wallet = LocalSigner.from_key(devnet_accounts[0].private_key)
+    async with EvmOperator.connect(
+        devnet.rpc_url, wallet=wallet, journal_path=tmp_path / "journal.sqlite"
+    ) as evm:
         ctx = DexContext(evm, devnet.book)
         weth, usdc = Erc20(evm, ctx.token("WETH")), Erc20(evm, ctx.token("USDC"))
         weth_before, usdc_before = await weth.balance(), await usdc.balance()

@@ -205,3 +205,18 @@ def test_pool_state_swap_crosses_ticks_and_refuses_unloaded_words() -> None:
         state.swap(True, 10**22)
     with pytest.raises(ValidationError):
         state.swap(True, 0)
+
+
+def test_a_quote_names_the_chains_own_coin() -> None:
+    from chainops.core.assets import Token
+    from chainops.operators.dapps import Quote, TradeKind
+
+    wpol = Token("WPOL", 18, "polygon", "0x0d500B1d8E8eF31E21C99d1Db9A6444d3ADf1270")
+    usdc = Token("USDC", 6, "polygon", "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359")
+    quote = Quote(
+        dex="uniswap-v3", kind=TradeKind.EXACT_IN, path=(wpol, usdc), fees=(500,), block=1,
+        amount_in=10**18, amount_out=500_000, limit=497_500, slippage=Bps(50), deadline=2,
+        mid_price=Decimal("0.5"), native_in=True, native="POL",
+    )  # fmt: skip
+    assert quote.symbols == ("POL", "USDC")
+    assert quote.record()["path"] == "POL->USDC"

@@ -126,3 +126,49 @@ async def test_a_failed_turn_is_counted_and_the_loop_goes_on() -> None:
     finally:
         await monitor.stop()
     assert monitor.errors == 1 and monitor.turns >= 2
+
+
+async def test_finalized_only_from_a_tag_behind_the_head() -> None:
+    rig = Rig(confirmations=1)
+    rig.monitor.track_finality = True
+    tx = await rig.send()
+    rig.node.mine(str(tx.attempts[0].hash))
+    rig.node.finalized = rig.node.head - 1  # behind the head, not yet at our block
+    await rig.monitor.turn()
+    assert tx.state is TxState.CONFIRMED
+    rig.node.head += 2
+    rig.node.finalized = rig.node.head - 1  # now past our block, still behind the head
+    await rig.monitor.turn()
+    assert tx.state is TxState.FINALIZED and not rig.monitor.finality_untracked
+    assert rig.metrics.confirmed == 1
+
+
+async def test_a_finalized_tag_equal_to_the_head_is_not_finality() -> None:
+    rig = Rig(confirmations=1)
+    rig.monitor.track_finality = True
+    tx = await rig.send()
+    rig.node.mine(str(tx.attempts[0].hash))
+    rig.node.finalized = rig.node.head  # Hardhat, Ganache: the latest block
+    await rig.monitor.turn()  # mined: CONFIRMED; the tag is read once something waits for it
+    await rig.monitor.turn()
+    assert tx.state is TxState.CONFIRMED and rig.monitor.finality_untracked
+    assert tx not in rig.monitor.live  # depth settled it: no more polling
+    assert rig.metrics.confirmed == 1
+
+
+async def test_depth_is_followed_past_finality_for_a_waiter() -> None:
+    rig = Rig(confirmations=1)
+    rig.monitor.track_finality = True
+    tx = await rig.send()
+    rig.node.mine(str(tx.attempts[0].hash))
+    rig.node.finalized = rig.node.head - 1
+    rig.node.head += 1
+    rig.node.finalized = rig.node.head - 1  # includes our block: FINALIZED at depth 2
+    rig.monitor.follow_depth(tx, 4)
+    await rig.monitor.turn()
+    await rig.monitor.turn()
+    assert (tx.state, tx.confirmations) == (TxState.FINALIZED, 2)
+    assert tx in rig.monitor.live  # a waiter needs depth 4
+    rig.node.head += 2
+    await rig.monitor.turn()
+    assert tx.confirmations == 4 and tx not in rig.monitor.live

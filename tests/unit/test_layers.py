@@ -42,7 +42,8 @@ def test_an_evm_part_importing_the_facade_breaks_the_check(tmp_path: Path) -> No
     copy = tmp_path / "chainops"
     shutil.copytree(ROOT / "chainops", copy, ignore=shutil.ignore_patterns("__pycache__"))
     part = copy / "operators" / "evm" / "nonces.py"
-    part.write_text(part.read_text() + "\nfrom chainops.operators.evm import operator  # noqa: E402\n")
+    facade = "\nfrom chainops.operators.evm import operator  # noqa: E402\n"
+    part.write_text(part.read_text() + facade)
     result = _lint(pythonpath=tmp_path)
     assert result.returncode != 0
     assert "chainops.operators.evm.nonces" in result.stdout

@@ -68,3 +68,17 @@ async def test_unreserved_nonces_pass_straight_through_and_errors_reach_their_se
         await first
     assert await second  # a refusal of a lower nonce does not stop the next one
     assert wire.sent == [b"\x07", b"\x00", b"\x01"]
+
+
+async def test_a_cancelled_sender_still_sends_in_order() -> None:
+    wire = Wire()
+    ordered = NonceOrderedSends(wire.send_raw)
+    ordered.expect(0)
+    ordered.expect(1)
+    waiting = asyncio.ensure_future(ordered.send(1, b"\x01"))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    ordered.forget(1)  # what the pipeline does when its sender goes away
+    await ordered.send(0, b"\x00")
+    await ordered.drain()
+    assert wire.sent == [b"\x00", b"\x01"]  # journalled bytes are not dropped

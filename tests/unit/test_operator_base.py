@@ -157,3 +157,15 @@ def test_registering_by_path_and_refusing_a_taken_key(
     register_platform(ExchangePlatform(name="broken"), replace=True)
     with pytest.raises(ConfigurationError, match="not an Operator class"):
         factory.create("broken", account="dave")
+
+
+async def test_a_failed_start_releases_what_it_opened() -> None:
+    class Failing(RecordingOperator):
+        async def _start(self) -> None:
+            self.calls.append("start")
+            raise ConfigurationError("wrong chain id")
+
+    op = Failing(OperatorConfiguration(platform="devnet"), "alice")
+    with pytest.raises(ConfigurationError, match="wrong chain id"):
+        await op.start()
+    assert op.calls == ["start", "close"] and not op.started

@@ -180,7 +180,7 @@ def test_loaded_addresses_are_reported(funded: tuple[LocalChain, Keypair]) -> No
 
 async def test_send_dialect(funded: tuple[LocalChain, Keypair]) -> None:
     chain, payer = funded
-    methods = TransactionMethods(chain)
+    methods = TransactionMethods(chain, lambda _: None)
     raw = transfer(chain, payer, Keypair(), SOL)
     text = base64.b64encode(raw).decode()
     signature = await methods.send([text, {"encoding": "base64"}])
@@ -305,3 +305,19 @@ async def test_block_detail_levels(funded: tuple[LocalChain, Keypair]) -> None:
     with pytest.raises(RpcFault) as caught:
         await methods.block([chain.slot, {"commitment": "confirmed"}])  # processed only
     assert caught.value.code == -32004
+
+
+async def test_simulation_reports_the_accounts_asked_for(
+    funded: tuple[LocalChain, Keypair],
+) -> None:
+    chain, payer = funded
+    to = Keypair()
+    methods = TransactionMethods(chain, lambda _: None)
+    text = base64.b64encode(transfer(chain, payer, to, SOL)).decode()
+    wanted = {"addresses": [str(to.pubkey()), str(Keypair().pubkey())], "encoding": "base64"}
+    reply = await methods.simulate([text, {"encoding": "base64", "accounts": wanted}])
+    after, nobody = reply["value"]["accounts"]
+    assert after["lamports"] == SOL and nobody is None
+    assert chain.balance(str(to.pubkey())) == 0  # a simulation commits nothing
+    plain = await methods.simulate([text, {"encoding": "base64"}])
+    assert plain["value"]["accounts"] is None and plain["value"]["innerInstructions"] is None

@@ -9,8 +9,8 @@ from chainops.devnet.exchange import errors
 
 __all__ = ["PAPER_FUNDS", "Account", "Balance"]
 
-# what a paper account starts with (``devnet up``, ``cex serve`` without ``--fund``)
-PAPER_FUNDS: dict[str, Decimal | str | int] = {"USDT": "100000", "ETH": "50", "BTC": "2"}
+# what a paper account of ``python -m chainops.devnet.exchange`` starts with (no ``--fund``)
+PAPER_FUNDS: dict[str, Decimal | str | int] = {"USDT": "10000", "ETH": "10"}
 
 
 @dataclass

@@ -24,7 +24,7 @@ from chainops.devnet.exchange.liquidity import MAKER_KEY, seed_liquidity
 from chainops.devnet.exchange.market_api import MarketApi
 from chainops.devnet.exchange.order_lists_api import OrderListApi
 from chainops.devnet.exchange.publisher import Publisher
-from chainops.devnet.exchange.streams import StreamHub
+from chainops.devnet.exchange.streams import DropReply, StreamHub
 from chainops.devnet.exchange.trading_api import TradingApi
 from chainops.devnet.exchange.weights import WEIGHTS, RetryAfter, WeightCounter
 
@@ -71,6 +71,8 @@ class ExchangeSimulator:
         self._seed = seed
         self._levels = liquidity_levels
         self._ws_methods()
+        self.hub.before_call = self._ws_faults
+        self.hub.delay = lambda: self.faults.delay_seconds
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -150,7 +152,7 @@ class ExchangeSimulator:
         )
         self.hub.signed_methods.update(
             {
-                "order.place": t.new_order,
+                "order.place": self._ws_new_order,
                 "order.test": t.test_order,
                 "order.status": t.query_order,
                 "order.cancel": t.cancel_order,
@@ -194,7 +196,7 @@ class ExchangeSimulator:
 
     async def stop(self) -> None:
         if self._runner is not None:
-            await self.hub.disconnect()
+            await self.hub.close_all()
             await self._runner.cleanup()
             self._runner = None
 
@@ -330,6 +332,16 @@ class ExchangeSimulator:
         body = self.trading.new_order(account, params)
         if self.faults.take_drop():
             raise _Dropped()
+        return body
+
+    def _ws_faults(self) -> None:
+        if self.faults.take_server_error():
+            raise errors.internal()
+
+    def _ws_new_order(self, account: Account, params: dict[str, str]) -> Any:
+        body = self.trading.new_order(account, params)
+        if self.faults.take_drop():
+            raise DropReply(self.faults.drop_delay_seconds)
         return body
 
     async def _listen_key(self, request: web.Request, params: dict[str, str]) -> Any:

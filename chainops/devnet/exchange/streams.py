@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from chainops.devnet.exchange import auth, errors
 from chainops.devnet.exchange.accounts import Account
 
-__all__ = ["Connection", "PublicMethod", "SignedMethod", "StreamHub"]
+__all__ = ["Connection", "DropReply", "PublicMethod", "SignedMethod", "StreamHub"]
 
 SignedMethod = Callable[[Account, dict[str, str]], Any]
 PublicMethod = Callable[[dict[str, str]], Any]
@@ -37,18 +37,53 @@ class Connection:
     combined: bool = False
     streams: set[str] = field(default_factory=set)
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    busy: bool = False  # a send is in progress (pump or reader)
 
     def push(self, payload: dict[str, Any]) -> None:
         self.outbox.put_nowait(json.dumps(payload))
 
     async def pump(self) -> None:
         while (text := await self.outbox.get()) is not None:
-            if self.ws.closed:
-                return
+            self.busy = True
             try:
-                await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
+                if not await self._send(text) or not await self.flush(owner=True):
+                    return
+            finally:
+                self.busy = False
+
+    async def flush(self, *, owner: bool = False) -> bool:
+        """Send what is queued now, in order (the reader answers without a task switch)."""
+        if self.busy and not owner:
+            return True  # the pump is sending: it drains the rest in order
+        self.busy = True
+        try:
+            while not self.outbox.empty():
+                text = self.outbox.get_nowait()
+                if text is None:
+                    self.outbox.put_nowait(None)  # the pump's stop signal stays for the pump
+                    return True
+                if not await self._send(text):
+                    return False
+            return True
+        finally:
+            self.busy = owner
+
+    async def _send(self, text: str) -> bool:
+        if self.ws.closed:
+            return False
+        try:
+            await self.ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
+
+
+class DropReply(Exception):
+    """A fault: the request ran, then its connection is cut after ``delay`` seconds, unanswered."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__("reply dropped")
+        self.delay = delay
 
 
 class StreamHub:
@@ -58,10 +93,13 @@ class StreamHub:
         self.accounts = accounts
         self.clock = clock
         self.market: set[Connection] = set()
+        self.open: set[Connection] = set()  # every connection, WebSocket API ones included
         self.users: dict[str, dict[Connection, int | None]] = {}  # api key -> conn -> sub id
         self.listen_keys: dict[str, str] = {}  # listen key -> api key
         self.signed_methods: dict[str, SignedMethod] = {}  # WebSocket API, set by the server
         self.public_methods: dict[str, PublicMethod] = {}
+        self.before_call: Callable[[], None] = lambda: None  # fault hook: may raise an ApiError
+        self.delay: Callable[[], float] = lambda: 0.0  # fault hook: seconds before handling
         self._next_sub = 0
 
     # -- publishing --------------------------------------------------------
@@ -78,6 +116,11 @@ class StreamHub:
     def publish_user(self, api_key: str, event: dict[str, Any]) -> None:
         for conn, sub in list(self.users.get(api_key, {}).items()):
             conn.push(event if sub is None else {"subscriptionId": sub, "event": event})
+
+    async def close_all(self) -> None:
+        """Close every connection (the server is stopping)."""
+        for conn in list(self.open):
+            await conn.ws.close()
 
     async def disconnect(self, *, market: bool = True, user: bool = True) -> int:
         """Close WebSockets (a fault); returns how many were closed."""
@@ -100,6 +143,7 @@ class StreamHub:
         ws = conn.ws
         await ws.prepare(request)
         pump = asyncio.create_task(conn.pump())
+        self.open.add(conn)
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -110,7 +154,9 @@ class StreamHub:
                     continue
                 if isinstance(payload, dict):
                     on_text(conn, payload)
+                    await conn.flush()
         finally:
+            self.open.discard(conn)
             self.market.discard(conn)
             for conns in self.users.values():
                 conns.pop(conn, None)
@@ -161,6 +207,14 @@ class StreamHub:
         return await self._serve(request, conn, self._on_api_message)
 
     def _on_api_message(self, conn: Connection, payload: dict[str, Any]) -> None:
+        delay = self.delay()
+        if delay:
+            loop = asyncio.get_running_loop()
+            loop.call_later(delay, self._handle_api_message, conn, payload)
+        else:
+            self._handle_api_message(conn, payload)
+
+    def _handle_api_message(self, conn: Connection, payload: dict[str, Any]) -> None:
         request_id = payload.get("id")
         method = payload.get("method")
         raw = payload.get("params") or {}
@@ -171,6 +225,10 @@ class StreamHub:
             result = self._call(conn, method, params)
         except errors.ApiError as exc:
             conn.push({"id": request_id, "status": exc.status, "error": exc.body()})
+            return
+        except DropReply as drop:
+            loop = asyncio.get_running_loop()
+            loop.call_later(drop.delay, lambda: asyncio.ensure_future(conn.ws.close()))
             return
         conn.push({"id": request_id, "status": 200, "result": result, "rateLimits": []})
 
@@ -185,6 +243,7 @@ class StreamHub:
             for conns in self.users.values():
                 conns.pop(conn, None)
             return {}
+        self.before_call()
         public = self.public_methods.get(method)
         if public is not None:
             return public(params)

@@ -50,6 +50,7 @@ from chainops.devnet.solana.clock import (
     Commitment,
     SlotClock,
 )
+from chainops.devnet.solana.history import AccountHistory
 from chainops.devnet.solana.records import (
     Landed,
     SendOutcome,
@@ -121,13 +122,12 @@ class LocalChain:
         self._landed: dict[str, Landed] = {}
         self._blocks: dict[int, list[str]] = {}  # slot -> signatures, in order
         self._by_address: dict[str, list[str]] = {}  # key -> signatures, oldest first
-        # key -> (slot, state before a transaction of that slot wrote it): the views
-        # of commitment levels that do not include that slot yet.
-        self._history: dict[str, list[tuple[int, Account | None]]] = {}
+        self._history = AccountHistory()  # the confirmed and finalized views of accounts
         self._known: set[str] = set()  # every key a transaction touched (program scans)
         self._fees: dict[int, list[tuple[int, frozenset[str] | None]]] = {}
         self._drop = 0
         self._listeners: list[Callable[[], None]] = []
+        self._version = 0
         self.received: Counter[str] = Counter()  # sends per signature, duplicates included
         self.outcomes: Counter[SendOutcome] = Counter()
 
@@ -143,7 +143,14 @@ class LocalChain:
             if callback in self._listeners:
                 self._listeners.remove(callback)
 
+    @property
+    def version(self) -> int:
+        """Bumped by every change: a send, produced blocks, an airdrop, a rollback."""
+        return self._version
+
     def _changed(self) -> None:
+        with self._lock:
+            self._version += 1
         for callback in list(self._listeners):
             callback()
 
@@ -217,11 +224,8 @@ class LocalChain:
         with self._lock:
             confirmed = self.clock.commitment_slot(Commitment.CONFIRMED)
             tip = self.clock.tip()
-            for key, entries in self._history.items():
-                undone = [state for slot, state in entries if slot > confirmed]
-                if undone:
-                    self.svm.set_account(Pubkey.from_string(key), undone[0] or _EMPTY)
-                    entries[:] = [(s, a) for s, a in entries if s <= confirmed]
+            for key, state in self._history.undo(confirmed).items():
+                self.svm.set_account(Pubkey.from_string(key), state or _EMPTY)
             gone: list[str] = []
             for slot in [s for s in self._blocks if s > confirmed]:
                 gone += self._blocks.pop(slot)
@@ -247,8 +251,7 @@ class LocalChain:
             outcome = self._send(tx, signature, raw)
             self.received[signature] += 1
             self.outcomes[outcome] += 1
-        if outcome is SendOutcome.LANDED:
-            self._changed()
+        self._changed()  # even a lost send is news: it was received
         return signature, outcome
 
     def _send(self, tx: VersionedTransaction, signature: str, raw: bytes) -> SendOutcome:
@@ -284,10 +287,7 @@ class LocalChain:
         finalized = self.clock.commitment_slot(Commitment.FINALIZED)
         for key, before, after in zip(keys, pre, post, strict=True):
             if before is not after and before != after:
-                entries = self._history.setdefault(key, [])
-                if entries and entries[0][0] <= finalized:
-                    entries[:] = [(s, a) for s, a in entries if s > finalized]
-                entries.append((slot, before))
+                self._history.record(key, slot, before, finalized)
         block = self._blocks.setdefault(slot, [])
         self._landed[signature] = Landed(
             signature=signature,
@@ -343,13 +343,21 @@ class LocalChain:
             finally:
                 if verify != sig_verify:
                     self.svm.with_sigverify(verify)
+        post: dict[str, Account] | None = None
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
             err = err_json(result)
         else:
             meta, err = result.meta(), None
+            post = {str(key): account for key, account in result.post_accounts()}
         return SimulationResult(
-            err, tuple(meta.logs()), meta.compute_units_consumed(), meta.fee(), replacement
+            err,
+            tuple(meta.logs()),
+            meta.compute_units_consumed(),
+            meta.fee(),
+            replacement,
+            post,
+            capture.inner_instructions(meta),
         )
 
     def status(self, signature: str) -> StatusView | None:
@@ -441,10 +449,9 @@ class LocalChain:
 
     def _account_at(self, pubkey: str, level: Commitment) -> Account | None:
         if level is not Commitment.PROCESSED:
-            cutoff = self.clock.commitment_slot(level)
-            for slot, before in self._history.get(pubkey, ()):
-                if slot > cutoff:
-                    return before
+            found, state = self._history.before(pubkey, self.clock.commitment_slot(level))
+            if found:
+                return state
         return self.svm.get_account(Pubkey.from_string(pubkey))
 
     def balance(self, pubkey: str, commitment: Commitment | str = Commitment.PROCESSED) -> int:

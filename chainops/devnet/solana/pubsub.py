@@ -29,6 +29,7 @@ from chainops.devnet.solana.encodings import check_encoding, encode_account
 from chainops.devnet.solana.faults import RpcFault, invalid_params
 from chainops.devnet.solana.localchain import LocalChain
 from chainops.devnet.solana.parsed_accounts import MintDecimals
+from chainops.devnet.solana.records import StatusView
 
 __all__ = ["PubSub"]
 
@@ -79,6 +80,7 @@ class PubSub:
         self._task: asyncio.Task[None] | None = None
         self.notifications = 0  # sent, all kinds (tests and benchmarks count them)
         self._connections: set[_Connection] = set()
+        self._fresh = False  # a subscription was added since the last look
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -106,6 +108,7 @@ class PubSub:
 
     async def _run(self) -> None:
         assert self._wake is not None
+        looked_at: tuple[int, int] | None = None
         while True:
             # Wake on every change, and just after each slot boundary: commitment levels
             # move with time too (a landing is confirmed when the next block comes).
@@ -114,11 +117,25 @@ class PubSub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), period)
             self._wake.clear()
-            for sub in list(self._subs.values()):
-                try:
-                    await self._poll(sub)
-                except Exception:  # one broken subscription must not stop the others
-                    self._subs.pop(sub.ident, None)
+            state = (self.chain.version, self.chain.slot)
+            if state == looked_at and not self._fresh:
+                continue  # nothing changed since the last look
+            looked_at, self._fresh = state, False
+            await self._pass()
+
+    async def _pass(self) -> None:
+        subs = list(self._subs.values())
+        signatures = [sub for sub in subs if sub.kind == "signature"]
+        views = self.chain.statuses([sub.target for sub in signatures])
+        for sub, view in zip(signatures, views, strict=True):
+            await self._poll_signature(sub, view)
+        for sub in subs:
+            if sub.kind == "signature":
+                continue
+            try:
+                await self._poll(sub)
+            except Exception:  # one broken subscription must not stop the others
+                self._subs.pop(sub.ident, None)
 
     # -- the websocket -----------------------------------------------------------------------
 
@@ -159,7 +176,8 @@ class PubSub:
                 continue
             await connection.send({"jsonrpc": "2.0", "result": result, "id": ident})
             if self._wake is not None:
-                self._wake.set()  # a subscription already satisfied fires at once
+                self._fresh = True  # a subscription already satisfied fires at once
+                self._wake.set()
 
     def _call(self, connection: _Connection, method: str, p: list[Any]) -> Any:
         if method.endswith("Unsubscribe"):
@@ -274,9 +292,7 @@ class PubSub:
 
     async def _poll(self, sub: _Subscription) -> None:
         slot = self.chain.slot_at(sub.level)
-        if sub.kind == "signature":
-            await self._poll_signature(sub)
-        elif sub.kind == "account":
+        if sub.kind == "account":
             now = self._encoded(sub.target, sub)
             if now != sub.seen.get(sub.target):
                 sub.seen[sub.target] = now
@@ -298,13 +314,12 @@ class PubSub:
         elif slot > sub.mark:
             await self._poll_slots(sub, slot)
 
-    async def _poll_signature(self, sub: _Subscription) -> None:
+    async def _poll_signature(self, sub: _Subscription, view: StatusView | None) -> None:
         wants_received = sub.config.get("enableReceivedNotification") and not sub.received
         if wants_received and self.chain.received[sub.target] > 0:
             sub.received = True
             result = {"context": _context(self.chain.slot), "value": "receivedSignature"}
             await self._notify(sub, "signatureNotification", result)
-        view = self.chain.status(sub.target)
         if view is None or _RANK[view.commitment] < _RANK[sub.level]:
             return
         self._subs.pop(sub.ident, None)  # a signature subscription ends with its notification

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from solders.account import Account
+
 from chainops.devnet.solana.clock import Commitment
 
 __all__ = ["Landed", "SendOutcome", "SimulationResult", "StatusView", "TokenBalance"]
@@ -72,3 +74,5 @@ class SimulationResult:
     units_consumed: int
     fee: int
     replacement: tuple[str, int] | None = None  # (blockhash, last valid height) if replaced
+    post_accounts: dict[str, Account] | None = None  # writable accounts after a success
+    inner_instructions: tuple[Any, ...] = ()

@@ -89,7 +89,7 @@ class SolanaRpcServer:
         for group in (
             cluster,
             self._accounts,
-            TransactionMethods(self.chain),
+            TransactionMethods(self.chain, self._accounts.decimals_of),
             BlockMethods(self.chain),
         ):
             self._methods.update(group.handlers())

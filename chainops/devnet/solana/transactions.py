@@ -16,13 +16,16 @@ from solders.transaction import VersionedTransaction
 from chainops.devnet.solana import capture, params
 from chainops.devnet.solana.clock import Commitment
 from chainops.devnet.solana.dispatch import Handler, MethodGroup, with_context
+from chainops.devnet.solana.encodings import encode_account
 from chainops.devnet.solana.faults import (
     SIGNATURE_VERIFICATION_FAILURE,
     RpcFault,
     invalid_params,
     preflight_failure,
 )
-from chainops.devnet.solana.records import Landed
+from chainops.devnet.solana.localchain import LocalChain
+from chainops.devnet.solana.parsed_accounts import MintDecimals
+from chainops.devnet.solana.records import Landed, SimulationResult
 from chainops.devnet.solana.transaction_json import encode_landed
 from chainops.operators.solana.programs import MEMO_PROGRAM_ID
 
@@ -54,6 +57,10 @@ def _memo(landed: Landed) -> str | None:
 
 class TransactionMethods(MethodGroup):
     """sendTransaction, simulateTransaction, getSignatureStatuses, getTransaction, history."""
+
+    def __init__(self, chain: LocalChain, decimals_of: MintDecimals) -> None:
+        super().__init__(chain)
+        self.decimals_of = decimals_of
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -104,13 +111,36 @@ class TransactionMethods(MethodGroup):
             {
                 "err": result.err,
                 "logs": list(result.logs),
-                "accounts": None,
+                "accounts": self._simulated_accounts(cfg.get("accounts"), result),
                 "unitsConsumed": result.units_consumed,
                 "returnData": None,
-                "innerInstructions": None,
+                "innerInstructions": (
+                    list(result.inner_instructions) if cfg.get("innerInstructions") else None
+                ),
                 "replacementBlockhash": replacement,
             },
         )
+
+    def _simulated_accounts(self, wanted: Any, result: SimulationResult) -> Any:
+        """The ``accounts`` the caller asked for, as the simulation left them."""
+        if wanted is None:
+            return None
+        if not isinstance(wanted, dict) or not isinstance(wanted.get("addresses"), list):
+            raise invalid_params("Invalid params: accounts must be {addresses, encoding}")
+        encoding = wanted.get("encoding", "base64")
+        if encoding == "base58":
+            raise invalid_params("Invalid params: base58 encoding not supported")
+        if result.post_accounts is None:
+            return None  # a failed simulation reports no account states
+        out: list[Any] = []
+        for address in wanted["addresses"]:
+            key = params.pubkey(address)
+            found = result.post_accounts.get(key) or self.chain.account(key)
+            if found is None or (found.lamports == 0 and not found.data):
+                out.append(None)
+            else:
+                out.append(encode_account(key, found, encoding, self.decimals_of))
+        return out
 
     async def statuses(self, p: list[Any]) -> Any:
         if not p or not isinstance(p[0], list):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps, SlippageOutOfRange
     from chainops.operators.dapps.swaps import SwapExecutor
     from chainops.operators.dapps.uniswap.cache import PoolCache
+    from chainops.operators.dapps.uniswap.mixed import UniswapMixed
     from chainops.operators.dapps.uniswap.routing import Route, UniswapRoutes
     from chainops.operators.dapps.uniswap.v2.operator import LiquidityPlan, UniswapV2, V2Position
     from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
@@ -47,6 +48,7 @@ _EXPORTS = {
     "MintPlan": "uniswap.v3.positions",
     "NoRoute": "errors",
     "Route": "uniswap.routing",
+    "UniswapMixed": "uniswap.mixed",
     "UniswapRoutes": "uniswap.routing",
     "PoolCache": "uniswap.cache",
     "Quote": "quote",
@@ -85,6 +87,7 @@ __all__ = [
     "SwapSlippageExceeded",
     "TicksNotLoaded",
     "TradeKind",
+    "UniswapMixed",
     "UniswapRoutes",
     "UniswapV2",
     "UniswapV3",

@@ -45,6 +45,8 @@ class Quote:
     native_out: bool = False
     fee_on_transfer: bool = False
     pools: tuple[str, ...] = ()  # pool per hop, when known (matches Swap logs to hops)
+    protocols: tuple[str, ...] = ()  # "v2"/"v3" per hop of a route mixing both
+    native: str = "ETH"  # the chain's coin, as native_in/native_out name it (BNB, POL, ...)
 
     def __post_init__(self) -> None:
         if len(self.path) < 2 or len(self.fees) != len(self.path) - 1:
@@ -78,8 +80,8 @@ class Quote:
 
     @property
     def symbols(self) -> tuple[str, ...]:
-        head = "ETH" if self.native_in else self.path[0].symbol
-        tail = "ETH" if self.native_out else self.path[-1].symbol
+        head = self.native if self.native_in else self.path[0].symbol
+        tail = self.native if self.native_out else self.path[-1].symbol
         return (head, *(t.symbol for t in self.path[1:-1]), tail)
 
     def record(self) -> dict[str, QuoteValue]:

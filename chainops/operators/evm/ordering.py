@@ -39,7 +39,9 @@ class NonceOrderedSends:
         self._expected.add(nonce)
 
     def forget(self, nonce: int) -> None:
-        """``nonce`` will not be broadcast by its sender (released unsent)."""
+        """``nonce`` will not be broadcast by its sender (released unsent, or sent)."""
+        if nonce in self._ready:
+            return  # its sender stopped waiting (cancelled): the bytes still go, in order
         self._expected.discard(nonce)
         self._kick()
 

@@ -1,10 +1,15 @@
 """The send pipeline: reserve a nonce -> build -> sign -> journal -> broadcast.
 
 The journal write of the signed attempt is the point of no return: after it
-the bytes are ours to re-send, and nothing is ever rebuilt. The node's answer
-to a broadcast is acted on by error class: a transport failure keeps the
-transaction tracked (maybe sent), "nonce too low" lets receipts decide, and a
-transaction the node can never take is REJECTED with its nonce freed or filled.
+the bytes are ours to re-send, and nothing is ever rebuilt. First broadcasts
+leave in nonce order (:mod:`.ordering`). The node's answer to a broadcast is
+acted on by error class, after asking the node for the hash (any refusal of
+bytes it holds means "known"): a transport failure keeps the transaction
+tracked (maybe sent), "nonce too low" lets receipts decide, a nonce gap gets a
+short retry and then the gap fill, a nonce a foreign transaction holds is
+skipped (``NonceTaken``: the request may be signed again), and a transaction the
+node can never take is REJECTED with its nonce freed or filled. No REJECTED or
+REPLACED is recorded while the node returns any attempt by its hash.
 
 The pipeline also owns what follows a change the monitor observed (journal,
 nonce bookkeeping, counters, waking the waiters) and the 0-value no-ops that

@@ -4,6 +4,15 @@ from chainops.operators.exchanges.binance import BinanceSpot
 from chainops.operators.exchanges.book_exchange import OrderBookExchange
 from chainops.operators.exchanges.capabilities import Capability
 from chainops.operators.exchanges.errors import RuleViolation, UnknownTradingPair, Unsupported
+from chainops.operators.exchanges.market_events import (
+    BookTicker,
+    ConnectorStatus,
+    Kline,
+    MarketEvent,
+    MarketTrades,
+    Orderbook,
+    Ticker,
+)
 from chainops.operators.exchanges.operator import ExchangeOperator
 from chainops.operators.exchanges.orderbook import OrderBook, OrderBookGap
 from chainops.operators.exchanges.rules import TradingRule
@@ -13,14 +22,21 @@ from chainops.operators.exchanges.types import Balance, ExchangeConfiguration, T
 __all__ = [
     "Balance",
     "BinanceSpot",
+    "BookTicker",
     "Capability",
+    "ConnectorStatus",
     "ExchangeConfiguration",
     "ExchangeOperator",
+    "Kline",
+    "MarketEvent",
+    "MarketTrades",
     "OrderBook",
     "OrderBookExchange",
     "OrderBookGap",
     "OrderTracker",
+    "Orderbook",
     "RuleViolation",
+    "Ticker",
     "TradingFees",
     "TradingRule",
     "UnknownTradingPair",

@@ -11,6 +11,7 @@ from typing import Any
 
 from chainops.core.errors import RpcTransientError
 from chainops.core.ids import TradingPair
+from chainops.operators.exchanges.market_events import Orderbook
 from chainops.operators.exchanges.operator import ExchangeOperator
 from chainops.operators.exchanges.orderbook import OrderBook, OrderBookGap
 
@@ -47,6 +48,8 @@ class OrderBookExchange(ExchangeOperator):
         self._buffers: dict[TradingPair, list[DepthDiff]] = {}
         self._resyncs: dict[TradingPair, asyncio.Task[None]] = {}
         self.resync_count: dict[TradingPair, int] = {}  # snapshots taken per pair
+        # levels per side in the Orderbook event after each diff; 0 publishes none (cheaper)
+        self.publish_books = 20
 
     @abstractmethod
     async def _venue_snapshot(self, pair: TradingPair) -> DepthSnapshot: ...
@@ -88,6 +91,17 @@ class OrderBookExchange(ExchangeOperator):
             log.info("%s; resyncing", exc)
             self._buffers[pair] = [diff]
             self._schedule_resync(pair)
+            return
+        if self.publish_books:
+            self.events.publish(
+                Orderbook(
+                    platform=self.platform.name,
+                    trading_pair=pair,
+                    bids=tuple(book.bids(self.publish_books)),
+                    asks=tuple(book.asks(self.publish_books)),
+                    update_id=diff.last,
+                )
+            )
 
     def _on_depth_reconnect(self) -> None:
         """The depth stream dropped: every book may have missed diffs."""

@@ -142,10 +142,14 @@ class ExchangeOperator(Operator):
 
     async def _start(self) -> None:
         await self._venue_connect()
-        self.rules = await self._venue_rules()
-        if self.config.user_stream and Capability.USER_STREAM in self.capabilities:
-            await self._venue_user_stream()
-        await self.restore()
+        try:
+            self.rules = await self._venue_rules()
+            if self.config.user_stream and Capability.USER_STREAM in self.capabilities:
+                await self._venue_user_stream()
+            await self.restore()
+        except BaseException:
+            await self._venue_disconnect()  # a failed start leaves no session or socket open
+            raise
 
     async def _close(self) -> None:
         for task in list(self._tasks):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
@@ -74,4 +75,6 @@ class ExchangeConfiguration(OperatorConfiguration):
     recv_window_ms: int = Field(default=5000, gt=0, le=60000)
     client_id_prefix: str = Field(default="co", max_length=19)
     user_stream: bool = True
+    # orders over the WebSocket API when the venue has one (lower latency), REST otherwise
+    order_entry: Literal["websocket", "rest"] = "websocket"
     reconcile_backoff: float = Field(default=0.2, gt=0, description="first retry delay, seconds")

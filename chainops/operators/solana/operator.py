@@ -188,10 +188,11 @@ class SolanaOperator(ChainOperator):
         subscriber = SignatureSubscriber(
             url, lambda _: self.monitor.wake(), commitment=self.config.commitment
         )
+        self.subscriber = subscriber  # _shutdown closes it, even if start() is interrupted
         if await subscriber.start():
-            self.subscriber = subscriber
             self.monitor.on_signature = subscriber.watch
         else:
+            self.subscriber = None
             await subscriber.close()  # no websocket here: polling alone
 
     async def _check_cluster(self) -> None:

@@ -28,6 +28,7 @@ __all__ = ["SignatureSubscriber", "default_ws_url"]
 log = logging.getLogger("chainops.solana.pubsub")
 _RECONNECT_DELAY = 1.0  # between attempts while the websocket is away
 _CONNECT_TIMEOUT = 2.0
+_TOLD_LIMIT = 65_536  # notified signatures remembered (a re-send after landing is not re-watched)
 
 
 def default_ws_url(rpc_url: str) -> str:
@@ -58,6 +59,7 @@ class SignatureSubscriber:
         self.commitment = commitment
         self._on_notice = on_notice
         self._watched: set[str] = set()
+        self._told: set[str] = set()  # signatures already notified
         self._pending: dict[int, str] = {}  # request id -> signature
         self._subscribed: dict[int, str] = {}  # subscription id -> signature
         self._ids = itertools.count(1)
@@ -94,8 +96,8 @@ class SignatureSubscriber:
 
     def watch(self, signature: str) -> None:
         """Ask to be told when ``signature`` reaches the commitment (once)."""
-        if signature in self._watched:
-            return
+        if signature in self._watched or signature in self._told:
+            return  # a re-send of bytes already seen landing needs no second subscription
         self._watched.add(signature)
         if self.connected:
             task = asyncio.ensure_future(self._subscribe(signature))
@@ -104,6 +106,7 @@ class SignatureSubscriber:
 
     def forget(self, signature: str) -> None:
         self._watched.discard(signature)
+        self._told.discard(signature)
 
     async def _subscribe(self, signature: str) -> None:
         ws = self._ws
@@ -164,5 +167,8 @@ class SignatureSubscriber:
         if signature is None or value == "receivedSignature":
             return
         self._watched.discard(signature)
+        if len(self._told) >= _TOLD_LIMIT:
+            self._told.clear()
+        self._told.add(signature)
         self.notifications += 1
         self._on_notice(signature)

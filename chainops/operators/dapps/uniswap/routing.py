@@ -5,12 +5,14 @@ wrapped native token and the major stablecoins of the address book). Every candi
 pool is read once at one block (or taken from a ``PoolCache``), then each route is priced
 with the exact pool math; the comparison subtracts each route's gas cost, converted into
 the traded token at the wrapped native token's pool price. The winner is returned as the
-protocol's own Quote (V2 or V3; routes mixing both are not built), which ``swap`` sends.
+protocol's own Quote (V2, V3, or a route with one V2 and one V3 hop through SwapRouter02
+for exact input), which ``swap`` sends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from chainops.operators.dapps.errors import NoRoute
 from chainops.operators.dapps.quote import Quote, TradeKind
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.uniswap.cache import PoolCache
+from chainops.operators.dapps.uniswap.mixed import UniswapMixed
 from chainops.operators.dapps.uniswap.v2 import library
 from chainops.operators.dapps.uniswap.v2.operator import UniswapV2
 from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
@@ -38,6 +41,7 @@ GAS_BASE = 90_000
 GAS_V2_HOP = 60_000
 GAS_V3_HOP = 75_000
 GAS_V3_TICK = 25_000
+_MIXED = UniswapMixed.dex
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Route:
     amount_out: int
     gas: int
     net: int
+    protocols: tuple[str, ...] = ()  # per hop, for a route mixing V2 and V3
 
     @property
     def symbols(self) -> str:
@@ -74,6 +79,9 @@ class UniswapRoutes:
         self.v2 = v2 or UniswapV2(ctx, cache=cache)
         self.v3 = v3 or UniswapV3(ctx, cache=cache)
         self._absent: set[tuple[str, ...]] = set()  # pools found missing: not asked again
+        # Mixed V2/V3 routes go through SwapRouter02, where the chain has one.
+        has_02 = "SwapRouter02" in ctx.book.contracts
+        self.mixed = UniswapMixed(ctx, self.v2, self.v3) if has_02 else None
 
     def intermediates(self, a: Token, b: Token) -> list[Token]:
         symbols = [self.ctx.wrapped, *INTERMEDIATES]
@@ -147,6 +155,8 @@ class UniswapRoutes:
         for path in paths:
             found += self._v2_routes(path, v2, amount, kind)
             found += await self._v3_routes(path, v3, amount, kind)
+            if self.mixed is not None and kind is TradeKind.EXACT_IN and len(path) == 3:
+                found += await self._mixed_routes(path, v2, v3, amount)
         gas_token = b if kind is TradeKind.EXACT_IN else a
         rate = self._native_rate(gas_token, v3, v2)
         priced = [self._net(r, wei, rate, kind) for r in found]
@@ -177,6 +187,43 @@ class UniswapRoutes:
         gas = GAS_BASE + GAS_V2_HOP * len(hops)
         fees = (3000,) * len(hops)
         return [Route(self.v2.dex, tuple(path), fees, amounts[0], amounts[-1], gas, 0)]
+
+    async def _mixed_routes(
+        self,
+        path: Sequence[Token],
+        pairs: dict[tuple[Token, Token], tuple[int, int]],
+        states: dict[tuple[Token, Token, int], V3PoolState],
+        amount: int,
+    ) -> list[Route]:
+        """Exact-input routes with one V2 hop and one V3 hop (either order)."""
+        if any(self._taxed(t) for t in path):
+            return []
+        a, x, b = path
+        out: list[Route] = []
+        for first_v2, fee in itertools.product((True, False), FEE_TIERS):
+            v2_hop, v3_hop = ((a, x), (x, b, fee)) if first_v2 else ((x, b), (a, x, fee))
+            if v2_hop not in pairs or v3_hop not in states:
+                continue
+            state = states[v3_hop]
+            try:
+                if first_v2:
+                    middle = library.get_amounts_out(amount, [pairs[v2_hop]])[-1]
+                    _, _, crossed = await self._v3_price(
+                        (x, b), [state], middle, TradeKind.EXACT_IN
+                    )
+                    result = state.amount_out(str(x.address), middle)
+                else:
+                    _, middle, crossed = await self._v3_price(
+                        (a, x), [state], amount, TradeKind.EXACT_IN
+                    )
+                    result = library.get_amounts_out(middle, [pairs[v2_hop]])[-1]
+            except ChainopsError:
+                continue
+            protocols = ("v2", "v3") if first_v2 else ("v3", "v2")
+            fees = (3000, fee) if first_v2 else (fee, 3000)
+            gas = GAS_BASE + GAS_V2_HOP + GAS_V3_HOP + GAS_V3_TICK * crossed
+            out.append(Route(_MIXED, tuple(path), fees, amount, result, gas, 0, protocols))
+        return out
 
     def _taxed(self, token: Token) -> bool:
         entry = self.ctx.book.tokens.get(token.symbol.upper())
@@ -262,9 +309,7 @@ class UniswapRoutes:
     def _net(route: Route, wei: int, rate: Fraction | None, kind: TradeKind) -> Route:
         cost = 0 if rate is None else int(route.gas * wei * rate)
         net = route.amount_out - cost if kind is TradeKind.EXACT_IN else route.amount_in + cost
-        return Route(
-            route.dex, route.path, route.fees, route.amount_in, route.amount_out, route.gas, net
-        )
+        return dataclasses.replace(route, net=net)
 
     # -- quote and swap --------------------------------------------------------------------
 
@@ -305,6 +350,11 @@ class UniswapRoutes:
                 symbols, human, slippage=slippage, deadline=deadline, force=force
             )
         fees = list(best.fees)
+        if best.dex == _MIXED and self.mixed is not None:
+            hops = list(zip(best.protocols, fees, strict=True))
+            return await self.mixed.quote_exact_in(
+                symbols, human, hops=hops, slippage=slippage, deadline=deadline, force=force
+            )
         if exact_in:
             return await self.v3.quote_exact_in(
                 symbols, human, fee=fees, slippage=slippage, deadline=deadline, force=force
@@ -315,5 +365,7 @@ class UniswapRoutes:
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
         """Send a quote through the protocol it came from."""
+        if quote.dex == _MIXED and self.mixed is not None:
+            return await self.mixed.swap(quote, recipient=recipient)
         venue = self.v2 if quote.dex == self.v2.dex else self.v3
         return await venue.swap(quote, recipient=recipient)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,6 +12,7 @@ import aiohttp
 
 from chainops.core.assets import Asset, Fee
 from chainops.core.bus import EventBus
+from chainops.core.events import Event
 from chainops.core.ids import TradingPair
 from chainops.core.journal import Journal
 from chainops.core.order import (
@@ -24,11 +26,20 @@ from chainops.core.order import (
 )
 from chainops.core.platforms import ExchangePlatform
 from chainops.operators.base import OperatorFactory
+from chainops.operators.exchanges.binance.market_data import decode, public_trade, stream_names
 from chainops.operators.exchanges.binance.rest import BinanceRest
 from chainops.operators.exchanges.binance.streams import MarketStream, UserStream
+from chainops.operators.exchanges.binance.ws_api import NotSent, WsApiSession
 from chainops.operators.exchanges.book_exchange import DepthDiff, DepthSnapshot, OrderBookExchange
 from chainops.operators.exchanges.capabilities import Capability
-from chainops.operators.exchanges.errors import VenueNotFound
+from chainops.operators.exchanges.errors import VenueAuthError, VenueNotFound
+from chainops.operators.exchanges.market_events import (
+    BookTicker,
+    ConnectorStatus,
+    Kline,
+    MarketTrades,
+    Ticker,
+)
 from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.types import (
     Balance,
@@ -39,6 +50,8 @@ from chainops.operators.exchanges.types import (
 )
 
 __all__ = ["BinanceSpot"]
+
+log = logging.getLogger("chainops.exchanges.binance")
 
 DEFAULT_STREAM_URL = "wss://stream.binance.com:9443"
 DEFAULT_WS_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
@@ -96,7 +109,8 @@ class BinanceSpot(OrderBookExchange):
         self._session: aiohttp.ClientSession | None = None
         self.user_stream: UserStream | None = None
         self.market_stream: MarketStream | None = None
-        self._trade_watchers: dict[TradingPair, list[Callable[[PublicTrade], None]]] = {}
+        self.ws_api: WsApiSession | None = None  # order entry; None: REST only
+        self._watchers: dict[str, list[Callable[[Any], None]]] = {}  # stream -> callbacks
 
     @classmethod
     def from_options(cls, platform: str | int = "binance", **options: Any) -> Self:
@@ -131,8 +145,22 @@ class BinanceSpot(OrderBookExchange):
         await self.rest.open()
         self._session = aiohttp.ClientSession()
         await self.rest.clock.sync()
+        if self.ws_api_url and self.config.order_entry == "websocket":
+            self.ws_api = WsApiSession(
+                self._session,
+                self.ws_api_url,
+                self.rest,
+                self.config.api_secret.get_secret_value(),
+                timeout=self.config.request_timeout,
+            )
+            try:
+                await self.ws_api.open()
+            except NotSent as exc:  # orders go over REST until it answers
+                log.info("WebSocket API not reachable at start: %s", exc)
 
     async def _venue_disconnect(self) -> None:
+        if self.ws_api is not None:
+            await self.ws_api.close()
         for stream in (self.user_stream, self.market_stream):
             if stream is not None:
                 await stream.stop()
@@ -224,10 +252,30 @@ class BinanceSpot(OrderBookExchange):
             params["timeInForce"] = order.time_in_force.value
         return params
 
-    async def _venue_place(self, order: Order, rule: TradingRule) -> OrderUpdate:
-        reply = await self.rest.request(
-            "POST", "/api/v3/order", self._order_params(order, rule), signed=True, weight=1
+    async def _entry(
+        self, method: str, rest_method: str, params: dict[str, Any]
+    ) -> Mapping[str, Any]:
+        """One order-entry request: WebSocket API first; REST when the socket cannot send."""
+        if self.ws_api is not None:
+            await self.rest.limiter.acquire(1)  # the WebSocket API shares the IP's weight
+            for attempt in range(2):
+                try:
+                    reply: Mapping[str, Any] = await self.ws_api.request(method, params)
+                    return reply
+                except NotSent as exc:
+                    log.info("%s over REST: %s", method, exc)
+                    break
+                except VenueAuthError as exc:
+                    if exc.code != -1021 or attempt:
+                        raise
+                    await self.rest.clock.sync()  # refused for its timestamp: safe to resend
+        rest: Mapping[str, Any] = await self.rest.request(
+            rest_method, "/api/v3/order", params, signed=True, weight=1
         )
+        return rest
+
+    async def _venue_place(self, order: Order, rule: TradingRule) -> OrderUpdate:
+        reply = await self._entry("order.place", "POST", self._order_params(order, rule))
         fills = tuple(
             Fill(
                 fill_id=str(f["tradeId"]),
@@ -242,7 +290,7 @@ class BinanceSpot(OrderBookExchange):
 
     async def _venue_cancel(self, order: Order, rule: TradingRule) -> OrderUpdate:
         params = {"symbol": rule.venue_symbol, "origClientOrderId": str(order.client_id)}
-        reply = await self.rest.request("DELETE", "/api/v3/order", params, signed=True)
+        reply = await self._entry("order.cancel", "DELETE", params)
         return self._update(reply)
 
     async def _venue_cancel_all(self, rule: TradingRule) -> list[VenueOrder]:
@@ -361,15 +409,44 @@ class BinanceSpot(OrderBookExchange):
         names = [f"{self.rule(p).venue_symbol.lower()}@depth@100ms" for p in pairs]
         await self._markets().add(names)
 
+    async def _watch(self, pair: TradingPair | str, kind: str, callback: Any, **name: str) -> None:
+        rule = self.rule(pair)
+        stream = stream_names(rule.venue_symbol, kind, **name)
+        if callback is not None:
+            self._watchers.setdefault(stream, []).append(callback)
+        await self._markets().add([stream])
+
     async def watch_trades(
-        self, trading_pair: TradingPair | str, callback: Callable[[PublicTrade], None]
+        self, trading_pair: TradingPair | str, callback: Callable[[PublicTrade], None] | None = None
     ) -> None:
-        """Call ``callback`` with every public trade of the pair from now on."""
-        rule = self.rule(trading_pair)
-        self._trade_watchers.setdefault(rule.trading_pair, []).append(callback)
-        await self._markets().add([f"{rule.venue_symbol.lower()}@trade"])
+        """Public trades of the pair from now on: ``callback(trade)`` and MarketTrades events."""
+        await self._watch(trading_pair, "trades", callback)
+
+    async def watch_klines(
+        self,
+        trading_pair: TradingPair | str,
+        interval: str = "1m",
+        callback: Callable[[Kline], None] | None = None,
+    ) -> None:
+        """Candles of the pair (each update of the open one, then its close) as Kline events."""
+        await self._watch(trading_pair, "klines", callback, interval=interval)
+
+    async def watch_tickers(
+        self, trading_pair: TradingPair | str, callback: Callable[[Ticker], None] | None = None
+    ) -> None:
+        """Rolling 24-hour statistics of the pair as Ticker events."""
+        await self._watch(trading_pair, "tickers", callback)
+
+    async def watch_book_tickers(
+        self, trading_pair: TradingPair | str, callback: Callable[[BookTicker], None] | None = None
+    ) -> None:
+        """Best bid and ask of the pair as BookTicker events."""
+        await self._watch(trading_pair, "book_tickers", callback)
 
     async def _after_market_reconnect(self) -> None:
+        self.events.publish(
+            ConnectorStatus(platform=self.platform.name, stream="market", status="reconnected")
+        )
         self._on_depth_reconnect()
 
     def _on_market_event(self, stream: str, data: dict[str, Any]) -> None:
@@ -379,14 +456,20 @@ class BinanceSpot(OrderBookExchange):
         kind = data.get("e")
         if kind == "depthUpdate":
             self._on_depth(pair, DepthDiff(int(data["U"]), int(data["u"]), data["b"], data["a"]))
-        elif kind == "trade":
-            trade = PublicTrade(
-                trading_pair=pair,
-                trade_id=str(data["t"]),
-                price=Decimal(data["p"]),
-                amount=Decimal(data["q"]),
-                buyer_is_maker=bool(data["m"]),
-                timestamp=_time(int(data["T"])),
-            )
-            for callback in self._trade_watchers.get(pair, ()):
+            return
+        watchers = self._watchers.get(stream, ())
+        if kind == "trade":
+            trade = public_trade(pair, data)
+            for callback in watchers:
                 callback(trade)
+            event: Event = MarketTrades(
+                platform=self.platform.name, trading_pair=pair, trades=(trade,)
+            )
+        else:
+            decoded = decode(self.platform.name, pair, data)
+            if decoded is None:
+                return
+            for callback in watchers:
+                callback(decoded)
+            event = decoded
+        self.events.publish(event)

@@ -200,6 +200,7 @@ class UniswapV2:
             mid_price=_mid(tokens, hops),
             native_in=native_in,
             native_out=native_out,
+            native=self.ctx.evm.native.symbol,
             fee_on_transfer=fot,
         )
 
@@ -234,6 +235,7 @@ class UniswapV2:
             mid_price=_mid(tokens, hops),
             native_in=native_in,
             native_out=native_out,
+            native=self.ctx.evm.native.symbol,
         )
 
     async def _hop_reserves(

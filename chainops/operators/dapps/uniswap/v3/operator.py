@@ -115,7 +115,7 @@ class UniswapV3:
             raise ValidationError("a pool needs two different tokens")
         info = await self.pool_info(ta, tb, fee)
         if block is None:
-            block, _ = await self._block()
+            block, _ = await self.head()
         cache = self.cache
         cached = cache is not None and cache.head is not None and cache.head.number == block
         if cached and ticks and cache is not None:
@@ -130,7 +130,7 @@ class UniswapV3:
             cache.put_v3(state)
         return state
 
-    async def _block(self) -> tuple[int, int]:
+    async def head(self) -> tuple[int, int]:
         """(number, timestamp) of the block to quote at: the cache's head when there is one."""
         if self.cache is None:
             return await self.ctx.block()
@@ -245,7 +245,7 @@ class UniswapV3:
             hints = [(i, self._last_tick[i.address], self._known.get(i.address, [])) for i in infos]
             (_, now), pools = await self.reader.read_latest(hints)
         else:
-            block, now = await self._block()
+            block, now = await self.head()
             reads = (self.pool(a, b, f, block=block) for a, b, f in hops)
             pools = list(await asyncio.gather(*reads))
         for state in pools:
@@ -309,6 +309,7 @@ class UniswapV3:
             block=min(p.block or 0 for p in pools), amount_in=raw_in, amount_out=raw_out,
             limit=limit, slippage=bps, deadline=deadline, mid_price=mid, native_in=native_in,
             native_out=native_out, pools=tuple(p.address for p in pools),
+            native=self.ctx.evm.native.symbol,
         )  # fmt: skip
 
     async def quoter_exact_in(

@@ -1,0 +1,138 @@
+"""Binance WebSocket API requests: one signed request/response session (order entry)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+from typing import Any
+
+import aiohttp
+
+from chainops.core.errors import RpcTransientError
+from chainops.operators.exchanges.binance.rest import BinanceRest, translate
+
+__all__ = ["NotSent", "WsApiSession"]
+
+log = logging.getLogger("chainops.exchanges.binance")
+
+
+class NotSent(RpcTransientError):
+    """The request never left (no connection): safe to send another way."""
+
+
+class WsApiSession:
+    """Request/response over ``/ws-api/v3``, correlated by id; reconnects on the next request.
+
+    A request that was written but got no answer raises RpcTransientError (its
+    outcome is unknown); one that could not be written raises :class:`NotSent`.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        rest: BinanceRest,
+        secret: str,
+        *,
+        timeout: float = 10.0,
+    ) -> None:
+        self.session, self.url, self.rest = session, url, rest
+        self._secret = secret.encode()
+        self.timeout = timeout
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+        self._reader: asyncio.Task[None] | None = None
+        self._opening: asyncio.Lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        async with self._opening:
+            if self.ws is not None and not self.ws.closed:
+                return
+            try:
+                self.ws = await self.session.ws_connect(self.url, heartbeat=None)
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                raise NotSent(f"WebSocket API unreachable: {exc}") from exc
+            self._reader = asyncio.create_task(self._read(self.ws))
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reader
+        if self.ws is not None:
+            await self.ws.close()
+        self._fail_pending("WebSocket API session closed")
+
+    def sign(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with apiKey, timestamp, recvWindow and the signature of them sorted."""
+        signed = params | {
+            "apiKey": self.rest.api_key,
+            "timestamp": self.rest.clock.now_ms(),
+            "recvWindow": self.rest.recv_window_ms,
+        }
+        payload = "&".join(f"{k}={v}" for k, v in sorted(signed.items()))
+        signed["signature"] = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
+        return signed
+
+    async def request(self, method: str, params: dict[str, Any], *, signed: bool = True) -> Any:
+        """Send one request; its ``result``, or the venue's error as a typed error."""
+        await self.open()
+        ws = self.ws
+        assert ws is not None
+        request_id = str(next(self._ids))
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        message = {
+            "id": request_id,
+            "method": method,
+            "params": self.sign(params) if signed else params,
+        }
+        try:
+            await ws.send_str(json.dumps(message, separators=(",", ":")))
+        except (ConnectionError, RuntimeError, aiohttp.ClientError) as exc:
+            self._pending.pop(request_id, None)
+            raise NotSent(f"{method}: could not send: {exc}") from exc
+        try:
+            async with asyncio.timeout(self.timeout):
+                reply = await future
+        except TimeoutError as exc:
+            raise RpcTransientError(f"{method}: no reply within {self.timeout} s") from exc
+        finally:
+            self._pending.pop(request_id, None)
+        if reply.get("status") == 200:
+            return reply.get("result")
+        error = reply.get("error") or {}
+        status = reply.get("status")
+        if isinstance(status, int) and status >= 500:
+            raise RpcTransientError(f"{method}: status {status}: {error}")
+        raise translate(error.get("code"), str(error.get("msg", "")))
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                try:
+                    reply = json.loads(msg.data)
+                except ValueError:
+                    log.warning("ignored a non-JSON WebSocket API message: %.80s", msg.data)
+                    continue
+                future = (
+                    self._pending.get(str(reply.get("id"))) if isinstance(reply, dict) else None
+                )
+                if future is not None and not future.done():
+                    future.set_result(reply)
+        finally:
+            self._fail_pending("WebSocket API connection lost")
+
+    def _fail_pending(self, why: str) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(RpcTransientError(why))
+        self._pending.clear()
