@@ -221,9 +221,6 @@ class ExchangeKernel:
             raise InconsistentGroup("OCO legs must have the same side and amount")
         if first.price is None or second.price is None or first.price == second.price:
             raise InconsistentGroup("OCO legs must be priced orders at different prices")
-        self._intents.setdefault(first.intent_id, first)  # reserve the id for the second leg
-        second.intent_id = self._new_id()
-        del self._intents[first.intent_id]
         for intent in intents:
             intent.group_id = f"g-{first.intent_id}"
         return await self._add(intents)

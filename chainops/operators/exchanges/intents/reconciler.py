@@ -216,9 +216,12 @@ class Reconciler:
         for order in orders:
             if order.is_terminal:
                 continue
-            done = False
+            if order.state in (OrderState.UNKNOWN, OrderState.PENDING_CREATE):
+                done = False
+                continue  # cancel once the venue told whether it has the order at all
             self.metrics.actions += 1
             await self.op.cancel(order)
+            done = done and order.is_terminal
         return done
 
     def _sibling_filled(self, intent: OrderIntent, filled: Decimal) -> bool:
