@@ -139,7 +139,8 @@ class Reconciler:
             return await self._cancel_all(live)
         if not intent.wanted:
             if live:
-                return await self._cancel_all(live)
+                # cancelled at once: go on to the final state in this same call
+                return await self._cancel_all(live) and await self.reconcile(intent)
             self._set(intent, IntentState.CANCELED, intent.reason or "canceled")
             return True
         if any(o.state in _UNSETTLED for o in live):
@@ -152,7 +153,7 @@ class Reconciler:
             if current.price != intent.price or current.amount != rule.quantize_amount(target):
                 extra.append(current)
             if extra:
-                return await self._cancel_all(extra)
+                return await self._cancel_all(extra) and await self.reconcile(intent)
             self._set(intent, IntentState.WORKING, "order open on the venue")
             return True
         return await self._replace(intent, orders, filled)
