@@ -73,7 +73,7 @@ class ExchangeKernel:
         self.reconciler = Reconciler(operator, self.records, self._intents, orphans, self._emit)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._full = True
+        self._full = False
         self._task: asyncio.Task[None] | None = None
         self._subscribers: dict[int, Subscriber] = {}
         self._tokens = itertools.count(1)
