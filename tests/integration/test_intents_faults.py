@@ -108,3 +108,25 @@ async def test_intents_survive_a_restart_and_converge(tmp_path: Path) -> None:
         history = [what for _, what in restored.get_order_intent(upper).history]
         assert history[0] == "created" and "the other leg of the group filled" in history
         await restored.stop()
+
+
+async def test_a_client_id_journalled_but_never_sent_is_replaced_once(tmp_path: Path) -> None:
+    journal = str(tmp_path / "journal.db")
+    async with venue() as (sim, account, make):
+        kernel = await ExchangeKernel(make(journal_path=journal, recv_window_ms=200)).start()
+        intent_id = await kernel.place_order(ETH, "BUY", "LIMIT", AMOUNT, BID)
+        await kernel.cancel_order(intent_id)
+        # the process stops between journalling an intent's next client id and sending it
+        intent = kernel.get_order_intent(intent_id)
+        intent.state, intent.wanted = IntentState.PENDING, True
+        intent.orders.append(kernel.operator.ids.next())
+        kernel.records.save(intent)
+        await kernel.stop()
+        await kernel.operator.close()
+        restored = await ExchangeKernel(make(journal_path=journal, recv_window_ms=200)).start()
+        await until(lambda: restored.get_order_intent(intent_id).state is IntentState.WORKING)
+        first, never_sent, placed = restored.get_order_state(intent_id)
+        assert first.state is OrderState.CANCELED and never_sent.state is OrderState.FAILED
+        assert never_sent.client_id not in sim.order_requests
+        assert live_on_venue(sim, account) == [placed.client_id]
+        await restored.stop()

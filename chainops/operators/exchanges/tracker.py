@@ -35,6 +35,12 @@ class OrderTracker:
         self._orders[order.client_id] = order
         self.events.track(order)
 
+    def track_loaded(self, order: Order) -> None:
+        """Track an order loaded from the journal (already stored: nothing is written)."""
+        self._orders.setdefault(order.client_id, order)
+        if order.venue_id is not None:
+            self._by_venue.setdefault(order.venue_id, order)
+
     def get(self, client_id: str) -> Order | None:
         return self._orders.get(client_id)
 

@@ -143,6 +143,13 @@ class Reconciler:
                 return await self._cancel_all(live) and await self.reconcile(intent)
             self._set(intent, IntentState.CANCELED, intent.reason or "canceled")
             return True
+        for order in live:
+            if order.state is OrderState.UNKNOWN:
+                await self.op.reconcile(order)  # an unknown outcome: ask by client id first
+        live = [o for o in live if not o.is_terminal]
+        filled = sum((o.filled_base for o in orders), Decimal(0))
+        if filled >= intent.amount:
+            return False  # the answer filled it: the next call finishes the intent
         if any(o.state in _UNSETTLED for o in live):
             return False  # the venue has not told yet: placing now could double the order
         rule = self.op.rule(intent.trading_pair)
@@ -241,6 +248,10 @@ class Reconciler:
         for client_id in intent.orders:
             if self.op.tracker.get(client_id) is not None:
                 continue
+            stored = self.op.journal.load(client_id, Order)
+            if stored is not None:  # finished before the restart: the journal has it
+                self.op.tracker.track_loaded(stored)
+                continue
             order = Order(
                 client_id=client_id,
                 platform=self.op.platform.name,
@@ -254,10 +265,7 @@ class Reconciler:
             )
             self.op.tracker.add(order)
             self.op.tracker.transition(order, OrderState.UNKNOWN, reason="restored without order")
-            await self.op.reconcile(order)
-            if order.state is OrderState.UNKNOWN:
-                # the venue never saw it and its receive window closed: it can never arrive
-                self.op.tracker.transition(order, OrderState.FAILED, reason="not found")
+            await self.op.reconcile(order)  # FAILED once its receive window closed unseen
 
     async def _scan_venue(self) -> bool:
         """Compare with the venue's open orders: lost orders, and orders no intent wants."""
