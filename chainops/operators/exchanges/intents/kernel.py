@@ -274,7 +274,10 @@ class ExchangeKernel:
         new_amount = intent.amount if amount is None else to_decimal(amount, what="order amount")
         rule = self.operator.rule(intent.trading_pair)
         rule.check(intent.order_type, new_amount, new_price)
-        if new_amount <= self.reconciler.filled(intent):
+        filled = self.reconciler.filled(intent)
+        if filled >= intent.amount:
+            raise IntentFinished(f"intent {intent_id} has filled")
+        if new_amount <= filled:
             raise ValidationError("the new amount is not above what already filled")
         async with self._lock:
             intent.price, intent.amount = new_price, new_amount

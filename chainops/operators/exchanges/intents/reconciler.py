@@ -146,6 +146,8 @@ class Reconciler:
         for order in live:
             if order.state is OrderState.UNKNOWN:
                 await self.op.reconcile(order)  # an unknown outcome: ask by client id first
+            elif order.state is OrderState.PENDING_CANCEL:
+                await self.op.cancel(order)  # an unanswered cancel may never have arrived: resend
         live = [o for o in live if not o.is_terminal]
         filled = sum((o.filled_base for o in orders), Decimal(0))
         if filled >= intent.amount:
