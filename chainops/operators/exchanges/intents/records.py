@@ -16,6 +16,7 @@ class IntentRecords:
     def __init__(self, journal: Journal, owner: str) -> None:
         self.journal = journal
         self._index_key = f"intents:{owner}"
+        self._known: set[str] | None = None  # the index, read once: only this process writes it
 
     def _ids(self) -> list[str]:
         raw = self.journal.get_value(self._index_key)
@@ -23,11 +24,14 @@ class IntentRecords:
 
     def save(self, intent: OrderIntent) -> None:
         """Write the intent (call before sending anything it decided)."""
+        if self._known is None:
+            self._known = set(self._ids())
         with self.journal.atomic():
-            ids = self._ids()
-            if intent.intent_id not in ids:
+            if intent.intent_id not in self._known:
+                ids = self._ids()
                 ids.append(intent.intent_id)
                 self.journal.set_value(self._index_key, json.dumps(ids))
+                self._known.add(intent.intent_id)
             self.journal.set_value(f"intent:{intent.intent_id}", json.dumps(intent.to_dict()))
 
     def load_all(self) -> list[OrderIntent]:
