@@ -74,6 +74,7 @@ class ExchangeKernel:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._full = False
+        self._dirty: set[str] = set()  # client ids with news since the last pass
         self._task: asyncio.Task[None] | None = None
         self._subscribers: dict[int, Subscriber] = {}
         self._tokens = itertools.count(1)
@@ -91,7 +92,7 @@ class ExchangeKernel:
         for intent in self.records.load_all():
             self._intents.setdefault(intent.intent_id, intent)
         self._ids = itertools.count(len(self._intents) + 1)
-        sub = self.operator.events.subscribe(OrderEvent, lambda _: self._kick(full=False))
+        sub = self.operator.events.subscribe(OrderEvent, self._on_order_event)
         self._unsubscribe = sub.cancel
         self.operator.resync_listeners.append(self._on_reconnect)
         self._task = asyncio.create_task(self._loop())
@@ -117,6 +118,10 @@ class ExchangeKernel:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def _on_order_event(self, event: OrderEvent) -> None:
+        self._dirty.add(event.client_id)
+        self._kick(full=False)
+
     def _on_reconnect(self) -> None:
         self._kick(full=True)
 
@@ -130,10 +135,11 @@ class ExchangeKernel:
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()
             full, self._full = self._full or not self._wake.is_set(), False
+            dirty, self._dirty = self._dirty, set()
             self._wake.clear()
             try:
                 async with self._lock:
-                    await self.reconciler.run(scan_venue=full)
+                    await self.reconciler.run(scan_venue=full, orders=None if full else dirty)
             except Exception:
                 self.reconciler.metrics.errors += 1
                 await asyncio.sleep(self.interval)

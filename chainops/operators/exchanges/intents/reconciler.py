@@ -92,14 +92,24 @@ class Reconciler:
 
     # -- one pass ----------------------------------------------------------
 
-    async def run(self, *, scan_venue: bool) -> bool:
-        """Reconcile every unfinished intent (and the venue's open orders); True if converged."""
+    def _touched(self, orders: set[str]) -> list[OrderIntent]:
+        """The intents owning these client ids, with the other legs of their groups."""
+        owners = [i for i in self.intents.values() if orders.intersection(i.orders)]
+        groups = {i.group_id for i in owners if i.group_id is not None}
+        return [i for i in self.intents.values() if i in owners or i.group_id in groups]
+
+    async def run(self, *, scan_venue: bool, orders: set[str] | None = None) -> bool:
+        """Reconcile unfinished intents (all, or those of ``orders``); True if converged.
+
+        ``scan_venue`` also compares with the venue's open orders.
+        """
         started = self._drift_since or time.monotonic()
         self.metrics.passes += 1
         settled = True
         if scan_venue:
             settled = await self._scan_venue() and settled
-        for intent in list(self.intents.values()):
+        targets = list(self.intents.values()) if orders is None else self._touched(orders)
+        for intent in targets:
             if intent.is_terminal and not any(not o.is_terminal for o in self.orders_of(intent)):
                 continue
             try:
@@ -108,6 +118,8 @@ class Reconciler:
                 self.metrics.errors += 1
                 settled = False
                 log.info("reconcile of intent %s will be retried: %s", intent.intent_id, exc)
+        if orders is not None:
+            return settled  # a partial pass says nothing about the other intents
         self.metrics.converged = settled
         if settled:
             lag = time.monotonic() - started
