@@ -176,3 +176,39 @@ class TestSeveralWriters:
         assert journals[1].get_value("hw") == str(39 * 3 + 2)
         for j in journals:
             j.close()
+
+
+KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+
+
+class TestOperators:
+    async def test_a_journal_url_gives_the_operator_a_postgres_journal(self, schema: str) -> None:
+        import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
+        from chainops.operators.base import OperatorFactory
+
+        url = f"{pg_url()}#{schema}"
+        op = OperatorFactory.create(
+            "devnet", rpc_url="http://127.0.0.1:9", private_key=KEY, journal_path=url
+        )
+        assert op.config.journal_path == url  # kept as a URL, not mangled into a path
+        assert isinstance(op.journal, PostgresJournal) and op.journal.schema == schema
+        await op.close()
+        assert op.journal._closed  # the operator closes the journal it opened
+
+    def test_a_plain_string_is_still_a_path(self, tmp_path: Path) -> None:
+        from chainops.operators.base import OperatorConfiguration
+
+        config = OperatorConfiguration(platform="devnet", journal_path=str(tmp_path / "j.sqlite"))
+        assert config.journal_path == tmp_path / "j.sqlite"
+
+    def test_unreachable_database_fails_the_operator_before_any_send(self) -> None:
+        import chainops.operators.evm  # noqa: F401
+        from chainops.operators.base import OperatorFactory
+
+        with pytest.raises(JournalUnavailable, match="cannot connect"):
+            OperatorFactory.create(
+                "devnet",
+                rpc_url="http://127.0.0.1:9",
+                private_key=KEY,
+                journal_path="postgresql://postgres@127.0.0.1:9/test",
+            )
