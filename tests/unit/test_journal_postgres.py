@@ -212,3 +212,34 @@ class TestOperators:
                 private_key=KEY,
                 journal_path="postgresql://postgres@127.0.0.1:9/test",
             )
+
+
+class TestConfiguration:
+    def test_env_url_selects_postgres_for_the_cli(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        from chainops.cli.runtime import Runtime, Venue
+
+        monkeypatch.setenv("CHAINOPS_HOME", str(tmp_path))
+        monkeypatch.setenv("CHAINOPS_CONFIG", str(tmp_path / "none.toml"))
+        monkeypatch.setenv("CHAINOPS_JOURNAL", "postgresql://db-host/chainops#workers")
+        rt = Runtime(venue=Venue.EVM)
+        assert rt.journal_file() == "postgresql://db-host/chainops#workers"
+        assert isinstance(rt.journal_file("solana"), Path)  # only the EVM journal moves
+        # --journal beats the environment
+        flag = Runtime(venue=Venue.EVM, journal=tmp_path / "j.sqlite")
+        assert flag.journal_file() == tmp_path / "j.sqlite"
+
+    def test_config_file_url_and_plain_env_path(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        from chainops.cli.runtime import Runtime, Venue
+
+        config = tmp_path / "config.toml"
+        config.write_text('journal = "postgresql://db-host/chainops"\n')
+        monkeypatch.setenv("CHAINOPS_HOME", str(tmp_path))
+        monkeypatch.delenv("CHAINOPS_JOURNAL", raising=False)
+        rt = Runtime(venue=Venue.EVM, config=config)
+        assert rt.journal_file() == "postgresql://db-host/chainops"
+        monkeypatch.setenv("CHAINOPS_JOURNAL", str(tmp_path / "mine.sqlite"))
+        assert Runtime(venue=Venue.EVM).journal_file() == tmp_path / "mine.sqlite"

@@ -116,6 +116,7 @@ class PostgresJournal(Journal):
         self._closed = False
         self._conn: psycopg.Connection[Any] | None = None
         self.url = _redact(conninfo)
+        self.path = f"{self.url}#{self.schema}"  # where it lives, for messages (no password)
         with self._lock:
             self._migrate(self._connection())
 
