@@ -188,7 +188,7 @@ class TestOperators:
 
         url = f"{pg_url()}#{schema}"
         op = OperatorFactory.create(
-            "devnet", rpc_url="http://127.0.0.1:9", private_key=KEY, journal_path=url
+            "devnet", cache=False, rpc_url="http://127.0.0.1:9", private_key=KEY, journal_path=url
         )
         assert op.config.journal_path == url  # kept as a URL, not mangled into a path
         assert isinstance(op.journal, PostgresJournal) and op.journal.schema == schema
@@ -208,6 +208,7 @@ class TestOperators:
         with pytest.raises(JournalUnavailable, match="cannot connect"):
             OperatorFactory.create(
                 "devnet",
+                cache=False,
                 rpc_url="http://127.0.0.1:9",
                 private_key=KEY,
                 journal_path="postgresql://postgres@127.0.0.1:9/test",
