@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -89,6 +89,7 @@ class ExchangeOperator(Operator):
         self.ids = ClientIdGenerator(prefix, last_issued=self.journal.last_client_id(prefix))
         self.rules: dict[TradingPair, TradingRule] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.resync_listeners: list[Callable[[], object]] = []  # told after each resync
 
     @property
     def owner(self) -> str:
@@ -372,6 +373,8 @@ class ExchangeOperator(Operator):
                 self._spawn(self._resolve(order))
             if order.state is OrderState.UNKNOWN:
                 self._spawn(self._resolve(order))
+        for listener in list(self.resync_listeners):
+            listener()
 
     def _on_venue_update(self, client_id: str, update: OrderUpdate) -> None:
         """A pushed report (user stream): apply it to the tracked order, if any."""
