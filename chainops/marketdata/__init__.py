@@ -1,0 +1,1 @@
+"""Market data: recording normalized market events and replaying them."""
