@@ -54,7 +54,8 @@ def operator(world: World, index: int = 3, **options: Any) -> EvmOperator:
 
 
 def deploy_reverter(world: World) -> str:
-    artifact = json.loads((ROOT / "build" / "contracts" / "Reverter.json").read_text())
+    compiled = ROOT / "chainops" / "devnet" / "contracts"  # our test contracts, in the wheel
+    artifact = json.loads((compiled / "Reverter.json").read_text())
     deployer = world.book.accounts[0].address
     tx = world.anvil.rpc(
         "eth_sendTransaction",

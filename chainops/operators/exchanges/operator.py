@@ -37,7 +37,7 @@ from chainops.core.errors import (
     ValidationError,
 )
 from chainops.core.ids import ClientId, ClientIdGenerator, TradingPair
-from chainops.core.journal import Journal, SqliteJournal
+from chainops.core.journal import Journal, open_journal
 from chainops.core.order import (
     Fill,
     Order,
@@ -82,7 +82,7 @@ class ExchangeOperator(Operator):
     ) -> None:
         super().__init__(config, events)
         path = config.journal_path
-        self.journal = journal or SqliteJournal(":memory:" if path is None else path)
+        self.journal = journal or open_journal(path)
         self._owns_journal = journal is None
         self.tracker = OrderTracker(self.journal, self.events)
         prefix = config.client_id_prefix

@@ -1,0 +1,122 @@
+"""The chunked recording file and its time index.
+
+A file is a run of chunks: a 32-byte header (magic, payload length, CRC-32,
+first and last event time in ns, event count) then the payload. Beside it,
+``<file>.idx`` lists each chunk's offset and time span in fixed 28-byte
+records, so a reader seeks straight to the chunks a time range needs. A
+chunk whose header, length or CRC is wrong is reported and skipped; reading
+resumes at the next magic.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "HEADER",
+    "MAGIC",
+    "ChunkInfo",
+    "SkippedChunk",
+    "append_chunk",
+    "read_chunks",
+    "read_index",
+]
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"CHMD"
+HEADER = struct.Struct("<4sIIqqI")
+_INDEX = struct.Struct("<QqqI")
+
+
+@dataclass(frozen=True)
+class ChunkInfo:
+    """Where a chunk starts and which times it holds."""
+
+    offset: int
+    first_ns: int
+    last_ns: int
+    count: int
+
+
+@dataclass(frozen=True)
+class SkippedChunk:
+    """A chunk that could not be read, where it was, and why."""
+
+    path: Path
+    offset: int
+    reason: str
+
+
+def append_chunk(path: Path, payload: bytes, first_ns: int, last_ns: int, count: int) -> int:
+    """Append one chunk and its index record; returns the file's new size."""
+    with path.open("ab") as f:
+        offset = f.tell()
+        header = HEADER.pack(MAGIC, len(payload), zlib.crc32(payload), first_ns, last_ns, count)
+        f.write(header + payload)
+        size = f.tell()
+    with index_path(path).open("ab") as f:
+        f.write(_INDEX.pack(offset, first_ns, last_ns, count))
+    return size
+
+
+def index_path(path: Path) -> Path:
+    return path.with_name(path.name + ".idx")
+
+
+def read_index(path: Path) -> list[ChunkInfo]:
+    """The chunk index of ``path`` (rebuilt by scanning headers when missing)."""
+    idx = index_path(path)
+    if idx.exists():
+        data = idx.read_bytes()
+        whole = len(data) - len(data) % _INDEX.size
+        return [ChunkInfo(*_INDEX.unpack_from(data, i)) for i in range(0, whole, _INDEX.size)]
+    out = []
+    data = path.read_bytes()
+    pos = data.find(MAGIC)
+    while pos >= 0 and pos + HEADER.size <= len(data):
+        _, length, _, first, last, count = HEADER.unpack_from(data, pos)
+        out.append(ChunkInfo(pos, first, last, count))
+        pos = data.find(MAGIC, pos + HEADER.size + min(length, len(data)))
+    return out
+
+
+def read_chunks(
+    path: Path, start_ns: int, end_ns: int, skipped: list[SkippedChunk]
+) -> Iterator[bytes]:
+    """Payloads of the chunks of ``path`` overlapping ``[start_ns, end_ns)``, in order.
+
+    Unreadable chunks are logged, appended to ``skipped`` and passed over.
+    """
+    with path.open("rb") as f:
+        data = f.read()
+    for info in read_index(path):
+        if info.last_ns < start_ns or info.first_ns >= end_ns:
+            continue
+        reason = _check(data, info.offset)
+        if reason is not None:
+            log.warning("skipped chunk of %s at byte %d: %s", path, info.offset, reason)
+            skipped.append(SkippedChunk(path, info.offset, reason))
+            continue
+        length = HEADER.unpack_from(data, info.offset)[1]
+        begin = info.offset + HEADER.size
+        yield data[begin : begin + length]
+
+
+def _check(data: bytes, offset: int) -> str | None:
+    if offset + HEADER.size > len(data):
+        return "truncated header"
+    magic, length, crc, _, _, _ = HEADER.unpack_from(data, offset)
+    if magic != MAGIC:
+        return "bad magic"
+    payload = data[offset + HEADER.size : offset + HEADER.size + length]
+    if len(payload) < length:
+        return f"truncated payload ({len(payload)} of {length} bytes)"
+    if zlib.crc32(payload) != crc:
+        return "CRC mismatch"
+    return None

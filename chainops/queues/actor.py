@@ -1,0 +1,118 @@
+"""Typed publishers and actors on top of a transport.
+
+An :class:`Actor` consumes one stream as a member of a group: it decodes each
+delivery, sends what it cannot decode to the dead letters with the reason,
+skips ids it has already acted on, calls its handler, then acknowledges. A
+handler that raises leaves the message pending, so it is delivered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Generic, Protocol
+
+from chainops.queues.errors import MalformedMessage
+from chainops.queues.message import M, Message, MessageCodec
+from chainops.queues.transport import Delivery, Transport
+
+__all__ = ["Actor", "Handler", "Publisher", "SeenIds", "SeenStore"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[M], Awaitable[None]]
+
+
+class SeenStore(Protocol):
+    """Which message ids were acted on (shared by the members of a group to be idempotent)."""
+
+    async def seen(self, message_id: str) -> bool: ...
+
+    async def mark(self, message_id: str) -> None: ...
+
+
+class SeenIds:
+    """In-memory, bounded: remembers the most recent ``capacity`` ids."""
+
+    # Far more than any redelivery window holds, small enough to stay a few MB.
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    async def seen(self, message_id: str) -> bool:
+        return message_id in self._ids
+
+    async def mark(self, message_id: str) -> None:
+        self._ids[message_id] = None
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+
+class Publisher:
+    """Encodes messages and appends them to one stream."""
+
+    def __init__(self, transport: Transport, stream: str, codec: MessageCodec[M]) -> None:
+        self.transport, self.stream, self._codec = transport, stream, codec
+
+    async def publish(self, message: Message) -> None:
+        await self.transport.publish(self.stream, message.id, self._codec.encode(message))
+
+
+class Actor(Generic[M]):
+    """A member of ``group`` on ``stream`` handing each new message to ``handler`` once."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        stream: str,
+        codec: MessageCodec[M],
+        handler: Handler[M],
+        *,
+        group: str,
+        name: str,
+        seen: SeenStore | None = None,
+        claim_after: float = 30.0,
+    ) -> None:
+        self.transport, self.stream, self.group, self.name = transport, stream, group, name
+        self._codec, self._handler = codec, handler
+        self.seen: SeenStore = seen if seen is not None else SeenIds()
+        self._claim_after = claim_after
+        self.handled = 0
+        self.dead = 0
+
+    async def run(self, *, stop: asyncio.Event | None = None, poll: float = 0.5) -> None:
+        """Consume until ``stop`` is set (or for ever)."""
+        consumer = await self.transport.consumer(
+            self.stream, self.group, self.name, claim_after=self._claim_after
+        )
+        try:
+            while stop is None or not stop.is_set():
+                for delivery in await consumer.fetch(timeout=poll):
+                    await self._one(delivery)
+        finally:
+            await consumer.close()
+
+    async def _one(self, delivery: Delivery) -> None:
+        try:
+            message = self._codec.decode(delivery.data)
+        except MalformedMessage as exc:
+            log.warning("dead letter %s on %s: %s", delivery.message_id, self.stream, exc)
+            await self.transport.dead_letter(
+                self.stream, delivery.message_id, delivery.data, str(exc)
+            )
+            self.dead += 1
+            await delivery.ack()
+            return
+        if await self.seen.seen(message.id):
+            await delivery.ack()
+            return
+        try:
+            await self._handler(message)
+        except Exception:
+            log.exception("handler failed on %s; left pending for redelivery", message.id)
+            return
+        await self.seen.mark(message.id)
+        self.handled += 1
+        await delivery.ack()

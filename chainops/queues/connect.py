@@ -1,0 +1,27 @@
+"""Open the transport an events URL names: ``memory://``, ``redis://…`` or ``nats://…``."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from chainops.queues.errors import UnsupportedQueueUrl
+from chainops.queues.memory import MemoryTransport
+from chainops.queues.transport import Transport
+
+__all__ = ["open_transport"]
+
+
+async def open_transport(url: str | None = None, *, timeout: float = 3.0) -> Transport:
+    """The transport for ``url`` (the embedded asyncio one when ``url`` is empty)."""
+    scheme = urlsplit(url).scheme if url else "memory"
+    if scheme == "memory":
+        return MemoryTransport(url or "memory://")
+    if scheme in ("redis", "rediss", "unix"):
+        from chainops.queues.redis_streams import RedisTransport
+
+        return await RedisTransport.connect(url or "", timeout=timeout)
+    if scheme in ("nats", "tls"):
+        from chainops.queues.nats_jetstream import NatsTransport
+
+        return await NatsTransport.connect(url or "", timeout=timeout)
+    raise UnsupportedQueueUrl(f"unsupported events URL {url!r}: use memory://, redis:// or nats://")

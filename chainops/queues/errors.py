@@ -1,0 +1,23 @@
+"""Errors of the queue layer."""
+
+from __future__ import annotations
+
+from chainops.core.errors import ChainopsError, ValidationError
+
+__all__ = ["MalformedMessage", "QueueError", "QueueUnavailable", "UnsupportedQueueUrl"]
+
+
+class QueueError(ChainopsError):
+    """A message queue could not do what was asked."""
+
+
+class QueueUnavailable(QueueError):
+    """The queue server did not answer; check it runs and the URL points at it."""
+
+
+class UnsupportedQueueUrl(ValidationError):
+    """The events URL names no known backend (``memory://``, ``redis://``, ``nats://``)."""
+
+
+class MalformedMessage(QueueError):
+    """A message could not be decoded or names an unknown type; it goes to the dead letters."""

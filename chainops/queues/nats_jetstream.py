@@ -1,0 +1,133 @@
+"""NATS JetStream: a stream per name, durable pull consumers, explicit acks."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from urllib.parse import urlsplit
+
+import nats
+from nats.aio.client import Client
+from nats.errors import NoServersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from chainops.queues.errors import QueueUnavailable
+from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
+
+__all__ = ["NatsTransport"]
+
+_DEAD = ".dead"
+
+
+def _stream_name(subject: str) -> str:
+    # JetStream stream names may not contain '.', '*', '>' or whitespace.
+    return re.sub(r"[^A-Za-z0-9_-]", "_", subject)
+
+
+class NatsTransport(Transport):
+    """Subjects ``<name>`` and ``<name>.dead`` in one JetStream stream per name."""
+
+    def __init__(self, nc: Client, url: str) -> None:
+        self._nc, self.url = nc, url
+        self._js: JetStreamContext = nc.jetstream()
+        self._ready: set[str] = set()
+
+    @classmethod
+    async def connect(cls, url: str, *, timeout: float = 3.0) -> NatsTransport:
+        """Connect; :class:`QueueUnavailable` when no server answers."""
+        parts = urlsplit(url)
+        try:
+            # nats-py retries a first connection as long as a lost one; probe once instead.
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(parts.hostname or "127.0.0.1", parts.port or 4222), timeout
+            )
+            writer.close()
+            nc = await nats.connect(
+                url,
+                connect_timeout=timeout,
+                # A server restarted mid-run is waited for, not given up on.
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+            )
+        except (NoServersError, OSError, NatsTimeoutError, TimeoutError) as exc:
+            raise QueueUnavailable(f"NATS at {url} did not answer: {exc}") from exc
+        return cls(nc, url)
+
+    async def _ensure(self, subject: str) -> str:
+        name = _stream_name(subject)
+        if name not in self._ready:
+            try:
+                await self._js.stream_info(name)
+            except NotFoundError:
+                await self._js.add_stream(name=name, subjects=[subject, subject + _DEAD])
+            self._ready.add(name)
+        return name
+
+    async def publish(self, stream: str, message_id: str, data: bytes) -> None:
+        await self._ensure(stream)
+        try:
+            # Nats-Msg-Id: the server drops a republished duplicate inside its window.
+            headers = {"Nats-Msg-Id": message_id, "id": message_id}
+            await self._js.publish(stream, data, headers=headers)
+        except NatsTimeoutError as exc:
+            raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
+
+    async def consumer(
+        self, stream: str, group: str, name: str, *, claim_after: float = 30.0
+    ) -> StreamConsumer:
+        sname = await self._ensure(stream)
+        config = ConsumerConfig(
+            durable_name=group,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=claim_after,
+            filter_subject=stream,
+        )
+        sub = await self._js.pull_subscribe(stream, durable=group, stream=sname, config=config)
+        return _NatsConsumer(sub)
+
+    async def dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
+        await self._ensure(stream)
+        headers = {"id": message_id, "reason": reason, "Nats-Msg-Id": "dead-" + message_id}
+        await self._js.publish(stream + _DEAD, data, headers=headers)
+
+    async def dead_letters(self, stream: str) -> list[DeadLetter]:
+        sname = await self._ensure(stream)
+        info = await self._js.stream_info(sname)
+        out = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            try:
+                raw = await self._js.get_msg(sname, seq)
+            except NotFoundError:
+                continue
+            if raw.subject == stream + _DEAD:
+                h = raw.headers or {}
+                out.append(DeadLetter(h.get("id", ""), raw.data or b"", h.get("reason", "")))
+        return out
+
+    async def close(self) -> None:
+        await self._nc.drain()
+
+
+class _NatsConsumer(StreamConsumer):
+    def __init__(self, sub: JetStreamContext.PullSubscription) -> None:
+        self._sub = sub
+
+    async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
+        try:
+            msgs = await self._sub.fetch(max_messages, timeout=timeout)
+        except (NatsTimeoutError, TimeoutError):  # nothing arrived in time
+            return []
+        out = []
+        for m in msgs:
+            meta = m.metadata
+            mid = (m.headers or {}).get("id", "")
+            out.append(Delivery(mid, m.data, meta.num_delivered, m.ack))
+        return out
+
+    async def close(self) -> None:
+        await self._sub.unsubscribe()

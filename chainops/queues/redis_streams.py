@@ -1,0 +1,100 @@
+"""Redis Streams: consumer groups, XACK, and XAUTOCLAIM of a dead consumer's pending entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from chainops.queues.errors import QueueUnavailable
+from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
+
+__all__ = ["RedisTransport"]
+
+_DEAD = ".dead"
+
+
+class RedisTransport(Transport):
+    """A stream per name, ``<name>.dead`` for its dead letters."""
+
+    def __init__(self, client: aioredis.Redis, url: str) -> None:
+        self._r, self.url = client, url
+
+    @classmethod
+    async def connect(cls, url: str, *, timeout: float = 3.0) -> RedisTransport:
+        """Connect and check the server answers; :class:`QueueUnavailable` when it does not."""
+        client: aioredis.Redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=timeout, health_check_interval=10
+        )
+        try:
+            await client.ping()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            await client.aclose()
+            raise QueueUnavailable(f"Redis at {url} did not answer: {exc}") from exc
+        return cls(client, url)
+
+    async def publish(self, stream: str, message_id: str, data: bytes) -> None:
+        try:
+            await self._r.xadd(stream, {"id": message_id, "data": data})
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise QueueUnavailable(f"Redis at {self.url}: {exc}") from exc
+
+    async def consumer(
+        self, stream: str, group: str, name: str, *, claim_after: float = 30.0
+    ) -> StreamConsumer:
+        try:
+            # "0": a group created after the first publish still sees every message.
+            await self._r.xgroup_create(stream, group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        return _RedisConsumer(self._r, stream, group, name, int(claim_after * 1000))
+
+    async def dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
+        await self._r.xadd(stream + _DEAD, {"id": message_id, "data": data, "reason": reason})
+
+    async def dead_letters(self, stream: str) -> list[DeadLetter]:
+        rows: Any = await self._r.xrange(stream + _DEAD)
+        return [DeadLetter(f[b"id"].decode(), f[b"data"], f[b"reason"].decode()) for _, f in rows]
+
+    async def close(self) -> None:
+        await self._r.aclose()
+
+
+class _RedisConsumer(StreamConsumer):
+    def __init__(self, r: aioredis.Redis, stream: str, group: str, name: str, idle_ms: int):
+        self._r, self._stream, self._group = r, stream, group
+        self._name, self._idle_ms = name, idle_ms
+
+    def _delivery(self, entry_id: bytes, fields: dict[bytes, bytes], count: int) -> Delivery:
+        async def ack() -> None:
+            await self._r.xack(self._stream, self._group, entry_id)
+
+        return Delivery(fields.get(b"id", b"").decode(), fields.get(b"data", b""), count, ack)
+
+    async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
+        try:
+            return await self._fetch(max_messages, timeout)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise QueueUnavailable(f"Redis stream {self._stream}: {exc}") from exc
+
+    async def _fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
+        claimed: Any = await self._r.xautoclaim(
+            self._stream, self._group, self._name, self._idle_ms, "0-0", count=max_messages
+        )
+        out = [self._delivery(eid, f, 2) for eid, f in claimed[1] if f]
+        if out:
+            return out
+        reply: Any = await self._r.xreadgroup(
+            self._group,
+            self._name,
+            {self._stream: ">"},
+            count=max_messages,
+            block=max(1, int(timeout * 1000)),
+        )
+        for _, entries in reply or []:
+            out.extend(self._delivery(eid, f, 1) for eid, f in entries if f)
+        return out

@@ -1,0 +1,86 @@
+"""The backend interface: append-only streams, consumer groups, acks, dead letters.
+
+A backend moves opaque bytes with a message id. Delivery is at least once: a
+delivery that is not acknowledged is handed again, to the same group, after
+``claim_after`` seconds (a consumer that died with messages pending loses
+them to its peers).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+__all__ = ["DeadLetter", "Delivery", "StreamConsumer", "Transport"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message handed to a consumer; ``ack`` it once acted on."""
+
+    message_id: str
+    data: bytes
+    deliveries: int
+    _ack: Callable[[], Awaitable[None]]
+
+    async def ack(self) -> None:
+        await self._ack()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message no consumer could use, and why."""
+
+    message_id: str
+    data: bytes
+    reason: str
+
+
+class StreamConsumer(ABC):
+    """One named member of a consumer group on one stream."""
+
+    @abstractmethod
+    async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
+        """Up to ``max_messages`` deliveries, reclaimed ones first; waits up to ``timeout``."""
+
+    async def close(self) -> None:  # noqa: B027 - most consumers hold nothing of their own
+        """Stop consuming (pending deliveries stay pending for the group)."""
+
+
+class Transport(ABC):
+    """A connection to one queue backend."""
+
+    url: str
+
+    @abstractmethod
+    async def publish(self, stream: str, message_id: str, data: bytes) -> None:
+        """Append one message to ``stream``."""
+
+    @abstractmethod
+    async def consumer(
+        self, stream: str, group: str, name: str, *, claim_after: float = 30.0
+    ) -> StreamConsumer:
+        """A member ``name`` of ``group`` on ``stream`` (the group is created when missing)."""
+
+    @abstractmethod
+    async def dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
+        """Put a message that cannot be used on ``stream``'s dead-letter stream."""
+
+    @abstractmethod
+    async def dead_letters(self, stream: str) -> list[DeadLetter]:
+        """Every dead letter of ``stream``, oldest first."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the connection."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()

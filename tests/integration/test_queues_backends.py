@@ -1,0 +1,170 @@
+"""Each backend (asyncio, Redis Streams, NATS JetStream): delivery, acks, dead letters, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from chainops.queues import Actor, Publisher, QueueUnavailable, Transport, open_transport
+from tests.integration.queue_helpers import (
+    CODEC,
+    URLS,
+    Note,
+    Ping,
+    Stranger,
+    connect_or_skip,
+    dead_port,
+    unique,
+)
+
+BACKENDS = ["memory", "redis", "nats"]
+CHILD = Path(__file__).with_name("queue_child.py")
+
+
+@pytest.fixture(params=BACKENDS)
+async def transport(request: pytest.FixtureRequest) -> AsyncIterator[Transport]:
+    t = await connect_or_skip(request.param)
+    yield t
+    await t.close()
+
+
+async def _drain(actor: Actor[Ping | Note], until: int, timeout: float = 20.0) -> None:
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        while actor.handled + actor.dead < until:
+            await asyncio.sleep(0.01)
+        stop.set()
+
+    await asyncio.wait_for(asyncio.gather(actor.run(stop=stop, poll=0.1), watch()), timeout)
+
+
+async def test_published_messages_arrive_once_in_order(transport: Transport) -> None:
+    stream = unique("q.order")
+    pub = Publisher(transport, stream, CODEC)
+    sent = [Ping(n=n) for n in range(50)]
+    for m in sent:
+        await pub.publish(m)
+    got: list[Ping | Note] = []
+
+    async def handle(m: Ping | Note) -> None:
+        got.append(m)
+
+    actor = Actor(transport, stream, CODEC, handle, group="g", name="c1")
+    await _drain(actor, 50)
+    assert got == sent
+
+
+async def test_redelivered_id_is_not_acted_on_twice(transport: Transport) -> None:
+    stream = unique("q.dup")
+    pub = Publisher(transport, stream, CODEC)
+    m = Ping(n=1)
+    # The same message published twice (a publisher retry after a lost reply).
+    await transport.publish(stream, m.id, CODEC.encode(m))
+    await transport.publish(stream, m.id + "-retry", CODEC.encode(m))
+    await pub.publish(Ping(n=2))
+    acted: list[int] = []
+
+    async def handle(msg: Ping | Note) -> None:
+        assert isinstance(msg, Ping)
+        acted.append(msg.n)
+
+    actor = Actor(transport, stream, CODEC, handle, group="g", name="c1")
+    stop = asyncio.Event()
+    task = asyncio.create_task(actor.run(stop=stop, poll=0.1))
+    while len(acted) < 2:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    stop.set()
+    await task
+    assert acted == [1, 2]
+
+
+async def test_malformed_and_unknown_go_to_dead_letters_and_consumer_goes_on(
+    transport: Transport,
+) -> None:
+    stream = unique("q.dead")
+    await transport.publish(stream, "junk-1", b"\xc1 not msgpack")
+    stranger = Stranger(x=3)
+    await transport.publish(stream, stranger.id, msgspec.msgpack.encode(stranger))
+    good = Note(text="after")
+    await Publisher(transport, stream, CODEC).publish(good)
+    got: list[Ping | Note] = []
+
+    async def handle(m: Ping | Note) -> None:
+        got.append(m)
+
+    actor = Actor(transport, stream, CODEC, handle, group="g", name="c1")
+    await _drain(actor, 3)
+    assert got == [good]
+    dead = await transport.dead_letters(stream)
+    assert [d.message_id for d in dead] == ["junk-1", stranger.id]
+    assert "malformed" in dead[0].reason and "Stranger" in dead[1].reason
+    assert dead[1].data == msgspec.msgpack.encode(stranger)
+
+
+async def test_failed_handler_leaves_message_for_redelivery(transport: Transport) -> None:
+    stream = unique("q.retry")
+    await Publisher(transport, stream, CODEC).publish(Ping(n=9))
+    calls: list[int] = []
+
+    async def flaky(m: Ping | Note) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+
+    actor = Actor(transport, stream, CODEC, flaky, group="g", name="c1", claim_after=0.2)
+    await _drain(actor, 1)
+    assert len(calls) == 2 and actor.handled == 1
+
+
+@pytest.mark.parametrize("backend", ["redis", "nats"])
+async def test_server_unreachable_at_start_is_a_typed_error(backend: str) -> None:
+    url = f"{backend}://127.0.0.1:{dead_port()}"
+    with pytest.raises(QueueUnavailable, match="did not answer"):
+        await open_transport(url, timeout=1.0)
+
+
+@pytest.mark.parametrize("backend", ["redis", "nats"])
+async def test_consumer_killed_with_messages_pending(backend: str) -> None:
+    """A child process takes messages and is killed before acking: a peer gets every one."""
+    transport = await connect_or_skip(backend)
+    try:
+        stream = unique("q.kill")
+        sent = [Ping(n=n) for n in range(20)]
+        pub = Publisher(transport, stream, CODEC)
+        for m in sent:
+            await pub.publish(m)
+        # The group must exist before the child reads so both share its pending list.
+        await (await transport.consumer(stream, "workers", "parent", claim_after=1.0)).close()
+        child = await asyncio.create_subprocess_exec(
+            *(sys.executable, str(CHILD), URLS[backend], stream, "workers", "10"),
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+        )
+        assert child.stdout is not None
+        line = await asyncio.wait_for(child.stdout.readline(), 30)
+        assert line.startswith(b"took 10"), line
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+        got: Counter[int] = Counter()
+
+        async def handle(m: Ping | Note) -> None:
+            assert isinstance(m, Ping)
+            got[m.n] += 1
+
+        actor = Actor(
+            transport, stream, CODEC, handle, group="workers", name="peer", claim_after=1.0
+        )
+        await _drain(actor, 20)
+        assert got == Counter(range(20))
+    finally:
+        await transport.close()
