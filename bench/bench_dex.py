@@ -32,7 +32,6 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from bench.harness import Result, per_second
 from chainops.abis import load_abi
 from chainops.devnet.world import World

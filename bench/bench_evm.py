@@ -26,7 +26,6 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from bench.harness import Result
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory

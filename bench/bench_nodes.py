@@ -20,7 +20,6 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from bench.harness import Result
 from chainops.devnet.node import DEFAULT_MNEMONIC, LocalNode
 from chainops.operators.base import OperatorFactory

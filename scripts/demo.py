@@ -14,7 +14,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.abis import load_abi
 from chainops.cli.render import address_book_tables
 from chainops.core.errors import ChainopsError

@@ -11,7 +11,6 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.core.order import Order
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory

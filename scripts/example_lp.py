@@ -10,7 +10,6 @@ import asyncio
 import os
 from decimal import Decimal
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
 from chainops.operators.dapps import DexContext, V3Positions

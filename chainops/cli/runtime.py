@@ -204,10 +204,14 @@ class Runtime:
             self._net = resolve_network(self.settings())
         return self._net
 
-    def journal_file(self, kind: str = "evm") -> Path:
-        """``--journal``, else this venue's journal in the data folder."""
+    def journal_file(self, kind: str = "evm") -> Path | str:
+        """``--journal``, else a ``postgresql://`` journal configured for EVM, else this
+        venue's journal in the data folder."""
         from chainops.config.paths import journal_path
+        from chainops.core.journal import is_database_url
 
+        if self.journal is None and kind == "evm" and is_database_url(self.settings().journal):
+            return str(self.settings().journal)
         path = self.journal or journal_path(kind)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path

@@ -33,9 +33,9 @@ def is_pending(tx: Transaction) -> bool:
 
 
 def _load(rt: Runtime, ref: str) -> Transaction:
-    from chainops.core.journal import SqliteJournal
+    from chainops.core.journal import open_journal
 
-    with SqliteJournal(rt.journal_file()) as store:
+    with open_journal(rt.journal_file()) as store:
         return find_tx(store, ref)
 
 
@@ -76,11 +76,11 @@ def tx_list(
     rt: Runtime,
 ) -> None:
     """Pending and recent transactions, newest first."""
-    from chainops.core.journal import SqliteJournal
+    from chainops.core.journal import open_journal
     from chainops.core.transaction import Transaction
 
     chain = _chain_name(rt, rt.network) if rt.network else None
-    with SqliteJournal(rt.journal_file()) as store:
+    with open_journal(rt.journal_file()) as store:
         if pending:
             ops = store.non_terminal(kind="transaction", platform=chain, owner=account)
         else:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chainops.config import Network
-    from chainops.core.journal import SqliteJournal
+    from chainops.core.journal import Journal
     from chainops.core.transaction import Transaction
 
 # how often `tx wait --confirmations N` asks the node for its head (a block is >= 1 s)
@@ -42,7 +42,7 @@ def tx_summary(tx: Transaction, net: Network | None = None) -> dict[str, Any]:
     return summary
 
 
-def find_tx(journal: SqliteJournal, ref: str) -> Transaction:
+def find_tx(journal: Journal, ref: str) -> Transaction:
     """A journalled transaction by client id or by the hash of any attempt."""
     from chainops.core.errors import NotFound
     from chainops.core.transaction import Transaction
@@ -59,7 +59,7 @@ def find_tx(journal: SqliteJournal, ref: str) -> Transaction:
             ):
                 return op
     if found is None:
-        raise NotFound(f"no transaction {ref!r} in the journal {journal.path}")
+        raise NotFound(f"no transaction {ref!r} in the journal {getattr(journal, 'path', '')}")
     return found
 
 

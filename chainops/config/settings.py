@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     rpc_url: str | None = None  # overrides the chosen network's URLs
     wallet: str | None = None
     events: str | None = None  # queue URL for events and commands; None: in-process asyncio
+    # the EVM journal: a file, or a postgresql:// URL several workers share (CHAINOPS_JOURNAL)
+    journal: str | None = None
     networks: dict[str, NetworkSettings] = {}
     # where the values came from: set by load_settings, not by users
     source_file: Path | None = Field(default=None, exclude=True)

@@ -174,6 +174,14 @@ class JournalError(ChainopsError):
     """The durable journal could not read or write."""
 
 
+class JournalUnavailable(JournalError):
+    """The journal's database server cannot be reached: nothing is sent until it answers."""
+
+
+class JournalSchemaError(JournalError):
+    """The journal's schema is newer than this code (upgrade chainops) or unreadable."""
+
+
 __all__ = [
     "AuthenticationError",
     "ChainopsError",
@@ -184,6 +192,8 @@ __all__ = [
     "InvalidIdentifier",
     "InvalidTransition",
     "JournalError",
+    "JournalSchemaError",
+    "JournalUnavailable",
     "NonceError",
     "NotFound",
     "RateLimited",

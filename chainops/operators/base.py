@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chainops.core.bus import EventBus
 from chainops.core.errors import ConfigurationError
+from chainops.core.journal import is_database_url
 from chainops.core.platforms import ChainPlatform, ExchangePlatform, Platform, get_platform
 
 if TYPE_CHECKING:
@@ -37,8 +38,10 @@ class OperatorConfiguration(BaseModel):
     endpoints: tuple[str, ...] = Field(
         default=(), description="RPC or API base URLs, first is preferred"
     )
-    journal_path: Path | None = Field(
-        default=None, description="SQLite journal file; None keeps the journal in memory"
+    journal_path: Path | str | None = Field(
+        default=None,
+        description="SQLite journal file, or a postgresql:// URL shared by several workers;"
+        " None keeps the journal in memory",
     )
     # None: the platform's own default depth (1 on local chains, more on public ones).
     confirmations: int | None = Field(default=None, ge=0)
@@ -51,6 +54,14 @@ class OperatorConfiguration(BaseModel):
             if not url.startswith(("http://", "https://", "ws://", "wss://")):
                 raise ValueError(f"endpoint {url!r} is not an http(s) or ws(s) URL")
         return value
+
+    @field_validator("journal_path", mode="before")
+    @classmethod
+    def _journal(cls, value: Any) -> Any:
+        # a database URL stays text: as a Path its "//" would collapse
+        if value is None or is_database_url(value):
+            return value
+        return Path(value) if isinstance(value, str) else value
 
     def resolve_platform(self) -> Platform:
         return get_platform(self.platform)

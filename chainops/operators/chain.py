@@ -23,7 +23,7 @@ from chainops.core.attempt import TxAttempt
 from chainops.core.bus import EventBus
 from chainops.core.errors import ChainopsError, ConfigurationError, UnknownOutcome
 from chainops.core.ids import ClientIdGenerator
-from chainops.core.journal import Journal, SqliteJournal
+from chainops.core.journal import Journal, open_journal
 from chainops.core.platforms import ChainPlatform
 from chainops.core.transaction import Transaction
 from chainops.operators.base import Operator, OperatorConfiguration
@@ -221,7 +221,7 @@ class ChainOperator(Operator):
         path = config.journal_path
         if journal is None and not path:
             _warn_not_durable(type(self).__name__)
-        self.journal: Journal = journal or SqliteJournal(path if path else ":memory:")
+        self.journal: Journal = journal or open_journal(path if path else None)
         # A journal file this operator opened is closed with it; a journal handed in
         # (or one in memory, whose rows would vanish with it) stays open for the caller.
         self._owns_journal = journal is None and bool(path)

@@ -13,7 +13,6 @@ import signal
 import sys
 from decimal import Decimal
 
-import chainops.operators.evm  # noqa: F401
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator
 

@@ -9,7 +9,6 @@ from typing import Any
 from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
 from chainops.operators.dapps import DexContext

@@ -9,7 +9,6 @@ from typing import Any
 
 from eth_account import Account
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.devnet.node import DEFAULT_MNEMONIC, LocalNode
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator

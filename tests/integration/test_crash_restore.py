@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import chainops.operators.evm  # noqa: F401
 from chainops.core.journal import SqliteJournal
 from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.world import World

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.core.attempt import AttemptKind
 from chainops.core.errors import (
     InsufficientFunds,

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-import chainops.operators.evm  # noqa: F401
 from chainops.core.errors import UnknownOutcome
 from chainops.core.transaction import Transaction, TxState
 from chainops.devnet.rpc_proxy import FaultRule, RpcProxy

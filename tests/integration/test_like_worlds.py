@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from dex_helpers import balance, eth_call
 
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.core.order import OrderState
 from chainops.deployments import UnknownToken, deployment
 from chainops.devnet.like import UnknownLikeChain

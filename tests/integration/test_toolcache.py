@@ -186,3 +186,21 @@ def test_the_first_need_fetches_with_a_progress_line(tmp_path: Path) -> None:
     assert Path(artifact).is_relative_to(tmp_path) and Path(anvil).is_relative_to(tmp_path)
     assert "first use: fetching the pinned Uniswap artifacts" in done.stderr
     assert f"first use: fetching Anvil {PINS.anvil.version if PINS.anvil else ''}" in done.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG is the Linux convention")
+def test_the_cache_folder_follows_xdg_chainops_home_and_its_own_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("CHAINOPS_CACHE_DIR", "CHAINOPS_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert toolcache.cache_dir() == tmp_path / "home" / ".cache" / "chainops"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/is/ignored")
+    assert toolcache.cache_dir() == tmp_path / "home" / ".cache" / "chainops"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert toolcache.cache_dir() == tmp_path / "xdg" / "chainops"
+    monkeypatch.setenv("CHAINOPS_HOME", str(tmp_path / "all"))
+    assert toolcache.cache_dir() == tmp_path / "all" / "cache"
+    monkeypatch.setenv("CHAINOPS_CACHE_DIR", str(tmp_path / "just-the-cache"))
+    assert toolcache.cache_dir() == tmp_path / "just-the-cache"

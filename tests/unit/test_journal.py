@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,35 @@ from chainops.core.journal import Journal, SqliteJournal
 from chainops.core.order import Order, OrderState, OrderUpdate
 from chainops.core.transaction import Transaction, TxState, TxUpdate
 
+Opener = Callable[[], Journal]
+
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "journal.sqlite"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def opener(request: pytest.FixtureRequest, path: Path) -> Iterator[Opener]:
+    """Opens the journal under test again and again on one store (file or schema)."""
+    if request.param == "sqlite":
+        yield lambda: SqliteJournal(path, synchronous="NORMAL")
+        return
+    from pg_helpers import drop_schema, new_schema, pg_url, require_pg
+
+    require_pg()
+    from chainops.core.journal.postgres import PostgresJournal
+
+    schema = new_schema()
+    try:
+        yield lambda: PostgresJournal(pg_url(), schema=schema)
+    finally:
+        drop_schema(schema)
+
+
 @pytest.fixture
-def journal(path: Path) -> Any:
-    with SqliteJournal(path, synchronous="NORMAL") as j:
+def journal(opener: Opener) -> Iterator[Journal]:
+    with opener() as j:
         yield j
 
 
@@ -49,7 +70,7 @@ def strip_broadcast(tx: Transaction) -> list[Any]:
 
 
 class TestRoundTrip:
-    def test_order(self, journal: SqliteJournal) -> None:
+    def test_order(self, journal: Journal) -> None:
         order = make_order()
         order.apply(OrderUpdate(state=OrderState.OPEN, venue_id="123", fills=(make_fill(1),)))
         journal.save(order)
@@ -58,7 +79,7 @@ class TestRoundTrip:
         assert journal.load("o1", Order) == order
         assert loaded.filled_base == Decimal("0.25")
 
-    def test_transaction_and_attempts(self, journal: SqliteJournal) -> None:
+    def test_transaction_and_attempts(self, journal: Journal) -> None:
         tx = broadcast_tx(attempts=2)
         journal.record_attempt(tx)
         loaded = journal.load("tx1", Transaction)
@@ -66,7 +87,7 @@ class TestRoundTrip:
         assert loaded.attempts[1].raw == tx.attempts[1].raw
         assert journal.attempts("tx1") == strip_broadcast(tx)
 
-    def test_solana_attempts(self, journal: SqliteJournal) -> None:
+    def test_solana_attempts(self, journal: Journal) -> None:
         from core_factories import SOL_SENDER
 
         tx = Transaction(client_id="s1", platform="solana-local", sender=SOL_SENDER)
@@ -75,13 +96,13 @@ class TestRoundTrip:
         assert journal.attempts("s1") == list(tx.attempts)
         assert journal.find_by_venue_id(str(tx.attempts[0].hash)) == tx
 
-    def test_missing_and_wrong_kind(self, journal: SqliteJournal) -> None:
+    def test_missing_and_wrong_kind(self, journal: Journal) -> None:
         assert journal.load("nope") is None
         journal.save(make_order())
         with pytest.raises(JournalError, match="not a Transaction"):
             journal.load("o1", Transaction)
 
-    def test_update_in_place(self, journal: SqliteJournal) -> None:
+    def test_update_in_place(self, journal: Journal) -> None:
         order = make_order()
         journal.save(order)
         order.transition(OrderState.OPEN)
@@ -97,8 +118,8 @@ class TestRoundTrip:
 
 
 class TestRestart:
-    def test_reopen_keeps_everything(self, path: Path) -> None:
-        first = SqliteJournal(path)
+    def test_reopen_keeps_everything(self, opener: Opener) -> None:
+        first = opener()
         order = make_order()
         tx = broadcast_tx()
         first.save(order)
@@ -109,21 +130,21 @@ class TestRestart:
         with pytest.raises(JournalError, match="closed"):
             first.load("o1")
 
-        second = SqliteJournal(path)
+        second = opener()
         assert second.load("o1") == order
         assert second.load("tx1") == tx
         assert second.get_value("nonce:anvil:0x11") == "8"
         assert [op.client_id for op in second.non_terminal()] == ["o1", "tx1"]
         second.close()
 
-    def test_client_ids_resume_after_restart(self, path: Path) -> None:
+    def test_client_ids_resume_after_restart(self, opener: Opener) -> None:
         gen = ClientIdGenerator("bot")
-        with SqliteJournal(path) as j:
+        with opener() as j:
             issued = [gen.next() for _ in range(3)]
             for cid in issued:
                 j.save(make_order(cid))
             j.save(make_order("bot-handmade"))  # not a generated id: ignored
-        with SqliteJournal(path) as j:
+        with opener() as j:
             last = j.last_client_id("bot")
             assert last == issued[-1]
             assert j.last_client_id("other") is None
@@ -133,7 +154,7 @@ class TestRestart:
 
 
 class TestQueries:
-    def test_non_terminal(self, journal: SqliteJournal) -> None:
+    def test_non_terminal(self, journal: Journal) -> None:
         open_order = make_order("a", created_at=at(1))
         open_order.transition(OrderState.OPEN)
         done = make_order("b", created_at=at(2))
@@ -153,7 +174,7 @@ class TestQueries:
         journal.save(done_tx)
         assert [op.client_id for op in journal.non_terminal()] == ["a", "c"]
 
-    def test_list_operations(self, journal: SqliteJournal) -> None:
+    def test_list_operations(self, journal: Journal) -> None:
         for i in range(5):
             order = make_order(f"o{i}", owner="alice" if i % 2 else "bob", created_at=at(i))
             journal.save(order)
@@ -164,7 +185,7 @@ class TestQueries:
         assert len(journal.list_operations(state="broadcast")) == 1
         assert [o.client_id for o in journal.list_operations(limit=2)] == ["o0", "tx1"]
 
-    def test_find_by_venue_id(self, journal: SqliteJournal) -> None:
+    def test_find_by_venue_id(self, journal: Journal) -> None:
         order = make_order()
         order.venue_id = "555"  # type: ignore[assignment]
         tx = broadcast_tx(attempts=2)
@@ -175,7 +196,7 @@ class TestQueries:
         assert journal.find_by_venue_id(str(tx.attempts[1].hash).upper().replace("X", "x")) == tx
         assert journal.find_by_venue_id("0x" + "00" * 32) is None
 
-    def test_venue_id_ambiguity(self, journal: SqliteJournal) -> None:
+    def test_venue_id_ambiguity(self, journal: Journal) -> None:
         a = make_order("a", platform="binance")
         b = make_order("b", platform="kraken")
         a.venue_id = b.venue_id = "1"  # type: ignore[assignment]
@@ -186,7 +207,7 @@ class TestQueries:
 
 
 class TestSafety:
-    def test_stale_copy_never_overwrites(self, journal: SqliteJournal) -> None:
+    def test_stale_copy_never_overwrites(self, journal: Journal) -> None:
         tx = broadcast_tx()
         stale = Transaction.from_json(tx.to_json())
         a0 = tx.attempts[0]
@@ -196,12 +217,12 @@ class TestSafety:
             journal.save(stale)
         assert journal.load("tx1") == tx
 
-    def test_kind_clash(self, journal: SqliteJournal) -> None:
+    def test_kind_clash(self, journal: Journal) -> None:
         journal.save(make_order("same"))
         with pytest.raises(JournalError, match="stored as a order"):
             journal.save(make_tx("same"))
 
-    def test_attempt_hash_is_immutable(self, journal: SqliteJournal) -> None:
+    def test_attempt_hash_is_immutable(self, journal: Journal) -> None:
         tx = broadcast_tx()
         journal.save(tx)
         forged = make_tx("tx1")
@@ -214,7 +235,7 @@ class TestSafety:
             journal.save(forged)
         assert journal.load("tx1") == tx
 
-    def test_record_attempt_needs_attempt_on_tx(self, journal: SqliteJournal) -> None:
+    def test_record_attempt_needs_attempt_on_tx(self, journal: Journal) -> None:
         with pytest.raises(JournalError, match="add the attempt"):
             journal.record_attempt(make_tx())
         with pytest.raises(JournalError):
@@ -222,7 +243,7 @@ class TestSafety:
 
 
 class TestAtomicity:
-    def test_failed_write_leaves_nothing(self, journal: SqliteJournal) -> None:
+    def test_failed_write_leaves_nothing(self, journal: Journal) -> None:
         first = broadcast_tx("first")
         journal.save(first)
         # a second tx claiming the same attempt hash violates the unique index
@@ -234,7 +255,7 @@ class TestAtomicity:
         assert journal.attempts("second") == []
 
     def test_error_mid_write_rolls_back(
-        self, journal: SqliteJournal, monkeypatch: pytest.MonkeyPatch
+        self, journal: Journal, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         def explode(tx: Transaction) -> None:
             raise RuntimeError("disk yanked")
@@ -247,13 +268,13 @@ class TestAtomicity:
         journal.save(make_order())  # the journal is still usable
         assert journal.load("o1") is not None
 
-    def test_save_many_all_or_nothing(self, journal: SqliteJournal) -> None:
+    def test_save_many_all_or_nothing(self, journal: Journal) -> None:
         journal.save(make_tx("x"))
         with pytest.raises(JournalError):
             journal.save_many([make_order("a"), make_order("x"), make_order("c")])
         assert journal.load("a") is None and journal.load("c") is None
 
-    def test_atomic_block(self, journal: SqliteJournal) -> None:
+    def test_atomic_block(self, journal: Journal) -> None:
         with pytest.raises(ValueError), journal.atomic():
             journal.save(make_order("a"))
             journal.set_value("k", "v")
@@ -269,13 +290,13 @@ class TestAtomicity:
 
 
 class TestKeyValue:
-    def test_values(self, journal: SqliteJournal) -> None:
+    def test_values(self, journal: Journal) -> None:
         assert journal.get_value("x") is None
         journal.set_value("x", "1")
         journal.set_value("x", "2")
         assert journal.get_value("x") == "2"
 
-    def test_set_max_never_lowers(self, journal: SqliteJournal) -> None:
+    def test_set_max_never_lowers(self, journal: Journal) -> None:
         assert journal.set_max("hw", 5) == 5
         assert journal.set_max("hw", 3) == 5
         assert journal.set_max("hw", 9) == 9
@@ -285,7 +306,7 @@ class TestKeyValue:
 
 
 class TestConcurrency:
-    def test_threads_share_one_journal(self, journal: SqliteJournal) -> None:
+    def test_threads_share_one_journal(self, journal: Journal) -> None:
         errors: list[BaseException] = []
 
         def writer(n: int) -> None:
@@ -309,11 +330,11 @@ class TestConcurrency:
         assert len(journal.list_operations()) == 200
         assert journal.get_value("hw") == "724"
 
-    def test_two_connections_same_file(self, path: Path) -> None:
-        a = SqliteJournal(path, synchronous="NORMAL")
-        b = SqliteJournal(path, synchronous="NORMAL")
+    def test_two_connections_same_store(self, opener: Opener) -> None:
+        a = opener()
+        b = opener()
 
-        def write(j: SqliteJournal, tag: str) -> None:
+        def write(j: Journal, tag: str) -> None:
             for i in range(30):
                 j.save(make_order(f"{tag}{i}"))
 
@@ -329,7 +350,7 @@ class TestConcurrency:
         a.close()
         b.close()
 
-    async def test_usable_from_asyncio(self, journal: SqliteJournal) -> None:
+    async def test_usable_from_asyncio(self, journal: Journal) -> None:
         journal.save(make_order())
         assert journal.load("o1") is not None
 
@@ -383,5 +404,5 @@ class TestOpening:
         with SqliteJournal(path) as j, pytest.raises(JournalError, match="unreadable"):
             j.load("o1")
 
-    def test_is_a_journal(self, journal: SqliteJournal) -> None:
+    def test_is_a_journal(self, journal: Journal) -> None:
         assert isinstance(journal, Journal)

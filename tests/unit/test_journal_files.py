@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import chainops.operators.chain as chain_module
-import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.core.errors import JournalError
 from chainops.core.journal import SqliteJournal
 from chainops.operators.base import OperatorFactory

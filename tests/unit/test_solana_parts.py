@@ -299,3 +299,11 @@ async def test_factory_builds_the_solana_operator_for_solana_platforms() -> None
     assert OperatorFactory.operator_class("solana-devnet") is SolanaOperator
     with pytest.raises(ConfigurationError, match="RPC URL or a transport"):
         OperatorFactory.create("solana-local", cache=False, signer=signer)
+
+
+def test_keypair_file_over_a_world_readable_file_becomes_owner_only(tmp_path: Path) -> None:
+    stale = tmp_path / "id.json"
+    stale.write_text("[]")
+    stale.chmod(0o644)  # O_CREAT alone would keep this mode
+    SolanaSigner.generate().write_keypair_file(stale)
+    assert stale.stat().st_mode & 0o777 == 0o600

@@ -1,9 +1,22 @@
-"""The durable journal: the :class:`Journal` interface and the embedded SQLite store."""
+"""The durable journal: the :class:`Journal` interface, the embedded SQLite store, and
+:func:`open_journal` (a path or a ``postgresql://`` URL; ``postgres.py`` needs the extra)."""
 
 from __future__ import annotations
 
-from chainops.core.journal import base, sqlite
+from chainops.core.journal import base, opening, sqlite
 from chainops.core.journal.base import *  # noqa: F403
+from chainops.core.journal.opening import *  # noqa: F403
 from chainops.core.journal.sqlite import *  # noqa: F403
 
-__all__ = [*base.__all__, *sqlite.__all__]
+__all__ = [*base.__all__, *sqlite.__all__, *opening.__all__]
+
+# Importable from here, but only on use: they need an optional dependency.
+OPTIONAL = {"PostgresJournal": "chainops.core.journal.postgres"}
+
+
+def __getattr__(name: str) -> object:
+    if name in OPTIONAL:
+        import importlib
+
+        return getattr(importlib.import_module(OPTIONAL[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -37,7 +37,7 @@ from chainops.core.errors import (
     ValidationError,
 )
 from chainops.core.ids import ClientId, ClientIdGenerator, TradingPair
-from chainops.core.journal import Journal, SqliteJournal
+from chainops.core.journal import Journal, open_journal
 from chainops.core.order import (
     Fill,
     Order,
@@ -82,13 +82,14 @@ class ExchangeOperator(Operator):
     ) -> None:
         super().__init__(config, events)
         path = config.journal_path
-        self.journal = journal or SqliteJournal(":memory:" if path is None else path)
+        self.journal = journal or open_journal(path)
         self._owns_journal = journal is None
         self.tracker = OrderTracker(self.journal, self.events)
         prefix = config.client_id_prefix
         self.ids = ClientIdGenerator(prefix, last_issued=self.journal.last_client_id(prefix))
         self.rules: dict[TradingPair, TradingRule] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.resync_listeners: list[Callable[[], object]] = []  # told after each resync
 
     @property
     def owner(self) -> str:
@@ -372,6 +373,8 @@ class ExchangeOperator(Operator):
                 self._spawn(self._resolve(order))
             if order.state is OrderState.UNKNOWN:
                 self._spawn(self._resolve(order))
+        for listener in list(self.resync_listeners):
+            listener()
 
     def _on_venue_update(self, client_id: str, update: OrderUpdate) -> None:
         """A pushed report (user stream): apply it to the tracked order, if any."""

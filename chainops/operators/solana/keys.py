@@ -18,6 +18,7 @@ from solders.signature import Signature
 
 from chainops.core.errors import ConfigurationError, InvalidIdentifier, ValidationError
 from chainops.core.ids import SolanaPubkey, SolanaSignature, b58decode
+from chainops.wallets.files import write_private
 
 __all__ = [
     "KEYPAIR_PATH_ENV",
@@ -128,12 +129,10 @@ class SolanaSigner:
         return self._keypair.sign_message(message)
 
     def write_keypair_file(self, path: str | os.PathLike[str]) -> Path:
-        """Save in the solana CLI format, readable by the owner only."""
+        """Save in the solana CLI format: owner-only (0600 whatever was there), atomically."""
         file = Path(path)
         file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(list(bytes(self._keypair)), handle)
+        write_private(file, json.dumps(list(bytes(self._keypair))))
         return file
 
     def __repr__(self) -> str:

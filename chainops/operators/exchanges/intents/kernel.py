@@ -1,0 +1,392 @@
+"""ExchangeKernel: intents over any ExchangeOperator, reconciled like a controller.
+
+The strategy states what it wants (intents); the operator tracks what the
+venue has (orders); the kernel's reconciler compares the two on every order
+event, on a timer, after every reconnect and on start, and repairs drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from chainops.core.assets import to_decimal
+from chainops.core.errors import ValidationError
+from chainops.core.events import OrderEvent
+from chainops.core.ids import TradingPair
+from chainops.core.order import Order, OrderSide, OrderType, TimeInForce
+from chainops.operators.exchanges.intents.errors import (
+    InconsistentGroup,
+    IntentFinished,
+    UnknownIntent,
+)
+from chainops.operators.exchanges.intents.model import IntentState, OrderIntent
+from chainops.operators.exchanges.intents.policies import OrphanPolicy
+from chainops.operators.exchanges.intents.reconciler import Reconciler, ReconciliationMetrics
+from chainops.operators.exchanges.intents.records import IntentRecords
+from chainops.operators.exchanges.operator import ExchangeOperator
+from chainops.operators.exchanges.rules import TradingRule
+from chainops.operators.exchanges.types import Balance, VenueOrder
+
+__all__ = ["AccountState", "ExchangeKernel", "IntentEvent"]
+
+EventFilter = Callable[["IntentEvent"], bool]
+Subscriber = tuple[Callable[["IntentEvent"], object], EventFilter | None]
+
+
+@dataclass(frozen=True)
+class IntentEvent:
+    """An intent changed state."""
+
+    intent_id: str
+    state: IntentState
+    reason: str | None
+    trading_pair: TradingPair
+
+
+@dataclass(frozen=True)
+class AccountState:
+    balances: dict[str, Balance]
+    open_orders: list[VenueOrder]
+
+
+class ExchangeKernel:
+    """Intents on one exchange account; ``start`` restores journalled intents and converges."""
+
+    def __init__(
+        self,
+        operator: ExchangeOperator,
+        *,
+        orphans: OrphanPolicy = OrphanPolicy.REPORT,
+        interval: float = 1.0,
+    ) -> None:
+        self.operator = operator
+        self.interval = interval  # the timer pass: catches what no event reported
+        self.records = IntentRecords(operator.journal, operator.owner)
+        self._intents: dict[str, OrderIntent] = {}
+        self.reconciler = Reconciler(operator, self.records, self._intents, orphans, self._emit)
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._full = False
+        self._task: asyncio.Task[None] | None = None
+        self._subscribers: dict[int, Subscriber] = {}
+        self._tokens = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self) -> ExchangeKernel:
+        """Start the operator if needed, restore journalled intents and reconcile them."""
+        if self._task is not None:
+            return self
+        if not self.operator.started:
+            await self.operator.start()
+        for intent in self.records.load_all():
+            self._intents.setdefault(intent.intent_id, intent)
+        self._ids = itertools.count(len(self._intents) + 1)
+        sub = self.operator.events.subscribe(OrderEvent, lambda _: self._kick(full=False))
+        self._unsubscribe = sub.cancel
+        self.operator.resync_listeners.append(self._on_reconnect)
+        self._task = asyncio.create_task(self._loop())
+        await self.force_reconciliation()
+        return self
+
+    async def stop(self) -> None:
+        """Stop reconciling; orders on the venue stay as they are (nothing is cancelled)."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(BaseException):
+            await self._task
+        self._task = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        with contextlib.suppress(ValueError):
+            self.operator.resync_listeners.remove(self._on_reconnect)
+
+    async def __aenter__(self) -> ExchangeKernel:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _on_reconnect(self) -> None:
+        self._kick(full=True)
+
+    def _kick(self, *, full: bool) -> None:
+        self._full = self._full or full
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
+            full, self._full = self._full or not self._wake.is_set(), False
+            self._wake.clear()
+            try:
+                async with self._lock:
+                    await self.reconciler.run(scan_venue=full)
+            except Exception:
+                self.reconciler.metrics.errors += 1
+                await asyncio.sleep(self.interval)
+
+    # -- intents -----------------------------------------------------------
+
+    def _new_id(self) -> str:
+        while (intent_id := f"i{next(self._ids)}") in self._intents:
+            pass
+        return intent_id
+
+    def _intent(
+        self,
+        trading_pair: TradingPair | str,
+        side: OrderSide | str,
+        order_type: OrderType | str,
+        amount: Decimal | int | str,
+        price: Decimal | int | str | None,
+        time_in_force: TimeInForce | str | None,
+    ) -> OrderIntent:
+        """Build and check an intent; every error is raised before anything is sent."""
+        rule = self.operator.rule(trading_pair)
+        try:
+            kind, order_side = OrderType(order_type), OrderSide(side)
+            tif = None if time_in_force is None else TimeInForce(time_in_force)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        value = to_decimal(amount, what="order amount")
+        limit = None if price is None else to_decimal(price, what="order price")
+        if (kind is OrderType.MARKET) != (limit is None):
+            raise ValidationError("a MARKET order takes no price; any other order needs one")
+        self.operator._check_capabilities(kind, tif)
+        rule.check(kind, value, limit)
+        return OrderIntent(
+            intent_id=self._new_id(),
+            trading_pair=rule.trading_pair,
+            side=order_side,
+            order_type=kind,
+            amount=value,
+            price=limit,
+            time_in_force=tif,
+        )
+
+    async def place_order(
+        self,
+        trading_pair: TradingPair | str,
+        side: OrderSide | str,
+        order_type: OrderType | str,
+        amount: Decimal | int | str,
+        price: Decimal | int | str | None = None,
+        *,
+        time_in_force: TimeInForce | str | None = None,
+    ) -> str:
+        """Add an intent and send its order; returns the intent id."""
+        intent = self._intent(trading_pair, side, order_type, amount, price, time_in_force)
+        return (await self._add([intent]))[0]
+
+    async def place_order_group(
+        self, legs: Sequence[Mapping[str, Any]], kind: str = "OCO"
+    ) -> list[str]:
+        """An OCO pair (emulated: once one leg trades, the other is cancelled); returns leg ids.
+
+        Each leg takes ``place_order``'s arguments by name. The legs must share
+        pair, side and amount, be priced orders, and differ in price.
+        """
+        if kind != "OCO":
+            raise InconsistentGroup(f"unsupported order group kind {kind!r}")
+        if len(legs) != 2:
+            raise InconsistentGroup("an OCO group has exactly two legs")
+        intents = [
+            self._intent(
+                leg["trading_pair"],
+                leg["side"],
+                leg.get("order_type", OrderType.LIMIT),
+                leg["amount"],
+                leg.get("price"),
+                leg.get("time_in_force"),
+            )
+            for leg in legs
+        ]
+        first, second = intents
+        if first.trading_pair != second.trading_pair:
+            raise InconsistentGroup("OCO legs must trade the same pair")
+        if first.side is not second.side or first.amount != second.amount:
+            raise InconsistentGroup("OCO legs must have the same side and amount")
+        if first.price is None or second.price is None or first.price == second.price:
+            raise InconsistentGroup("OCO legs must be priced orders at different prices")
+        for intent in intents:
+            intent.group_id = f"g-{first.intent_id}"
+        return await self._add(intents)
+
+    async def _add(self, intents: list[OrderIntent]) -> list[str]:
+        async with self._lock:
+            for intent in intents:
+                intent.note("created")
+                self.records.save(intent)
+                self._intents[intent.intent_id] = intent
+                self._emit(intent)
+            for intent in intents:
+                await self._settle(intent)
+        return [i.intent_id for i in intents]
+
+    async def _settle(self, intent: OrderIntent) -> None:
+        """Reconcile one intent a few times (cancel, then place) while answers come back."""
+        for _ in range(3):
+            if await self.reconciler.reconcile(intent):
+                return
+            if any(o.state.value in ("UNKNOWN", "PENDING_CANCEL") for o in self._orders(intent)):
+                return  # the loop resolves it once the venue answers
+
+    def _orders(self, intent: OrderIntent) -> list[Order]:
+        return self.reconciler.orders_of(intent)
+
+    def get_order_intent(self, intent_id: str) -> OrderIntent:
+        found = self._intents.get(intent_id)
+        if found is None:
+            raise UnknownIntent(f"no intent {intent_id}")
+        return found
+
+    async def modify_order(
+        self,
+        intent_id: str,
+        *,
+        price: Decimal | int | str | None = None,
+        amount: Decimal | int | str | None = None,
+    ) -> OrderIntent:
+        """Change price and/or total amount; fills so far count, the replacement gets the rest.
+
+        The live order is cancelled and a new one placed for the remainder (never
+        two live orders: the new one waits until the old one is confirmed gone).
+        """
+        intent = self.get_order_intent(intent_id)
+        if intent.is_terminal or not intent.wanted:
+            raise IntentFinished(f"intent {intent_id} is {intent.state.value}")
+        if intent.order_type is OrderType.MARKET:
+            raise IntentFinished("a MARKET intent cannot be modified")
+        new_price = intent.price if price is None else to_decimal(price, what="order price")
+        new_amount = intent.amount if amount is None else to_decimal(amount, what="order amount")
+        rule = self.operator.rule(intent.trading_pair)
+        rule.check(intent.order_type, new_amount, new_price)
+        if new_amount <= self.reconciler.filled(intent):
+            raise ValidationError("the new amount is not above what already filled")
+        async with self._lock:
+            intent.price, intent.amount = new_price, new_amount
+            intent.note(f"modified: {new_amount} at {new_price}")
+            self.records.save(intent)
+            await self._settle(intent)
+        return intent
+
+    async def cancel_order(self, intent_id: str) -> OrderIntent:
+        """Stop wanting the intent (and its OCO partner); a finished intent is returned as is."""
+        intent = self.get_order_intent(intent_id)
+        if intent.is_terminal:
+            return intent
+        group = [
+            i
+            for i in self._intents.values()
+            if i is intent or (intent.group_id is not None and i.group_id == intent.group_id)
+        ]
+        async with self._lock:
+            for member in group:
+                if member.wanted and not member.is_terminal:
+                    member.wanted = False
+                    member.reason = "cancel requested"
+                    member.note("cancel requested")
+                    self.records.save(member)
+            for member in group:
+                await self._settle(member)
+        return intent
+
+    async def cancel_all_orders(self, symbol: TradingPair | str | None = None) -> int:
+        """Cancel every unfinished intent (of one pair); returns how many were cancelled."""
+        pair = None if symbol is None else self.operator.rule(symbol).trading_pair
+        targets = [
+            i
+            for i in self._intents.values()
+            if not i.is_terminal and i.wanted and (pair is None or i.trading_pair == pair)
+        ]
+        for intent in targets:
+            await self.cancel_order(intent.intent_id)
+        return len(targets)
+
+    # -- views -------------------------------------------------------------
+
+    def get_order_state(self, intent_id: str) -> list[Order]:
+        """The orders that realised the intent, oldest first (the venue's side)."""
+        return self._orders(self.get_order_intent(intent_id))
+
+    def get_all_intents(self, symbol: TradingPair | str | None = None) -> list[OrderIntent]:
+        pair = None if symbol is None else TradingPair(symbol)
+        return [i for i in self._intents.values() if pair is None or i.trading_pair == pair]
+
+    def get_all_orders(self, symbol: TradingPair | str | None = None) -> list[Order]:
+        pair = None if symbol is None else TradingPair(symbol)
+        tracked = self.operator.tracker.all()
+        return [o for o in tracked if pair is None or o.trading_pair == pair]
+
+    async def get_account_state(self) -> AccountState:
+        return AccountState(
+            balances=await self.operator.balances(), open_orders=await self.operator.open_orders()
+        )
+
+    def get_symbol_metadata(self, symbol: TradingPair | str) -> TradingRule:
+        return self.operator.rule(symbol)
+
+    def list_symbols(self) -> list[TradingPair]:
+        return sorted(self.operator.rules)
+
+    # -- events ------------------------------------------------------------
+
+    def subscribe_events(
+        self, callback: Callable[[IntentEvent], object], filter: EventFilter | None = None
+    ) -> int:
+        """Call ``callback`` on every intent change ``filter`` accepts; returns a token."""
+        token = next(self._tokens)
+        self._subscribers[token] = (callback, filter)
+        return token
+
+    def unsubscribe_events(self, token: int) -> None:
+        self._subscribers.pop(token, None)
+
+    def _emit(self, intent: OrderIntent) -> None:
+        event = IntentEvent(intent.intent_id, intent.state, intent.reason, intent.trading_pair)
+        for callback, accept in list(self._subscribers.values()):
+            if accept is None or accept(event):
+                callback(event)
+
+    # -- control -----------------------------------------------------------
+
+    async def health_check(self) -> dict[str, Any]:
+        """Connection state, a round-trip latency probe and error counts."""
+        started = time.perf_counter()
+        try:
+            await self.operator.balances()
+            latency: float | None = time.perf_counter() - started
+        except Exception:
+            latency = None
+        metrics = self.reconciler.metrics
+        return {
+            "operator_started": self.operator.started,
+            "reconciling": self._task is not None and not self._task.done(),
+            "venue_reachable": latency is not None,
+            "latency_seconds": latency,
+            "errors": metrics.errors,
+            "converged": metrics.converged,
+        }
+
+    async def force_reconciliation(self, intent_id: str | None = None) -> bool:
+        """Reconcile now (one intent, or everything plus the venue's open orders)."""
+        async with self._lock:
+            if intent_id is None:
+                return await self.reconciler.run(scan_venue=True)
+            return await self.reconciler.reconcile(self.get_order_intent(intent_id))
+
+    def get_reconciliation_metrics(self) -> ReconciliationMetrics:
+        return self.reconciler.metrics

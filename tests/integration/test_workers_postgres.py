@@ -1,0 +1,190 @@
+"""Several worker processes, one account, one PostgreSQL journal: every transfer mined once.
+
+Workers take their nonces from the shared journal, so four of them never sign at the same
+nonce. A worker that dies leaves the nonces it reserved unsent, and the others' later
+transactions wait behind them; the crash test therefore restarts the whole set, one
+worker after the other, as the README says.
+
+Needs PostgreSQL (``CHAINOPS_TEST_POSTGRES_URL``); skips saying so without it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from chainops.core.journal import open_journal
+from chainops.core.transaction import Transaction, TxState
+from chainops.devnet.world import World
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from pg_helpers import pg_url, schema_fixture
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workers_child import value_wei
+
+pytestmark = pytest.mark.integration
+CHILD = Path(__file__).with_name("workers_child.py")
+WORKERS = 4
+PER_WORKER = 250
+CRASH_PER_WORKER = 100  # the crash run repeats restore four times: kept shorter
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    yield from schema_fixture()
+
+
+class Worker:
+    def __init__(self, world: World, journal: str, to: str, n: int, count: int) -> None:
+        self.n = n
+        key = world.book.accounts[6].private_key
+        self.proc = subprocess.Popen(
+            [sys.executable, str(CHILD), world.rpc_url, key, journal, to, str(n), str(count)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ},
+        )
+        self.sent = 0
+
+    @property
+    def out(self) -> IO[str]:
+        assert self.proc.stdout is not None
+        return self.proc.stdout
+
+    def wait_ready(self) -> int:
+        for line in self.out:
+            if line.startswith("READY"):
+                return int(line.split()[1])
+        raise AssertionError(f"worker {self.n} died before READY: {self._stderr()}")
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def read_until(self, sent: int | None) -> bool:
+        """Read output until ``sent`` SENT lines (None: until DONE); False if it ended first."""
+        for line in self.out:
+            if line.startswith("SENT"):
+                self.sent += 1
+                if sent is not None and self.sent >= sent:
+                    return True
+            elif line.startswith("DONE"):
+                return True
+        return False
+
+    def finish(self) -> None:
+        assert self.read_until(None), f"worker {self.n} failed: {self._stderr()}"
+        assert self.proc.wait(timeout=60) == 0, self._stderr()
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def _stderr(self) -> str:
+        self.proc.kill()
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read()[-3000:]
+
+
+def start_all(workers: list[Worker]) -> None:
+    for w in workers:
+        w.wait_ready()
+    for w in workers:
+        w.go()
+
+
+def chain_txs(world: World, sender: str, first_block: int) -> list[dict[str, object]]:
+    head = int(world.anvil.rpc("eth_blockNumber", []), 16)
+    found = []
+    for number in range(first_block, head + 1):
+        block = world.anvil.rpc("eth_getBlockByNumber", [hex(number), True])
+        found += [t for t in block["transactions"] if t["from"].lower() == sender.lower()]
+    return found
+
+
+class Run:
+    """One account's chain state before the workers, and the checks after them."""
+
+    def __init__(self, world: World, schema: str) -> None:
+        self.world = world
+        self.journal = f"{pg_url()}#{schema}"
+        self.sender = world.book.accounts[6].address
+        self.to = world.book.accounts[7].address
+        self.before_to = self.balance(self.to)
+        self.first_nonce = self.count("latest")
+        self.first_block = int(world.anvil.rpc("eth_blockNumber", []), 16) + 1
+
+    def balance(self, address: str) -> int:
+        return int(self.world.anvil.rpc("eth_getBalance", [address, "latest"]), 16)
+
+    def count(self, tag: str) -> int:
+        return int(self.world.anvil.rpc("eth_getTransactionCount", [self.sender, tag]), 16)
+
+    def worker(self, n: int, count: int) -> Worker:
+        return Worker(self.world, self.journal, self.to, n, count)
+
+    def check(self, per_worker: int) -> None:
+        """Every transfer mined exactly once, nonces contiguous, balances exact."""
+        assert self.count("pending") == self.count("latest")  # nothing left waiting
+        mined = chain_txs(self.world, self.sender, self.first_block)
+        nonces = sorted(int(str(t["nonce"]), 16) for t in mined)
+        assert nonces == list(range(self.first_nonce, self.first_nonce + len(nonces)))
+        assert self.count("latest") == self.first_nonce + len(nonces)
+        to = self.to.lower()
+        transfers = [int(str(t["value"]), 16) for t in mined if str(t["to"]).lower() == to]
+        expected = [value_wei(w, i) for w in range(WORKERS) for i in range(per_worker)]
+        assert sorted(transfers) == sorted(expected)
+        # whatever else went out is a 0-value gap fill to the sender itself
+        others = [t for t in mined if str(t["to"]).lower() != to]
+        assert all(int(str(t["value"]), 16) == 0 for t in others)
+        assert all(str(t["to"]).lower() == self.sender.lower() for t in others)
+        assert self.balance(self.to) == self.before_to + sum(expected)
+        with open_journal(self.journal) as j:
+            done = j.list_operations(kind="transaction")
+            assert len(done) == len(mined) and all(isinstance(t, Transaction) for t in done)
+            # followed to CONFIRMED; finality is not tracked on this devnet
+            assert {t.state for t in done} <= {TxState.CONFIRMED, TxState.FINALIZED}
+
+
+def test_four_workers_share_one_account(devnet_fresh: World, schema: str) -> None:
+    run = Run(devnet_fresh, schema)
+    workers = [run.worker(n, PER_WORKER) for n in range(WORKERS)]
+    start_all(workers)
+    for w in workers:
+        w.finish()
+    run.check(PER_WORKER)
+
+
+def test_workers_killed_mid_run_then_restarted(devnet_fresh: World, schema: str) -> None:
+    run = Run(devnet_fresh, schema)
+    workers = [run.worker(n, CRASH_PER_WORKER) for n in range(WORKERS)]
+    start_all(workers)
+    # two workers die by SIGKILL in the middle of their run; the others wait behind the
+    # nonces they held, and the whole set is stopped the same way
+    victims = (workers[1], workers[2])
+    for victim in victims:
+        assert victim.read_until(CRASH_PER_WORKER // 3), victim._stderr()
+    for w in (*victims, workers[0], workers[3]):
+        w.kill()
+    # restarted one after the other: the first restores everything left open
+    for n in range(WORKERS):
+        again = run.worker(n, CRASH_PER_WORKER)
+        start_all([again])
+        again.finish()
+    deadline = time.monotonic() + 30
+    while run.count("pending") != run.count("latest"):
+        assert time.monotonic() < deadline, "transactions left in the pool"
+        time.sleep(0.2)
+    run.check(CRASH_PER_WORKER)
