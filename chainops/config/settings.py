@@ -13,7 +13,8 @@ A file looks like::
     max_fee_gwei = "5"
 
 Environment variables are ``CHAINOPS_NETWORK``, ``CHAINOPS_RPC_URL``,
-``CHAINOPS_WALLET`` and, for nested keys, ``CHAINOPS_NETWORKS__BASE__CONFIRMATIONS``.
+``CHAINOPS_WALLET``, ``CHAINOPS_EVENTS`` and, for nested keys,
+``CHAINOPS_NETWORKS__BASE__CONFIRMATIONS``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
     network: str = "devnet"
     rpc_url: str | None = None  # overrides the chosen network's URLs
     wallet: str | None = None
+    events: str | None = None  # queue URL for events and commands; None: in-process asyncio
     # the EVM journal: a file, or a postgresql:// URL several workers share (CHAINOPS_JOURNAL)
     journal: str | None = None
     networks: dict[str, NetworkSettings] = {}

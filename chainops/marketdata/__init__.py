@@ -6,10 +6,12 @@ The events are the exchange layer's (``chainops.operators.exchanges.market_event
 from chainops.marketdata.chunks import ChunkInfo, SkippedChunk
 from chainops.marketdata.codec import EventCodec
 from chainops.marketdata.messages import MarketData, event_of, market_data
+from chainops.marketdata.paper import BookMirror
 from chainops.marketdata.recorder import Recorder
 from chainops.marketdata.replayer import Replayer, ReplayRangeError
 
 __all__ = [
+    "BookMirror",
     "ChunkInfo",
     "EventCodec",
     "MarketData",

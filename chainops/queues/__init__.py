@@ -5,7 +5,7 @@ carry messages between processes and hosts (``pip install chainops[queues]``).
 """
 
 from chainops.queues.actor import Actor, Handler, Publisher, SeenIds, SeenStore
-from chainops.queues.connect import open_transport
+from chainops.queues.connect import open_configured_transport, open_transport
 from chainops.queues.errors import (
     MalformedMessage,
     QueueError,
@@ -34,5 +34,6 @@ __all__ = [
     "Transport",
     "UnsupportedQueueUrl",
     "new_message_id",
+    "open_configured_transport",
     "open_transport",
 ]

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Generic, Protocol
 
-from chainops.queues.errors import MalformedMessage
+from chainops.queues.errors import MalformedMessage, QueueUnavailable
 from chainops.queues.message import M, Message, MessageCodec
 from chainops.queues.transport import Delivery, Transport
 
@@ -89,7 +89,14 @@ class Actor(Generic[M]):
         )
         try:
             while stop is None or not stop.is_set():
-                for delivery in await consumer.fetch(timeout=poll):
+                try:
+                    deliveries = await consumer.fetch(timeout=poll)
+                except QueueUnavailable as exc:
+                    # A restarting server: wait and read again; unacked messages stay pending.
+                    log.warning("%s on %s: %s; retrying", self.name, self.stream, exc)
+                    await asyncio.sleep(poll)
+                    continue
+                for delivery in deliveries:
                     await self._one(delivery)
         finally:
             await consumer.close()

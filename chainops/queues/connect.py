@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from chainops.queues.errors import UnsupportedQueueUrl
 from chainops.queues.memory import MemoryTransport
 from chainops.queues.transport import Transport
 
-__all__ = ["open_transport"]
+__all__ = ["open_configured_transport", "open_transport"]
 
 
 async def open_transport(url: str | None = None, *, timeout: float = 3.0) -> Transport:
@@ -25,3 +26,12 @@ async def open_transport(url: str | None = None, *, timeout: float = 3.0) -> Tra
 
         return await NatsTransport.connect(url or "", timeout=timeout)
     raise UnsupportedQueueUrl(f"unsupported events URL {url!r}: use memory://, redis:// or nats://")
+
+
+async def open_configured_transport(
+    config: str | Path | None = None, *, timeout: float = 3.0
+) -> Transport:
+    """The transport the configuration names (``events`` in the file or ``CHAINOPS_EVENTS``)."""
+    from chainops.config.settings import load_settings
+
+    return await open_transport(load_settings(config).events, timeout=timeout)

@@ -1,0 +1,181 @@
+"""Queues and market data: events/s publish -> consume -> ack per backend, command round trip,
+recorder and replayer events/s and bytes per event."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.harness import Result
+from chainops.marketdata import Recorder, Replayer
+from chainops.queues import (
+    Actor,
+    Message,
+    MessageCodec,
+    Publisher,
+    QueueUnavailable,
+    open_transport,
+)
+from chainops.queues.transport import Transport
+
+N = 5000
+ROUND_TRIPS = 200
+URLS = {
+    "asyncio": "memory://",
+    "redis": os.environ.get("CHAINOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    "nats": os.environ.get("CHAINOPS_TEST_NATS_URL", "nats://127.0.0.1:4222"),
+}
+
+
+class Tick(Message, frozen=True):
+    n: int
+
+
+CODEC: MessageCodec[Tick] = MessageCodec([Tick])
+
+
+async def _baseline_queue(n: int) -> float:
+    q: asyncio.Queue[bytes] = asyncio.Queue()
+    start = time.perf_counter()
+    for i in range(n):
+        q.put_nowait(CODEC.encode(Tick(n=i)))
+    while not q.empty():
+        CODEC.decode(q.get_nowait())
+    return n / (time.perf_counter() - start)
+
+
+async def _through(t: Transport, n: int) -> float:
+    stream = f"bench-{uuid.uuid4().hex[:8]}"
+    pub = Publisher(t, stream, CODEC)
+    done = asyncio.Event()
+
+    async def handle(m: Tick) -> None:
+        if actor.handled + 1 == n:
+            done.set()
+
+    actor = Actor(t, stream, CODEC, handle, group="bench", name="b")
+    start = time.perf_counter()
+    runner = asyncio.create_task(actor.run(stop=done, poll=0.05))
+    for first in range(0, n, 50):  # bounded concurrency: one connection's worth in flight
+        await asyncio.gather(*(pub.publish(Tick(n=i)) for i in range(first, min(n, first + 50))))
+    await done.wait()
+    elapsed = time.perf_counter() - start
+    await runner
+    return n / elapsed
+
+
+async def _round_trip_ms(t: Transport, n: int) -> float:
+    """Median ms from publishing a command to receiving the answer (an echoing actor)."""
+    cmd, evt = f"bench-cmd-{uuid.uuid4().hex[:8]}", f"bench-evt-{uuid.uuid4().hex[:8]}"
+    answers = Publisher(t, evt, CODEC)
+    got: asyncio.Queue[int] = asyncio.Queue()
+
+    async def echo(m: Tick) -> None:
+        await answers.publish(Tick(n=m.n))
+
+    async def collect(m: Tick) -> None:
+        got.put_nowait(m.n)
+
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            Actor(t, cmd, CODEC, echo, group="op", name="op").run(stop=stop, poll=0.05)
+        ),
+        asyncio.create_task(
+            Actor(t, evt, CODEC, collect, group="st", name="st").run(stop=stop, poll=0.05)
+        ),
+    ]
+    commands = Publisher(t, cmd, CODEC)
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        await commands.publish(Tick(n=i))
+        await got.get()
+        times.append((time.perf_counter() - start) * 1000)
+    stop.set()
+    await asyncio.gather(*tasks)
+    return statistics.median(times)
+
+
+async def _queues() -> list[Result]:
+    baseline = await _baseline_queue(N)
+    out = []
+    for name, url in URLS.items():
+        try:
+            t = await open_transport(url, timeout=2.0)
+        except QueueUnavailable as exc:
+            print(f"[bench_queues] {name} skipped: {exc}")
+            continue
+        try:
+            rate = await _through(t, N if name == "asyncio" else N // 2)
+            rtt = await _round_trip_ms(t, ROUND_TRIPS)
+        finally:
+            await t.close()
+        out.append(
+            Result(
+                f"queue_{name}_pub_consume_ack",
+                "ev/s",
+                rate,
+                baseline,
+                "asyncio.Queue + codec, no acks",
+                True,
+            )
+        )
+        out.append(
+            Result(f"queue_{name}_command_rtt", "ms", rtt, rtt, "itself (absolute figure)", False)
+        )
+    return out
+
+
+async def _marketdata() -> list[Result]:
+    from tests.integration.marketdata_helpers import sample_events
+
+    events = sample_events(20_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        start = time.perf_counter()
+        with Recorder(root / "rec") as rec:
+            for e in events:
+                rec.record(e)
+        rec_rate = len(events) / (time.perf_counter() - start)
+        per_event = rec.bytes_written / len(events)
+        start = time.perf_counter()
+        with (root / "pickle.bin").open("wb") as f:
+            for e in events:
+                pickle.dump(e, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle_rate = len(events) / (time.perf_counter() - start)
+        pickle_bytes = (root / "pickle.bin").stat().st_size / len(events)
+        start = time.perf_counter()
+        n = await Replayer(root / "rec").replay("binance", "ETH-USDT", _noop)
+        replay_rate = n / (time.perf_counter() - start)
+        start = time.perf_counter()
+        with (root / "pickle.bin").open("rb") as f:
+            for _ in events:
+                pickle.load(f)
+        unpickle_rate = len(events) / (time.perf_counter() - start)
+    return [
+        Result("recorder_events", "ev/s", rec_rate, pickle_rate, "pickle per event", True),
+        Result(
+            "recorder_bytes_per_event", "B/ev", per_event, pickle_bytes, "pickle per event", False
+        ),
+        Result("replayer_events", "ev/s", replay_rate, unpickle_rate, "unpickle per event", True),
+    ]
+
+
+async def _noop(event: object) -> None:
+    return None
+
+
+def run() -> list[Result]:
+    return asyncio.run(_queues()) + asyncio.run(_marketdata())
+
+
+if __name__ == "__main__":
+    for r in run():
+        print(r.to_dict())

@@ -1,0 +1,103 @@
+"""A queue server restarted mid-run: the consumer rides it out and nothing is lost.
+
+Each test starts its own server on a free port (the system service is left alone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from chainops.queues import Actor, Publisher, open_transport
+from tests.integration.queue_helpers import CODEC, Note, Ping, dead_port, unique
+
+
+def _command(backend: str, port: int, data: Path) -> list[str]:
+    if backend == "redis":
+        # Append-only file fsynced on every write: the restarted server has every entry.
+        return [
+            "redis-server",
+            "--port",
+            str(port),
+            "--dir",
+            str(data),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ]
+    return ["nats-server", "-js", "-p", str(port), "-sd", str(data)]
+
+
+@contextmanager
+def server(backend: str, port: int, data: Path) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        _command(backend, port, data), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def _connect(url: str):  # type: ignore[no-untyped-def]
+    for _ in range(100):
+        try:
+            return await open_transport(url, timeout=0.5)
+        except Exception:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never came up")
+
+
+@pytest.mark.parametrize("backend", ["redis", "nats"])
+async def test_server_restarted_mid_run(backend: str, tmp_path: Path) -> None:
+    binary = "redis-server" if backend == "redis" else "nats-server"
+    if shutil.which(binary) is None:
+        pytest.skip(f"{binary} is not installed")
+    port = dead_port()
+    url = f"{backend}://127.0.0.1:{port}"
+    stream = unique("q.restart")
+    got: list[int] = []
+
+    async def handle(m: Ping | Note) -> None:
+        assert isinstance(m, Ping)
+        got.append(m.n)
+
+    stop = asyncio.Event()
+    with server(backend, port, tmp_path):
+        transport = await _connect(url)
+        actor = Actor(transport, stream, CODEC, handle, group="g", name="c", claim_after=1.0)
+        running = asyncio.create_task(actor.run(stop=stop, poll=0.2))
+        pub = Publisher(transport, stream, CODEC)
+        for n in range(5):
+            await pub.publish(Ping(n=n))
+        while len(got) < 5:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # the actor now reads from a server that is gone
+    with server(backend, port, tmp_path):
+        for attempt in range(100):
+            try:
+                for n in range(5, 10):
+                    await pub.publish(Ping(n=n))
+                break
+            except Exception:
+                if attempt == 99:
+                    raise
+                await asyncio.sleep(0.1)
+        for _ in range(300):
+            if len(set(got)) == 10:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await transport.close()
+    assert sorted(set(got)) == list(range(10)) and len(got) == len(set(got))
