@@ -37,13 +37,13 @@ def at_ns(when: datetime) -> int:
 def _enc_hook(obj: object) -> object:
     if isinstance(obj, str):  # our identifier types are str subclasses
         return str(obj)
-    raise NotImplementedError(type(obj).__name__)
+    raise NotImplementedError(type(obj).__name__)  # msgspec's signal: type not supported
 
 
 def _dec_hook(tp: type, obj: object) -> object:
     if isinstance(tp, type) and issubclass(tp, TradingPair):
         return tp(obj)
-    raise NotImplementedError(tp)
+    raise NotImplementedError(tp)  # msgspec's signal: type not supported
 
 
 class EventCodec:

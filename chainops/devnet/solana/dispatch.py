@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,11 +20,12 @@ def with_context(slot: int, value: Any) -> dict[str, Any]:
     return {"context": {"slot": slot, "apiVersion": API_VERSION}, "value": value}
 
 
-class MethodGroup:
+class MethodGroup(ABC):
     """RPC methods over one :class:`LocalChain`; ``handlers()`` names them."""
 
     def __init__(self, chain: LocalChain) -> None:
         self.chain = chain
 
+    @abstractmethod
     def handlers(self) -> dict[str, Handler]:
-        raise NotImplementedError
+        """The JSON-RPC method names this group answers, with their handlers."""
