@@ -213,3 +213,37 @@ async def test_fee_on_transfer_token_into_eth(devnet: World) -> None:
         assert order.network_fee is not None
         got = await ctx.evm.balance() - eth + order.network_fee.amount
         assert ctx.token("WETH").to_raw(got) == quote.amount_out and quote.fee_on_transfer
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pair=st.sampled_from([("WETH", "USDC"), ("USDC", "DAI"), ("WBTC", "WETH")]),
+    push=st.integers(1, 60),
+    sell_first=st.booleans(),
+    units=st.integers(1, 10**6),
+)
+async def test_quotes_equal_the_router_in_random_pool_states(
+    devnet: World, pair: tuple[str, str], push: int, sell_first: bool, units: int
+) -> None:
+    """A random swap moves the reserves (examples accumulate on the module's fork), then
+    quotes both ways equal the router's getAmountsOut / getAmountsIn."""
+    a, b = pair
+    async with dex_context(devnet, 6) as other, dex_context(devnet) as ctx:
+        trader, v2 = UniswapV2(other), UniswapV2(ctx)
+        sell = [a, b] if sell_first else [b, a]
+        token = other.token(sell[0])
+        size = token.from_raw(push * 10 ** max(token.decimals - 2, 0))
+        await (await trader.swap(await trader.quote_exact_in(sell, size))).wait()
+        for path in ([a, b], [b, a]):
+            first = ctx.token(path[0])
+            amount = first.from_raw(units * 10 ** max(first.decimals - 4, 0))
+            quote = await v2.quote_exact_in(path, amount)
+            raw_in = quote.amount_in
+            assert quote.amount_out == router_amounts(devnet, "getAmountsOut", raw_in, path)[-1]
+            last = ctx.token(path[-1])
+            want = last.from_raw(max(1, quote.amount_out // 3))
+            exact_out = await v2.quote_exact_out(path, want)
+            wanted = exact_out.amount_out
+            assert exact_out.amount_in == router_amounts(devnet, "getAmountsIn", wanted, path)[0]
