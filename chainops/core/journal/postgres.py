@@ -18,16 +18,15 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError, JournalSchemaError, JournalUnavailable
 from chainops.core.history import utcnow
-from chainops.core.journal.base import Journal
+from chainops.core.journal.base import ATTEMPT_COLUMNS, Journal, attempt_from_row
 from chainops.core.journal.sqlite import _ts
 from chainops.core.operation import Operation
 from chainops.core.transaction import Transaction
@@ -398,25 +397,11 @@ class PostgresJournal(Journal):
 
     def attempts(self, client_id: str) -> list[TxAttempt]:
         rows = self._read(
-            "SELECT attempt_index, hash, raw, nonce, fee, kind, blockhash,"
-            " last_valid_block_height, created_at FROM tx_attempts"
+            f"SELECT {ATTEMPT_COLUMNS} FROM tx_attempts"
             " WHERE client_id = %s ORDER BY attempt_index",
             (str(client_id),),
         )
-        return [
-            TxAttempt(
-                index=r[0],
-                hash=r[1],
-                raw=bytes(r[2]),
-                nonce=r[3],
-                fee=FeeParams.from_dict(json.loads(r[4])),
-                kind=AttemptKind[r[5]],
-                blockhash=r[6],
-                last_valid_block_height=r[7],
-                created_at=datetime.fromisoformat(r[8]),
-            )
-            for r in rows
-        ]
+        return [attempt_from_row(r) for r in rows]
 
     def last_client_id(self, prefix: str = "") -> str | None:
         rows = self._read(
