@@ -259,6 +259,7 @@ class ExchangeOperator(Operator):
         if target.is_terminal:
             return target
         rule = self.rule(target.trading_pair)
+        unsent = target.state in (OrderState.UNKNOWN, OrderState.PENDING_CREATE)
         # not journalled: after a crash the venue tells what became of the cancel anyway
         self.tracker.transition(
             target, OrderState.PENDING_CANCEL, reason="cancel requested", persist=False
@@ -266,7 +267,10 @@ class ExchangeOperator(Operator):
         try:
             update = await self._venue_cancel(target, rule)
         except VenueNotFound:
-            return await self.reconcile(target)  # it filled or never existed: ask what it is
+            await self.reconcile(target)  # it filled or never existed: ask what it is
+            if unsent and target.state is OrderState.PENDING_CANCEL:
+                self._spawn(self._resolve(target))  # a delayed copy may still land: watch it
+            return target
         except (RpcTransientError, TimeoutError):
             self._spawn(self._resolve(target))
             return target
@@ -324,8 +328,7 @@ class ExchangeOperator(Operator):
         venue_order = await self._venue_order(order, rule)
         if venue_order is None:
             if self._window_closed(order) and order.venue_id is None:
-                missing = VenueNotFound("the venue has no such order after its receive window")
-                self.tracker.transition(order, OrderState.FAILED, reason="not found", error=missing)
+                self._never_arrived(order)
             return order
         fills: tuple[Fill, ...] = ()
         if venue_order.executed:
@@ -335,6 +338,17 @@ class ExchangeOperator(Operator):
             )
         self.tracker.apply(order, replace(venue_order.update, fills=fills))
         return order
+
+    def _never_arrived(self, order: Order) -> None:
+        """The venue never had ``order`` and no copy can arrive any more: end it locally.
+
+        A cancel asked meanwhile is satisfied (CANCELED); otherwise it FAILED.
+        """
+        if order.state is OrderState.PENDING_CANCEL:
+            self.tracker.transition(order, OrderState.CANCELED, reason="never reached the venue")
+            return
+        missing = VenueNotFound("the venue has no such order after its receive window")
+        self.tracker.transition(order, OrderState.FAILED, reason="not found", error=missing)
 
     def _window_closed(self, order: Order) -> bool:
         placed_ms = order.created_at.timestamp() * 1000
