@@ -80,6 +80,21 @@ class OrderType(LabelEnum):
     LIMIT = "LIMIT"
     MARKET = "MARKET"
     LIMIT_MAKER = "LIMIT_MAKER"  # post-only: rejected rather than taking liquidity
+    # stop orders wait for a trade at ``stop_price``, then work as MARKET or LIMIT
+    STOP_LOSS = "STOP_LOSS"
+    STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT"
+
+    @property
+    def is_stop(self) -> bool:
+        """Triggered by a trade at the order's ``stop_price``."""
+        return self.value.startswith(("STOP_", "TAKE_"))
+
+    @property
+    def priced(self) -> bool:
+        """Takes a limit price (MARKET, STOP_LOSS and TAKE_PROFIT do not)."""
+        return self.value not in ("MARKET", "STOP_LOSS", "TAKE_PROFIT")
 
 
 class TimeInForce(LabelEnum):
@@ -298,6 +313,7 @@ class Order(Operation[OrderState]):
         quote: Mapping[str, QuoteValue] | None = None,
         execution: ClientId | str | None = None,
         created_at: datetime | None = None,
+        stop_price: Decimal | int | str | None = None,
     ) -> None:
         super().__init__(client_id=client_id, platform=platform, owner=owner, created_at=created_at)
         self.trading_pair = TradingPair(trading_pair)
@@ -305,8 +321,12 @@ class Order(Operation[OrderState]):
         self.order_type = OrderType(order_type)
         self.amount = _positive(amount, "order amount")
         self.price = None if price is None else _positive(price, "order price")
-        if self.price is None and self.order_type is not OrderType.MARKET:
+        if self.price is None and self.order_type.priced:
             raise ValidationError(f"a {self.order_type.name} order needs a price")
+        self.stop_price = None if stop_price is None else _positive(stop_price, "stop price")
+        if (self.stop_price is None) == self.order_type.is_stop:
+            need = "needs" if self.order_type.is_stop else "takes no"
+            raise ValidationError(f"a {self.order_type.name} order {need} a stop price")
         if time_in_force is None:
             # a market order never rests on the book, so it is immediate-or-cancel
             market = self.order_type is OrderType.MARKET
@@ -454,6 +474,7 @@ class Order(Operation[OrderState]):
             "time_in_force": self.time_in_force.name,
             "quote": _dump_quote(self.quote),
             "execution": None if self._execution is None else str(self._execution),
+            "stop_price": None if self.stop_price is None else str(self.stop_price),
             "fills": [f.to_dict() for f in self._fills.values()],
             "network_fee": None if self.network_fee is None else self.network_fee.to_dict(),
         }
@@ -470,6 +491,7 @@ class Order(Operation[OrderState]):
             time_in_force=data["time_in_force"],
             quote=_load_quote(data["quote"]),
             execution=data["execution"],
+            stop_price=data.get("stop_price"),  # absent from orders journalled before stops
         )
         order._restore_base(data)
         order._fills = {f["fill_id"]: Fill.from_dict(f) for f in data["fills"]}
@@ -481,6 +503,7 @@ class Order(Operation[OrderState]):
         return (
             f"Order(client_id={str(self.client_id)!r}, {self.side.name} {self.amount} "
             f"{self.trading_pair} {self.order_type.name}"
-            f"{'' if self.price is None else f' @ {self.price}'}, state={self.state.name}, "
-            f"filled={self.filled_base})"
+            f"{'' if self.price is None else f' @ {self.price}'}"
+            f"{'' if self.stop_price is None else f' stop {self.stop_price}'}, "
+            f"state={self.state.name}, filled={self.filled_base})"
         )

@@ -13,6 +13,12 @@ class Capability(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
     LIMIT_MAKER = "limit_maker"
+    STOP_LOSS = "stop_loss"
+    STOP_LOSS_LIMIT = "stop_loss_limit"
+    TAKE_PROFIT = "take_profit"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
+    OCO = "oco"  # native one-cancels-the-other order lists
+    CANCEL_REPLACE = "cancel_replace"  # cancel and place in one venue request
     IOC = "ioc"
     FOK = "fok"
     CANCEL_ALL = "cancel_all"

@@ -7,12 +7,14 @@ from chainops.core.errors import (
     ChainopsError,
     InsufficientFunds,
     NotFound,
+    RateLimited,
     Rejected,
     RpcPermanentError,
     ValidationError,
 )
 
 __all__ = [
+    "DEFINITIVE",
     "RuleViolation",
     "UnknownTradingPair",
     "Unsupported",
@@ -42,6 +44,7 @@ class VenueError(ChainopsError):
 
     code: int | None = None
     venue_message: str = ""
+    data: object = None  # structured detail some replies carry (cancel-replace outcomes)
 
 
 class VenueRejected(Rejected, VenueError):
@@ -62,6 +65,10 @@ class VenueAuthError(AuthenticationError, VenueError):
 
 class VenueRequestError(RpcPermanentError, VenueError):
     """The request was malformed in the venue's eyes."""
+
+
+# a venue refusal that settles the outcome: the request did not execute and never will
+DEFINITIVE = (Rejected, InsufficientFunds, AuthenticationError, RpcPermanentError, RateLimited)
 
 
 def venue_error(cls: type[VenueError], code: int | None, message: str) -> VenueError:

@@ -27,12 +27,7 @@ from typing import Any, ClassVar
 from chainops.core.assets import to_decimal
 from chainops.core.bus import EventBus
 from chainops.core.errors import (
-    AuthenticationError,
     ChainopsError,
-    InsufficientFunds,
-    RateLimited,
-    Rejected,
-    RpcPermanentError,
     RpcTransientError,
     ValidationError,
 )
@@ -49,7 +44,19 @@ from chainops.core.order import (
 )
 from chainops.operators.base import Operator
 from chainops.operators.exchanges.capabilities import Capability, require
-from chainops.operators.exchanges.errors import UnknownTradingPair, VenueNotFound
+from chainops.operators.exchanges.errors import (
+    DEFINITIVE,
+    UnknownTradingPair,
+    Unsupported,
+    VenueNotFound,
+)
+from chainops.operators.exchanges.linked_orders import (
+    ReplaceOutcome,
+    cancel_order_list,
+    cancel_replace,
+    place_oco,
+)
+from chainops.operators.exchanges.order_lists import OcoLeg, OrderList
 from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.tracker import OrderTracker
 from chainops.operators.exchanges.types import (
@@ -63,7 +70,6 @@ __all__ = ["ExchangeOperator"]
 
 log = logging.getLogger("chainops.exchanges")
 
-_DEFINITIVE = (Rejected, InsufficientFunds, AuthenticationError, RpcPermanentError, RateLimited)
 _WINDOW_MARGIN_MS = 1000  # venues accept requests stamped up to 1 s ahead of their clock
 _ACTIVE_EXECUTED = (OrderState.PARTIALLY_FILLED, OrderState.FILLED)
 
@@ -90,6 +96,7 @@ class ExchangeOperator(Operator):
         self.rules: dict[TradingPair, TradingRule] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.resync_listeners: list[Callable[[], object]] = []  # told after each resync
+        self.order_lists: dict[str, OrderList] = {}  # OCO lists placed here, by client id
 
     @property
     def owner(self) -> str:
@@ -138,6 +145,23 @@ class ExchangeOperator(Operator):
 
     async def _venue_user_stream(self) -> None:
         """Start the user-data stream (adapters with USER_STREAM override this)."""
+
+    async def _venue_place_oco(
+        self, order_list: OrderList, rule: TradingRule
+    ) -> tuple[str | None, tuple[OrderUpdate, OrderUpdate]]:
+        """Send an OCO list; the venue's list id and the (above, below) updates."""
+        raise Unsupported(f"{self.platform.name} does not support oco")
+
+    async def _venue_cancel_list(
+        self, order_list: OrderList, rule: TradingRule
+    ) -> tuple[OrderUpdate, OrderUpdate]:
+        raise Unsupported(f"{self.platform.name} does not support oco")
+
+    async def _venue_cancel_replace(
+        self, order: Order, new: Order, rule: TradingRule
+    ) -> ReplaceOutcome:
+        """Cancel ``order`` and place ``new`` in one request, placing only if the cancel worked."""
+        raise Unsupported(f"{self.platform.name} does not support cancel_replace")
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -190,6 +214,7 @@ class ExchangeOperator(Operator):
         *,
         time_in_force: TimeInForce | str | None = None,
         client_id: ClientId | str | None = None,
+        stop_price: Decimal | int | str | None = None,
     ) -> Order:
         """Place an order; returns it at once (OPEN, FILLED, … or UNKNOWN while reconciling).
 
@@ -202,8 +227,8 @@ class ExchangeOperator(Operator):
             kind, order_side = OrderType(order_type), OrderSide(side)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
-        if kind is OrderType.MARKET and price is not None:
-            raise ValidationError("a MARKET order takes no price")
+        if not kind.priced and price is not None:
+            raise ValidationError(f"a {kind.name} order takes no price")
         tif = None if time_in_force is None else TimeInForce(time_in_force)
         self._check_capabilities(kind, tif)
         order = Order(
@@ -216,14 +241,17 @@ class ExchangeOperator(Operator):
             amount=to_decimal(amount, what="order amount"),
             price=None if price is None else to_decimal(price, what="order price"),
             time_in_force=tif,
+            stop_price=None if stop_price is None else to_decimal(stop_price, what="stop price"),
         )
-        rule.check(kind, order.amount, order.price)
+        rule.check(kind, order.amount, order.price or order.stop_price)
+        if order.price is not None and order.stop_price is not None:
+            rule.check(kind, order.amount, order.stop_price)
         if self.tracker.get(order.client_id) is not None:
             raise ValidationError(f"client id {order.client_id} is already in use")
         self.tracker.add(order)
         try:
             update = await self._venue_place(order, rule)
-        except _DEFINITIVE as exc:
+        except DEFINITIVE as exc:
             self.tracker.transition(order, OrderState.FAILED, reason="rejected", error=exc)
             raise
         except (RpcTransientError, TimeoutError) as exc:
@@ -299,6 +327,43 @@ class ExchangeOperator(Operator):
                 self.tracker.apply(tracked, replace(venue_order.update, fills=fills))
                 canceled.append(tracked)
         return canceled
+
+    async def place_oco(
+        self,
+        trading_pair: TradingPair | str,
+        side: OrderSide | str,
+        amount: Decimal | int | str,
+        above: OcoLeg,
+        below: OcoLeg,
+        *,
+        client_id: str | None = None,
+    ) -> OrderList:
+        """Place a native OCO list (capability OCO): each leg a tracked Order."""
+        return await place_oco(self, trading_pair, side, amount, above, below, client_id=client_id)
+
+    async def cancel_order_list(self, order_list: OrderList | str) -> OrderList:
+        """Cancel both legs of an OCO list (by the list or its client id)."""
+        if isinstance(order_list, str):
+            found = self.order_lists.get(order_list)
+            if found is None:
+                raise VenueNotFound(f"no tracked order list with client id {order_list}")
+            order_list = found
+        return await cancel_order_list(self, order_list)
+
+    async def cancel_replace(
+        self,
+        order: Order | ClientId | str,
+        amount: Decimal | int | str,
+        price: Decimal | int | str | None,
+        *,
+        client_id: str | None = None,
+    ) -> Order:
+        """Replace an open order by a new one in one venue request (capability CANCEL_REPLACE).
+
+        Returns the replacement; it is FAILED "not attempted" if the old order
+        had filled or ended, in which case the venue placed nothing.
+        """
+        return await cancel_replace(self, self._order(order), amount, price, client_id=client_id)
 
     async def order_status(self, order: Order | ClientId | str) -> Order:
         """Ask the venue about an order and apply what it says."""

@@ -62,6 +62,7 @@ class VenueOrder:
     time_in_force: TimeInForce
     executed: Decimal
     update: OrderUpdate
+    stop_price: Decimal | None = None
 
 
 class ExchangeConfiguration(OperatorConfiguration):

@@ -10,7 +10,6 @@ from typing import Any, ClassVar, Self
 
 import aiohttp
 
-from chainops.core.assets import Asset, Fee
 from chainops.core.bus import EventBus
 from chainops.core.events import Event
 from chainops.core.ids import TradingPair
@@ -26,6 +25,12 @@ from chainops.core.order import (
 )
 from chainops.core.platforms import ExchangePlatform
 from chainops.operators.base import OperatorFactory
+from chainops.operators.exchanges.binance.linked import (
+    LinkedOrderEntry,
+    order_params,
+    reply_fills,
+)
+from chainops.operators.exchanges.binance.linked import fee as _fee
 from chainops.operators.exchanges.binance.market_data import decode, public_trade, stream_names
 from chainops.operators.exchanges.binance.rest import BinanceRest
 from chainops.operators.exchanges.binance.streams import MarketStream, UserStream
@@ -65,23 +70,14 @@ _STATES = {
     "EXPIRED": OrderState.EXPIRED,
     "EXPIRED_IN_MATCH": OrderState.EXPIRED,
 }
-_FEE_DECIMALS = 8  # Binance reports commissions with 8 decimals
-
-
-def _wire(value: Decimal) -> str:
-    return f"{value:f}"
 
 
 def _time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
 
 
-def _fee(amount: str, asset: str | None) -> Fee | None:
-    return None if not asset else Fee(Asset(asset, _FEE_DECIMALS), Decimal(amount))
-
-
 @OperatorFactory.register("exchange:binance")
-class BinanceSpot(OrderBookExchange):
+class BinanceSpot(LinkedOrderEntry, OrderBookExchange):
     """Binance spot over signed REST, market streams and the WebSocket API user stream."""
 
     capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
@@ -224,7 +220,7 @@ class BinanceSpot(OrderBookExchange):
         )
 
     def _venue_order_of(self, data: Mapping[str, Any]) -> VenueOrder:
-        price = Decimal(data["price"])
+        price, stop = Decimal(data["price"]), Decimal(data.get("stopPrice") or 0)
         return VenueOrder(
             client_id=data.get("origClientOrderId") or data["clientOrderId"],
             trading_pair=self._symbols[data["symbol"]],
@@ -235,25 +231,11 @@ class BinanceSpot(OrderBookExchange):
             time_in_force=TimeInForce(data["timeInForce"]),
             executed=Decimal(data["executedQty"]),
             update=self._update(data),
+            stop_price=stop or None,
         )
 
-    def _order_params(self, order: Order, rule: TradingRule) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "symbol": rule.venue_symbol,
-            "side": order.side.value,
-            "type": order.order_type.value,
-            "quantity": _wire(order.amount),
-            "newClientOrderId": str(order.client_id),
-            "newOrderRespType": "FULL",
-        }
-        if order.price is not None:
-            params["price"] = _wire(order.price)
-        if order.order_type is OrderType.LIMIT:
-            params["timeInForce"] = order.time_in_force.value
-        return params
-
     async def _entry(
-        self, method: str, rest_method: str, params: dict[str, Any]
+        self, method: str, rest_method: str, params: dict[str, Any], path: str = "/api/v3/order"
     ) -> Mapping[str, Any]:
         """One order-entry request: WebSocket API first; REST when the socket cannot send."""
         if self.ws_api is not None:
@@ -270,23 +252,13 @@ class BinanceSpot(OrderBookExchange):
                         raise
                     await self.rest.clock.sync()  # refused for its timestamp: safe to resend
         rest: Mapping[str, Any] = await self.rest.request(
-            rest_method, "/api/v3/order", params, signed=True, weight=1
+            rest_method, path, params, signed=True, weight=1
         )
         return rest
 
     async def _venue_place(self, order: Order, rule: TradingRule) -> OrderUpdate:
-        reply = await self._entry("order.place", "POST", self._order_params(order, rule))
-        fills = tuple(
-            Fill(
-                fill_id=str(f["tradeId"]),
-                price=Decimal(f["price"]),
-                base_amount=Decimal(f["qty"]),
-                quote_amount=Decimal(f["price"]) * Decimal(f["qty"]),
-                fee=_fee(f["commission"], f["commissionAsset"]),
-            )
-            for f in reply.get("fills", ())
-        )
-        return self._update(reply, fills)
+        reply = await self._entry("order.place", "POST", order_params(order, rule))
+        return self._update(reply, reply_fills(reply))
 
     async def _venue_cancel(self, order: Order, rule: TradingRule) -> OrderUpdate:
         params = {"symbol": rule.venue_symbol, "origClientOrderId": str(order.client_id)}

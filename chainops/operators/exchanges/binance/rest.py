@@ -45,8 +45,8 @@ def _encode(params: dict[str, Any]) -> str:
     return "&".join(parts)
 
 
-def translate(code: int | None, message: str) -> VenueError:
-    """A Binance error code as a typed error."""
+def translate(code: int | None, message: str, data: object = None) -> VenueError:
+    """A Binance error code as a typed error (``data``: the reply's structured detail)."""
     cls: type[VenueError]
     if code in (-1021, -1022, -2014, -2015, -2008):
         cls = VenueAuthError
@@ -58,7 +58,9 @@ def translate(code: int | None, message: str) -> VenueError:
         cls = VenueRejected
     else:
         cls = VenueRequestError
-    return venue_error(cls, code, message)
+    error = venue_error(cls, code, message)
+    error.data = data
+    return error
 
 
 class BinanceRest:
@@ -139,7 +141,7 @@ class BinanceRest:
                     clock_retried = True
                     await self.clock.sync()
                     continue
-                raise translate(code, message)
+                raise translate(code, message, body.get("data") if isinstance(body, dict) else None)
             return body
         raise RateLimited(f"{method} {path}: still rate limited after {MAX_429_RETRIES} waits")
 

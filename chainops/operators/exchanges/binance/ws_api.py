@@ -111,7 +111,7 @@ class WsApiSession:
         status = reply.get("status")
         if isinstance(status, int) and status >= 500:
             raise RpcTransientError(f"{method}: status {status}: {error}")
-        raise translate(error.get("code"), str(error.get("msg", "")))
+        raise translate(error.get("code"), str(error.get("msg", "")), error.get("data"))
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         try:

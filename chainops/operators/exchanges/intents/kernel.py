@@ -21,6 +21,11 @@ from chainops.core.errors import ValidationError
 from chainops.core.events import OrderEvent
 from chainops.core.ids import TradingPair
 from chainops.core.order import Order, OrderSide, OrderType, TimeInForce
+from chainops.operators.exchanges.intents.checks import (
+    build_intent,
+    check_group,
+    check_modified_leg,
+)
 from chainops.operators.exchanges.intents.errors import (
     InconsistentGroup,
     IntentFinished,
@@ -35,6 +40,7 @@ from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.types import Balance, VenueOrder
 
 __all__ = ["AccountState", "ExchangeKernel", "IntentEvent"]
+
 
 EventFilter = Callable[["IntentEvent"], bool]
 Subscriber = tuple[Callable[["IntentEvent"], object], EventFilter | None]
@@ -151,37 +157,9 @@ class ExchangeKernel:
             pass
         return intent_id
 
-    def _intent(
-        self,
-        trading_pair: TradingPair | str,
-        side: OrderSide | str,
-        order_type: OrderType | str,
-        amount: Decimal | int | str,
-        price: Decimal | int | str | None,
-        time_in_force: TimeInForce | str | None,
-    ) -> OrderIntent:
+    def _intent(self, *args: Any) -> OrderIntent:
         """Build and check an intent; every error is raised before anything is sent."""
-        rule = self.operator.rule(trading_pair)
-        try:
-            kind, order_side = OrderType(order_type), OrderSide(side)
-            tif = None if time_in_force is None else TimeInForce(time_in_force)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
-        value = to_decimal(amount, what="order amount")
-        limit = None if price is None else to_decimal(price, what="order price")
-        if (kind is OrderType.MARKET) != (limit is None):
-            raise ValidationError("a MARKET order takes no price; any other order needs one")
-        self.operator._check_capabilities(kind, tif)
-        rule.check(kind, value, limit)
-        return OrderIntent(
-            intent_id=self._new_id(),
-            trading_pair=rule.trading_pair,
-            side=order_side,
-            order_type=kind,
-            amount=value,
-            price=limit,
-            time_in_force=tif,
-        )
+        return build_intent(self.operator, self._new_id(), *args)
 
     async def place_order(
         self,
@@ -192,44 +170,60 @@ class ExchangeKernel:
         price: Decimal | int | str | None = None,
         *,
         time_in_force: TimeInForce | str | None = None,
+        stop_price: Decimal | int | str | None = None,
     ) -> str:
         """Add an intent and send its order; returns the intent id."""
-        intent = self._intent(trading_pair, side, order_type, amount, price, time_in_force)
+        intent = self._intent(
+            trading_pair, side, order_type, amount, price, time_in_force, stop_price
+        )
         return (await self._add([intent]))[0]
 
     async def place_order_group(
-        self, legs: Sequence[Mapping[str, Any]], kind: str = "OCO"
+        self,
+        legs: Sequence[Mapping[str, Any]],
+        kind: str = "OCO",
+        *,
+        native: bool | None = None,
     ) -> list[str]:
-        """An OCO pair (emulated: once one leg trades, the other is cancelled); returns leg ids.
+        """An OCO pair: once one leg trades, the other goes; returns the leg ids as given.
 
-        Each leg takes ``place_order``'s arguments by name. The legs must share
-        pair, side and amount, be priced orders, and differ in price.
+        Each leg takes ``place_order``'s arguments by name; the legs share pair,
+        side and amount and act at different levels (limit or stop price). The
+        venue's own order list is used when the operator has one and the legs
+        fit it (a take-profit leg and a stop leg: ``native=None`` decides, True
+        requires it); otherwise two orders are placed and the reconciler cancels
+        one once the other trades.
         """
         if kind != "OCO":
             raise InconsistentGroup(f"unsupported order group kind {kind!r}")
         if len(legs) != 2:
             raise InconsistentGroup("an OCO group has exactly two legs")
-        intents = [
-            self._intent(
-                leg["trading_pair"],
-                leg["side"],
-                leg.get("order_type", OrderType.LIMIT),
-                leg["amount"],
-                leg.get("price"),
-                leg.get("time_in_force"),
-            )
-            for leg in legs
-        ]
+        intents = [self._leg_intent(leg) for leg in legs]
         first, second = intents
         if first.trading_pair != second.trading_pair:
             raise InconsistentGroup("OCO legs must trade the same pair")
         if first.side is not second.side or first.amount != second.amount:
             raise InconsistentGroup("OCO legs must have the same side and amount")
-        if first.price is None or second.price is None or first.price == second.price:
-            raise InconsistentGroup("OCO legs must be priced orders at different prices")
+        check_group(self.operator, first, second, native)
         for intent in intents:
             intent.group_id = f"g-{first.intent_id}"
         return await self._add(intents)
+
+    def _leg_intent(self, leg: Mapping[str, Any]) -> OrderIntent:
+        missing = {"trading_pair", "side", "amount"} - set(leg)
+        if missing:
+            raise InconsistentGroup(f"an OCO leg lacks {', '.join(sorted(missing))}")
+        fields = ("order_type", "price", "time_in_force", "stop_price")
+        order_type, price, tif, stop = (leg.get(name) for name in fields)
+        return self._intent(
+            leg["trading_pair"],
+            leg["side"],
+            order_type or OrderType.LIMIT,
+            leg["amount"],
+            price,
+            tif,
+            stop,
+        )
 
     async def _add(self, intents: list[OrderIntent]) -> list[str]:
         async with self._lock:
@@ -265,29 +259,43 @@ class ExchangeKernel:
         *,
         price: Decimal | int | str | None = None,
         amount: Decimal | int | str | None = None,
+        stop_price: Decimal | int | str | None = None,
     ) -> OrderIntent:
-        """Change price and/or total amount; fills so far count, the replacement gets the rest.
+        """Change price, stop price and/or total amount; fills so far count.
 
-        The live order is cancelled and a new one placed for the remainder (never
-        two live orders: the new one waits until the old one is confirmed gone).
+        The venue's cancel-replace is used where offered, else the live order is
+        cancelled and a new one placed for the remainder once the old one is
+        confirmed gone: never two live orders. A leg of a native OCO changes by
+        replacing the whole list.
         """
         intent = self.get_order_intent(intent_id)
         if intent.is_terminal or not intent.wanted:
             raise IntentFinished(f"intent {intent_id} is {intent.state.value}")
         if intent.order_type is OrderType.MARKET:
             raise IntentFinished("a MARKET intent cannot be modified")
+        kind = intent.order_type
+        if price is not None and not kind.priced:
+            raise ValidationError(f"a {kind.name} order takes no price")
+        if stop_price is not None and not kind.is_stop:
+            raise ValidationError(f"a {kind.name} order takes no stop price")
         new_price = intent.price if price is None else to_decimal(price, what="order price")
         new_amount = intent.amount if amount is None else to_decimal(amount, what="order amount")
+        new_stop = (
+            intent.stop_price if stop_price is None else to_decimal(stop_price, what="stop price")
+        )
         rule = self.operator.rule(intent.trading_pair)
-        rule.check(intent.order_type, new_amount, new_price)
+        rule.check(kind, new_amount, new_price if new_price is not None else new_stop)
+        pair = self.reconciler.pair(intent)
+        if pair is not None:
+            check_modified_leg(pair, intent, new_amount, new_price, new_stop)
         filled = self.reconciler.filled(intent)
         if filled >= intent.amount:
             raise IntentFinished(f"intent {intent_id} has filled")
         if new_amount <= filled:
             raise ValidationError("the new amount is not above what already filled")
         async with self._lock:
-            intent.price, intent.amount = new_price, new_amount
-            intent.note(f"modified: {new_amount} at {new_price}")
+            intent.price, intent.amount, intent.stop_price = new_price, new_amount, new_stop
+            intent.note(f"modified: {new_amount} at {new_price} stop {new_stop}")
             self.records.save(intent)
             await self._settle(intent)
         return intent

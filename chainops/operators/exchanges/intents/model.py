@@ -37,7 +37,11 @@ class OrderIntent:
     amount: Decimal
     price: Decimal | None
     time_in_force: TimeInForce | None = None
+    stop_price: Decimal | None = None  # the trigger of a stop leg
     group_id: str | None = None
+    # a venue-native OCO: "above" or "below" leg, and the client id of its current list
+    native_leg: str | None = None
+    order_list: str | None = None
     wanted: bool = True  # False once cancel was asked: the reconciler drives it to CANCELED
     state: IntentState = IntentState.PENDING
     orders: list[str] = field(default_factory=list)
@@ -60,7 +64,10 @@ class OrderIntent:
             "amount": str(self.amount),
             "price": None if self.price is None else str(self.price),
             "time_in_force": None if self.time_in_force is None else self.time_in_force.value,
+            "stop_price": None if self.stop_price is None else str(self.stop_price),
             "group_id": self.group_id,
+            "native_leg": self.native_leg,
+            "order_list": self.order_list,
             "wanted": self.wanted,
             "state": self.state.value,
             "orders": list(self.orders),
@@ -70,7 +77,7 @@ class OrderIntent:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OrderIntent:
-        price, tif = data["price"], data["time_in_force"]
+        price, tif, stop = data["price"], data["time_in_force"], data.get("stop_price")
         return cls(
             intent_id=data["intent_id"],
             trading_pair=TradingPair(data["trading_pair"]),
@@ -79,7 +86,10 @@ class OrderIntent:
             amount=Decimal(data["amount"]),
             price=None if price is None else Decimal(price),
             time_in_force=None if tif is None else TimeInForce(tif),
+            stop_price=None if stop is None else Decimal(stop),
             group_id=data["group_id"],
+            native_leg=data.get("native_leg"),
+            order_list=data.get("order_list"),
             wanted=data["wanted"],
             state=IntentState(data["state"]),
             orders=list(data["orders"]),

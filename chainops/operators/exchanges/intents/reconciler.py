@@ -20,7 +20,9 @@ from decimal import Decimal
 
 from chainops.core.errors import ChainopsError, RpcTransientError
 from chainops.core.order import Order, OrderState, OrderType, TimeInForce
+from chainops.operators.exchanges.capabilities import Capability
 from chainops.operators.exchanges.intents.model import IntentState, OrderIntent
+from chainops.operators.exchanges.intents.native import reconcile_native
 from chainops.operators.exchanges.intents.policies import OrphanPolicy
 from chainops.operators.exchanges.intents.records import IntentRecords
 from chainops.operators.exchanges.operator import ExchangeOperator
@@ -109,9 +111,14 @@ class Reconciler:
         if scan_venue:
             settled = await self._scan_venue() and settled
         targets = list(self.intents.values()) if orders is None else self._touched(orders)
+        lists: set[str] = set()
         for intent in targets:
             if intent.is_terminal and not any(not o.is_terminal for o in self.orders_of(intent)):
                 continue
+            if intent.native_leg is not None and intent.group_id is not None:
+                if intent.group_id in lists:
+                    continue  # the pair was reconciled with its other leg
+                lists.add(intent.group_id)
             try:
                 settled = await self.reconcile(intent) and settled
             except (RpcTransientError, TimeoutError) as exc:
@@ -130,8 +137,26 @@ class Reconciler:
             self._drift_since = started
         return settled
 
+    def pair(self, intent: OrderIntent) -> tuple[OrderIntent, OrderIntent] | None:
+        """The (above, below) legs of a native OCO intent; None for any other intent."""
+        if intent.native_leg is None or intent.group_id is None:
+            return None
+        legs = {i.native_leg: i for i in self.intents.values() if i.group_id == intent.group_id}
+        above, below = legs.get("above"), legs.get("below")
+        return None if above is None or below is None else (above, below)
+
     async def reconcile(self, intent: OrderIntent) -> bool:
-        """Bring one intent towards its desired state; True when nothing is left to do."""
+        """Bring one intent (or its native OCO pair) towards its desired state.
+
+        True when nothing is left to do.
+        """
+        pair = self.pair(intent)
+        if pair is not None:
+            return await reconcile_native(self, *pair)
+        return await self.reconcile_single(intent)
+
+    async def reconcile_single(self, intent: OrderIntent) -> bool:
+        """Reconcile one intent on its own (a plain intent, or an emulated OCO leg)."""
         orders = self.orders_of(intent)
         live = [o for o in orders if not o.is_terminal]
         if len(orders) < len(intent.orders):
@@ -152,7 +177,7 @@ class Reconciler:
         if not intent.wanted:
             if live:
                 # cancelled at once: go on to the final state in this same call
-                return await self._cancel_all(live) and await self.reconcile(intent)
+                return await self._cancel_all(live) and await self.reconcile_single(intent)
             self._set(intent, IntentState.CANCELED, intent.reason or "canceled")
             return True
         for order in live:
@@ -171,10 +196,13 @@ class Reconciler:
             current = live[-1]
             target = intent.amount - filled + current.filled_base
             extra = live[:-1]
-            if current.price != intent.price or current.amount != rule.quantize_amount(target):
+            stale = current.price != intent.price or current.stop_price != intent.stop_price
+            if stale or current.amount != rule.quantize_amount(target):
+                if not extra and await self._cancel_replace(intent, current, filled):
+                    return False  # the next pass confirms the replacement
                 extra.append(current)
             if extra:
-                return await self._cancel_all(extra) and await self.reconcile(intent)
+                return await self._cancel_all(extra) and await self.reconcile_single(intent)
             self._set(intent, IntentState.WORKING, "order open on the venue")
             return True
         return await self._replace(intent, orders, filled)
@@ -220,6 +248,7 @@ class Reconciler:
                 intent.price,
                 time_in_force=intent.time_in_force,
                 client_id=client_id,
+                stop_price=intent.stop_price,
             )
         except ChainopsError as exc:
             if isinstance(exc, RpcTransientError):
@@ -232,6 +261,39 @@ class Reconciler:
         if order.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED):
             self._set(intent, IntentState.WORKING, "order open on the venue")
         return False  # the next pass confirms what the venue did
+
+    async def _cancel_replace(self, intent: OrderIntent, current: Order, filled: Decimal) -> bool:
+        """Replace ``current`` in one venue request where offered; False if not attempted.
+
+        Sized for what remains after every fill known now; a fill that lands
+        meanwhile shows in the cancel's reply and the next pass resizes again.
+        """
+        if Capability.CANCEL_REPLACE not in self.op.capabilities:
+            return False
+        if current.state not in (OrderState.OPEN, OrderState.PARTIALLY_FILLED):
+            return False
+        before = current.filled_base
+        await self.op.reconcile(current)  # fills the stream has not told yet narrow the race
+        if current.state not in (OrderState.OPEN, OrderState.PARTIALLY_FILLED):
+            return False
+        filled += current.filled_base - before
+        rule = self.op.rule(intent.trading_pair)
+        remaining = rule.quantize_amount(intent.amount - filled)
+        if remaining < rule.min_amount or remaining <= 0:
+            return False  # nothing worth replacing: a plain cancel ends the intent
+        client_id = self.op.ids.next()
+        intent.orders.append(client_id)
+        intent.note(f"replacing {current.client_id} by {client_id} for {remaining}")
+        self.records.save(intent)  # journalled before the venue hears of it
+        self.metrics.actions += 1
+        try:
+            await self.op.cancel_replace(current, remaining, intent.price, client_id=client_id)
+        except ChainopsError as exc:
+            if isinstance(exc, RpcTransientError):
+                raise
+            self.metrics.errors += 1
+            self._set(intent, IntentState.FAILED, f"{type(exc).__name__}: {exc}")
+        return True
 
     async def _cancel_all(self, orders: list[Order]) -> bool:
         done = True
@@ -276,6 +338,7 @@ class Reconciler:
                 amount=intent.amount,
                 price=intent.price,
                 time_in_force=intent.time_in_force,
+                stop_price=intent.stop_price,
             )
             self.op.tracker.add(order)
             self.op.tracker.transition(order, OrderState.UNKNOWN, reason="restored without order")
@@ -310,6 +373,7 @@ class Reconciler:
                     amount=venue_order.amount,
                     price=venue_order.price,
                     time_in_force=venue_order.time_in_force,
+                    stop_price=venue_order.stop_price,
                 )
                 self.op.tracker.add(tracked)
                 self.op.tracker.apply(tracked, venue_order.update)
@@ -325,6 +389,7 @@ class Reconciler:
                     amount=venue_order.amount,
                     price=venue_order.price,
                     time_in_force=venue_order.time_in_force,
+                    stop_price=venue_order.stop_price,
                     orders=[venue_order.client_id],
                 )
                 adopted.note("adopted from the venue's open orders")
