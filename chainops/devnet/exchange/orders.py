@@ -50,7 +50,8 @@ class SimOrder:
 
     @property
     def working(self) -> bool:
-        return self.is_open and (not self.is_stop or self.triggered)
+        """On the book (or triggered) at some point: stays true once it traded or ended."""
+        return not self.is_stop or self.triggered
 
     def ack(self, now: int) -> dict[str, object]:
         """The ``newOrderRespType=ACK`` reply."""
