@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from chainops.core.assets import to_decimal
-from chainops.core.errors import ValidationError
+from chainops.core.errors import RpcTransientError, ValidationError
 from chainops.core.events import OrderEvent
 from chainops.core.ids import TradingPair
 from chainops.core.order import Order, OrderSide, OrderType, TimeInForce
@@ -239,8 +239,12 @@ class ExchangeKernel:
     async def _settle(self, intent: OrderIntent) -> None:
         """Reconcile one intent a few times (cancel, then place) while answers come back."""
         for _ in range(3):
-            if await self.reconciler.reconcile(intent):
-                return
+            try:
+                if await self.reconciler.reconcile(intent):
+                    return
+            except (RpcTransientError, TimeoutError):
+                self.reconciler.metrics.errors += 1
+                return  # the intent is journalled: the loop converges once the venue answers
             if any(o.state.value in ("UNKNOWN", "PENDING_CANCEL") for o in self._orders(intent)):
                 return  # the loop resolves it once the venue answers
 
