@@ -18,6 +18,7 @@ PAIR = "ETH-USDT"
 AMOUNT = Decimal("0.01")
 ASK = Decimal("2000.20")  # inside the seeded spread: our order is the best ask
 STEP = Decimal("0.10")
+STOP = Decimal("1999.50")  # a native list's stop leg, below the seeded best bid
 PLACES = 100
 CUTS = 5
 
@@ -68,7 +69,16 @@ async def _rates() -> tuple[float, float]:
     return through, direct
 
 
-async def _lag(*, user_stream: bool) -> float:
+def _legs(native: bool) -> list[dict[str, object]]:
+    """A SELL OCO filled by a buy at ASK: two limit legs (emulated) or the venue's list."""
+    leg = {"trading_pair": PAIR, "side": "SELL", "amount": AMOUNT}
+    if not native:
+        return [leg | {"price": ASK + STEP}, leg | {"price": ASK}]
+    stop = {"order_type": "STOP_LOSS_LIMIT", "stop_price": STOP, "price": STOP - 1}
+    return [leg | stop, leg | {"order_type": "LIMIT_MAKER", "price": ASK}]
+
+
+async def _lag(*, user_stream: bool, native: bool = False) -> float:
     """Seconds from an OCO leg filling during a websocket cut to the other leg gone."""
     async with ExchangeSimulator(seed=3) as sim:
         account = sim.create_account({"USDT": "1000000", "ETH": "100"})
@@ -77,10 +87,7 @@ async def _lag(*, user_stream: bool) -> float:
         op = await _operator(sim, account, user_stream=user_stream, order_entry="rest").start()
         kernel = await ExchangeKernel(op, interval=1.0).start()
         try:
-            leg = {"trading_pair": PAIR, "side": "SELL", "amount": AMOUNT}
-            upper, _ = await kernel.place_order_group(
-                [leg | {"price": ASK + STEP}, leg | {"price": ASK}]
-            )
+            upper, _ = await kernel.place_order_group(_legs(native))
             await asyncio.sleep(0.2)  # let the passes the placing triggered finish
             await sim.disconnect_websockets(market=False)
             started = time.perf_counter()
@@ -101,6 +108,9 @@ def run() -> list[Result]:
     through, direct = asyncio.run(_rates())
     with_reconnect = statistics.median(asyncio.run(_lag(user_stream=True)) for _ in range(CUTS))
     timer_only = statistics.median(asyncio.run(_lag(user_stream=False)) for _ in range(CUTS))
+    native = statistics.median(
+        asyncio.run(_lag(user_stream=True, native=True)) for _ in range(CUTS)
+    )
     return [
         Result(
             "intents: place_order/s",
@@ -117,6 +127,15 @@ def run() -> list[Result]:
             with_reconnect,
             timer_only,
             "timer pass only (1 s, no stream)",
+            higher_is_better=False,
+            details={"cuts": CUTS},
+        ),
+        Result(
+            "intents: native OCO lag after ws cut",
+            "s",
+            native,
+            with_reconnect,
+            "emulated OCO (two orders, the kernel cancels)",
             higher_is_better=False,
             details={"cuts": CUTS},
         ),
