@@ -21,11 +21,16 @@ from chainops.devnet.exchange import ExchangeSimulator
 from chainops.devnet.exchange.accounts import Account
 from chainops.operators.exchanges.intents import ExchangeKernel, IntentFinished, IntentState
 
+STOP = Decimal("1999.50")  # the seeded best bid: native OCO stop legs trigger there
 LEVEL = st.integers(min_value=0, max_value=2)
 LOTS = st.integers(min_value=1, max_value=3)
 ACTIONS = st.one_of(
     st.tuples(st.just("place"), st.sampled_from(["BUY", "SELL"]), LEVEL, LOTS),
     st.tuples(st.just("oco"), LEVEL, LOTS),
+    st.tuples(st.just("native_oco"), LEVEL, LOTS),
+    st.tuples(
+        st.just("sell_to_stop"),
+    ),
     st.tuples(st.just("fill"), st.sampled_from(["BUY", "SELL"]), LEVEL, LOTS),
     st.tuples(st.just("modify"), st.integers(0, 5), LEVEL),
     st.tuples(st.just("cancel"), st.integers(0, 5)),
@@ -49,6 +54,19 @@ async def apply(
             await kernel.place_order_group(
                 [leg | {"price": price("SELL", level)}, leg | {"price": price("SELL", 3)}]
             )
+        case ("native_oco", level, lots):
+            leg = {"trading_pair": ETH, "side": "SELL", "amount": AMOUNT * lots}
+            stop = {"order_type": "STOP_LOSS_LIMIT", "stop_price": STOP, "price": STOP - 1}
+            await kernel.place_order_group(
+                [leg | {"order_type": "LIMIT_MAKER", "price": price("SELL", level)}, leg | stop]
+            )
+        case ("sell_to_stop",):
+            # another account sells into the bids down to STOP: every stop leg triggers
+            seller = sim.create_account({"ETH": "10"})
+            sim.place_direct(
+                seller, "ETHUSDT", side="SELL", type="LIMIT", tif="IOC", price=STOP,
+                qty=Decimal("0.3"), client_id="s",
+            )  # fmt: skip
         case ("fill", side, level, lots):
             # a taker on the other side, at our level (the seeded maker is farther away)
             taker = "BUY" if side == "SELL" else "SELL"
@@ -96,7 +114,7 @@ async def scenario(actions: list[tuple[Any, ...]]) -> None:
         placed = 0
         for action in actions:
             await apply(kernel, sim, account, action)
-            placed += {"place": 1, "oco": 2}.get(action[0], 0)
+            placed += {"place": 1, "oco": 2, "native_oco": 2}.get(action[0], 0)
         sim.faults.drop_after_execute = sim.faults.server_errors = 0
         async with asyncio.timeout(20):
             while not await kernel.force_reconciliation():
@@ -104,6 +122,8 @@ async def scenario(actions: list[tuple[Any, ...]]) -> None:
         await until(lambda: converged(kernel, sim, account))
         assert len(kernel.get_all_intents()) == placed  # no intent lost
         assert all(n == 1 for n in sim.order_requests.values())  # no order sent twice
+        ours = [o.client_order_id for o in sim.engine.orders.values() if o.account is account]
+        assert len(ours) == len(set(ours))  # list legs and replacements included
         groups: dict[str, list[tuple[bool, bool]]] = {}
         for intent in kernel.get_all_intents():
             if intent.group_id is not None:

@@ -200,3 +200,21 @@ async def test_native_required_where_the_legs_cannot_form_a_venue_list() -> None
             await kernel.place_order_group(bracket(), native=True)
         assert sim.engine.lists == {} and sim.order_requests == {}
         await kernel.stop()
+
+
+async def test_a_leg_that_partly_traded_outlives_its_list_and_can_be_cancelled() -> None:
+    async with venue() as (sim, account, make):
+        kernel = await ExchangeKernel(make(), interval=0.1).start()
+        profit, stop = await kernel.place_order_group(
+            [leg | {"amount": AMOUNT * 3} for leg in bracket()]
+        )
+        take(sim, ASK, AMOUNT)  # part of the take profit: the venue ends the stop leg
+        await until(lambda: kernel.get_order_intent(stop).state is IntentState.CANCELED)
+        [working] = kernel.get_order_state(profit)
+        assert working.state is OrderState.PARTIALLY_FILLED
+        assert live_on_venue(sim, account) == [working.client_id]
+        await kernel.cancel_order(profit)
+        assert working.state is OrderState.CANCELED and working.filled_base == AMOUNT
+        assert kernel.get_order_intent(profit).state is IntentState.CANCELED
+        assert live_on_venue(sim, account) == []
+        await kernel.stop()

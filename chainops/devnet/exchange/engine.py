@@ -332,8 +332,8 @@ class Engine:
         """Cancel an order (and the rest of its list); returns every order canceled."""
         if not order.is_open:
             raise errors.cancel_unknown()
-        if order.list_id == -1:
-            self._drop(order, now)
+        if order.list_id == -1 or self.lists[order.list_id].status == "ALL_DONE":
+            self._drop(order, now)  # a leg that traded outlives its list: it goes alone
             return [order]
         return self.cancel_list(self.lists[order.list_id], now)
 
