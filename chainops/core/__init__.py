@@ -18,6 +18,7 @@ from chainops.core import ids as _ids
 from chainops.core import journal as _journal
 from chainops.core import operation as _operation
 from chainops.core import order as _order
+from chainops.core import order_types as _order_types
 from chainops.core import platforms as _platforms
 from chainops.core import priority as _priority
 from chainops.core import transaction as _transaction
@@ -31,6 +32,7 @@ from chainops.core.ids import *  # noqa: F403
 from chainops.core.journal import *  # noqa: F403
 from chainops.core.operation import *  # noqa: F403
 from chainops.core.order import *  # noqa: F403
+from chainops.core.order_types import *  # noqa: F403
 from chainops.core.platforms import *  # noqa: F403
 from chainops.core.priority import *  # noqa: F403
 from chainops.core.transaction import *  # noqa: F403
@@ -46,6 +48,7 @@ __all__ = [
     *_journal.__all__,
     *_operation.__all__,
     *_order.__all__,
+    *_order_types.__all__,
     *_platforms.__all__,
     *_priority.__all__,
     *_transaction.__all__,

@@ -39,6 +39,7 @@ from chainops.core.history import (
 )
 from chainops.core.ids import ClientId, TradingPair, VenueId
 from chainops.core.operation import Operation, StateMachine
+from chainops.core.order_types import OrderType as OrderType  # its home; kept importable here
 
 __all__ = [
     "ORDER_STATES",
@@ -46,7 +47,6 @@ __all__ = [
     "Order",
     "OrderSide",
     "OrderState",
-    "OrderType",
     "OrderUpdate",
     "QuoteValue",
     "TimeInForce",
@@ -72,29 +72,6 @@ class OrderSide(LabelEnum):
 
     BUY = "BUY"
     SELL = "SELL"
-
-
-class OrderType(LabelEnum):
-    """How the order is priced."""
-
-    LIMIT = "LIMIT"
-    MARKET = "MARKET"
-    LIMIT_MAKER = "LIMIT_MAKER"  # post-only: rejected rather than taking liquidity
-    # stop orders wait for a trade at ``stop_price``, then work as MARKET or LIMIT
-    STOP_LOSS = "STOP_LOSS"
-    STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT"
-    TAKE_PROFIT = "TAKE_PROFIT"
-    TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT"
-
-    @property
-    def is_stop(self) -> bool:
-        """Triggered by a trade at the order's ``stop_price``."""
-        return self.value.startswith(("STOP_", "TAKE_"))
-
-    @property
-    def priced(self) -> bool:
-        """Takes a limit price (MARKET, STOP_LOSS and TAKE_PROFIT do not)."""
-        return self.value not in ("MARKET", "STOP_LOSS", "TAKE_PROFIT")
 
 
 class TimeInForce(LabelEnum):
