@@ -189,7 +189,7 @@ async def test_an_inconsistent_oco_raises_before_anything_is_sent(case: str) -> 
         await kernel.stop()
 
 
-async def test_native_required_where_the_legs_cannot_form_a_venue_list() -> None:
+async def test_without_the_oco_capability_the_group_is_emulated() -> None:
     async with venue() as (sim, _, make):
         kernel = await ExchangeKernel(make()).start()
         plain = [LEG | {"price": ASK}, LEG | {"price": ASK + STEP}]
@@ -199,6 +199,9 @@ async def test_native_required_where_the_legs_cannot_form_a_venue_list() -> None
         with pytest.raises(Unsupported):
             await kernel.place_order_group(bracket(), native=True)
         assert sim.engine.lists == {} and sim.order_requests == {}
+        profit, _ = await kernel.place_order_group(bracket())  # emulated without the flag
+        assert kernel.get_order_intent(profit).native_leg is None and sim.engine.lists == {}
+        assert len(sim.order_requests) == 2
         await kernel.stop()
 
 
