@@ -221,3 +221,23 @@ async def test_a_leg_that_partly_traded_outlives_its_list_and_can_be_cancelled()
         assert kernel.get_order_intent(profit).state is IntentState.CANCELED
         assert live_on_venue(sim, account) == []
         await kernel.stop()
+
+
+@pytest.mark.parametrize("entry", ["websocket", "rest"])
+async def test_a_lost_list_reply_is_resolved_by_client_id_leg_by_leg(entry: str) -> None:
+    async with venue() as (sim, account, make):
+        op = make(user_stream=False, order_entry=entry)  # only queries by client id can tell
+        kernel = await ExchangeKernel(op, interval=0.05).start()
+        sim.faults.drop_after_execute = 1  # the venue places the list, the reply is lost
+        profit, stop = await kernel.place_order_group(bracket())
+        legs = [o for i in (profit, stop) for o in kernel.get_order_state(i)]
+        assert sim.faults.drop_after_execute == 0  # the reply was dropped
+        assert all(any(h.state == "UNKNOWN" for h in o.history) for o in legs)
+        await until(lambda: all(o.state is OrderState.OPEN for o in legs))
+        await until(lambda: kernel.get_order_intent(stop).state is IntentState.WORKING)
+        assert len(lists_on_venue(sim, account)) == 1 and len(sim.engine.lists) == 1
+        assert placed_once(sim, account)
+        take(sim, ASK, AMOUNT)
+        await until(lambda: kernel.get_order_intent(stop).state is IntentState.CANCELED)
+        assert kernel.get_order_intent(profit).state is IntentState.FILLED
+        await kernel.stop()

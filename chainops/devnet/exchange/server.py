@@ -105,14 +105,14 @@ class ExchangeSimulator:
             ("POST", "/api/v3/order/test", t.test_order),
             ("GET", "/api/v3/order", t.query_order),
             ("DELETE", "/api/v3/order", t.cancel_order),
-            ("POST", "/api/v3/order/cancelReplace", t.cancel_replace),
+            ("POST", "/api/v3/order/cancelReplace", self._dropping(t.cancel_replace)),
             ("GET", "/api/v3/openOrders", t.open_orders),
             ("DELETE", "/api/v3/openOrders", t.cancel_all),
             ("GET", "/api/v3/allOrders", t.all_orders),
             ("GET", "/api/v3/account", t.account),
             ("GET", "/api/v3/account/commission", t.commission),
             ("GET", "/api/v3/myTrades", t.my_trades),
-            ("POST", "/api/v3/orderList/oco", lists.place),
+            ("POST", "/api/v3/orderList/oco", self._dropping(lists.place)),
             ("POST", "/api/v3/order/oco", lists.place_legacy),
             ("DELETE", "/api/v3/orderList", lists.cancel),
             ("GET", "/api/v3/orderList", lists.query),
@@ -156,14 +156,14 @@ class ExchangeSimulator:
                 "order.test": t.test_order,
                 "order.status": t.query_order,
                 "order.cancel": t.cancel_order,
-                "order.cancelReplace": t.cancel_replace,
+                "order.cancelReplace": self._dropping(t.cancel_replace, ws=True),
                 "openOrders.status": t.open_orders,
                 "openOrders.cancelAll": t.cancel_all,
                 "allOrders": t.all_orders,
                 "account.status": t.account,
                 "account.commission": t.commission,
                 "myTrades": t.my_trades,
-                "orderList.place.oco": lists.place,
+                "orderList.place.oco": self._dropping(lists.place, ws=True),
                 "orderList.status": lists.query,
                 "orderList.cancel": lists.cancel,
                 "openOrderLists.status": lists.open_lists,
@@ -333,6 +333,17 @@ class ExchangeSimulator:
         if self.faults.take_drop():
             raise _Dropped()
         return body
+
+    def _dropping(self, fn: Signed, *, ws: bool = False) -> Signed:
+        """``fn`` under ``faults.drop_after_execute`` (order lists, cancel-replace), as placing."""
+
+        def handle(account: Account, params: dict[str, str]) -> Any:
+            body = fn(account, params)
+            if self.faults.take_drop():
+                raise DropReply(self.faults.drop_delay_seconds) if ws else _Dropped()
+            return body
+
+        return handle
 
     def _ws_faults(self) -> None:
         if self.faults.take_server_error():
