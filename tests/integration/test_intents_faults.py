@@ -57,11 +57,17 @@ async def test_modify_with_a_lost_cancel_reply_never_leaves_two_live_orders() ->
     async with venue() as (sim, account, make):
         kernel = await ExchangeKernel(make(user_stream=False), interval=0.05).start()
         intent_id = await kernel.place_order(ETH, "SELL", "LIMIT", AMOUNT * 2, ASK)
-        sim.faults.drop_after_execute = 1  # the cancel executes, its reply is lost
+        sim.faults.drop_after_execute = 1  # the cancel(-replace) executes, its reply is lost
         await kernel.modify_order(intent_id, price=ASK + STEP)
         assert len(live_on_venue(sim, account)) <= 1
         await until(lambda: len(kernel.get_order_state(intent_id)) == 2)
-        await until(lambda: kernel.get_order_intent(intent_id).state is IntentState.WORKING)
+
+        def settled() -> bool:
+            orders = kernel.get_order_state(intent_id)
+            return all(o.is_terminal or o.state is OrderState.OPEN for o in orders)
+
+        await until(settled)
+        assert kernel.get_order_intent(intent_id).state is IntentState.WORKING
         assert len(live_on_venue(sim, account)) == 1
         [live] = [o for o in kernel.get_order_state(intent_id) if not o.is_terminal]
         assert live.price == ASK + STEP and live.amount == AMOUNT * 2
