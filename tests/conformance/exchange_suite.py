@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 
-from chainops.core.errors import InsufficientFunds, Rejected
+from chainops.core.errors import InsufficientFunds, Rejected, ValidationError
 from chainops.core.events import OrderEvent, OrderFilled
 from chainops.core.ids import TradingPair
-from chainops.core.order import Order, OrderSide, OrderState
+from chainops.core.order import Order, OrderSide, OrderState, OrderType
 from chainops.operators.exchanges import ExchangeOperator, RuleViolation
+from chainops.operators.exchanges.capabilities import Capability
 from chainops.operators.exchanges.errors import VenueNotFound
+from chainops.operators.exchanges.order_lists import OcoLeg
 
 WAIT = 5.0
 
@@ -257,3 +259,48 @@ class ExchangeConformance:
         assert restored[fills.client_id].filled_base == harness.amount
         again = await second.place(harness.pair, "SELL", "LIMIT", harness.amount, price)
         assert again.client_id > stays.client_id  # ids continue from the journal
+
+    async def test_oco_list_one_leg_trades_the_other_ends(self, harness: VenueHarness) -> None:
+        op = await harness.operator()
+        if Capability.OCO not in op.capabilities:
+            pytest.skip("the adapter has no native order lists")
+        profit = harness.passive_price(OrderSide.SELL)
+        stop = harness.passive_price(OrderSide.BUY)  # below the last trade: it waits
+        order_list = await op.place_oco(
+            harness.pair,
+            "SELL",
+            harness.amount,
+            OcoLeg(order_type=OrderType.LIMIT_MAKER, price=profit),
+            OcoLeg(order_type=OrderType.STOP_LOSS, stop_price=stop),
+        )
+        above, below = order_list.legs
+        assert above.state is OrderState.OPEN and below.state is OrderState.OPEN
+        assert below.stop_price == stop and order_list.venue_id is not None
+        await harness.counterparty_take(OrderSide.BUY, profit, harness.amount)
+        await settle(above, OrderState.FILLED)
+        await settle(below, OrderState.CANCELED, OrderState.EXPIRED)  # the venue ended it
+        second = await op.place_oco(
+            harness.pair,
+            "SELL",
+            harness.amount,
+            OcoLeg(order_type=OrderType.LIMIT_MAKER, price=profit),
+            OcoLeg(order_type=OrderType.STOP_LOSS, stop_price=stop),
+        )
+        await op.cancel_order_list(second)
+        assert {o.state for o in second.legs} == {OrderState.CANCELED}
+        assert await op.open_orders(harness.pair) == []
+
+    async def test_cancel_replace(self, harness: VenueHarness) -> None:
+        op = await harness.operator()
+        if Capability.CANCEL_REPLACE not in op.capabilities:
+            pytest.skip("the adapter has no cancel-replace")
+        price = harness.passive_price(OrderSide.BUY)
+        old = await op.place(harness.pair, "BUY", "LIMIT", harness.amount, price)
+        lower = price - op.rule(harness.pair).tick_size * 10
+        new = await op.cancel_replace(old, harness.amount, lower)
+        assert old.state is OrderState.CANCELED and new.state is OrderState.OPEN
+        assert [o.client_id for o in await op.open_orders(harness.pair)] == [new.client_id]
+        await harness.counterparty_take(OrderSide.SELL, lower, harness.amount)
+        await settle(new, OrderState.FILLED)
+        with pytest.raises(ValidationError):  # a filled order has nothing left to replace
+            await op.cancel_replace(new, harness.amount, price)
