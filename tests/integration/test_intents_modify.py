@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from cex_helpers import AMOUNT, ETH, venue
 from test_intents_kernel import ASK, STEP, live_on_venue, take, until
 
+from chainops.core.errors import ValidationError
 from chainops.core.order import Order, OrderState
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.devnet.exchange.accounts import Account
@@ -134,4 +136,25 @@ async def test_without_cancel_replace_the_modify_cancels_then_places() -> None:
         history = [what for _, what in kernel.get_order_intent(intent_id).history]
         assert not any(what.startswith("replacing") for what in history)
         assert live_on_venue(sim, account) == [new.client_id]
+        await kernel.stop()
+
+
+async def test_a_stop_intent_moves_its_stop_in_one_replace() -> None:
+    async with venue() as (sim, account, make):
+        kernel = await ExchangeKernel(make(), interval=0.1).start()
+        stop = Decimal("1999.50")
+        intent_id = await kernel.place_order(
+            ETH, "SELL", "STOP_LOSS_LIMIT", AMOUNT, stop - 1, stop_price=stop
+        )
+        assert kernel.get_order_intent(intent_id).state is IntentState.WORKING
+        await kernel.modify_order(intent_id, stop_price=stop - STEP)
+        old, new = kernel.get_order_state(intent_id)
+        assert old.state is OrderState.CANCELED and new.stop_price == stop - STEP
+        [resting] = sim.engine.open_orders(account, "ETHUSDT")
+        assert resting.client_order_id == new.client_id and resting.stop_price == stop - STEP
+        plain = await kernel.place_order(ETH, "SELL", "LIMIT", AMOUNT, ASK)
+        sent = dict(sim.order_requests)
+        with pytest.raises(ValidationError):  # a LIMIT order has no stop to move
+            await kernel.modify_order(plain, stop_price=stop)
+        assert sim.order_requests == sent
         await kernel.stop()

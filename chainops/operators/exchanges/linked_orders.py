@@ -151,8 +151,11 @@ async def cancel_replace(
     price: Decimal | int | str | None,
     *,
     client_id: str | None = None,
+    stop_price: Decimal | int | str | None = None,
 ) -> Order:
     """Cancel ``order`` and place its replacement in one request; returns the replacement.
+
+    A stop order keeps its stop price unless ``stop_price`` gives a new one.
 
     The venue places the new order only if the cancel succeeded: an order that
     filled meanwhile stays filled and nothing new is left working.
@@ -163,7 +166,8 @@ async def cancel_replace(
     rule = op.rule(order.trading_pair)
     value = to_decimal(amount, what="order amount")
     limit = None if price is None else to_decimal(price, what="order price")
-    rule.check(order.order_type, value, limit)
+    stop = order.stop_price if stop_price is None else to_decimal(stop_price, what="stop price")
+    rule.check(order.order_type, value, limit if limit is not None else stop)
     new = Order(
         client_id=client_id or op.ids.next(),
         platform=op.platform.name,
@@ -173,7 +177,7 @@ async def cancel_replace(
         order_type=order.order_type,
         amount=value,
         price=limit,
-        stop_price=order.stop_price,
+        stop_price=stop,
         time_in_force=order.time_in_force,
     )
     if op.tracker.get(new.client_id) is not None:

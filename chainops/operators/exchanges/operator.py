@@ -357,13 +357,17 @@ class ExchangeOperator(Operator):
         price: Decimal | int | str | None,
         *,
         client_id: str | None = None,
+        stop_price: Decimal | int | str | None = None,
     ) -> Order:
         """Replace an open order by a new one in one venue request (capability CANCEL_REPLACE).
 
         Returns the replacement; it is FAILED "not attempted" if the old order
         had filled or ended, in which case the venue placed nothing.
         """
-        return await cancel_replace(self, self._order(order), amount, price, client_id=client_id)
+        target = self._order(order)
+        return await cancel_replace(
+            self, target, amount, price, client_id=client_id, stop_price=stop_price
+        )
 
     async def order_status(self, order: Order | ClientId | str) -> Order:
         """Ask the venue about an order and apply what it says."""

@@ -287,7 +287,9 @@ class Reconciler:
         self.records.save(intent)  # journalled before the venue hears of it
         self.metrics.actions += 1
         try:
-            await self.op.cancel_replace(current, remaining, intent.price, client_id=client_id)
+            await self.op.cancel_replace(
+                current, remaining, intent.price, client_id=client_id, stop_price=intent.stop_price
+            )
         except ChainopsError as exc:
             if isinstance(exc, RpcTransientError):
                 raise
