@@ -107,6 +107,10 @@ async def _cancel_orders(rec: Reconciler, above: OrderIntent, live: list[Order])
 
 async def _cancel_pair(rec: Reconciler, above: OrderIntent, below: OrderIntent) -> bool:
     live = [o for i in (above, below) for o in rec.orders_of(i) if not o.is_terminal]
+    for order in live:
+        if order.state is OrderState.UNKNOWN:
+            await rec.op.reconcile(order)  # ask by client id whether the venue has it
+    live = [o for o in live if not o.is_terminal]
     if any(o.state in (OrderState.UNKNOWN, OrderState.PENDING_CREATE) for o in live):
         return False  # cancel once the venue told whether it has the legs at all
     if live:

@@ -5,9 +5,11 @@ Rules that make it safe to run at any time, any number of times:
 * it places only when every order of the intent is terminal, so an order whose
   outcome is unknown (or whose cancel is unanswered) is waited for, never doubled;
 * the new order's client id is journalled with the intent before it is sent;
-* a live order that no longer matches the intent (price, or amount after the
-  fills of earlier orders) is cancelled first; its fills count, and the
-  replacement is sized for what remains.
+* a live order that no longer matches the intent (price, stop price, or amount
+  after the fills of earlier orders) is replaced: by the venue's cancel-replace
+  where offered (it places only if the cancel succeeded), else cancelled first;
+  its fills count, and the replacement is sized for what remains;
+* a venue-native OCO is reconciled as a pair (see ``native``).
 """
 
 from __future__ import annotations
