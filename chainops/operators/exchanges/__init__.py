@@ -14,6 +14,7 @@ from chainops.operators.exchanges.market_events import (
     Ticker,
 )
 from chainops.operators.exchanges.operator import ExchangeOperator
+from chainops.operators.exchanges.order_lists import InvalidOrderList, OcoLeg, OrderList
 from chainops.operators.exchanges.orderbook import OrderBook, OrderBookGap
 from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.tracker import OrderTracker
@@ -27,12 +28,15 @@ __all__ = [
     "ConnectorStatus",
     "ExchangeConfiguration",
     "ExchangeOperator",
+    "InvalidOrderList",
     "Kline",
     "MarketEvent",
     "MarketTrades",
+    "OcoLeg",
     "OrderBook",
     "OrderBookExchange",
     "OrderBookGap",
+    "OrderList",
     "OrderTracker",
     "Orderbook",
     "RuleViolation",
