@@ -6,7 +6,9 @@ MODE picks the request at which the process dies:
 "oco-unsent"     the list's client ids are journalled, the list is never sent;
 "oco-sent"       the venue placed the list, its reply is never applied;
 "modify-unsent"  the replacement is journalled, the cancel-replace never sent;
-"modify-sent"    the venue replaced the order, its reply is never applied.
+"modify-sent"    the venue replaced the order, its reply is never applied;
+"cancel-sent"    after all that, the OCO is cancelled: the venue cancels the list,
+                 the reply is never applied.
 Each intent id is printed as soon as it exists.
 """
 
@@ -55,15 +57,19 @@ async def main(
         if mode.startswith("oco"):
             kill_at(op, "_venue_place_oco", sent=mode == "oco-sent")
         leg = {"trading_pair": ETH, "side": "SELL", "amount": AMOUNT}
-        print("OCO", f"i{len(kernel.get_all_intents()) + 1}", flush=True)
+        leg_id = f"i{len(kernel.get_all_intents()) + 1}"
+        print("OCO", leg_id, flush=True)
         await kernel.place_order_group(
             [
                 leg | {"order_type": "LIMIT_MAKER", "price": ASK},
                 leg | {"order_type": "STOP_LOSS_LIMIT", "price": STOP - 1, "stop_price": STOP},
             ]
         )
-        kill_at(op, "_venue_cancel_replace", sent=mode == "modify-sent")
+        if mode.startswith("modify"):
+            kill_at(op, "_venue_cancel_replace", sent=mode == "modify-sent")
         await kernel.modify_order(single, price=BID - Decimal("0.10"))
+        kill_at(op, "_venue_cancel_list", sent=True)
+        await kernel.cancel_order(leg_id)
     print("NOT KILLED", flush=True)
 
 

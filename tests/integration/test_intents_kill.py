@@ -18,7 +18,7 @@ from chainops.devnet.exchange.accounts import Account
 from chainops.operators.exchanges.intents import ExchangeKernel, IntentState
 
 CHILD = Path(__file__).with_name("intents_kill_child.py")
-MODES = ["oco-unsent", "oco-sent", "modify-unsent", "modify-sent"]
+MODES = ["oco-unsent", "oco-sent", "modify-unsent", "modify-sent", "cancel-sent"]
 
 
 async def run_child(sim: ExchangeSimulator, account: Account, journal: Path, mode: str) -> str:
@@ -54,6 +54,15 @@ async def test_killed_kernel_restores_and_converges_exactly_once(tmp_path: Path,
             assert single in intents and first_leg in intents  # no intent lost
             group = [i for i in intents.values() if i.group_id is not None]
             assert len(group) == 2 and all(i.native_leg for i in group)
+
+            if mode == "cancel-sent":
+                await until(lambda: all(i.state is IntentState.CANCELED for i in group))
+                await until(lambda: len(sim.engine.open_orders(account, "ETHUSDT")) == 1)
+                assert all(
+                    o.is_terminal for i in group for o in kernel.get_order_state(i.intent_id)
+                )
+                assert len(ours(sim, account)) == len(set(ours(sim, account)))
+                return
 
             def converged() -> bool:
                 """Desired equals actual: each intent has one open order at its price."""
