@@ -58,9 +58,10 @@ async def test_killed_kernel_restores_and_converges_exactly_once(tmp_path: Path,
             if mode == "cancel-sent":
                 await until(lambda: all(i.state is IntentState.CANCELED for i in group))
                 await until(lambda: len(sim.engine.open_orders(account, "ETHUSDT")) == 1)
-                assert all(
-                    o.is_terminal for i in group for o in kernel.get_order_state(i.intent_id)
-                )
+                legs = [o for i in group for o in kernel.get_order_state(i.intent_id)]
+                assert all(o.state is OrderState.CANCELED for o in legs)
+                [left] = sim.engine.open_orders(account, "ETHUSDT")
+                assert left.price == Decimal("1999.70")  # the plain intent, modified before
                 assert len(ours(sim, account)) == len(set(ours(sim, account)))
                 return
 
