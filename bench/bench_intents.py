@@ -131,7 +131,7 @@ def run() -> list[Result]:
             details={"cuts": CUTS},
         ),
         Result(
-            "intents: native OCO lag after ws cut",
+            "intents: native OCO lag, ws cut",
             "s",
             native,
             with_reconnect,
