@@ -8,6 +8,7 @@ only translates requests and replies. Outcome rules:
   and a background task reconciles it by client id;
 * FAILED only when the venue definitively refuses, or reports the order
   missing after its receive window closed (no delayed copy can arrive then);
+  an order cancelled meanwhile ends CANCELED instead, with no venue call;
 * fills are keyed by the venue's trade id, so WebSocket and REST reports of
   one trade count once.
 """
