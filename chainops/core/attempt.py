@@ -127,6 +127,13 @@ def _check_hash_matches(hash_: TxHash | SolanaSignature, raw: bytes) -> None:
         raise ValidationError(f"signature {hash_} is not the first signature of the transaction")
 
 
+class _Keep:
+    """Marker of an argument left unchanged."""
+
+
+_KEEP = _Keep()
+
+
 @dataclass(frozen=True, kw_only=True)
 class TxAttempt:
     """One signed version of a transaction, journalled before it is broadcast."""
@@ -159,6 +166,30 @@ class TxAttempt:
     def broadcast(self) -> bool:
         """True once the attempt was handed to the network."""
         return self.broadcast_at is not None
+
+    def evolve(
+        self,
+        *,
+        broadcast_at: datetime | _Keep | None = _KEEP,
+        error: ErrorInfo | _Keep | None = _KEEP,
+    ) -> Self:
+        """A copy with its broadcast time or error changed.
+
+        Only these two fields, which the signed bytes do not cover, so the
+        copy skips re-hashing the raw transaction (``dataclasses.replace``
+        would run every check again).
+        """
+        if not isinstance(broadcast_at, _Keep) and broadcast_at is not None:
+            check_time(broadcast_at, "broadcast_at")
+        if not isinstance(error, _Keep) and error is not None and not isinstance(error, ErrorInfo):
+            raise ValidationError(f"attempt error must be an ErrorInfo, not {type(error).__name__}")
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        if not isinstance(broadcast_at, _Keep):
+            object.__setattr__(copy, "broadcast_at", broadcast_at)
+        if not isinstance(error, _Keep):
+            object.__setattr__(copy, "error", error)
+        return copy
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (raw bytes as 0x-hex)."""

@@ -39,9 +39,11 @@ from chainops.core.history import (
     HistoryEntry,
     LabelEnum,
     check_time,
-    dump_time,
+    from_us,
     load_time,
-    utcnow,
+    new_entry,
+    now_us,
+    to_us,
 )
 from chainops.core.ids import ClientId, VenueId
 
@@ -148,9 +150,10 @@ class Operation(ABC, Generic[S]):
         self.platform: str = platform.strip().lower()
         self.owner: str = owner
         self._state: S = self.machine.initial
-        at = utcnow() if created_at is None else check_time(created_at, "created_at")
-        self.created_at: datetime = at
-        self.updated_at: datetime = at
+        at = now_us() if created_at is None else to_us(check_time(created_at, "created_at"))
+        # integer microseconds: rendered as datetimes only when read
+        self._created_us: int = at
+        self._updated_us: int = at
         self._venue_id: VenueId | None = None
         self.error: ErrorInfo | None = None
         self.last_sequence: int | None = None
@@ -158,9 +161,23 @@ class Operation(ABC, Generic[S]):
         self._listeners: list[OperationListener] = []
         self._watchers: list[Callable[[], None]] = []  # waiters re-checking their condition
         self._controller: OperationController | None = None
-        self._record(Change.CREATED, None, at=at)
+        self._record_us(Change.CREATED, None, at)
 
     # -- read-only views ---------------------------------------------------
+
+    @property
+    def created_at(self) -> datetime:
+        """When the operation was created (UTC)."""
+        return from_us(self._created_us)
+
+    @property
+    def updated_at(self) -> datetime:
+        """When the latest change was applied (UTC)."""
+        return from_us(self._updated_us)
+
+    @updated_at.setter
+    def updated_at(self, value: datetime) -> None:
+        self._updated_us = to_us(check_time(value, "updated_at"))
 
     @property
     def client_id(self) -> ClientId:
@@ -295,18 +312,32 @@ class Operation(ABC, Generic[S]):
         sequence: int | None = None,
         at: datetime | None = None,
     ) -> HistoryEntry:
-        when = utcnow() if at is None else check_time(at, "at")
-        entry = HistoryEntry(
-            at=when,
+        when = now_us() if at is None else to_us(check_time(at, "at"))
+        return self._record_us(change, previous, when, ref, reason, sequence)
+
+    def _record_us(
+        self,
+        change: Change,
+        previous: S | None,
+        when: int,
+        ref: str | None = None,
+        reason: str | None = None,
+        sequence: int | None = None,
+    ) -> HistoryEntry:
+        entry: HistoryEntry = new_entry(
+            HistoryEntry,
+            at_us=when,
             change=change,
-            previous=None if previous is None else previous.name,
-            state=self._state.name,
+            # _value_: the plain text of the state (the .name property is slow on 3.11)
+            previous=None if previous is None else previous._value_,
+            state=self._state._value_,
             ref=ref,
             reason=reason,
             sequence=sequence,
         )
         self._history.append(entry)
-        self.updated_at = max(self.updated_at, when)
+        if when > self._updated_us:
+            self._updated_us = when
         for listener in list(self._listeners):
             try:
                 listener(self, entry)
@@ -412,29 +443,40 @@ class Operation(ABC, Generic[S]):
     # -- serialisation -----------------------------------------------------
 
     def _base_dict(self) -> dict[str, Any]:
+        return self._state_dict() | {
+            "created_at": from_us(self._created_us).isoformat(),
+            "updated_at": from_us(self._updated_us).isoformat(),
+            "history": [entry.to_dict() for entry in self._history],
+        }
+
+    def _state_dict(self) -> dict[str, Any]:
+        """The current state without the history, times as integer microseconds.
+
+        What the journal rewrites on each save (the history is appended as rows).
+        """
         return {
             "kind": self.kind,
             "client_id": str(self._client_id),
             "venue_id": None if self._venue_id is None else str(self._venue_id),
             "platform": self.platform,
             "owner": self.owner,
-            "state": self._state.name,
-            "created_at": dump_time(self.created_at),
-            "updated_at": dump_time(self.updated_at),
+            "state": self._state._value_,
+            "created_at": self._created_us,
+            "updated_at": self._updated_us,
             "last_sequence": self.last_sequence,
             "error": None if self.error is None else self.error.to_dict(),
-            "history": [entry.to_dict() for entry in self._history],
         }
 
     def _restore_base(self, data: Mapping[str, Any]) -> None:
         self._state = type(self._state)[data["state"]]
         self._venue_id = None if data["venue_id"] is None else VenueId(data["venue_id"])
-        updated = load_time(data["updated_at"])
-        assert updated is not None
-        self.updated_at = updated
+        updated = data["updated_at"]
+        self._updated_us = updated if isinstance(updated, int) else to_us(load_time(updated))  # type: ignore[arg-type]
         self.last_sequence = data["last_sequence"]
         self.error = None if data["error"] is None else ErrorInfo.from_dict(data["error"])
-        self._history = [HistoryEntry.from_dict(e) for e in data["history"]]
+        self._history = [
+            e if isinstance(e, HistoryEntry) else HistoryEntry.from_dict(e) for e in data["history"]
+        ]
 
     @staticmethod
     def _base_args(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -448,6 +490,14 @@ class Operation(ABC, Generic[S]):
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: Decimals as strings, bytes as hex, enums by name."""
+
+    def journal_state(self) -> dict[str, Any]:
+        """The current state as the journal stores it: no history (nor attempts), int times.
+
+        ``from_dict`` rebuilds the operation from it plus ``history`` (and
+        ``attempts``) given as objects.
+        """
+        return self._state_dict()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:

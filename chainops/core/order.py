@@ -445,7 +445,10 @@ class Order(Operation[OrderState]):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: Decimals as strings, enums by name."""
-        return self._base_dict() | {
+        return self._base_dict()
+
+    def _state_dict(self) -> dict[str, Any]:
+        return super()._state_dict() | {
             "trading_pair": str(self.trading_pair),
             "side": self.side.name,
             "order_type": self.order_type.name,

@@ -385,8 +385,7 @@ class SqliteJournal(Journal):
 
     def attempts(self, client_id: str) -> list[TxAttempt]:
         rows = self._read(
-            f"SELECT {ATTEMPT_COLUMNS} FROM tx_attempts"
-            " WHERE client_id = ? ORDER BY attempt_index",
+            f"SELECT {ATTEMPT_COLUMNS} FROM tx_attempts WHERE client_id = ? ORDER BY attempt_index",
             (str(client_id),),
         )
         return [attempt_from_row(r) for r in rows]
