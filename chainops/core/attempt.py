@@ -96,13 +96,16 @@ class FeeParams:
     def to_dict(self) -> dict[str, int]:
         """JSON-ready form (unset fields omitted)."""
         # field by field: dataclasses.asdict deep-copies, and this runs on every journal write
-        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        values = ((name, getattr(self, name)) for name in _FEE_FIELDS)
         return {k: v for k, v in values if v is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, int]) -> Self:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
+
+
+_FEE_FIELDS = tuple(f.name for f in dataclasses.fields(FeeParams))
 
 
 class AttemptKind(LabelEnum):

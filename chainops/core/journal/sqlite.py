@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,14 +14,27 @@ from typing import Any, Literal
 
 from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError
-from chainops.core.history import utcnow
-from chainops.core.journal.base import ATTEMPT_COLUMNS, Journal, attempt_from_row
+from chainops.core.history import HistoryEntry, from_us, utcnow
+from chainops.core.journal.base import Journal
+from chainops.core.journal.rows import (
+    ATTEMPT_COLUMNS,
+    ATTEMPT_STATE_COLUMNS,
+    HISTORY_COLUMNS,
+    attempt_from_row,
+    attempt_row,
+    attempts_to_write,
+    decode_operation,
+    encode_state,
+    entry_from_row,
+    group_rows,
+    history_rows,
+)
 from chainops.core.operation import Operation
 from chainops.core.transaction import Transaction
 
 __all__ = ["SqliteJournal"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _CLIENT_ID_BODY = 17  # time + tag characters of a ClientIdGenerator id
 
 _SCHEMA = """
@@ -63,10 +75,44 @@ CREATE TABLE IF NOT EXISTS kv (
 );
 """
 
+# Schema 2: history entries as rows, attempts carry what changes after signing.
+_SCHEMA_2 = """
+CREATE TABLE history (
+    client_id   TEXT NOT NULL REFERENCES operations (client_id) ON DELETE CASCADE,
+    entry_index INTEGER NOT NULL,
+    at_us       INTEGER NOT NULL,
+    change      TEXT NOT NULL,
+    previous    TEXT,
+    state       TEXT NOT NULL,
+    ref         TEXT,
+    reason      TEXT,
+    update_seq  TEXT,
+    PRIMARY KEY (client_id, entry_index)
+) WITHOUT ROWID;
+ALTER TABLE tx_attempts ADD COLUMN broadcast_at INTEGER;
+ALTER TABLE tx_attempts ADD COLUMN error TEXT
+"""
+
+_UPSERT_ATTEMPT = (
+    f"INSERT INTO tx_attempts (client_id, {ATTEMPT_STATE_COLUMNS})"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (client_id, attempt_index) DO UPDATE SET"
+    " broadcast_at = excluded.broadcast_at, error = excluded.error"
+    " WHERE tx_attempts.hash = excluded.hash"
+)
+_INSERT_HISTORY = (
+    f"INSERT INTO history (client_id, {HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 
 def _ts(value: datetime) -> str:
     """A sortable UTC text timestamp for index columns."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _ts_us(value: int) -> str:
+    """:func:`_ts` of integer microseconds since the epoch."""
+    return from_us(value).isoformat(timespec="microseconds")
 
 
 class SqliteJournal(Journal):
@@ -97,6 +143,8 @@ class SqliteJournal(Journal):
         self._depth = 0
         self._closed = False
         self._files: tuple[tuple[int, int] | None, ...] | None = None
+        # history length this journal last wrote per live operation: saves append after it
+        self._written: dict[str, int] = {}
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -123,6 +171,8 @@ class SqliteJournal(Journal):
                 )
             with self.atomic():
                 self._create_schema()  # statement by statement: executescript would COMMIT
+                if version < 2:
+                    self._migrate_to_2()
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             # the files this connection writes; a commit into others would be lost
             self._files = self._file_ids() if self.path != ":memory:" else None
@@ -137,6 +187,14 @@ class SqliteJournal(Journal):
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 self._conn.execute(statement)
+
+    def _migrate_to_2(self) -> None:
+        """Move schema-1 operations (whole JSON bodies) to state + history rows."""
+        for statement in _SCHEMA_2.split(";"):
+            self._conn.execute(statement)
+        old = self._conn.execute("SELECT kind, version, body FROM operations").fetchall()
+        for kind, version, body in old:
+            self._write(decode_operation(body), (kind, version))
 
     # -- plumbing ----------------------------------------------------------
 
@@ -178,6 +236,7 @@ class SqliteJournal(Journal):
                 raise JournalError(f"journal {self.path!r}: commit failed: {exc}") from exc
 
     def _rollback(self) -> None:
+        self._written.clear()  # rolled-back writes: the next saves rewrite whole copies
         # if SQLite already ended the transaction there is nothing to roll back
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("ROLLBACK")
@@ -215,86 +274,123 @@ class SqliteJournal(Journal):
         if self._closed:
             raise JournalError(f"journal {self.path!r} is closed")
 
-    @staticmethod
-    def _decode(body: str) -> Operation[Any]:
-        try:
-            return Operation.from_json(body)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise JournalError(f"unreadable operation in journal: {exc}") from exc
+    def _hydrate(self, rows: list[Any]) -> list[Operation[Any]]:
+        """Operations from (client_id, kind, body) rows, with their history and attempts."""
+        if not rows:
+            return []
+        history: dict[str, list[Any]] = {}
+        attempts: dict[str, list[Any]] = {}
+        ids = [row[0] for row in rows]
+        for chunk in range(0, len(ids), 500):  # SQLite binds at most 32,766 parameters
+            part = ids[chunk : chunk + 500]
+            marks = ", ".join("?" * len(part))
+            history.update(
+                group_rows(
+                    self._read(
+                        f"SELECT client_id, {HISTORY_COLUMNS} FROM history"
+                        f" WHERE client_id IN ({marks}) ORDER BY client_id, entry_index",
+                        tuple(part),
+                    )
+                )
+            )
+            attempts.update(
+                group_rows(
+                    self._read(
+                        f"SELECT client_id, {ATTEMPT_STATE_COLUMNS} FROM tx_attempts"
+                        f" WHERE client_id IN ({marks}) ORDER BY client_id, attempt_index",
+                        tuple(part),
+                    )
+                )
+            )
+        return [
+            decode_operation(
+                body,
+                [entry_from_row(r) for r in history.get(cid, ())],
+                [attempt_from_row(r) for r in attempts.get(cid, ())],
+            )
+            for cid, _kind, body in rows
+        ]
 
     # -- writes ------------------------------------------------------------
 
     def save(self, operation: Operation[Any]) -> None:
-        body = operation.to_json()
-        row = (
-            str(operation.client_id),
-            operation.kind,
-            operation.platform,
-            operation.owner,
-            None if operation.venue_id is None else str(operation.venue_id),
-            operation.state.name,
-            int(operation.is_terminal),
-            len(operation.history),
-            _ts(operation.created_at),
-            _ts(operation.updated_at),
-            body,
-        )
         with self.atomic():
             stored = self._conn.execute(
-                "SELECT kind, version FROM operations WHERE client_id = ?", (row[0],)
+                "SELECT kind, version FROM operations WHERE client_id = ?",
+                (str(operation.client_id),),
             ).fetchone()
-            if stored is not None:
-                if stored[0] != operation.kind:
-                    raise JournalError(f"{row[0]} is stored as a {stored[0]}, not a {row[1]}")
-                if stored[1] > row[7]:
-                    raise JournalError(
-                        f"{row[0]}: refusing to overwrite a newer copy "
-                        f"({stored[1]} history entries) with an older one ({row[7]})"
-                    )
-            self._conn.execute(
-                "INSERT INTO operations (client_id, kind, platform, owner, venue_id, state,"
-                " terminal, version, created_at, updated_at, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (client_id) DO UPDATE SET platform = excluded.platform,"
-                " owner = excluded.owner, venue_id = excluded.venue_id, state = excluded.state,"
-                " terminal = excluded.terminal, version = excluded.version,"
-                " updated_at = excluded.updated_at, body = excluded.body",
-                row,
-            )
-            if isinstance(operation, Transaction):
-                self._save_attempts(operation)
+            self._write(operation, stored)
 
-    def _save_attempts(self, tx: Transaction) -> None:
-        known = dict(
-            self._conn.execute(
-                "SELECT attempt_index, hash FROM tx_attempts WHERE client_id = ?",
-                (str(tx.client_id),),
-            ).fetchall()
+    def _write(self, operation: Operation[Any], stored: tuple[str, int] | None) -> None:
+        """Write what changed since the stored copy (``stored``: its kind and version)."""
+        client_id = str(operation.client_id)
+        history = operation.history
+        version = len(history)
+        conn = self._conn
+        if stored is not None:
+            if stored[0] != operation.kind:
+                raise JournalError(
+                    f"{client_id} is stored as a {stored[0]}, not a {operation.kind}"
+                )
+            if stored[1] > version:
+                raise JournalError(
+                    f"{client_id}: refusing to overwrite a newer copy "
+                    f"({stored[1]} history entries) with an older one ({version})"
+                )
+        venue_id = operation.venue_id
+        state = (
+            None if venue_id is None else str(venue_id),
+            operation.state._value_,
+            int(operation.is_terminal),
+            version,
+            _ts_us(operation._updated_us),
+            encode_state(operation),
         )
-        for attempt in tx.attempts:
-            if attempt.index in known:
-                if known[attempt.index] != str(attempt.hash):
-                    raise JournalError(
-                        f"{tx.client_id}: attempt {attempt.index} is journalled with another hash"
-                    )
-                continue
-            self._conn.execute(
-                "INSERT INTO tx_attempts (client_id, attempt_index, hash, raw, nonce, fee, kind,"
-                " blockhash, last_valid_block_height, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # append only onto a copy this journal wrote itself; anything else is rewritten whole
+        everything = stored is None or self._written.get(client_id) != stored[1]
+        if stored is None:
+            conn.execute(
+                "INSERT INTO operations (client_id, kind, platform, owner, created_at,"
+                " venue_id, state, terminal, version, updated_at, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    str(tx.client_id),
-                    attempt.index,
-                    str(attempt.hash),
-                    attempt.raw,
-                    attempt.nonce,
-                    json.dumps(attempt.fee.to_dict(), sort_keys=True),
-                    attempt.kind.name,
-                    attempt.blockhash,
-                    attempt.last_valid_block_height,
-                    attempt.created_at.isoformat(),
+                    client_id,
+                    operation.kind,
+                    operation.platform,
+                    operation.owner,
+                    _ts_us(operation._created_us),
+                    *state,
                 ),
             )
+            start = 0
+        else:
+            conn.execute(
+                "UPDATE operations SET venue_id = ?, state = ?, terminal = ?, version = ?,"
+                " updated_at = ?, body = ? WHERE client_id = ?",
+                (*state, client_id),
+            )
+            if everything:
+                conn.execute("DELETE FROM history WHERE client_id = ?", (client_id,))
+            start = 0 if everything else stored[1]
+        entries = history[start:]
+        if entries:
+            conn.executemany(_INSERT_HISTORY, history_rows(client_id, entries, start))
+        if isinstance(operation, Transaction):
+            self._save_attempts(operation, entries, everything)
+        if operation.is_terminal:
+            self._written.pop(client_id, None)  # final: nothing more to append
+        else:
+            self._written[client_id] = version
+
+    def _save_attempts(
+        self, tx: Transaction, entries: Sequence[HistoryEntry], everything: bool
+    ) -> None:
+        client_id = str(tx.client_id)
+        for attempt in attempts_to_write(tx, entries, everything):
+            if self._conn.execute(_UPSERT_ATTEMPT, attempt_row(client_id, attempt)).rowcount != 1:
+                raise JournalError(
+                    f"{client_id}: attempt {attempt.index} is journalled with another hash"
+                )
 
     def set_value(self, key: str, value: str) -> None:
         with self.atomic():
@@ -319,16 +415,19 @@ class SqliteJournal(Journal):
     # -- reads -------------------------------------------------------------
 
     def _load(self, client_id: str) -> Operation[Any] | None:
-        rows = self._read("SELECT body FROM operations WHERE client_id = ?", (str(client_id),))
-        return self._decode(rows[0][0]) if rows else None
+        rows = self._read(
+            "SELECT client_id, kind, body FROM operations WHERE client_id = ?", (str(client_id),)
+        )
+        return self._hydrate(rows)[0] if rows else None
 
     def find_by_venue_id(self, venue_id: str, platform: str | None = None) -> Operation[Any] | None:
         ident = str(venue_id)
         candidates = {ident, ident.lower()} if ident.startswith("0x") else {ident}
         marks = ", ".join("?" * len(candidates))
         sql = (
-            f"SELECT body FROM operations WHERE (venue_id IN ({marks}) OR client_id IN"
-            f" (SELECT client_id FROM tx_attempts WHERE hash IN ({marks})))"
+            "SELECT client_id, kind, body FROM operations"
+            f" WHERE (venue_id IN ({marks}) OR client_id IN (SELECT"
+            f" client_id FROM tx_attempts WHERE hash IN ({marks})))"
         )
         params: tuple[Any, ...] = (*candidates, *candidates)
         if platform is not None:
@@ -337,17 +436,17 @@ class SqliteJournal(Journal):
         rows = self._read(sql, params)
         if len(rows) > 1:
             raise JournalError(f"venue id {ident!r} is used on several platforms; pass platform")
-        return self._decode(rows[0][0]) if rows else None
+        return self._hydrate(rows)[0] if rows else None
 
     def _select(self, where: list[str], params: list[Any], limit: int | None) -> list[Any]:
-        sql = "SELECT body FROM operations"
+        sql = "SELECT client_id, kind, body FROM operations"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at, client_id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [self._decode(row[0]) for row in self._read(sql, tuple(params))]
+        return self._hydrate(self._read(sql, tuple(params)))
 
     @staticmethod
     def _filters(**columns: str | None) -> tuple[list[str], list[Any]]:
