@@ -180,6 +180,16 @@ class Operation(ABC, Generic[S]):
         self._updated_us = to_us(check_time(value, "updated_at"))
 
     @property
+    def created_us(self) -> int:
+        """:attr:`created_at` as integer microseconds since the epoch."""
+        return self._created_us
+
+    @property
+    def updated_us(self) -> int:
+        """:attr:`updated_at` as integer microseconds since the epoch."""
+        return self._updated_us
+
+    @property
     def client_id(self) -> ClientId:
         """Our id, fixed at creation."""
         return self._client_id

@@ -15,7 +15,7 @@ included) in the body; :func:`decode_operation` still reads them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -168,3 +168,143 @@ def group_rows(rows: Iterable[Sequence[Any]]) -> Mapping[str, list[Sequence[Any]
     for row in rows:
         grouped.setdefault(row[0], []).append(row[1:])
     return grouped
+
+
+def build_operations(
+    rows: Sequence[Sequence[Any]],
+    history: Iterable[Sequence[Any]],
+    attempts: Iterable[Sequence[Any]],
+) -> list[Operation[Any]]:
+    """Operations from (client_id, kind, body) rows and their history and attempt rows.
+
+    ``history`` and ``attempts`` rows start with the client id, ordered by
+    client id and then index.
+    """
+    entries = group_rows(history)
+    signed = group_rows(attempts)
+    return [
+        decode_operation(
+            body,
+            [entry_from_row(r) for r in entries.get(cid, ())],
+            [attempt_from_row(r) for r in signed.get(cid, ())],
+        )
+        for cid, _kind, body in rows
+    ]
+
+
+Execute = Callable[[str, Sequence[Any]], Any]
+ExecuteMany = Callable[[str, Sequence[Sequence[Any]]], Any]
+
+
+class RowWriter:
+    """The incremental save, for a store's parameter mark (``?`` or ``%s``).
+
+    ``written`` maps client ids to the history length this journal last wrote:
+    only onto such a copy are new entries appended; any other stored copy
+    (another process's, or a rolled-back write) is rewritten whole.
+    """
+
+    def __init__(self, mark: str, *, text_body: bool, flag: Callable[[bool], Any]) -> None:
+        def marks(n: int) -> str:
+            return ", ".join([mark] * n)
+
+        self._text_body = text_body
+        self._flag = flag
+        self.insert_operation = (
+            "INSERT INTO operations (client_id, kind, platform, owner, created_at,"
+            f" venue_id, state, terminal, version, updated_at, body) VALUES ({marks(11)})"
+        )
+        self.update_operation = (
+            f"UPDATE operations SET venue_id = {mark}, state = {mark}, terminal = {mark},"
+            f" version = {mark}, updated_at = {mark}, body = {mark} WHERE client_id = {mark}"
+        )
+        self.clear_history = f"DELETE FROM history WHERE client_id = {mark}"
+        self.insert_history = (
+            f"INSERT INTO history (client_id, {HISTORY_COLUMNS}) VALUES ({marks(9)})"
+        )
+        self.upsert_attempt = (
+            f"INSERT INTO tx_attempts (client_id, {ATTEMPT_STATE_COLUMNS}) VALUES ({marks(12)})"
+            " ON CONFLICT (client_id, attempt_index) DO UPDATE SET"
+            " broadcast_at = excluded.broadcast_at, error = excluded.error"
+            " WHERE tx_attempts.hash = excluded.hash"
+        )
+
+    def write(
+        self,
+        execute: Execute,
+        execute_many: ExecuteMany,
+        operation: Operation[Any],
+        stored: Sequence[Any] | None,
+        written: Mapping[str, int],
+    ) -> tuple[Sequence[HistoryEntry], bool]:
+        """Write the operation row and new history rows (``stored``: kind, version or None).
+
+        Returns the entries written and whether the copy was rewritten whole:
+        what :meth:`write_attempts` needs.
+        """
+        client_id = str(operation.client_id)
+        history = operation.history
+        version = len(history)
+        if stored is not None:
+            if stored[0] != operation.kind:
+                kind = operation.kind
+                raise JournalError(f"{client_id} is stored as a {stored[0]}, not a {kind}")
+            if stored[1] > version:
+                raise JournalError(
+                    f"{client_id}: refusing to overwrite a newer copy "
+                    f"({stored[1]} history entries) with an older one ({version})"
+                )
+        body: str | bytes = encode_state(operation)
+        if self._text_body:
+            body = body.decode()
+        venue_id = operation.venue_id
+        state = (
+            None if venue_id is None else str(venue_id),
+            operation.state._value_,
+            self._flag(operation.is_terminal),
+            version,
+            text_time(operation.updated_us),
+            body,
+        )
+        everything = stored is None or written.get(client_id) != stored[1]
+        if stored is None:
+            kind, platform, owner = operation.kind, operation.platform, operation.owner
+            created = text_time(operation.created_us)
+            execute(self.insert_operation, (client_id, kind, platform, owner, created, *state))
+        else:
+            execute(self.update_operation, (*state, client_id))
+            if everything:
+                execute(self.clear_history, (client_id,))
+        start = 0 if everything else stored[1]  # type: ignore[index]
+        entries = history[start:]
+        if entries:
+            execute_many(self.insert_history, history_rows(client_id, entries, start))
+        return entries, everything
+
+    def write_attempts(
+        self,
+        execute: Execute,
+        tx: Transaction,
+        entries: Sequence[HistoryEntry],
+        everything: bool,
+    ) -> None:
+        """Insert new attempts, update the broadcast time and error of touched ones."""
+        client_id = str(tx.client_id)
+        for attempt in attempts_to_write(tx, entries, everything):
+            if execute(self.upsert_attempt, attempt_row(client_id, attempt)).rowcount != 1:
+                raise JournalError(
+                    f"{client_id}: attempt {attempt.index} is journalled with another hash"
+                )
+
+    @staticmethod
+    def remember(written: dict[str, int], operation: Operation[Any]) -> None:
+        """Note the history length just written (a final operation is forgotten)."""
+        if operation.is_terminal:
+            written.pop(str(operation.client_id), None)  # nothing more will be appended
+        else:
+            written[str(operation.client_id)] = len(operation.history)
+
+
+def text_time(value: int) -> str:
+    """A sortable UTC text timestamp of integer microseconds, for index columns."""
+    return from_us(value).isoformat(timespec="microseconds")

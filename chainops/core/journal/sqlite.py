@@ -8,26 +8,22 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError
-from chainops.core.history import HistoryEntry, from_us, utcnow
+from chainops.core.history import HistoryEntry, now_us
 from chainops.core.journal.base import Journal
 from chainops.core.journal.rows import (
     ATTEMPT_COLUMNS,
     ATTEMPT_STATE_COLUMNS,
     HISTORY_COLUMNS,
+    RowWriter,
     attempt_from_row,
-    attempt_row,
-    attempts_to_write,
+    build_operations,
     decode_operation,
-    encode_state,
-    entry_from_row,
-    group_rows,
-    history_rows,
+    text_time,
 )
 from chainops.core.operation import Operation
 from chainops.core.transaction import Transaction
@@ -93,26 +89,7 @@ ALTER TABLE tx_attempts ADD COLUMN broadcast_at INTEGER;
 ALTER TABLE tx_attempts ADD COLUMN error TEXT
 """
 
-_UPSERT_ATTEMPT = (
-    f"INSERT INTO tx_attempts (client_id, {ATTEMPT_STATE_COLUMNS})"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (client_id, attempt_index) DO UPDATE SET"
-    " broadcast_at = excluded.broadcast_at, error = excluded.error"
-    " WHERE tx_attempts.hash = excluded.hash"
-)
-_INSERT_HISTORY = (
-    f"INSERT INTO history (client_id, {HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _ts(value: datetime) -> str:
-    """A sortable UTC text timestamp for index columns."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _ts_us(value: int) -> str:
-    """:func:`_ts` of integer microseconds since the epoch."""
-    return from_us(value).isoformat(timespec="microseconds")
+_ROWS = RowWriter("?", text_body=False, flag=int)
 
 
 class SqliteJournal(Journal):
@@ -276,40 +253,23 @@ class SqliteJournal(Journal):
 
     def _hydrate(self, rows: list[Any]) -> list[Operation[Any]]:
         """Operations from (client_id, kind, body) rows, with their history and attempts."""
-        if not rows:
-            return []
-        history: dict[str, list[Any]] = {}
-        attempts: dict[str, list[Any]] = {}
+        history: list[Any] = []
+        attempts: list[Any] = []
         ids = [row[0] for row in rows]
         for chunk in range(0, len(ids), 500):  # SQLite binds at most 32,766 parameters
-            part = ids[chunk : chunk + 500]
+            part = tuple(ids[chunk : chunk + 500])
             marks = ", ".join("?" * len(part))
-            history.update(
-                group_rows(
-                    self._read(
-                        f"SELECT client_id, {HISTORY_COLUMNS} FROM history"
-                        f" WHERE client_id IN ({marks}) ORDER BY client_id, entry_index",
-                        tuple(part),
-                    )
-                )
+            history += self._read(
+                f"SELECT client_id, {HISTORY_COLUMNS} FROM history"
+                f" WHERE client_id IN ({marks}) ORDER BY client_id, entry_index",
+                part,
             )
-            attempts.update(
-                group_rows(
-                    self._read(
-                        f"SELECT client_id, {ATTEMPT_STATE_COLUMNS} FROM tx_attempts"
-                        f" WHERE client_id IN ({marks}) ORDER BY client_id, attempt_index",
-                        tuple(part),
-                    )
-                )
+            attempts += self._read(
+                f"SELECT client_id, {ATTEMPT_STATE_COLUMNS} FROM tx_attempts"
+                f" WHERE client_id IN ({marks}) ORDER BY client_id, attempt_index",
+                part,
             )
-        return [
-            decode_operation(
-                body,
-                [entry_from_row(r) for r in history.get(cid, ())],
-                [attempt_from_row(r) for r in attempts.get(cid, ())],
-            )
-            for cid, _kind, body in rows
-        ]
+        return build_operations(rows, history, attempts)
 
     # -- writes ------------------------------------------------------------
 
@@ -323,74 +283,18 @@ class SqliteJournal(Journal):
 
     def _write(self, operation: Operation[Any], stored: tuple[str, int] | None) -> None:
         """Write what changed since the stored copy (``stored``: its kind and version)."""
-        client_id = str(operation.client_id)
-        history = operation.history
-        version = len(history)
         conn = self._conn
-        if stored is not None:
-            if stored[0] != operation.kind:
-                raise JournalError(
-                    f"{client_id} is stored as a {stored[0]}, not a {operation.kind}"
-                )
-            if stored[1] > version:
-                raise JournalError(
-                    f"{client_id}: refusing to overwrite a newer copy "
-                    f"({stored[1]} history entries) with an older one ({version})"
-                )
-        venue_id = operation.venue_id
-        state = (
-            None if venue_id is None else str(venue_id),
-            operation.state._value_,
-            int(operation.is_terminal),
-            version,
-            _ts_us(operation._updated_us),
-            encode_state(operation),
+        entries, everything = _ROWS.write(
+            conn.execute, conn.executemany, operation, stored, self._written
         )
-        # append only onto a copy this journal wrote itself; anything else is rewritten whole
-        everything = stored is None or self._written.get(client_id) != stored[1]
-        if stored is None:
-            conn.execute(
-                "INSERT INTO operations (client_id, kind, platform, owner, created_at,"
-                " venue_id, state, terminal, version, updated_at, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    client_id,
-                    operation.kind,
-                    operation.platform,
-                    operation.owner,
-                    _ts_us(operation._created_us),
-                    *state,
-                ),
-            )
-            start = 0
-        else:
-            conn.execute(
-                "UPDATE operations SET venue_id = ?, state = ?, terminal = ?, version = ?,"
-                " updated_at = ?, body = ? WHERE client_id = ?",
-                (*state, client_id),
-            )
-            if everything:
-                conn.execute("DELETE FROM history WHERE client_id = ?", (client_id,))
-            start = 0 if everything else stored[1]
-        entries = history[start:]
-        if entries:
-            conn.executemany(_INSERT_HISTORY, history_rows(client_id, entries, start))
         if isinstance(operation, Transaction):
             self._save_attempts(operation, entries, everything)
-        if operation.is_terminal:
-            self._written.pop(client_id, None)  # final: nothing more to append
-        else:
-            self._written[client_id] = version
+        _ROWS.remember(self._written, operation)
 
     def _save_attempts(
         self, tx: Transaction, entries: Sequence[HistoryEntry], everything: bool
     ) -> None:
-        client_id = str(tx.client_id)
-        for attempt in attempts_to_write(tx, entries, everything):
-            if self._conn.execute(_UPSERT_ATTEMPT, attempt_row(client_id, attempt)).rowcount != 1:
-                raise JournalError(
-                    f"{client_id}: attempt {attempt.index} is journalled with another hash"
-                )
+        _ROWS.write_attempts(self._conn.execute, tx, entries, everything)
 
     def set_value(self, key: str, value: str) -> None:
         with self.atomic():
@@ -398,7 +302,7 @@ class SqliteJournal(Journal):
                 "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at",
-                (key, value, _ts(utcnow())),
+                (key, value, text_time(now_us())),
             )
 
     def set_max(self, key: str, value: int) -> int:
