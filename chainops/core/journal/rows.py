@@ -254,9 +254,8 @@ class RowWriter:
                     f"{client_id}: refusing to overwrite a newer copy "
                     f"({stored[1]} history entries) with an older one ({version})"
                 )
-        body: str | bytes = encode_state(operation)
-        if self._text_body:
-            body = body.decode()
+        encoded = encode_state(operation)
+        body: str | bytes = encoded.decode() if self._text_body else encoded
         venue_id = operation.venue_id
         state = (
             None if venue_id is None else str(venue_id),
