@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import msgspec
 
@@ -115,6 +115,21 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True, metaclass=_EntryMe
     ref: str | None = None
     reason: str | None = None
     sequence: int | None = None
+
+    if TYPE_CHECKING:  # the signature _EntryMeta accepts (a Struct may not define __init__)
+
+        def __init__(
+            self,
+            *,
+            change: Change,
+            previous: str | None,
+            state: str,
+            at: datetime | None = None,
+            at_us: int = ...,
+            ref: str | None = None,
+            reason: str | None = None,
+            sequence: int | None = None,
+        ) -> None: ...
 
     @property
     def at(self) -> datetime:

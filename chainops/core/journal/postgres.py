@@ -114,7 +114,7 @@ _MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             update_seq  TEXT,
             PRIMARY KEY (client_id, entry_index)
         )""",
-        "ALTER TABLE tx_attempts ADD COLUMN broadcast_at BIGINT, ADD COLUMN error TEXT",
+        "ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT, ADD COLUMN error TEXT",
         _convert_whole_bodies,
     ),
 )

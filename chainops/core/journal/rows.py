@@ -23,7 +23,7 @@ import msgspec
 
 from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
 from chainops.core.errors import JournalError
-from chainops.core.history import Change, ErrorInfo, HistoryEntry, from_us, new_entry, to_us
+from chainops.core.history import Change, ErrorInfo, HistoryEntry, from_us, new_entry
 from chainops.core.operation import Operation
 from chainops.core.transaction import Transaction
 
@@ -101,7 +101,8 @@ def attempt_row(client_id: str, attempt: TxAttempt) -> tuple[Any, ...]:
         attempt.blockhash,
         attempt.last_valid_block_height,
         attempt.created_at.isoformat(),
-        None if attempt.broadcast_at is None else to_us(attempt.broadcast_at),
+        # text, like created_at: the offset the caller gave survives the round trip
+        None if attempt.broadcast_at is None else attempt.broadcast_at.isoformat(),
         None if error is None else _encode(error.to_dict()).decode(),
     )
 
@@ -113,7 +114,7 @@ def attempt_from_row(row: Sequence[Any]) -> TxAttempt:
     """
     broadcast_at = error = None
     if len(row) > 9:
-        broadcast_at = None if row[9] is None else from_us(row[9])
+        broadcast_at = None if row[9] is None else datetime.fromisoformat(row[9])
         error = None if row[10] is None else ErrorInfo.from_dict(_decode(row[10]))
     return TxAttempt(
         index=row[0],

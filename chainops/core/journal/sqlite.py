@@ -85,7 +85,7 @@ CREATE TABLE history (
     update_seq  TEXT,
     PRIMARY KEY (client_id, entry_index)
 ) WITHOUT ROWID;
-ALTER TABLE tx_attempts ADD COLUMN broadcast_at INTEGER;
+ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT;
 ALTER TABLE tx_attempts ADD COLUMN error TEXT
 """
 
