@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, Self, runtime_checkable
 
 from chainops.core.assets import Fee
@@ -35,7 +35,7 @@ from chainops.core.errors import (
     Reverted,
     ValidationError,
 )
-from chainops.core.history import Change, ErrorInfo, LabelEnum, utcnow
+from chainops.core.history import Change, ErrorInfo, LabelEnum, check_time, utcnow
 from chainops.core.ids import (
     ClientId,
     EvmAddress,
@@ -361,7 +361,8 @@ class Transaction(Operation[TxState]):
             return False
         if self.is_terminal:
             raise InvalidTransition(self.machine.kind, self._state.name, "BROADCAST")
-        when = utcnow() if at is None else at
+        # UTC like every recorded time: the attempt's and its history entry's time agree
+        when = utcnow() if at is None else check_time(at, "at").astimezone(UTC)
         self._attempts[attempt.index] = attempt.evolve(broadcast_at=when)
         self._record(Change.BROADCAST, self._state, ref=str(attempt.index), at=when)
         if self._state is TxState.SIGNED:

@@ -31,6 +31,7 @@ from chainops.core.journal.rows import (
     ATTEMPT_STATE_COLUMNS,
     HISTORY_COLUMNS,
     RowWriter,
+    Written,
     attempt_from_row,
     build_operations,
     decode_operation,
@@ -99,7 +100,7 @@ _MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             updated_at TEXT NOT NULL
         )""",
     ),
-    # 2: history entries as rows; attempts carry what changes after signing
+    # 2: history entries as rows; attempts keep the broadcast time they were signed with
     (
         """CREATE TABLE history (
             client_id   TEXT COLLATE "C" NOT NULL
@@ -114,7 +115,7 @@ _MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             update_seq  TEXT,
             PRIMARY KEY (client_id, entry_index)
         )""",
-        "ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT, ADD COLUMN error TEXT",
+        "ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT",
         _convert_whole_bodies,
     ),
 )
@@ -153,8 +154,8 @@ class PostgresJournal(Journal):
         self._depth = 0
         self._closed = False
         self._conn: psycopg.Connection[Any] | None = None
-        # history length this journal last wrote per live operation: saves append after it
-        self._written: dict[str, int] = {}
+        # the live operations this journal wrote: their next saves append after that
+        self._written: Written = {}
         self.url = _redact(conninfo)
         self.path = f"{self.url}#{self.schema}"  # where it lives, for messages (no password)
         with self._lock:
@@ -445,7 +446,7 @@ def _write(
     conn: psycopg.Connection[Any],
     operation: Operation[Any],
     stored: Sequence[Any] | None,
-    written: dict[str, int],
+    written: Written,
 ) -> tuple[Sequence[HistoryEntry], bool]:
     """The operation row and new history rows (see :meth:`RowWriter.write`)."""
 

@@ -3,11 +3,17 @@
 An operation is stored as three parts:
 
 * its current state (:meth:`Operation.journal_state`, msgspec JSON, times as
-  integer microseconds), rewritten in place on each save;
+  integer microseconds; for a transaction also its attempts' errors), rewritten
+  in place on each save;
 * its history, one row per entry, appended: a save writes only the entries
   added since the stored version;
-* for a transaction, its attempts, one row each, inserted once and updated
-  when their broadcast time or error changes.
+* for a transaction, its attempts, one row each, inserted once: an attempt's
+  broadcast time is its BROADCAST history entry's, so marking it broadcast
+  writes no attempt row.
+
+SQLite writes whole pages, so each table a save touches costs a page in the
+commit: a transaction's venue id (its first attempt's hash, already indexed
+with the attempts) is therefore not indexed a second time.
 
 Rows written by schema 1 held the whole operation (history and attempts
 included) in the body; :func:`decode_operation` still reads them.
@@ -15,6 +21,7 @@ included) in the body; :func:`decode_operation` still reads them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -39,16 +46,30 @@ HISTORY_COLUMNS = "entry_index, at_us, change, previous, state, ref, reason, upd
 ATTEMPT_COLUMNS = (
     "attempt_index, hash, raw, nonce, fee, kind, blockhash, last_valid_block_height, created_at"
 )
-# ... followed by what changes after signing (schema 2).
-ATTEMPT_STATE_COLUMNS = f"{ATTEMPT_COLUMNS}, broadcast_at, error"
-
-# History changes whose ``ref`` is an attempt index: the attempt rows a save must write.
-ATTEMPT_CHANGES = frozenset({Change.ATTEMPT, Change.BROADCAST, Change.ATTEMPT_ERROR})
+# ... followed by the broadcast time the attempt already had when journalled (schema 2).
+ATTEMPT_STATE_COLUMNS = f"{ATTEMPT_COLUMNS}, broadcast_at"
 
 
 def encode_state(operation: Operation[Any]) -> bytes:
     """The body column: the current state without history or attempts."""
-    return _encode(operation.journal_state())
+    state = operation.journal_state()
+    if isinstance(operation, Transaction):
+        errors = {str(a.index): a.error.to_dict() for a in operation.attempts if a.error}
+        if errors:
+            state["attempt_errors"] = errors
+    return _encode(state)
+
+
+def indexed_venue_id(operation: Operation[Any]) -> str | None:
+    """The venue id for the venue index: None when the attempt-hash index finds it already."""
+    venue_id = operation.venue_id
+    if venue_id is None:
+        return None
+    if isinstance(operation, Transaction):
+        attempts = operation.attempts
+        if attempts and str(attempts[0].hash) == str(venue_id):
+            return None
+    return str(venue_id)
 
 
 def history_rows(
@@ -87,9 +108,12 @@ def entry_from_row(row: Sequence[Any]) -> HistoryEntry:
     return entry
 
 
-def attempt_row(client_id: str, attempt: TxAttempt) -> tuple[Any, ...]:
-    """The full row of an attempt (ATTEMPT_STATE_COLUMNS after client_id)."""
-    error = attempt.error
+def attempt_row(client_id: str, attempt: TxAttempt, logged: bool = False) -> tuple[Any, ...]:
+    """The full row of an attempt (ATTEMPT_STATE_COLUMNS after client_id).
+
+    ``logged``: its broadcast time is in a BROADCAST history entry (not repeated here).
+    """
+    broadcast_at = None if logged else attempt.broadcast_at
     return (
         client_id,
         attempt.index,
@@ -102,20 +126,18 @@ def attempt_row(client_id: str, attempt: TxAttempt) -> tuple[Any, ...]:
         attempt.last_valid_block_height,
         attempt.created_at.isoformat(),
         # text, like created_at: the offset the caller gave survives the round trip
-        None if attempt.broadcast_at is None else attempt.broadcast_at.isoformat(),
-        None if error is None else _encode(error.to_dict()).decode(),
+        None if broadcast_at is None else broadcast_at.isoformat(),
     )
 
 
 def attempt_from_row(row: Sequence[Any]) -> TxAttempt:
     """A TxAttempt from a ``tx_attempts`` row selected as ATTEMPT_COLUMNS (any store).
 
-    With the two extra ATTEMPT_STATE_COLUMNS, its broadcast time and error too.
+    With the extra ATTEMPT_STATE_COLUMNS, the broadcast time it was journalled with.
     """
-    broadcast_at = error = None
-    if len(row) > 9:
-        broadcast_at = None if row[9] is None else datetime.fromisoformat(row[9])
-        error = None if row[10] is None else ErrorInfo.from_dict(_decode(row[10]))
+    broadcast_at = None
+    if len(row) > 9 and row[9] is not None:
+        broadcast_at = datetime.fromisoformat(row[9])
     return TxAttempt(
         index=row[0],
         hash=row[1],
@@ -127,21 +149,38 @@ def attempt_from_row(row: Sequence[Any]) -> TxAttempt:
         last_valid_block_height=row[7],
         created_at=datetime.fromisoformat(row[8]),
         broadcast_at=broadcast_at,
-        error=error,
     )
 
 
 def attempts_to_write(
     operation: Operation[Any], entries: Iterable[HistoryEntry], everything: bool
 ) -> list[TxAttempt]:
-    """The attempts a save writes: all of them, or those the new entries touched."""
+    """The attempts a save writes: all of them, or those the new entries added."""
     if not isinstance(operation, Transaction):
         return []
     attempts = operation.attempts
     if everything:
         return list(attempts)
-    touched = sorted({int(e.ref) for e in entries if e.change in ATTEMPT_CHANGES and e.ref})
-    return [attempts[i] for i in touched]
+    return [attempts[int(e.ref)] for e in entries if e.change is Change.ATTEMPT and e.ref]
+
+
+def _complete_attempts(
+    attempts: Sequence[TxAttempt],
+    history: Sequence[HistoryEntry],
+    errors: Mapping[str, Any],
+) -> list[TxAttempt]:
+    """Attempts rows plus what later saves recorded elsewhere: broadcast times, errors."""
+    broadcast = {e.ref: e.at for e in history if e.change is Change.BROADCAST}
+    out = []
+    for attempt in attempts:
+        key = str(attempt.index)
+        when = attempt.broadcast_at or broadcast.get(key)
+        error = errors.get(key)
+        if when is not attempt.broadcast_at or error is not None:
+            info = None if error is None else ErrorInfo.from_dict(error)
+            attempt = attempt.evolve(broadcast_at=when, error=info)
+        out.append(attempt)
+    return out
 
 
 def decode_operation(
@@ -155,9 +194,10 @@ def decode_operation(
         if not isinstance(data, dict):
             raise ValueError("the body is not an object")
         if "history" not in data:  # schema 2: history and attempts live in rows
-            data["history"] = history or ()
+            data["history"] = history = history or ()
             if data.get("kind") == Transaction.kind:
-                data["attempts"] = attempts or ()
+                errors = data.pop("attempt_errors", {})
+                data["attempts"] = _complete_attempts(attempts or (), history, errors)
         return Operation.from_dict(data)
     except (ValueError, KeyError, TypeError, msgspec.DecodeError) as exc:
         raise JournalError(f"unreadable operation in journal: {exc}") from exc
@@ -194,15 +234,18 @@ def build_operations(
 
 
 Execute = Callable[[str, Sequence[Any]], Any]
+# client id -> (the object last written, its history length then)
+Written = dict[str, tuple["weakref.ref[Operation[Any]]", int]]
 ExecuteMany = Callable[[str, Sequence[Sequence[Any]]], Any]
 
 
 class RowWriter:
     """The incremental save, for a store's parameter mark (``?`` or ``%s``).
 
-    ``written`` maps client ids to the history length this journal last wrote:
-    only onto such a copy are new entries appended; any other stored copy
-    (another process's, or a rolled-back write) is rewritten whole.
+    ``written`` maps client ids to the object this journal last wrote and its
+    history length: only onto that copy, saved again from that same object, are
+    new entries appended; anything else (another copy of the operation, another
+    process's write, a rolled-back one) is rewritten whole.
     """
 
     def __init__(self, mark: str, *, text_body: bool, flag: Callable[[bool], Any]) -> None:
@@ -224,9 +267,9 @@ class RowWriter:
             f"INSERT INTO history (client_id, {HISTORY_COLUMNS}) VALUES ({marks(9)})"
         )
         self.upsert_attempt = (
-            f"INSERT INTO tx_attempts (client_id, {ATTEMPT_STATE_COLUMNS}) VALUES ({marks(12)})"
+            f"INSERT INTO tx_attempts (client_id, {ATTEMPT_STATE_COLUMNS}) VALUES ({marks(11)})"
             " ON CONFLICT (client_id, attempt_index) DO UPDATE SET"
-            " broadcast_at = excluded.broadcast_at, error = excluded.error"
+            " broadcast_at = excluded.broadcast_at"
             " WHERE tx_attempts.hash = excluded.hash"
         )
 
@@ -236,7 +279,7 @@ class RowWriter:
         execute_many: ExecuteMany,
         operation: Operation[Any],
         stored: Sequence[Any] | None,
-        written: Mapping[str, int],
+        written: Written,
     ) -> tuple[Sequence[HistoryEntry], bool]:
         """Write the operation row and new history rows (``stored``: kind, version or None).
 
@@ -257,16 +300,18 @@ class RowWriter:
                 )
         encoded = encode_state(operation)
         body: str | bytes = encoded.decode() if self._text_body else encoded
-        venue_id = operation.venue_id
         state = (
-            None if venue_id is None else str(venue_id),
+            indexed_venue_id(operation),
             operation.state._value_,
             self._flag(operation.is_terminal),
             version,
             text_time(operation.updated_us),
             body,
         )
-        everything = stored is None or written.get(client_id) != stored[1]
+        mine = written.get(client_id)
+        everything = (
+            stored is None or mine is None or mine[1] != stored[1] or mine[0]() is not operation
+        )
         if stored is None:
             kind, platform, owner = operation.kind, operation.platform, operation.owner
             created = text_time(operation.created_us)
@@ -288,21 +333,26 @@ class RowWriter:
         entries: Sequence[HistoryEntry],
         everything: bool,
     ) -> None:
-        """Insert new attempts, update the broadcast time and error of touched ones."""
+        """Insert the new attempts (all of them when the copy is rewritten whole)."""
         client_id = str(tx.client_id)
-        for attempt in attempts_to_write(tx, entries, everything):
-            if execute(self.upsert_attempt, attempt_row(client_id, attempt)).rowcount != 1:
+        attempts = attempts_to_write(tx, entries, everything)
+        if not attempts:
+            return
+        logged = {e.ref for e in tx.history if e.change is Change.BROADCAST}
+        for attempt in attempts:
+            row = attempt_row(client_id, attempt, str(attempt.index) in logged)
+            if execute(self.upsert_attempt, row).rowcount != 1:
                 raise JournalError(
                     f"{client_id}: attempt {attempt.index} is journalled with another hash"
                 )
 
     @staticmethod
-    def remember(written: dict[str, int], operation: Operation[Any]) -> None:
-        """Note the history length just written (a final operation is forgotten)."""
+    def remember(written: Written, operation: Operation[Any]) -> None:
+        """Note the copy just written (a final operation is forgotten)."""
         if operation.is_terminal:
             written.pop(str(operation.client_id), None)  # nothing more will be appended
         else:
-            written[str(operation.client_id)] = len(operation.history)
+            written[str(operation.client_id)] = (weakref.ref(operation), len(operation.history))
 
 
 def text_time(value: int) -> str:

@@ -20,6 +20,7 @@ from chainops.core.journal.rows import (
     ATTEMPT_STATE_COLUMNS,
     HISTORY_COLUMNS,
     RowWriter,
+    Written,
     attempt_from_row,
     build_operations,
     decode_operation,
@@ -71,7 +72,7 @@ CREATE TABLE IF NOT EXISTS kv (
 );
 """
 
-# Schema 2: history entries as rows, attempts carry what changes after signing.
+# Schema 2: history entries as rows; attempts keep the broadcast time they were signed with.
 _SCHEMA_2 = """
 CREATE TABLE history (
     client_id   TEXT NOT NULL REFERENCES operations (client_id) ON DELETE CASCADE,
@@ -85,8 +86,7 @@ CREATE TABLE history (
     update_seq  TEXT,
     PRIMARY KEY (client_id, entry_index)
 ) WITHOUT ROWID;
-ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT;
-ALTER TABLE tx_attempts ADD COLUMN error TEXT
+ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT
 """
 
 _ROWS = RowWriter("?", text_body=False, flag=int)
@@ -120,8 +120,8 @@ class SqliteJournal(Journal):
         self._depth = 0
         self._closed = False
         self._files: tuple[tuple[int, int] | None, ...] | None = None
-        # history length this journal last wrote per live operation: saves append after it
-        self._written: dict[str, int] = {}
+        # the live operations this journal wrote: their next saves append after that
+        self._written: Written = {}
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
