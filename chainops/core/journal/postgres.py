@@ -51,9 +51,10 @@ Step = str | Callable[[psycopg.Connection[Any]], None]
 
 def _convert_whole_bodies(conn: psycopg.Connection[Any]) -> None:
     """Schema 2: split the schema-1 bodies (whole operations) into state and rows."""
-    for kind, version, body in conn.execute("SELECT kind, version, body FROM operations"):
+    old = conn.execute("SELECT kind, version, venue_id, terminal, body FROM operations")
+    for *stored, body in old.fetchall():
         operation = decode_operation(body)
-        entries, _ = _write(conn, operation, (kind, version), {})
+        entries, _ = _write(conn, operation, stored, {})
         if isinstance(operation, Transaction):
             _ROWS.write_attempts(conn.execute, operation, entries, True)
 
@@ -299,7 +300,8 @@ class PostgresJournal(Journal):
             try:
                 # FOR UPDATE: a concurrent writer of the same operation waits for our verdict
                 stored = conn.execute(
-                    "SELECT kind, version FROM operations WHERE client_id = %s FOR UPDATE",
+                    "SELECT kind, version, venue_id, terminal FROM operations"
+                    " WHERE client_id = %s FOR UPDATE",
                     (str(operation.client_id),),
                 ).fetchone()
                 entries, everything = _write(conn, operation, stored, self._written)

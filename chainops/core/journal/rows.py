@@ -256,12 +256,24 @@ class RowWriter:
         self._flag = flag
         self.insert_operation = (
             "INSERT INTO operations (client_id, kind, platform, owner, created_at,"
-            f" venue_id, state, terminal, version, updated_at, body) VALUES ({marks(11)})"
+            f" venue_id, terminal, state, version, updated_at, body) VALUES ({marks(11)})"
         )
-        self.update_operation = (
-            f"UPDATE operations SET venue_id = {mark}, state = {mark}, terminal = {mark},"
-            f" version = {mark}, updated_at = {mark}, body = {mark} WHERE client_id = {mark}"
-        )
+        # an indexed column is set only when it changes: setting it, even to the same
+        # value, rewrites its index page too (one more page in the commit's fsync)
+        self.update_operation = {
+            (venue, terminal): (
+                "UPDATE operations SET "
+                + "".join(
+                    f"{column} = {mark}, "
+                    for column, changed in (("venue_id", venue), ("terminal", terminal))
+                    if changed
+                )
+                + f"state = {mark}, version = {mark}, updated_at = {mark}, body = {mark}"
+                f" WHERE client_id = {mark}"
+            )
+            for venue in (False, True)
+            for terminal in (False, True)
+        }
         self.clear_history = f"DELETE FROM history WHERE client_id = {mark}"
         self.insert_history = (
             f"INSERT INTO history (client_id, {HISTORY_COLUMNS}) VALUES ({marks(9)})"
@@ -281,7 +293,10 @@ class RowWriter:
         stored: Sequence[Any] | None,
         written: Written,
     ) -> tuple[Sequence[HistoryEntry], bool]:
-        """Write the operation row and new history rows (``stored``: kind, version or None).
+        """Write the operation row and new history rows.
+
+        ``stored``: the stored copy's kind, version, indexed venue id and terminal
+        flag, or None.
 
         Returns the entries written and whether the copy was rewritten whole:
         what :meth:`write_attempts` needs.
@@ -300,14 +315,9 @@ class RowWriter:
                 )
         encoded = encode_state(operation)
         body: str | bytes = encoded.decode() if self._text_body else encoded
-        state = (
-            indexed_venue_id(operation),
-            operation.state._value_,
-            self._flag(operation.is_terminal),
-            version,
-            text_time(operation.updated_us),
-            body,
-        )
+        venue_id = indexed_venue_id(operation)
+        terminal = self._flag(operation.is_terminal)
+        state = (operation.state._value_, version, text_time(operation.updated_us), body)
         mine = written.get(client_id)
         everything = (
             stored is None or mine is None or mine[1] != stored[1] or mine[0]() is not operation
@@ -315,9 +325,12 @@ class RowWriter:
         if stored is None:
             kind, platform, owner = operation.kind, operation.platform, operation.owner
             created = text_time(operation.created_us)
-            execute(self.insert_operation, (client_id, kind, platform, owner, created, *state))
+            row = (client_id, kind, platform, owner, created, venue_id, terminal, *state)
+            execute(self.insert_operation, row)
         else:
-            execute(self.update_operation, (*state, client_id))
+            new_venue, new_terminal = venue_id != stored[2], terminal != stored[3]
+            changed = (venue_id,) * new_venue + (terminal,) * new_terminal
+            execute(self.update_operation[new_venue, new_terminal], (*changed, *state, client_id))
             if everything:
                 execute(self.clear_history, (client_id,))
         start = 0 if everything else stored[1]  # type: ignore[index]

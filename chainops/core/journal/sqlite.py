@@ -169,9 +169,11 @@ class SqliteJournal(Journal):
         """Move schema-1 operations (whole JSON bodies) to state + history rows."""
         for statement in _SCHEMA_2.split(";"):
             self._conn.execute(statement)
-        old = self._conn.execute("SELECT kind, version, body FROM operations").fetchall()
-        for kind, version, body in old:
-            self._write(decode_operation(body), (kind, version))
+        old = self._conn.execute(
+            "SELECT kind, version, venue_id, terminal, body FROM operations"
+        ).fetchall()
+        for *stored, body in old:
+            self._write(decode_operation(body), stored)
 
     # -- plumbing ----------------------------------------------------------
 
@@ -276,13 +278,13 @@ class SqliteJournal(Journal):
     def save(self, operation: Operation[Any]) -> None:
         with self.atomic():
             stored = self._conn.execute(
-                "SELECT kind, version FROM operations WHERE client_id = ?",
+                "SELECT kind, version, venue_id, terminal FROM operations WHERE client_id = ?",
                 (str(operation.client_id),),
             ).fetchone()
             self._write(operation, stored)
 
-    def _write(self, operation: Operation[Any], stored: tuple[str, int] | None) -> None:
-        """Write what changed since the stored copy (``stored``: its kind and version)."""
+    def _write(self, operation: Operation[Any], stored: Sequence[Any] | None) -> None:
+        """Write what changed since the stored copy (see :meth:`RowWriter.write`)."""
         conn = self._conn
         entries, everything = _ROWS.write(
             conn.execute, conn.executemany, operation, stored, self._written
