@@ -76,8 +76,8 @@ class FeeParams:
     compute_unit_limit: int | None = None
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            check_opt_uint(getattr(self, f.name), f.name)
+        for name in _FEE_FIELDS:
+            check_opt_uint(getattr(self, name), name)
         pair = (self.max_fee_per_gas, self.max_priority_fee_per_gas)
         if (pair[0] is None) != (pair[1] is None):
             raise ValidationError(
@@ -105,7 +105,7 @@ class FeeParams:
         return cls(**data)
 
 
-_FEE_FIELDS = tuple(f.name for f in dataclasses.fields(FeeParams))
+_FEE_FIELDS = tuple(f.name for f in dataclasses.fields(FeeParams))  # looked up once
 
 
 class AttemptKind(LabelEnum):
@@ -263,10 +263,14 @@ class TxReceipt:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        values = ((name, getattr(self, name)) for name in _RECEIPT_FIELDS)
         return {k: (str(v) if isinstance(v, str) else v) for k, v in values}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
+
+
+# field names looked up once: dataclasses.fields() rebuilds its tuple on every call
+_RECEIPT_FIELDS = tuple(f.name for f in dataclasses.fields(TxReceipt))
