@@ -37,6 +37,10 @@ CREATE TABLE operations (
     owner TEXT NOT NULL, venue_id TEXT, state TEXT NOT NULL, terminal INTEGER NOT NULL,
     version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
     body TEXT NOT NULL);
+CREATE INDEX operations_venue ON operations (venue_id) WHERE venue_id IS NOT NULL;
+CREATE INDEX operations_open ON operations (created_at) WHERE terminal = 0;
+CREATE INDEX operations_owner ON operations (owner, platform, created_at);
+CREATE INDEX operations_platform ON operations (platform, created_at);
 CREATE TABLE tx_attempts (
     client_id TEXT NOT NULL REFERENCES operations (client_id) ON DELETE CASCADE,
     attempt_index INTEGER NOT NULL, hash TEXT NOT NULL UNIQUE, raw BLOB NOT NULL,
@@ -313,6 +317,11 @@ class TestSchemaOne:
         assert stored == sum(len(op.history) for op in ops) + 1  # + the CANCELED after it
         body = conn.execute("SELECT body FROM operations WHERE client_id = 'o-new'").fetchone()
         assert b'"history"' not in bytes(body[0])  # rewritten in the new form
+        conn.close()
+        SqliteJournal(path).close()  # reopening changes nothing
+        conn = sqlite3.connect(path)
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "operations_platform" not in indexes and "operations_owner" in indexes
         conn.close()
 
     def test_sqlite_newer_schema_refused(self, tmp_path: Path) -> None:

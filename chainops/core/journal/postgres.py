@@ -117,6 +117,8 @@ _MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             PRIMARY KEY (client_id, entry_index)
         )""",
         "ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT",
+        # listings by platform also name the owner (operations_owner serves them)
+        "DROP INDEX IF EXISTS operations_platform",
         _convert_whole_bodies,
     ),
 )

@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS kv (
 """
 
 # Schema 2: history entries as rows; attempts keep the broadcast time they were signed with.
+# Every listing by platform also names the owner (operations_owner serves it), and each
+# index is one more page in every new operation's commit: the platform-only one goes.
 _SCHEMA_2 = """
 CREATE TABLE history (
     client_id   TEXT NOT NULL REFERENCES operations (client_id) ON DELETE CASCADE,
@@ -86,7 +88,8 @@ CREATE TABLE history (
     update_seq  TEXT,
     PRIMARY KEY (client_id, entry_index)
 ) WITHOUT ROWID;
-ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT
+ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT;
+DROP INDEX IF EXISTS operations_platform
 """
 
 _ROWS = RowWriter("?", text_body=False, flag=int)
@@ -146,11 +149,15 @@ class SqliteJournal(Journal):
                 raise JournalError(
                     f"journal {self.path!r} has schema {version}, newer than {SCHEMA_VERSION}"
                 )
-            with self.atomic():
-                self._create_schema()  # statement by statement: executescript would COMMIT
-                if version < 2:
-                    self._migrate_to_2()
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                with self.atomic():
+                    # again under the write lock: another process may have just migrated
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    if version < 1:
+                        self._create_schema()  # one by one: executescript would COMMIT
+                    if version < 2:
+                        self._migrate_to_2()
+                    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             # the files this connection writes; a commit into others would be lost
             self._files = self._file_ids() if self.path != ":memory:" else None
         except sqlite3.Error as exc:
