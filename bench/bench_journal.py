@@ -43,7 +43,7 @@ from chainops.core.journal import SqliteJournal
 from chainops.core.transaction import Transaction, TxState, TxUpdate
 
 N = 300
-ROUNDS = 5
+ROUNDS = 8  # a multiple of the stores compared together (4, 2): each goes first as often
 GROUP = 15  # saves per commit in the group-commit figure (N is a multiple)
 ISSUE_FIGURE = 3150.0  # writes/s of the schema-1 journal at FULL sync on the reference machine
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -261,34 +261,54 @@ def _interleaved(
     batches: list[list[Transaction]],
     wrap: Callable[[Writer], Writer] = lambda w: w,
     per_item: int = 1,
-) -> dict[str, float]:
-    """Median writes/s of each store, rounds interleaved, each round on fresh operations."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median writes/s and CPU µs per write of each store, rounds interleaved, fresh operations.
+
+    The CPU time (this process, user + system) leaves out the waits for the disk
+    and for other processes, so it stays comparable on a busy machine.
+    """
     rates: dict[str, list[float]] = {s: [] for s in stores}
+    cpu: dict[str, list[float]] = {s: [] for s in stores}
     with tempfile.TemporaryDirectory() as tmp:
         writers = {}
         with contextlib.ExitStack() as stack:
             for store in stores:
                 writers[store] = wrap(stack.enter_context(_writer(store, Path(tmp))))
             for round_ in range(ROUNDS):
-                for store in stores:
+                # the order turns every round: going first or last must not favour a store
+                order = stores[round_ % len(stores) :] + stores[: round_ % len(stores)]
+                for store in order:
                     batch = batches[round_ * len(stores) + stores.index(store)]
                     write = writers[store]
-                    began = time.perf_counter()
+                    began, began_cpu = time.perf_counter(), time.process_time()
                     for tx in batch:
                         write(tx)
-                    rates[store].append(per_item * len(batch) / (time.perf_counter() - began))
-    return {s: statistics.median(r) for s, r in rates.items()}
+                    writes = per_item * len(batch)
+                    rates[store].append(writes / (time.perf_counter() - began))
+                    cpu[store].append(1e6 * (time.process_time() - began_cpu) / writes)
+    return (
+        {s: statistics.median(r) for s, r in rates.items()},
+        {s: round(statistics.median(c), 1) for s, c in cpu.items()},
+    )
 
 
 def run() -> list[Result]:
     stores: tuple[Store, ...] = ("ours", "ours_normal", "schema1", "plain")
     txs = _signed_transactions(N * ROUNDS * len(stores))
     batches = [txs[i : i + N] for i in range(0, len(txs), N)]
-    single = _interleaved(stores, batches)
+    single, single_cpu = _interleaved(stores, batches)
     fresh = _signed_transactions(N // 3 * ROUNDS * 2)
     thirds = [fresh[i : i + N // 3] for i in range(0, len(fresh), N // 3)]
-    lifecycle = _interleaved(("ours", "schema1"), thirds, _lifecycle, per_item=3)
-    grouped = _interleaved(("ours_group", "schema1_group"), batches)
+    lifecycle, lifecycle_cpu = _interleaved(("ours", "schema1"), thirds, _lifecycle, per_item=3)
+    grouped, grouped_cpu = _interleaved(("ours_group", "schema1_group"), batches)
+    cpu = {
+        "cpu_us_per_save_ours": single_cpu["ours"],
+        "cpu_us_per_save_schema1": single_cpu["schema1"],
+        "cpu_us_per_save_ours_grouped": grouped_cpu["ours_group"],
+        "cpu_us_per_save_schema1_grouped": grouped_cpu["schema1_group"],
+        "cpu_us_per_save_ours_lifecycle": lifecycle_cpu["ours"],
+        "cpu_us_per_save_schema1_lifecycle": lifecycle_cpu["schema1"],
+    }
     pages = {
         f"pages_per_save_{store}{'_lifecycle' if per_item == 3 else ''}": _pages_per_save(
             store, wrap, per_item
@@ -300,7 +320,9 @@ def run() -> list[Result]:
     print(
         f"journal FULL sync: {single['ours']:.0f} writes/s = {vs_issue:.2f}x the issue's "
         f"{ISSUE_FIGURE:.0f}, {single['ours'] / single['schema1']:.2f}x the schema-1 path "
-        f"({single['schema1']:.0f}) in this run"
+        f"({single['schema1']:.0f}) in this run; CPU per save {cpu['cpu_us_per_save_ours']} µs "
+        f"vs {cpu['cpu_us_per_save_schema1']} µs, grouped {cpu['cpu_us_per_save_ours_grouped']}"
+        f" vs {cpu['cpu_us_per_save_schema1_grouped']}; pages per save {pages}"
     )
     plain = "default sqlite3 (rollback journal, FULL sync), JSON blob per commit"
     schema1 = "schema-1 journal path (whole operation JSON per save), WAL, FULL sync"
@@ -330,7 +352,7 @@ def run() -> list[Result]:
             baseline=single["schema1"],
             baseline_name=schema1,
             higher_is_better=True,
-            details={"synchronous": "FULL", "vs_issue_figure": vs_issue, **pages},
+            details={"synchronous": "FULL", "vs_issue_figure": vs_issue, **pages, **cpu},
         ),
         Result(
             name="journal_group_commit_vs_schema1",
@@ -339,7 +361,7 @@ def run() -> list[Result]:
             baseline=grouped["schema1_group"],
             baseline_name=schema1 + f"; {GROUP} saves per commit",
             higher_is_better=True,
-            details={"synchronous": "FULL", "saves_per_commit": GROUP},
+            details={"synchronous": "FULL", "saves_per_commit": GROUP, **cpu},
         ),
         Result(
             name="journal_lifecycle_vs_schema1",
@@ -348,6 +370,6 @@ def run() -> list[Result]:
             baseline=lifecycle["schema1"],
             baseline_name=schema1 + "; signed, broadcast, confirmed saves",
             higher_is_better=True,
-            details={"synchronous": "FULL", "saves_per_transaction": 3, **pages},
+            details={"synchronous": "FULL", "saves_per_transaction": 3, **pages, **cpu},
         ),
     ]

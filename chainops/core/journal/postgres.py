@@ -300,13 +300,17 @@ class PostgresJournal(Journal):
         with self.atomic():
             conn = self._connection()
             try:
-                # FOR UPDATE: a concurrent writer of the same operation waits for our verdict
-                stored = conn.execute(
-                    "SELECT kind, version, venue_id, terminal FROM operations"
-                    " WHERE client_id = %s FOR UPDATE",
-                    (str(operation.client_id),),
-                ).fetchone()
-                entries, everything = _write(conn, operation, stored, self._written)
+                appended = _ROWS.append(conn.execute, _many(conn), operation, self._written)
+                if appended is not None:
+                    entries, everything = appended, False
+                else:
+                    # FOR UPDATE: a concurrent writer of the same operation waits for our verdict
+                    stored = conn.execute(
+                        "SELECT kind, version, venue_id, terminal FROM operations"
+                        " WHERE client_id = %s FOR UPDATE",
+                        (str(operation.client_id),),
+                    ).fetchone()
+                    entries, everything = _write(conn, operation, stored, self._written)
                 if isinstance(operation, Transaction):
                     self._save_attempts(operation, entries, everything)
                 _ROWS.remember(self._written, operation)
@@ -453,12 +457,17 @@ def _write(
     written: Written,
 ) -> tuple[Sequence[HistoryEntry], bool]:
     """The operation row and new history rows (see :meth:`RowWriter.write`)."""
+    return _ROWS.write(conn.execute, _many(conn), operation, stored, written)
+
+
+def _many(conn: psycopg.Connection[Any]) -> Callable[[str, Sequence[Sequence[Any]]], None]:
+    """``executemany`` on a connection (psycopg has it on cursors only)."""
 
     def execute_many(query: str, rows: Sequence[Sequence[Any]]) -> None:
         with conn.cursor() as cur:
             cur.executemany(query, rows)
 
-    return _ROWS.write(conn.execute, execute_many, operation, stored, written)
+    return execute_many
 
 
 def _redact(conninfo: str) -> str:

@@ -234,8 +234,9 @@ def build_operations(
 
 
 Execute = Callable[[str, Sequence[Any]], Any]
-# client id -> (the object last written, its history length then)
-Written = dict[str, tuple["weakref.ref[Operation[Any]]", int]]
+# client id -> the object last written, and its history length, indexed venue id and
+# terminal flag as written
+Written = dict[str, tuple["weakref.ref[Operation[Any]]", int, str | None, Any]]
 ExecuteMany = Callable[[str, Sequence[Sequence[Any]]], Any]
 
 
@@ -274,6 +275,10 @@ class RowWriter:
             for venue in (False, True)
             for terminal in (False, True)
         }
+        # the same, only onto the version this journal wrote last
+        self.update_written = {
+            key: f"{sql} AND version = {mark}" for key, sql in self.update_operation.items()
+        }
         self.clear_history = f"DELETE FROM history WHERE client_id = {mark}"
         self.insert_history = (
             f"INSERT INTO history (client_id, {HISTORY_COLUMNS}) VALUES ({marks(9)})"
@@ -284,6 +289,44 @@ class RowWriter:
             " broadcast_at = excluded.broadcast_at"
             " WHERE tx_attempts.hash = excluded.hash"
         )
+
+    def append(
+        self,
+        execute: Execute,
+        execute_many: ExecuteMany,
+        operation: Operation[Any],
+        written: Written,
+    ) -> Sequence[HistoryEntry] | None:
+        """Save the object this journal wrote last, if the stored copy is still that one.
+
+        No read first: the update is conditional on the stored version, and the
+        new history rows follow it. Returns the entries written, or None (nothing
+        written) when :meth:`write` must decide from the stored copy instead.
+        """
+        client_id = str(operation.client_id)
+        mine = written.get(client_id)
+        history = operation._history  # read-only here: no copy of the whole history
+        if mine is None or mine[0]() is not operation or len(history) < mine[1]:
+            return None
+        version = mine[1]
+        venue_id = indexed_venue_id(operation)
+        terminal = self._flag(operation.is_terminal)
+        new_venue, new_terminal = venue_id != mine[2], terminal != mine[3]
+        changed = (venue_id,) * new_venue + (terminal,) * new_terminal
+        state = self._state(operation, len(history))
+        update = self.update_written[new_venue, new_terminal]
+        if execute(update, (*changed, *state, client_id, version)).rowcount != 1:
+            return None  # another writer moved the stored copy
+        entries = history[version:]
+        if entries:
+            execute_many(self.insert_history, history_rows(client_id, entries, version))
+        return entries
+
+    def _state(self, operation: Operation[Any], version: int) -> tuple[Any, ...]:
+        """The columns every save rewrites: state, version, updated_at, body."""
+        encoded = encode_state(operation)
+        body: str | bytes = encoded.decode() if self._text_body else encoded
+        return (operation.state._value_, version, text_time(operation.updated_us), body)
 
     def write(
         self,
@@ -313,11 +356,9 @@ class RowWriter:
                     f"{client_id}: refusing to overwrite a newer copy "
                     f"({stored[1]} history entries) with an older one ({version})"
                 )
-        encoded = encode_state(operation)
-        body: str | bytes = encoded.decode() if self._text_body else encoded
         venue_id = indexed_venue_id(operation)
         terminal = self._flag(operation.is_terminal)
-        state = (operation.state._value_, version, text_time(operation.updated_us), body)
+        state = self._state(operation, version)
         mine = written.get(client_id)
         everything = (
             stored is None or mine is None or mine[1] != stored[1] or mine[0]() is not operation
@@ -359,13 +400,15 @@ class RowWriter:
                     f"{client_id}: attempt {attempt.index} is journalled with another hash"
                 )
 
-    @staticmethod
-    def remember(written: Written, operation: Operation[Any]) -> None:
+    def remember(self, written: Written, operation: Operation[Any]) -> None:
         """Note the copy just written (a final operation is forgotten)."""
+        client_id = str(operation.client_id)
         if operation.is_terminal:
-            written.pop(str(operation.client_id), None)  # nothing more will be appended
-        else:
-            written[str(operation.client_id)] = (weakref.ref(operation), len(operation.history))
+            written.pop(client_id, None)  # nothing more will be appended
+            return
+        ref = weakref.ref(operation)
+        venue_id = indexed_venue_id(operation)
+        written[client_id] = (ref, len(operation._history), venue_id, self._flag(False))
 
 
 def text_time(value: int) -> str:

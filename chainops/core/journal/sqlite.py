@@ -284,11 +284,18 @@ class SqliteJournal(Journal):
 
     def save(self, operation: Operation[Any]) -> None:
         with self.atomic():
-            stored = self._conn.execute(
-                "SELECT kind, version, venue_id, terminal FROM operations WHERE client_id = ?",
-                (str(operation.client_id),),
-            ).fetchone()
-            self._write(operation, stored)
+            conn = self._conn
+            entries = _ROWS.append(conn.execute, conn.executemany, operation, self._written)
+            if entries is None:
+                stored = conn.execute(
+                    "SELECT kind, version, venue_id, terminal FROM operations WHERE client_id = ?",
+                    (str(operation.client_id),),
+                ).fetchone()
+                self._write(operation, stored)
+                return
+            if isinstance(operation, Transaction):
+                self._save_attempts(operation, entries, False)
+            _ROWS.remember(self._written, operation)
 
     def _write(self, operation: Operation[Any], stored: Sequence[Any] | None) -> None:
         """Write what changed since the stored copy (see :meth:`RowWriter.write`)."""
