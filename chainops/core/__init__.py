@@ -20,6 +20,7 @@ from chainops.core import operation as _operation
 from chainops.core import order as _order
 from chainops.core import platforms as _platforms
 from chainops.core import priority as _priority
+from chainops.core import statemachine as _statemachine
 from chainops.core import transaction as _transaction
 from chainops.core.assets import *  # noqa: F403
 from chainops.core.attempt import *  # noqa: F403
@@ -33,6 +34,7 @@ from chainops.core.operation import *  # noqa: F403
 from chainops.core.order import *  # noqa: F403
 from chainops.core.platforms import *  # noqa: F403
 from chainops.core.priority import *  # noqa: F403
+from chainops.core.statemachine import *  # noqa: F403
 from chainops.core.transaction import *  # noqa: F403
 
 __all__ = [
@@ -48,5 +50,6 @@ __all__ = [
     *_order.__all__,
     *_platforms.__all__,
     *_priority.__all__,
+    *_statemachine.__all__,
     *_transaction.__all__,
 ]

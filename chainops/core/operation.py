@@ -1,6 +1,7 @@
-"""The machinery shared by every operation: state tables and the Operation base.
+"""The machinery shared by every operation: the Operation base.
 
-An :class:`Operation` owns a state from a :class:`StateMachine` table and an
+An :class:`Operation` owns a state from a :class:`StateMachine` table
+(``statemachine.py``) and an
 append-only history of :class:`HistoryEntry` values. Two ways move it:
 
 * ``transition(target)``: strict; an edge missing from the table raises
@@ -28,7 +29,7 @@ import asyncio
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
@@ -46,12 +47,12 @@ from chainops.core.history import (
     to_us,
 )
 from chainops.core.ids import ClientId, VenueId
+from chainops.core.statemachine import StateMachine
 
 __all__ = [
     "Operation",
     "OperationController",
     "OperationListener",
-    "StateMachine",
     "operation_from_dict",
     "operation_from_json",
 ]
@@ -60,51 +61,6 @@ log = logging.getLogger("chainops.core")
 
 
 S = TypeVar("S", bound=LabelEnum)
-
-
-class StateMachine(Generic[S]):
-    """A transition table: ``state -> allowed targets``; no targets means terminal.
-
-    ``rank`` orders states by progress, so that a move to a lower rank can be
-    recognised as a stale (late) report rather than news.
-    """
-
-    def __init__(
-        self,
-        kind: str,
-        initial: S,
-        table: Mapping[S, Iterable[S]],
-        rank: Mapping[S, int],
-    ) -> None:
-        states = set(type(initial))
-        if set(table) != states or set(rank) != states:
-            raise ValueError(f"{kind}: table and rank must cover every state")
-        self.kind = kind
-        self.initial = initial
-        self.table: Mapping[S, frozenset[S]] = {s: frozenset(t) for s, t in table.items()}
-        self.terminal: frozenset[S] = frozenset(s for s, t in self.table.items() if not t)
-        self.rank = dict(rank)
-
-    def can(self, source: S, target: S) -> bool:
-        """True if ``source -> target`` is in the table."""
-        return target in self.table[source]
-
-    def check(self, source: S, target: S) -> None:
-        """Raise :class:`InvalidTransition` unless ``source -> target`` is allowed."""
-        if not self.can(source, target):
-            raise InvalidTransition(self.kind, source.name, target.name)
-
-    def is_terminal(self, state: S) -> bool:
-        """True if no transition leaves ``state``."""
-        return state in self.terminal
-
-    def is_backwards(self, source: S, target: S) -> bool:
-        """True if ``target`` is less advanced than ``source``."""
-        return self.rank[target] < self.rank[source]
-
-    def edges(self) -> list[tuple[S, S]]:
-        """Every allowed ``(source, target)`` pair."""
-        return [(s, t) for s, targets in self.table.items() for t in sorted(targets)]
 
 
 OperationListener = Callable[["Operation[Any]", HistoryEntry], None]
@@ -174,10 +130,6 @@ class Operation(ABC, Generic[S]):
     def updated_at(self) -> datetime:
         """When the latest change was applied (UTC)."""
         return from_us(self._updated_us)
-
-    @updated_at.setter
-    def updated_at(self, value: datetime) -> None:
-        self._updated_us = to_us(check_time(value, "updated_at"))
 
     @property
     def created_us(self) -> int:
@@ -313,17 +265,11 @@ class Operation(ABC, Generic[S]):
         self._record(Change.TRANSITION, previous, ref=ref, reason=reason, sequence=sequence, at=at)
 
     def _record(
-        self,
-        change: Change,
-        previous: S | None,
-        *,
-        ref: str | None = None,
-        reason: str | None = None,
-        sequence: int | None = None,
-        at: datetime | None = None,
+        self, change: Change, previous: S | None, *, at: datetime | None = None, **fields: Any
     ) -> HistoryEntry:
+        """Append a history entry (``fields``: ref, reason, sequence) at ``at`` or now."""
         when = now_us() if at is None else to_us(check_time(at, "at"))
-        return self._record_us(change, previous, when, ref, reason, sequence)
+        return self._record_us(change, previous, when, **fields)
 
     def _record_us(
         self,
@@ -460,9 +406,9 @@ class Operation(ABC, Generic[S]):
         }
 
     def _state_dict(self) -> dict[str, Any]:
-        """The current state without the history, times as integer microseconds.
+        """The state without the history, times in integer µs: what each journal save rewrites.
 
-        What the journal rewrites on each save (the history is appended as rows).
+        ``from_dict`` rebuilds the operation from it plus ``history`` (and ``attempts``).
         """
         return {
             "kind": self.kind,
@@ -500,14 +446,6 @@ class Operation(ABC, Generic[S]):
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: Decimals as strings, bytes as hex, enums by name."""
-
-    def journal_state(self) -> dict[str, Any]:
-        """The current state as the journal stores it: no history (nor attempts), int times.
-
-        ``from_dict`` rebuilds the operation from it plus ``history`` (and
-        ``attempts``) given as objects.
-        """
-        return self._state_dict()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:

@@ -38,7 +38,8 @@ from chainops.core.history import (
     load_time,
 )
 from chainops.core.ids import ClientId, TradingPair, VenueId
-from chainops.core.operation import Operation, StateMachine
+from chainops.core.operation import Operation
+from chainops.core.statemachine import StateMachine
 
 __all__ = [
     "ORDER_STATES",

@@ -44,7 +44,8 @@ from chainops.core.ids import (
     TxHash,
     parse_account,
 )
-from chainops.core.operation import Operation, OperationController, StateMachine
+from chainops.core.operation import Operation, OperationController
+from chainops.core.statemachine import StateMachine
 
 __all__ = ["TX_STATES", "Transaction", "TxController", "TxState", "TxUpdate"]
 

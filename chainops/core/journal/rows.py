@@ -2,7 +2,7 @@
 
 An operation is stored as three parts:
 
-* its current state (:meth:`Operation.journal_state`, msgspec JSON, times as
+* its current state (:meth:`Operation._state_dict`, msgspec JSON, times as
   integer microseconds; for a transaction also its attempts' errors), rewritten
   in place on each save;
 * its history, one row per entry, appended: a save writes only the entries
@@ -52,7 +52,7 @@ ATTEMPT_STATE_COLUMNS = f"{ATTEMPT_COLUMNS}, broadcast_at"
 
 def encode_state(operation: Operation[Any]) -> bytes:
     """The body column: the current state without history or attempts."""
-    state = operation.journal_state()
+    state = operation._state_dict()
     if isinstance(operation, Transaction):
         errors = {str(a.index): a.error.to_dict() for a in operation.attempts if a.error}
         if errors:
