@@ -147,6 +147,29 @@ def rows(journal: Journal, client_id: str) -> tuple[Any, ...]:
 
 
 @contextlib.contextmanager
+def two_writers(store: str, folder: Path) -> Iterator[tuple[Journal, Journal]]:
+    """Two journals on one store, as two processes would open it."""
+    if store == "sqlite":
+        with SqliteJournal(folder / "j.sqlite") as a, SqliteJournal(folder / "j.sqlite") as b:
+            yield a, b
+        return
+    from pg_helpers import drop_schema, new_schema, pg_url, require_pg
+
+    require_pg()
+    from chainops.core.journal.postgres import PostgresJournal
+
+    schema = new_schema()
+    try:
+        with (
+            PostgresJournal(pg_url(), schema=schema) as a,
+            PostgresJournal(pg_url(), schema=schema) as b,
+        ):
+            yield a, b
+    finally:
+        drop_schema(schema)
+
+
+@contextlib.contextmanager
 def sqlite_pair() -> Iterator[tuple[Journal, Journal]]:
     with SqliteJournal(":memory:") as a, SqliteJournal(":memory:") as b:
         yield a, b
@@ -217,17 +240,24 @@ class TestIncremental:
             assert incremental.load("o1") == order == whole.load("o1")
             assert rows(incremental, "o1") == rows(whole, "o1")
 
-    def test_another_writer_in_between_rewrites_whole(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("store", ["sqlite", "postgres"])
+    def test_another_writer_in_between_rewrites_whole(self, store: str, tmp_path: Path) -> None:
         """A copy this journal did not write last is rewritten, never appended onto."""
-        path = tmp_path / "j.sqlite"
-        with SqliteJournal(path) as first, SqliteJournal(path) as second:
+        with two_writers(store, tmp_path) as (first, second):
             order = make_order()
             first.save(order)
             order.apply(OrderUpdate(state=OrderState.OPEN, venue_id="9"))
             second.save(order)
-            order.apply(OrderUpdate(state=OrderState.CANCELED))
+            fill = Fill(
+                fill_id="t1", price=Decimal(2000), base_amount=Decimal("0.5"), quote_amount=1000
+            )
+            order.apply(OrderUpdate(fills=(fill,)))  # PARTIALLY_FILLED: still live
             first.save(order)  # the stored version moved under it: whole rewrite
             assert first.load("o1") == order == second.load("o1")
+            assert len(rows(first, "o1")[1]) == len(order.history)  # no entry twice
+            order.apply(OrderUpdate(state=OrderState.CANCELED))
+            second.save(order)
+            assert first.load("o1") == order
 
     def test_rolled_back_save_is_rewritten_next_time(self, tmp_path: Path) -> None:
         with SqliteJournal(tmp_path / "j.sqlite") as journal:
