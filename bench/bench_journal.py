@@ -1,24 +1,54 @@
-"""Journal writes: an attempt journalled before broadcast, against a plain SQLite baseline."""
+"""Journal writes: an attempt journalled before broadcast, against plain SQLite and schema 1.
+
+Every round of ours is interleaved with a round of its baseline, so a busy machine
+slows both alike:
+
+* ``journal_write``: ``SqliteJournal.save`` of a signed transaction with its attempt
+  (WAL, FULL sync), one commit per save, against default sqlite3 with a JSON blob;
+* ``journal_write_vs_schema1``: the same against the schema-1 write path (the whole
+  operation as JSON rewritten on every save), on the same pragmas;
+* ``journal_lifecycle_vs_schema1``: a transfer's three saves (signed, broadcast,
+  confirmed), each its own commit, against the schema-1 path.
+* ``journal_group_commit_vs_schema1``: saves committed GROUP at a time, as the
+  operators' group commit does within one event-loop turn, against the schema-1 path
+  grouped the same way.
+
+One commit per save at FULL sync is bound by the fsync and the pages it writes (about
+a dozen per new transaction for either schema: the row, its indexes, the attempt and
+its indexes); the cost of the save itself shows in the NORMAL and grouped figures.
+
+``details.vs_issue_figure`` is ours against 3,150 writes/s, the FULL-sync figure
+the schema-1 journal reached on the reference machine.
+"""
 
 from __future__ import annotations
 
-import itertools
+import contextlib
+import json
 import sqlite3
+import statistics
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 from eth_account import Account
 
-from bench.harness import Result, per_second
-from chainops.core.attempt import FeeParams, TxAttempt
+from bench.harness import Result
+from chainops.core.attempt import FeeParams, TxAttempt, TxReceipt
 from chainops.core.ids import ClientIdGenerator, TxHash
 from chainops.core.journal import SqliteJournal
-from chainops.core.transaction import Transaction
+from chainops.core.transaction import Transaction, TxState, TxUpdate
 
 N = 300
+ROUNDS = 8  # a multiple of the stores compared together (4, 2): each goes first as often
+GROUP = 15  # saves per commit in the group-commit figure (N is a multiple)
+ISSUE_FIGURE = 3150.0  # writes/s of the schema-1 journal at FULL sync on the reference machine
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+
+Writer = Callable[[Transaction], None]
 
 
 def _signed_transactions(n: int) -> list[Transaction]:
@@ -61,53 +91,285 @@ def _signed_transactions(n: int) -> list[Transaction]:
     return out
 
 
-Writer = Callable[[Transaction], None]
+def _lifecycle(write: Writer) -> Writer:
+    """A writer journalling a transaction at its three moments: signed, broadcast, confirmed."""
+
+    def three_saves(tx: Transaction) -> None:
+        write(tx)
+        tx.mark_broadcast(0)
+        write(tx)
+        attempt = tx.attempts[0]
+        receipt = TxReceipt(transaction_hash=attempt.hash, block_number=1, status=1)
+        tx.apply(TxUpdate(state=TxState.CONFIRMED, receipt=receipt, confirmations=1))
+        write(tx)
+
+    return three_saves
 
 
-def _rate(make_writer: Callable[[Path], Writer], txs: list[Transaction]) -> float:
+class SchemaOneJournal:
+    """The schema-1 write path: the whole operation as JSON in one row, on every save."""
+
+    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+        # the same pragmas and schema-1 tables as the store it replaced
+        self._conn = conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        for statement in (
+            "CREATE TABLE operations (client_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+            " platform TEXT NOT NULL, owner TEXT NOT NULL, venue_id TEXT, state TEXT NOT NULL,"
+            " terminal INTEGER NOT NULL, version INTEGER NOT NULL, created_at TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL, body TEXT NOT NULL)",
+            "CREATE INDEX operations_venue ON operations (venue_id) WHERE venue_id IS NOT NULL",
+            "CREATE INDEX operations_open ON operations (created_at) WHERE terminal = 0",
+            "CREATE INDEX operations_owner ON operations (owner, platform, created_at)",
+            "CREATE INDEX operations_platform ON operations (platform, created_at)",
+            "CREATE TABLE tx_attempts (client_id TEXT NOT NULL REFERENCES operations"
+            " (client_id) ON DELETE CASCADE, attempt_index INTEGER NOT NULL,"
+            " hash TEXT NOT NULL UNIQUE, raw BLOB NOT NULL, nonce INTEGER, fee TEXT NOT NULL,"
+            " kind TEXT NOT NULL, blockhash TEXT, last_valid_block_height INTEGER,"
+            " created_at TEXT NOT NULL, PRIMARY KEY (client_id, attempt_index))",
+        ):
+            conn.execute(statement)
+
+    def save(self, tx: Transaction) -> None:
+        self.save_many([tx])
+
+    def save_many(self, txs: list[Transaction]) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        for tx in txs:
+            self._save(tx)
+        self._conn.execute("COMMIT")
+
+    def _save(self, tx: Transaction) -> None:
+        conn = self._conn
+        body = tx.to_json()
+        cid = str(tx.client_id)
+        conn.execute("SELECT kind, version FROM operations WHERE client_id = ?", (cid,))
+        conn.execute(
+            "INSERT INTO operations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (client_id) DO UPDATE SET venue_id = excluded.venue_id,"
+            " state = excluded.state, terminal = excluded.terminal, version = excluded.version,"
+            " updated_at = excluded.updated_at, body = excluded.body",
+            (
+                cid,
+                tx.kind,
+                tx.platform,
+                tx.owner,
+                str(tx.venue_id),
+                tx.state.name,
+                int(tx.is_terminal),
+                len(tx.history),
+                tx.created_at.isoformat(timespec="microseconds"),
+                tx.updated_at.isoformat(timespec="microseconds"),
+                body,
+            ),
+        )
+        known = dict(
+            conn.execute(
+                "SELECT attempt_index, hash FROM tx_attempts WHERE client_id = ?", (cid,)
+            ).fetchall()
+        )
+        for a in tx.attempts:
+            if a.index not in known:
+                conn.execute(
+                    "INSERT INTO tx_attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        cid,
+                        a.index,
+                        str(a.hash),
+                        a.raw,
+                        a.nonce,
+                        json.dumps(a.fee.to_dict(), sort_keys=True),
+                        a.kind.name,
+                        a.blockhash,
+                        a.last_valid_block_height,
+                        a.created_at.isoformat(),
+                    ),
+                )
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _plain_sqlite(path: Path) -> tuple[Writer, Callable[[], None]]:
+    # What a bot usually does: default SQLite (rollback journal, FULL sync), JSON blob.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE ops (id TEXT PRIMARY KEY, body TEXT)")
+
+    def write(tx: Transaction) -> None:
+        conn.execute("BEGIN")
+        conn.execute("INSERT OR REPLACE INTO ops VALUES (?, ?)", (tx.client_id, tx.to_json()))
+        conn.execute("COMMIT")
+
+    return write, conn.close
+
+
+Store = Literal["ours", "ours_normal", "schema1", "plain", "ours_group", "schema1_group"]
+
+
+def _in_groups(save_many: Callable[[list[Transaction]], None]) -> Writer:
+    """A writer committing every GROUP saves together, as group commit does in a loop turn."""
+    pending: list[Transaction] = []
+
+    def write(tx: Transaction) -> None:
+        pending.append(tx)
+        if len(pending) == GROUP:
+            save_many(pending)
+            pending.clear()
+
+    return write
+
+
+@contextmanager
+def _writer(store: Store, folder: Path) -> Iterator[Writer]:
+    if store in ("ours", "ours_normal", "ours_group"):
+        sync: Literal["FULL", "NORMAL"] = "NORMAL" if store == "ours_normal" else "FULL"
+        journal = SqliteJournal(folder / f"{store}.sqlite", synchronous=sync)
+        yield _in_groups(journal.save_many) if store == "ours_group" else journal.save
+        journal.close()
+    elif store in ("schema1", "schema1_group"):
+        old = SchemaOneJournal(folder / f"{store}.sqlite")
+        yield _in_groups(old.save_many) if store == "schema1_group" else old.save
+        old.close()
+    else:
+        write, close = _plain_sqlite(folder / "plain.sqlite")
+        yield write
+        close()
+
+
+def _pages_per_save(store: Store, wrap: Callable[[Writer], Writer], per_item: int) -> float:
+    """WAL pages each save commits (checkpoints off): what the fsync carries, load-independent."""
+    # few enough saves to stay under the 1,000-page auto-checkpoint, which would reset the WAL
+    count = 60 if per_item == 1 else 40
+    txs = _signed_transactions(50 + count)
+    with tempfile.TemporaryDirectory() as tmp, _writer(store, Path(tmp)) as save:
+        wal = next(Path(tmp).glob("*.sqlite")).with_suffix(".sqlite-wal")
+        write = wrap(save)
+        for tx in txs[:50]:  # past the first pages of each table
+            write(tx)
+        sqlite3.connect(wal.with_suffix(".sqlite")).execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = wal.stat().st_size
+        for tx in txs[50:]:
+            write(tx)
+        frames = (wal.stat().st_size - before) / (4096 + 24)  # page + frame header
+    return round(frames / (count * per_item), 2)
+
+
+def _interleaved(
+    stores: tuple[Store, ...],
+    batches: list[list[Transaction]],
+    wrap: Callable[[Writer], Writer] = lambda w: w,
+    per_item: int = 1,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median writes/s and CPU µs per write of each store, rounds interleaved, fresh operations.
+
+    The CPU time (this process, user + system) leaves out the waits for the disk
+    and for other processes, so it stays comparable on a busy machine.
+    """
+    rates: dict[str, list[float]] = {s: [] for s in stores}
+    cpu: dict[str, list[float]] = {s: [] for s in stores}
     with tempfile.TemporaryDirectory() as tmp:
-        write = make_writer(Path(tmp))
-        it = itertools.cycle(txs)
-        return per_second(lambda: write(next(it)), N, repeats=3)
+        writers = {}
+        with contextlib.ExitStack() as stack:
+            for store in stores:
+                writers[store] = wrap(stack.enter_context(_writer(store, Path(tmp))))
+            for round_ in range(ROUNDS):
+                # the order turns every round: going first or last must not favour a store
+                order = stores[round_ % len(stores) :] + stores[: round_ % len(stores)]
+                for store in order:
+                    batch = batches[round_ * len(stores) + stores.index(store)]
+                    write = writers[store]
+                    began, began_cpu = time.perf_counter(), time.process_time()
+                    for tx in batch:
+                        write(tx)
+                    writes = per_item * len(batch)
+                    rates[store].append(writes / (time.perf_counter() - began))
+                    cpu[store].append(1e6 * (time.process_time() - began_cpu) / writes)
+    return (
+        {s: statistics.median(r) for s, r in rates.items()},
+        {s: round(statistics.median(c), 1) for s, c in cpu.items()},
+    )
 
 
 def run() -> list[Result]:
-    txs = _signed_transactions(N * 3)
-
-    def ours(folder: Path, synchronous: Literal["FULL", "NORMAL"] = "FULL") -> Writer:
-        journal = SqliteJournal(folder / "j.sqlite", synchronous=synchronous)
-        return journal.save
-
-    def baseline(folder: Path) -> Writer:
-        # What a bot usually does: default SQLite (rollback journal, FULL sync), JSON blob.
-        conn = sqlite3.connect(folder / "b.sqlite", isolation_level=None)
-        conn.execute("CREATE TABLE ops (id TEXT PRIMARY KEY, body TEXT)")
-
-        def write(tx: Transaction) -> None:
-            conn.execute("BEGIN")
-            conn.execute("INSERT OR REPLACE INTO ops VALUES (?, ?)", (tx.client_id, tx.to_json()))
-            conn.execute("COMMIT")
-
-        return write
-
-    base = _rate(baseline, txs)
+    stores: tuple[Store, ...] = ("ours", "ours_normal", "schema1", "plain")
+    txs = _signed_transactions(N * ROUNDS * len(stores))
+    batches = [txs[i : i + N] for i in range(0, len(txs), N)]
+    single, single_cpu = _interleaved(stores, batches)
+    fresh = _signed_transactions(N // 3 * ROUNDS * 2)
+    thirds = [fresh[i : i + N // 3] for i in range(0, len(fresh), N // 3)]
+    lifecycle, lifecycle_cpu = _interleaved(("ours", "schema1"), thirds, _lifecycle, per_item=3)
+    grouped, grouped_cpu = _interleaved(("ours_group", "schema1_group"), batches)
+    cpu = {
+        "cpu_us_per_save_ours": single_cpu["ours"],
+        "cpu_us_per_save_schema1": single_cpu["schema1"],
+        "cpu_us_per_save_ours_grouped": grouped_cpu["ours_group"],
+        "cpu_us_per_save_schema1_grouped": grouped_cpu["schema1_group"],
+        "cpu_us_per_save_ours_lifecycle": lifecycle_cpu["ours"],
+        "cpu_us_per_save_schema1_lifecycle": lifecycle_cpu["schema1"],
+    }
+    pages = {
+        f"pages_per_save_{store}{'_lifecycle' if per_item == 3 else ''}": _pages_per_save(
+            store, wrap, per_item
+        )
+        for store in ("ours", "schema1")
+        for wrap, per_item in (((lambda w: w), 1), (_lifecycle, 3))
+    }
+    vs_issue = single["ours"] / ISSUE_FIGURE
+    print(
+        f"journal FULL sync: {single['ours']:.0f} writes/s = {vs_issue:.2f}x the issue's "
+        f"{ISSUE_FIGURE:.0f}, {single['ours'] / single['schema1']:.2f}x the schema-1 path "
+        f"({single['schema1']:.0f}) in this run; CPU per save {cpu['cpu_us_per_save_ours']} µs "
+        f"vs {cpu['cpu_us_per_save_schema1']} µs, grouped {cpu['cpu_us_per_save_ours_grouped']}"
+        f" vs {cpu['cpu_us_per_save_schema1_grouped']}; pages per save {pages}"
+    )
+    plain = "default sqlite3 (rollback journal, FULL sync), JSON blob per commit"
+    schema1 = "schema-1 journal path (whole operation JSON per save), WAL, FULL sync"
     return [
         Result(
             name="journal_write",
             unit="writes/s",
-            ours=_rate(ours, txs),
-            baseline=base,
-            baseline_name="default sqlite3 (rollback journal, FULL sync), JSON blob per commit",
+            ours=single["ours"],
+            baseline=single["plain"],
+            baseline_name=plain,
             higher_is_better=True,
-            details={"synchronous": "FULL"},
+            details={"synchronous": "FULL", "vs_issue_figure": vs_issue},
         ),
         Result(
             name="journal_write_normal_sync",
             unit="writes/s",
-            ours=_rate(lambda folder: ours(folder, "NORMAL"), txs),
-            baseline=base,
-            baseline_name="default sqlite3 (rollback journal, FULL sync), JSON blob per commit",
+            ours=single["ours_normal"],
+            baseline=single["plain"],
+            baseline_name=plain,
             higher_is_better=True,
             details={"synchronous": "NORMAL"},
+        ),
+        Result(
+            name="journal_write_vs_schema1",
+            unit="writes/s",
+            ours=single["ours"],
+            baseline=single["schema1"],
+            baseline_name=schema1,
+            higher_is_better=True,
+            details={"synchronous": "FULL", "vs_issue_figure": vs_issue, **pages, **cpu},
+        ),
+        Result(
+            name="journal_group_commit_vs_schema1",
+            unit="writes/s",
+            ours=grouped["ours_group"],
+            baseline=grouped["schema1_group"],
+            baseline_name=schema1 + f"; {GROUP} saves per commit",
+            higher_is_better=True,
+            details={"synchronous": "FULL", "saves_per_commit": GROUP, **cpu},
+        ),
+        Result(
+            name="journal_lifecycle_vs_schema1",
+            unit="writes/s",
+            ours=lifecycle["ours"],
+            baseline=lifecycle["schema1"],
+            baseline_name=schema1 + "; signed, broadcast, confirmed saves",
+            higher_is_better=True,
+            details={"synchronous": "FULL", "saves_per_transaction": 3, **pages, **cpu},
         ),
     ]

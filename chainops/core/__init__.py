@@ -21,6 +21,7 @@ from chainops.core import order as _order
 from chainops.core import order_types as _order_types
 from chainops.core import platforms as _platforms
 from chainops.core import priority as _priority
+from chainops.core import statemachine as _statemachine
 from chainops.core import transaction as _transaction
 from chainops.core.assets import *  # noqa: F403
 from chainops.core.attempt import *  # noqa: F403
@@ -35,6 +36,7 @@ from chainops.core.order import *  # noqa: F403
 from chainops.core.order_types import *  # noqa: F403
 from chainops.core.platforms import *  # noqa: F403
 from chainops.core.priority import *  # noqa: F403
+from chainops.core.statemachine import *  # noqa: F403
 from chainops.core.transaction import *  # noqa: F403
 
 __all__ = [
@@ -51,5 +53,6 @@ __all__ = [
     *_order_types.__all__,
     *_platforms.__all__,
     *_priority.__all__,
+    *_statemachine.__all__,
     *_transaction.__all__,
 ]

@@ -76,8 +76,8 @@ class FeeParams:
     compute_unit_limit: int | None = None
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            check_opt_uint(getattr(self, f.name), f.name)
+        for name in _FEE_FIELDS:
+            check_opt_uint(getattr(self, name), name)
         pair = (self.max_fee_per_gas, self.max_priority_fee_per_gas)
         if (pair[0] is None) != (pair[1] is None):
             raise ValidationError(
@@ -96,13 +96,16 @@ class FeeParams:
     def to_dict(self) -> dict[str, int]:
         """JSON-ready form (unset fields omitted)."""
         # field by field: dataclasses.asdict deep-copies, and this runs on every journal write
-        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        values = ((name, getattr(self, name)) for name in _FEE_FIELDS)
         return {k: v for k, v in values if v is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, int]) -> Self:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
+
+
+_FEE_FIELDS = tuple(f.name for f in dataclasses.fields(FeeParams))  # looked up once
 
 
 class AttemptKind(LabelEnum):
@@ -125,6 +128,13 @@ def _check_hash_matches(hash_: TxHash | SolanaSignature, raw: bytes) -> None:
     # a Solana wire transaction starts with a short-vec signature count, then the signatures
     if not raw or not 1 <= raw[0] < 0x80 or raw[1:65] != hash_.to_bytes():
         raise ValidationError(f"signature {hash_} is not the first signature of the transaction")
+
+
+class _Keep:
+    """Marker of an argument left unchanged."""
+
+
+_KEEP = _Keep()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +169,30 @@ class TxAttempt:
     def broadcast(self) -> bool:
         """True once the attempt was handed to the network."""
         return self.broadcast_at is not None
+
+    def evolve(
+        self,
+        *,
+        broadcast_at: datetime | _Keep | None = _KEEP,
+        error: ErrorInfo | _Keep | None = _KEEP,
+    ) -> Self:
+        """A copy with its broadcast time or error changed.
+
+        Only these two fields, which the signed bytes do not cover, so the
+        copy skips re-hashing the raw transaction (``dataclasses.replace``
+        would run every check again).
+        """
+        if not isinstance(broadcast_at, _Keep) and broadcast_at is not None:
+            check_time(broadcast_at, "broadcast_at")
+        if not isinstance(error, _Keep) and error is not None and not isinstance(error, ErrorInfo):
+            raise ValidationError(f"attempt error must be an ErrorInfo, not {type(error).__name__}")
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        if not isinstance(broadcast_at, _Keep):
+            object.__setattr__(copy, "broadcast_at", broadcast_at)
+        if not isinstance(error, _Keep):
+            object.__setattr__(copy, "error", error)
+        return copy
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (raw bytes as 0x-hex)."""
@@ -229,10 +263,14 @@ class TxReceipt:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        values = ((name, getattr(self, name)) for name in _RECEIPT_FIELDS)
         return {k: (str(v) if isinstance(v, str) else v) for k, v in values}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
+
+
+# field names looked up once: dataclasses.fields() rebuilds its tuple on every call
+_RECEIPT_FIELDS = tuple(f.name for f in dataclasses.fields(TxReceipt))

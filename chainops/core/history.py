@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+
+import msgspec
 
 from chainops.core import errors
 from chainops.core.errors import ChainopsError, ValidationError
@@ -15,9 +18,28 @@ from chainops.core.errors import ChainopsError, ValidationError
 __all__ = ["Change", "ErrorInfo", "HistoryEntry"]
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def now_us() -> int:
+    """The current time in integer microseconds since the Unix epoch (UTC)."""
+    return time.time_ns() // 1000
+
+
+def to_us(value: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (exact: no float on the way)."""
+    return (value - EPOCH) // _ONE_US
+
+
+def from_us(value: int) -> datetime:
+    """The UTC datetime of :func:`to_us` microseconds (its exact inverse)."""
+    return EPOCH + timedelta(microseconds=value)
 
 
 def check_time(value: object, what: str = "timestamp") -> datetime:
@@ -34,9 +56,13 @@ def dump_time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def load_time(value: str | None) -> datetime | None:
-    """Inverse of :func:`dump_time`."""
-    return None if value is None else datetime.fromisoformat(value)
+def load_time(value: str | int | None) -> datetime | None:
+    """Inverse of :func:`dump_time`; an int is microseconds since the epoch (journal form)."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return from_us(value)
+    return datetime.fromisoformat(value)
 
 
 class LabelEnum(StrEnum):
@@ -65,11 +91,24 @@ class Change(LabelEnum):
     FEE = "FEE"
 
 
-@dataclass(frozen=True, kw_only=True)
-class HistoryEntry:
-    """One applied change. ``ref`` names its subject (fill id, attempt index, tx hash)."""
+class _EntryMeta(type(msgspec.Struct)):  # type: ignore[misc]
+    """Lets ``HistoryEntry(at=datetime, ...)`` keep working beside the integer field."""
 
-    at: datetime
+    def __call__(cls, *args: Any, at: datetime | None = None, **kwargs: Any) -> Any:
+        if at is not None:
+            kwargs["at_us"] = to_us(check_time(at, "at"))
+        return super().__call__(*args, **kwargs)
+
+
+class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True, metaclass=_EntryMeta):
+    """One applied change. ``ref`` names its subject (fill id, attempt index, tx hash).
+
+    The time is kept as integer microseconds since the epoch (``at_us``);
+    ``at`` renders it as a UTC datetime. Build one with ``at=`` (a datetime)
+    or ``at_us=``.
+    """
+
+    at_us: int
     change: Change
     previous: str | None
     state: str
@@ -77,11 +116,31 @@ class HistoryEntry:
     reason: str | None = None
     sequence: int | None = None
 
+    if TYPE_CHECKING:  # the signature _EntryMeta accepts (a Struct may not define __init__)
+
+        def __init__(
+            self,
+            *,
+            change: Change,
+            previous: str | None,
+            state: str,
+            at: datetime | None = None,
+            at_us: int = ...,
+            ref: str | None = None,
+            reason: str | None = None,
+            sequence: int | None = None,
+        ) -> None: ...
+
+    @property
+    def at(self) -> datetime:
+        """When the change was applied (UTC)."""
+        return from_us(self.at_us)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
-            "at": dump_time(self.at),
-            "change": self.change.name,
+            "at": from_us(self.at_us).isoformat(),
+            "change": str(self.change),
             "previous": self.previous,
             "state": self.state,
             "ref": self.ref,
@@ -95,7 +154,7 @@ class HistoryEntry:
         at = load_time(data["at"])
         assert at is not None
         return cls(
-            at=at,
+            at_us=to_us(at),
             change=Change[data["change"]],
             previous=data["previous"],
             state=data["state"],
@@ -103,6 +162,10 @@ class HistoryEntry:
             reason=data["reason"],
             sequence=data["sequence"],
         )
+
+
+# The fast constructor (positional-free, no ``at=`` conversion): used on every change.
+new_entry = type(msgspec.Struct).__call__
 
 
 @dataclass(frozen=True)

@@ -366,6 +366,10 @@ _TAG_WIDTH = 6  # 36**6 ~ 2e9 tags: two live instances collide with negligible o
 _ID_MAX = 36
 
 
+_B36_PAIRS = [a + b for a in _B36 for b in _B36]  # two digits per lookup
+_LOW_SPAN = 36**4  # the low 4 time digits change every call; the 7 above them every ~1.7 s
+
+
 def _b36(number: int, width: int) -> str:
     digits = []
     for _ in range(width):
@@ -419,6 +423,8 @@ class ClientIdGenerator:
         self._lock = threading.Lock()
         self._last_time = -1
         self._last: ClientId | None = None
+        self._high = -1  # the time above the low 4 digits, and its id head (prefix + 7 digits)
+        self._head = ""
         if last_issued is not None:
             self._last_time = self.time_of(last_issued)
 
@@ -440,9 +446,18 @@ class ClientIdGenerator:
     def next(self) -> ClientId:
         """Issue the next id."""
         with self._lock:
-            stamp = max(self._clock() // 1000, self._last_time + 1)
+            stamp = self._clock() // 1000
+            if stamp <= self._last_time:
+                stamp = self._last_time + 1
             self._last_time = stamp
-            self._last = ClientId(self.prefix + _b36(stamp, _TIME_WIDTH) + self.tag)
-            return self._last
+            high, low = divmod(stamp, _LOW_SPAN)
+            if high != self._high:
+                self._head = self.prefix + _b36(high, _TIME_WIDTH - 4)
+                self._high = high
+            pairs = _B36_PAIRS
+            text = self._head + pairs[low // 1296] + pairs[low % 1296] + self.tag
+            # valid by construction (prefix checked once, digits from the alphabet)
+            issued = self._last = str.__new__(ClientId, text)
+            return issued
 
     __call__ = next

@@ -1,6 +1,7 @@
-"""The machinery shared by every operation: state tables and the Operation base.
+"""The machinery shared by every operation: the Operation base.
 
-An :class:`Operation` owns a state from a :class:`StateMachine` table and an
+An :class:`Operation` owns a state from a :class:`StateMachine` table
+(``statemachine.py``) and an
 append-only history of :class:`HistoryEntry` values. Two ways move it:
 
 * ``transition(target)``: strict; an edge missing from the table raises
@@ -28,7 +29,7 @@ import asyncio
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
@@ -39,17 +40,19 @@ from chainops.core.history import (
     HistoryEntry,
     LabelEnum,
     check_time,
-    dump_time,
+    from_us,
     load_time,
-    utcnow,
+    new_entry,
+    now_us,
+    to_us,
 )
 from chainops.core.ids import ClientId, VenueId
+from chainops.core.statemachine import StateMachine
 
 __all__ = [
     "Operation",
     "OperationController",
     "OperationListener",
-    "StateMachine",
     "operation_from_dict",
     "operation_from_json",
 ]
@@ -58,51 +61,6 @@ log = logging.getLogger("chainops.core")
 
 
 S = TypeVar("S", bound=LabelEnum)
-
-
-class StateMachine(Generic[S]):
-    """A transition table: ``state -> allowed targets``; no targets means terminal.
-
-    ``rank`` orders states by progress, so that a move to a lower rank can be
-    recognised as a stale (late) report rather than news.
-    """
-
-    def __init__(
-        self,
-        kind: str,
-        initial: S,
-        table: Mapping[S, Iterable[S]],
-        rank: Mapping[S, int],
-    ) -> None:
-        states = set(type(initial))
-        if set(table) != states or set(rank) != states:
-            raise ValueError(f"{kind}: table and rank must cover every state")
-        self.kind = kind
-        self.initial = initial
-        self.table: Mapping[S, frozenset[S]] = {s: frozenset(t) for s, t in table.items()}
-        self.terminal: frozenset[S] = frozenset(s for s, t in self.table.items() if not t)
-        self.rank = dict(rank)
-
-    def can(self, source: S, target: S) -> bool:
-        """True if ``source -> target`` is in the table."""
-        return target in self.table[source]
-
-    def check(self, source: S, target: S) -> None:
-        """Raise :class:`InvalidTransition` unless ``source -> target`` is allowed."""
-        if not self.can(source, target):
-            raise InvalidTransition(self.kind, source.name, target.name)
-
-    def is_terminal(self, state: S) -> bool:
-        """True if no transition leaves ``state``."""
-        return state in self.terminal
-
-    def is_backwards(self, source: S, target: S) -> bool:
-        """True if ``target`` is less advanced than ``source``."""
-        return self.rank[target] < self.rank[source]
-
-    def edges(self) -> list[tuple[S, S]]:
-        """Every allowed ``(source, target)`` pair."""
-        return [(s, t) for s, targets in self.table.items() for t in sorted(targets)]
 
 
 OperationListener = Callable[["Operation[Any]", HistoryEntry], None]
@@ -148,9 +106,10 @@ class Operation(ABC, Generic[S]):
         self.platform: str = platform.strip().lower()
         self.owner: str = owner
         self._state: S = self.machine.initial
-        at = utcnow() if created_at is None else check_time(created_at, "created_at")
-        self.created_at: datetime = at
-        self.updated_at: datetime = at
+        at = now_us() if created_at is None else to_us(check_time(created_at, "created_at"))
+        # integer microseconds: rendered as datetimes only when read
+        self._created_us: int = at
+        self._updated_us: int = at
         self._venue_id: VenueId | None = None
         self.error: ErrorInfo | None = None
         self.last_sequence: int | None = None
@@ -158,9 +117,29 @@ class Operation(ABC, Generic[S]):
         self._listeners: list[OperationListener] = []
         self._watchers: list[Callable[[], None]] = []  # waiters re-checking their condition
         self._controller: OperationController | None = None
-        self._record(Change.CREATED, None, at=at)
+        self._record_us(Change.CREATED, None, at)
 
     # -- read-only views ---------------------------------------------------
+
+    @property
+    def created_at(self) -> datetime:
+        """When the operation was created (UTC)."""
+        return from_us(self._created_us)
+
+    @property
+    def updated_at(self) -> datetime:
+        """When the latest change was applied (UTC)."""
+        return from_us(self._updated_us)
+
+    @property
+    def created_us(self) -> int:
+        """:attr:`created_at` as integer microseconds since the epoch."""
+        return self._created_us
+
+    @property
+    def updated_us(self) -> int:
+        """:attr:`updated_at` as integer microseconds since the epoch."""
+        return self._updated_us
 
     @property
     def client_id(self) -> ClientId:
@@ -286,27 +265,35 @@ class Operation(ABC, Generic[S]):
         self._record(Change.TRANSITION, previous, ref=ref, reason=reason, sequence=sequence, at=at)
 
     def _record(
+        self, change: Change, previous: S | None, *, at: datetime | None = None, **fields: Any
+    ) -> HistoryEntry:
+        """Append a history entry (``fields``: ref, reason, sequence) at ``at`` or now."""
+        when = now_us() if at is None else to_us(check_time(at, "at"))
+        return self._record_us(change, previous, when, **fields)
+
+    def _record_us(
         self,
         change: Change,
         previous: S | None,
-        *,
+        when: int,
         ref: str | None = None,
         reason: str | None = None,
         sequence: int | None = None,
-        at: datetime | None = None,
     ) -> HistoryEntry:
-        when = utcnow() if at is None else check_time(at, "at")
-        entry = HistoryEntry(
-            at=when,
+        entry: HistoryEntry = new_entry(
+            HistoryEntry,
+            at_us=when,
             change=change,
-            previous=None if previous is None else previous.name,
-            state=self._state.name,
+            # _value_: the plain text of the state (the .name property is slow on 3.11)
+            previous=None if previous is None else previous._value_,
+            state=self._state._value_,
             ref=ref,
             reason=reason,
             sequence=sequence,
         )
         self._history.append(entry)
-        self.updated_at = max(self.updated_at, when)
+        if when > self._updated_us:
+            self._updated_us = when
         for listener in list(self._listeners):
             try:
                 listener(self, entry)
@@ -412,29 +399,40 @@ class Operation(ABC, Generic[S]):
     # -- serialisation -----------------------------------------------------
 
     def _base_dict(self) -> dict[str, Any]:
+        return self._state_dict() | {
+            "created_at": from_us(self._created_us).isoformat(),
+            "updated_at": from_us(self._updated_us).isoformat(),
+            "history": [entry.to_dict() for entry in self._history],
+        }
+
+    def _state_dict(self) -> dict[str, Any]:
+        """The state without the history, times in integer µs: what each journal save rewrites.
+
+        ``from_dict`` rebuilds the operation from it plus ``history`` (and ``attempts``).
+        """
         return {
             "kind": self.kind,
             "client_id": str(self._client_id),
             "venue_id": None if self._venue_id is None else str(self._venue_id),
             "platform": self.platform,
             "owner": self.owner,
-            "state": self._state.name,
-            "created_at": dump_time(self.created_at),
-            "updated_at": dump_time(self.updated_at),
+            "state": self._state._value_,
+            "created_at": self._created_us,
+            "updated_at": self._updated_us,
             "last_sequence": self.last_sequence,
             "error": None if self.error is None else self.error.to_dict(),
-            "history": [entry.to_dict() for entry in self._history],
         }
 
     def _restore_base(self, data: Mapping[str, Any]) -> None:
         self._state = type(self._state)[data["state"]]
         self._venue_id = None if data["venue_id"] is None else VenueId(data["venue_id"])
-        updated = load_time(data["updated_at"])
-        assert updated is not None
-        self.updated_at = updated
+        updated = data["updated_at"]
+        self._updated_us = updated if isinstance(updated, int) else to_us(load_time(updated))  # type: ignore[arg-type]
         self.last_sequence = data["last_sequence"]
         self.error = None if data["error"] is None else ErrorInfo.from_dict(data["error"])
-        self._history = [HistoryEntry.from_dict(e) for e in data["history"]]
+        self._history = [
+            e if isinstance(e, HistoryEntry) else HistoryEntry.from_dict(e) for e in data["history"]
+        ]
 
     @staticmethod
     def _base_args(data: Mapping[str, Any]) -> dict[str, Any]:

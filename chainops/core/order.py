@@ -38,8 +38,9 @@ from chainops.core.history import (
     load_time,
 )
 from chainops.core.ids import ClientId, TradingPair, VenueId
-from chainops.core.operation import Operation, StateMachine
+from chainops.core.operation import Operation
 from chainops.core.order_types import OrderType as OrderType  # its home; kept importable here
+from chainops.core.statemachine import StateMachine
 
 __all__ = [
     "ORDER_STATES",
@@ -442,7 +443,10 @@ class Order(Operation[OrderState]):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: Decimals as strings, enums by name."""
-        return self._base_dict() | {
+        return self._base_dict()
+
+    def _state_dict(self) -> dict[str, Any]:
+        return super()._state_dict() | {
             "trading_pair": str(self.trading_pair),
             "side": self.side.name,
             "order_type": self.order_type.name,

@@ -12,10 +12,9 @@ never rebuilt. The attempt that was mined is ``winning_attempt``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, Self, runtime_checkable
 
 from chainops.core.assets import Fee
@@ -36,7 +35,7 @@ from chainops.core.errors import (
     Reverted,
     ValidationError,
 )
-from chainops.core.history import Change, ErrorInfo, LabelEnum, utcnow
+from chainops.core.history import Change, ErrorInfo, LabelEnum, check_time, utcnow
 from chainops.core.ids import (
     ClientId,
     EvmAddress,
@@ -45,7 +44,8 @@ from chainops.core.ids import (
     TxHash,
     parse_account,
 )
-from chainops.core.operation import Operation, OperationController, StateMachine
+from chainops.core.operation import Operation, OperationController
+from chainops.core.statemachine import StateMachine
 
 __all__ = ["TX_STATES", "Transaction", "TxController", "TxState", "TxUpdate"]
 
@@ -266,9 +266,7 @@ class Transaction(Operation[TxState]):
             raise ConfigurationError(f"{self.client_id} is not tracked by an operator")
         return self._operator
 
-    async def wait(
-        self, *, confirmations: int | None = None, timeout: float | None = None
-    ) -> Self:
+    async def wait(self, *, confirmations: int | None = None, timeout: float | None = None) -> Self:
         """Wait until confirmed (``confirmations`` deep) or raise the typed failure.
 
         With a bound operator, the operator decides (and applies its documented
@@ -364,8 +362,9 @@ class Transaction(Operation[TxState]):
             return False
         if self.is_terminal:
             raise InvalidTransition(self.machine.kind, self._state.name, "BROADCAST")
-        when = utcnow() if at is None else at
-        self._attempts[attempt.index] = dataclasses.replace(attempt, broadcast_at=when)
+        # UTC like every recorded time: the attempt's and its history entry's time agree
+        when = utcnow() if at is None else check_time(at, "at").astimezone(UTC)
+        self._attempts[attempt.index] = attempt.evolve(broadcast_at=when)
         self._record(Change.BROADCAST, self._state, ref=str(attempt.index), at=when)
         if self._state is TxState.SIGNED:
             self._enter(TxState.BROADCAST, ref=str(attempt.index), at=when)
@@ -379,7 +378,7 @@ class Transaction(Operation[TxState]):
         info = ErrorInfo.coerce(error)
         if info is None or attempt.error == info:
             return False
-        self._attempts[attempt.index] = dataclasses.replace(attempt, error=info)
+        self._attempts[attempt.index] = attempt.evolve(error=info)
         self._record(Change.ATTEMPT_ERROR, self._state, ref=str(attempt.index), at=at)
         return True
 
@@ -453,7 +452,11 @@ class Transaction(Operation[TxState]):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: bytes as 0x-hex, enums by name, raw units as ints."""
-        return self._base_dict() | {
+        return self._base_dict() | {"attempts": [a.to_dict() for a in self._attempts]}
+
+    def _state_dict(self) -> dict[str, Any]:
+        # attempts are journalled as rows of their own
+        return super()._state_dict() | {
             "sender": str(self._sender),
             "to": None if self.to is None else str(self.to),
             "value": self.value,
@@ -463,7 +466,6 @@ class Transaction(Operation[TxState]):
             "fee_params": None if self.fee_params is None else self.fee_params.to_dict(),
             "recent_blockhash": self.recent_blockhash,
             "last_valid_block_height": self.last_valid_block_height,
-            "attempts": [a.to_dict() for a in self._attempts],
             "winning_attempt": self.winning_attempt,
             "receipt": None if self.receipt is None else self.receipt.to_dict(),
             "confirmations": self.confirmations,
@@ -488,7 +490,9 @@ class Transaction(Operation[TxState]):
             last_valid_block_height=data["last_valid_block_height"],
         )
         tx._restore_base(data)
-        tx._attempts = [TxAttempt.from_dict(a) for a in data["attempts"]]
+        tx._attempts = [
+            a if isinstance(a, TxAttempt) else TxAttempt.from_dict(a) for a in data["attempts"]
+        ]
         tx.winning_attempt = data["winning_attempt"]
         tx.receipt = None if data["receipt"] is None else TxReceipt.from_dict(data["receipt"])
         tx.confirmations = data["confirmations"]

@@ -257,7 +257,7 @@ class TestAtomicity:
     def test_error_mid_write_rolls_back(
         self, journal: Journal, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        def explode(tx: Transaction) -> None:
+        def explode(tx: Transaction, *rest: object) -> None:
             raise RuntimeError("disk yanked")
 
         monkeypatch.setattr(journal, "_save_attempts", explode)

@@ -13,14 +13,12 @@ multi-process deployments); ``sqlite.py`` holds the embedded default.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar, overload
 
-from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError
 from chainops.core.operation import Operation
 from chainops.core.transaction import Transaction
@@ -28,27 +26,6 @@ from chainops.core.transaction import Transaction
 __all__ = ["Journal"]
 
 OpT = TypeVar("OpT", bound=Operation[Any])
-
-
-# The columns of a stored attempt, in the order attempt_from_row reads them.
-ATTEMPT_COLUMNS = (
-    "attempt_index, hash, raw, nonce, fee, kind, blockhash, last_valid_block_height, created_at"
-)
-
-
-def attempt_from_row(row: Sequence[Any]) -> TxAttempt:
-    """A TxAttempt from a ``tx_attempts`` row selected as ATTEMPT_COLUMNS (any store)."""
-    return TxAttempt(
-        index=row[0],
-        hash=row[1],
-        raw=bytes(row[2]),
-        nonce=row[3],
-        fee=FeeParams.from_dict(json.loads(row[4])),
-        kind=AttemptKind[row[5]],
-        blockhash=row[6],
-        last_valid_block_height=row[7],
-        created_at=datetime.fromisoformat(row[8]),
-    )
 
 
 class Journal(ABC):

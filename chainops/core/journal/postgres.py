@@ -13,10 +13,9 @@ its write); the next call reconnects, so work resumes once the server answers.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,9 +24,19 @@ from psycopg import sql
 
 from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError, JournalSchemaError, JournalUnavailable
-from chainops.core.history import utcnow
-from chainops.core.journal.base import ATTEMPT_COLUMNS, Journal, attempt_from_row
-from chainops.core.journal.sqlite import _ts
+from chainops.core.history import HistoryEntry, now_us
+from chainops.core.journal.base import Journal
+from chainops.core.journal.rows import (
+    ATTEMPT_COLUMNS,
+    ATTEMPT_STATE_COLUMNS,
+    HISTORY_COLUMNS,
+    RowWriter,
+    Written,
+    attempt_from_row,
+    build_operations,
+    decode_operation,
+    text_time,
+)
 from chainops.core.operation import Operation
 from chainops.core.transaction import Transaction
 
@@ -37,9 +46,23 @@ DEFAULT_SCHEMA = "chainops"
 _CLIENT_ID_BODY = 17  # time + tag characters of a ClientIdGenerator id
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
-# One tuple of statements per version; never edit a released one, append a new one.
+Step = str | Callable[[psycopg.Connection[Any]], None]
+
+
+def _convert_whole_bodies(conn: psycopg.Connection[Any]) -> None:
+    """Schema 2: split the schema-1 bodies (whole operations) into state and rows."""
+    old = conn.execute("SELECT kind, version, venue_id, terminal, body FROM operations")
+    for *stored, body in old.fetchall():
+        operation = decode_operation(body)
+        entries, _ = _write(conn, operation, stored, {})
+        if isinstance(operation, Transaction):
+            _ROWS.write_attempts(conn.execute, operation, entries, True)
+
+
+# One tuple of steps (SQL, or a function of the connection) per version; never edit a
+# released one, append a new one.
 # COLLATE "C": ids and timestamps sort bytewise, as in SQLite, whatever the server locale.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+_MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     (
         """CREATE TABLE operations (
             client_id  TEXT COLLATE "C" PRIMARY KEY,
@@ -78,6 +101,26 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at TEXT NOT NULL
         )""",
     ),
+    # 2: history entries as rows; attempts keep the broadcast time they were signed with
+    (
+        """CREATE TABLE history (
+            client_id   TEXT COLLATE "C" NOT NULL
+                        REFERENCES operations (client_id) ON DELETE CASCADE,
+            entry_index INTEGER NOT NULL,
+            at_us       BIGINT NOT NULL,
+            change      TEXT NOT NULL,
+            previous    TEXT,
+            state       TEXT NOT NULL,
+            ref         TEXT,
+            reason      TEXT,
+            update_seq  TEXT,
+            PRIMARY KEY (client_id, entry_index)
+        )""",
+        "ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT",
+        # listings by platform also name the owner (operations_owner serves them)
+        "DROP INDEX IF EXISTS operations_platform",
+        _convert_whole_bodies,
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -114,6 +157,8 @@ class PostgresJournal(Journal):
         self._depth = 0
         self._closed = False
         self._conn: psycopg.Connection[Any] | None = None
+        # the live operations this journal wrote: their next saves append after that
+        self._written: Written = {}
         self.url = _redact(conninfo)
         self.path = f"{self.url}#{self.schema}"  # where it lives, for messages (no password)
         with self._lock:
@@ -158,9 +203,12 @@ class PostgresJournal(Journal):
                         f"journal {self.url} schema {self.schema!r} is at version {current}, "
                         f"newer than this chainops ({SCHEMA_VERSION}): upgrade chainops"
                     )
-                for statements in _MIGRATIONS[current:]:
-                    for statement in statements:
-                        conn.execute(statement)
+                for steps in _MIGRATIONS[current:]:
+                    for step in steps:
+                        if isinstance(step, str):
+                            conn.execute(step)
+                        else:
+                            step(conn)
                 if current < SCHEMA_VERSION:
                     conn.execute("DELETE FROM schema_version")
                     conn.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
@@ -211,8 +259,11 @@ class PostgresJournal(Journal):
             try:
                 with conn.transaction():
                     yield
-            except psycopg.Error as exc:
-                raise self._wrap(exc) from exc
+            except BaseException as exc:
+                self._written.clear()  # rolled back: the next saves rewrite whole copies
+                if isinstance(exc, psycopg.Error):
+                    raise self._wrap(exc) from exc
+                raise
             finally:
                 self._depth = 0
 
@@ -228,94 +279,55 @@ class PostgresJournal(Journal):
 
     _read = _exec
 
-    @staticmethod
-    def _decode(body: str) -> Operation[Any]:
-        try:
-            return Operation.from_json(body)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise JournalError(f"unreadable operation in journal: {exc}") from exc
+    def _hydrate(self, rows: list[Any]) -> list[Operation[Any]]:
+        """Operations from (client_id, kind, body) rows, with their history and attempts."""
+        ids = [row[0] for row in rows]
+        history = self._read(
+            f"SELECT client_id, {HISTORY_COLUMNS} FROM history"
+            " WHERE client_id = ANY(%s) ORDER BY client_id, entry_index",
+            (ids,),
+        )
+        attempts = self._read(
+            f"SELECT client_id, {ATTEMPT_STATE_COLUMNS} FROM tx_attempts"
+            " WHERE client_id = ANY(%s) ORDER BY client_id, attempt_index",
+            (ids,),
+        )
+        return build_operations(rows, history, attempts)
 
     # -- writes ------------------------------------------------------------
 
     def save(self, operation: Operation[Any]) -> None:
-        row = (
-            str(operation.client_id),
-            operation.kind,
-            operation.platform,
-            operation.owner,
-            None if operation.venue_id is None else str(operation.venue_id),
-            operation.state.name,
-            operation.is_terminal,
-            len(operation.history),
-            _ts(operation.created_at),
-            _ts(operation.updated_at),
-            operation.to_json(),
-        )
         with self.atomic():
-            # FOR UPDATE: a concurrent writer of the same operation waits for our verdict
-            stored = self._exec(
-                "SELECT kind, version FROM operations WHERE client_id = %s FOR UPDATE", (row[0],)
-            )
-            if stored:
-                kind, version = stored[0]
-                if kind != operation.kind:
-                    raise JournalError(f"{row[0]} is stored as a {kind}, not a {row[1]}")
-                if version > row[7]:
-                    raise JournalError(
-                        f"{row[0]}: refusing to overwrite a newer copy "
-                        f"({version} history entries) with an older one ({row[7]})"
-                    )
-            self._exec(
-                "INSERT INTO operations (client_id, kind, platform, owner, venue_id, state,"
-                " terminal, version, created_at, updated_at, body)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (client_id) DO UPDATE SET platform = excluded.platform,"
-                " owner = excluded.owner, venue_id = excluded.venue_id, state = excluded.state,"
-                " terminal = excluded.terminal, version = excluded.version,"
-                " updated_at = excluded.updated_at, body = excluded.body",
-                row,
-            )
-            if isinstance(operation, Transaction):
-                self._save_attempts(operation)
+            conn = self._connection()
+            try:
+                appended = _ROWS.append(conn.execute, _many(conn), operation, self._written)
+                if appended is not None:
+                    entries, everything = appended, False
+                else:
+                    # FOR UPDATE: a concurrent writer of the same operation waits for our verdict
+                    stored = conn.execute(
+                        "SELECT kind, version, venue_id, terminal FROM operations"
+                        " WHERE client_id = %s FOR UPDATE",
+                        (str(operation.client_id),),
+                    ).fetchone()
+                    entries, everything = _write(conn, operation, stored, self._written)
+                if isinstance(operation, Transaction):
+                    self._save_attempts(operation, entries, everything)
+                _ROWS.remember(self._written, operation)
+            except psycopg.Error as exc:
+                raise self._wrap(exc) from exc
 
-    def _save_attempts(self, tx: Transaction) -> None:
-        known = dict(
-            self._exec(
-                "SELECT attempt_index, hash FROM tx_attempts WHERE client_id = %s",
-                (str(tx.client_id),),
-            )
-        )
-        for attempt in tx.attempts:
-            if attempt.index in known:
-                if known[attempt.index] != str(attempt.hash):
-                    raise JournalError(
-                        f"{tx.client_id}: attempt {attempt.index} is journalled with another hash"
-                    )
-                continue
-            self._exec(
-                "INSERT INTO tx_attempts (client_id, attempt_index, hash, raw, nonce, fee, kind,"
-                " blockhash, last_valid_block_height, created_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    str(tx.client_id),
-                    attempt.index,
-                    str(attempt.hash),
-                    attempt.raw,
-                    attempt.nonce,
-                    json.dumps(attempt.fee.to_dict(), sort_keys=True),
-                    attempt.kind.name,
-                    attempt.blockhash,
-                    attempt.last_valid_block_height,
-                    attempt.created_at.isoformat(),
-                ),
-            )
+    def _save_attempts(
+        self, tx: Transaction, entries: Sequence[HistoryEntry], everything: bool
+    ) -> None:
+        _ROWS.write_attempts(self._connection().execute, tx, entries, everything)
 
     def set_value(self, key: str, value: str) -> None:
         self._exec(
             "INSERT INTO kv (key, value, updated_at) VALUES (%s, %s, %s)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
             " updated_at = excluded.updated_at",
-            (key, value, _ts(utcnow())),
+            (key, value, text_time(now_us())),
         )
 
     def set_max(self, key: str, value: int) -> int:
@@ -332,14 +344,16 @@ class PostgresJournal(Journal):
     # -- reads -------------------------------------------------------------
 
     def _load(self, client_id: str) -> Operation[Any] | None:
-        rows = self._read("SELECT body FROM operations WHERE client_id = %s", (str(client_id),))
-        return self._decode(rows[0][0]) if rows else None
+        rows = self._read(
+            "SELECT client_id, kind, body FROM operations WHERE client_id = %s", (str(client_id),)
+        )
+        return self._hydrate(rows)[0] if rows else None
 
     def find_by_venue_id(self, venue_id: str, platform: str | None = None) -> Operation[Any] | None:
         ident = str(venue_id)
         candidates = sorted({ident, ident.lower()} if ident.startswith("0x") else {ident})
         query = (
-            "SELECT body FROM operations WHERE (venue_id = ANY(%s) OR client_id IN"
+            "SELECT client_id, kind, body FROM operations WHERE (venue_id = ANY(%s) OR client_id IN"
             " (SELECT client_id FROM tx_attempts WHERE hash = ANY(%s)))"
         )
         params: tuple[Any, ...] = (candidates, candidates)
@@ -349,17 +363,17 @@ class PostgresJournal(Journal):
         rows = self._read(query, params)
         if len(rows) > 1:
             raise JournalError(f"venue id {ident!r} is used on several platforms; pass platform")
-        return self._decode(rows[0][0]) if rows else None
+        return self._hydrate(rows)[0] if rows else None
 
     def _select(self, where: list[str], params: list[Any], limit: int | None) -> list[Any]:
-        query = "SELECT body FROM operations"
+        query = "SELECT client_id, kind, body FROM operations"
         if where:
             query += " WHERE " + " AND ".join(where)
         query += " ORDER BY created_at, client_id"
         if limit is not None:
             query += " LIMIT %s"
             params.append(int(limit))
-        return [self._decode(row[0]) for row in self._read(query, tuple(params))]
+        return self._hydrate(self._read(query, tuple(params)))
 
     @staticmethod
     def _filters(**columns: str | None) -> tuple[list[str], list[Any]]:
@@ -431,6 +445,29 @@ class PostgresJournal(Journal):
                 if self._conn is not None:
                     self._conn.close()
                     self._conn = None
+
+
+_ROWS = RowWriter("%s", text_body=True, flag=bool)
+
+
+def _write(
+    conn: psycopg.Connection[Any],
+    operation: Operation[Any],
+    stored: Sequence[Any] | None,
+    written: Written,
+) -> tuple[Sequence[HistoryEntry], bool]:
+    """The operation row and new history rows (see :meth:`RowWriter.write`)."""
+    return _ROWS.write(conn.execute, _many(conn), operation, stored, written)
+
+
+def _many(conn: psycopg.Connection[Any]) -> Callable[[str, Sequence[Sequence[Any]]], None]:
+    """``executemany`` on a connection (psycopg has it on cursors only)."""
+
+    def execute_many(query: str, rows: Sequence[Sequence[Any]]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(query, rows)
+
+    return execute_many
 
 
 def _redact(conninfo: str) -> str:

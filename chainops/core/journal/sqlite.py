@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError
-from chainops.core.history import utcnow
-from chainops.core.journal.base import ATTEMPT_COLUMNS, Journal, attempt_from_row
+from chainops.core.history import HistoryEntry, now_us
+from chainops.core.journal.base import Journal
+from chainops.core.journal.rows import (
+    ATTEMPT_COLUMNS,
+    ATTEMPT_STATE_COLUMNS,
+    HISTORY_COLUMNS,
+    RowWriter,
+    Written,
+    attempt_from_row,
+    build_operations,
+    decode_operation,
+    text_time,
+)
 from chainops.core.operation import Operation
 from chainops.core.transaction import Transaction
 
 __all__ = ["SqliteJournal"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _CLIENT_ID_BODY = 17  # time + tag characters of a ClientIdGenerator id
 
 _SCHEMA = """
@@ -63,10 +72,27 @@ CREATE TABLE IF NOT EXISTS kv (
 );
 """
 
+# Schema 2: history entries as rows; attempts keep the broadcast time they were signed with.
+# Every listing by platform also names the owner (operations_owner serves it), and each
+# index is one more page in every new operation's commit: the platform-only one goes.
+_SCHEMA_2 = """
+CREATE TABLE history (
+    client_id   TEXT NOT NULL REFERENCES operations (client_id) ON DELETE CASCADE,
+    entry_index INTEGER NOT NULL,
+    at_us       INTEGER NOT NULL,
+    change      TEXT NOT NULL,
+    previous    TEXT,
+    state       TEXT NOT NULL,
+    ref         TEXT,
+    reason      TEXT,
+    update_seq  TEXT,
+    PRIMARY KEY (client_id, entry_index)
+) WITHOUT ROWID;
+ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT;
+DROP INDEX IF EXISTS operations_platform
+"""
 
-def _ts(value: datetime) -> str:
-    """A sortable UTC text timestamp for index columns."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+_ROWS = RowWriter("?", text_body=False, flag=int)
 
 
 class SqliteJournal(Journal):
@@ -97,6 +123,8 @@ class SqliteJournal(Journal):
         self._depth = 0
         self._closed = False
         self._files: tuple[tuple[int, int] | None, ...] | None = None
+        # the live operations this journal wrote: their next saves append after that
+        self._written: Written = {}
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -121,9 +149,15 @@ class SqliteJournal(Journal):
                 raise JournalError(
                     f"journal {self.path!r} has schema {version}, newer than {SCHEMA_VERSION}"
                 )
-            with self.atomic():
-                self._create_schema()  # statement by statement: executescript would COMMIT
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                with self.atomic():
+                    # again under the write lock: another process may have just migrated
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    if version < 1:
+                        self._create_schema()  # one by one: executescript would COMMIT
+                    if version < 2:
+                        self._migrate_to_2()
+                    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             # the files this connection writes; a commit into others would be lost
             self._files = self._file_ids() if self.path != ":memory:" else None
         except sqlite3.Error as exc:
@@ -137,6 +171,16 @@ class SqliteJournal(Journal):
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 self._conn.execute(statement)
+
+    def _migrate_to_2(self) -> None:
+        """Move schema-1 operations (whole JSON bodies) to state + history rows."""
+        for statement in _SCHEMA_2.split(";"):
+            self._conn.execute(statement)
+        old = self._conn.execute(
+            "SELECT kind, version, venue_id, terminal, body FROM operations"
+        ).fetchall()
+        for *stored, body in old:
+            self._write(decode_operation(body), stored)
 
     # -- plumbing ----------------------------------------------------------
 
@@ -178,6 +222,7 @@ class SqliteJournal(Journal):
                 raise JournalError(f"journal {self.path!r}: commit failed: {exc}") from exc
 
     def _rollback(self) -> None:
+        self._written.clear()  # rolled-back writes: the next saves rewrite whole copies
         # if SQLite already ended the transaction there is nothing to roll back
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("ROLLBACK")
@@ -215,86 +260,57 @@ class SqliteJournal(Journal):
         if self._closed:
             raise JournalError(f"journal {self.path!r} is closed")
 
-    @staticmethod
-    def _decode(body: str) -> Operation[Any]:
-        try:
-            return Operation.from_json(body)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise JournalError(f"unreadable operation in journal: {exc}") from exc
+    def _hydrate(self, rows: list[Any]) -> list[Operation[Any]]:
+        """Operations from (client_id, kind, body) rows, with their history and attempts."""
+        history: list[Any] = []
+        attempts: list[Any] = []
+        ids = [row[0] for row in rows]
+        for chunk in range(0, len(ids), 500):  # SQLite binds at most 32,766 parameters
+            part = tuple(ids[chunk : chunk + 500])
+            marks = ", ".join("?" * len(part))
+            history += self._read(
+                f"SELECT client_id, {HISTORY_COLUMNS} FROM history"
+                f" WHERE client_id IN ({marks}) ORDER BY client_id, entry_index",
+                part,
+            )
+            attempts += self._read(
+                f"SELECT client_id, {ATTEMPT_STATE_COLUMNS} FROM tx_attempts"
+                f" WHERE client_id IN ({marks}) ORDER BY client_id, attempt_index",
+                part,
+            )
+        return build_operations(rows, history, attempts)
 
     # -- writes ------------------------------------------------------------
 
     def save(self, operation: Operation[Any]) -> None:
-        body = operation.to_json()
-        row = (
-            str(operation.client_id),
-            operation.kind,
-            operation.platform,
-            operation.owner,
-            None if operation.venue_id is None else str(operation.venue_id),
-            operation.state.name,
-            int(operation.is_terminal),
-            len(operation.history),
-            _ts(operation.created_at),
-            _ts(operation.updated_at),
-            body,
-        )
         with self.atomic():
-            stored = self._conn.execute(
-                "SELECT kind, version FROM operations WHERE client_id = ?", (row[0],)
-            ).fetchone()
-            if stored is not None:
-                if stored[0] != operation.kind:
-                    raise JournalError(f"{row[0]} is stored as a {stored[0]}, not a {row[1]}")
-                if stored[1] > row[7]:
-                    raise JournalError(
-                        f"{row[0]}: refusing to overwrite a newer copy "
-                        f"({stored[1]} history entries) with an older one ({row[7]})"
-                    )
-            self._conn.execute(
-                "INSERT INTO operations (client_id, kind, platform, owner, venue_id, state,"
-                " terminal, version, created_at, updated_at, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (client_id) DO UPDATE SET platform = excluded.platform,"
-                " owner = excluded.owner, venue_id = excluded.venue_id, state = excluded.state,"
-                " terminal = excluded.terminal, version = excluded.version,"
-                " updated_at = excluded.updated_at, body = excluded.body",
-                row,
-            )
+            conn = self._conn
+            entries = _ROWS.append(conn.execute, conn.executemany, operation, self._written)
+            if entries is None:
+                stored = conn.execute(
+                    "SELECT kind, version, venue_id, terminal FROM operations WHERE client_id = ?",
+                    (str(operation.client_id),),
+                ).fetchone()
+                self._write(operation, stored)
+                return
             if isinstance(operation, Transaction):
-                self._save_attempts(operation)
+                self._save_attempts(operation, entries, False)
+            _ROWS.remember(self._written, operation)
 
-    def _save_attempts(self, tx: Transaction) -> None:
-        known = dict(
-            self._conn.execute(
-                "SELECT attempt_index, hash FROM tx_attempts WHERE client_id = ?",
-                (str(tx.client_id),),
-            ).fetchall()
+    def _write(self, operation: Operation[Any], stored: Sequence[Any] | None) -> None:
+        """Write what changed since the stored copy (see :meth:`RowWriter.write`)."""
+        conn = self._conn
+        entries, everything = _ROWS.write(
+            conn.execute, conn.executemany, operation, stored, self._written
         )
-        for attempt in tx.attempts:
-            if attempt.index in known:
-                if known[attempt.index] != str(attempt.hash):
-                    raise JournalError(
-                        f"{tx.client_id}: attempt {attempt.index} is journalled with another hash"
-                    )
-                continue
-            self._conn.execute(
-                "INSERT INTO tx_attempts (client_id, attempt_index, hash, raw, nonce, fee, kind,"
-                " blockhash, last_valid_block_height, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    str(tx.client_id),
-                    attempt.index,
-                    str(attempt.hash),
-                    attempt.raw,
-                    attempt.nonce,
-                    json.dumps(attempt.fee.to_dict(), sort_keys=True),
-                    attempt.kind.name,
-                    attempt.blockhash,
-                    attempt.last_valid_block_height,
-                    attempt.created_at.isoformat(),
-                ),
-            )
+        if isinstance(operation, Transaction):
+            self._save_attempts(operation, entries, everything)
+        _ROWS.remember(self._written, operation)
+
+    def _save_attempts(
+        self, tx: Transaction, entries: Sequence[HistoryEntry], everything: bool
+    ) -> None:
+        _ROWS.write_attempts(self._conn.execute, tx, entries, everything)
 
     def set_value(self, key: str, value: str) -> None:
         with self.atomic():
@@ -302,7 +318,7 @@ class SqliteJournal(Journal):
                 "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at",
-                (key, value, _ts(utcnow())),
+                (key, value, text_time(now_us())),
             )
 
     def set_max(self, key: str, value: int) -> int:
@@ -319,16 +335,19 @@ class SqliteJournal(Journal):
     # -- reads -------------------------------------------------------------
 
     def _load(self, client_id: str) -> Operation[Any] | None:
-        rows = self._read("SELECT body FROM operations WHERE client_id = ?", (str(client_id),))
-        return self._decode(rows[0][0]) if rows else None
+        rows = self._read(
+            "SELECT client_id, kind, body FROM operations WHERE client_id = ?", (str(client_id),)
+        )
+        return self._hydrate(rows)[0] if rows else None
 
     def find_by_venue_id(self, venue_id: str, platform: str | None = None) -> Operation[Any] | None:
         ident = str(venue_id)
         candidates = {ident, ident.lower()} if ident.startswith("0x") else {ident}
         marks = ", ".join("?" * len(candidates))
         sql = (
-            f"SELECT body FROM operations WHERE (venue_id IN ({marks}) OR client_id IN"
-            f" (SELECT client_id FROM tx_attempts WHERE hash IN ({marks})))"
+            "SELECT client_id, kind, body FROM operations"
+            f" WHERE (venue_id IN ({marks}) OR client_id IN (SELECT"
+            f" client_id FROM tx_attempts WHERE hash IN ({marks})))"
         )
         params: tuple[Any, ...] = (*candidates, *candidates)
         if platform is not None:
@@ -337,17 +356,17 @@ class SqliteJournal(Journal):
         rows = self._read(sql, params)
         if len(rows) > 1:
             raise JournalError(f"venue id {ident!r} is used on several platforms; pass platform")
-        return self._decode(rows[0][0]) if rows else None
+        return self._hydrate(rows)[0] if rows else None
 
     def _select(self, where: list[str], params: list[Any], limit: int | None) -> list[Any]:
-        sql = "SELECT body FROM operations"
+        sql = "SELECT client_id, kind, body FROM operations"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at, client_id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [self._decode(row[0]) for row in self._read(sql, tuple(params))]
+        return self._hydrate(self._read(sql, tuple(params)))
 
     @staticmethod
     def _filters(**columns: str | None) -> tuple[list[str], list[Any]]:
@@ -385,8 +404,7 @@ class SqliteJournal(Journal):
 
     def attempts(self, client_id: str) -> list[TxAttempt]:
         rows = self._read(
-            f"SELECT {ATTEMPT_COLUMNS} FROM tx_attempts"
-            " WHERE client_id = ? ORDER BY attempt_index",
+            f"SELECT {ATTEMPT_COLUMNS} FROM tx_attempts WHERE client_id = ? ORDER BY attempt_index",
             (str(client_id),),
         )
         return [attempt_from_row(r) for r in rows]

@@ -1,0 +1,404 @@
+"""Journal schema 2: incremental saves, exact round trips, and schema-1 journals still load.
+
+Both stores; the PostgreSQL cases skip without a server (``CHAINOPS_TEST_POSTGRES_URL``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from core_factories import ETH, at, make_attempt, make_order, make_receipt, make_tx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chainops.core.assets import Fee
+from chainops.core.errors import InvalidTransition, ValidationError
+from chainops.core.history import ErrorInfo
+from chainops.core.journal import Journal, SqliteJournal
+from chainops.core.operation import Operation
+from chainops.core.order import Fill, OrderState, OrderUpdate
+from chainops.core.transaction import TxState, TxUpdate
+
+Step = tuple[Any, ...]
+OpenPair = Callable[[], tuple[Journal, Journal]]
+
+# the schema-1 tables, exactly as released
+V1_SCHEMA = """
+CREATE TABLE operations (
+    client_id TEXT PRIMARY KEY, kind TEXT NOT NULL, platform TEXT NOT NULL,
+    owner TEXT NOT NULL, venue_id TEXT, state TEXT NOT NULL, terminal INTEGER NOT NULL,
+    version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    body TEXT NOT NULL);
+CREATE INDEX operations_venue ON operations (venue_id) WHERE venue_id IS NOT NULL;
+CREATE INDEX operations_open ON operations (created_at) WHERE terminal = 0;
+CREATE INDEX operations_owner ON operations (owner, platform, created_at);
+CREATE INDEX operations_platform ON operations (platform, created_at);
+CREATE TABLE tx_attempts (
+    client_id TEXT NOT NULL REFERENCES operations (client_id) ON DELETE CASCADE,
+    attempt_index INTEGER NOT NULL, hash TEXT NOT NULL UNIQUE, raw BLOB NOT NULL,
+    nonce INTEGER, fee TEXT NOT NULL, kind TEXT NOT NULL, blockhash TEXT,
+    last_valid_block_height INTEGER, created_at TEXT NOT NULL,
+    PRIMARY KEY (client_id, attempt_index));
+CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)
+"""
+
+PLUS_2 = timezone(timedelta(hours=2))
+sequences = st.none() | st.integers(0, 2**70)  # beyond 64 bits: exchange ids are arbitrary
+
+
+# ---------------------------------------------------------------- step scripts
+
+tx_steps = st.one_of(
+    st.tuples(st.just("attempt")),
+    st.tuples(st.just("broadcast"), st.integers(0, 3), st.booleans()),
+    st.tuples(st.just("fail"), st.integers(0, 3), st.sampled_from(["underpriced", "too low"])),
+    st.tuples(
+        st.just("mine"),
+        st.integers(0, 3),
+        st.sampled_from([TxState.INCLUDED, TxState.CONFIRMED, TxState.REVERTED]),
+        st.integers(0, 64),
+        sequences,
+    ),
+    st.tuples(st.just("state"), st.sampled_from(list(TxState)), sequences),
+)
+order_steps = st.one_of(
+    st.tuples(st.just("fill"), st.integers(0, 5), st.sampled_from(["0.1", "0.25", "1"])),
+    st.tuples(st.just("state"), st.sampled_from(list(OrderState)), sequences),
+    st.tuples(st.just("venue")),
+    st.tuples(st.just("fee"), st.sampled_from(["0.001", "0.002"])),
+)
+
+
+def apply_tx_step(tx: Any, step: Step, n: int) -> None:
+    kind = step[0]
+    when = at(100 + n).astimezone(PLUS_2) if n % 2 else at(100 + n)
+    if kind == "attempt":
+        index = len(tx.attempts)
+        tx.add_attempt(make_attempt(index, seed=hash(str(tx.client_id)) % 10**6 * 10 + index))
+    elif kind == "broadcast" and step[1] < len(tx.attempts):
+        tx.mark_broadcast(step[1], at=when if step[2] else None)
+    elif kind == "fail" and step[1] < len(tx.attempts):
+        tx.attempt_failed(step[1], ErrorInfo("NodeError", step[2]), at=when)
+    elif kind == "mine" and step[1] < len(tx.attempts):
+        status = 0 if step[2] is TxState.REVERTED else 1
+        receipt = make_receipt(tx.attempts[step[1]], block=step[4] or 1, status=status)
+        fee = Fee(ETH, Decimal("0.000021"))
+        update = TxUpdate(
+            state=step[2], receipt=receipt, confirmations=step[3], sequence=step[4], fee=fee
+        )
+        tx.apply(update)
+    elif kind == "state":
+        tx.apply(TxUpdate(state=step[1], sequence=step[2], reason=f"step {n}", timestamp=when))
+
+
+def apply_order_step(order: Any, step: Step, n: int) -> None:
+    kind = step[0]
+    when = at(100 + n).astimezone(PLUS_2) if n % 2 else at(100 + n)
+    if kind == "fill":
+        base = Decimal(step[2])
+        fill = Fill(
+            fill_id=f"f{step[1]}", price=Decimal(2000), base_amount=base, quote_amount=base * 2000
+        )
+        order.apply(OrderUpdate(fills=(fill,), timestamp=when))
+    elif kind == "state":
+        order.apply(OrderUpdate(state=step[1], sequence=step[2], reason="r", timestamp=when))
+    elif kind == "venue":
+        order.apply(OrderUpdate(venue_id="v-1", timestamp=when))
+    elif kind == "fee":
+        order.apply(OrderUpdate(network_fee=Fee(ETH, Decimal(step[1]))))
+
+
+def play(op: Operation[Any], steps: list[tuple[Step, bool]], journal: Journal) -> None:
+    """Apply each step, saving after those flagged: the incremental writes under test."""
+    apply = apply_order_step if op.kind == "order" else apply_tx_step
+    journal.save(op)
+    for n, (step, save) in enumerate(steps):
+        with contextlib.suppress(InvalidTransition, ValidationError):
+            apply(op, step, n)
+        if save:
+            journal.save(op)
+    journal.save(op)
+
+
+def rows(journal: Journal, client_id: str) -> tuple[Any, ...]:
+    """Every stored row of one operation, in a store-neutral form."""
+    mark = "?" if isinstance(journal, SqliteJournal) else "%s"
+    read = journal._read  # type: ignore[attr-defined]
+    op = read(
+        "SELECT kind, platform, owner, venue_id, state, version, created_at, updated_at, body"
+        f" FROM operations WHERE client_id = {mark}",
+        (client_id,),
+    )
+    history = read(f"SELECT * FROM history WHERE client_id = {mark} ORDER BY 2", (client_id,))
+    attempts = read(f"SELECT * FROM tx_attempts WHERE client_id = {mark} ORDER BY 2", (client_id,))
+    normal = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in op]
+    return normal, [tuple(r) for r in history], [tuple(r) for r in attempts]
+
+
+# ---------------------------------------------------------------- stores
+
+
+@contextlib.contextmanager
+def two_writers(store: str, folder: Path) -> Iterator[tuple[Journal, Journal]]:
+    """Two journals on one store, as two processes would open it."""
+    if store == "sqlite":
+        with SqliteJournal(folder / "j.sqlite") as a, SqliteJournal(folder / "j.sqlite") as b:
+            yield a, b
+        return
+    from pg_helpers import drop_schema, new_schema, pg_url, require_pg
+
+    require_pg()
+    from chainops.core.journal.postgres import PostgresJournal
+
+    schema = new_schema()
+    try:
+        with (
+            PostgresJournal(pg_url(), schema=schema) as a,
+            PostgresJournal(pg_url(), schema=schema) as b,
+        ):
+            yield a, b
+    finally:
+        drop_schema(schema)
+
+
+@contextlib.contextmanager
+def sqlite_pair() -> Iterator[tuple[Journal, Journal]]:
+    with SqliteJournal(":memory:") as a, SqliteJournal(":memory:") as b:
+        yield a, b
+
+
+@pytest.fixture(scope="module")
+def pg_pair() -> Iterator[Callable[[], contextlib.AbstractContextManager[tuple[Journal, Journal]]]]:
+    from pg_helpers import drop_schema, new_schema, pg_url, require_pg
+
+    require_pg()
+    from chainops.core.journal.postgres import PostgresJournal
+
+    names = (new_schema(), new_schema())
+    journals = [PostgresJournal(pg_url(), schema=name) for name in names]
+
+    @contextlib.contextmanager
+    def fresh() -> Iterator[tuple[Journal, Journal]]:
+        for journal in journals:
+            journal._exec("DELETE FROM operations")  # cascades to history and attempts
+        yield journals[0], journals[1]
+
+    try:
+        yield fresh
+    finally:
+        for journal, name in zip(journals, names, strict=True):
+            journal.close()
+            drop_schema(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def stores(
+    request: pytest.FixtureRequest,
+) -> Callable[[], contextlib.AbstractContextManager[tuple[Journal, Journal]]]:
+    if request.param == "sqlite":
+        return sqlite_pair
+    result: Callable[[], contextlib.AbstractContextManager[tuple[Journal, Journal]]]
+    result = request.getfixturevalue("pg_pair")
+    return result
+
+
+_hypothesis = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+scripts = st.lists(st.tuples(tx_steps, st.booleans()), max_size=12)
+
+
+class TestIncremental:
+    @_hypothesis
+    @given(steps=scripts)
+    def test_transaction(self, stores: Any, steps: list[tuple[Step, bool]]) -> None:
+        with stores() as (incremental, whole):
+            tx = make_tx("tx1", created_at=at(0).astimezone(PLUS_2))
+            play(tx, steps, incremental)
+            whole.save(tx)
+            assert incremental.load("tx1") == tx == whole.load("tx1")
+            loaded = incremental.load("tx1")
+            assert loaded is not None and loaded.history == tx.history
+            assert loaded.attempts == tx.attempts
+            assert rows(incremental, "tx1") == rows(whole, "tx1")
+
+    @_hypothesis
+    @given(steps=st.lists(st.tuples(order_steps, st.booleans()), max_size=12))
+    def test_order(self, stores: Any, steps: list[tuple[Step, bool]]) -> None:
+        with stores() as (incremental, whole):
+            order = make_order("o1")
+            play(order, steps, incremental)
+            whole.save(order)
+            assert incremental.load("o1") == order == whole.load("o1")
+            assert rows(incremental, "o1") == rows(whole, "o1")
+
+    @pytest.mark.parametrize("store", ["sqlite", "postgres"])
+    def test_another_writer_in_between_rewrites_whole(self, store: str, tmp_path: Path) -> None:
+        """A copy this journal did not write last is rewritten, never appended onto."""
+        with two_writers(store, tmp_path) as (first, second):
+            order = make_order()
+            first.save(order)
+            order.apply(OrderUpdate(state=OrderState.OPEN, venue_id="9"))
+            second.save(order)
+            fill = Fill(
+                fill_id="t1", price=Decimal(2000), base_amount=Decimal("0.5"), quote_amount=1000
+            )
+            order.apply(OrderUpdate(fills=(fill,)))  # PARTIALLY_FILLED: still live
+            first.save(order)  # the stored version moved under it: whole rewrite
+            assert first.load("o1") == order == second.load("o1")
+            assert len(rows(first, "o1")[1]) == len(order.history)  # no entry twice
+            order.apply(OrderUpdate(state=OrderState.CANCELED))
+            second.save(order)
+            assert first.load("o1") == order
+
+    def test_rolled_back_save_is_rewritten_next_time(self, tmp_path: Path) -> None:
+        with SqliteJournal(tmp_path / "j.sqlite") as journal:
+            order = make_order()
+            journal.save(order)
+            order.transition(OrderState.OPEN)
+            with pytest.raises(RuntimeError), journal.atomic():
+                journal.save(order)
+                raise RuntimeError("abort")
+            order.transition(OrderState.CANCELED)
+            journal.save(order)
+            assert journal.load("o1") == order
+
+
+# ---------------------------------------------------------------- schema 1
+
+
+def old_operations() -> list[Operation[Any]]:
+    tx = make_tx("tx-old")
+    tx.add_attempt(make_attempt(0, seed=901))
+    tx.mark_broadcast(0, at=at(5).astimezone(PLUS_2))
+    tx.add_attempt(make_attempt(1, seed=902))
+    tx.attempt_failed(1, ErrorInfo("NodeError", "replacement underpriced"), at=at(6))
+    tx.apply(TxUpdate(state=TxState.CONFIRMED, receipt=make_receipt(tx.attempts[0]), sequence=3))
+    order = make_order("o-old")
+    order.apply(OrderUpdate(state=OrderState.OPEN, venue_id="77", sequence=2**80))
+    return [tx, order, make_order("o-new")]
+
+
+def write_v1(insert: Callable[[str, tuple[Any, ...]], object], mark: str, ops: Any) -> None:
+    """Rows exactly as schema 1 wrote them: the whole operation as JSON in the body."""
+    for op in ops:
+        data = op.to_dict()
+        insert(
+            "INSERT INTO operations VALUES ("
+            + ", ".join([mark] * 11)
+            + ")",
+            (
+                str(op.client_id), op.kind, op.platform, op.owner, data["venue_id"],
+                op.state.name, op.is_terminal, len(op.history),
+                op.created_at.isoformat(), op.updated_at.isoformat(), op.to_json(),
+            ),
+        )  # fmt: skip
+        for a in getattr(op, "attempts", ()):
+            insert(
+                "INSERT INTO tx_attempts VALUES (" + ", ".join([mark] * 10) + ")",
+                (
+                    str(op.client_id), a.index, str(a.hash), a.raw, a.nonce,
+                    json.dumps(a.fee.to_dict(), sort_keys=True),
+                    a.kind.name, a.blockhash, a.last_valid_block_height, a.created_at.isoformat(),
+                ),
+            )  # fmt: skip
+
+
+def check_migrated(journal: Journal, ops: list[Operation[Any]]) -> None:
+    for op in ops:
+        loaded = journal.load(str(op.client_id))
+        assert loaded == op and loaded is not None and loaded.history == op.history
+    assert [str(o.client_id) for o in journal.list_operations()] == sorted(
+        str(o.client_id) for o in ops
+    )
+    # and it keeps going incrementally from there
+    tx = journal.load("tx-old")
+    order = journal.load("o-old")
+    assert order is not None and tx is not None
+    order.apply(OrderUpdate(state=OrderState.CANCELED, sequence=2**80 + 1))  # type: ignore[attr-defined]
+    journal.save(order)
+    assert journal.load("o-old") == order
+    assert journal.find_by_venue_id(str(tx.attempts[1].hash)) == tx  # type: ignore[attr-defined]
+
+
+class TestSchemaOne:
+    def test_sqlite_file_migrates_on_open(self, tmp_path: Path) -> None:
+        path = tmp_path / "old.sqlite"
+        conn = sqlite3.connect(path, isolation_level=None)
+        for statement in V1_SCHEMA.split(";"):
+            conn.execute(statement)
+        ops = old_operations()
+        write_v1(lambda q, p: conn.execute(q, p), "?", ops)
+        conn.execute("PRAGMA user_version=1")
+        conn.close()
+        with SqliteJournal(path) as journal:
+            check_migrated(journal, ops)
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        stored = conn.execute("SELECT count(*) FROM history").fetchone()[0]
+        assert stored == sum(len(op.history) for op in ops) + 1  # + the CANCELED after it
+        body = conn.execute("SELECT body FROM operations WHERE client_id = 'o-new'").fetchone()
+        assert b'"history"' not in bytes(body[0])  # rewritten in the new form
+        conn.close()
+        SqliteJournal(path).close()  # reopening changes nothing
+        conn = sqlite3.connect(path)
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "operations_platform" not in indexes and "operations_owner" in indexes
+        conn.close()
+
+    def test_sqlite_newer_schema_refused(self, tmp_path: Path) -> None:
+        path = tmp_path / "new.sqlite"
+        SqliteJournal(path).close()
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA user_version=3")
+        conn.close()
+        with pytest.raises(Exception, match="newer than 2"):
+            SqliteJournal(path)
+
+    def test_postgres_schema_migrates_on_open(self) -> None:
+        from pg_helpers import drop_schema, new_schema, pg_url, require_pg
+
+        require_pg()
+        import psycopg
+
+        from chainops.core.journal import postgres
+
+        schema = new_schema()
+        try:
+            with psycopg.connect(pg_url(), autocommit=True) as conn:
+                conn.execute(f"CREATE SCHEMA {schema}")
+                conn.execute(f"SET search_path TO {schema}")
+                for statement in postgres._MIGRATIONS[0]:
+                    conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                conn.execute("INSERT INTO schema_version VALUES (1)")
+                ops = old_operations()
+                write_v1(lambda q, p: conn.execute(q, p), "%s", ops)
+            with postgres.PostgresJournal(pg_url(), schema=schema) as journal:
+                assert journal.schema_version() == postgres.SCHEMA_VERSION
+                check_migrated(journal, ops)
+        finally:
+            drop_schema(schema)
+
+
+def test_history_entry_keeps_the_public_shape() -> None:
+    """Built from a datetime, read back as one (UTC); integer time underneath."""
+    from chainops.core.history import Change, HistoryEntry
+
+    when = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=PLUS_2)
+    entry = HistoryEntry(at=when, change=Change.FILL, previous="OPEN", state="OPEN", ref="t1")
+    assert entry.at == when and entry.at.tzinfo is UTC
+    assert entry.at_us == 1714557600123456
+    assert HistoryEntry.from_dict(entry.to_dict()) == entry
+    with pytest.raises(AttributeError):
+        entry.state = "FILLED"  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        HistoryEntry(at=datetime(2024, 1, 1), change=Change.FILL, previous=None, state="OPEN")
