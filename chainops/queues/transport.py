@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 __all__ = ["DeadLetter", "Delivery", "StreamConsumer", "Transport"]
 
@@ -25,6 +25,7 @@ class Delivery:
     data: bytes
     deliveries: int
     _ack: Callable[[], Awaitable[None]]
+    receipt: Any = None  # the backend's handle for acking many at once (a Redis entry id)
 
     async def ack(self) -> None:
         await self._ack()
@@ -45,6 +46,11 @@ class StreamConsumer(ABC):
     @abstractmethod
     async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
         """Up to ``max_messages`` deliveries, reclaimed ones first; waits up to ``timeout``."""
+
+    async def ack_many(self, deliveries: list[Delivery]) -> None:
+        """Acknowledge several deliveries (backends that can do it in one request override)."""
+        for delivery in deliveries:
+            await delivery.ack()
 
     async def close(self) -> None:  # noqa: B027 - most consumers hold nothing of their own
         """Stop consuming (pending deliveries stay pending for the group)."""
