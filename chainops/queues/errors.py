@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from chainops.core.errors import ChainopsError, ValidationError
+from chainops.core.errors import ChainopsError, Rejected, ValidationError
 
 __all__ = [
+    "AmendRefused",
     "MalformedCommand",
     "MalformedMessage",
     "QueueError",
@@ -36,3 +37,7 @@ class MalformedCommand(ValidationError):
 
 class UnsupportedCommand(ValidationError):
     """A command this operator service does not serve (e.g. a swap sent to an exchange)."""
+
+
+class AmendRefused(Rejected):
+    """The order cannot be amended: it finished (filled, cancelled elsewhere) or nothing is left."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chainops.core.errors import ChainopsError, Rejected, UnknownOutcome, ValidationError
+from chainops.core.errors import ChainopsError, UnknownOutcome, ValidationError
 from chainops.core.order import Order, OrderState, OrderType
 from chainops.operators.exchanges.errors import VenueNotFound
 from chainops.operators.exchanges.operator import ExchangeOperator
@@ -29,16 +29,13 @@ from chainops.queues.commands import (
     GetBalances,
     OrderReply,
 )
+from chainops.queues.errors import AmendRefused
 from chainops.queues.operator_events import EventForwarder, balances_map
 from chainops.queues.service import CommandServer, derived_client_id, journal_key
 from chainops.queues.service import amount as parse_amount
 from chainops.queues.transport import Transport
 
 __all__ = ["AmendRefused", "ExchangeService", "amend_order"]
-
-
-class AmendRefused(Rejected):
-    """The order cannot be amended: it finished (filled, cancelled elsewhere) or nothing is left."""
 
 
 class ExchangeService(CommandServer):

@@ -253,6 +253,17 @@ class OperatorClient:
             raise error_from(found)
         return found
 
+    async def wait_answer(
+        self, command_id: str, match: Callable[[Answer], bool], *, timeout: float | None = 30.0
+    ) -> Answer:
+        """The first answer to ``command_id`` for which ``match`` is true (no error raised)."""
+
+        def find() -> Answer | None:
+            return next((a for a in self.answers.get(command_id, []) if match(a)), None)
+
+        found: Answer = await self._until(find, timeout)
+        return found
+
     async def _order(self, command: Command, timeout: float | None) -> Order:
         reply = await self.request(command, timeout=timeout)
         if not isinstance(reply, OrderReply):

@@ -53,6 +53,17 @@ def amount(text: str | None, what: str) -> Decimal | None:
     return None if text is None else to_decimal(text, what=what)
 
 
+class _AnswerAgain:
+    """A seen-store that remembers nothing: the handlers find a command's first outcome in
+    the journal and answer a redelivery with it (the sender may have missed the answer)."""
+
+    async def seen(self, message_id: str) -> bool:
+        return False
+
+    async def mark(self, message_id: str) -> None:
+        return None
+
+
 class CommandServer:
     """Serves commands from ``commands`` and answers on ``events`` (see the module doc)."""
 
@@ -78,6 +89,7 @@ class CommandServer:
             name=name,
             claim_after=claim_after,
             on_dead=self._on_dead,
+            seen=_AnswerAgain(),
         )
         self.rejected = 0
 
