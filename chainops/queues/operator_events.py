@@ -4,7 +4,7 @@
 transactions, connector status) and publishes each event, in order, as a
 message; after a fill or a finished order it also publishes the account's
 balances when it was given a way to read them. Bus callbacks are synchronous,
-so events are queued and one task publishes them.
+so events are queued and one task publishes them, all that waits in one request.
 """
 
 from __future__ import annotations
@@ -180,26 +180,36 @@ class EventForwarder:
 
     async def _pump(self) -> None:
         while True:
-            message = await self._queue.get()
+            batch = [await self._queue.get()]
+            while not self._queue.empty():  # everything that waits goes out in one request
+                batch.append(self._queue.get_nowait())
             try:
-                if message is None:
-                    return
-                await self._publish(message)
+                await self._publish(batch)
             finally:
-                self._queue.task_done()
-
-    async def _publish(self, message: Message) -> None:
-        if message is _BALANCES:
-            self._balances_queued -= 1
-            found = await self._balances_message()
-            if found is None:
+                for _ in batch:
+                    self._queue.task_done()
+            if None in batch:
                 return
-            message = found
+
+    async def _publish(self, batch: list[Message | None]) -> None:
+        messages: list[Message] = []
+        for item in batch:
+            if item is None:
+                break
+            if item is _BALANCES:
+                self._balances_queued -= 1
+                found = await self._balances_message()
+                if found is not None:
+                    messages.append(found)
+            else:
+                messages.append(item)
+        if not messages:
+            return
         try:
-            await self._publisher.publish(message)
-            self.published += 1
-        except Exception:  # a lost event must not stop the ones after it
-            log.exception("could not publish %s", type(message).__name__)
+            await self._publisher.publish_many(messages)
+            self.published += len(messages)
+        except Exception:  # lost events must not stop the ones after them
+            log.exception("could not publish %d events", len(messages))
 
     async def _balances_message(self) -> BalancesChanged | None:
         if self._balances is None or self._balances_queued > 0:

@@ -9,7 +9,7 @@ them to its peers).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -64,6 +64,11 @@ class Transport(ABC):
     @abstractmethod
     async def publish(self, stream: str, message_id: str, data: bytes) -> None:
         """Append one message to ``stream``."""
+
+    async def publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
+        """Append several ``(message_id, data)`` in order (backends that can, in one request)."""
+        for message_id, data in items:
+            await self.publish(stream, message_id, data)
 
     @abstractmethod
     async def consumer(
