@@ -50,7 +50,8 @@ async def _baseline_queue(n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-async def _through(t: Transport, n: int) -> float:
+async def _through(t: Transport, n: int, *, batched: bool = False) -> float:
+    """Events/s publish -> consume -> ack; ``batched``: 50 per ``publish_many`` request."""
     stream = f"bench-{uuid.uuid4().hex[:8]}"
     pub = Publisher(t, stream, CODEC)
     done = asyncio.Event()
@@ -63,7 +64,11 @@ async def _through(t: Transport, n: int) -> float:
     start = time.perf_counter()
     runner = asyncio.create_task(actor.run(stop=done, poll=0.05))
     for first in range(0, n, 50):  # bounded concurrency: one connection's worth in flight
-        await asyncio.gather(*(pub.publish(Tick(n=i)) for i in range(first, min(n, first + 50))))
+        ticks = [Tick(n=i) for i in range(first, min(n, first + 50))]
+        if batched:
+            await pub.publish_many(ticks)
+        else:
+            await asyncio.gather(*(pub.publish(tick) for tick in ticks))
     await done.wait()
     elapsed = time.perf_counter() - start
     await runner
@@ -114,6 +119,7 @@ async def _queues() -> list[Result]:
             continue
         try:
             rate = await _through(t, N if name == "asyncio" else N // 2)
+            batched = await _through(t, N if name == "asyncio" else N // 2, batched=True)
             rtt = await _round_trip_ms(t, ROUND_TRIPS)
         finally:
             await t.close()
@@ -122,6 +128,16 @@ async def _queues() -> list[Result]:
                 f"queue_{name}_pub_consume_ack",
                 "ev/s",
                 rate,
+                baseline,
+                "asyncio.Queue + codec, no acks",
+                True,
+            )
+        )
+        out.append(
+            Result(
+                f"queue_{name}_batch_pub_consume_ack",
+                "ev/s",
+                batched,
                 baseline,
                 "asyncio.Queue + codec, no acks",
                 True,
