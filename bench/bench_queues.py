@@ -75,6 +75,24 @@ async def _through(t: Transport, n: int, *, batched: bool = False) -> float:
     return n / elapsed
 
 
+async def _consume(t: Transport, n: int) -> float:
+    """Events/s an Actor consumes and acks from a stream already holding ``n`` (acks batched)."""
+    stream = f"bench-c-{uuid.uuid4().hex[:8]}"
+    pub = Publisher(t, stream, CODEC)
+    for first in range(0, n, 500):
+        await pub.publish_many([Tick(n=i) for i in range(first, min(n, first + 500))])
+    done = asyncio.Event()
+
+    async def handle(m: Tick) -> None:
+        if actor.handled + 1 == n:
+            done.set()
+
+    actor = Actor(t, stream, CODEC, handle, group="bench", name="b")
+    start = time.perf_counter()
+    await actor.run(stop=done, poll=0.05)
+    return n / (time.perf_counter() - start)
+
+
 async def _round_trip_ms(t: Transport, n: int) -> float:
     """Median ms from publishing a command to receiving the answer (an echoing actor)."""
     cmd, evt = f"bench-cmd-{uuid.uuid4().hex[:8]}", f"bench-evt-{uuid.uuid4().hex[:8]}"
@@ -120,6 +138,7 @@ async def _queues() -> list[Result]:
         try:
             rate = await _through(t, N if name == "asyncio" else N // 2)
             batched = await _through(t, N if name == "asyncio" else N // 2, batched=True)
+            consumed = await _consume(t, N if name == "asyncio" else N // 2)
             rtt = await _round_trip_ms(t, ROUND_TRIPS)
         finally:
             await t.close()
@@ -138,6 +157,16 @@ async def _queues() -> list[Result]:
                 f"queue_{name}_batch_pub_consume_ack",
                 "ev/s",
                 batched,
+                baseline,
+                "asyncio.Queue + codec, no acks",
+                True,
+            )
+        )
+        out.append(
+            Result(
+                f"queue_{name}_consume_ack",
+                "ev/s",
+                consumed,
                 baseline,
                 "asyncio.Queue + codec, no acks",
                 True,
