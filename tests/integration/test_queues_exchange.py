@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from cex_helpers import AMOUNT, ETH, adapter, venue
 
+from chainops.core.errors import ValidationError
 from chainops.core.order import Order, OrderState
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.devnet.exchange.accounts import Account
@@ -196,3 +197,28 @@ async def test_operator_killed_with_commands_pending(backend: str, tmp_path: Pat
             assert {o.state for o in orders} == {OrderState.OPEN}
     finally:
         await transport.close()
+
+
+async def test_amend_of_a_partly_filled_order_places_the_remainder(tmp_path: Path) -> None:
+    transport = await connect_or_skip("memory")
+    cmds, evts = unique("ex.cmd"), unique("ex.evt")
+    async with (
+        venue() as (sim, account, _),
+        strategy(transport, cmds, evts) as client,
+        operator_side("memory", transport, sim, account, tmp_path / "j.sqlite", cmds, evts),
+    ):
+        top = sim.book("ETHUSDT").top("SELL")
+        assert top is not None
+        ask, available = top
+        # Takes the whole best ask level, and rests the rest as the best bid.
+        bought = await client.place(ETH, "BUY", "LIMIT", available + Decimal("0.05"), ask)
+        assert bought.state is OrderState.PARTIALLY_FILLED and bought.filled_base == available
+        with pytest.raises(ValidationError, match="not above"):  # nothing left to place
+            await client.amend(bought.client_id, amount=available)
+        moved = await client.amend(bought.client_id, price=ask - 1, amount=available + 1)
+        assert (moved.amount, moved.price, moved.state) == (Decimal(1), ask - 1, OrderState.OPEN)
+        old = await client.wait_event(
+            OrderEventMessage, is_event("OrderCanceled", bought.client_id)
+        )
+        assert old.to_order().filled_base == available
+        assert sim.order_requests[str(moved.client_id)] == 1
