@@ -12,6 +12,7 @@ same results and typed errors as in-process: an ``Order``, balances, or
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeVar
@@ -187,10 +188,13 @@ class OperatorClient:
         events: str,
         name: str,
         claim_after: float = 30.0,
+        keep: int = 10_000,
     ) -> None:
+        """``keep``: how many commands' answers and how many events are remembered."""
         self._commands = Publisher(transport, commands, COMMANDS)
-        self.answers: dict[str, list[Answer]] = {}
-        self.received: list[Event] = []  # the operator's events, in arrival order
+        self.answers: OrderedDict[str, list[Answer]] = OrderedDict()
+        self.received: deque[Event] = deque(maxlen=keep)  # the operator's events, oldest first
+        self._keep = keep
         self._changed = asyncio.Event()
         self.actor = Actor(
             transport, events, EVENTS, self._collect, group=name, name=name, claim_after=claim_after
@@ -200,6 +204,8 @@ class OperatorClient:
         command_id = getattr(message, "command_id", None)
         if isinstance(command_id, str):
             self.answers.setdefault(command_id, []).append(message)  # type: ignore[arg-type]
+            if len(self.answers) > self._keep:  # a long-running strategy must not grow for ever
+                self.answers.popitem(last=False)
         else:
             self.received.append(message)  # type: ignore[arg-type]
         self._changed.set()

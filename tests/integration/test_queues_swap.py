@@ -14,7 +14,7 @@ from chainops.devnet.world import World
 from chainops.operators.dapps import UniswapV2, UniswapV3
 from chainops.operators.dapps.errors import SwapSlippageExceeded
 from chainops.queues.commands import COMMANDS, OrderReply, Swap
-from chainops.queues.operator_events import OrderEventMessage
+from chainops.queues.operator_events import OrderEventMessage, TxEventMessage
 from chainops.queues.remote import OperatorClient
 from chainops.queues.swap_service import SwapService
 from tests.integration.queue_helpers import connect_or_skip, unique
@@ -46,6 +46,10 @@ async def test_swaps_through_the_queue(backend: str, devnet: World) -> None:
                 )
                 fill = filled.to_fill()
                 assert fill is not None and fill.fill_id.startswith(f"{order.venue_id}:")
+                mined = await client.wait_event(
+                    TxEventMessage, lambda e: e.tx_hash == order.venue_id and e.state == "CONFIRMED"
+                )
+                assert mined.client_id == order.execution
                 got = balance(devnet, "USDC", me) - usdc_before
                 assert ctx.token("USDC").to_raw(fill.quote_amount) == got > 0
 
