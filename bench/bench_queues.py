@@ -10,6 +10,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from bench.harness import Result
@@ -126,6 +127,53 @@ async def _round_trip_ms(t: Transport, n: int) -> float:
     return statistics.median(times)
 
 
+PLACES = 40
+
+
+async def _place_ms(url: str) -> tuple[float, float] | None:
+    """Median ms of a LIMIT order placed through the queue and in-process, on the simulator."""
+    from chainops.devnet.exchange import ExchangeSimulator
+    from chainops.operators.exchanges import BinanceSpot
+    from chainops.queues.exchange_service import ExchangeService
+    from chainops.queues.remote import OperatorClient
+
+    try:
+        t = await open_transport(url, timeout=2.0)
+    except QueueUnavailable:
+        return None
+    cmds, evts = f"bench-ex-{uuid.uuid4().hex[:8]}", f"bench-ev-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        async with ExchangeSimulator(seed=1) as sim:
+            me = sim.create_account({"USDT": "1000000"})
+            cex = BinanceSpot.connect(
+                me.api_key,
+                me.secret,
+                base_url=sim.url,
+                stream_url=sim.stream_url,
+                ws_api_url=sim.ws_api_url,
+                journal_path=str(Path(tmp) / "j.sqlite"),
+            )
+            async with cex:
+                service = ExchangeService(cex, t, commands=cmds, events=evts)
+                client = OperatorClient(t, commands=cmds, events=evts, name="strategy")
+                stop = asyncio.Event()
+                tasks = [asyncio.create_task(x.run(stop)) for x in (service, client)]
+                remote, local = [], []
+                for i in range(PLACES):
+                    price = Decimal("1900") - i
+                    start = time.perf_counter()
+                    await client.place("ETH-USDT", "BUY", "LIMIT", "0.01", price)
+                    remote.append((time.perf_counter() - start) * 1000)
+                    start = time.perf_counter()
+                    await cex.place("ETH-USDT", "BUY", "LIMIT", "0.01", price - Decimal("0.5"))
+                    local.append((time.perf_counter() - start) * 1000)
+                stop.set()
+                await asyncio.gather(*tasks)
+                await service.close()
+    await t.close()
+    return statistics.median(remote), statistics.median(local)
+
+
 async def _queues() -> list[Result]:
     baseline = await _baseline_queue(N)
     out = []
@@ -175,6 +223,18 @@ async def _queues() -> list[Result]:
         out.append(
             Result(f"queue_{name}_command_rtt", "ms", rtt, rtt, "itself (absolute figure)", False)
         )
+        placed = await _place_ms(url)
+        if placed is not None:
+            out.append(
+                Result(
+                    f"queue_{name}_place_order",
+                    "ms",
+                    placed[0],
+                    placed[1],
+                    "in-process place (same simulator)",
+                    False,
+                )
+            )
     return out
 
 
