@@ -22,6 +22,7 @@ from chainops.core.order import Fill, Order
 from chainops.operators.exchanges.market_events import ConnectorStatus as BusConnectorStatus
 from chainops.operators.exchanges.types import Balance
 from chainops.queues.actor import Publisher
+from chainops.queues.errors import QueueUnavailable
 from chainops.queues.message import Message, MessageCodec
 from chainops.queues.transport import Transport
 
@@ -154,6 +155,7 @@ class EventForwarder:
         ]
         self._task = asyncio.create_task(self._pump())
         self._balances_queued = 0
+        self._closing = False
         self.published = 0
 
     def _on_event(self, event: Event) -> None:
@@ -205,11 +207,25 @@ class EventForwarder:
                 messages.append(item)
         if not messages:
             return
-        try:
-            await self._publisher.publish_many(messages)
-            self.published += len(messages)
-        except Exception:  # lost events must not stop the ones after them
-            log.exception("could not publish %d events", len(messages))
+        delay = 0.1
+        while True:
+            try:
+                await self._publisher.publish_many(messages)
+                self.published += len(messages)
+                return
+            except QueueUnavailable as exc:
+                if self._closing:
+                    log.error("queue down while closing: %d events dropped: %s", len(messages), exc)
+                    return
+                # Kept and retried in order: a restarting server loses none of them.
+                log.warning(
+                    "queue down, retrying %d events in %.1f s: %s", len(messages), delay, exc
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            except Exception:  # a bug in one batch must not stop the ones after it
+                log.exception("could not publish %d events", len(messages))
+                return
 
     async def _balances_message(self) -> BalancesChanged | None:
         if self._balances is None or self._balances_queued > 0:
@@ -229,6 +245,7 @@ class EventForwarder:
         """Stop listening, publish what is queued, end the task."""
         for sub in self._subs:
             sub.cancel()
+        self._closing = True
         self._queue.put_nowait(None)
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
