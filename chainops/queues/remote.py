@@ -219,7 +219,8 @@ class OperatorClient:
         await self._commands.publish(command)
         return command.id
 
-    async def _until(self, found: Callable[[], Any], timeout: float | None) -> Any:
+    async def wait_until(self, found: Callable[[], Any], *, timeout: float | None = 30.0) -> Any:
+        """Re-evaluate ``found()`` on every answer or event until it is not None; return it."""
         async with asyncio.timeout(timeout):
             while True:
                 value = found()
@@ -239,7 +240,7 @@ class OperatorClient:
                     return answer
             return None
 
-        found: TxUpdate = await self._until(find, None)
+        found: TxUpdate = await self.wait_until(find, timeout=None)
         return found
 
     async def request(self, command: Command, *, timeout: float | None = 30.0) -> Answer:
@@ -254,7 +255,7 @@ class OperatorClient:
             got = self.answers.get(command_id)
             return got[0] if got else None
 
-        found: Answer = await self._until(first, timeout)
+        found: Answer = await self.wait_until(first, timeout=timeout)
         if isinstance(found, CommandFailed):
             raise error_from(found)
         return found
@@ -267,7 +268,7 @@ class OperatorClient:
         def find() -> Answer | None:
             return next((a for a in self.answers.get(command_id, []) if match(a)), None)
 
-        found: Answer = await self._until(find, timeout)
+        found: Answer = await self.wait_until(find, timeout=timeout)
         return found
 
     async def _order(self, command: Command, timeout: float | None) -> Order:
@@ -356,5 +357,5 @@ class OperatorClient:
         def find() -> E | None:
             return next((e for e in self.received if isinstance(e, kind) and match(e)), None)
 
-        found: E = await self._until(find, timeout)
+        found: E = await self.wait_until(find, timeout=timeout)
         return found

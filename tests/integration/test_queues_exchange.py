@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from cex_helpers import AMOUNT, ETH, adapter, venue
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainops.core.errors import ValidationError
 from chainops.core.order import Order, OrderState
@@ -222,3 +224,58 @@ async def test_amend_of_a_partly_filled_order_places_the_remainder(tmp_path: Pat
         )
         assert old.to_order().filled_base == available
         assert sim.order_requests[str(moved.client_id)] == 1
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    deliveries=st.lists(st.integers(0, 3), min_size=1, max_size=10),
+    restart_after=st.integers(0, 10),
+)
+async def test_any_redelivery_pattern_places_each_order_once(
+    deliveries: list[int], restart_after: int
+) -> None:
+    """Commands delivered any number of times, in any order, with the operator's consumer
+    restarted in between: one order per command at the venue, every delivery answered."""
+    transport = await connect_or_skip("memory")
+    cmds, evts = unique("ex.cmd"), unique("ex.evt")
+    commands = [
+        CreateOrder(trading_pair=ETH, side="BUY", order_type="LIMIT", amount="0.01",
+                    price=str(1900 + i))
+        for i in range(4)
+    ]  # fmt: skip
+    used = sorted(set(deliveries))
+    async with (
+        venue() as (sim, account, _),
+        strategy(transport, cmds, evts) as client,
+        adapter(sim, account) as op,
+    ):
+
+        async def serve(stop: asyncio.Event) -> ExchangeService:
+            service = ExchangeService(op, transport, commands=cmds, events=evts, claim_after=0.2)
+            await service.run(stop)
+            await service.close()
+            return service
+
+        stop = asyncio.Event()
+        serving = asyncio.create_task(serve(stop))
+        for n, index in enumerate(deliveries):
+            if n == restart_after:  # a new consumer, nothing remembered but the journal
+                stop.set()
+                await serving
+                stop = asyncio.Event()
+                serving = asyncio.create_task(serve(stop))
+            cmd = commands[index]
+            await transport.publish(cmds, f"{cmd.id}-{n}", COMMANDS.encode(cmd))
+
+        def answered() -> bool | None:
+            counts = [len(client.answers.get(commands[i].id, [])) for i in used]
+            return counts == [deliveries.count(i) for i in used] or None
+
+        await client.wait_until(answered, timeout=30)
+        stop.set()
+        await serving
+    for i in used:
+        answers = client.answers[commands[i].id]
+        assert [getattr(a, "duplicate", None) for a in answers][1:] == [True] * (len(answers) - 1)
+        assert sim.order_requests[derived_client_id(commands[i].id)] == 1
+    assert len(sim.order_requests) == len(used)
