@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client
-from nats.errors import NoServersError
+from nats.errors import ConnectionClosedError, NoServersError, OutboundBufferLimitError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -142,6 +142,14 @@ class _NatsConsumer(StreamConsumer):
             mid = (m.headers or {}).get("id", "")
             out.append(Delivery(mid, m.data, meta.num_delivered, m.ack))
         return out
+
+    async def ack_many(self, deliveries: list[Delivery]) -> None:
+        """Each ack is a fire-and-forget publish; a closed connection is QueueUnavailable."""
+        try:
+            for delivery in deliveries:
+                await delivery.ack()
+        except (ConnectionClosedError, OutboundBufferLimitError) as exc:
+            raise QueueUnavailable(f"NATS ack: {exc}") from exc
 
     async def close(self) -> None:
         await self._sub.unsubscribe()
