@@ -19,12 +19,16 @@ from chainops.queues.errors import MalformedMessage, QueueUnavailable
 from chainops.queues.message import M, Message, MessageCodec
 from chainops.queues.transport import Delivery, StreamConsumer, Transport
 
-__all__ = ["Actor", "Handler", "Publisher", "SeenIds", "SeenStore"]
+__all__ = ["Actor", "Handler", "Publisher", "RetryLater", "SeenIds", "SeenStore"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[M], Awaitable[None]]
 DeadHook = Callable[[Delivery, str], Awaitable[None]]
+
+
+class RetryLater(Exception):
+    """Raised by a handler to leave its message pending, to be delivered again later."""
 
 
 class SeenStore(Protocol):
@@ -140,6 +144,9 @@ class Actor(Generic[M]):
             return True
         try:
             await self._handler(message)
+        except RetryLater as exc:
+            log.info("%s left pending for redelivery: %s", message.id, exc)
+            return False
         except Exception:
             log.exception("handler failed on %s; left pending for redelivery", message.id)
             return False

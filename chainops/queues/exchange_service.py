@@ -9,7 +9,10 @@ Each command acts once however often it is delivered:
 * an amend is cancel-then-place: the replacement's client id is derived from
   the amend's id and the journal notes that the amend started, so a
   redelivery after a crash between the two finishes the job, never repeats it;
-* a cancel is idempotent at the venue, and its journal note marks a repeat.
+* a cancel is idempotent at the venue, and its journal note marks a repeat;
+* an amend whose cancel is unanswered is answered ``UnknownOutcome`` and left
+  pending: its redelivery, after the cancel is resolved, finishes it (a second
+  answer, an :class:`OrderReply`, follows).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from chainops.queues.commands import (
 )
 from chainops.queues.errors import AmendRefused
 from chainops.queues.operator_events import EventForwarder, balances_map
-from chainops.queues.service import CommandServer, derived_client_id, journal_key
+from chainops.queues.service import CommandServer, RetryLater, derived_client_id, journal_key
 from chainops.queues.service import amount as parse_amount
 from chainops.queues.transport import Transport
 
@@ -159,15 +162,21 @@ class ExchangeService(CommandServer):
             return
         key = journal_key(cmd.id)
         started = self.journal.get_value(key) is not None
-        order = await amend_order(
-            self.operator,
-            old,
-            price=cmd.price,
-            amount=cmd.amount,
-            client_id=new_id,
-            started=started,
-            note=lambda: self.journal.set_value(key, new_id),
-        )
+        try:
+            order = await amend_order(
+                self.operator,
+                old,
+                price=cmd.price,
+                amount=cmd.amount,
+                client_id=new_id,
+                started=started,
+                note=lambda: self.journal.set_value(key, new_id),
+            )
+        except UnknownOutcome as exc:
+            # Told now, and left pending: redelivered once the cancel is resolved, the
+            # amend places the remainder (or is refused if the order filled meanwhile).
+            await self.fail(cmd.id, exc, client_id=str(old.client_id))
+            raise RetryLater(str(exc)) from exc
         self.placed += 1
         await self._answer(cmd.id, order, replaced=str(old.client_id))
 

@@ -21,13 +21,13 @@ import msgspec
 from chainops.core.assets import to_decimal
 from chainops.core.errors import ChainopsError, SlippageExceeded, ValidationError
 from chainops.core.journal import Journal
-from chainops.queues.actor import Actor, Publisher
+from chainops.queues.actor import Actor, Publisher, RetryLater
 from chainops.queues.commands import COMMANDS, EVENTS, Command, CommandFailed
 from chainops.queues.errors import MalformedCommand, UnsupportedCommand
 from chainops.queues.message import Message
 from chainops.queues.transport import Delivery, Transport
 
-__all__ = ["CommandServer", "derived_client_id", "journal_key"]
+__all__ = ["CommandServer", "RetryLater", "derived_client_id", "journal_key"]
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ from cex_helpers import AMOUNT, ETH, adapter, venue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainops.core.errors import ValidationError
+from chainops.core.errors import UnknownOutcome, ValidationError
 from chainops.core.order import Order, OrderState
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.devnet.exchange.accounts import Account
 from chainops.operators.exchanges.errors import RuleViolation, VenueInsufficientFunds
 from chainops.queues import Transport
-from chainops.queues.commands import COMMANDS, CreateOrder, OrderReply
+from chainops.queues.commands import COMMANDS, AmendOrder, CreateOrder, OrderReply
 from chainops.queues.exchange_service import AmendRefused, ExchangeService
 from chainops.queues.operator_events import BalancesChanged, OrderEventMessage
 from chainops.queues.remote import OperatorClient
@@ -279,3 +279,32 @@ async def test_any_redelivery_pattern_places_each_order_once(
         assert [getattr(a, "duplicate", None) for a in answers][1:] == [True] * (len(answers) - 1)
         assert sim.order_requests[derived_client_id(commands[i].id)] == 1
     assert len(sim.order_requests) == len(used)
+
+
+async def test_amend_whose_cancel_fails_finishes_on_redelivery(tmp_path: Path) -> None:
+    transport = await connect_or_skip("memory")
+    cmds, evts = unique("ex.cmd"), unique("ex.evt")
+    async with (
+        venue() as (sim, account, _),
+        strategy(transport, cmds, evts) as client,
+        adapter(sim, account, journal_path=str(tmp_path / "j.sqlite")) as op,
+    ):
+        service = ExchangeService(op, transport, commands=cmds, events=evts, claim_after=0.5)
+        stop = asyncio.Event()
+        serving = asyncio.create_task(service.run(stop))
+        try:
+            resting = await client.place(ETH, "BUY", "LIMIT", AMOUNT, "1900")
+            sim.faults.server_errors = 1  # the cancel is answered 503 (not executed)
+            amend = AmendOrder(client_id=str(resting.client_id), price="1890")
+            with pytest.raises(UnknownOutcome):
+                await client.request(amend)
+            later = await client.wait_answer(amend.id, lambda a: isinstance(a, OrderReply))
+            moved = Order.from_json(later.order)  # type: ignore[union-attr]
+            assert (moved.price, moved.state) == (Decimal("1890"), OrderState.OPEN)
+            assert sim.order_requests[str(moved.client_id)] == 1
+            old = service.find(str(resting.client_id))
+            assert old is not None and old.state is OrderState.CANCELED
+        finally:
+            stop.set()
+            await serving
+            await service.close()
