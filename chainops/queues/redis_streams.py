@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +26,8 @@ class RedisTransport(Transport):
 
     def __init__(self, client: aioredis.Redis, url: str) -> None:
         self._r, self.url = client, url
+        self._waiting: list[tuple[str, str, bytes, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, url: str, *, timeout: float = 3.0) -> RedisTransport:
@@ -39,10 +43,32 @@ class RedisTransport(Transport):
         return cls(client, url)
 
     async def publish(self, stream: str, message_id: str, data: bytes) -> None:
-        try:
-            await self._r.xadd(stream, {"id": message_id, "data": data})
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise QueueUnavailable(f"Redis at {self.url}: {exc}") from exc
+        """Appended in call order; publishes made while a request is out share the next one."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((stream, message_id, data, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            pipe = self._r.pipeline(transaction=False)
+            for stream, message_id, data, _ in batch:
+                pipe.xadd(stream, {"id": message_id, "data": data})
+            try:
+                results: list[Any] = await pipe.execute(raise_on_error=False)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                results = [QueueUnavailable(f"Redis at {self.url}: {exc}") for _ in batch]
+            except Exception as exc:  # each caller gets it; the flusher goes on
+                results = [exc] * len(batch)
+            for (*_, future), result in zip(batch, results, strict=True):
+                if future.done():  # the caller gave up (cancelled)
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(None)
 
     async def publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
         """One pipelined round trip for the whole batch (in order, not a transaction)."""
@@ -73,6 +99,9 @@ class RedisTransport(Transport):
         return [DeadLetter(f[b"id"].decode(), f[b"data"], f[b"reason"].decode()) for _, f in rows]
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            with contextlib.suppress(Exception):
+                await self._flusher
         await self._r.aclose()
 
 
