@@ -95,10 +95,13 @@ class ExchangeService(CommandServer):
             found = self.operator.journal.load(client_id, Order)
         return found
 
-    async def _answer(self, command_id: str, order: Order, **extra: object) -> None:
-        await self.events.publish(
-            OrderReply(command_id=command_id, order=order.to_json(), **extra)  # type: ignore[arg-type]
+    async def _answer(
+        self, command_id: str, order: Order, *, duplicate: bool = False, replaced: str | None = None
+    ) -> None:
+        reply = OrderReply(
+            command_id=command_id, order=order.to_json(), duplicate=duplicate, replaced=replaced
         )
+        await self.events.publish(reply)
 
     async def _create(self, cmd: CreateOrder) -> None:
         client_id = derived_client_id(cmd.id)
@@ -126,7 +129,7 @@ class ExchangeService(CommandServer):
         self.placed += 1
         await self._answer(cmd.id, order)
 
-    async def _repeat(self, command_id: str, order: Order, **extra: object) -> None:
+    async def _repeat(self, command_id: str, order: Order, replaced: str | None = None) -> None:
         """Answer a redelivered command from what it did the first time."""
         if order.state is OrderState.FAILED and order.error is not None:
             failed = order.error
@@ -139,7 +142,7 @@ class ExchangeService(CommandServer):
                 )
             )
             return
-        await self._answer(command_id, order, duplicate=True, **extra)
+        await self._answer(command_id, order, duplicate=True, replaced=replaced)
 
     async def _cancel(self, cmd: CancelOrder) -> None:
         target = self.find(cmd.client_id)

@@ -124,13 +124,14 @@ class CommandServer:
     async def fail(self, command_id: str, exc: ChainopsError, client_id: str | None = None) -> None:
         """Answer with the typed error (and the venue's code, and a refused order)."""
         order = exc.order if isinstance(exc, SlippageExceeded) else None
+        code = getattr(exc, "code", None)
         await self.events.publish(
             CommandFailed(
                 command_id=command_id,
                 error=type(exc).__name__,
                 message=str(exc),
                 client_id=client_id if order is None else str(order.client_id),
-                code=getattr(exc, "code", None),
+                code=code if isinstance(code, int) and not isinstance(code, bool) else None,
                 order=None if order is None else order.to_json(),
             )
         )
