@@ -54,7 +54,10 @@ class ExchangeService(CommandServer):
         name: str = "exchange",
         claim_after: float = 30.0,
         forward_events: bool = True,
+        balances_after_fills: bool = True,
     ) -> None:
+        """``balances_after_fills``: read and publish the balances after each fill or finished
+        order (one venue request each, merged while they queue up)."""
         super().__init__(
             transport,
             operator.journal,
@@ -78,7 +81,7 @@ class ExchangeService(CommandServer):
                 operator.events,
                 transport,
                 events,
-                balances=operator.balances,
+                balances=operator.balances if balances_after_fills else None,
                 platform=operator.platform.name,
             )
         self.placed = 0
