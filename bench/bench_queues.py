@@ -10,6 +10,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from bench.harness import Result
@@ -50,7 +51,8 @@ async def _baseline_queue(n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-async def _through(t: Transport, n: int) -> float:
+async def _through(t: Transport, n: int, *, batched: bool = False) -> float:
+    """Events/s publish -> consume -> ack; ``batched``: 50 per ``publish_many`` request."""
     stream = f"bench-{uuid.uuid4().hex[:8]}"
     pub = Publisher(t, stream, CODEC)
     done = asyncio.Event()
@@ -63,11 +65,33 @@ async def _through(t: Transport, n: int) -> float:
     start = time.perf_counter()
     runner = asyncio.create_task(actor.run(stop=done, poll=0.05))
     for first in range(0, n, 50):  # bounded concurrency: one connection's worth in flight
-        await asyncio.gather(*(pub.publish(Tick(n=i)) for i in range(first, min(n, first + 50))))
+        ticks = [Tick(n=i) for i in range(first, min(n, first + 50))]
+        if batched:
+            await pub.publish_many(ticks)
+        else:
+            await asyncio.gather(*(pub.publish(tick) for tick in ticks))
     await done.wait()
     elapsed = time.perf_counter() - start
     await runner
     return n / elapsed
+
+
+async def _consume(t: Transport, n: int) -> float:
+    """Events/s an Actor consumes and acks from a stream already holding ``n`` (acks batched)."""
+    stream = f"bench-c-{uuid.uuid4().hex[:8]}"
+    pub = Publisher(t, stream, CODEC)
+    for first in range(0, n, 500):
+        await pub.publish_many([Tick(n=i) for i in range(first, min(n, first + 500))])
+    done = asyncio.Event()
+
+    async def handle(m: Tick) -> None:
+        if actor.handled + 1 == n:
+            done.set()
+
+    actor = Actor(t, stream, CODEC, handle, group="bench", name="b")
+    start = time.perf_counter()
+    await actor.run(stop=done, poll=0.05)
+    return n / (time.perf_counter() - start)
 
 
 async def _round_trip_ms(t: Transport, n: int) -> float:
@@ -103,6 +127,53 @@ async def _round_trip_ms(t: Transport, n: int) -> float:
     return statistics.median(times)
 
 
+PLACES = 40
+
+
+async def _place_ms(url: str) -> tuple[float, float] | None:
+    """Median ms of a LIMIT order placed through the queue and in-process, on the simulator."""
+    from chainops.devnet.exchange import ExchangeSimulator
+    from chainops.operators.exchanges import BinanceSpot
+    from chainops.queues.exchange_service import ExchangeService
+    from chainops.queues.remote import OperatorClient
+
+    try:
+        t = await open_transport(url, timeout=2.0)
+    except QueueUnavailable:
+        return None
+    cmds, evts = f"bench-ex-{uuid.uuid4().hex[:8]}", f"bench-ev-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        async with ExchangeSimulator(seed=1) as sim:
+            me = sim.create_account({"USDT": "1000000"})
+            cex = BinanceSpot.connect(
+                me.api_key,
+                me.secret,
+                base_url=sim.url,
+                stream_url=sim.stream_url,
+                ws_api_url=sim.ws_api_url,
+                journal_path=str(Path(tmp) / "j.sqlite"),
+            )
+            async with cex:
+                service = ExchangeService(cex, t, commands=cmds, events=evts)
+                client = OperatorClient(t, commands=cmds, events=evts, name="strategy")
+                stop = asyncio.Event()
+                tasks = [asyncio.create_task(x.run(stop)) for x in (service, client)]
+                remote, local = [], []
+                for i in range(PLACES):
+                    price = Decimal("1900") - i
+                    start = time.perf_counter()
+                    await client.place("ETH-USDT", "BUY", "LIMIT", "0.01", price)
+                    remote.append((time.perf_counter() - start) * 1000)
+                    start = time.perf_counter()
+                    await cex.place("ETH-USDT", "BUY", "LIMIT", "0.01", price - Decimal("0.5"))
+                    local.append((time.perf_counter() - start) * 1000)
+                stop.set()
+                await asyncio.gather(*tasks)
+                await service.close()
+    await t.close()
+    return statistics.median(remote), statistics.median(local)
+
+
 async def _queues() -> list[Result]:
     baseline = await _baseline_queue(N)
     out = []
@@ -114,6 +185,8 @@ async def _queues() -> list[Result]:
             continue
         try:
             rate = await _through(t, N if name == "asyncio" else N // 2)
+            batched = await _through(t, N if name == "asyncio" else N // 2, batched=True)
+            consumed = await _consume(t, N if name == "asyncio" else N // 2)
             rtt = await _round_trip_ms(t, ROUND_TRIPS)
         finally:
             await t.close()
@@ -128,8 +201,40 @@ async def _queues() -> list[Result]:
             )
         )
         out.append(
+            Result(
+                f"queue_{name}_batch_pub_consume_ack",
+                "ev/s",
+                batched,
+                baseline,
+                "asyncio.Queue + codec, no acks",
+                True,
+            )
+        )
+        out.append(
+            Result(
+                f"queue_{name}_consume_ack",
+                "ev/s",
+                consumed,
+                baseline,
+                "asyncio.Queue + codec, no acks",
+                True,
+            )
+        )
+        out.append(
             Result(f"queue_{name}_command_rtt", "ms", rtt, rtt, "itself (absolute figure)", False)
         )
+        placed = await _place_ms(url)
+        if placed is not None:
+            out.append(
+                Result(
+                    f"queue_{name}_place_order",
+                    "ms",
+                    placed[0],
+                    placed[1],
+                    "in-process place (same simulator)",
+                    False,
+                )
+            )
     return out
 
 

@@ -2,14 +2,20 @@
 
 The asyncio transport is the embedded default; Redis Streams and NATS JetStream
 carry messages between processes and hosts (``pip install chainops[queues]``).
+Operators are served over a queue by ``exchange_service.ExchangeService``,
+``swap_service.SwapService`` and ``remote.OperatorService`` (EVM transactions);
+``remote.OperatorClient`` drives them from a strategy.
 """
 
 from chainops.queues.actor import Actor, Handler, Publisher, SeenIds, SeenStore
 from chainops.queues.connect import open_configured_transport, open_transport
 from chainops.queues.errors import (
+    AmendRefused,
+    MalformedCommand,
     MalformedMessage,
     QueueError,
     QueueUnavailable,
+    UnsupportedCommand,
     UnsupportedQueueUrl,
 )
 from chainops.queues.memory import MemoryTransport
@@ -18,9 +24,11 @@ from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Tran
 
 __all__ = [
     "Actor",
+    "AmendRefused",
     "DeadLetter",
     "Delivery",
     "Handler",
+    "MalformedCommand",
     "MalformedMessage",
     "MemoryTransport",
     "Message",
@@ -32,6 +40,7 @@ __all__ = [
     "SeenStore",
     "StreamConsumer",
     "Transport",
+    "UnsupportedCommand",
     "UnsupportedQueueUrl",
     "new_message_id",
     "open_configured_transport",

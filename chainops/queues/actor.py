@@ -2,8 +2,9 @@
 
 An :class:`Actor` consumes one stream as a member of a group: it decodes each
 delivery, sends what it cannot decode to the dead letters with the reason,
-skips ids it has already acted on, calls its handler, then acknowledges. A
-handler that raises leaves the message pending, so it is delivered again.
+skips ids it has already acted on, calls its handler, then acknowledges (once
+per fetched batch, in one request where the backend allows). A handler that
+raises leaves the message pending, so it is delivered again.
 """
 
 from __future__ import annotations
@@ -11,18 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, Protocol
 
 from chainops.queues.errors import MalformedMessage, QueueUnavailable
 from chainops.queues.message import M, Message, MessageCodec
-from chainops.queues.transport import Delivery, Transport
+from chainops.queues.transport import Delivery, StreamConsumer, Transport
 
-__all__ = ["Actor", "Handler", "Publisher", "SeenIds", "SeenStore"]
+__all__ = ["Actor", "Handler", "Publisher", "RetryLater", "SeenIds", "SeenStore"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[M], Awaitable[None]]
+DeadHook = Callable[[Delivery, str], Awaitable[None]]
+
+
+class RetryLater(Exception):
+    """Raised by a handler to leave its message pending, to be delivered again later."""
 
 
 class SeenStore(Protocol):
@@ -59,6 +65,11 @@ class Publisher:
     async def publish(self, message: Message) -> None:
         await self.transport.publish(self.stream, message.id, self._codec.encode(message))
 
+    async def publish_many(self, messages: Iterable[Message]) -> None:
+        """Publish in order, in as few requests as the backend allows."""
+        encode = self._codec.encode
+        await self.transport.publish_many(self.stream, [(m.id, encode(m)) for m in messages])
+
 
 class Actor(Generic[M]):
     """A member of ``group`` on ``stream`` handing each new message to ``handler`` once."""
@@ -74,11 +85,14 @@ class Actor(Generic[M]):
         name: str,
         seen: SeenStore | None = None,
         claim_after: float = 30.0,
+        on_dead: DeadHook | None = None,
     ) -> None:
+        """``on_dead(delivery, reason)`` runs after a message went to the dead letters."""
         self.transport, self.stream, self.group, self.name = transport, stream, group, name
         self._codec, self._handler = codec, handler
         self.seen: SeenStore = seen if seen is not None else SeenIds()
         self._claim_after = claim_after
+        self._on_dead = on_dead
         self.handled = 0
         self.dead = 0
 
@@ -96,12 +110,25 @@ class Actor(Generic[M]):
                     log.warning("%s on %s: %s; retrying", self.name, self.stream, exc)
                     await asyncio.sleep(poll)
                     continue
-                for delivery in deliveries:
-                    await self._one(delivery)
+                done: list[Delivery] = []
+                try:
+                    for delivery in deliveries:
+                        if await self._one(delivery):
+                            done.append(delivery)
+                finally:
+                    if done:
+                        await self._ack(consumer, done)
         finally:
             await consumer.close()
 
-    async def _one(self, delivery: Delivery) -> None:
+    async def _ack(self, consumer: StreamConsumer, done: list[Delivery]) -> None:
+        try:
+            await consumer.ack_many(done)
+        except QueueUnavailable as exc:  # unacked: redelivered later, and skipped as seen
+            log.warning("%s could not ack %d on %s: %s", self.name, len(done), self.stream, exc)
+
+    async def _one(self, delivery: Delivery) -> bool:
+        """Act on one delivery; True when it is to be acknowledged."""
         try:
             message = self._codec.decode(delivery.data)
         except MalformedMessage as exc:
@@ -110,16 +137,19 @@ class Actor(Generic[M]):
                 self.stream, delivery.message_id, delivery.data, str(exc)
             )
             self.dead += 1
-            await delivery.ack()
-            return
+            if self._on_dead is not None:
+                await self._on_dead(delivery, str(exc))
+            return True
         if await self.seen.seen(message.id):
-            await delivery.ack()
-            return
+            return True
         try:
             await self._handler(message)
+        except RetryLater as exc:
+            log.info("%s left pending for redelivery: %s", message.id, exc)
+            return False
         except Exception:
             log.exception("handler failed on %s; left pending for redelivery", message.id)
-            return
+            return False
         await self.seen.mark(message.id)
         self.handled += 1
-        await delivery.ack()
+        return True

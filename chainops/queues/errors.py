@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from chainops.core.errors import ChainopsError, ValidationError
+from chainops.core.errors import ChainopsError, Rejected, ValidationError
 
-__all__ = ["MalformedMessage", "QueueError", "QueueUnavailable", "UnsupportedQueueUrl"]
+__all__ = [
+    "AmendRefused",
+    "MalformedCommand",
+    "MalformedMessage",
+    "QueueError",
+    "QueueUnavailable",
+    "UnsupportedCommand",
+    "UnsupportedQueueUrl",
+]
 
 
 class QueueError(ChainopsError):
@@ -21,3 +29,15 @@ class UnsupportedQueueUrl(ValidationError):
 
 class MalformedMessage(QueueError):
     """A message could not be decoded or names an unknown type; it goes to the dead letters."""
+
+
+class MalformedCommand(ValidationError):
+    """A command that did not decode or names an unknown command type (dead-lettered)."""
+
+
+class UnsupportedCommand(ValidationError):
+    """A command this operator service does not serve (e.g. a swap sent to an exchange)."""
+
+
+class AmendRefused(Rejected):
+    """The order cannot be amended: it finished (filled, cancelled elsewhere) or nothing is left."""

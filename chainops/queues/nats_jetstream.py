@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client
-from nats.errors import NoServersError
+from nats.errors import ConnectionClosedError, NoServersError, OutboundBufferLimitError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -34,6 +35,7 @@ class NatsTransport(Transport):
         self._nc, self.url = nc, url
         self._js: JetStreamContext = nc.jetstream()
         self._ready: set[str] = set()
+        self._ack_timeout = 5.0  # nats-py's own default wait for one publish ack
 
     @classmethod
     async def connect(cls, url: str, *, timeout: float = 3.0) -> NatsTransport:
@@ -74,6 +76,18 @@ class NatsTransport(Transport):
             headers = {"Nats-Msg-Id": message_id, "id": message_id}
             await self._js.publish(stream, data, headers=headers)
         except NatsTimeoutError as exc:
+            raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
+
+    async def publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
+        """Sent in order without waiting in between; then every server ack is awaited."""
+        await self._ensure(stream)
+        try:
+            acks = [
+                await self._js.publish_async(stream, data, headers={"Nats-Msg-Id": mid, "id": mid})
+                for mid, data in items
+            ]
+            await asyncio.wait_for(asyncio.gather(*acks), self._ack_timeout)
+        except (NatsTimeoutError, TimeoutError) as exc:
             raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
 
     async def consumer(
@@ -128,6 +142,14 @@ class _NatsConsumer(StreamConsumer):
             mid = (m.headers or {}).get("id", "")
             out.append(Delivery(mid, m.data, meta.num_delivered, m.ack))
         return out
+
+    async def ack_many(self, deliveries: list[Delivery]) -> None:
+        """Each ack is a fire-and-forget publish; a closed connection is QueueUnavailable."""
+        try:
+            for delivery in deliveries:
+                await delivery.ack()
+        except (ConnectionClosedError, OutboundBufferLimitError) as exc:
+            raise QueueUnavailable(f"NATS ack: {exc}") from exc
 
     async def close(self) -> None:
         await self._sub.unsubscribe()

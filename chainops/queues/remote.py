@@ -1,30 +1,54 @@
-"""Driving an operator in another process: the operator side and the strategy side.
+"""Driving an operator in another process: the EVM operator side and the strategy side.
 
-:class:`OperatorService` consumes commands, acts on each id once (the command
-id is journalled next to the client id of the operation it started, before
-anything is sent) and publishes :class:`TxUpdate` / :class:`CommandFailed`
-events. :class:`OperatorClient` sends commands and turns the answers back
-into the transaction's state or the same typed error as in-process.
+:class:`OperatorService` serves ``SendTransaction`` for an EVM operator: the
+command id is journalled next to the client id of the transaction it started,
+before anything is sent, and :class:`TxUpdate` events follow the transaction.
+(:class:`~chainops.queues.exchange_service.ExchangeService` serves orders.)
+:class:`OperatorClient` sends commands and turns the answers back into the
+same results and typed errors as in-process: an ``Order``, balances, or
+``VenueRejected``, ``InsufficientFunds``, ``ValidationError``...
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-import chainops.core.errors as core_errors
+from chainops.core.assets import to_decimal
 from chainops.core.errors import ChainopsError, UnknownOutcome, ValidationError
 from chainops.core.journal import Journal
+from chainops.core.order import Order
 from chainops.core.transaction import Transaction
+from chainops.operators.exchanges.types import Balance
 from chainops.queues.actor import Actor, Publisher
-from chainops.queues.commands import COMMANDS, EVENTS, CommandFailed, SendTransaction, TxUpdate
+from chainops.queues.commands import (
+    COMMANDS,
+    EVENTS,
+    AmendOrder,
+    Answer,
+    BalancesReply,
+    CancelOrder,
+    Command,
+    CommandFailed,
+    CreateOrder,
+    Event,
+    GetBalances,
+    OrderReply,
+    SendTransaction,
+    Swap,
+    TxUpdate,
+)
+from chainops.queues.service import CommandServer, journal_key
 from chainops.queues.transport import Transport
+from chainops.queues.wire_errors import rebuild_error
 
 __all__ = ["OperatorClient", "OperatorService", "SendsTransactions", "error_from"]
 
 _PENDING = "pending"
+E = TypeVar("E", bound=Event)
 
 
 class SendsTransactions(Protocol):
@@ -35,12 +59,8 @@ class SendsTransactions(Protocol):
     async def send(self, request: Any = None, **fields: Any) -> Transaction: ...
 
 
-def _key(command_id: str) -> str:
-    return f"queue-command:{command_id}"
-
-
-class OperatorService:
-    """Serves one operator: commands from ``commands``, answers to ``events``."""
+class OperatorService(CommandServer):
+    """Serves ``SendTransaction`` for one EVM operator: commands in, answers out."""
 
     def __init__(
         self,
@@ -51,23 +71,31 @@ class OperatorService:
         events: str,
         name: str = "operator",
         confirmations: int | None = 1,
+        claim_after: float = 30.0,
     ) -> None:
+        super().__init__(
+            transport,
+            operator.journal,
+            commands=commands,
+            events=events,
+            name=name,
+            claim_after=claim_after,
+        )
         self.operator, self.confirmations = operator, confirmations
-        self._events = Publisher(transport, events, EVENTS)
-        self.actor = Actor(transport, commands, COMMANDS, self._handle, group=name, name=name)
+        self.handlers[SendTransaction] = self._send
         self._waits: set[asyncio.Task[None]] = set()
         self.sent = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
-            await self.actor.run(stop=stop, poll=0.2)
+            await super().run(stop)
         finally:
             for task in self._waits:
                 task.cancel()
 
-    async def _handle(self, cmd: SendTransaction) -> None:
-        journal = self.operator.journal
-        known = journal.get_value(_key(cmd.id))
+    async def _send(self, cmd: SendTransaction) -> None:
+        journal = self.journal
+        known = journal.get_value(journal_key(cmd.id))
         if known is not None:
             await self._answer_again(cmd, known)
             return
@@ -75,17 +103,16 @@ class OperatorService:
             value = _decimal(cmd.value)
             data = bytes.fromhex(cmd.data.removeprefix("0x"))
         except ValueError as exc:
-            await self._fail(cmd, ValidationError(f"bad command {cmd.id}: {exc}"))
-            return
+            raise ValidationError(f"bad command {cmd.id}: {exc}") from None
         # Marked before sending: a crash after this point never leads to a second send.
-        journal.set_value(_key(cmd.id), _PENDING)
+        journal.set_value(journal_key(cmd.id), _PENDING)
         try:
             tx = await self.operator.send(to=cmd.to, value=value, data=data)
         except ChainopsError as exc:
-            journal.set_value(_key(cmd.id), "failed:" + type(exc).__name__)
-            await self._fail(cmd, exc)
+            journal.set_value(journal_key(cmd.id), "failed:" + type(exc).__name__)
+            await self.fail(cmd.id, exc)
             return
-        journal.set_value(_key(cmd.id), str(tx.client_id))
+        journal.set_value(journal_key(cmd.id), str(tx.client_id))
         self.sent += 1
         await self._update(cmd, tx)
         task = asyncio.create_task(self._follow(cmd, tx))
@@ -94,17 +121,17 @@ class OperatorService:
 
     async def _answer_again(self, cmd: SendTransaction, known: str) -> None:
         if known == _PENDING:
-            await self._fail(cmd, UnknownOutcome(f"command {cmd.id} was taken before a restart"))
+            await self.fail(cmd.id, UnknownOutcome(f"command {cmd.id} was taken before a restart"))
             return
         if known.startswith("failed:"):
-            await self._events.publish(
+            await self.events.publish(
                 CommandFailed(command_id=cmd.id, error=known[7:], message="already failed")
             )
             return
-        tx = self.operator.journal.load(known, Transaction)
+        tx = self.journal.load(known, Transaction)
         state = tx.state.name if tx is not None and tx.state is not None else "UNKNOWN"
         tx_hash = str(tx.hash) if tx is not None and tx.hash is not None else None
-        await self._events.publish(
+        await self.events.publish(
             TxUpdate(
                 command_id=cmd.id, client_id=known, state=state, tx_hash=tx_hash, duplicate=True
             )
@@ -114,26 +141,17 @@ class OperatorService:
         try:
             await tx.wait(confirmations=self.confirmations)
         except ChainopsError as exc:
-            await self._fail(cmd, exc, client_id=str(tx.client_id))
+            await self.fail(cmd.id, exc, client_id=str(tx.client_id))
             return
         await self._update(cmd, tx)
 
     async def _update(self, cmd: SendTransaction, tx: Transaction) -> None:
-        await self._events.publish(
+        await self.events.publish(
             TxUpdate(
                 command_id=cmd.id,
                 client_id=str(tx.client_id),
                 state=tx.state.name if tx.state is not None else "UNKNOWN",
                 tx_hash=str(tx.hash) if tx.hash is not None else None,
-            )
-        )
-
-    async def _fail(
-        self, cmd: SendTransaction, exc: ChainopsError, client_id: str | None = None
-    ) -> None:
-        await self._events.publish(
-            CommandFailed(
-                command_id=cmd.id, error=type(exc).__name__, message=str(exc), client_id=client_id
             )
         )
 
@@ -150,40 +168,194 @@ def _decimal(text: str) -> Decimal:
 
 def error_from(failed: CommandFailed) -> ChainopsError:
     """The typed error a :class:`CommandFailed` names (ChainopsError when it is not ours)."""
-    cls = getattr(core_errors, failed.error, None)
-    if isinstance(cls, type) and issubclass(cls, ChainopsError):
-        with contextlib.suppress(TypeError):
-            return cls(failed.message)
-    return ChainopsError(f"{failed.error}: {failed.message}")
+    order = None if failed.order is None else Order.from_json(failed.order)
+    return rebuild_error(failed.error, failed.message, failed.code, order=order)
+
+
+def _text(value: Decimal | int | str | None, what: str) -> str | None:
+    # Checked here too, so bad input fails before anything is published.
+    return None if value is None else str(to_decimal(value, what=what))
 
 
 class OperatorClient:
-    """The strategy side: publishes commands, collects the answers by command id."""
+    """The strategy side: publishes commands, collects answers by command id and events."""
 
-    def __init__(self, transport: Transport, *, commands: str, events: str, name: str) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        commands: str,
+        events: str,
+        name: str,
+        claim_after: float = 30.0,
+        keep: int = 10_000,
+    ) -> None:
+        """``keep``: how many commands' answers and how many events are remembered."""
         self._commands = Publisher(transport, commands, COMMANDS)
-        self.answers: dict[str, list[TxUpdate | CommandFailed]] = {}
+        self.answers: OrderedDict[str, list[Answer]] = OrderedDict()
+        self.received: deque[Event] = deque(maxlen=keep)  # the operator's events, oldest first
+        self._keep = keep
         self._changed = asyncio.Event()
-        self.actor = Actor(transport, events, EVENTS, self._collect, group=name, name=name)
+        self.actor = Actor(
+            transport, events, EVENTS, self._collect, group=name, name=name, claim_after=claim_after
+        )
 
-    async def _collect(self, message: TxUpdate | CommandFailed) -> None:
-        self.answers.setdefault(message.command_id, []).append(message)
+    async def _collect(self, message: Answer | Event) -> None:
+        command_id = getattr(message, "command_id", None)
+        if isinstance(command_id, str):
+            self.answers.setdefault(command_id, []).append(message)  # type: ignore[arg-type]
+            if len(self.answers) > self._keep:  # a long-running strategy must not grow for ever
+                self.answers.popitem(last=False)
+        else:
+            self.received.append(message)  # type: ignore[arg-type]
         self._changed.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Listen for answers and events until ``stop`` is set."""
         await self.actor.run(stop=stop, poll=0.2)
 
-    async def send(self, command: SendTransaction) -> str:
+    async def send(self, command: Command) -> str:
+        """Publish ``command``; returns its id (the answers are collected by it)."""
         await self._commands.publish(command)
         return command.id
 
+    async def wait_until(self, found: Callable[[], Any], *, timeout: float | None = 30.0) -> Any:
+        """Re-evaluate ``found()`` on every answer or event until it is not None; return it."""
+        async with asyncio.timeout(timeout):
+            while True:
+                value = found()
+                if value is not None:
+                    return value
+                self._changed.clear()
+                await self._changed.wait()
+
     async def outcome(self, command_id: str, *, states: frozenset[str]) -> TxUpdate:
         """The first update of ``command_id`` in one of ``states``; raises its typed error."""
-        while True:
+
+        def find() -> TxUpdate | None:
             for answer in self.answers.get(command_id, []):
                 if isinstance(answer, CommandFailed):
                     raise error_from(answer)
-                if answer.state in states:
+                if isinstance(answer, TxUpdate) and answer.state in states:
                     return answer
-            self._changed.clear()
-            await self._changed.wait()
+            return None
+
+        found: TxUpdate = await self.wait_until(find, timeout=None)
+        return found
+
+    async def request(self, command: Command, *, timeout: float | None = 30.0) -> Answer:
+        """Send ``command`` and wait for its answer; a refusal raises its typed error."""
+        await self.send(command)
+        return await self.answer(command.id, timeout=timeout)
+
+    async def answer(self, command_id: str, *, timeout: float | None = 30.0) -> Answer:
+        """The first answer to ``command_id``; a :class:`CommandFailed` raises its typed error."""
+
+        def first() -> Answer | None:
+            got = self.answers.get(command_id)
+            return got[0] if got else None
+
+        found: Answer = await self.wait_until(first, timeout=timeout)
+        if isinstance(found, CommandFailed):
+            raise error_from(found)
+        return found
+
+    async def wait_answer(
+        self, command_id: str, match: Callable[[Answer], bool], *, timeout: float | None = 30.0
+    ) -> Answer:
+        """The first answer to ``command_id`` for which ``match`` is true (no error raised)."""
+
+        def find() -> Answer | None:
+            return next((a for a in self.answers.get(command_id, []) if match(a)), None)
+
+        found: Answer = await self.wait_until(find, timeout=timeout)
+        return found
+
+    async def _order(self, command: Command, timeout: float | None) -> Order:
+        reply = await self.request(command, timeout=timeout)
+        if not isinstance(reply, OrderReply):
+            raise ChainopsError(f"expected an order in answer to {command.id}, got {reply!r}")
+        return Order.from_json(reply.order)
+
+    async def place(
+        self,
+        trading_pair: str,
+        side: str,
+        order_type: str,
+        amount: Decimal | int | str,
+        price: Decimal | int | str | None = None,
+        *,
+        time_in_force: str | None = None,
+        timeout: float | None = 30.0,
+    ) -> Order:
+        """``ExchangeOperator.place`` in the operator's process; the Order as it stood then."""
+        command = CreateOrder(
+            trading_pair=trading_pair,
+            side=str(side),
+            order_type=str(order_type),
+            amount=_text(amount, "order amount") or "0",
+            price=_text(price, "order price"),
+            time_in_force=time_in_force,
+        )
+        return await self._order(command, timeout)
+
+    async def cancel(self, client_id: str, *, timeout: float | None = 30.0) -> Order:
+        """Cancel the order with ``client_id``; the Order after the venue answered."""
+        return await self._order(CancelOrder(client_id=str(client_id)), timeout)
+
+    async def amend(
+        self,
+        client_id: str,
+        *,
+        price: Decimal | int | str | None = None,
+        amount: Decimal | int | str | None = None,
+        timeout: float | None = 30.0,
+    ) -> Order:
+        """Replace an open order by one at ``price`` for up to ``amount`` in total."""
+        command = AmendOrder(
+            client_id=str(client_id),
+            price=_text(price, "order price"),
+            amount=_text(amount, "order amount"),
+        )
+        return await self._order(command, timeout)
+
+    async def swap(
+        self,
+        dex: str,
+        path: Iterable[str],
+        amount_in: Decimal | int | str,
+        *,
+        slippage: str = "0.5%",
+        min_out: Decimal | int | str | None = None,
+        timeout: float | None = 60.0,
+    ) -> Order:
+        """Swap exactly ``amount_in`` along ``path`` on ``dex``; the swap's Order (OPEN)."""
+        command = Swap(
+            dex=dex,
+            path=list(path),
+            amount_in=_text(amount_in, "amount in") or "0",
+            slippage=slippage,
+            min_out=_text(min_out, "minimum out"),
+        )
+        return await self._order(command, timeout)
+
+    async def balances(self, *assets: str, timeout: float | None = 30.0) -> dict[str, Balance]:
+        """The account's balances (only ``assets`` when given)."""
+        reply = await self.request(GetBalances(assets=tuple(assets)), timeout=timeout)
+        if not isinstance(reply, BalancesReply):
+            raise ChainopsError(f"expected balances, got {reply!r}")
+        return {
+            a: Balance(a, Decimal(free), Decimal(locked))
+            for a, (free, locked) in reply.balances.items()
+        }
+
+    async def wait_event(
+        self, kind: type[E], match: Callable[[E], bool], *, timeout: float | None = 30.0
+    ) -> E:
+        """The first received event of ``kind`` for which ``match`` is true."""
+
+        def find() -> E | None:
+            return next((e for e in self.received if isinstance(e, kind) and match(e)), None)
+
+        found: E = await self.wait_until(find, timeout=timeout)
+        return found

@@ -9,10 +9,10 @@ them to its peers).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 __all__ = ["DeadLetter", "Delivery", "StreamConsumer", "Transport"]
 
@@ -25,6 +25,7 @@ class Delivery:
     data: bytes
     deliveries: int
     _ack: Callable[[], Awaitable[None]]
+    receipt: Any = None  # the backend's handle for acking many at once (a Redis entry id)
 
     async def ack(self) -> None:
         await self._ack()
@@ -46,6 +47,11 @@ class StreamConsumer(ABC):
     async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
         """Up to ``max_messages`` deliveries, reclaimed ones first; waits up to ``timeout``."""
 
+    async def ack_many(self, deliveries: list[Delivery]) -> None:
+        """Acknowledge several deliveries (backends that can do it in one request override)."""
+        for delivery in deliveries:
+            await delivery.ack()
+
     async def close(self) -> None:  # noqa: B027 - most consumers hold nothing of their own
         """Stop consuming (pending deliveries stay pending for the group)."""
 
@@ -58,6 +64,11 @@ class Transport(ABC):
     @abstractmethod
     async def publish(self, stream: str, message_id: str, data: bytes) -> None:
         """Append one message to ``stream``."""
+
+    async def publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
+        """Append several ``(message_id, data)`` in order (backends that can, in one request)."""
+        for message_id, data in items:
+            await self.publish(stream, message_id, data)
 
     @abstractmethod
     async def consumer(

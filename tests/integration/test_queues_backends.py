@@ -63,6 +63,27 @@ async def test_published_messages_arrive_once_in_order(transport: Transport) -> 
     assert got == sent
 
 
+async def test_a_published_batch_arrives_once_in_order(transport: Transport) -> None:
+    stream = unique("q.batch")
+    pub = Publisher(transport, stream, CODEC)
+    sent = [Ping(n=n) for n in range(300)]
+    for first in range(0, 300, 100):
+        await pub.publish_many(sent[first : first + 100])
+    got: list[Ping | Note] = []
+
+    async def handle(m: Ping | Note) -> None:
+        got.append(m)
+
+    actor = Actor(transport, stream, CODEC, handle, group="g", name="c1", claim_after=0.3)
+    await _drain(actor, 300)
+    assert got == sent
+    # Every one was acknowledged (in batches): a peer finds nothing left to reclaim.
+    await asyncio.sleep(0.5)
+    peer = await transport.consumer(stream, "g", "c2", claim_after=0.3)
+    assert await peer.fetch(400, timeout=0.5) == []
+    await peer.close()
+
+
 async def test_redelivered_id_is_not_acted_on_twice(transport: Transport) -> None:
     stream = unique("q.dup")
     pub = Publisher(transport, stream, CODEC)

@@ -101,3 +101,48 @@ async def test_server_restarted_mid_run(backend: str, tmp_path: Path) -> None:
         await asyncio.wait_for(running, 10)
         await transport.close()
     assert sorted(set(got)) == list(range(10)) and len(got) == len(set(got))
+
+
+@pytest.mark.parametrize("backend", ["redis", "nats"])
+async def test_forwarded_events_survive_a_server_restart(backend: str, tmp_path: Path) -> None:
+    """Events published on the bus while the queue server is down reach it once it is back."""
+    from chainops.core.bus import EventBus
+    from chainops.operators.exchanges.market_events import ConnectorStatus as BusStatus
+    from chainops.queues.operator_events import OPERATOR_EVENTS, ConnectorStatus, EventForwarder
+
+    binary = "redis-server" if backend == "redis" else "nats-server"
+    if shutil.which(binary) is None:
+        pytest.skip(f"{binary} is not installed")
+    port = dead_port()
+    url = f"{backend}://127.0.0.1:{port}"
+    bus, stream = EventBus(), unique("q.fwd")
+
+    def status(n: int) -> None:
+        bus.publish(BusStatus(platform="binance", stream=f"s{n}", status="connected"))
+
+    with server(backend, port, tmp_path):
+        transport = await _connect(url)
+        forwarder = EventForwarder(bus, transport, stream)
+        for n in range(3):
+            status(n)
+        await forwarder.flush()
+    for n in range(3, 6):  # the server is down: these wait in the forwarder
+        status(n)
+    await asyncio.sleep(0.5)
+    assert forwarder.published == 3
+    with server(backend, port, tmp_path):
+        await asyncio.wait_for(forwarder.flush(), 30)
+        got: list[str] = []
+        stop = asyncio.Event()
+
+        async def handle(m: object) -> None:
+            assert isinstance(m, ConnectorStatus)
+            got.append(m.stream)
+            if len(got) == 6:
+                stop.set()
+
+        actor = Actor(transport, stream, OPERATOR_EVENTS, handle, group="g", name="c")
+        await asyncio.wait_for(actor.run(stop=stop, poll=0.2), 30)
+        await forwarder.close()
+        await transport.close()
+    assert got == [f"s{n}" for n in range(6)]
