@@ -193,7 +193,7 @@ class BlockMonitor(MonitorLoop):
         settled = tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.tracks_finality)
         deep = not _counts_depth(tx) or tx.confirmations >= self._depth_wanted.get(cid, 0)
         if settled and deep:
-            self._live.pop(cid, None)
+            self._drop(cid)
             self._depth_wanted.pop(cid, None)
         if (tx.state, tx.confirmations, tx.receipt) != before:
             await self._on_change(tx)
