@@ -2,7 +2,9 @@
 
 A hundred coroutines each calling ``eth_estimateGas`` in the same moment cost
 one request, not a hundred; the same for ``eth_sendRawTransaction``. A lone
-call waits no longer than one loop iteration.
+call waits no longer than one loop iteration. Identical reads asked in the same
+turn (a thousand sends each checking the sender's balance) share one entry of
+the batch and its answer: they would read the same state anyway.
 """
 
 from __future__ import annotations
@@ -26,10 +28,25 @@ class AutoBatcher:
         self.rpc = rpc
         self._reads = TurnQueue(rpc.batch, max_batch)
         self._sends = TurnQueue(rpc.send_raw_batch, max_batch)
+        self._asked: dict[tuple[Any, ...], asyncio.Future[Any]] = {}  # this turn's reads
+        self.shared = 0  # reads answered by an identical one of the same turn
 
     async def call(self, method: str, params: list[Any]) -> Any:
         """One read, batched with whatever else is asked in the same loop turn."""
-        return await self._reads.put((method, params))
+        key = _read_key(method, params)
+        if key is None:
+            return await self._reads.put((method, params))
+        asked = self._asked
+        future = asked.get(key)
+        if future is None:
+            if not asked:
+                # Forget this turn's reads once its batch is taken: a later read is news.
+                asyncio.get_running_loop().call_soon(asked.clear)
+            future = asked[key] = self._reads.put((method, params))
+        else:
+            self.shared += 1
+        # shield: one caller cancelled must not cancel the answer the others wait for
+        return await asyncio.shield(future)
 
     async def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several reads in the shared batch; failures come back as exception objects."""
@@ -49,3 +66,11 @@ class AutoBatcher:
         """Wait for the flushes already under way."""
         await self._reads.drain()
         await self._sends.drain()
+
+
+def _read_key(method: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """A hashable identity of a read with plain parameters (None: never shared)."""
+    for param in params:
+        if not isinstance(param, str | int | bool | None):
+            return None
+    return (method, *params)
