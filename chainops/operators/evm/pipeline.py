@@ -29,6 +29,7 @@ from chainops.core.bus import EventBus
 from chainops.core.errors import ChainopsError, NonceError, RpcTransientError, UnknownOutcome
 from chainops.core.ids import ClientIdGenerator
 from chainops.core.transaction import Transaction, TxState, TxUpdate
+from chainops.operators.evm.marks import DeferredMarks
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import (
     NodeError,
@@ -104,6 +105,7 @@ class SendPipeline:
         self.clock = clock
         self._sent_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.marks = DeferredMarks(commits)
         # looked up per call: the node client can be swapped after construction
         self.ordered = NonceOrderedSends(lambda raw: self.rpc.send_raw(raw))
 
@@ -187,6 +189,7 @@ class SendPipeline:
         return attempt
 
     def save_soon(self, tx: Transaction) -> None:
+        self.marks.covered(tx)  # this write records a waiting broadcast mark too
         self.commits.save_soon(tx)
 
     async def broadcast(
@@ -209,7 +212,7 @@ class SendPipeline:
         except RpcTransientError as exc:
             # The bytes may have arrived: keep tracking, never fail a maybe-sent transaction.
             tx.attempt_failed(attempt.index, exc)
-            self.commits.save_soon(tx)
+            self.save_soon(tx)
             if not restoring:
                 raise UnknownOutcome(
                     f"{tx.client_id} ({attempt.hash}): broadcast outcome unknown ({exc}); "
@@ -224,10 +227,10 @@ class SendPipeline:
 
     def _accepted(self, tx: Transaction, attempt: TxAttempt) -> None:
         if tx.state in _PENDING:
-            # Journalled in the next group commit (restore() treats SIGNED and BROADCAST
-            # alike, so a crash before it loses nothing), for readers such as `tx status`.
+            # Journalled shortly, or with the next change (restore() treats SIGNED and
+            # BROADCAST alike, so a crash before it loses nothing), for `tx status`.
             tx.mark_broadcast(attempt.index)
-            self.commits.save_soon(tx)
+            self.marks.soon(tx)
         self.live.wake()
 
     async def _refused(
@@ -418,7 +421,7 @@ class SendPipeline:
 
     def finish(self, tx: Transaction, state: TxState, error: BaseException) -> None:
         tx.apply(TxUpdate(state=state, error=core_error(error), sequence=self.live.sequence()))
-        self.commits.save_soon(tx)
+        self.save_soon(tx)
         self._count(tx)
         self._wake(tx)
 
@@ -433,7 +436,7 @@ class SendPipeline:
 
     async def changed(self, tx: Transaction) -> None:
         """The monitor saw ``tx`` move: journal it, settle its nonce, wake its waiters."""
-        self.commits.save_soon(tx)
+        self.save_soon(tx)
         self._count(tx)
         if tx.nonce is not None and tx.state not in _PENDING:
             await self.nonces.done(tx.nonce)
@@ -474,6 +477,7 @@ class SendPipeline:
         await self.ordered.drain()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self.marks.flush()
 
 
 def _nudged(fees: FeeParams) -> FeeParams:
