@@ -26,27 +26,31 @@ class AutoBatcher:
 
     def __init__(self, rpc: JsonRpcClient, *, max_batch: int = MAX_BATCH) -> None:
         self.rpc = rpc
-        self._reads = TurnQueue(rpc.batch, max_batch)
+        self._reads = TurnQueue(self._read_batch, max_batch)
         self._sends = TurnQueue(rpc.send_raw_batch, max_batch)
-        self._asked: dict[tuple[Any, ...], asyncio.Future[Any]] = {}  # this turn's reads
-        self.shared = 0  # reads answered by an identical one of the same turn
+        self.shared = 0  # reads answered by an identical one of the same batch
 
     async def call(self, method: str, params: list[Any]) -> Any:
         """One read, batched with whatever else is asked in the same loop turn."""
-        key = _read_key(method, params)
-        if key is None:
-            return await self._reads.put((method, params))
-        asked = self._asked
-        future = asked.get(key)
-        if future is None:
-            if not asked:
-                # Forget this turn's reads once its batch is taken: a later read is news.
-                asyncio.get_running_loop().call_soon(asked.clear)
-            future = asked[key] = self._reads.put((method, params))
-        else:
-            self.shared += 1
-        # shield: one caller cancelled must not cancel the answer the others wait for
-        return await asyncio.shield(future)
+        return await self._reads.put((method, params))
+
+    async def _read_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Send each distinct read of the batch once; identical ones share its answer."""
+        first: dict[tuple[Any, ...], int] = {}
+        unique: list[tuple[str, list[Any]]] = []
+        slots: list[int] = []
+        for method, params in calls:
+            key = _read_key(method, params)
+            slot = first.get(key) if key is not None else None
+            if slot is None:
+                slot = len(unique)
+                unique.append((method, params))
+                if key is not None:
+                    first[key] = slot
+            slots.append(slot)
+        self.shared += len(calls) - len(unique)
+        answers = await self.rpc.batch(unique)
+        return [answers[slot] for slot in slots]
 
     async def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several reads in the shared batch; failures come back as exception objects."""
