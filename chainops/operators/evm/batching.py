@@ -19,6 +19,9 @@ from chainops.operators.turnqueue import TurnQueue
 
 # Large batches are fine on Anvil and geth; hosted providers cap batches near 1000.
 MAX_BATCH = 500
+# Reads of one turn are taken together (then sent in batches of max_batch), so that every
+# caller resumes in the same turn: later steps (nonces, journal) then group as well.
+_READS_PER_TURN = 20_000
 
 
 class AutoBatcher:
@@ -26,7 +29,8 @@ class AutoBatcher:
 
     def __init__(self, rpc: JsonRpcClient, *, max_batch: int = MAX_BATCH) -> None:
         self.rpc = rpc
-        self._reads = TurnQueue(self._read_batch, max_batch)
+        self.max_batch = max_batch
+        self._reads = TurnQueue(self._read_batch, _READS_PER_TURN)
         self._sends = TurnQueue(rpc.send_raw_batch, max_batch)
         self.shared = 0  # reads answered by an identical one of the same batch
 
@@ -49,7 +53,9 @@ class AutoBatcher:
                     first[key] = slot
             slots.append(slot)
         self.shared += len(calls) - len(unique)
-        answers = await self.rpc.batch(unique)
+        answers: list[Any] = []
+        for start in range(0, len(unique), self.max_batch):
+            answers += await self.rpc.batch(unique[start : start + self.max_batch])
         return [answers[slot] for slot in slots]
 
     async def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
