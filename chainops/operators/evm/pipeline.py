@@ -42,6 +42,7 @@ from chainops.operators.evm.ordering import NonceOrderedSends
 from chainops.operators.evm.parts import Clock, LiveTransactions, NodeRpc, Pricing, monotonic
 from chainops.operators.evm.requests import TxRequest, tx_fields
 from chainops.operators.evm.signer import LocalSigner
+from chainops.operators.evm.waves import Waves
 from chainops.operators.group_commit import GroupCommitter
 
 log = logging.getLogger("chainops.evm.pipeline")
@@ -106,6 +107,7 @@ class SendPipeline:
         self._sent_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.marks = DeferredMarks(commits)
+        self.waves = Waves()
         # looked up per call: the node client can be swapped after construction
         self.ordered = NonceOrderedSends(lambda raw: self.rpc.send_raw(raw))
 
@@ -113,6 +115,7 @@ class SendPipeline:
 
     async def prepare(self, req: TxRequest, wei: int, gas: int, fees: FeeParams) -> Transaction:
         """Reserve a nonce, then sign and journal at it; the nonce goes back on failure."""
+        await self.waves.admit()
         nonce = await self.nonces.reserve()
         self.ordered.expect(nonce)
         try:
@@ -124,12 +127,15 @@ class SendPipeline:
 
     async def launch(self, tx: Transaction) -> None:
         """Track a journalled transaction and broadcast its first attempt."""
-        self._sent_at[str(tx.client_id)] = self.clock()
+        cid = str(tx.client_id)
+        self._sent_at[cid] = self.clock()
         self.metrics.sent += 1
+        self.live.sending.add(cid)  # no receipt to ask for before the node has heard of it
         self.live.track(tx)
         try:
             await self.broadcast(tx, tx.attempts[0])
         finally:
+            self.live.sending.discard(cid)
             if tx.nonce is not None:
                 self.ordered.forget(tx.nonce)  # sent or failed: later nonces need not wait
 
@@ -252,6 +258,7 @@ class SendPipeline:
                 return
         if exc.kind is NodeErrorKind.NONCE_TOO_LOW:
             # Our own earlier attempt may be what consumed the nonce: receipts decide.
+            self.live.sending.discard(str(tx.client_id))
             await self.live.turn()
             if tx.state not in _PENDING:
                 return
