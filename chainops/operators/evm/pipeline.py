@@ -42,8 +42,8 @@ from chainops.operators.evm.ordering import NonceOrderedSends
 from chainops.operators.evm.parts import Clock, LiveTransactions, NodeRpc, Pricing, monotonic
 from chainops.operators.evm.requests import TxRequest, tx_fields
 from chainops.operators.evm.signer import LocalSigner
-from chainops.operators.evm.waves import Waves
 from chainops.operators.group_commit import GroupCommitter
+from chainops.operators.waves import Waves
 
 log = logging.getLogger("chainops.evm.pipeline")
 

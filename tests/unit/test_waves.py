@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from chainops.operators.evm.waves import Waves
+from chainops.operators.waves import Waves
 
 
 async def _admitted_turns(waves: Waves, count: int) -> tuple[list[int], list[int]]:

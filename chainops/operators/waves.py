@@ -1,10 +1,11 @@
 """Sends admitted in waves: a burst is signed, journalled and broadcast in parts.
 
 A thousand concurrent sends that all reach the signing step in one loop turn
-are signed and journalled together before the first one leaves, and the node
-then mines them all while this process idles. Admitting ``per_turn`` of them
-per loop turn keeps the batches large (one journal commit and one broadcast
-batch per wave) while the first waves are mined as the next ones are signed.
+are signed and journalled together before the first one leaves: an EVM node
+then mines them all while this process idles, and on Solana the first ones'
+blockhash ages by the whole burst before they are sent. Admitting ``per_turn``
+of them per loop turn keeps the batches large (one journal commit and one
+broadcast batch per wave) while the first waves land as the next are signed.
 """
 
 from __future__ import annotations
