@@ -52,10 +52,10 @@ from chainops.operators.solana.transport import SolanaTransport
 
 N = int(os.environ.get("CHAINOPS_BENCH_SOL_N", "2000"))
 NAIVE_N = 20
-# Fast local slots ("confirmed" is one slot away), yet long enough that a blockhash
-# (150 slots: 7.5 s) outlives a burst of 2,000 transfers on a loaded 2-core machine;
-# at 20 ms it lived 3 s, and a slow run saw its last transfers expire.
-SLOT_TIME = 0.05
+# Fast local slots: "confirmed" is one slot away, and a blockhash lives 150 slots (3 s).
+# The operator admits a burst in waves, each with a fresh blockhash, so 2,000 concurrent
+# transfers no longer outlive the first one's (they did on a loaded machine).
+SLOT_TIME = 0.02
 AMOUNT = Decimal("0.001")
 
 
