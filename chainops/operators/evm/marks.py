@@ -3,9 +3,8 @@
 restore() treats SIGNED and BROADCAST alike: the mark only informs readers of the
 journal (``tx status``). On a fast chain the receipt follows within one monitor
 poll; when the change it brings is journalled first, that write carries the mark
-too (the history keeps every step) and the separate write is skipped. The marks
-still waiting then ride along in the same group commit (no fsync of their own);
-a timer writes them if no such commit comes within ``delay``.
+too (the history keeps every step) and the separate write is skipped; a timer
+writes the marks still waiting after ``delay`` (one group commit for all of them).
 """
 
 from __future__ import annotations

@@ -444,7 +444,6 @@ class SendPipeline:
     async def changed(self, tx: Transaction) -> None:
         """The monitor saw ``tx`` move: journal it, settle its nonce, wake its waiters."""
         self.save_soon(tx)
-        self.marks.flush()  # the marks still waiting ride along in this group: no extra commit
         self._count(tx)
         if tx.nonce is not None and tx.state not in _PENDING:
             await self.nonces.done(tx.nonce)
