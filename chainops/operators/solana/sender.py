@@ -97,7 +97,9 @@ class SolanaSender:
         self.monitor: SignatureMonitor | None = None  # wired once the monitor exists
         self._blockhash: tuple[float, Blockhash] | None = None
         self._blockhash_fetch: asyncio.Future[Blockhash] | None = None
-        self.waves = Waves()
+        # In-process, a wave is all CPU: larger waves (fewer commits) still send each
+        # within a fraction of a second of taking its blockhash.
+        self.waves = Waves(per_turn=500)
 
     def _live(self) -> SignatureMonitor:
         assert self.monitor is not None
