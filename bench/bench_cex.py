@@ -280,6 +280,13 @@ def run() -> list[Result]:
         for kind in ("trade", "kline")
     }
     ccxt_rate, ccxt_cpu = trips["ccxt"]
+    print(
+        f"  CEX place+cancel: REST {trips['rest'][0]:,.0f}/s "
+        f"({trips['rest'][0] / ccxt_rate:.2f}x ccxt's {ccxt_rate:,.0f}/s; target >= 1.1x), "
+        f"WebSocket API {trips['ws'][0]:,.0f}/s ({trips['ws'][0] / ccxt_rate:.2f}x; "
+        f"target >= 1.5x); client CPU per round trip: REST {trips['rest'][1]:,.0f} us, "
+        f"WS {trips['ws'][1]:,.0f} us, ccxt {ccxt_cpu:,.0f} us"
+    )
     details = {"round_trips": ROUND_TRIPS, "repeats": REPEATS,
                "client_cpu_us_per_round_trip_ccxt": round(ccxt_cpu)}  # fmt: skip
     baseline = "ccxt async binance (REST, only urls pointed at the simulator)"

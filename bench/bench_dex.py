@@ -109,7 +109,9 @@ def _web3_swap(w3: Web3, world: World, account: Any) -> None:
     router = w3.eth.contract(address=book.contracts["SwapRouter"], abi=load_abi("SwapRouter"))
     amount = int(SWAP * 10**18)
     out = quoter.functions.quoteExactInputSingle((weth, usdc, amount, 500, 0)).call()[0]
-    deadline = w3.eth.get_block("latest")["timestamp"] + 600
+    # The next block is stamped at least at wall time, whatever the head's age: a deadline
+    # from the head alone expires on a world whose last block is older than ten minutes.
+    deadline = max(w3.eth.get_block("latest")["timestamp"], int(time.time())) + 600
     params = (weth, usdc, 500, account.address, deadline, amount, out * 995 // 1000, 0)
     tx = router.functions.exactInputSingle(params).build_transaction(
         {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,20 @@ class Anvil(LocalNode[AnvilConfig]):
         else:
             self.rpc("evm_setAutomine", [False])
             self.rpc("evm_setIntervalMining", [int(mode)])
+
+    def head_timestamp(self) -> int:
+        """The timestamp (seconds) of the latest block."""
+        return int(self.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+
+    def catch_up_clock(self) -> None:
+        """Mine one block at the wall-clock time if the head is older than that.
+
+        A state loaded from a file keeps its old head: a script that computes a swap
+        deadline from the head block would send an already expired one.
+        """
+        now = int(time.time())
+        if self.head_timestamp() < now:
+            self.rpc("evm_mine", [now])
 
     def set_balance(self, address: str, wei: int) -> None:
         self.rpc("anvil_setBalance", [address, hex(wei)])

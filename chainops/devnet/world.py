@@ -1,7 +1,9 @@
 """The devnet world: Anvil plus WETH, Uniswap V2/V3, our test tokens and funded pools.
 
 The first start deploys everything and caches Anvil's state dump under
-``build/world``; later starts load that dump and take about a second.
+``build/world``; later starts load that dump and take about a second. A loaded
+world first mines one block at the current time, so the head block's timestamp
+is now however old the cache is (deadlines computed from it do not expire).
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ class World:
         if anvil.rpc("eth_getCode", [book.contract("WETH9"), "latest"]) in (None, "0x"):
             anvil.stop()
             return None
+        anvil.catch_up_clock()
         return cls(anvil, book, True)
 
     def fork(self, **overrides: Any) -> World:

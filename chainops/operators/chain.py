@@ -57,10 +57,23 @@ class MonitorLoop(ABC):
         self.turns = 0
         self.errors = 0
         self._last_sequence = 0
+        # Told of every transaction the loop stops following (the operator lets go of it).
+        self.on_forget: Callable[[Transaction], None] | None = None
 
     @property
     def live(self) -> list[Transaction]:
         return list(self._live.values())
+
+    def following(self, client_id: str) -> Transaction | None:
+        """The live transaction with ``client_id``, if this loop still follows it."""
+        return self._live.get(client_id)
+
+    def _drop(self, client_id: str) -> Transaction | None:
+        """Stop following ``client_id``; its other per-transaction state goes with it."""
+        tx = self._live.pop(client_id, None)
+        if tx is not None and self.on_forget is not None:
+            self.on_forget(tx)
+        return tx
 
     def track(self, tx: Transaction) -> None:
         """Follow ``tx`` until it is final; wakes the loop at once."""
@@ -131,6 +144,11 @@ class Waiters:
         """Tell the transaction's waiters why it cannot progress (it stays tracked)."""
         self._stalled[str(tx.client_id)] = error
         self.wake(tx)
+
+    def forget(self, tx: Transaction) -> None:
+        """Drop what is kept for ``tx`` once nothing follows it (its waiters are woken)."""
+        self.wake(tx)
+        self._stalled.pop(str(tx.client_id), None)
 
     async def until(
         self,
@@ -234,6 +252,7 @@ class ChainOperator(Operator):
     # -- lifecycle (template) ---------------------------------------------------------------
 
     async def _start(self) -> None:
+        self.monitor.on_forget = self._forget
         try:
             await self._connect()
             self.monitor.start()
@@ -311,6 +330,37 @@ class ChainOperator(Operator):
 
     async def _resume(self, restored: list[Transaction]) -> None:
         """After the first turn: act on what is still unsent; default: nothing."""
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    async def transaction(self, client_id: str) -> Transaction | None:
+        """A transaction of this operator by client id (None if it has none by that id).
+
+        The live object while the monitor follows it; once finished, the operator
+        keeps nothing of it in memory and the journal's record answers (after the
+        writes still queued are committed), bound so that ``wait()`` works on it.
+        """
+        live = self.monitor.following(client_id)
+        if live is not None:
+            return live
+        await self.commits.drain()
+        stored = self.journal.load(client_id)
+        if (
+            not isinstance(stored, Transaction)
+            or stored.platform != self.chain.name
+            or stored.owner.lower() != self.owner.lower()
+        ):
+            return None  # another account's (a journal can be shared): not ours to follow
+        self.bind(stored)
+        return stored
+
+    def _forget(self, tx: Transaction) -> None:
+        """The monitor let go of ``tx``: drop every per-transaction entry kept for it."""
+        self.waiters.forget(tx)
+        self._forgotten(tx)
+
+    def _forgotten(self, tx: Transaction) -> None:
+        """A chain's own per-transaction state to drop with ``tx``; default: nothing."""
 
     # -- waiting ----------------------------------------------------------------------------
 

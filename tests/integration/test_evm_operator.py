@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
+import weakref
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -364,3 +366,27 @@ async def test_connect_refuses_unknown_networks_before_connecting(tmp_path: Path
     with pytest.raises(ConfigurationError, match="unknown network 'nowhere'"):
         async with EvmOperator.connect("nowhere", wallet=wallet, config=tmp_path / "c.toml"):
             raise AssertionError("unreachable")
+
+
+async def test_confirmed_transactions_leave_the_operators_memory(devnet: World) -> None:
+    async with operator(devnet, track_finality=False) as evm:
+        to = devnet.book.accounts[8].address
+        # A deadline and a live monitor entry each keep per-transaction state while pending.
+        txs = [await evm.send(to=to, value=Decimal("0.001"), deadline=60) for _ in range(10)]
+        for tx in txs:
+            await tx.wait(timeout=30)
+        refs = [weakref.ref(tx) for tx in txs]
+        cid, tx_hash = str(txs[0].client_id), txs[0].hash
+        del tx, txs
+        await evm.commits.drain()
+        for _ in range(200):  # a monitor turn under way still holds its list: let it end
+            await asyncio.sleep(0.01)
+            gc.collect()
+            if all(r() is None for r in refs):
+                break
+        assert [r for r in refs if r() is not None] == []
+        assert evm.watchdog.deadlines == {}
+        stored = await evm.transaction(cid)
+        assert stored is not None and stored.state is TxState.CONFIRMED
+        assert stored.hash == tx_hash
+        assert (await stored.wait(timeout=5)) is stored

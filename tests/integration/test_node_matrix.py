@@ -92,7 +92,10 @@ async def test_speed_up_with_mining_stopped(node: LocalNode[Any], tmp_path: Path
         node.set_mining("manual")
         try:
             tx = await evm.send(to=SINK, value=TRANSFER)
-            await asyncio.sleep(0)  # the group commit is scheduled for the end of the turn
+            # The broadcast mark is journalled after a moment (it waits for a receipt's
+            # change to ride along), then with the next group commit.
+            await asyncio.sleep(evm.pipeline.marks.delay)
+            await asyncio.sleep(0)
             await evm.commits.drain()
             stored = SqliteJournal(journal).load(str(tx.client_id), Transaction)
             assert (

@@ -14,6 +14,7 @@ from chainops.core.errors import InsufficientFunds, NonceError, Rejected, Revert
 from chainops.core.ids import TxHash
 from chainops.devnet.anvil import free_port
 from chainops.devnet.world import World
+from chainops.operators.evm.batching import AutoBatcher
 from chainops.operators.evm.node_errors import (
     ExecutionReverted,
     GasLimitExceeded,
@@ -228,3 +229,31 @@ async def test_failover_from_a_dead_endpoint(devnet: World) -> None:
         assert tx_hash == TxHash(keccak(raw))
         await wait_receipts(rpc, [tx_hash])
     assert rpc.stats.errors_by_kind["connection"] == 1
+
+
+async def test_identical_reads_of_one_turn_share_one_batch_entry(
+    rpc: JsonRpcClient, devnet: World
+) -> None:
+    batcher = AutoBatcher(rpc)
+    owner = devnet.book.accounts[1].address
+    rpc.stats.reset()
+    balances = await asyncio.gather(
+        *(batcher.call("eth_getBalance", [owner, "pending"]) for _ in range(200)),
+        batcher.call("eth_getBalance", [SINK, "pending"]),
+    )
+    assert rpc.stats.requests == 1 and rpc.stats.calls == 2  # one batch, two distinct reads
+    assert len(set(balances[:200])) == 1 and batcher.shared == 199
+    # A read asked after that turn is news: it is asked again, and sees the change.
+    devnet.anvil.set_balance(owner, 12345)
+    assert await batcher.call("eth_getBalance", [owner, "pending"]) == hex(12345)
+    assert rpc.stats.calls == 3
+    # One caller giving up does not take the shared answer from the others.
+    first = asyncio.ensure_future(batcher.call("eth_getBalance", [owner, "latest"]))
+    second = asyncio.ensure_future(batcher.call("eth_getBalance", [owner, "latest"]))
+    await asyncio.sleep(0)
+    first.cancel()
+    assert await second == hex(12345)
+    # Parameters that are not plain values are never shared.
+    block = {"to": SINK, "data": "0x"}
+    await asyncio.gather(*(batcher.call("eth_call", [block, "latest"]) for _ in range(3)))
+    assert batcher.shared == 200

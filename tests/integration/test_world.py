@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,13 @@ from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
+from chainops.devnet.anvil import Anvil, AnvilConfig
 from chainops.devnet.artifacts import (
     UNISWAP_V2_PAIR_INIT_CODE_HASH,
     UNISWAP_V3_POOL_INIT_CODE_HASH,
     npm_artifact,
 )
-from chainops.devnet.world import World
+from chainops.devnet.world import World, _write_cache, world_cache_key
 
 pytestmark = pytest.mark.integration
 ABIS = Path(__file__).resolve().parents[2] / "chainops" / "abis"
@@ -217,3 +219,27 @@ def test_cold_deploy_gives_the_cached_addresses(devnet_world: World, tmp_path: P
         assert cold.book.to_dict() == devnet_world.book.to_dict()
     finally:
         cold.stop()
+
+
+def test_a_world_loaded_from_an_hours_old_state_starts_at_the_current_time(
+    devnet_world: World, tmp_path: Path
+) -> None:
+    hours_ago = int(time.time()) - 3 * 3600
+    state = tmp_path / f"{world_cache_key(AnvilConfig())}.state.json"
+    book = state.with_name(state.name.replace(".state.", ".book."))
+    with Anvil(AnvilConfig(extra_args=("--timestamp", str(hours_ago)))) as old:
+        # Code at the WETH9 address is what a cached world is checked for on load.
+        old.rpc("anvil_setCode", [devnet_world.book.contract("WETH9"), "0x00"])
+        old.rpc("evm_mine", [hours_ago + 1])
+        assert old.head_timestamp() == hours_ago + 1
+        _write_cache(old, devnet_world.book, tmp_path, state, book)
+    loaded = World.start(cache_dir=tmp_path)
+    try:
+        assert loaded.started_from_cache
+        w3 = web3(loaded)
+        head = w3.eth.get_block("latest")
+        assert abs(head["timestamp"] - time.time()) < 10
+        # The state's own head is still there, one block down, hours old.
+        assert w3.eth.get_block(head["number"] - 1)["timestamp"] == hours_ago + 1
+    finally:
+        loaded.stop()

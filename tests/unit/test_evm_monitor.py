@@ -172,3 +172,17 @@ async def test_depth_is_followed_past_finality_for_a_waiter() -> None:
     rig.node.head += 2
     await rig.monitor.turn()
     assert tx.confirmations == 4 and tx not in rig.monitor.live
+
+
+async def test_a_transaction_being_sent_is_not_asked_for_a_receipt() -> None:
+    rig = Rig(confirmations=1)
+    tx = await rig.send()
+    rig.node.mine(str(tx.attempts[0].hash))
+    rig.monitor.sending.add(str(tx.client_id))  # its first broadcast is under way
+    asked = len(rig.node.calls)
+    await rig.monitor.turn()
+    assert "eth_getTransactionReceipt" not in rig.node.calls[asked:]
+    assert tx.state is not TxState.CONFIRMED and tx in rig.monitor.live
+    rig.monitor.sending.clear()  # the send returned: receipts decide from now on
+    await rig.monitor.turn()
+    assert tx.state is TxState.CONFIRMED

@@ -327,6 +327,50 @@ async def test_concurrent_estimates_at_one_head_share_one_request() -> None:
     assert len(calls) == 1 and len(set(results)) == 3
 
 
+async def test_callers_waiting_for_one_fetch_resume_together() -> None:
+    release = asyncio.Event()
+
+    async def gated_history(method: str, params: list[Any]) -> Any:
+        await release.wait()
+        return history(REWARDS, BASES)
+
+    fees = FeeOracle(gated_history, chain(), FeePolicy())
+    resumed: list[int] = []
+    turn = 0
+
+    async def one() -> None:
+        await fees.estimate(head=102)
+        resumed.append(turn)
+
+    waiting = [asyncio.ensure_future(one()) for _ in range(100)]
+    gone = asyncio.ensure_future(fees.estimate(head=102))
+    await asyncio.sleep(0)
+    gone.cancel()  # one caller giving up leaves the fetch to the others
+    release.set()
+    while not all(w.done() for w in waiting):
+        await asyncio.sleep(0)
+        turn += 1
+    assert len(set(resumed)) == 1  # a lock would let them through one turn each
+
+
+async def test_a_failed_fetch_fails_its_waiters_and_the_next_call_asks_again() -> None:
+    answers: list[Any] = [ConnectionError("down"), history(REWARDS, BASES)]
+
+    async def flaky(method: str, params: list[Any]) -> Any:
+        await asyncio.sleep(0)
+        answer = answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    fees = FeeOracle(flaky, chain(), FeePolicy())
+    failed = await asyncio.gather(
+        *(fees.estimate(head=102) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(f, ConnectionError) for f in failed)
+    assert (await fees.estimate(head=102)).max_fee_per_gas is not None and answers == []
+
+
 # --- explicit values --------------------------------------------------------------------------
 
 

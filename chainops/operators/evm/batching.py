@@ -2,7 +2,9 @@
 
 A hundred coroutines each calling ``eth_estimateGas`` in the same moment cost
 one request, not a hundred; the same for ``eth_sendRawTransaction``. A lone
-call waits no longer than one loop iteration.
+call waits no longer than one loop iteration. Identical reads asked in the same
+turn (a thousand sends each checking the sender's balance) share one entry of
+the batch and its answer: they would read the same state anyway.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from chainops.operators.turnqueue import TurnQueue
 
 # Large batches are fine on Anvil and geth; hosted providers cap batches near 1000.
 MAX_BATCH = 500
+# Reads of one turn are taken together (then sent in batches of max_batch), so that every
+# caller resumes in the same turn: later steps (nonces, journal) then group as well.
+_READS_PER_TURN = 20_000
 
 
 class AutoBatcher:
@@ -24,12 +29,34 @@ class AutoBatcher:
 
     def __init__(self, rpc: JsonRpcClient, *, max_batch: int = MAX_BATCH) -> None:
         self.rpc = rpc
-        self._reads = TurnQueue(rpc.batch, max_batch)
+        self.max_batch = max_batch
+        self._reads = TurnQueue(self._read_batch, _READS_PER_TURN)
         self._sends = TurnQueue(rpc.send_raw_batch, max_batch)
+        self.shared = 0  # reads answered by an identical one of the same batch
 
     async def call(self, method: str, params: list[Any]) -> Any:
         """One read, batched with whatever else is asked in the same loop turn."""
         return await self._reads.put((method, params))
+
+    async def _read_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Send each distinct read of the batch once; identical ones share its answer."""
+        first: dict[tuple[Any, ...], int] = {}
+        unique: list[tuple[str, list[Any]]] = []
+        slots: list[int] = []
+        for method, params in calls:
+            key = _read_key(method, params)
+            slot = first.get(key) if key is not None else None
+            if slot is None:
+                slot = len(unique)
+                unique.append((method, params))
+                if key is not None:
+                    first[key] = slot
+            slots.append(slot)
+        self.shared += len(calls) - len(unique)
+        answers: list[Any] = []
+        for start in range(0, len(unique), self.max_batch):
+            answers += await self.rpc.batch(unique[start : start + self.max_batch])
+        return [answers[slot] for slot in slots]
 
     async def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several reads in the shared batch; failures come back as exception objects."""
@@ -49,3 +76,11 @@ class AutoBatcher:
         """Wait for the flushes already under way."""
         await self._reads.drain()
         await self._sends.drain()
+
+
+def _read_key(method: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """A hashable identity of a read with plain parameters (None: never shared)."""
+    for param in params:
+        if not isinstance(param, str | int | bool | None):
+            return None
+    return (method, *params)

@@ -295,7 +295,9 @@ class FeeOracle:
         self._legacy = legacy or not chain.supports_eip1559
         self._snapshot: tuple[int, FeeSnapshot] | None = None  # (cache key, data)
         self._gas_price: tuple[int, int] | None = None  # (head, wei)
-        self._lock = asyncio.Lock()
+        # One fetch per head at a time, shared by every caller that asks meanwhile (a lock
+        # would let its waiters through one loop turn each: a thousand sends in a trickle).
+        self._fetches: dict[int | None, asyncio.Future[FeeSnapshot]] = {}
 
     @property
     def legacy(self) -> bool:
@@ -324,20 +326,29 @@ class FeeOracle:
         hit = self._cached(head)
         if hit is not None:
             return hit
-        async with self._lock:
-            # a concurrent caller may have fetched it while we waited for the lock
-            hit = self._cached(head)
-            if hit is not None:
-                return hit
-            reply = await self._rpc(
-                "eth_feeHistory", [hex(self.policy.history_blocks), "latest", _PERCENTILES]
-            )
-            doubtful = history_doubtful(reply)
-            if doubtful or (doubtful is None and not await latest_block_has_base_fee(self._rpc)):
-                raise NoBaseFee(f"{self.chain.name}: the node reports no base fee")
-            snapshot = parse_fee_history(reply)
-            self._snapshot = (head if head is not None else snapshot.latest_block, snapshot)
-            return snapshot
+        fetch = self._fetches.get(head)
+        if fetch is None:
+            fetch = self._fetches[head] = asyncio.ensure_future(self._fetch(head))
+            fetch.add_done_callback(lambda done: self._fetched(head, done))
+        # shield: one caller cancelled must not cancel the fetch the others wait for
+        return await asyncio.shield(fetch)
+
+    async def _fetch(self, head: int | None) -> FeeSnapshot:
+        reply = await self._rpc(
+            "eth_feeHistory", [hex(self.policy.history_blocks), "latest", _PERCENTILES]
+        )
+        doubtful = history_doubtful(reply)
+        if doubtful or (doubtful is None and not await latest_block_has_base_fee(self._rpc)):
+            raise NoBaseFee(f"{self.chain.name}: the node reports no base fee")
+        snapshot = parse_fee_history(reply)
+        self._snapshot = (head if head is not None else snapshot.latest_block, snapshot)
+        return snapshot
+
+    def _fetched(self, head: int | None, done: asyncio.Future[FeeSnapshot]) -> None:
+        if self._fetches.get(head) is done:
+            del self._fetches[head]
+        if not done.cancelled():
+            done.exception()  # its callers raise it; one gone first must not leave it unread
 
     def _cached(self, head: int | None) -> FeeSnapshot | None:
         if head is None or self._snapshot is None or self._snapshot[0] != head:

@@ -77,6 +77,8 @@ class BlockMonitor(MonitorLoop):
         # True once the node showed its `finalized` tag means nothing (latest, or refused).
         self.finality_untracked = False
         self._depth_wanted: dict[str, int] = {}  # client id -> depth a waiter needs
+        # First broadcasts under way: the send's answer decides, a receipt cannot exist yet.
+        self.sending: set[str] = set()
         # Called after every turn with the transactions still pending (the watchdog).
         self.on_turn: Callable[[list[Transaction]], Awaitable[None]] | None = None
 
@@ -114,8 +116,9 @@ class BlockMonitor(MonitorLoop):
             )
 
     async def turn(self) -> None:
-        """One look at the chain for every live transaction."""
-        txs = list(self._live.values())
+        """One look at the chain for every live transaction (but those being sent)."""
+        sending = self.sending
+        txs = [tx for cid, tx in self._live.items() if cid not in sending]
         calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
         need_final = self.tracks_finality and any(
             tx.state in (TxState.CONFIRMED, TxState.INCLUDED) for tx in txs
@@ -193,7 +196,7 @@ class BlockMonitor(MonitorLoop):
         settled = tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.tracks_finality)
         deep = not _counts_depth(tx) or tx.confirmations >= self._depth_wanted.get(cid, 0)
         if settled and deep:
-            self._live.pop(cid, None)
+            self._drop(cid)
             self._depth_wanted.pop(cid, None)
         if (tx.state, tx.confirmations, tx.receipt) != before:
             await self._on_change(tx)

@@ -435,3 +435,8 @@ class EvmOperator(ChainOperator):
 
     async def _changed(self, tx: Transaction) -> None:
         await self.pipeline.changed(tx)
+
+    def _forgotten(self, tx: Transaction) -> None:
+        cid = str(tx.client_id)
+        self.watchdog.forget(cid)
+        self.replacer.forget(cid)

@@ -47,6 +47,7 @@ class LiveTransactions(Protocol):
     """The monitor as the parts see it: the head, the live set, a turn on demand."""
 
     head: int | None
+    sending: set[str]  # client ids whose first broadcast is under way
 
     @property
     def live(self) -> list[Transaction]: ...

@@ -29,6 +29,7 @@ from chainops.core.bus import EventBus
 from chainops.core.errors import ChainopsError, NonceError, RpcTransientError, UnknownOutcome
 from chainops.core.ids import ClientIdGenerator
 from chainops.core.transaction import Transaction, TxState, TxUpdate
+from chainops.operators.evm.marks import DeferredMarks
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import (
     NodeError,
@@ -42,6 +43,7 @@ from chainops.operators.evm.parts import Clock, LiveTransactions, NodeRpc, Prici
 from chainops.operators.evm.requests import TxRequest, tx_fields
 from chainops.operators.evm.signer import LocalSigner
 from chainops.operators.group_commit import GroupCommitter
+from chainops.operators.waves import Waves
 
 log = logging.getLogger("chainops.evm.pipeline")
 
@@ -104,6 +106,8 @@ class SendPipeline:
         self.clock = clock
         self._sent_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.marks = DeferredMarks(commits)
+        self.waves = Waves()
         # looked up per call: the node client can be swapped after construction
         self.ordered = NonceOrderedSends(lambda raw: self.rpc.send_raw(raw))
 
@@ -111,6 +115,7 @@ class SendPipeline:
 
     async def prepare(self, req: TxRequest, wei: int, gas: int, fees: FeeParams) -> Transaction:
         """Reserve a nonce, then sign and journal at it; the nonce goes back on failure."""
+        await self.waves.admit()
         nonce = await self.nonces.reserve()
         self.ordered.expect(nonce)
         try:
@@ -122,12 +127,15 @@ class SendPipeline:
 
     async def launch(self, tx: Transaction) -> None:
         """Track a journalled transaction and broadcast its first attempt."""
-        self._sent_at[str(tx.client_id)] = self.clock()
+        cid = str(tx.client_id)
+        self._sent_at[cid] = self.clock()
         self.metrics.sent += 1
+        self.live.sending.add(cid)  # no receipt to ask for before the node has heard of it
         self.live.track(tx)
         try:
             await self.broadcast(tx, tx.attempts[0])
         finally:
+            self.live.sending.discard(cid)
             if tx.nonce is not None:
                 self.ordered.forget(tx.nonce)  # sent or failed: later nonces need not wait
 
@@ -187,6 +195,7 @@ class SendPipeline:
         return attempt
 
     def save_soon(self, tx: Transaction) -> None:
+        self.marks.covered(tx)  # this write records a waiting broadcast mark too
         self.commits.save_soon(tx)
 
     async def broadcast(
@@ -209,7 +218,7 @@ class SendPipeline:
         except RpcTransientError as exc:
             # The bytes may have arrived: keep tracking, never fail a maybe-sent transaction.
             tx.attempt_failed(attempt.index, exc)
-            self.commits.save_soon(tx)
+            self.save_soon(tx)
             if not restoring:
                 raise UnknownOutcome(
                     f"{tx.client_id} ({attempt.hash}): broadcast outcome unknown ({exc}); "
@@ -224,10 +233,10 @@ class SendPipeline:
 
     def _accepted(self, tx: Transaction, attempt: TxAttempt) -> None:
         if tx.state in _PENDING:
-            # Journalled in the next group commit (restore() treats SIGNED and BROADCAST
-            # alike, so a crash before it loses nothing), for readers such as `tx status`.
+            # Journalled shortly, or with the next change (restore() treats SIGNED and
+            # BROADCAST alike, so a crash before it loses nothing), for `tx status`.
             tx.mark_broadcast(attempt.index)
-            self.commits.save_soon(tx)
+            self.marks.soon(tx)
         self.live.wake()
 
     async def _refused(
@@ -249,6 +258,7 @@ class SendPipeline:
                 return
         if exc.kind is NodeErrorKind.NONCE_TOO_LOW:
             # Our own earlier attempt may be what consumed the nonce: receipts decide.
+            self.live.sending.discard(str(tx.client_id))
             await self.live.turn()
             if tx.state not in _PENDING:
                 return
@@ -418,7 +428,7 @@ class SendPipeline:
 
     def finish(self, tx: Transaction, state: TxState, error: BaseException) -> None:
         tx.apply(TxUpdate(state=state, error=core_error(error), sequence=self.live.sequence()))
-        self.commits.save_soon(tx)
+        self.save_soon(tx)
         self._count(tx)
         self._wake(tx)
 
@@ -433,7 +443,7 @@ class SendPipeline:
 
     async def changed(self, tx: Transaction) -> None:
         """The monitor saw ``tx`` move: journal it, settle its nonce, wake its waiters."""
-        self.commits.save_soon(tx)
+        self.save_soon(tx)
         self._count(tx)
         if tx.nonce is not None and tx.state not in _PENDING:
             await self.nonces.done(tx.nonce)
@@ -474,6 +484,7 @@ class SendPipeline:
         await self.ordered.drain()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self.marks.flush()
 
 
 def _nudged(fees: FeeParams) -> FeeParams:

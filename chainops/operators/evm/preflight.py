@@ -23,6 +23,7 @@ from chainops.operators.evm.revert import decode_revert, revert_from_rpc_error
 # An account without code is trusted to stay so for this long (only an EIP-7702
 # delegation or a CREATE2 deployment to that address could change it meanwhile).
 EOA_CACHE_SECONDS = 30.0
+_PRUNE_AT = 1024  # recipients remembered before the stale ones are pruned
 
 
 class Preflight:
@@ -70,6 +71,11 @@ class Preflight:
             return True
         code = await self.rpc.call("eth_getCode", [key, "pending"])
         if code in ("0x", "0x0", None):
+            if len(self._eoa_seen) >= _PRUNE_AT:
+                # One entry per recipient: prune the stale ones, or a long-running operator
+                # paying many addresses would keep every one of them.
+                seen_map = self._eoa_seen.items()
+                self._eoa_seen = {a: t for a, t in seen_map if now - t < EOA_CACHE_SECONDS}
             self._eoa_seen[key] = now
             return True
         return False

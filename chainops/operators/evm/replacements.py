@@ -108,6 +108,12 @@ class Replacer:
         async with lock:
             yield
 
+    def forget(self, client_id: str) -> None:
+        """Drop the replacement lock of a finished transaction (unless one is running)."""
+        lock = self._locks.get(client_id)
+        if lock is not None and not lock.locked():
+            del self._locks[client_id]
+
     async def fees_for(self, tx: Transaction, priority: Priority) -> FeeParams:
         """Fees for the next attempt: +10 % on both fields, at least the market, within caps."""
         previous = tx.fee_params

@@ -101,6 +101,14 @@ class Watchdog:
         if suspects:
             await self._inspect(suspects)
 
+    def forget(self, client_id: str) -> None:
+        """Drop the policies' state of a transaction nothing follows any more."""
+        self.deadlines.pop(client_id, None)
+        self._since.pop(client_id, None)
+        self._checked.pop(client_id, None)
+        self._capped.discard(client_id)
+        self._suspects.discard(client_id)
+
     def _bump_due(self, tx: Transaction, since: tuple[float, int], now: float, head: int) -> bool:
         config = self.policy
         cid = str(tx.client_id)

@@ -28,6 +28,10 @@ from chainops.operators.solana.programs import MAX_COMPUTE_UNIT_LIMIT
 __all__ = ["FeeOracle", "PriorityFeePolicy", "compute_unit_limit", "percentile_price"]
 
 
+# Cached prices are pruned of stale entries once this many sets of accounts are known.
+_PRUNE_AT = 256
+
+
 @dataclass(frozen=True)
 class PriorityFeePolicy:
     """How the operator prices compute; every field has a one-line reason above."""
@@ -128,5 +132,10 @@ class FeeOracle:
         self.fetches += 1
         market = percentile_price(await self._fetch(sorted(key)), self.policy.percentile)
         price = min(max(market, self.policy.floor), self.policy.cap)
+        if len(self._cache) >= _PRUNE_AT:
+            # One entry per set of written accounts: without pruning, every new recipient
+            # would stay in memory for the operator's whole life.
+            fresh = self.policy.cache_seconds
+            self._cache = {k: v for k, v in self._cache.items() if now - v[0] < fresh}
         self._cache[key] = (now, price)
         return price

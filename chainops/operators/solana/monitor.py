@@ -229,7 +229,7 @@ class SignatureMonitor(MonitorLoop):
 
     def forget(self, tx: Transaction) -> None:
         cid = str(tx.client_id)
-        if self._live.pop(cid, None) is not None:
+        if self._drop(cid) is not None:
             self._signatures.difference_update(str(a.hash) for a in tx.attempts)
         self._due.pop(cid, None)
         self._last_sent.pop(cid, None)

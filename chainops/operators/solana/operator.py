@@ -447,6 +447,11 @@ class SolanaOperator(ChainOperator):
             raise TransactionExpired(tx.error.message if tx.error else f"{tx.client_id} expired")
         raise (tx.error.to_exception() if tx.error else Rejected(f"{tx.client_id} {tx.state.name}"))
 
+    def _forgotten(self, tx: Transaction) -> None:
+        if self.subscriber is not None:
+            for attempt in tx.attempts:
+                self.subscriber.forget(str(attempt.hash))
+
     async def _on_change(self, tx: Transaction) -> None:
         if tx.state is not TxState.INCLUDED:  # "processed" is gone in a slot: not worth a write
             self.commits.save_soon(tx)

@@ -52,6 +52,7 @@ from chainops.operators.solana.messages import (
 )
 from chainops.operators.solana.monitor import SignatureMonitor
 from chainops.operators.solana.transport import Blockhash, SolanaTransport
+from chainops.operators.waves import Waves
 
 # Without a simulation the runtime's default applies: 200k units per instruction.
 _UNSIMULATED_UNITS_PER_IX = 200_000
@@ -96,6 +97,9 @@ class SolanaSender:
         self.monitor: SignatureMonitor | None = None  # wired once the monitor exists
         self._blockhash: tuple[float, Blockhash] | None = None
         self._blockhash_fetch: asyncio.Future[Blockhash] | None = None
+        # In-process, a wave is all CPU: larger waves (fewer commits) still send each
+        # within a fraction of a second of taking its blockhash.
+        self.waves = Waves(per_turn=500)
 
     def _live(self) -> SignatureMonitor:
         assert self.monitor is not None
@@ -119,6 +123,8 @@ class SolanaSender:
             0 < compute_unit_limit <= programs.MAX_COMPUTE_UNIT_LIMIT
         ):
             raise ValidationError("compute_unit_limit out of range")
+        # In waves: a burst's blockhash must not age by the whole burst before its send.
+        await self.waves.admit()
         client_id = self.ids.next()
         body = list(instructions)
         if self.policy.memo:

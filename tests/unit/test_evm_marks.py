@@ -1,0 +1,82 @@
+"""Broadcast marks wait a moment for the next change, and are never lost.
+
+A mark followed by a journalled change within the delay costs no write of its
+own (that write carries it); one that stays alone is written after the delay,
+or at once when the operator closes. The journal is a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from core_factories import make_attempt, make_tx
+
+from chainops.core.journal import SqliteJournal
+from chainops.core.operation import Operation
+from chainops.core.transaction import Transaction, TxState
+from chainops.operators.evm.marks import DeferredMarks
+from chainops.operators.group_commit import GroupCommitter
+
+
+class CountingJournal(SqliteJournal):
+    """The SQLite journal, counting the operations written."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.writes: list[str] = []
+
+    def save(self, operation: Operation[Any]) -> None:
+        self.writes.append(str(operation.client_id))
+        super().save(operation)
+
+
+def broadcast_tx(client_id: str, seed: int = 0) -> Transaction:
+    tx = make_tx(client_id)
+    tx.add_attempt(make_attempt(0, seed=seed))
+    tx.mark_broadcast(0)
+    return tx
+
+
+async def test_a_change_journalled_within_the_delay_carries_the_mark(tmp_path: Path) -> None:
+    journal = CountingJournal(tmp_path / "j.sqlite")
+    commits = GroupCommitter(journal)
+    marks = DeferredMarks(commits, delay=0.05)
+    tx = broadcast_tx("tx1")
+    marks.soon(tx)
+    marks.covered(tx)  # the receipt's change is journalled first
+    commits.save_soon(tx)
+    await asyncio.sleep(0.1)
+    await commits.drain()
+    assert journal.writes == ["tx1"] and len(marks) == 0
+    stored = journal.load("tx1", Transaction)
+    assert stored is not None and stored.state is TxState.BROADCAST
+
+
+async def test_a_mark_alone_is_written_after_the_delay(tmp_path: Path) -> None:
+    journal = CountingJournal(tmp_path / "j.sqlite")
+    commits = GroupCommitter(journal)
+    marks = DeferredMarks(commits, delay=0.02)
+    for seed, cid in enumerate(("tx1", "tx2")):
+        marks.soon(broadcast_tx(cid, seed))
+    await asyncio.sleep(0)
+    assert journal.writes == []  # not yet: a change may still come
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if len(journal.writes) == 2:
+            break
+    await commits.drain()
+    assert sorted(journal.writes) == ["tx1", "tx2"]
+    stored = journal.load("tx2", Transaction)
+    assert stored is not None and stored.state is TxState.BROADCAST
+
+
+async def test_closing_flushes_every_waiting_mark_at_once(tmp_path: Path) -> None:
+    journal = CountingJournal(tmp_path / "j.sqlite")
+    commits = GroupCommitter(journal)
+    marks = DeferredMarks(commits, delay=3600)
+    marks.soon(broadcast_tx("tx1"))
+    marks.flush()
+    await commits.drain()
+    assert journal.writes == ["tx1"] and len(marks) == 0
