@@ -27,6 +27,7 @@ from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError, JournalSchemaError, JournalUnavailable
 from chainops.core.history import utcnow
 from chainops.core.journal.base import ATTEMPT_COLUMNS, Journal, attempt_from_row
+from chainops.core.journal.leases_pg import LEASE_MIGRATION
 from chainops.core.journal.sqlite import _ts
 from chainops.core.operation import Operation
 from chainops.core.transaction import Transaction
@@ -78,6 +79,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at TEXT NOT NULL
         )""",
     ),
+    # 2: nonce leases shared by every worker process (see leases_pg.py)
+    LEASE_MIGRATION,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

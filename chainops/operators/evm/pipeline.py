@@ -122,14 +122,24 @@ class SendPipeline:
 
     async def launch(self, tx: Transaction) -> None:
         """Track a journalled transaction and broadcast its first attempt."""
-        self._sent_at[str(tx.client_id)] = self.clock()
-        self.metrics.sent += 1
-        self.live.track(tx)
         try:
+            await self._confirm_lease(tx)
+            self._sent_at[str(tx.client_id)] = self.clock()
+            self.metrics.sent += 1
+            self.live.track(tx)
             await self.broadcast(tx, tx.attempts[0])
         finally:
             if tx.nonce is not None:
                 self.ordered.forget(tx.nonce)  # sent or failed: later nonces need not wait
+
+    async def _confirm_lease(self, tx: Transaction) -> None:
+        """Before tracking (nothing may send it before): its nonce must still be ours."""
+        assert tx.nonce is not None
+        try:
+            await self.nonces.confirm(tx.nonce)  # LeaseLost, or JournalUnavailable (no answer)
+        except ChainopsError as exc:
+            self.finish(tx, TxState.REJECTED, exc)  # it never left this process
+            raise
 
     async def sign_and_journal(
         self, req: TxRequest, wei: int, gas: int, nonce: int, fees: FeeParams | None = None
@@ -424,8 +434,10 @@ class SendPipeline:
 
     async def fill(self, nonce: int) -> Transaction:
         """Occupy ``nonce`` (already reserved or adopted) with a 0-value self-transfer."""
+        self.nonces.require(nonce)  # another worker's lease: not filled here
         request = TxRequest(to=self.signer.address)
         tx = await self.sign_and_journal(request, 0, PLAIN_TRANSFER_GAS, nonce)
+        await self._confirm_lease(tx)
         self.metrics.gap_fills += 1
         self.live.track(tx)
         await self.broadcast(tx, tx.attempts[0], restoring=True)
