@@ -87,6 +87,7 @@ class LeasedNonceAllocator(NonceAllocator):
         self._drops = TurnQueue(self._drop_batch, max_batch=1000)
         self._keeper: asyncio.Task[None] | None = None
         self._sweeping = asyncio.Lock()
+        self.taken_over = 0  # leases taken over from dead workers, for metrics and tests
 
     @property
     def holder(self) -> str:
@@ -273,6 +274,7 @@ class LeasedNonceAllocator(NonceAllocator):
                 [t.nonce for t in taken],
                 sorted({t.previous_holder for t in taken}),
             )
+            self.taken_over += len(taken)
             await self.sync()
             self.took_over(taken)
             if self.on_takeover is not None:

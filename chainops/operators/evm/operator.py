@@ -206,6 +206,7 @@ class EvmOperator(ChainOperator):
                 live=self.monitor,
                 recovery=self.recovery,
                 adopt_tx=self._take_back,
+                follow_confirmed=config.track_finality,
             )
         self._block_gas_limit: int | None = None
 

@@ -50,6 +50,7 @@ class Takeover:
         live: LiveTransactions,
         recovery: Recovery,
         adopt_tx: Callable[[Transaction], None],
+        follow_confirmed: bool = True,
     ) -> None:
         self.nonces = nonces
         self.journal = journal
@@ -59,6 +60,7 @@ class Takeover:
         self.live = live
         self.recovery = recovery
         self.adopt_tx = adopt_tx
+        self.follow_confirmed = follow_confirmed  # False: CONFIRMED is final for this operator
         self.finished: list[Transaction] = []  # every transaction taken over, for callers
         nonces.on_takeover = self.settle
 
@@ -125,9 +127,13 @@ class Takeover:
         held = []
         for tx in orphans:
             assert tx.nonce is not None
-            await self.nonces.adopt(tx.nonce)
-            if self.nonces.holds(tx.nonce):
-                held.append(tx)
+            if tx.state in (TxState.SIGNED, TxState.BROADCAST):
+                await self.nonces.adopt(tx.nonce)  # unmined: its nonce is ours to finish
+                if not self.nonces.holds(tx.nonce):
+                    continue  # a live worker leased it meanwhile: theirs
+            elif tx.state is TxState.CONFIRMED and not self.follow_confirmed:
+                continue  # as far as this operator follows anything (no finality tracking)
+            held.append(tx)  # mined ones are only followed (depth, reorgs), nonce-less
         await self._resume(held)
         await self._fill_unleased()
         return self.finished[before:]
