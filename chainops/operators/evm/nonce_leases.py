@@ -88,6 +88,7 @@ class LeasedNonceAllocator(NonceAllocator):
         self._keeper: asyncio.Task[None] | None = None
         self._sweeping = asyncio.Lock()
         self.taken_over = 0  # leases taken over from dead workers, for metrics and tests
+        self._undropped: set[int] = set()  # final transactions whose lease is not ended yet
 
     @property
     def holder(self) -> str:
@@ -139,7 +140,11 @@ class LeasedNonceAllocator(NonceAllocator):
             self._in_flight.discard(nonce)
             self._confirmed.discard(nonce)
             chain, address = self._ids()
-            if not self.leases.step_back(chain, address, self.key, nonce):
+            try:
+                stepped = self.leases.step_back(chain, address, self.key, nonce)
+            except JournalUnavailable:
+                stepped = False
+            if not stepped:
                 heapq.heappush(self._released, nonce)  # kept leased, handed out here first
             self._slots.notify()
 
@@ -152,9 +157,8 @@ class LeasedNonceAllocator(NonceAllocator):
             self._slots.notify()
         try:
             await self._drops.put(nonce)
-        except JournalUnavailable as exc:
-            # the lease outlives the transaction: a sweep after our expiry drops it
-            log.warning("lease of nonce %s not ended: %s", nonce, exc)
+        except JournalUnavailable:
+            self._undropped.add(nonce)  # ended by the next heartbeat that reaches the database
 
     async def _drop_batch(self, nonces: Sequence[int]) -> list[None]:
         chain, address = self._ids()
@@ -246,9 +250,17 @@ class LeasedNonceAllocator(NonceAllocator):
             await asyncio.sleep(period)
             try:
                 self.leases.heartbeat()
-                await self._maybe_sweep()
+                if self._undropped:
+                    chain, address = self._ids()
+                    self.leases.drop(chain, address, self._undropped)
+                    self._undropped = set()
             except ChainopsError as exc:
                 log.warning("lease heartbeat of %s failed: %s", self.holder, exc)
+                continue
+            try:
+                await self._maybe_sweep()
+            except Exception:  # the heartbeat must outlive any failure of a takeover
+                log.warning("lease takeover by %s failed", self.holder, exc_info=True)
 
     async def _maybe_sweep(self) -> None:
         chain, address = self._ids()
