@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -71,7 +72,16 @@ class PostgresLeases(NonceLeases):
         self.journal = journal
         self.expiry = float(expiry)
         self.holder = holder or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._beat_at = 0.0
+        self._beat_conn: object = None
         self.heartbeat()
+
+    def _fresh_beat(self) -> None:
+        """Renew before leasing when the last beat is old or was on another session (a
+        reconnect): the leases must live by the session that takes them."""
+        stale = time.monotonic() - self._beat_at > self.expiry / 4
+        if stale or self.journal._conn is not self._beat_conn:
+            self.heartbeat()
 
     def heartbeat(self) -> None:
         self.journal._exec(
@@ -81,6 +91,8 @@ class PostgresLeases(NonceLeases):
             " expires_at = excluded.expires_at",
             (self.holder, socket.gethostname()[:200], os.getpid(), self.expiry),
         )
+        self._beat_at = time.monotonic()
+        self._beat_conn = self.journal._conn
 
     def take(
         self, chain_id: int, address: str, key: str, floor: int, count: int, window: int
@@ -97,7 +109,7 @@ class PostgresLeases(NonceLeases):
                 return []
             first = max(floor, int(stored) if stored is not None else 0)
             nonces = list(range(first, first + room))
-            self.heartbeat()  # the session these leases live by is this one
+            self._fresh_beat()
             self._insert(chain_id, address, nonces, LeaseState.RESERVED)
             j.set_value(key, str(first + room))
         return nonces
@@ -126,7 +138,7 @@ class PostgresLeases(NonceLeases):
         if not wanted:
             return set()
         with self.journal.atomic():
-            self.heartbeat()
+            self._fresh_beat()
             rows = self.journal._exec(
                 "UPDATE nonce_leases SET state = 'sent' WHERE chain_id = %s AND address = %s"
                 " AND nonce = ANY(%s::bigint[]) AND holder = %s RETURNING nonce",

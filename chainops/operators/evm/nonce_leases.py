@@ -34,6 +34,8 @@ log = logging.getLogger("chainops.evm.leases")
 # While the window is full of other workers' leases, look again this often: a lease
 # ends when a transaction mines, milliseconds apart on a busy account.
 ROOM_POLL = 0.01
+# Waiting for room also looks for dead workers, at most this often (a query of sessions).
+SWEEP_POLL = 0.25
 OnTakeover = Callable[[list[TakenLease]], Awaitable[None]]
 
 
@@ -87,6 +89,8 @@ class LeasedNonceAllocator(NonceAllocator):
         self._drops = TurnQueue(self._drop_batch, max_batch=1000)
         self._keeper: asyncio.Task[None] | None = None
         self._sweeping = asyncio.Lock()
+        self._swept_at = 0.0
+        self._ticker: asyncio.Future[None] | None = None
         self.taken_over = 0  # leases taken over from dead workers, for metrics and tests
         self._undropped: set[int] = set()  # final transactions whose lease is not ended yet
 
@@ -119,12 +123,20 @@ class LeasedNonceAllocator(NonceAllocator):
             if nonce is not None:
                 self._in_flight.add(nonce)
                 return nonce
-            # The window is full of leases, some of them other workers': look again soon,
-            # and take over those of a dead worker.
-            await self._maybe_sweep()
+            # The window is full of leases, some of them other workers': look again soon
+            # (every waiter at once: one batched take), and take over a dead worker's.
+            if time.monotonic() - self._swept_at > SWEEP_POLL:
+                self._swept_at = time.monotonic()
+                await self._maybe_sweep()
+            if self._ticker is None or self._ticker.done():
+                self._ticker = asyncio.ensure_future(self._tick())
             async with self._slots:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._slots.wait(), ROOM_POLL)
+                await self._slots.wait()
+
+    async def _tick(self) -> None:
+        await asyncio.sleep(ROOM_POLL)
+        async with self._slots:
+            self._slots.notify_all()
 
     async def _take_fresh(self, waiters: Sequence[None]) -> list[int | None]:  # type: ignore[override]
         chain, address = self._ids()
@@ -239,6 +251,8 @@ class LeasedNonceAllocator(NonceAllocator):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keeper
             self._keeper = None
+        if self._ticker is not None:
+            self._ticker.cancel()
         if retire:
             with contextlib.suppress(ChainopsError):
                 self.leases.retire()
