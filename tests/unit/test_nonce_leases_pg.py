@@ -8,6 +8,8 @@ Needs a server: ``CHAINOPS_TEST_POSTGRES_URL`` (default postgresql://postgres@12
 
 from __future__ import annotations
 
+import asyncio
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -225,3 +227,75 @@ def test_a_version_1_schema_gains_the_lease_tables(schema: str) -> None:
         assert j.schema_version() == SCHEMA_VERSION == 2
         leases = PostgresLeases(j)
         assert leases.take(CHAIN, ADDR, KEY, 0, 1, 16) == [0]
+
+
+class AllocatorWorker:
+    """A leased allocator on its own thread, loop and session: sends that succeed (the
+    nonce is confirmed and later done), fail before broadcast (released) or stay in flight."""
+
+    def __init__(self, schema: str, seed: int, window: int) -> None:
+        from chainops.operators.evm.nonce_leases import LeasedNonceAllocator
+
+        self.journal = PostgresJournal(pg_url(), schema=schema)
+        self.nonces = LeasedNonceAllocator(
+            CHAIN, ADDR, self.journal, _zero, PostgresLeases(self.journal), window=window
+        )
+        self.rng = random.Random(seed)
+        self.kept: list[int] = []  # confirmed and done: used on the chain
+        self.error: BaseException | None = None
+        self.most_leased = 0
+
+    async def work(self) -> None:
+        async def one() -> None:
+            nonce = await self.nonces.reserve()
+            leased = len(self.nonces.leases.leased(CHAIN, str(self.nonces.address)))
+            self.most_leased = max(self.most_leased, leased)
+            await asyncio.sleep(0)
+            if self.rng.random() < 0.3:
+                await self.nonces.release(nonce)  # failed before broadcast
+            else:
+                await self.nonces.confirm(nonce)
+                await self.nonces.done(nonce)
+                self.kept.append(nonce)
+
+        for _ in range(25):
+            await asyncio.gather(*(one() for _ in range(3)))
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self.work())
+        except BaseException as exc:  # pragma: no cover - reported by the test
+            self.error = exc
+
+
+async def _zero() -> int:
+    return 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_leased_allocators_of_four_processes_share_window_and_nonces(
+    schema: str, seed: int
+) -> None:
+    window = 8
+    workers = [AllocatorWorker(schema, seed * 10 + n, window) for n in range(4)]
+    threads = [threading.Thread(target=w.run) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    try:
+        assert [w.error for w in workers] == [None] * 4
+        kept = [n for w in workers for n in w.kept]
+        assert len(kept) == len(set(kept))  # no nonce used by two workers
+        most = max(w.most_leased for w in workers)
+        assert 0 < most <= window  # one window for all of them
+        # below the high-water mark: used once, or freed and still leased by the worker
+        # that hands it out first; nothing else is leased (done ended every other lease)
+        freed = [n for w in workers for n in w.nonces._released]
+        high = workers[0].nonces.high_water()
+        assert sorted(kept + freed) == list(range(high))
+        address = str(workers[0].nonces.address)  # checksummed, as every operator writes it
+        assert sorted(workers[0].nonces.leases.leased(CHAIN, address)) == sorted(freed)
+    finally:
+        for w in workers:
+            w.journal.close()
