@@ -15,6 +15,10 @@ no gap is left behind.
 At most ``window`` nonces are in flight (reserved and not done); further
 ``reserve`` calls wait. Geth's default pool keeps 16 executable transactions
 per account before it starts evicting, hence the default.
+
+With a PostgreSQL journal shared by several worker processes the operator uses
+:class:`~chainops.operators.evm.nonce_leases.LeasedNonceAllocator` instead:
+reservations are leases in the database and the window is the account's.
 """
 
 from __future__ import annotations
