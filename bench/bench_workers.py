@@ -4,7 +4,10 @@
    broadcast), SQLite with FULL sync against PostgreSQL on loopback;
 2. transfers/s on one Anvil account, every transfer waited to CONFIRMED: one process
    through SQLite, one process through PostgreSQL, four processes sharing the account
-   through one PostgreSQL journal.
+   through one PostgreSQL journal (nonces leased in the database);
+3. nonce lease cycles/s (reserve, confirm before broadcast, done: what each transfer
+   costs the allocator), 16 in flight: leases in PostgreSQL against the in-process
+   allocator of the SQLite journal.
 
 Needs PostgreSQL (``CHAINOPS_TEST_POSTGRES_URL``, default the local ``test`` database);
 without it the rows are skipped. ``CHAINOPS_BENCH_WORKERS_N`` sets the transfer count
@@ -29,6 +32,7 @@ from chainops.core.journal import Journal, SqliteJournal
 
 N = int(os.environ.get("CHAINOPS_BENCH_WORKERS_N", "400"))
 WRITES = 300
+CYCLES = 800
 VALUE_WEI = 10**12
 PG_URL = os.environ.get("CHAINOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -50,6 +54,33 @@ def _drop(schema: str) -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")  # type: ignore[arg-type]
 
 
+async def _zero() -> int:
+    return 0
+
+
+async def _cycles_per_s(journal: Journal, leased: bool) -> float:
+    from chainops.operators.evm.nonce_leases import shared_allocator
+    from chainops.operators.evm.nonces import NonceAllocator
+
+    address = "0x00000000000000000000000000000000000000b1"
+    nonces = (
+        shared_allocator(31337, address, journal, _zero, 16, 10.0)
+        if leased
+        else NonceAllocator(31337, address, journal, _zero, window=16)
+    )
+    assert nonces is not None
+
+    async def cycle() -> None:
+        nonce = await nonces.reserve()
+        await nonces.confirm(nonce)
+        await nonces.done(nonce)
+
+    start = time.perf_counter()
+    for _ in range(CYCLES // 16):
+        await asyncio.gather(*(cycle() for _ in range(16)))
+    return CYCLES // 16 * 16 / (time.perf_counter() - start)
+
+
 def _writes_per_s(journal: Journal) -> float:
     txs = _signed_transactions(WRITES)
     start = time.perf_counter()
@@ -59,7 +90,14 @@ def _writes_per_s(journal: Journal) -> float:
 
 
 async def _send(
-    rpc_url: str, key: str, journal: str, n: int, to: str, ready: Any = None, go: Any = None
+    rpc_url: str,
+    key: str,
+    journal: str,
+    n: int,
+    to: str,
+    window: int = 16,
+    ready: Any = None,
+    go: Any = None,
 ) -> float:
     """Start an operator, send ``n`` transfers and wait for each; the wall-clock end time.
 
@@ -75,6 +113,7 @@ async def _send(
         private_key=key,
         track_finality=False,
         journal_path=journal,
+        max_in_flight=window,
     )
 
     async def one() -> None:
@@ -89,7 +128,7 @@ async def _send(
         return time.time()
 
 
-def _worker(args: tuple[str, str, str, int, str], ready: Any, go: Any, out: Any) -> None:
+def _worker(args: tuple[str, str, str, int, str, int], ready: Any, go: Any, out: Any) -> None:
     out.put(asyncio.run(_send(*args, ready=ready, go=go)))
 
 
@@ -98,13 +137,17 @@ def _one_process(rpc_url: str, key: str, journal: str, n: int, to: str) -> float
     return n / (asyncio.run(_send(rpc_url, key, journal, n, to)) - start)
 
 
-def _processes(rpc_url: str, key: str, journal: str, n: int, to: str, workers: int) -> float:
+def _processes(
+    rpc_url: str, key: str, journal: str, n: int, to: str, workers: int, window: int = 16
+) -> float:
     """Transfers/s of ``workers`` processes on one account, from the go signal to the last."""
     ctx = multiprocessing.get_context("spawn")
     ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
     each = n // workers
     procs = [
-        ctx.Process(target=_worker, args=((rpc_url, key, journal, each, to), ready, go, out))
+        ctx.Process(
+            target=_worker, args=((rpc_url, key, journal, each, to, window), ready, go, out)
+        )
         for _ in range(workers)
     ]
     for p in procs:
@@ -127,12 +170,14 @@ def run() -> list[Result]:
     from chainops.devnet.world import World
 
     folder = Path(tempfile.mkdtemp(prefix="chainops-bench-"))
-    schemas = [f"bench_{uuid.uuid4().hex[:10]}" for _ in range(3)]
+    schemas = [f"bench_{uuid.uuid4().hex[:10]}" for _ in range(4)]
     try:
         with SqliteJournal(folder / "w.sqlite") as sq:
             sqlite_writes = _writes_per_s(sq)
+            sqlite_cycles = asyncio.run(_cycles_per_s(sq, leased=False))
         with PostgresJournal(PG_URL, schema=schemas[0]) as pg:
             pg_writes = _writes_per_s(pg)
+            pg_cycles = asyncio.run(_cycles_per_s(pg, leased=True))
         base = World.start()
         try:
             to = base.book.accounts[9].address
@@ -143,6 +188,9 @@ def run() -> list[Result]:
                 pg_one = _one_process(fork.rpc_url, key, f"{PG_URL}#{schemas[1]}", N, to)
             with base.fork() as fork:
                 pg_four = _processes(fork.rpc_url, key, f"{PG_URL}#{schemas[2]}", N, to, 4)
+            with base.fork() as fork:  # the window is the account's: 4 x 16 = what 4 had alone
+                journal = f"{PG_URL}#{schemas[3]}"
+                pg_four_wide = _processes(fork.rpc_url, key, journal, N, to, 4, window=64)
         finally:
             base.stop()
     finally:
@@ -150,6 +198,15 @@ def run() -> list[Result]:
             _drop(schema)
     details = {"n": N, "writes": WRITES}
     return [
+        Result(
+            "nonce_lease_cycles_postgres",
+            "cycles/s",
+            pg_cycles,
+            sqlite_cycles,
+            "in-process allocator, SQLite journal (reserve, confirm, done; 16 in flight)",
+            True,
+            {"cycles": CYCLES},
+        ),
         Result(
             "journal_writes_postgres",
             "writes/s",
@@ -176,5 +233,14 @@ def run() -> list[Result]:
             "one process, SQLite journal, transfers to CONFIRMED",
             True,
             details,
+        ),
+        Result(
+            "workers_4_postgres_window_64",
+            "tx/s",
+            pg_four_wide,
+            sqlite_one,
+            "one process, SQLite journal, transfers to CONFIRMED",
+            True,
+            details | {"window": 64},
         ),
     ]

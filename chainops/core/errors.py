@@ -13,6 +13,7 @@ InvalidTransition           a state-machine transition that the table forbids (a
 ConfigurationError          missing tool, wrong chain id, unknown platform or operator
 InsufficientFunds           the account cannot pay; top up, nothing was executed
 NonceError                  nonce too low / gap / conflict; the allocator resyncs
+  LeaseLost                 another worker took the nonce over; nothing sent: send again
 RpcError                    a node or API call failed
   RpcTransientError         timeouts, 5xx, resets: safe to retry (reads) or re-send bytes
   RpcPermanentError         the request itself is wrong; retrying will not help
@@ -79,6 +80,10 @@ class InsufficientFunds(ChainopsError):
 
 class NonceError(ChainopsError):
     """A nonce conflict: too low, a gap, or used outside this process."""
+
+
+class LeaseLost(NonceError):
+    """Another worker took over this nonce's lease: nothing was broadcast; send again."""
 
 
 class RpcError(ChainopsError):
@@ -194,6 +199,7 @@ __all__ = [
     "JournalError",
     "JournalSchemaError",
     "JournalUnavailable",
+    "LeaseLost",
     "NonceError",
     "NotFound",
     "RateLimited",

@@ -1,23 +1,31 @@
 """A worker process for the several-workers tests: send this worker's transfers, some at a time.
 
-Usage: python workers_child.py RPC_URL PRIVATE_KEY JOURNAL TO WORKER COUNT
+Usage: python workers_child.py RPC_URL PRIVATE_KEY JOURNAL TO WORKER COUNT [LEASE_EXPIRY]
 Transfer ``i`` of worker ``w`` carries ``value_wei(w, i)`` wei, so every transfer can be
-found on the chain. A restarted worker restores what its journal left open, then sends
-only the transfers the journal does not hold yet. Prints READY once started (the journal
-restored) and sends when a line arrives on stdin, so that no worker restores while
-another is mid-send; prints DONE at the end.
+found on the chain. A restarted worker restores what its journal left open (with a shared
+journal: what no live worker holds), waits until every transfer of its own that the journal
+holds is settled (another worker may be finishing it), then sends only the transfers that
+are not mined or on their way. Prints READY once started and sends when a line arrives on
+stdin; prints DONE at the end. A send refused with LeaseLost (nothing left) is sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
 import sys
+import time
 from decimal import Decimal
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
-from chainops.core.transaction import Transaction
+from chainops.core.errors import ChainopsError, LeaseLost
+from chainops.core.journal import Journal
+from chainops.core.transaction import Transaction, TxState
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator
+from chainops.operators.evm.nonce_leases import LeasedNonceAllocator
 
 BATCH = 10  # transfers in flight per worker at a time
 
@@ -26,7 +34,28 @@ def value_wei(worker: int, i: int) -> int:
     return 10**12 + worker * 10_000 + i
 
 
-async def main(rpc_url: str, key: str, journal: str, to: str, worker: int, count: int) -> None:
+FAILED = {TxState.REJECTED, TxState.REPLACED, TxState.DROPPED, TxState.EXPIRED}
+MINED = {TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED}
+
+
+async def todo_after_restore(journal: Journal, owner: str, worker: int, count: int) -> list[int]:
+    """The transfers of this worker neither mined nor failed-for-good, once each is settled."""
+    deadline = time.monotonic() + 90
+    while True:
+        states: dict[int, set[TxState]] = {}
+        for op in journal.list_operations(kind="transaction", owner=owner):
+            if isinstance(op, Transaction) and op.value:
+                states.setdefault(int(op.value), set()).add(op.state)
+        mine = [states.get(value_wei(worker, i), set()) for i in range(count)]
+        if all(not s or s & MINED or s <= FAILED for s in mine):
+            return [i for i, s in enumerate(mine) if not s & MINED]
+        assert time.monotonic() < deadline, "journalled transfers never settled"
+        await asyncio.sleep(0.2)
+
+
+async def main(
+    rpc_url: str, key: str, journal: str, to: str, worker: int, count: int, expiry: float
+) -> None:
     evm = OperatorFactory.create(
         "devnet",
         cache=False,
@@ -34,30 +63,36 @@ async def main(rpc_url: str, key: str, journal: str, to: str, worker: int, count
         private_key=key,
         journal_path=journal,
         track_finality=False,
+        lease_expiry=expiry,
     )
     assert isinstance(evm, EvmOperator)
     async with evm:
         for tx in evm.restored:
-            await tx.wait(timeout=120)
-        journalled = {
-            int(op.value)
-            for op in evm.journal.list_operations(kind="transaction", owner=evm.owner)
-            if isinstance(op, Transaction) and op.value is not None
-        }
-        todo = [i for i in range(count) if value_wei(worker, i) not in journalled]
+            with contextlib.suppress(ChainopsError):  # a failed one is sent again below
+                await tx.wait(timeout=120)
+        todo = await todo_after_restore(evm.journal, evm.owner, worker, count)
         print("READY", len(todo), flush=True)
         await asyncio.to_thread(sys.stdin.readline)
 
         async def one(i: int) -> None:
-            tx = await evm.send(to=to, value=Decimal(value_wei(worker, i)) / 10**18)
+            while True:
+                try:
+                    tx = await evm.send(to=to, value=Decimal(value_wei(worker, i)) / 10**18)
+                    break
+                except LeaseLost:
+                    continue  # nothing was broadcast: send again
             print("SENT", i, flush=True)
             await tx.wait(timeout=120)
 
         for start in range(0, len(todo), BATCH):
             await asyncio.gather(*(one(i) for i in todo[start : start + BATCH]))
-    print("DONE", flush=True)
+    taken = evm.nonces.taken_over if isinstance(evm.nonces, LeasedNonceAllocator) else 0
+    print("DONE", taken, evm.metrics.gap_fills, flush=True)
 
 
 if __name__ == "__main__":
+    if os.environ.get("CHAINOPS_WORKER_LOG"):  # diagnostics: the workers' logs on stderr
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     rpc, k, j, dest, w, n = sys.argv[1:7]
-    asyncio.run(main(rpc, k, j, dest, int(w), int(n)))
+    lease_expiry = float(sys.argv[7]) if len(sys.argv) > 7 else 10.0
+    asyncio.run(main(rpc, k, j, dest, int(w), int(n), lease_expiry))

@@ -26,6 +26,7 @@ from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError, JournalSchemaError, JournalUnavailable
 from chainops.core.history import HistoryEntry, now_us
 from chainops.core.journal.base import Journal
+from chainops.core.journal.leases_pg import LEASE_MIGRATION
 from chainops.core.journal.rows import (
     ATTEMPT_COLUMNS,
     ATTEMPT_STATE_COLUMNS,
@@ -121,6 +122,8 @@ _MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         "DROP INDEX IF EXISTS operations_platform",
         _convert_whole_bodies,
     ),
+    # 3: nonce leases shared by every worker process (see leases_pg.py)
+    LEASE_MIGRATION,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

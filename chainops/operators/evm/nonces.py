@@ -15,6 +15,10 @@ no gap is left behind.
 At most ``window`` nonces are in flight (reserved and not done); further
 ``reserve`` calls wait. Geth's default pool keeps 16 executable transactions
 per account before it starts evicting, hence the default.
+
+With a PostgreSQL journal shared by several worker processes the operator uses
+:class:`~chainops.operators.evm.nonce_leases.LeasedNonceAllocator` instead:
+reservations are leases in the database and the window is the account's.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import asyncio
 import heapq
 from collections.abc import Awaitable, Callable, Sequence
 
-from chainops.core.errors import NonceError, ValidationError
+from chainops.core.errors import LeaseLost, NonceError, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.journal import Journal
 from chainops.operators.turnqueue import TurnQueue
@@ -134,6 +138,30 @@ class NonceAllocator:
         async with self._slots:
             if nonce in self._in_flight:
                 self._in_flight.discard(nonce)
+                self._slots.notify()
+
+    async def confirm(self, nonce: int) -> None:
+        """Check, before broadcasting at ``nonce``, that it is still ours.
+
+        One process owns an embedded journal, so nothing can take a nonce from it;
+        the shared allocator (:mod:`.nonce_leases`) checks its lease in the database.
+        """
+
+    def holds(self, nonce: int) -> bool:
+        """Whether this allocator may use ``nonce`` (a shared one: whether its lease is ours)."""
+        return True
+
+    def require(self, nonce: int) -> None:
+        """Raise :class:`LeaseLost` unless :meth:`holds` ``nonce``."""
+        if not self.holds(nonce):
+            raise LeaseLost(f"nonce {nonce} of {self.address} is leased by another worker")
+
+    async def give_back(self, nonce: int) -> None:
+        """A nonce whose signed transaction was abandoned before broadcast: reuse it first."""
+        async with self._slots:
+            if nonce in self._in_flight:
+                self._in_flight.discard(nonce)
+                heapq.heappush(self._released, nonce)
                 self._slots.notify()
 
     async def adopt(self, nonce: int) -> None:

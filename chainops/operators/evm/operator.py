@@ -39,6 +39,7 @@ from chainops.core.bus import EventBus
 from chainops.core.errors import ConfigurationError, Rejected, Reverted, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.journal import Journal
+from chainops.core.journal.leases import DEFAULT_LEASE_EXPIRY
 from chainops.core.platforms import ChainPlatform
 from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction, TxState
@@ -48,15 +49,18 @@ from chainops.operators.evm.batching import AutoBatcher
 from chainops.operators.evm.fees import FeeOracle, default_policy
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
+from chainops.operators.evm.nonce_leases import LeasedNonceAllocator, shared_allocator
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator
 from chainops.operators.evm.parts import ReplacementPolicy, WatchdogPolicy, monotonic
-from chainops.operators.evm.pipeline import PLAIN_TRANSFER_GAS, NonceTaken, SendPipeline
+from chainops.operators.evm.pipeline import PLAIN_TRANSFER_GAS, SendPipeline
 from chainops.operators.evm.preflight import Preflight
 from chainops.operators.evm.recovery import Recovery
 from chainops.operators.evm.replacements import Replacer
 from chainops.operators.evm.requests import ContractHandle, TxRequest, build_request
+from chainops.operators.evm.resigning import NonceTaken
 from chainops.operators.evm.rpc import JsonRpcClient
 from chainops.operators.evm.signer import LocalSigner
+from chainops.operators.evm.takeover import Takeover
 from chainops.operators.evm.watchdog import Watchdog
 
 # Estimates are exact for the state they ran on; 20 % covers state that moves between
@@ -86,6 +90,9 @@ class EvmConfiguration(ChainConfiguration):
     # A pending transaction is looked for in the pool after this long; missing, its bytes
     # are re-sent. None picks 1 s on local chains and 30 s elsewhere.
     rebroadcast_after: float | None = Field(default=None, gt=0)
+    # With a PostgreSQL journal: a worker silent for this long loses its nonce leases to
+    # the others (a worker whose database session ends loses them at once).
+    lease_expiry: float = Field(default=DEFAULT_LEASE_EXPIRY, gt=0)
 
 
 @OperatorFactory.register("chain:EVM")
@@ -119,7 +126,14 @@ class EvmOperator(ChainOperator):
         self.fees = FeeOracle(
             self.batcher.call, chain, default_policy(chain), legacy=config.legacy_fees
         )
-        self.nonces = NonceAllocator(
+        self.nonces = shared_allocator(
+            self.chain_id,
+            signer.address,
+            self.journal,
+            self.nonce,
+            config.max_in_flight,
+            config.lease_expiry,
+        ) or NonceAllocator(
             self.chain_id, signer.address, self.journal, self.nonce, window=config.max_in_flight
         )
         self.preflight = Preflight(self.batcher, self.owner, self.native)
@@ -182,6 +196,19 @@ class EvmOperator(ChainOperator):
         )
         self.monitor.on_turn = self.watchdog.check
         self.recovery = Recovery(self.nonces, self.pipeline)
+        self.takeover: Takeover | None = None  # set when workers share the account's nonces
+        if isinstance(self.nonces, LeasedNonceAllocator):
+            self.takeover = Takeover(
+                nonces=self.nonces,
+                journal=self.journal,
+                platform=chain.name,
+                owner=self.owner,
+                pipeline=self.pipeline,
+                live=self.monitor,
+                recovery=self.recovery,
+                adopt_tx=self._take_back,
+                follow_confirmed=config.track_finality,
+            )
         self._block_gas_limit: int | None = None
 
     @classmethod
@@ -265,6 +292,8 @@ class EvmOperator(ChainOperator):
         self._block_gas_limit = int(latest["gasLimit"], 16)
         self.monitor.head = int(latest["number"], 16)
         await self.nonces.sync()
+        if isinstance(self.nonces, LeasedNonceAllocator):
+            self.nonces.start()
 
     def _holds_close(self) -> bool:
         # Mined transactions are safe in the journal with their receipt; only the
@@ -272,12 +301,25 @@ class EvmOperator(ChainOperator):
         return any(tx.state in _PENDING for tx in self.monitor.live)
 
     async def _shutdown(self) -> None:
+        if isinstance(self.nonces, LeasedNonceAllocator):
+            await self.nonces.stop()
         await self.monitor.stop()
         await self.watchdog.drain()
         await self.pipeline.drain()
         await self.batcher.drain()
         await self.commits.drain()
         await self.rpc.close()
+
+    async def restore(self) -> list[Transaction]:
+        """Reconcile what the journal left open; with shared nonce leases, only what no
+        live worker holds (see :mod:`.takeover`)."""
+        if self.takeover is not None:
+            return await self.takeover.restore()
+        return await super().restore()
+
+    def _take_back(self, tx: Transaction) -> None:
+        self.events.track(tx, announce=False)
+        self.bind(tx)
 
     async def _adopt(self, tx: Transaction) -> None:
         await self.recovery.adopt(tx)

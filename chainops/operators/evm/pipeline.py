@@ -41,6 +41,7 @@ from chainops.operators.evm.nonces import NonceAllocator
 from chainops.operators.evm.ordering import NonceOrderedSends
 from chainops.operators.evm.parts import Clock, LiveTransactions, NodeRpc, Pricing, monotonic
 from chainops.operators.evm.requests import TxRequest, tx_fields
+from chainops.operators.evm.resigning import MAX_NUDGES, NonceTaken, nudged
 from chainops.operators.evm.signer import LocalSigner
 from chainops.operators.group_commit import GroupCommitter
 from chainops.operators.waves import Waves
@@ -49,19 +50,6 @@ log = logging.getLogger("chainops.evm.pipeline")
 
 PLAIN_TRANSFER_GAS = 21_000
 _PENDING = (TxState.SIGNED, TxState.BROADCAST)
-# A request identical to an earlier refused one (same call, nonce and fees) signs to the
-# same bytes; one wei more on the fee makes it a new transaction for the journal.
-_MAX_NUDGES = 8
-
-
-class NonceTaken(NonceError):
-    """The nonce was taken by a transaction outside this operator before ours went out.
-
-    Nothing of ours reached the node; the allocator has been resynced past it, so the
-    same request can be sent again at once (``EvmOperator.send`` does so once).
-    """
-
-
 # "Nonce too high" first gets a short retry: a lower nonce of ours may still be on its
 # way (another process sharing the account, a node that has not pooled it yet).
 GAP_RETRY_DELAYS = (0.05, 0.2, 0.5)
@@ -128,16 +116,26 @@ class SendPipeline:
     async def launch(self, tx: Transaction) -> None:
         """Track a journalled transaction and broadcast its first attempt."""
         cid = str(tx.client_id)
-        self._sent_at[cid] = self.clock()
-        self.metrics.sent += 1
-        self.live.sending.add(cid)  # no receipt to ask for before the node has heard of it
-        self.live.track(tx)
         try:
+            await self._confirm_lease(tx)
+            self._sent_at[cid] = self.clock()
+            self.metrics.sent += 1
+            self.live.sending.add(cid)  # no receipt to ask for before the node has heard of it
+            self.live.track(tx)
             await self.broadcast(tx, tx.attempts[0])
         finally:
             self.live.sending.discard(cid)
             if tx.nonce is not None:
                 self.ordered.forget(tx.nonce)  # sent or failed: later nonces need not wait
+
+    async def _confirm_lease(self, tx: Transaction) -> None:
+        """Before tracking (nothing may send it before): its nonce must still be ours."""
+        assert tx.nonce is not None
+        try:
+            await self.nonces.confirm(tx.nonce)  # LeaseLost, or JournalUnavailable (no answer)
+        except ChainopsError as exc:
+            self.finish(tx, TxState.REJECTED, exc)  # it never left this process
+            raise
 
     async def sign_and_journal(
         self, req: TxRequest, wei: int, gas: int, nonce: int, fees: FeeParams | None = None
@@ -158,10 +156,10 @@ class SendPipeline:
         )
         self.events.track(tx)
         signed = self.signer.sign(tx_fields(self.chain_id, req, wei, gas, nonce, fees))
-        for _ in range(_MAX_NUDGES):
+        for _ in range(MAX_NUDGES):
             if self.commits.journal.find_by_venue_id(str(signed.hash)) is None:
                 break
-            fees = _nudged(fees)
+            fees = nudged(fees)
             tx.fee_params = fees
             signed = self.signer.sign(tx_fields(self.chain_id, req, wei, gas, nonce, fees))
         tx.add_attempt(TxAttempt(index=0, hash=signed.hash, raw=signed.raw, nonce=nonce, fee=fees))
@@ -434,8 +432,10 @@ class SendPipeline:
 
     async def fill(self, nonce: int) -> Transaction:
         """Occupy ``nonce`` (already reserved or adopted) with a 0-value self-transfer."""
+        self.nonces.require(nonce)  # another worker's lease: not filled here
         request = TxRequest(to=self.signer.address)
         tx = await self.sign_and_journal(request, 0, PLAIN_TRANSFER_GAS, nonce)
+        await self._confirm_lease(tx)
         self.metrics.gap_fills += 1
         self.live.track(tx)
         await self.broadcast(tx, tx.attempts[0], restoring=True)
@@ -485,14 +485,3 @@ class SendPipeline:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         self.marks.flush()
-
-
-def _nudged(fees: FeeParams) -> FeeParams:
-    """``fees`` one wei higher (tip and cap, or gas price)."""
-    if fees.gas_price is not None:
-        return FeeParams(gas_price=fees.gas_price + 1)
-    assert fees.max_fee_per_gas is not None and fees.max_priority_fee_per_gas is not None
-    return FeeParams(
-        max_fee_per_gas=fees.max_fee_per_gas + 1,
-        max_priority_fee_per_gas=fees.max_priority_fee_per_gas + 1,
-    )
