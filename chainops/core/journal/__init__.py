@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
-from chainops.core.journal import base, opening, sqlite
+from chainops.core.journal import base, leases, opening, sqlite
 from chainops.core.journal.base import *  # noqa: F403
+from chainops.core.journal.leases import *  # noqa: F403
 from chainops.core.journal.opening import *  # noqa: F403
 from chainops.core.journal.sqlite import *  # noqa: F403
 
-__all__ = [*base.__all__, *sqlite.__all__, *opening.__all__]
+__all__ = [*base.__all__, *leases.__all__, *sqlite.__all__, *opening.__all__]
 
 # Importable from here, but only on use: they need an optional dependency.
-OPTIONAL = {"PostgresJournal": "chainops.core.journal.postgres"}
+OPTIONAL = {
+    "PostgresJournal": "chainops.core.journal.postgres",
+    "PostgresLeases": "chainops.core.journal.leases_pg",
+}
 
 
 def __getattr__(name: str) -> object:

@@ -27,7 +27,7 @@ from chainops.core.journal.leases import DEFAULT_LEASE_EXPIRY, LeaseState, Nonce
 if TYPE_CHECKING:
     from chainops.core.journal.postgres import PostgresJournal
 
-__all__ = ["LEASE_MIGRATION", "PostgresLeases"]
+__all__ = ["PostgresLeases"]
 
 LEASE_MIGRATION: tuple[str, ...] = (
     """CREATE TABLE lease_holders (
