@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from chainops.core.assets import Fee
 from chainops.core.errors import InvalidTransition, ValidationError
-from chainops.core.history import ErrorInfo
+from chainops.core.history import ErrorInfo, from_us
 from chainops.core.journal import Journal, SqliteJournal
+from chainops.core.journal.rows import text_time
 from chainops.core.operation import Operation
 from chainops.core.order import Fill, OrderState, OrderUpdate
 from chainops.core.transaction import TxState, TxUpdate
@@ -402,3 +403,10 @@ def test_history_entry_keeps_the_public_shape() -> None:
         entry.state = "FILLED"  # type: ignore[misc]
     with pytest.raises(ValidationError):
         HistoryEntry(at=datetime(2024, 1, 1), change=Change.FILL, previous=None, state="OPEN")
+
+
+@given(st.integers(min_value=-(10**15), max_value=4 * 10**15), st.integers(0, 3))
+def test_text_time_is_the_isoformat_of_the_time(value: int, later: int) -> None:
+    """Its once-a-second prefix cache gives the same text as formatting each time."""
+    for us in (value, value + later, value + later * 1_000_000, value - 1):
+        assert text_time(us) == from_us(us).isoformat(timespec="microseconds")
