@@ -410,3 +410,40 @@ def test_text_time_is_the_isoformat_of_the_time(value: int, later: int) -> None:
     """Its once-a-second prefix cache gives the same text as formatting each time."""
     for us in (value, value + later, value + later * 1_000_000, value - 1):
         assert text_time(us) == from_us(us).isoformat(timespec="microseconds")
+
+
+class TestSaveMany:
+    """A group's history rows go in one insert; the stored rows are those of single saves."""
+
+    @_hypothesis
+    @given(steps=st.lists(st.tuples(tx_steps, st.booleans()), min_size=1, max_size=8))
+    def test_group_stores_what_single_saves_store(
+        self, stores: Any, steps: list[tuple[Step, bool]]
+    ) -> None:
+        with stores() as (grouped, single):
+            txs = [make_tx(f"tx{i}", created_at=at(i)) for i in range(3)]
+            for k, (step, _) in enumerate(steps):
+                for n, tx in enumerate(txs):
+                    with contextlib.suppress(InvalidTransition, ValidationError):
+                        apply_tx_step(tx, step, k * 3 + n)
+                grouped.save_many(txs)
+                for tx in txs:
+                    single.save(tx)
+            for tx in txs:
+                cid = str(tx.client_id)
+                assert grouped.load(cid) == tx
+                assert rows(grouped, cid) == rows(single, cid)
+
+    def test_a_second_copy_in_the_group_follows_the_first(self) -> None:
+        """Another object of the same operation: the first's rows are in before it rewrites."""
+        with SqliteJournal(":memory:") as journal:
+            tx = make_tx("tx1", created_at=at(0))
+            journal.save(tx)
+            copy = journal.load("tx1")
+            assert isinstance(copy, type(tx))
+            tx.add_attempt(make_attempt(0), at=at(1))  # appended by the group, deferred
+            copy.add_attempt(make_attempt(0), at=at(1))
+            copy.mark_broadcast(0, at=at(2))  # longer: the copy rewrites the whole history
+            journal.save_many([tx, copy])
+            assert journal.load("tx1") == copy
+            assert len(rows(journal, "tx1")[1]) == len(copy.history)

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from chainops.core.journal.rows import (
     ATTEMPT_COLUMNS,
     ATTEMPT_STATE_COLUMNS,
     HISTORY_COLUMNS,
+    ExecuteMany,
     RowWriter,
     Written,
     attempt_from_row,
@@ -284,24 +285,55 @@ class SqliteJournal(Journal):
 
     def save(self, operation: Operation[Any]) -> None:
         with self.atomic():
-            conn = self._conn
-            entries = _ROWS.append(conn.execute, conn.executemany, operation, self._written)
-            if entries is None:
-                stored = conn.execute(
-                    "SELECT kind, version, venue_id, terminal FROM operations WHERE client_id = ?",
-                    (str(operation.client_id),),
-                ).fetchone()
-                self._write(operation, stored)
-                return
-            if isinstance(operation, Transaction):
-                self._save_attempts(operation, entries, False)
-            _ROWS.remember(self._written, operation)
+            self._save(operation, self._conn.executemany)
 
-    def _write(self, operation: Operation[Any], stored: Sequence[Any] | None) -> None:
+    def save_many(self, operations: Iterable[Operation[Any]]) -> None:
+        """Save several operations in one transaction; their history rows in one executemany."""
+        with self.atomic():
+            rows: list[Sequence[Any]] = []
+            ids: set[str] = set()
+
+            def defer(sql: str, more: Sequence[Sequence[Any]]) -> None:
+                rows.extend(more)  # only ever the history insert (RowWriter's sole executemany)
+
+            for operation in operations:
+                client_id = str(operation.client_id)
+                if client_id in ids:  # a second copy: its rows must follow the first's
+                    self._insert_history(rows)
+                    ids.clear()
+                ids.add(client_id)
+                self._save(operation, defer)
+            self._insert_history(rows)
+
+    def _insert_history(self, rows: list[Sequence[Any]]) -> None:
+        if rows:
+            self._conn.executemany(_ROWS.insert_history, rows)
+            rows.clear()
+
+    def _save(self, operation: Operation[Any], execute_many: ExecuteMany) -> None:
+        conn = self._conn
+        entries = _ROWS.append(conn.execute, execute_many, operation, self._written)
+        if entries is None:
+            stored = conn.execute(
+                "SELECT kind, version, venue_id, terminal FROM operations WHERE client_id = ?",
+                (str(operation.client_id),),
+            ).fetchone()
+            self._write(operation, stored, execute_many)
+            return
+        if isinstance(operation, Transaction):
+            self._save_attempts(operation, entries, False)
+        _ROWS.remember(self._written, operation)
+
+    def _write(
+        self,
+        operation: Operation[Any],
+        stored: Sequence[Any] | None,
+        execute_many: ExecuteMany | None = None,
+    ) -> None:
         """Write what changed since the stored copy (see :meth:`RowWriter.write`)."""
         conn = self._conn
         entries, everything = _ROWS.write(
-            conn.execute, conn.executemany, operation, stored, self._written
+            conn.execute, execute_many or conn.executemany, operation, stored, self._written
         )
         if isinstance(operation, Transaction):
             self._save_attempts(operation, entries, everything)
