@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainops.core.assets import Fee
-from chainops.core.errors import InvalidTransition, ValidationError
+from chainops.core.errors import InvalidTransition, JournalError, ValidationError
 from chainops.core.history import ErrorInfo, from_us
 from chainops.core.journal import Journal, SqliteJournal
 from chainops.core.journal.rows import text_time
@@ -447,3 +447,16 @@ class TestSaveMany:
             journal.save_many([tx, copy])
             assert journal.load("tx1") == copy
             assert len(rows(journal, "tx1")[1]) == len(copy.history)
+
+    def test_an_older_copy_after_the_newer_one_is_refused(self) -> None:
+        """The group reads a copy written earlier in it again: the stale read cannot hide it."""
+        with SqliteJournal(":memory:") as journal:
+            tx = make_tx("tx1", created_at=at(0))
+            journal.save(tx)
+            older = journal.load("tx1")
+            assert older is not None
+            tx.add_attempt(make_attempt(0), at=at(1))
+            with pytest.raises(JournalError, match="refusing to overwrite a newer copy"):
+                journal.save_many([tx, older])
+            stored = journal.load("tx1")
+            assert stored is not None and stored.history == older.history  # all rolled back
