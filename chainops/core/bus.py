@@ -186,7 +186,7 @@ class EventBus:
         """Publish the events of every future change of ``operation``; returns a remover.
 
         With ``announce``, an operation still in its initial state also gets
-        its Created event now.
+        its Created event now (built only if someone subscribes: nobody else sees it).
         """
 
         def on_change(op: Operation[Any], entry: HistoryEntry) -> None:
@@ -195,7 +195,7 @@ class EventBus:
             for event in events_for(op, entry):
                 self.publish(event)
 
-        if announce and operation.state is operation.machine.initial:
+        if announce and self._subscriptions and operation.state is operation.machine.initial:
             self.publish(event_for(operation, None, operation.state, at=operation.created_at))
         return operation.add_listener(on_change)
 

@@ -45,9 +45,7 @@ class GroupCommitter:
 
     async def _commit(self, operations: Sequence[Operation[Any]]) -> list[None]:
         unique = {id(op): op for op in operations}  # the same object twice: write it once
-        with self.journal.atomic():
-            for op in unique.values():
-                self.journal.save(op)
+        self.journal.save_many(unique.values())
         self.commits += 1
         return [None] * len(operations)
 

@@ -8,6 +8,7 @@ or at once when the operator closes. The journal is a real SQLite file.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,11 @@ class CountingJournal(SqliteJournal):
     def save(self, operation: Operation[Any]) -> None:
         self.writes.append(str(operation.client_id))
         super().save(operation)
+
+    def save_many(self, operations: Iterable[Operation[Any]]) -> None:
+        group = list(operations)
+        self.writes += [str(op.client_id) for op in group]
+        super().save_many(group)
 
 
 def broadcast_tx(client_id: str, seed: int = 0) -> Transaction:

@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainops.core.assets import Fee
-from chainops.core.errors import InvalidTransition, ValidationError
-from chainops.core.history import ErrorInfo
+from chainops.core.errors import InvalidTransition, JournalError, ValidationError
+from chainops.core.history import ErrorInfo, from_us
 from chainops.core.journal import Journal, SqliteJournal
+from chainops.core.journal.rows import text_time
 from chainops.core.operation import Operation
 from chainops.core.order import Fill, OrderState, OrderUpdate
 from chainops.core.transaction import TxState, TxUpdate
@@ -402,3 +403,60 @@ def test_history_entry_keeps_the_public_shape() -> None:
         entry.state = "FILLED"  # type: ignore[misc]
     with pytest.raises(ValidationError):
         HistoryEntry(at=datetime(2024, 1, 1), change=Change.FILL, previous=None, state="OPEN")
+
+
+@given(st.integers(min_value=-(10**15), max_value=4 * 10**15), st.integers(0, 3))
+def test_text_time_is_the_isoformat_of_the_time(value: int, later: int) -> None:
+    """Its once-a-second prefix cache gives the same text as formatting each time."""
+    for us in (value, value + later, value + later * 1_000_000, value - 1):
+        assert text_time(us) == from_us(us).isoformat(timespec="microseconds")
+
+
+class TestSaveMany:
+    """A group's history rows go in one insert; the stored rows are those of single saves."""
+
+    @_hypothesis
+    @given(steps=st.lists(st.tuples(tx_steps, st.booleans()), min_size=1, max_size=8))
+    def test_group_stores_what_single_saves_store(
+        self, stores: Any, steps: list[tuple[Step, bool]]
+    ) -> None:
+        with stores() as (grouped, single):
+            txs = [make_tx(f"tx{i}", created_at=at(i)) for i in range(3)]
+            for k, (step, _) in enumerate(steps):
+                for n, tx in enumerate(txs):
+                    with contextlib.suppress(InvalidTransition, ValidationError):
+                        apply_tx_step(tx, step, k * 3 + n)
+                grouped.save_many(txs)
+                for tx in txs:
+                    single.save(tx)
+            for tx in txs:
+                cid = str(tx.client_id)
+                assert grouped.load(cid) == tx
+                assert rows(grouped, cid) == rows(single, cid)
+
+    def test_a_second_copy_in_the_group_follows_the_first(self) -> None:
+        """Another object of the same operation: the first's rows are in before it rewrites."""
+        with SqliteJournal(":memory:") as journal:
+            tx = make_tx("tx1", created_at=at(0))
+            journal.save(tx)
+            copy = journal.load("tx1")
+            assert isinstance(copy, type(tx))
+            tx.add_attempt(make_attempt(0), at=at(1))  # appended by the group, deferred
+            copy.add_attempt(make_attempt(0), at=at(1))
+            copy.mark_broadcast(0, at=at(2))  # longer: the copy rewrites the whole history
+            journal.save_many([tx, copy])
+            assert journal.load("tx1") == copy
+            assert len(rows(journal, "tx1")[1]) == len(copy.history)
+
+    def test_an_older_copy_after_the_newer_one_is_refused(self) -> None:
+        """The group reads a copy written earlier in it again: the stale read cannot hide it."""
+        with SqliteJournal(":memory:") as journal:
+            tx = make_tx("tx1", created_at=at(0))
+            journal.save(tx)
+            older = journal.load("tx1")
+            assert older is not None
+            tx.add_attempt(make_attempt(0), at=at(1))
+            with pytest.raises(JournalError, match="refusing to overwrite a newer copy"):
+                journal.save_many([tx, older])
+            stored = journal.load("tx1")
+            assert stored is not None and stored.history == older.history  # all rolled back

@@ -412,5 +412,18 @@ class RowWriter:
 
 
 def text_time(value: int) -> str:
-    """A sortable UTC text timestamp of integer microseconds, for index columns."""
-    return from_us(value).isoformat(timespec="microseconds")
+    """A sortable UTC text timestamp of integer microseconds, for index columns.
+
+    The same text as ``isoformat(timespec="microseconds")``; the part up to the
+    second is formatted once per second (every save writes one or two of these).
+    """
+    second, micros = divmod(value, 1_000_000)
+    cached = _second_text[0]
+    if cached[0] != second:
+        cached = (second, from_us(second * 1_000_000).isoformat(timespec="seconds")[:-6])
+        _second_text[0] = cached  # one tuple store: safe across threads
+    return f"{cached[1]}.{micros:06d}+00:00"
+
+
+# (second, its text without the offset): the last one formatted by text_time
+_second_text: list[tuple[int, str]] = [(-1, "")]

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from chainops.core.journal.rows import (
     ATTEMPT_COLUMNS,
     ATTEMPT_STATE_COLUMNS,
     HISTORY_COLUMNS,
+    ExecuteMany,
     RowWriter,
     Written,
     attempt_from_row,
@@ -33,6 +34,7 @@ __all__ = ["SqliteJournal"]
 
 SCHEMA_VERSION = 2
 _CLIENT_ID_BODY = 17  # time + tag characters of a ClientIdGenerator id
+_STORED = "kind, version, venue_id, terminal"  # what _write needs of a stored copy
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS operations (
@@ -284,24 +286,80 @@ class SqliteJournal(Journal):
 
     def save(self, operation: Operation[Any]) -> None:
         with self.atomic():
-            conn = self._conn
-            entries = _ROWS.append(conn.execute, conn.executemany, operation, self._written)
-            if entries is None:
-                stored = conn.execute(
-                    "SELECT kind, version, venue_id, terminal FROM operations WHERE client_id = ?",
-                    (str(operation.client_id),),
-                ).fetchone()
-                self._write(operation, stored)
-                return
-            if isinstance(operation, Transaction):
-                self._save_attempts(operation, entries, False)
-            _ROWS.remember(self._written, operation)
+            self._save(operation, self._conn.executemany, {})
 
-    def _write(self, operation: Operation[Any], stored: Sequence[Any] | None) -> None:
+    def save_many(self, operations: Iterable[Operation[Any]]) -> None:
+        """Save several operations in one transaction: the stored copies they replace
+        read in one query, their history rows inserted in one executemany."""
+        group = list(operations)
+        with self.atomic():
+            known = self._stored_copies(group)
+            rows: list[Sequence[Any]] = []
+            pending: set[str] = set()  # client ids whose history rows wait in ``rows``
+
+            def defer(sql: str, more: Sequence[Sequence[Any]]) -> None:
+                rows.extend(more)  # only ever the history insert (RowWriter's sole executemany)
+
+            for operation in group:
+                client_id = str(operation.client_id)
+                if client_id in pending:  # a second copy: its rows must follow the first's
+                    self._insert_history(rows)
+                    pending.clear()
+                pending.add(client_id)
+                self._save(operation, defer, known)
+                known.pop(client_id, None)  # written now: a later copy reads it again
+            self._insert_history(rows)
+
+    def _stored_copies(self, group: Sequence[Operation[Any]]) -> dict[str, Sequence[Any] | None]:
+        """What :meth:`_write` needs of each operation this journal did not write last."""
+        wanted = []
+        for operation in group:
+            mine = self._written.get(str(operation.client_id))
+            if mine is None or mine[0]() is not operation:
+                wanted.append(str(operation.client_id))
+        found: dict[str, Sequence[Any] | None] = dict.fromkeys(wanted)
+        for start in range(0, len(wanted), 500):  # SQLite binds at most 32,766 parameters
+            part = wanted[start : start + 500]
+            marks = ", ".join("?" * len(part))
+            query = f"SELECT client_id, {_STORED} FROM operations WHERE client_id IN ({marks})"
+            for client_id, *stored in self._conn.execute(query, part):
+                found[client_id] = stored
+        return found
+
+    def _insert_history(self, rows: list[Sequence[Any]]) -> None:
+        if rows:
+            self._conn.executemany(_ROWS.insert_history, rows)
+            rows.clear()
+
+    def _save(
+        self, operation: Operation[Any], execute_many: ExecuteMany, known: dict[str, Any]
+    ) -> None:
+        """Save one operation; ``known``: stored copies read before (by client id)."""
+        conn = self._conn
+        entries = _ROWS.append(conn.execute, execute_many, operation, self._written)
+        if entries is None:
+            client_id = str(operation.client_id)
+            if client_id in known:
+                stored = known[client_id]
+            else:
+                query = f"SELECT {_STORED} FROM operations WHERE client_id = ?"
+                stored = conn.execute(query, (client_id,)).fetchone()
+            self._write(operation, stored, execute_many)
+            return
+        if isinstance(operation, Transaction):
+            self._save_attempts(operation, entries, False)
+        _ROWS.remember(self._written, operation)
+
+    def _write(
+        self,
+        operation: Operation[Any],
+        stored: Sequence[Any] | None,
+        execute_many: ExecuteMany | None = None,
+    ) -> None:
         """Write what changed since the stored copy (see :meth:`RowWriter.write`)."""
         conn = self._conn
         entries, everything = _ROWS.write(
-            conn.execute, conn.executemany, operation, stored, self._written
+            conn.execute, execute_many or conn.executemany, operation, stored, self._written
         )
         if isinstance(operation, Transaction):
             self._save_attempts(operation, entries, everything)

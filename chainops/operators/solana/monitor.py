@@ -47,14 +47,28 @@ FINALITY_DEPTH = 32  # blocks on top of a confirmed one before it is rooted (fin
 _MINED = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
 
 
-def attempt_fee(native: Asset, attempt: TxAttempt) -> Fee:
-    """What an attempt pays, landed or failed: base fee per signature + priority fee."""
-    fee = transaction_fee(
+def attempt_fee(native: Asset, attempt: TxAttempt, known: dict[int, Fee] | None = None) -> Fee:
+    """What an attempt pays, landed or failed: base fee per signature + priority fee.
+
+    ``known``: Fees already built, by lamports (a Fee is immutable).
+    """
+    lamports = transaction_fee(
         signature_count(attempt.raw),
         attempt.fee.compute_unit_price or 0,
         attempt.fee.compute_unit_limit or 0,
     )
-    return Fee.from_raw(native, fee)
+    if known is None:
+        return Fee.from_raw(native, lamports)
+    fee = known.get(lamports)
+    if fee is None:
+        if len(known) >= _FEES_KEPT:
+            known.clear()
+        fee = known[lamports] = Fee.from_raw(native, lamports)
+    return fee
+
+
+# A burst pays a handful of distinct fees: each Fee (a Decimal and its checks) is built once.
+_FEES_KEPT = 256
 
 
 class SignatureMonitor(MonitorLoop):
@@ -84,6 +98,7 @@ class SignatureMonitor(MonitorLoop):
         self._parked: list[tuple[int, str]] = []  # (height to look again, client id)
         self._signatures: set[str] = set()  # every attempt of every live transaction
         self._last_sent: dict[str, float] = {}
+        self._fees: dict[int, Fee] = {}  # by lamports, see attempt_fee
         self.height: int | None = None
         self.resends = 0
         # Told of every signature followed (a PubSub subscriber wakes the loop on landing).
@@ -132,9 +147,12 @@ class SignatureMonitor(MonitorLoop):
             return
         pairs = [(tx, str(a.hash)) for tx in txs for a in tx.attempts]
         chunks = [pairs[i : i + STATUS_BATCH] for i in range(0, len(pairs), STATUS_BATCH)]
-        replies = await asyncio.gather(
-            *[self._transport.signature_statuses([sig for _, sig in c]) for c in chunks]
-        )
+        if len(chunks) == 1:  # one request: no task to gather it in
+            replies = [await self._transport.signature_statuses([sig for _, sig in pairs])]
+        else:
+            replies = await asyncio.gather(
+                *[self._transport.signature_statuses([sig for _, sig in c]) for c in chunks]
+            )
         self.turns += 1
         found: dict[str, tuple[str, SignatureStatus]] = {}
         for chunk, statuses in zip(chunks, replies, strict=True):
@@ -221,7 +239,7 @@ class SignatureMonitor(MonitorLoop):
                 state=state if state is not tx.state else None,
                 receipt=receipt if receipt != tx.receipt else None,
                 confirmations=status.confirmations if status.confirmations is not None else 32,
-                fee=attempt_fee(self._native, attempt),
+                fee=attempt_fee(self._native, attempt, self._fees),
                 error=error,
                 sequence=self.sequence(),
             )

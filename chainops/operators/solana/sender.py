@@ -56,6 +56,8 @@ from chainops.operators.waves import Waves
 
 # Without a simulation the runtime's default applies: 200k units per instruction.
 _UNSIMULATED_UNITS_PER_IX = 200_000
+# Distinct (price, limit) pairs kept: a burst of alike transfers uses a few.
+_FEES_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class SolanaSender:
         # In-process, a wave is all CPU: larger waves (fewer commits) still send each
         # within a fraction of a second of taking its blockhash.
         self.waves = Waves(per_turn=500)
+        self._fees: dict[tuple[int, int], FeeParams] = {}
 
     def _live(self) -> SignatureMonitor:
         assert self.monitor is not None
@@ -167,7 +170,7 @@ class SolanaSender:
                 "an identical transaction is already in flight (same signature); "
                 "enable the memo or change the transfer"
             )
-        fee = FeeParams(compute_unit_price=price, compute_unit_limit=limit)
+        fee = self._fee_params(price, limit)
         tx = Transaction(
             client_id=client_id,
             platform=self.platform,
@@ -251,6 +254,16 @@ class SolanaSender:
         tx.add_attempt(attempt)
         await self.commits.save(tx)
         await self.broadcast(tx, attempt)
+
+    def _fee_params(self, price: int, limit: int) -> FeeParams:
+        """The (immutable, validated) FeeParams of a price and limit, built once each."""
+        key = (price, limit)
+        fee = self._fees.get(key)
+        if fee is None:
+            if len(self._fees) >= _FEES_KEPT:
+                self._fees.clear()
+            fee = self._fees[key] = FeeParams(compute_unit_price=price, compute_unit_limit=limit)
+        return fee
 
     def _cached_blockhash(self) -> Blockhash | None:
         cached = self._blockhash
