@@ -27,6 +27,7 @@ from chainops.core.errors import JournalError, JournalSchemaError, JournalUnavai
 from chainops.core.history import HistoryEntry, now_us
 from chainops.core.journal.base import Journal
 from chainops.core.journal.leases_pg import LEASE_MIGRATION
+from chainops.core.journal.listing import SqlListing
 from chainops.core.journal.rows import (
     ATTEMPT_COLUMNS,
     ATTEMPT_STATE_COLUMNS,
@@ -134,7 +135,7 @@ def split_url(url: str) -> tuple[str, str | None]:
     return base, fragment or None
 
 
-class PostgresJournal(Journal):
+class PostgresJournal(SqlListing, Journal):
     """The journal in a PostgreSQL schema shared by every process that opens it.
 
     Thread-safe: one connection behind a lock, like the SQLite store. Every
@@ -144,6 +145,9 @@ class PostgresJournal(Journal):
     ``schema`` (default ``chainops``, or the URL's ``#fragment``) namespaces
     the tables: workers that share an account must share the schema.
     """
+
+    _MARK = "%s"
+    _OPEN = "NOT terminal"
 
     def __init__(
         self, url: str, *, schema: str | None = None, connect_timeout: float = 5.0
@@ -367,50 +371,6 @@ class PostgresJournal(Journal):
         if len(rows) > 1:
             raise JournalError(f"venue id {ident!r} is used on several platforms; pass platform")
         return self._hydrate(rows)[0] if rows else None
-
-    def _select(self, where: list[str], params: list[Any], limit: int | None) -> list[Any]:
-        query = "SELECT client_id, kind, body FROM operations"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += " ORDER BY created_at, client_id"
-        if limit is not None:
-            query += " LIMIT %s"
-            params.append(int(limit))
-        return self._hydrate(self._read(query, tuple(params)))
-
-    @staticmethod
-    def _filters(**columns: str | None) -> tuple[list[str], list[Any]]:
-        where, params = [], []
-        for column, value in columns.items():
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
-        return where, params
-
-    def non_terminal(
-        self, *, kind: str | None = None, platform: str | None = None, owner: str | None = None
-    ) -> list[Operation[Any]]:
-        where, params = self._filters(
-            kind=kind, platform=None if platform is None else platform.lower(), owner=owner
-        )
-        return self._select(["NOT terminal", *where], params, None)
-
-    def list_operations(
-        self,
-        *,
-        owner: str | None = None,
-        platform: str | None = None,
-        kind: str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
-    ) -> list[Operation[Any]]:
-        where, params = self._filters(
-            owner=owner,
-            platform=None if platform is None else platform.lower(),
-            kind=kind,
-            state=None if state is None else str(state).upper(),
-        )
-        return self._select(where, params, limit)
 
     def attempts(self, client_id: str) -> list[TxAttempt]:
         rows = self._read(

@@ -15,6 +15,7 @@ from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError
 from chainops.core.history import HistoryEntry, now_us
 from chainops.core.journal.base import Journal
+from chainops.core.journal.listing import SqlListing
 from chainops.core.journal.rows import (
     ATTEMPT_COLUMNS,
     ATTEMPT_STATE_COLUMNS,
@@ -97,7 +98,7 @@ DROP INDEX IF EXISTS operations_platform
 _ROWS = RowWriter("?", text_body=False, flag=int)
 
 
-class SqliteJournal(Journal):
+class SqliteJournal(SqlListing, Journal):
     """The journal in one SQLite file (WAL mode).
 
     Thread-safe: one connection behind a lock. From asyncio, call it
@@ -110,6 +111,9 @@ class SqliteJournal(Journal):
     process crashes but may lose the last commits on power loss (fine for
     tests and throwaway devnets).
     """
+
+    _MARK = "?"
+    _OPEN = "terminal = 0"
 
     def __init__(
         self,
@@ -415,50 +419,6 @@ class SqliteJournal(Journal):
         if len(rows) > 1:
             raise JournalError(f"venue id {ident!r} is used on several platforms; pass platform")
         return self._hydrate(rows)[0] if rows else None
-
-    def _select(self, where: list[str], params: list[Any], limit: int | None) -> list[Any]:
-        sql = "SELECT client_id, kind, body FROM operations"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at, client_id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
-        return self._hydrate(self._read(sql, tuple(params)))
-
-    @staticmethod
-    def _filters(**columns: str | None) -> tuple[list[str], list[Any]]:
-        where, params = [], []
-        for column, value in columns.items():
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        return where, params
-
-    def non_terminal(
-        self, *, kind: str | None = None, platform: str | None = None, owner: str | None = None
-    ) -> list[Operation[Any]]:
-        where, params = self._filters(
-            kind=kind, platform=None if platform is None else platform.lower(), owner=owner
-        )
-        return self._select(["terminal = 0", *where], params, None)
-
-    def list_operations(
-        self,
-        *,
-        owner: str | None = None,
-        platform: str | None = None,
-        kind: str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
-    ) -> list[Operation[Any]]:
-        where, params = self._filters(
-            owner=owner,
-            platform=None if platform is None else platform.lower(),
-            kind=kind,
-            state=None if state is None else str(state).upper(),
-        )
-        return self._select(where, params, limit)
 
     def attempts(self, client_id: str) -> list[TxAttempt]:
         rows = self._read(
