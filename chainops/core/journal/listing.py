@@ -11,7 +11,7 @@ __all__: list[str] = []
 
 
 class SqlListing:
-    """``non_terminal`` and ``list_operations`` over the ``operations`` table.
+    """Loading by client id, ``non_terminal`` and ``list_operations`` over ``operations``.
 
     A store sets ``_MARK`` (its parameter placeholder) and ``_OPEN`` (its SQL test of a row
     that is not terminal) and provides ``_read`` and ``_hydrate``.
@@ -25,6 +25,11 @@ class SqlListing:
 
     @abstractmethod
     def _hydrate(self, rows: list[Any]) -> list[Operation[Any]]: ...
+
+    def _load(self, client_id: str) -> Operation[Any] | None:
+        query = f"SELECT client_id, kind, body FROM operations WHERE client_id = {self._MARK}"
+        rows = self._read(query, (str(client_id),))
+        return self._hydrate(rows)[0] if rows else None
 
     def _select(self, where: list[str], params: list[Any], limit: int | None) -> list[Any]:
         query = "SELECT client_id, kind, body FROM operations"

@@ -350,12 +350,6 @@ class PostgresJournal(SqlListing, Journal):
 
     # -- reads -------------------------------------------------------------
 
-    def _load(self, client_id: str) -> Operation[Any] | None:
-        rows = self._read(
-            "SELECT client_id, kind, body FROM operations WHERE client_id = %s", (str(client_id),)
-        )
-        return self._hydrate(rows)[0] if rows else None
-
     def find_by_venue_id(self, venue_id: str, platform: str | None = None) -> Operation[Any] | None:
         ident = str(venue_id)
         candidates = sorted({ident, ident.lower()} if ident.startswith("0x") else {ident})

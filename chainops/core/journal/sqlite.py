@@ -396,12 +396,6 @@ class SqliteJournal(SqlListing, Journal):
 
     # -- reads -------------------------------------------------------------
 
-    def _load(self, client_id: str) -> Operation[Any] | None:
-        rows = self._read(
-            "SELECT client_id, kind, body FROM operations WHERE client_id = ?", (str(client_id),)
-        )
-        return self._hydrate(rows)[0] if rows else None
-
     def find_by_venue_id(self, venue_id: str, platform: str | None = None) -> Operation[Any] | None:
         ident = str(venue_id)
         candidates = {ident, ident.lower()} if ident.startswith("0x") else {ident}
