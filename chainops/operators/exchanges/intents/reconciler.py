@@ -28,6 +28,7 @@ from chainops.operators.exchanges.intents.native import reconcile_native
 from chainops.operators.exchanges.intents.policies import OrphanPolicy
 from chainops.operators.exchanges.intents.records import IntentRecords
 from chainops.operators.exchanges.operator import ExchangeOperator
+from chainops.operators.exchanges.types import VenueOrder
 
 __all__ = ["Reconciler", "ReconciliationMetrics"]
 
@@ -332,21 +333,25 @@ class Reconciler:
             if stored is not None:  # finished before the restart: the journal has it
                 self.op.tracker.track_loaded(stored)
                 continue
-            order = Order(
-                client_id=client_id,
-                platform=self.op.platform.name,
-                owner=self.op.owner,
-                trading_pair=intent.trading_pair,
-                side=intent.side,
-                order_type=intent.order_type,
-                amount=intent.amount,
-                price=intent.price,
-                time_in_force=intent.time_in_force,
-                stop_price=intent.stop_price,
-            )
+            order = self._new_order(client_id, intent)
             self.op.tracker.add(order)
             self.op.tracker.transition(order, OrderState.UNKNOWN, reason="restored without order")
             await self.op.reconcile(order)  # FAILED once its receive window closed unseen
+
+    def _new_order(self, client_id: str, spec: OrderIntent | VenueOrder) -> Order:
+        """An order of this operator with ``spec``'s terms (an intent's or the venue's)."""
+        return Order(
+            client_id=client_id,
+            platform=self.op.platform.name,
+            owner=self.op.owner,
+            trading_pair=spec.trading_pair,
+            side=spec.side,
+            order_type=spec.order_type,
+            amount=spec.amount,
+            price=spec.price,
+            time_in_force=spec.time_in_force,
+            stop_price=spec.stop_price,
+        )
 
     async def _scan_venue(self) -> bool:
         """Compare with the venue's open orders: lost orders, and orders no intent wants."""
@@ -367,18 +372,7 @@ class Reconciler:
             self._drift()
             tracked = self.op.tracker.get(venue_order.client_id)
             if tracked is None:
-                tracked = Order(
-                    client_id=venue_order.client_id,
-                    platform=self.op.platform.name,
-                    owner=self.op.owner,
-                    trading_pair=venue_order.trading_pair,
-                    side=venue_order.side,
-                    order_type=venue_order.order_type,
-                    amount=venue_order.amount,
-                    price=venue_order.price,
-                    time_in_force=venue_order.time_in_force,
-                    stop_price=venue_order.stop_price,
-                )
+                tracked = self._new_order(venue_order.client_id, venue_order)
                 self.op.tracker.add(tracked)
                 self.op.tracker.apply(tracked, venue_order.update)
             if self.policy is OrphanPolicy.CANCEL:
