@@ -186,7 +186,11 @@ class EvmOperator(ChainOperator):
         self.watchdog = Watchdog(
             owner=self.owner,
             policy=WatchdogPolicy(
-                config.bump_after_blocks, config.bump_after_seconds, config.max_bumps, rebroadcast
+                config.bump_after_blocks,
+                config.bump_after_seconds,
+                config.max_bumps,
+                rebroadcast,
+                local_chain=chain.is_local,
             ),
             rpc=self.batcher,
             live=self.monitor,
