@@ -31,14 +31,18 @@ chainops/devnet/contracts/.stamp: $(STAMPS)/npm $(wildcard contracts/*.sol) scri
 demo: setup
 	$(PY) scripts/demo.py
 
+# One worker per core (at most 4): most tests wait on nodes and subprocesses. Whole files go
+# to one worker, in order: the README's blocks run one after another in one folder.
+XDIST := -n auto --maxprocesses=4 --dist loadfile
+
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-unit: setup
-	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) tests/unit $(PYTEST_ARGS)
 
 test-integration: setup
-	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) tests/integration $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) bench/run.py
