@@ -234,6 +234,49 @@ async def test_a_silent_workers_claims_are_taken_over_once_its_heartbeat_expires
         await paused.close()
 
 
+async def test_a_send_journalled_after_its_claim_was_taken_over_is_never_sent(
+    solana_devnet: SolanaRpcServer, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = Account(solana_devnet, schema)
+    paused, live = account.worker(lease_expiry=1.0), account.worker(lease_expiry=2.0)
+    async with live:
+        await paused.start()
+        assert paused.claims is not None and live.claims is not None
+        await paused.claims.stop(retire=False)  # a long pause, its session open
+        await paused.monitor.stop()
+        # claimed, then the pause comes before the journal write, then between it and
+        # the confirmation
+        written, gate = asyncio.Event(), asyncio.Event()
+        save = paused.commits.save
+
+        async def held(tx: Transaction) -> None:
+            await asyncio.sleep(1.3)  # longer than its expiry
+            await live_claims.sweep()  # the claim is taken over: nothing journalled yet
+            await save(tx)
+            written.set()
+            await gate.wait()
+
+        live_claims = live.claims
+        monkeypatch.setattr(paused.commits, "save", held)
+        send = asyncio.ensure_future(paused.transfer(account.to, Decimal("0.01")))
+        await written.wait()
+        assert live.claims.taken_over == 1
+        (cid,) = account.claims()
+        assert account.claims() == {cid: live.claims.holder}  # kept, though nothing was there
+        async with account.worker() as restarted:  # the open send is not its to restore
+            assert restarted.restored == []
+        gate.set()
+        with pytest.raises(LeaseLost, match="send again"):
+            await send
+        stored = account.stored(cid)
+        assert stored.state is TxState.REJECTED
+        assert account.chain.received[str(stored.hash)] == 0
+        # the keeper of the worker holding the claim ends it once the send is final
+        await until(lambda: account.claims() == {}, "the kept claim never ended")
+    with contextlib.suppress(ChainopsError):
+        await paused.close()
+
+
 async def test_an_embedded_journal_needs_no_claims(
     solana_devnet: SolanaRpcServer, tmp_path: Path
 ) -> None:

@@ -58,6 +58,8 @@ def test_a_claim_is_one_holders_until_released(workers: list[Worker], schema: st
     a, b = spawn(workers, schema), spawn(workers, schema)
     assert a.claims.claim(SCOPE, ["s1", "s2"], LeaseState.RESERVED) == {"s1", "s2"}
     assert b.claims.claim(SCOPE, ["s2", "s3"], LeaseState.SENT) == {"s3"}
+    assert a.claims.claim(SCOPE, ["s1"], LeaseState.RESERVED) == {"s1"}  # ours already
+    assert a.claims.claim(SCOPE, ["s1"], LeaseState.SENT) == set()  # only a confirm sends
     assert b.claims.confirm_claims(["s1", "s3"]) == {"s3"}  # s1 is a's
     assert a.claims.confirm_claims(["s1"]) == {"s1"}
     b.claims.release(["s1"])  # not b's: nothing happens

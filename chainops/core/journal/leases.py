@@ -130,8 +130,8 @@ class OperationClaims(LeaseHolder):
 
     @abstractmethod
     def claim(self, scope: str, client_ids: Iterable[str], state: LeaseState) -> set[str]:
-        """Claim ``client_ids`` (ours already: set ``state``) unless another holder has
-        them; those now ours."""
+        """Claim ``client_ids`` in ``state``; those now ours. One claimed by another
+        holder, or by us in the other state, is not (only a confirm makes one sent)."""
 
     @abstractmethod
     def confirm_claims(self, client_ids: Iterable[str]) -> set[str]:

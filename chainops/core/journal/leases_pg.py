@@ -238,7 +238,8 @@ class PostgresLeases(NonceLeases, OperationClaims):
                 "INSERT INTO operation_claims (client_id, scope, holder, state)"
                 " SELECT c, %s, %s, %s FROM unnest(%s::text[]) AS c"
                 " ON CONFLICT (client_id) DO UPDATE SET state = excluded.state"
-                " WHERE operation_claims.holder = excluded.holder RETURNING client_id",
+                " WHERE operation_claims.holder = excluded.holder"
+                " AND operation_claims.state = excluded.state RETURNING client_id",
                 (scope, self.holder, state.value, wanted),
             )
         return {str(r[0]) for r in rows}

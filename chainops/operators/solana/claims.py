@@ -75,7 +75,7 @@ class SendClaims:
         self.confirm_timeout = confirm_timeout or 3 * claims.expiry
         self._reserves = TurnQueue(self._reserve_batch, max_batch=1000)
         self._confirms = TurnQueue(self._confirm_batch, max_batch=1000)
-        self._sending: set[str] = set()  # reserved here, not confirmed yet
+        self._unwritten: set[str] = set()  # claims taken over whose send is not journalled
         self._unreleased: set[str] = set()
         self._releasing: asyncio.Task[None] | None = None
         self._keeper: asyncio.Task[None] | None = None
@@ -92,7 +92,6 @@ class SendClaims:
         """Claim a new send before it is journalled (raises if the database is gone)."""
         if not await self._reserves.put(client_id):
             raise LeaseLost(f"{client_id} is claimed by another worker: nothing was sent")
-        self._sending.add(client_id)
 
     async def _reserve_batch(self, ids: Sequence[str]) -> list[bool]:
         ours = self.claims.claim(self.scope, ids, LeaseState.RESERVED)
@@ -105,11 +104,7 @@ class SendClaims:
         (or if the claim was taken over) the send is REJECTED, unsent, and this raises.
         """
         cid = str(tx.client_id)
-        try:
-            ours = await self._confirm(tx)
-        finally:
-            self._sending.discard(cid)
-        if not ours:
+        if not await self._confirm(tx):
             error = LeaseLost(
                 f"{cid} was taken over by another worker before it was broadcast "
                 "(this one missed its heartbeats); nothing was sent: send again"
@@ -139,10 +134,15 @@ class SendClaims:
         return bool(await self._confirms.put(str(tx.client_id)))
 
     async def _refuse(self, tx: Transaction, error: ChainopsError) -> None:
-        """A journalled send that never left: REJECTED, its claim (if ours) ended."""
+        """A journalled send that never left: REJECTED, then its claim (if ours) ended."""
         tx.apply(TxUpdate(state=TxState.REJECTED, error=error, sequence=self._sequence()))
-        with contextlib.suppress(ChainopsError):
+        try:
             await self._save(tx)
+        except ChainopsError:
+            # Unsaved, the journal still shows it open: the claim stays ``reserved``, so
+            # nobody sends it, and whoever takes the claim over records it REJECTED.
+            log.warning("%s: REJECTED not journalled; its claim is kept", tx.client_id)
+            return
         self.release_soon(str(tx.client_id))
 
     def release_soon(self, client_id: str) -> None:
@@ -189,12 +189,14 @@ class SendClaims:
             try:
                 self.claims.heartbeat()
                 if self._unreleased:
-                    ids, self._unreleased = self._unreleased, set()
-                    self.claims.release(ids)
+                    self.claims.release(self._unreleased)
+                    self._unreleased = set()
             except ChainopsError as exc:
                 log.warning("claims heartbeat of %s failed: %s", self.holder, exc)
                 continue
             try:
+                if self._unwritten:
+                    await self._settle_unwritten()
                 if self.claims.has_dead_claims(self.scope):
                     await self.sweep()
             except Exception:  # the heartbeat must outlive any failure of a takeover
@@ -224,18 +226,37 @@ class SendClaims:
         follow: list[Transaction] = []
         for claim in taken:
             tx = self.journal.load(claim.client_id, Transaction)
-            if tx is None or tx.is_terminal:
-                self.release_soon(claim.client_id)  # never journalled, or already final
+            if tx is None:
+                # Not journalled (yet: a worker back from a pause may still write it), so
+                # the claim is kept: unclaimed, the send could be restored and broadcast.
+                self._unwritten.add(claim.client_id)
+            elif tx.is_terminal:
+                self.release_soon(claim.client_id)
             elif claim.state is LeaseState.SENT:
                 follow.append(tx)
             else:
-                error = LeaseLost(
-                    f"{tx.client_id}: its worker stopped before broadcasting it; "
-                    "its claim was taken over"
-                )
-                await self._refuse(tx, error)
+                await self._reject_unsent(tx)
         await self._follow(follow)
         return follow
+
+    async def _reject_unsent(self, tx: Transaction) -> None:
+        """A send whose worker never confirmed its claim (now ours): it never left."""
+        error = LeaseLost(
+            f"{tx.client_id}: its worker stopped before broadcasting it; its claim was taken over"
+        )
+        await self._refuse(tx, error)
+
+    async def _settle_unwritten(self) -> None:
+        """Claims taken over before their send was journalled: settle any written since."""
+        for cid in sorted(self._unwritten):
+            tx = self.journal.load(cid, Transaction)
+            if tx is None:
+                continue
+            self._unwritten.discard(cid)
+            if tx.is_terminal:
+                self.release_soon(cid)
+            else:
+                await self._reject_unsent(tx)  # ours, still reserved: its worker cannot send
 
     # -- restore --------------------------------------------------------------------------------
 
@@ -243,7 +264,7 @@ class SendClaims:
         """``restore()`` with other live workers: dead ones' sends, then unclaimed ones."""
         async with self._sweeping:
             restored = await self._take_over()
-            skip = tracked | self._sending | {str(tx.client_id) for tx in restored}
+            skip = tracked | {str(tx.client_id) for tx in restored}
             open_txs = [
                 op
                 for op in self.journal.non_terminal(
@@ -251,7 +272,8 @@ class SendClaims:
                 )
                 if isinstance(op, Transaction) and str(op.client_id) not in skip
             ]
-            # what no worker claims (or a claim of ours) is ours to follow; the rest is theirs
+            # what nobody claims is ours to follow; the rest is a live worker's, or ours
+            # reserved (an unconfirmed send never left: it is not followed)
             ours = self.claims.claim(
                 self.scope, (str(tx.client_id) for tx in open_txs), LeaseState.SENT
             )
