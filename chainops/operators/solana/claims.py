@@ -13,7 +13,8 @@ A signature lands at most once, so workers need no nonces; what they share is th
   dead workers (session ended, or heartbeat older than the expiry): a ``sent`` one
   is followed as ``restore()`` follows it (looked up by signature, the journalled
   bytes re-sent while the blockhash is valid, EXPIRED once it cannot land); a
-  ``reserved`` one never left its worker, so its transaction is REJECTED;
+  ``reserved`` one never left its worker, so its transaction is REJECTED (one not
+  journalled yet keeps its claim until it is: unclaimed, a restore could send it);
 - ``restore()`` takes over the dead workers' claims, then claims and follows only
   the open transactions no live worker claims.
 """
