@@ -221,10 +221,10 @@ def test_a_version_2_schema_gains_the_lease_tables(schema: str) -> None:
     PostgresJournal(pg_url(), schema=schema).close()
     with psycopg.connect(pg_url(), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
-        conn.execute("DROP TABLE nonce_leases, lease_holders")
+        conn.execute("DROP TABLE nonce_leases, lease_holders, operation_claims")
         conn.execute("UPDATE schema_version SET version = 2")  # before the lease step
     with PostgresJournal(pg_url(), schema=schema) as j:
-        assert j.schema_version() == SCHEMA_VERSION == 3
+        assert j.schema_version() == SCHEMA_VERSION == 4
         leases = PostgresLeases(j)
         assert leases.take(CHAIN, ADDR, KEY, 0, 1, 16) == [0]
 

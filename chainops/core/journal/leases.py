@@ -14,8 +14,14 @@ is what makes a takeover safe: a taker re-sends the journalled bytes of a
 ``sent`` lease, and gives a ``reserved`` one a new use, knowing that its
 former holder can no longer confirm it and so never broadcasts at it.
 
-:class:`NonceLeases` is the interface; ``leases_pg.py`` holds the PostgreSQL
-store. An embedded (SQLite) journal belongs to one process and needs none.
+Chains without nonces (Solana) coordinate by *claims* on operations instead: a
+worker claims a send's client id before journalling it (``reserved``) and
+confirms the claim before broadcasting it (``sent``), with the same holders,
+heartbeat and takeover as nonce leases (see :mod:`chainops.operators.solana.claims`).
+
+:class:`NonceLeases` and :class:`OperationClaims` are the interfaces;
+``leases_pg.py`` holds the PostgreSQL store of both. An embedded (SQLite)
+journal belongs to one process and needs neither.
 """
 
 from __future__ import annotations
@@ -25,7 +31,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["DEFAULT_LEASE_EXPIRY", "LeaseState", "NonceLeases", "TakenLease"]
+__all__ = [
+    "DEFAULT_LEASE_EXPIRY",
+    "LeaseHolder",
+    "LeaseState",
+    "NonceLeases",
+    "OperationClaims",
+    "TakenClaim",
+    "TakenLease",
+]
 
 # Long enough to ride out a GC pause or a slow commit on a loaded host, short enough that
 # the other workers stall only seconds behind the nonces of a worker that died.
@@ -46,15 +60,32 @@ class TakenLease:
     previous_holder: str
 
 
-class NonceLeases(ABC):
-    """The leases of every (chain, address) in one shared store; this process is ``holder``."""
+@dataclass(frozen=True)
+class TakenClaim:
+    """A claim on an operation taken over from a dead holder, in the state it was left."""
+
+    client_id: str
+    state: LeaseState
+    previous_holder: str
+
+
+class LeaseHolder(ABC):
+    """One worker in the shared store, alive while its heartbeat and session are."""
 
     holder: str
     expiry: float
 
     @abstractmethod
     def heartbeat(self) -> None:
-        """Renew this holder (and so every lease it holds) for ``expiry`` seconds."""
+        """Renew this holder (and so every lease and claim it holds) for ``expiry`` seconds."""
+
+    @abstractmethod
+    def retire(self) -> None:
+        """This holder stops (a clean close): whatever it still holds may be taken at once."""
+
+
+class NonceLeases(LeaseHolder):
+    """The leases of every (chain, address) in one shared store; this process is ``holder``."""
 
     @abstractmethod
     def take(
@@ -93,6 +124,27 @@ class NonceLeases(ABC):
     def leased(self, chain_id: int, address: str) -> dict[int, str]:
         """Every leased nonce of the account and its holder."""
 
+
+class OperationClaims(LeaseHolder):
+    """Claims on operations by client id, grouped by ``scope`` (an account on a chain)."""
+
     @abstractmethod
-    def retire(self) -> None:
-        """This holder stops (a clean close): whatever it still leases may be taken at once."""
+    def claim(self, scope: str, client_ids: Iterable[str], state: LeaseState) -> set[str]:
+        """Claim ``client_ids`` in ``state``; those now ours. One claimed by another
+        holder, or by us in the other state, is not (only a confirm makes one sent)."""
+
+    @abstractmethod
+    def confirm_claims(self, client_ids: Iterable[str]) -> set[str]:
+        """Mark our claims sent; returns those still ours (the others were taken over)."""
+
+    @abstractmethod
+    def release(self, client_ids: Iterable[str]) -> None:
+        """End our claims (their operations are final)."""
+
+    @abstractmethod
+    def has_dead_claims(self, scope: str) -> bool:
+        """Whether a dead holder still claims operations in ``scope`` (a cheap read)."""
+
+    @abstractmethod
+    def take_over_claims(self, scope: str) -> list[TakenClaim]:
+        """Move every claim of a dead holder in ``scope`` to us, in one transaction."""

@@ -1,15 +1,17 @@
-"""Nonce leases in the PostgreSQL journal (the interface is in ``leases.py``).
+"""Nonce leases and operation claims in the PostgreSQL journal (interfaces in ``leases.py``).
 
-Two tables beside the journal's: ``lease_holders`` (one row per worker: its
-database session and the heartbeat's expiry) and ``nonce_leases`` (one row per
-leased nonce). A holder is dead when its heartbeat expired or when no session
-with its backend pid is left (``pg_stat_activity``: a killed process's session
+Tables beside the journal's: ``lease_holders`` (one row per worker: its
+database session and the heartbeat's expiry), ``nonce_leases`` (one row per
+leased nonce) and ``operation_claims`` (one row per claimed operation). A
+holder is dead when its heartbeat expired or when no session with its backend
+pid is left (``pg_stat_activity``: a killed process's session
 ends with its socket, long before the expiry). Every statement runs on the
 journal's own connection, so a worker cut from the database cannot confirm a
 lease, and therefore cannot broadcast, until it is back.
 
 Taking nonces, stepping back and taking over read the high-water mark under the
-journal's key lock: they are serialised per account across every process.
+journal's key lock: they are serialised per account across every process; taking
+claims over holds the same kind of lock on the claims' scope.
 """
 
 from __future__ import annotations
@@ -22,12 +24,19 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from chainops.core.errors import ValidationError
-from chainops.core.journal.leases import DEFAULT_LEASE_EXPIRY, LeaseState, NonceLeases, TakenLease
+from chainops.core.journal.leases import (
+    DEFAULT_LEASE_EXPIRY,
+    LeaseState,
+    NonceLeases,
+    OperationClaims,
+    TakenClaim,
+    TakenLease,
+)
 
 if TYPE_CHECKING:
     from chainops.core.journal.postgres import PostgresJournal
 
-__all__ = ["PostgresLeases"]
+__all__ = ["CLAIM_MIGRATION", "LEASE_MIGRATION", "PostgresLeases"]
 
 LEASE_MIGRATION: tuple[str, ...] = (
     """CREATE TABLE lease_holders (
@@ -50,6 +59,17 @@ LEASE_MIGRATION: tuple[str, ...] = (
     "CREATE INDEX nonce_leases_holder ON nonce_leases (holder)",
 )
 
+CLAIM_MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE operation_claims (
+        client_id TEXT COLLATE "C" PRIMARY KEY,
+        scope     TEXT NOT NULL,
+        holder    TEXT NOT NULL,
+        state     TEXT NOT NULL CHECK (state IN ('reserved', 'sent')),
+        taken_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+    )""",
+    "CREATE INDEX operation_claims_scope ON operation_claims (scope, holder)",
+)
+
 # A holder row that is missing, expired, or whose session is gone.
 _DEAD = (
     "(h.holder IS NULL OR h.expires_at < clock_timestamp()"
@@ -57,8 +77,8 @@ _DEAD = (
 )
 
 
-class PostgresLeases(NonceLeases):
-    """The leases of one worker process, stored in a :class:`PostgresJournal`'s schema."""
+class PostgresLeases(NonceLeases, OperationClaims):
+    """One worker's nonce leases and operation claims, in a :class:`PostgresJournal`'s schema."""
 
     def __init__(
         self,
@@ -205,6 +225,72 @@ class PostgresLeases(NonceLeases):
             (chain_id, address),
         )
         return {int(r[0]): str(r[1]) for r in rows}
+
+    # -- claims on operations ----------------------------------------------------------------
+
+    def claim(self, scope: str, client_ids: Iterable[str], state: LeaseState) -> set[str]:
+        wanted = sorted(set(client_ids))
+        if not wanted:
+            return set()
+        with self.journal.atomic():
+            self._fresh_beat()
+            rows = self.journal._exec(
+                "INSERT INTO operation_claims (client_id, scope, holder, state)"
+                " SELECT c, %s, %s, %s FROM unnest(%s::text[]) AS c"
+                " ON CONFLICT (client_id) DO UPDATE SET state = excluded.state"
+                " WHERE operation_claims.holder = excluded.holder"
+                " AND operation_claims.state = excluded.state RETURNING client_id",
+                (scope, self.holder, state.value, wanted),
+            )
+        return {str(r[0]) for r in rows}
+
+    def confirm_claims(self, client_ids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(client_ids))
+        if not wanted:
+            return set()
+        with self.journal.atomic():
+            self._fresh_beat()
+            rows = self.journal._exec(
+                "UPDATE operation_claims SET state = 'sent'"
+                " WHERE client_id = ANY(%s::text[]) AND holder = %s RETURNING client_id",
+                (wanted, self.holder),
+            )
+        return {str(r[0]) for r in rows}
+
+    def release(self, client_ids: Iterable[str]) -> None:
+        wanted = sorted(set(client_ids))
+        if wanted:
+            self.journal._exec(
+                "DELETE FROM operation_claims WHERE client_id = ANY(%s::text[]) AND holder = %s",
+                (wanted, self.holder),
+            )
+
+    def has_dead_claims(self, scope: str) -> bool:
+        rows = self.journal._exec(
+            "SELECT EXISTS (SELECT 1 FROM operation_claims l"
+            " LEFT JOIN lease_holders h ON h.holder = l.holder"
+            f" WHERE l.scope = %s AND l.holder <> %s AND {_DEAD})",
+            (scope, self.holder),
+        )
+        return bool(rows[0][0])
+
+    def take_over_claims(self, scope: str) -> list[TakenClaim]:
+        j = self.journal
+        with j.atomic():
+            j.get_value(f"claims:{scope}")  # the scope's lock: one taker moves these rows
+            self.heartbeat()
+            rows = j._exec(
+                "UPDATE operation_claims l SET holder = %s, taken_at = now()"
+                " FROM operation_claims o LEFT JOIN lease_holders h ON h.holder = o.holder"
+                " WHERE l.client_id = o.client_id AND l.holder = o.holder"
+                f" AND o.scope = %s AND o.holder <> %s AND {_DEAD}"
+                " RETURNING l.client_id, l.state, o.holder",
+                (self.holder, scope, self.holder),
+            )
+        return sorted(
+            (TakenClaim(str(r[0]), LeaseState(r[1]), str(r[2])) for r in rows),
+            key=lambda t: t.client_id,
+        )
 
     def retire(self) -> None:
         self.journal._exec(

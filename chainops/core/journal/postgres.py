@@ -26,7 +26,7 @@ from chainops.core.attempt import TxAttempt
 from chainops.core.errors import JournalError, JournalSchemaError, JournalUnavailable
 from chainops.core.history import HistoryEntry, now_us
 from chainops.core.journal.base import Journal
-from chainops.core.journal.leases_pg import LEASE_MIGRATION
+from chainops.core.journal.leases_pg import CLAIM_MIGRATION, LEASE_MIGRATION
 from chainops.core.journal.listing import SqlListing
 from chainops.core.journal.rows import (
     ATTEMPT_COLUMNS,
@@ -125,6 +125,8 @@ _MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     ),
     # 3: nonce leases shared by every worker process (see leases_pg.py)
     LEASE_MIGRATION,
+    # 4: claims on operations, for chains without nonces (see leases_pg.py)
+    CLAIM_MIGRATION,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

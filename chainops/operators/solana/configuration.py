@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from chainops.core.journal.leases import DEFAULT_LEASE_EXPIRY
 from chainops.operators.chain import ChainConfiguration
 from chainops.operators.solana import programs
 from chainops.operators.solana.fees import PriorityFeePolicy
@@ -36,6 +37,9 @@ class SolanaConfiguration(ChainConfiguration):
     cu_min_headroom: int = Field(default=1_000, ge=0)
     compute_unit_price: int | None = Field(default=None, ge=0)
     compute_unit_limit: int | None = Field(default=None, gt=0, le=programs.MAX_COMPUTE_UNIT_LIMIT)
+    # With a PostgreSQL journal: a worker silent for this long loses its sends in flight
+    # to the others (a worker whose database session ends loses them at once).
+    lease_expiry: float = Field(default=DEFAULT_LEASE_EXPIRY, gt=0)
 
     def fee_policy(self) -> PriorityFeePolicy:
         return PriorityFeePolicy(

@@ -28,6 +28,7 @@ from chainops.core.transaction import Transaction, TxState
 from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainOperator
 from chainops.operators.solana import programs, spl
+from chainops.operators.solana.claims import SendClaims, claim_store
 from chainops.operators.solana.configuration import SolanaConfiguration
 from chainops.operators.solana.errors import (
     TokenAccountMissing,
@@ -115,6 +116,18 @@ class SolanaOperator(ChainOperator):
         )
         self.sender.monitor = self.monitor
         self._mints: dict[str, spl.MintInfo] = {}
+        self.claims: SendClaims | None = None  # set when workers share the account
+        store = claim_store(self.journal, config.lease_expiry)
+        if store is not None:
+            self.claims = self.sender.claims = SendClaims(
+                store,
+                journal=self.journal,
+                platform=self.chain.name,
+                owner=self.owner,
+                follow=self._follow,
+                save=self.commits.save,
+                sequence=self.monitor.sequence,
+            )
 
     @classmethod
     def from_options(
@@ -178,6 +191,8 @@ class SolanaOperator(ChainOperator):
         await self._check_cluster()
         self.monitor.height = await self.transport.block_height("confirmed")
         await self._open_subscriptions()
+        if self.claims is not None:
+            self.claims.start()
 
     async def _open_subscriptions(self) -> None:
         """Have landings wake the monitor through PubSub, if the cluster offers it."""
@@ -221,6 +236,8 @@ class SolanaOperator(ChainOperator):
             self.subscriber = None
         await self.monitor.stop()
         await self.commits.drain()
+        if self.claims is not None:
+            await self.claims.stop()
         await self.transport.close()
 
     # -- reads ------------------------------------------------------------------------------
@@ -451,6 +468,28 @@ class SolanaOperator(ChainOperator):
         if self.subscriber is not None:
             for attempt in tx.attempts:
                 self.subscriber.forget(str(attempt.hash))
+        if self.claims is not None:
+            self.claims.release_soon(str(tx.client_id))
+
+    # -- restore: with a shared journal, only what no live worker follows ---------------------
+
+    async def restore(self) -> list[Transaction]:
+        """Reconcile what the journal left open; with other workers on the account (a
+        PostgreSQL journal), only the sends no live worker claims (see :mod:`.claims`)."""
+        if self.claims is None:
+            return await super().restore()
+        tracked = {str(tx.client_id) for tx in self.monitor.live}
+        restored = await self.claims.restore(tracked)
+        if restored:
+            await self.monitor.turn()  # looked up by signature, re-sent or expired at once
+        return restored
+
+    async def _follow(self, txs: list[Transaction]) -> None:
+        """Follow journalled sends as ``restore()`` does (a takeover, or a restore)."""
+        for tx in txs:
+            self.events.track(tx, announce=False)
+            self.bind(tx)
+            self.monitor.track(tx)
 
     async def _on_change(self, tx: Transaction) -> None:
         if tx.state is not TxState.INCLUDED:  # "processed" is gone in a slot: not worth a write

@@ -34,6 +34,7 @@ from chainops.core.ids import ClientIdGenerator, SolanaPubkey
 from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.group_commit import GroupCommitter
 from chainops.operators.solana import programs
+from chainops.operators.solana.claims import SendClaims
 from chainops.operators.solana.errors import (
     InsufficientBalance,
     SimulationFailed,
@@ -97,6 +98,7 @@ class SolanaSender:
         self.events = events
         self._bind = bind
         self.monitor: SignatureMonitor | None = None  # wired once the monitor exists
+        self.claims: SendClaims | None = None  # set when workers share the account
         self._blockhash: tuple[float, Blockhash] | None = None
         self._blockhash_fetch: asyncio.Future[Blockhash] | None = None
         # In-process, a wave is all CPU: larger waves (fewer commits) still send each
@@ -191,8 +193,18 @@ class SolanaSender:
             last_valid_block_height=blockhash.last_valid_block_height,
         )
         tx.add_attempt(attempt)
+        claims = self.claims
+        if claims is not None:  # workers share the account: the send is ours before it exists
+            await claims.reserve(str(client_id))
         # The point of no return: once journalled, these bytes are ours to re-send.
-        await self.commits.save(tx)
+        try:
+            await self.commits.save(tx)
+        except BaseException:
+            if claims is not None:
+                claims.release_soon(str(client_id))
+            raise
+        if claims is not None:
+            await claims.confirm(tx)  # taken over meanwhile: REJECTED, unsent, raises
         self._bind(tx)
         self._live().track(tx)
         await self.broadcast(tx, attempt)
@@ -239,6 +251,9 @@ class SolanaSender:
 
     async def _resign(self, tx: Transaction, previous: TxAttempt) -> None:
         """A new attempt with a fresh blockhash: only called once the old one cannot land."""
+        if self.claims is not None and not await self.claims.still_ours(tx):
+            self._live().forget(tx)  # another worker took it over: a new signature is theirs
+            return
         fresh = await self.transport.latest_blockhash()
         message = rebuild_with_blockhash(previous.raw, fresh.blockhash)
         signed = sign_message(message, [self.signer])
