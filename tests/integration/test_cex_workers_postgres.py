@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -33,6 +31,7 @@ from pg_helpers import pg_url, schema_fixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cex_workers_child import PAIR, price
+from worker_process import WorkerProcess, start_all
 
 pytestmark = pytest.mark.integration
 CHILD = Path(__file__).with_name("cex_workers_child.py")
@@ -60,55 +59,9 @@ def venue() -> Iterator[dict[str, Any]]:
         server.wait(timeout=10)
 
 
-class Worker:
-    def __init__(self, venue: dict[str, Any], journal: str, n: int) -> None:
-        self.n = n
-        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (lives as long as the worker)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), json.dumps(venue), journal, str(n), str(PER_WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-        )
-        self.placed = 0
-        self.tag = ""
-
-    @property
-    def out(self) -> IO[str]:
-        assert self.proc.stdout is not None
-        return self.proc.stdout
-
-    def ready(self) -> None:
-        for line in self.out:
-            if line.startswith("READY"):
-                self.tag = line.split()[2]
-                return
-        raise AssertionError(f"worker {self.n} died before READY: {self.stderr()}")
-
-    def go(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
-
-    def read_until(self, placed: int | None) -> bool:
-        for line in self.out:
-            if line.startswith("PLACED"):
-                self.placed += 1
-                if placed is not None and self.placed >= placed:
-                    return True
-            elif line.startswith("DONE"):
-                return True
-        return False
-
-    def finish(self) -> None:
-        assert self.read_until(None), f"worker {self.n} failed: {self.stderr()}"
-        assert self.proc.wait(timeout=60) == 0, self.stderr()
-
-    def stderr(self) -> str:
-        self.proc.kill()
-        self.log.seek(0)
-        return self.log.read()[-3000:]
+def worker(venue: dict[str, Any], journal: str, n: int) -> WorkerProcess:
+    args = [json.dumps(venue), journal, str(n), str(PER_WORKER)]
+    return WorkerProcess(CHILD, args, n, progress="PLACED")
 
 
 async def venue_orders(venue: dict[str, Any]) -> list[Any]:
@@ -127,19 +80,14 @@ def test_orders_of_four_workers_one_killed_and_restarted(
     venue: dict[str, Any], schema: str
 ) -> None:
     journal = f"{pg_url()}#{schema}"
-    workers = [Worker(venue, journal, n) for n in range(WORKERS)]
-    for w in workers:
-        w.ready()
-    for w in workers:
-        w.go()
+    workers = [worker(venue, journal, n) for n in range(WORKERS)]
+    start_all(workers)
     victim = workers[1]
     assert victim.read_until(PER_WORKER // 3), victim.stderr()
-    victim.proc.send_signal(signal.SIGKILL)  # between journal writes and placements
-    victim.proc.wait(timeout=30)
-    again = Worker(venue, journal, victim.n)  # back while the others keep placing
+    victim.kill()  # SIGKILL between journal writes and placements
+    again = worker(venue, journal, victim.n)  # back while the others keep placing
     assert all(w.proc.poll() is None for w in workers if w is not victim)
-    again.ready()
-    again.go()
+    start_all([again])
     for w in (*(w for w in workers if w is not victim), again):
         w.finish()
 
@@ -151,7 +99,7 @@ def test_orders_of_four_workers_one_killed_and_restarted(
     ids = [o.client_id for o in orders]
     assert len(set(ids)) == len(ids) == WORKERS * PER_WORKER
     # a random tag per process keeps ids apart across workers and across the restart
-    tags = {w.tag for w in (*workers, again)}
+    tags = {w.ready_words[2] for w in (*workers, again)}
     assert len(tags) == WORKERS + 1 and {i[-6:] for i in ids} <= tags
     with open_journal(journal) as j:
         stored = [o for o in j.list_operations(kind="order") if isinstance(o, Order)]

@@ -11,14 +11,9 @@ Needs PostgreSQL (``CHAINOPS_TEST_POSTGRES_URL``); skips saying so without it.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 from solders.keypair import Keypair
@@ -33,6 +28,7 @@ from pg_helpers import pg_url, schema_fixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solana_workers_child import BATCH, lamports
+from worker_process import WorkerProcess, start_all, taken_over
 
 pytestmark = pytest.mark.integration
 CHILD = Path(__file__).with_name("solana_workers_child.py")
@@ -48,72 +44,6 @@ FINAL_NOT_LANDED = (TxState.REJECTED, TxState.EXPIRED)
 @pytest.fixture
 def schema() -> Iterator[str]:
     yield from schema_fixture()
-
-
-class Worker:
-    def __init__(self, run: Run, n: int) -> None:
-        self.n = n
-        args = [run.server.url, run.secret, run.journal, run.to, str(n), str(PER_WORKER)]
-        # a file, not a pipe: a worker logging more than a pipe holds must not block on it
-        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (lives as long as the worker)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), *args, str(LEASE_EXPIRY)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env={**os.environ},
-        )
-        self.sent = 0
-        self.taken_over = 0  # sends this worker took over from dead ones
-
-    @property
-    def out(self) -> IO[str]:
-        assert self.proc.stdout is not None
-        return self.proc.stdout
-
-    def wait_ready(self) -> None:
-        for line in self.out:
-            if line.startswith("READY"):
-                return
-        raise AssertionError(f"worker {self.n} died before READY: {self.stderr()}")
-
-    def go(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
-
-    def read_until(self, sent: int | None) -> bool:
-        """Read output until ``sent`` SENT lines (None: until DONE); False if it ended first."""
-        for line in self.out:
-            if line.startswith("SENT"):
-                self.sent += 1
-                if sent is not None and self.sent >= sent:
-                    return True
-            elif line.startswith("DONE"):
-                self.taken_over = int(line.split()[1])
-                return True
-        return False
-
-    def finish(self) -> None:
-        assert self.read_until(None), f"worker {self.n} failed: {self.stderr()}"
-        assert self.proc.wait(timeout=60) == 0, self.stderr()
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stderr(self) -> str:
-        self.proc.kill()
-        self.log.seek(0)
-        return self.log.read()[-3000:]
-
-
-def start_all(workers: list[Worker]) -> None:
-    for w in workers:
-        w.wait_ready()
-    for w in workers:
-        w.go()
 
 
 class Run:
@@ -132,8 +62,9 @@ class Run:
         self.before_sender = self.chain.balance(self.sender)
         self.before_to = self.chain.balance(self.to)
 
-    def worker(self, n: int) -> Worker:
-        return Worker(self, n)
+    def worker(self, n: int) -> WorkerProcess:
+        args = [self.server.url, self.secret, self.journal, self.to, str(n), str(PER_WORKER)]
+        return WorkerProcess(CHILD, [*args, str(LEASE_EXPIRY)], n)
 
     def check(self) -> None:
         """Each transfer landed exactly once; what else was journalled is final and
@@ -190,7 +121,7 @@ def test_four_solana_workers_two_killed_and_restarted(
         victim.kill()  # SIGKILL with claims: journalled, maybe unsent, maybe landed
     # the survivors go on; each victim comes back while they send
     for survivor in survivors:
-        assert survivor.read_until(survivor.sent + 10), survivor.stderr()
+        assert survivor.read_until(survivor.count + 10), survivor.stderr()
         assert survivor.proc.poll() is None, "a survivor finished before the restarts"
     restarted = [run.worker(v.n) for v in victims]
     start_all(restarted)
@@ -198,4 +129,4 @@ def test_four_solana_workers_two_killed_and_restarted(
         w.finish()
     run.check()
     # the victims' sends were taken over (by a survivor, or by a victim restarting)
-    assert sum(w.taken_over for w in (*survivors, *restarted)) > 0
+    assert taken_over((*survivors, *restarted)) > 0

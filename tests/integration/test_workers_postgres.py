@@ -10,15 +10,10 @@ Needs PostgreSQL (``CHAINOPS_TEST_POSTGRES_URL``); skips saying so without it.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -31,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from pg_helpers import pg_url, schema_fixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from worker_process import WorkerProcess, start_all, taken_over
 from workers_child import value_wei
 
 pytestmark = pytest.mark.integration
@@ -45,73 +41,6 @@ LEASE_EXPIRY = 5.0
 @pytest.fixture
 def schema() -> Iterator[str]:
     yield from schema_fixture()
-
-
-class Worker:
-    def __init__(self, world: World, journal: str, to: str, n: int, count: int) -> None:
-        self.n = n
-        key = world.book.accounts[6].private_key
-        args = [world.rpc_url, key, journal, to, str(n), str(count), str(LEASE_EXPIRY)]
-        # a file, not a pipe: a worker logging more than a pipe holds must not block on it
-        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (lives as long as the worker)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env={**os.environ},
-        )
-        self.sent = 0
-        self.taken_over = 0  # leases this worker took over from dead ones
-
-    @property
-    def out(self) -> IO[str]:
-        assert self.proc.stdout is not None
-        return self.proc.stdout
-
-    def wait_ready(self) -> int:
-        for line in self.out:
-            if line.startswith("READY"):
-                return int(line.split()[1])
-        raise AssertionError(f"worker {self.n} died before READY: {self._stderr()}")
-
-    def go(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
-
-    def read_until(self, sent: int | None) -> bool:
-        """Read output until ``sent`` SENT lines (None: until DONE); False if it ended first."""
-        for line in self.out:
-            if line.startswith("SENT"):
-                self.sent += 1
-                if sent is not None and self.sent >= sent:
-                    return True
-            elif line.startswith("DONE"):
-                self.taken_over = int(line.split()[1])
-                return True
-        return False
-
-    def finish(self) -> None:
-        assert self.read_until(None), f"worker {self.n} failed: {self._stderr()}"
-        assert self.proc.wait(timeout=60) == 0, self._stderr()
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def _stderr(self) -> str:
-        self.proc.kill()
-        self.log.seek(0)
-        return self.log.read()[-3000:]
-
-
-def start_all(workers: list[Worker]) -> None:
-    for w in workers:
-        w.wait_ready()
-    for w in workers:
-        w.go()
 
 
 def chain_txs(world: World, sender: str, first_block: int) -> list[dict[str, object]]:
@@ -141,8 +70,10 @@ class Run:
     def count(self, tag: str) -> int:
         return int(self.world.anvil.rpc("eth_getTransactionCount", [self.sender, tag]), 16)
 
-    def worker(self, n: int, count: int) -> Worker:
-        return Worker(self.world, self.journal, self.to, n, count)
+    def worker(self, n: int, count: int) -> WorkerProcess:
+        key = self.world.book.accounts[6].private_key
+        args = [self.world.rpc_url, key, self.journal, self.to, str(n), str(count)]
+        return WorkerProcess(CHILD, [*args, str(LEASE_EXPIRY)], n)
 
     def check(self, per_worker: int) -> None:
         """Every transfer mined exactly once, nonces contiguous, balances exact."""
@@ -192,11 +123,11 @@ def test_two_workers_killed_mid_run_restart_while_the_others_send(
     start_all(workers)
     victims, survivors = (workers[1], workers[2]), (workers[0], workers[3])
     for victim in victims:
-        assert victim.read_until(PER_WORKER // 3), victim._stderr()
+        assert victim.read_until(PER_WORKER // 3), victim.stderr()
         victim.kill()  # SIGKILL with leases, journalled and maybe unsent transfers
     # the survivors go on; each victim comes back while they send
     for survivor in survivors:
-        assert survivor.read_until(survivor.sent + 20), survivor._stderr()
+        assert survivor.read_until(survivor.count + 20), survivor.stderr()
         assert survivor.proc.poll() is None, "a survivor finished before the restarts"
     restarted = [run.worker(v.n, PER_WORKER) for v in victims]
     start_all(restarted)
@@ -208,7 +139,7 @@ def test_two_workers_killed_mid_run_restart_while_the_others_send(
         time.sleep(0.2)
     run.check(PER_WORKER)
     # the victims' leases were taken over (by a survivor, or by a victim restarting)
-    assert sum(w.taken_over for w in (*survivors, *restarted)) > 0
+    assert taken_over((*survivors, *restarted)) > 0
     with open_journal(run.journal) as j:
         assert isinstance(j, PostgresJournal)
         # every lease ended with its transaction
