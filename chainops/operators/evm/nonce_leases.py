@@ -27,6 +27,7 @@ from chainops.core.errors import ChainopsError, JournalUnavailable, LeaseLost, N
 from chainops.core.journal import Journal
 from chainops.core.journal.leases import LeaseState, NonceLeases, TakenLease
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, ChainNonce, NonceAllocator
+from chainops.operators.keeper import Keeper
 from chainops.operators.turnqueue import TurnQueue
 
 log = logging.getLogger("chainops.evm.leases")
@@ -87,7 +88,13 @@ class LeasedNonceAllocator(NonceAllocator):
         self._confirmed: set[int] = set()
         self._confirms = TurnQueue(self._confirm_batch, max_batch=1000)
         self._drops = TurnQueue(self._drop_batch, max_batch=1000)
-        self._keeper: asyncio.Task[None] | None = None
+        self._keeper = Keeper(
+            what="lease",
+            holder=leases.holder,
+            expiry=leases.expiry,
+            renew=self._renew,
+            sweep=self._maybe_sweep,
+        )
         self._sweeping = asyncio.Lock()
         self._swept_at = 0.0
         self._ticker: asyncio.Future[None] | None = None
@@ -241,40 +248,23 @@ class LeasedNonceAllocator(NonceAllocator):
 
     def start(self) -> None:
         """Start renewing our leases and watching for dead workers' ones."""
-        if self._keeper is None:
-            self._keeper = asyncio.ensure_future(self._keep())
+        self._keeper.start()
 
     async def stop(self, *, retire: bool = True) -> None:
         """Stop the keeper; ``retire``: let others take what we still lease at once."""
-        if self._keeper is not None:
-            self._keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keeper
-            self._keeper = None
+        await self._keeper.stop()
         if self._ticker is not None:
             self._ticker.cancel()
         if retire:
             with contextlib.suppress(ChainopsError):
                 self.leases.retire()
 
-    async def _keep(self) -> None:
-        # Four beats per expiry: one late or lost beat does not cost the leases.
-        period = self.leases.expiry / 4
-        while True:
-            await asyncio.sleep(period)
-            try:
-                self.leases.heartbeat()
-                if self._undropped:
-                    chain, address = self._ids()
-                    self.leases.drop(chain, address, self._undropped)
-                    self._undropped = set()
-            except ChainopsError as exc:
-                log.warning("lease heartbeat of %s failed: %s", self.holder, exc)
-                continue
-            try:
-                await self._maybe_sweep()
-            except Exception:  # the heartbeat must outlive any failure of a takeover
-                log.warning("lease takeover by %s failed", self.holder, exc_info=True)
+    def _renew(self) -> None:
+        self.leases.heartbeat()
+        if self._undropped:
+            chain, address = self._ids()
+            self.leases.drop(chain, address, self._undropped)
+            self._undropped = set()
 
     async def _maybe_sweep(self) -> None:
         chain, address = self._ids()

@@ -32,6 +32,7 @@ from chainops.core.errors import ChainopsError, JournalUnavailable, LeaseLost
 from chainops.core.journal import Journal
 from chainops.core.journal.leases import LeaseState, OperationClaims, TakenClaim
 from chainops.core.transaction import Transaction, TxState, TxUpdate
+from chainops.operators.keeper import Keeper
 from chainops.operators.turnqueue import TurnQueue
 
 log = logging.getLogger("chainops.solana.claims")
@@ -79,7 +80,13 @@ class SendClaims:
         self._unwritten: set[str] = set()  # claims taken over whose send is not journalled
         self._unreleased: set[str] = set()
         self._releasing: asyncio.Task[None] | None = None
-        self._keeper: asyncio.Task[None] | None = None
+        self._keeper = Keeper(
+            what="claims",
+            holder=claims.holder,
+            expiry=claims.expiry,
+            renew=self._renew,
+            sweep=self._look_for_dead,
+        )
         self._sweeping = asyncio.Lock()
         self.taken_over = 0  # claims taken over from dead workers, for metrics and tests
 
@@ -164,16 +171,11 @@ class SendClaims:
 
     def start(self) -> None:
         """Start renewing our claims and watching for dead workers' ones."""
-        if self._keeper is None:
-            self._keeper = asyncio.ensure_future(self._keep())
+        self._keeper.start()
 
     async def stop(self, *, retire: bool = True) -> None:
         """Stop the keeper; ``retire``: let others take what we still claim at once."""
-        if self._keeper is not None:
-            self._keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keeper
-            self._keeper = None
+        await self._keeper.stop()
         if self._releasing is not None:
             await asyncio.wait([self._releasing])
         if retire:
@@ -182,26 +184,17 @@ class SendClaims:
                     self.claims.release(self._unreleased)
                 self.claims.retire()
 
-    async def _keep(self) -> None:
-        # Four beats per expiry: one late or lost beat does not cost the claims.
-        period = self.claims.expiry / 4
-        while True:
-            await asyncio.sleep(period)
-            try:
-                self.claims.heartbeat()
-                if self._unreleased:
-                    self.claims.release(self._unreleased)
-                    self._unreleased = set()
-            except ChainopsError as exc:
-                log.warning("claims heartbeat of %s failed: %s", self.holder, exc)
-                continue
-            try:
-                if self._unwritten:
-                    await self._settle_unwritten()
-                if self.claims.has_dead_claims(self.scope):
-                    await self.sweep()
-            except Exception:  # the heartbeat must outlive any failure of a takeover
-                log.warning("claims takeover by %s failed", self.holder, exc_info=True)
+    def _renew(self) -> None:
+        self.claims.heartbeat()
+        if self._unreleased:
+            self.claims.release(self._unreleased)
+            self._unreleased = set()
+
+    async def _look_for_dead(self) -> None:
+        if self._unwritten:
+            await self._settle_unwritten()
+        if self.claims.has_dead_claims(self.scope):
+            await self.sweep()
 
     async def sweep(self) -> list[Transaction]:
         """Take over the claims of dead workers on this account; follow or settle their sends."""
