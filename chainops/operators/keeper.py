@@ -10,11 +10,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from chainops.core.errors import ChainopsError
+from chainops.core.journal import Journal
+
+if TYPE_CHECKING:
+    from chainops.core.journal.leases_pg import PostgresLeases
 
 log = logging.getLogger("chainops.keeper")
+
+
+def shared_store(journal: Journal, expiry: float) -> PostgresLeases | None:
+    """The leases and claims of a shared (PostgreSQL) journal; None for an embedded one."""
+    module = sys.modules.get("chainops.core.journal.postgres")  # loaded if one was opened
+    if module is None or not isinstance(journal, module.PostgresJournal):
+        return None
+    from chainops.core.journal.leases_pg import PostgresLeases
+
+    return PostgresLeases(journal, expiry=expiry)
 
 
 class Keeper:

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import heapq
 import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -27,7 +26,7 @@ from chainops.core.errors import ChainopsError, JournalUnavailable, LeaseLost, N
 from chainops.core.journal import Journal
 from chainops.core.journal.leases import LeaseState, NonceLeases, TakenLease
 from chainops.operators.evm.nonces import DEFAULT_WINDOW, ChainNonce, NonceAllocator
-from chainops.operators.keeper import Keeper
+from chainops.operators.keeper import Keeper, shared_store
 from chainops.operators.turnqueue import TurnQueue
 
 log = logging.getLogger("chainops.evm.leases")
@@ -40,16 +39,6 @@ SWEEP_POLL = 0.25
 OnTakeover = Callable[[list[TakenLease]], Awaitable[None]]
 
 
-def lease_store(journal: Journal, expiry: float) -> NonceLeases | None:
-    """The lease store of a shared (PostgreSQL) journal; None for an embedded one."""
-    module = sys.modules.get("chainops.core.journal.postgres")  # loaded if one was opened
-    if module is None or not isinstance(journal, module.PostgresJournal):
-        return None
-    from chainops.core.journal.leases_pg import PostgresLeases
-
-    return PostgresLeases(journal, expiry=expiry)
-
-
 def shared_allocator(
     chain_id: int,
     address: str,
@@ -59,7 +48,7 @@ def shared_allocator(
     expiry: float,
 ) -> LeasedNonceAllocator | None:
     """The leased allocator when ``journal`` is shared by several workers, else None."""
-    leases = lease_store(journal, expiry)
+    leases = shared_store(journal, expiry)
     if leases is None:
         return None
     return LeasedNonceAllocator(chain_id, address, journal, chain_nonce, leases, window=window)

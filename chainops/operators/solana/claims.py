@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
@@ -38,16 +37,6 @@ from chainops.operators.turnqueue import TurnQueue
 log = logging.getLogger("chainops.solana.claims")
 
 Follow = Callable[[list[Transaction]], Awaitable[None]]
-
-
-def claim_store(journal: Journal, expiry: float) -> OperationClaims | None:
-    """The claim store of a shared (PostgreSQL) journal; None for an embedded one."""
-    module = sys.modules.get("chainops.core.journal.postgres")  # loaded if one was opened
-    if module is None or not isinstance(journal, module.PostgresJournal):
-        return None
-    from chainops.core.journal.leases_pg import PostgresLeases
-
-    return PostgresLeases(journal, expiry=expiry)
 
 
 class SendClaims:

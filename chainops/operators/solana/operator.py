@@ -27,8 +27,9 @@ from chainops.core.platforms import ChainKind, ChainPlatform, get_platform
 from chainops.core.transaction import Transaction, TxState
 from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainOperator
+from chainops.operators.keeper import shared_store
 from chainops.operators.solana import programs, spl
-from chainops.operators.solana.claims import SendClaims, claim_store
+from chainops.operators.solana.claims import SendClaims
 from chainops.operators.solana.configuration import SolanaConfiguration
 from chainops.operators.solana.errors import (
     TokenAccountMissing,
@@ -117,7 +118,7 @@ class SolanaOperator(ChainOperator):
         self.sender.monitor = self.monitor
         self._mints: dict[str, spl.MintInfo] = {}
         self.claims: SendClaims | None = None  # set when workers share the account
-        store = claim_store(self.journal, config.lease_expiry)
+        store = shared_store(self.journal, config.lease_expiry)
         if store is not None:
             self.claims = self.sender.claims = SendClaims(
                 store,
