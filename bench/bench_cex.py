@@ -297,8 +297,10 @@ def _rounded(value: float | None) -> int | None:
 
 def run() -> list[Result]:
     # the simulator runs in its own process so that it never competes for our GIL
+    # a weight budget no client reaches: every client (ccxt's limiter is off) spends freely,
+    # where at Binance's 6,000 per minute ours would pause for the next minute, ccxt not
     command = [sys.executable, "-m", "chainops.devnet.exchange", "--seed", "1",
-               "--fund", "USDT=1e7"]  # fmt: skip
+               "--fund", "USDT=1e7", "--weight-limit", "100000000"]  # fmt: skip
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
