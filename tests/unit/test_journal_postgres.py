@@ -225,6 +225,17 @@ class TestGroupSaves:
             for tx in txs:
                 assert journal.load(tx.client_id) == tx
 
+    def test_a_single_save_is_a_group_of_one(self, schema: str, tmp_path: Path) -> None:
+        with PostgresJournal(pg_url(), schema=schema) as journal:
+            order = make_order("o1")
+            assert round_trips(journal, lambda: journal.save(order), tmp_path) == 2
+            order.transition(OrderState.OPEN)
+            assert round_trips(journal, lambda: journal.save(order), tmp_path) == 2
+            with journal.atomic():  # inside a block: its BEGIN and COMMIT are the block's
+                order.transition(OrderState.CANCELED)
+                assert round_trips(journal, lambda: journal.save(order), tmp_path) == 2
+            assert journal.load("o1") == order
+
     def test_a_repeated_operation_costs_one_more_round_trip(
         self, schema: str, tmp_path: Path
     ) -> None:

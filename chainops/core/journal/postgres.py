@@ -305,25 +305,7 @@ class PostgresJournal(SqlListing, Journal):
     # -- writes ------------------------------------------------------------
 
     def save(self, operation: Operation[Any]) -> None:
-        with self.atomic():
-            conn = self._connection()
-            try:
-                appended = _ROWS.append(conn.execute, _many(conn), operation, self._written)
-                if appended is not None:
-                    entries, everything = appended, False
-                else:
-                    # FOR UPDATE: a concurrent writer of the same operation waits for our verdict
-                    stored = conn.execute(
-                        "SELECT kind, version, venue_id, terminal FROM operations"
-                        " WHERE client_id = %s FOR UPDATE",
-                        (str(operation.client_id),),
-                    ).fetchone()
-                    entries, everything = _write(conn, operation, stored, self._written)
-                if isinstance(operation, Transaction):
-                    self._save_attempts(operation, entries, everything)
-                _ROWS.remember(self._written, operation)
-            except psycopg.Error as exc:
-                raise self._wrap(exc) from exc
+        self.save_many((operation,))  # two round trips, as for any group
 
     def save_many(self, operations: Iterable[Operation[Any]]) -> None:
         """Save several operations in one transaction, in round trips that do not grow with it.
@@ -391,14 +373,13 @@ class PostgresJournal(SqlListing, Journal):
         def defer(query: str, rows: Sequence[Sequence[Any]]) -> None:
             history.extend(rows)  # only ever the history insert (RowWriter's sole executemany)
 
-        upserts = []
+        upserts: list[tuple[tuple[Any, ...], psycopg.Cursor[Any]]] = []
         for operation, client_id in zip(group, ids, strict=True):
             entries, everything = _ROWS.write(
                 conn.execute, defer, operation, stored.get(client_id), self._written
             )
             if isinstance(operation, Transaction):
-                for row in attempt_rows(operation, entries, everything):
-                    upserts.append((row, conn.execute(_ROWS.upsert_attempt, row)))
+                upserts += self._save_attempts(operation, entries, everything)
             _ROWS.remember(self._written, operation)
         if history:
             with conn.cursor() as cur:
@@ -412,8 +393,11 @@ class PostgresJournal(SqlListing, Journal):
 
     def _save_attempts(
         self, tx: Transaction, entries: Sequence[HistoryEntry], everything: bool
-    ) -> None:
-        _ROWS.write_attempts(self._connection().execute, tx, entries, everything)
+    ) -> list[tuple[tuple[Any, ...], psycopg.Cursor[Any]]]:
+        """Queue the upserts of the attempts a save writes, each with its cursor to check."""
+        conn = self._connection()
+        rows = attempt_rows(tx, entries, everything)
+        return [(row, conn.execute(_ROWS.upsert_attempt, row)) for row in rows]
 
     def set_value(self, key: str, value: str) -> None:
         self._exec(
