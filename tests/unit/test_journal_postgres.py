@@ -261,6 +261,19 @@ class TestGroupSaves:
             journal.save_many([make_order("b")])
             assert journal.load("b") is not None
 
+    def test_a_refusal_met_with_the_commit_rolls_the_group_back(self, schema: str) -> None:
+        """Orders alone are not synced before COMMIT: a server-side refusal surfaces there."""
+        with PostgresJournal(pg_url(), schema=schema) as journal:
+            admin(schema, "ALTER TABLE operations ADD CONSTRAINT no_bad CHECK (client_id <> 'bad')")
+            with pytest.raises(JournalError, match="no_bad"):
+                journal.save_many([make_order("a"), make_order("bad")])
+            assert journal.load("a") is None
+            order = make_order("c")
+            journal.save(order)
+            order.transition(OrderState.OPEN)
+            journal.save(order)
+            assert journal.load("c") == order
+
     def test_a_failed_write_in_the_pipeline_rolls_the_group_back(self, schema: str) -> None:
         """A server-side refusal (a reused attempt hash) surfaces at the sync: nothing stays."""
         with PostgresJournal(pg_url(), schema=schema) as journal:
