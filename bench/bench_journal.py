@@ -477,7 +477,7 @@ def run() -> list[Result]:
                 higher_is_better=True,
                 details={
                     "saves_per_commit": GROUP,
-                    "round_trips_per_group": "2 (3 with new attempts) against about 3 per save",
+                    "round_trips_per_group": "2 (3 with new attempts) against 2 per save",
                 },
             )
         )
