@@ -5,12 +5,13 @@ Needs a server: ``CHAINOPS_TEST_POSTGRES_URL`` (default postgresql://postgres@12
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from core_factories import make_order
+from core_factories import make_attempt, make_order, make_tx
 from pg_helpers import pg_url, schema_fixture
 
 from chainops.core.errors import (
@@ -20,6 +21,7 @@ from chainops.core.errors import (
     JournalUnavailable,
 )
 from chainops.core.journal import SqliteJournal, is_database_url, open_journal
+from chainops.core.order import Order, OrderState
 
 psycopg = pytest.importorskip("psycopg", reason="pip install -e '.[postgres]'")
 
@@ -176,6 +178,115 @@ class TestSeveralWriters:
         assert journals[1].get_value("hw") == str(39 * 3 + 2)
         for j in journals:
             j.close()
+
+
+def round_trips(journal: PostgresJournal, work: Callable[[], None], folder: Path) -> int:
+    """How many times ``work`` waits for the server, read from libpq's protocol trace."""
+    conn = journal._connection()
+    with open(folder / "libpq.trace", "w+") as trace:
+        conn.pgconn.trace(trace.fileno())
+        conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            work()
+        finally:
+            conn.pgconn.untrace()
+        trace.seek(0)
+        directions = [line[0] for line in trace if line[:1] in ("F", "B")]
+    # each run of messages sent that the server then answers is one wait
+    return sum(1 for sent, got in itertools.pairwise(directions) if (sent, got) == ("F", "B"))
+
+
+class TestGroupSaves:
+    @pytest.mark.parametrize("size", [1, 40])
+    def test_a_group_takes_two_round_trips_whatever_its_size(
+        self, schema: str, tmp_path: Path, size: int
+    ) -> None:
+        """BEGIN with the locking read, then the pipelined writes with COMMIT."""
+        with PostgresJournal(pg_url(), schema=schema) as journal:
+            orders = [make_order(f"o{n}") for n in range(size)]
+            assert round_trips(journal, lambda: journal.save_many(orders), tmp_path) == 2
+            for order in orders:
+                order.transition(OrderState.OPEN)
+            assert round_trips(journal, lambda: journal.save_many(orders), tmp_path) == 2
+            for order in orders:
+                assert journal.load(order.client_id) == order
+
+    @pytest.mark.parametrize("size", [1, 40])
+    def test_new_attempts_add_one_round_trip(self, schema: str, tmp_path: Path, size: int) -> None:
+        """Their upserts are checked before COMMIT: a reused hash refuses the group."""
+        with PostgresJournal(pg_url(), schema=schema) as journal:
+            txs = [make_tx(f"t{n}") for n in range(size)]
+            for n, tx in enumerate(txs):
+                tx.add_attempt(make_attempt(0, seed=n + 1))
+            assert round_trips(journal, lambda: journal.save_many(txs), tmp_path) == 3
+            for tx in txs:
+                tx.mark_broadcast(0)  # no attempt row: its time is a history entry
+            assert round_trips(journal, lambda: journal.save_many(txs), tmp_path) == 2
+            for tx in txs:
+                assert journal.load(tx.client_id) == tx
+
+    def test_a_single_save_is_a_group_of_one(self, schema: str, tmp_path: Path) -> None:
+        with PostgresJournal(pg_url(), schema=schema) as journal:
+            order = make_order("o1")
+            assert round_trips(journal, lambda: journal.save(order), tmp_path) == 2
+            order.transition(OrderState.OPEN)
+            assert round_trips(journal, lambda: journal.save(order), tmp_path) == 2
+            with journal.atomic():  # inside a block: its BEGIN and COMMIT are the block's
+                order.transition(OrderState.CANCELED)
+                assert round_trips(journal, lambda: journal.save(order), tmp_path) == 2
+            assert journal.load("o1") == order
+
+    def test_a_repeated_operation_costs_one_more_round_trip(
+        self, schema: str, tmp_path: Path
+    ) -> None:
+        with PostgresJournal(pg_url(), schema=schema) as journal:
+            order = make_order("o1")
+            journal.save(order)
+            copy = journal.load("o1")
+            assert isinstance(copy, Order)
+            order.transition(OrderState.OPEN)
+            copy.transition(OrderState.OPEN)
+            copy.transition(OrderState.CANCELED)
+            group = [order, make_order("o2"), copy]
+            assert round_trips(journal, lambda: journal.save_many(group), tmp_path) == 3
+            assert journal.load("o1") == copy and journal.load("o2") is not None
+
+    def test_a_refused_group_leaves_nothing_and_the_journal_usable(self, schema: str) -> None:
+        with PostgresJournal(pg_url(), schema=schema) as journal:
+            journal.save(make_order("x"))
+            clash = make_tx("x")
+            with pytest.raises(JournalError, match="stored as a order"):
+                journal.save_many([make_order("a"), clash])
+            assert journal.load("a") is None
+            journal.save_many([make_order("b")])
+            assert journal.load("b") is not None
+
+    def test_a_refusal_met_with_the_commit_rolls_the_group_back(self, schema: str) -> None:
+        """Orders alone are not synced before COMMIT: a server-side refusal surfaces there."""
+        with PostgresJournal(pg_url(), schema=schema) as journal:
+            admin(schema, "ALTER TABLE operations ADD CONSTRAINT no_bad CHECK (client_id <> 'bad')")
+            with pytest.raises(JournalError, match="no_bad"):
+                journal.save_many([make_order("a"), make_order("bad")])
+            assert journal.load("a") is None
+            order = make_order("c")
+            journal.save(order)
+            order.transition(OrderState.OPEN)
+            journal.save(order)
+            assert journal.load("c") == order
+
+    def test_a_failed_write_in_the_pipeline_rolls_the_group_back(self, schema: str) -> None:
+        """A server-side refusal (a reused attempt hash) surfaces at the sync: nothing stays."""
+        with PostgresJournal(pg_url(), schema=schema) as journal:
+            first = make_tx("first")
+            first.add_attempt(make_attempt(0))
+            journal.save(first)
+            second = make_tx("second")
+            second.add_attempt(first.attempts[0])
+            with pytest.raises(JournalError):
+                journal.save_many([make_order("a"), second])
+            assert journal.load("a") is None and journal.load("second") is None
+            journal.save_many([make_order("c")])
+            assert journal.load("c") is not None
 
 
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"

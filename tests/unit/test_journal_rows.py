@@ -434,9 +434,9 @@ class TestSaveMany:
                 assert grouped.load(cid) == tx
                 assert rows(grouped, cid) == rows(single, cid)
 
-    def test_a_second_copy_in_the_group_follows_the_first(self) -> None:
+    def test_a_second_copy_in_the_group_follows_the_first(self, stores: Any) -> None:
         """Another object of the same operation: the first's rows are in before it rewrites."""
-        with SqliteJournal(":memory:") as journal:
+        with stores() as (journal, _):
             tx = make_tx("tx1", created_at=at(0))
             journal.save(tx)
             copy = journal.load("tx1")
@@ -448,9 +448,9 @@ class TestSaveMany:
             assert journal.load("tx1") == copy
             assert len(rows(journal, "tx1")[1]) == len(copy.history)
 
-    def test_an_older_copy_after_the_newer_one_is_refused(self) -> None:
+    def test_an_older_copy_after_the_newer_one_is_refused(self, stores: Any) -> None:
         """The group reads a copy written earlier in it again: the stale read cannot hide it."""
-        with SqliteJournal(":memory:") as journal:
+        with stores() as (journal, _):
             tx = make_tx("tx1", created_at=at(0))
             journal.save(tx)
             older = journal.load("tx1")

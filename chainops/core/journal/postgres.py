@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,6 +35,7 @@ from chainops.core.journal.rows import (
     RowWriter,
     Written,
     attempt_from_row,
+    attempt_rows,
     build_operations,
     decode_operation,
     text_time,
@@ -306,30 +307,99 @@ class PostgresJournal(SqlListing, Journal):
     # -- writes ------------------------------------------------------------
 
     def save(self, operation: Operation[Any]) -> None:
-        with self.atomic():
+        self.save_many((operation,))  # two round trips, as for any group
+
+    def save_many(self, operations: Iterable[Operation[Any]]) -> None:
+        """Save several operations in one transaction, in round trips that do not grow with it.
+
+        BEGIN and a read locking the group's stored copies go in one round trip;
+        every write (the history rows of the whole group in one ``executemany``)
+        and COMMIT in the next, pipelined. A group that inserts attempts waits
+        for the writes before COMMIT (an attempt journalled with another hash
+        must refuse the group): three round trips. An operation given twice
+        splits the group there, so its second copy is checked against the first.
+        """
+        group = list(operations)
+        if not group:
+            return
+        with self._lock:
             conn = self._connection()
+            if self._depth:  # inside an atomic() block: its transaction, its rollback
+                with conn.pipeline() as pipeline:
+                    for part in _distinct_runs(group):
+                        self._save_run(conn, pipeline, part)
+                return
+            self._depth = 1
             try:
-                appended = _ROWS.append(conn.execute, _many(conn), operation, self._written)
-                if appended is not None:
-                    entries, everything = appended, False
-                else:
-                    # FOR UPDATE: a concurrent writer of the same operation waits for our verdict
-                    stored = conn.execute(
-                        "SELECT kind, version, venue_id, terminal FROM operations"
-                        " WHERE client_id = %s FOR UPDATE",
-                        (str(operation.client_id),),
-                    ).fetchone()
-                    entries, everything = _write(conn, operation, stored, self._written)
-                if isinstance(operation, Transaction):
-                    self._save_attempts(operation, entries, everything)
-                _ROWS.remember(self._written, operation)
-            except psycopg.Error as exc:
-                raise self._wrap(exc) from exc
+                with conn.pipeline() as pipeline:
+                    # BEGIN and COMMIT are ours: psycopg's transaction() syncs at both ends
+                    conn.execute("BEGIN")
+                    for part in _distinct_runs(group):
+                        self._save_run(conn, pipeline, part)
+                    conn.execute("COMMIT")  # sent, and awaited, as the pipeline closes
+            except BaseException as exc:
+                self._written.clear()  # rolled back: the next saves rewrite whole copies
+                self._abandon(conn)
+                if isinstance(exc, psycopg.Error):
+                    raise self._wrap(exc) from exc
+                raise
+            finally:
+                self._depth = 0
+
+    def _abandon(self, conn: psycopg.Connection[Any]) -> None:
+        """Roll back a transaction a failed pipeline left open (nothing of it commits)."""
+        if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except psycopg.Error:
+            conn.close()  # unusable: the next call reconnects
+
+    def _save_run(
+        self,
+        conn: psycopg.Connection[Any],
+        pipeline: psycopg.Pipeline,
+        group: Sequence[Operation[Any]],
+    ) -> None:
+        """Queue the writes of operations with distinct client ids after one locking read."""
+        ids = [str(operation.client_id) for operation in group]
+        # FOR UPDATE: a concurrent writer of the same operations waits for our verdict
+        found = conn.execute(
+            "SELECT client_id, kind, version, venue_id, terminal FROM operations"
+            " WHERE client_id = ANY(%s) FOR UPDATE",
+            (ids,),
+        ).fetchall()
+        stored = {row[0]: row[1:] for row in found}
+        history: list[Sequence[Any]] = []
+
+        def defer(query: str, rows: Sequence[Sequence[Any]]) -> None:
+            history.extend(rows)  # only ever the history insert (RowWriter's sole executemany)
+
+        upserts: list[tuple[tuple[Any, ...], psycopg.Cursor[Any]]] = []
+        for operation, client_id in zip(group, ids, strict=True):
+            entries, everything = _ROWS.write(
+                conn.execute, defer, operation, stored.get(client_id), self._written
+            )
+            if isinstance(operation, Transaction):
+                upserts += self._save_attempts(operation, entries, everything)
+            _ROWS.remember(self._written, operation)
+        if history:
+            with conn.cursor() as cur:
+                cur.executemany(_ROWS.insert_history, history)
+        if not upserts:
+            return
+        pipeline.sync()  # an upsert that changed nothing met another hash: refuse the group
+        for row, cur in upserts:
+            if cur.rowcount != 1:
+                raise JournalError(f"{row[0]}: attempt {row[1]} is journalled with another hash")
 
     def _save_attempts(
         self, tx: Transaction, entries: Sequence[HistoryEntry], everything: bool
-    ) -> None:
-        _ROWS.write_attempts(self._connection().execute, tx, entries, everything)
+    ) -> list[tuple[tuple[Any, ...], psycopg.Cursor[Any]]]:
+        """Queue the upserts of the attempts a save writes, each with its cursor to check."""
+        conn = self._connection()
+        rows = attempt_rows(tx, entries, everything)
+        return [(row, conn.execute(_ROWS.upsert_attempt, row)) for row in rows]
 
     def set_value(self, key: str, value: str) -> None:
         self._exec(
@@ -417,6 +487,19 @@ def _write(
 ) -> tuple[Sequence[HistoryEntry], bool]:
     """The operation row and new history rows (see :meth:`RowWriter.write`)."""
     return _ROWS.write(conn.execute, _many(conn), operation, stored, written)
+
+
+def _distinct_runs(group: Sequence[Operation[Any]]) -> Iterator[Sequence[Operation[Any]]]:
+    """The group cut into runs without a repeated client id (order kept)."""
+    start = 0
+    seen: set[str] = set()
+    for n, operation in enumerate(group):
+        client_id = str(operation.client_id)
+        if client_id in seen:
+            yield group[start:n]
+            start, seen = n, set()
+        seen.add(client_id)
+    yield group[start:]
 
 
 def _many(conn: psycopg.Connection[Any]) -> Callable[[str, Sequence[Sequence[Any]]], None]:

@@ -164,6 +164,18 @@ def attempts_to_write(
     return [attempts[int(e.ref)] for e in entries if e.change is Change.ATTEMPT and e.ref]
 
 
+def attempt_rows(
+    tx: Transaction, entries: Iterable[HistoryEntry], everything: bool
+) -> list[tuple[Any, ...]]:
+    """The rows of the attempts a save writes (see :func:`attempts_to_write`)."""
+    attempts = attempts_to_write(tx, entries, everything)
+    if not attempts:
+        return []
+    client_id = str(tx.client_id)
+    logged = {e.ref for e in tx.history if e.change is Change.BROADCAST}
+    return [attempt_row(client_id, a, str(a.index) in logged) for a in attempts]
+
+
 def _complete_attempts(
     attempts: Sequence[TxAttempt],
     history: Sequence[HistoryEntry],
@@ -388,17 +400,9 @@ class RowWriter:
         everything: bool,
     ) -> None:
         """Insert the new attempts (all of them when the copy is rewritten whole)."""
-        client_id = str(tx.client_id)
-        attempts = attempts_to_write(tx, entries, everything)
-        if not attempts:
-            return
-        logged = {e.ref for e in tx.history if e.change is Change.BROADCAST}
-        for attempt in attempts:
-            row = attempt_row(client_id, attempt, str(attempt.index) in logged)
+        for row in attempt_rows(tx, entries, everything):
             if execute(self.upsert_attempt, row).rowcount != 1:
-                raise JournalError(
-                    f"{client_id}: attempt {attempt.index} is journalled with another hash"
-                )
+                raise JournalError(f"{row[0]}: attempt {row[1]} is journalled with another hash")
 
     def remember(self, written: Written, operation: Operation[Any]) -> None:
         """Note the copy just written (a final operation is forgotten)."""

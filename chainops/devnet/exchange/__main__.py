@@ -17,7 +17,8 @@ from chainops.devnet.exchange.server import ExchangeSimulator
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    async with ExchangeSimulator(seed=args.seed, port=args.port) as sim:
+    simulator = ExchangeSimulator(seed=args.seed, port=args.port, weight_limit=args.weight_limit)
+    async with simulator as sim:
         funds = dict(item.split("=", 1) for item in args.fund) or dict(PAPER_FUNDS)
         made = [
             sim.create_account({a: Decimal(v) for a, v in funds.items()})
@@ -41,6 +42,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fund", action="append", default=[], help="ASSET=AMOUNT, repeatable")
     parser.add_argument("--accounts", type=int, default=1, help="how many funded accounts")
+    parser.add_argument(
+        "--weight-limit", type=int, default=6000, help="request weight per minute and IP"
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(parser.parse_args()))
 

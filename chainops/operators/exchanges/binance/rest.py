@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import msgspec
 from yarl import URL
 
 from chainops.core.errors import RateLimited, RpcTransientError
@@ -31,6 +31,7 @@ MAX_429_RETRIES = 3
 
 
 _REPLY_HEADERS = ("X-MBX-USED-WEIGHT-1M", "Retry-After")
+_decode = msgspec.json.Decoder().decode
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]*")
 
 
@@ -102,7 +103,7 @@ class BinanceRest:
         """The query string with timestamp, recvWindow and signature appended."""
         query = _encode(params)
         query += f"&recvWindow={self.recv_window_ms}&timestamp={self.clock.now_ms()}"
-        signature = hmac.new(self._secret, query.encode(), hashlib.sha256).hexdigest()
+        signature = hmac.digest(self._secret, query.encode(), hashlib.sha256).hex()
         return f"{query}&signature={signature}"
 
     async def request(
@@ -157,8 +158,8 @@ class BinanceRest:
             async with self._session.request(method, url, headers=headers) as reply:
                 raw = await reply.read()
                 try:
-                    body = json.loads(raw)
-                except ValueError:
+                    body = _decode(raw)
+                except msgspec.DecodeError:
                     body = raw.decode(errors="replace")
                 wanted = {h: reply.headers[h] for h in _REPLY_HEADERS if h in reply.headers}
                 return reply.status, body, wanted

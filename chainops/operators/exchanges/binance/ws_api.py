@@ -7,11 +7,11 @@ import contextlib
 import hashlib
 import hmac
 import itertools
-import json
 import logging
 from typing import Any
 
 import aiohttp
+import msgspec
 
 from chainops.core.errors import RpcTransientError
 from chainops.operators.exchanges.binance.rest import BinanceRest, translate
@@ -19,6 +19,9 @@ from chainops.operators.exchanges.binance.rest import BinanceRest, translate
 __all__ = ["NotSent", "WsApiSession"]
 
 log = logging.getLogger("chainops.exchanges.binance")
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 
 
 class NotSent(RpcTransientError):
@@ -76,17 +79,20 @@ class WsApiSession:
             "timestamp": self.rest.clock.now_ms(),
             "recvWindow": self.rest.recv_window_ms,
         }
-        payload = "&".join(f"{k}={v}" for k, v in sorted(signed.items()))
-        signed["signature"] = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
+        payload = "&".join([f"{k}={signed[k]}" for k in sorted(signed)])
+        signed["signature"] = hmac.digest(self._secret, payload.encode(), hashlib.sha256).hex()
         return signed
 
     async def request(self, method: str, params: dict[str, Any], *, signed: bool = True) -> Any:
         """Send one request; its ``result``, or the venue's error as a typed error."""
-        await self.open()
         ws = self.ws
-        assert ws is not None
+        if ws is None or ws.closed:
+            await self.open()
+            ws = self.ws
+            assert ws is not None
         request_id = str(next(self._ids))
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._pending[request_id] = future
         message = {
             "id": request_id,
@@ -94,16 +100,18 @@ class WsApiSession:
             "params": self.sign(params) if signed else params,
         }
         try:
-            await ws.send_str(json.dumps(message, separators=(",", ":")))
+            await ws.send_str(_encode(message).decode())
         except (ConnectionError, RuntimeError, aiohttp.ClientError) as exc:
             self._pending.pop(request_id, None)
             raise NotSent(f"{method}: could not send: {exc}") from exc
+        # a timer on the future, cheaper than a timeout scope around the await
+        timer = loop.call_later(self.timeout, _expire, future)
         try:
-            async with asyncio.timeout(self.timeout):
-                reply = await future
+            reply = await future
         except TimeoutError as exc:
             raise RpcTransientError(f"{method}: no reply within {self.timeout} s") from exc
         finally:
+            timer.cancel()
             self._pending.pop(request_id, None)
         if reply.get("status") == 200:
             return reply.get("result")
@@ -119,8 +127,8 @@ class WsApiSession:
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     continue
                 try:
-                    reply = json.loads(msg.data)
-                except ValueError:
+                    reply = _decode(msg.data)
+                except msgspec.DecodeError:
                     log.warning("ignored a non-JSON WebSocket API message: %.80s", msg.data)
                     continue
                 future = (
@@ -136,3 +144,8 @@ class WsApiSession:
             if not future.done():
                 future.set_exception(RpcTransientError(why))
         self._pending.clear()
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
