@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -160,20 +161,39 @@ class Waiters:
         """Return once ``settled()``; raise a stall's error, or UnknownOutcome on timeout."""
         cid = str(tx.client_id)
         loop = asyncio.get_running_loop()
+        expired: list[bool] = []  # set by the timer: a waiter woken by it times out
+        timer: asyncio.TimerHandle | None = None
         try:
-            async with asyncio.timeout(timeout):
-                while cid not in self._stalled and not settled():
-                    woken: asyncio.Future[None] = loop.create_future()
-                    self._futures.setdefault(cid, []).append(woken)
-                    await woken
-        except TimeoutError:
-            raise UnknownOutcome(
-                f"{tx.client_id} ({tx.hash}) is {pending()} after {timeout}s: "
-                "still pending, not failed"
-            ) from None
+            while cid not in self._stalled and not settled():
+                if expired or timeout <= 0:
+                    raise UnknownOutcome(
+                        f"{tx.client_id} ({tx.hash}) is {pending()} after {timeout}s: "
+                        "still pending, not failed"
+                    )
+                if timer is None:
+                    # One plain timer per wait (no asyncio.timeout, no context copy):
+                    # thousands of concurrent waits each paid for both.
+                    timer = loop.call_at(
+                        loop.time() + timeout, _time_up, self, tx, expired, context=_NO_CONTEXT
+                    )
+                woken: asyncio.Future[None] = loop.create_future()
+                self._futures.setdefault(cid, []).append(woken)
+                await woken
+        finally:
+            if timer is not None:
+                timer.cancel()
         stalled = self._stalled.pop(cid, None)
         if stalled is not None:
             raise stalled
+
+
+# What a wait's timer runs in: it reads no context variable, so none is copied per wait.
+_NO_CONTEXT = contextvars.Context()
+
+
+def _time_up(waiters: Waiters, tx: Transaction, expired: list[bool]) -> None:
+    expired.append(True)
+    waiters.wake(tx)
 
 
 class ChainTxController:
