@@ -129,15 +129,22 @@ class MonitorLoop(ABC):
         return self._last_sequence
 
 
+_Waiting = asyncio.Future[None] | list[asyncio.Future[None]]
+
+
 class Waiters:
     """Per-transaction wake-ups: one change wakes its own waiters, not every waiter."""
 
     def __init__(self) -> None:
-        self._futures: dict[str, list[asyncio.Future[None]]] = {}
+        # A transaction's waiter, or its waiters when there are several (rarely).
+        self._futures: dict[str, _Waiting] = {}
         self._stalled: dict[str, ChainopsError] = {}
 
     def wake(self, tx: Transaction) -> None:
-        for woken in self._futures.pop(str(tx.client_id), ()):
+        waiting = self._futures.pop(str(tx.client_id), None)
+        if waiting is None:
+            return
+        for woken in waiting if isinstance(waiting, list) else (waiting,):
             if not woken.done():
                 woken.set_result(None)
 
@@ -177,7 +184,13 @@ class Waiters:
                         loop.time() + timeout, _time_up, self, tx, expired, context=_NO_CONTEXT
                     )
                 woken: asyncio.Future[None] = loop.create_future()
-                self._futures.setdefault(cid, []).append(woken)
+                waiting = self._futures.get(cid)
+                if waiting is None:
+                    self._futures[cid] = woken
+                elif isinstance(waiting, list):
+                    waiting.append(woken)
+                else:
+                    self._futures[cid] = [waiting, woken]
                 await woken
         finally:
             if timer is not None:
