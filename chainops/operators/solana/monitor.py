@@ -130,7 +130,7 @@ class SignatureMonitor(MonitorLoop):
 
     def resend_clock(self, tx: Transaction) -> None:
         """Restart ``tx``'s re-send clock (its latest bytes just finished going out)."""
-        self._last_sent[tx.client_id] = time.monotonic()
+        self._last_sent[str(tx.client_id)] = time.monotonic()
 
     async def turn(self) -> None:
         """One look at the cluster for every live transaction due one."""
