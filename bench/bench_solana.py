@@ -13,7 +13,9 @@
 ``details`` also holds the floor the operator's guarantees set on the same SVM:
 the native steps alone, one after another, for every transfer (build the message,
 simulate it, sign it, send it through ``LocalChain``; no journal, no events, no
-wait), as ``floor_tx_per_s`` and ``floor_ratio_vs_raw``.
+wait), as ``floor_tx_per_s`` and ``floor_ratio_vs_raw``; and the process CPU per
+transfer of both (``*_cpu_us_per_tx``, steadier than speeds on a shared machine)
+with the garbage-collector passes of the operator run (``litesvm_operator_gc_passes``).
 
 CHAINOPS_BENCH_SOL_N sets N (default 2000).
 """
@@ -21,6 +23,7 @@ CHAINOPS_BENCH_SOL_N sets N (default 2000).
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import statistics
 import tempfile
@@ -91,13 +94,15 @@ def _raw_litesvm(n: int) -> float:
     return n / elapsed
 
 
-def _guarantee_floor(n: int) -> float:
-    """Transfers/s of the native work every operator transfer does: build, simulate, sign, send."""
+def _guarantee_floor(n: int) -> tuple[float, float]:
+    """(transfers/s, CPU µs per transfer) of the native work every operator transfer does:
+    build, simulate, sign, send."""
     chain = LocalChain(slot_time=None)
     payer = SolanaSigner.generate()
     chain.airdrop(str(payer.pubkey), 10**13)
     to = SolanaSigner.generate().solders_pubkey
     blockhash, _ = chain.latest_blockhash()
+    cpu = time.process_time()
     start = time.perf_counter()
     for i in range(n):
         body = [
@@ -115,8 +120,9 @@ def _guarantee_floor(n: int) -> float:
         message = build_message(payer.solders_pubkey, [*final, *body], blockhash)
         chain.send(sign_message(message, [payer]).raw)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     assert chain.balance(str(to)) == n * 1_000_000
-    return n / elapsed
+    return n / elapsed, 1e6 * cpu / n
 
 
 async def _operator(transport: SolanaTransport, chain: LocalChain, n: int) -> dict[str, float]:
@@ -138,13 +144,19 @@ async def _operator(transport: SolanaTransport, chain: LocalChain, n: int) -> di
             await tx.wait(timeout=300)
             latencies.append(time.perf_counter() - began)
 
+        passes = sum(g["collections"] for g in gc.get_stats())
+        cpu = time.process_time()
         start = time.perf_counter()
         await asyncio.gather(*[one() for _ in range(n)])
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+        passes = sum(g["collections"] for g in gc.get_stats()) - passes
     assert chain.balance(to) == n * 1_000_000
     latencies.sort()
     return {
         "tx_per_s": n / elapsed,
+        "cpu_us_per_tx": 1e6 * cpu / n,
+        "gc_passes": passes,
         "p50_ms": 1000 * statistics.median(latencies),
         "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
     }
@@ -177,7 +189,7 @@ async def _naive_solana_py(url: str, chain: LocalChain, n: int) -> float:
 
 def run() -> list[Result]:
     raw = _raw_litesvm(N)
-    floor = _guarantee_floor(N)
+    floor, floor_cpu = _guarantee_floor(N)
     chain = LocalChain(slot_time=SLOT_TIME)
     in_process = asyncio.run(_operator(LiteSvmTransport(chain), chain, N))
     rpc_n = max(1, N // 4)
@@ -196,6 +208,10 @@ def run() -> list[Result]:
         "target_ratio_vs_raw": 0.25,
         "target_ratio_vs_floor": 0.7,
         "floor_tx_per_s": floor,
+        "floor_cpu_us_per_tx": floor_cpu,
+        "litesvm_operator_cpu_us_per_tx": in_process["cpu_us_per_tx"],
+        "operator_cpu_ratio_vs_floor": floor_cpu / in_process["cpu_us_per_tx"],
+        "litesvm_operator_gc_passes": in_process["gc_passes"],
         "floor_ratio_vs_raw": floor / raw,
         "operator_ratio_vs_floor": in_process["tx_per_s"] / floor,
     }
@@ -204,7 +220,9 @@ def run() -> list[Result]:
         f"{in_process['tx_per_s']:,.0f} tx/s, {in_process['tx_per_s'] / raw:.2f}x raw LiteSVM "
         f"(target >= 0.25x), {in_process['tx_per_s'] / floor:.2f}x the native floor of "
         f"{floor:,.0f} tx/s (build+simulate+sign+send; target >= 0.7x); "
-        f"p50 {in_process['p50_ms']:,.0f} ms, p95 {in_process['p95_ms']:,.0f} ms"
+        f"p50 {in_process['p50_ms']:,.0f} ms, p95 {in_process['p95_ms']:,.0f} ms; "
+        f"CPU {in_process['cpu_us_per_tx']:,.0f} µs per transfer against the floor's "
+        f"{floor_cpu:,.0f} µs ({floor_cpu / in_process['cpu_us_per_tx']:.2f}x)"
     )
     return [
         Result(

@@ -147,6 +147,8 @@ class EventBus:
         self._lock = threading.Lock()
         self._subscriptions: list[Subscription] = []
         self._streams: list[EventStream[Any]] = []
+        # The one listener of every tracked operation: no closure per operation.
+        self._listener = self._on_change
 
     def subscribe(self, event_type: type[E], callback: Callable[[E], object]) -> Subscription:
         """Call ``callback(event)`` for every published ``event_type`` (or subclass).
@@ -188,16 +190,15 @@ class EventBus:
         With ``announce``, an operation still in its initial state also gets
         its Created event now (built only if someone subscribes: nobody else sees it).
         """
-
-        def on_change(op: Operation[Any], entry: HistoryEntry) -> None:
-            if not self._subscriptions:
-                return  # nobody listens: building the events would be wasted work
-            for event in events_for(op, entry):
-                self.publish(event)
-
         if announce and self._subscriptions and operation.state is operation.machine.initial:
             self.publish(event_for(operation, None, operation.state, at=operation.created_at))
-        return operation.add_listener(on_change)
+        return operation.add_listener(self._listener)
+
+    def _on_change(self, operation: Operation[Any], entry: HistoryEntry) -> None:
+        if not self._subscriptions:
+            return  # nobody listens: building the events would be wasted work
+        for event in events_for(operation, entry):
+            self.publish(event)
 
     def close(self) -> None:
         """End every stream (their iterators finish after the buffered events)."""

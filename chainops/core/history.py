@@ -100,7 +100,9 @@ class _EntryMeta(type(msgspec.Struct)):  # type: ignore[misc]
         return super().__call__(*args, **kwargs)
 
 
-class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True, metaclass=_EntryMeta):
+# gc=False: an entry holds only ints, strings, None and a Change, so it can never be part
+# of a reference cycle; untracked, the many entries of live operations cost no GC pass.
+class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False, metaclass=_EntryMeta):
     """One applied change. ``ref`` names its subject (fill id, attempt index, tx hash).
 
     The time is kept as integer microseconds since the epoch (``at_us``);

@@ -49,6 +49,8 @@ from chainops.core.statemachine import StateMachine
 
 __all__ = ["TX_STATES", "Transaction", "TxController", "TxState", "TxUpdate"]
 
+_NO_FEES = FeeParams()  # compared with every new attempt's: built once, not per attempt
+
 
 class TxState(LabelEnum):
     """Where a transaction is in its life."""
@@ -346,7 +348,7 @@ class Transaction(Operation[TxState]):
         if attempt.blockhash is not None:
             self.recent_blockhash = attempt.blockhash
             self.last_valid_block_height = attempt.last_valid_block_height
-        if attempt.fee != FeeParams():
+        if attempt.fee != _NO_FEES:
             self.fee_params = attempt.fee
         self._record(Change.ATTEMPT, self._state, ref=str(attempt.index), at=at)
         if self.venue_id is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -128,15 +129,22 @@ class MonitorLoop(ABC):
         return self._last_sequence
 
 
+_Waiting = asyncio.Future[None] | list[asyncio.Future[None]]
+
+
 class Waiters:
     """Per-transaction wake-ups: one change wakes its own waiters, not every waiter."""
 
     def __init__(self) -> None:
-        self._futures: dict[str, list[asyncio.Future[None]]] = {}
+        # A transaction's waiter, or its waiters when there are several (rarely).
+        self._futures: dict[str, _Waiting] = {}
         self._stalled: dict[str, ChainopsError] = {}
 
     def wake(self, tx: Transaction) -> None:
-        for woken in self._futures.pop(str(tx.client_id), ()):
+        waiting = self._futures.pop(str(tx.client_id), None)
+        if waiting is None:
+            return
+        for woken in waiting if isinstance(waiting, list) else (waiting,):
             if not woken.done():
                 woken.set_result(None)
 
@@ -160,20 +168,45 @@ class Waiters:
         """Return once ``settled()``; raise a stall's error, or UnknownOutcome on timeout."""
         cid = str(tx.client_id)
         loop = asyncio.get_running_loop()
+        expired: list[bool] = []  # set by the timer: a waiter woken by it times out
+        timer: asyncio.TimerHandle | None = None
         try:
-            async with asyncio.timeout(timeout):
-                while cid not in self._stalled and not settled():
-                    woken: asyncio.Future[None] = loop.create_future()
-                    self._futures.setdefault(cid, []).append(woken)
-                    await woken
-        except TimeoutError:
-            raise UnknownOutcome(
-                f"{tx.client_id} ({tx.hash}) is {pending()} after {timeout}s: "
-                "still pending, not failed"
-            ) from None
+            while cid not in self._stalled and not settled():
+                if expired or timeout <= 0:
+                    raise UnknownOutcome(
+                        f"{tx.client_id} ({tx.hash}) is {pending()} after {timeout}s: "
+                        "still pending, not failed"
+                    )
+                if timer is None:
+                    # One plain timer per wait (no asyncio.timeout, no context copy):
+                    # thousands of concurrent waits each paid for both.
+                    timer = loop.call_at(
+                        loop.time() + timeout, _time_up, self, tx, expired, context=_NO_CONTEXT
+                    )
+                woken: asyncio.Future[None] = loop.create_future()
+                waiting = self._futures.get(cid)
+                if waiting is None:
+                    self._futures[cid] = woken
+                elif isinstance(waiting, list):
+                    waiting.append(woken)
+                else:
+                    self._futures[cid] = [waiting, woken]
+                await woken
+        finally:
+            if timer is not None:
+                timer.cancel()
         stalled = self._stalled.pop(cid, None)
         if stalled is not None:
             raise stalled
+
+
+# What a wait's timer runs in: it reads no context variable, so none is copied per wait.
+_NO_CONTEXT = contextvars.Context()
+
+
+def _time_up(waiters: Waiters, tx: Transaction, expired: list[bool]) -> None:
+    expired.append(True)
+    waiters.wake(tx)
 
 
 class ChainTxController:

@@ -361,19 +361,22 @@ class LocalChain:
         )
 
     def status(self, signature: str) -> StatusView | None:
+        return self.statuses([signature])[0]
+
+    def statuses(self, signatures: Sequence[str]) -> list[StatusView | None]:
         with self._lock:
-            landed = self._landed.get(signature)
-            if landed is None:
-                return None
-            depth = self.clock.height(self.clock.tip()) - self.clock.height(landed.slot)
+            landed = self._landed
+            tip_height = self.clock.height(self.clock.tip())  # once for the whole batch
+            return [self._status(landed.get(s), tip_height) for s in signatures]
+
+    def _status(self, landed: Landed | None, tip_height: int) -> StatusView | None:
+        if landed is None:
+            return None
+        depth = tip_height - self.clock.height(landed.slot)
         if depth >= FINALITY_DEPTH:
             return StatusView(landed.slot, None, landed.err, Commitment.FINALIZED)
         level = Commitment.CONFIRMED if depth >= 1 else Commitment.PROCESSED
         return StatusView(landed.slot, depth, landed.err, level)
-
-    def statuses(self, signatures: Sequence[str]) -> list[StatusView | None]:
-        with self._lock:
-            return [self.status(s) for s in signatures]
 
     def transaction(self, signature: str) -> Landed | None:
         with self._lock:

@@ -128,6 +128,10 @@ class SignatureMonitor(MonitorLoop):
             if self.on_signature is not None:
                 self.on_signature(str(latest.hash))
 
+    def resend_clock(self, tx: Transaction) -> None:
+        """Restart ``tx``'s re-send clock (its latest bytes just finished going out)."""
+        self._last_sent[str(tx.client_id)] = time.monotonic()
+
     async def turn(self) -> None:
         """One look at the cluster for every live transaction due one."""
         if not self._live:

@@ -217,13 +217,13 @@ class SolanaSender:
         try:
             await self.transport.send_raw(attempt.raw)
         except RpcError as exc:
-            monitor.sent(tx)  # the re-send clock runs from the hand-over's end
+            monitor.resend_clock(tx)  # the re-send clock runs from the hand-over's end
             # Never fatal: the bytes may have arrived, and until the blockhash expires
             # the monitor keeps re-sending them; expiry then decides.
             tx.attempt_failed(attempt.index, exc)
             self.commits.save_soon(tx)
             return
-        monitor.sent(tx)  # a batched send may take a while: the clock starts on its end
+        monitor.resend_clock(tx)  # a batched send may take a while: the clock starts on its end
         if tx.state in (TxState.SIGNED, TxState.BROADCAST) and not attempt.broadcast:
             tx.mark_broadcast(attempt.index)
         monitor.wake()
