@@ -36,7 +36,7 @@ from chainops.core.journal.leases import (
 if TYPE_CHECKING:
     from chainops.core.journal.postgres import PostgresJournal
 
-__all__ = ["CLAIM_MIGRATION", "LEASE_MIGRATION", "PostgresLeases"]
+__all__ = ["PostgresLeases"]
 
 LEASE_MIGRATION: tuple[str, ...] = (
     """CREATE TABLE lease_holders (
