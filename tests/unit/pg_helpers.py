@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -130,3 +131,14 @@ class NetworkCut:
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(2)
+
+
+def until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``check`` until true; False after ``timeout`` (the server sees a session end
+    a moment after the client closes it)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -12,10 +12,10 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from pg_helpers import pg_url, schema_fixture
+from pg_helpers import pg_url, schema_fixture, until
 
 from chainops.core.errors import ValidationError
 from chainops.core.journal.leases import LeaseState
@@ -60,15 +60,6 @@ def spawn(workers: list[Worker], schema: str, expiry: float = 30.0) -> Worker:
     w = Worker(schema, expiry)
     workers.append(w)
     return w
-
-
-def until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_fresh_nonces_are_contiguous_and_never_shared(schema: str, workers: list[Worker]) -> None:
@@ -131,11 +122,13 @@ def test_a_holder_whose_session_ended_is_dead_at_once(schema: str, workers: list
 def test_an_expired_holder_loses_its_leases_and_cannot_confirm(
     schema: str, workers: list[Worker]
 ) -> None:
-    a = spawn(workers, schema, expiry=0.5)  # alive, connected, but its heartbeat stops
+    # alive, connected, but its heartbeat stops; long enough that a loaded host
+    # checks "alive" well inside it
+    a = spawn(workers, schema, expiry=2.0)
     b = spawn(workers, schema)
     a.take(2)
     assert b.leases.take_over(CHAIN, ADDR, KEY) == []
-    time.sleep(0.7)
+    time.sleep(2.2)
     assert [t.nonce for t in b.leases.take_over(CHAIN, ADDR, KEY)] == [0, 1]
     # back from its pause, a finds nothing of its own to broadcast at
     assert a.leases.confirm(CHAIN, ADDR, [0, 1]) == set()
@@ -145,10 +138,10 @@ def test_an_expired_holder_loses_its_leases_and_cannot_confirm(
 
 
 def test_a_heartbeat_keeps_the_leases(schema: str, workers: list[Worker]) -> None:
-    a, b = spawn(workers, schema, expiry=0.5), spawn(workers, schema)
+    a, b = spawn(workers, schema, expiry=2.0), spawn(workers, schema)
     a.take(1)
-    for _ in range(4):
-        time.sleep(0.2)
+    for _ in range(4):  # 2.4 s in all: past the expiry, renewed every 0.6 s
+        time.sleep(0.6)
         a.leases.heartbeat()
     assert b.leases.take_over(CHAIN, ADDR, KEY) == []
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from pg_helpers import pg_url, schema_fixture
+from pg_helpers import pg_url, schema_fixture, until
 
 from chainops.core.journal.leases import LeaseState, TakenClaim
 
@@ -77,7 +77,7 @@ def test_a_holder_whose_session_ended_loses_its_claims_in_their_state(
     dead.claims.confirm_claims(["s1"])
     dead.claims.claim(OTHER, ["o1"], LeaseState.SENT)
     dead.close()
-    assert live.claims.has_dead_claims(SCOPE)
+    assert until(lambda: live.claims.has_dead_claims(SCOPE))
     taken = live.claims.take_over_claims(SCOPE)
     assert taken == [
         TakenClaim("r1", LeaseState.RESERVED, dead.claims.holder),
@@ -91,11 +91,12 @@ def test_a_holder_whose_session_ended_loses_its_claims_in_their_state(
 def test_a_holder_past_its_expiry_loses_its_claims_and_cannot_confirm(
     workers: list[Worker], schema: str
 ) -> None:
-    silent, live = spawn(workers, schema, expiry=0.5), spawn(workers, schema)
+    # long enough that a loaded host checks "alive" well inside it
+    silent, live = spawn(workers, schema, expiry=2.0), spawn(workers, schema)
     silent.claims.claim(SCOPE, ["r1"], LeaseState.RESERVED)
     assert not live.claims.has_dead_claims(SCOPE)
     assert live.claims.take_over_claims(SCOPE) == []  # alive: nothing to take
-    time.sleep(0.7)
+    time.sleep(2.2)
     assert live.claims.has_dead_claims(SCOPE)
     assert [t.client_id for t in live.claims.take_over_claims(SCOPE)] == ["r1"]
     assert silent.claims.confirm_claims(["r1"]) == set()  # back from its pause: not its own
@@ -116,6 +117,7 @@ def test_two_takers_racing_for_a_dead_holders_claims_split_nothing(
     dead.claims.claim(SCOPE, ids, LeaseState.SENT)
     dead.close()
     takers = [spawn(workers, schema) for _ in range(4)]
+    assert until(lambda: takers[0].claims.has_dead_claims(SCOPE))
     results: list[list[TakenClaim]] = [[] for _ in takers]
     start = threading.Barrier(len(takers))
 

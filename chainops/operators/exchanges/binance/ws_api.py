@@ -20,7 +20,8 @@ __all__ = ["NotSent", "WsApiSession"]
 
 log = logging.getLogger("chainops.exchanges.binance")
 
-_encode = msgspec.json.Encoder().encode
+# Identifiers (ClientId and the like) are str subclasses, which msgspec leaves to the hook.
+_encode = msgspec.json.Encoder(enc_hook=str).encode
 _decode = msgspec.json.Decoder().decode
 
 
