@@ -363,10 +363,11 @@ class PostgresJournal(SqlListing, Journal):
     ) -> None:
         """Queue the writes of operations with distinct client ids after one locking read."""
         ids = [str(operation.client_id) for operation in group]
-        # FOR UPDATE: a concurrent writer of the same operations waits for our verdict
+        # FOR UPDATE: a concurrent writer of the same operations waits for our verdict;
+        # locked in client id order, so two groups sharing operations cannot deadlock
         found = conn.execute(
             "SELECT client_id, kind, version, venue_id, terminal FROM operations"
-            " WHERE client_id = ANY(%s) FOR UPDATE",
+            " WHERE client_id = ANY(%s) ORDER BY client_id FOR UPDATE",
             (ids,),
         ).fetchall()
         stored = {row[0]: row[1:] for row in found}
