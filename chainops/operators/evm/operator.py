@@ -186,11 +186,7 @@ class EvmOperator(ChainOperator):
         self.watchdog = Watchdog(
             owner=self.owner,
             policy=WatchdogPolicy(
-                config.bump_after_blocks,
-                config.bump_after_seconds,
-                config.max_bumps,
-                rebroadcast,
-                local_chain=chain.is_local,
+                config.bump_after_blocks, config.bump_after_seconds, config.max_bumps, rebroadcast
             ),
             rpc=self.batcher,
             live=self.monitor,

@@ -131,8 +131,6 @@ class WatchdogPolicy:
     bump_after_seconds: float | None = None
     max_bumps: int = 8
     rebroadcast_after: float = 30.0
-    # A local devnet: an executable transaction left unmined by an automining node gets a block.
-    local_chain: bool = False
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from typing import Any
 from chainops.core.attempt import AttemptKind
 from chainops.core.errors import ChainopsError, NonceError
 from chainops.core.transaction import Transaction, TxState
-from chainops.operators.evm.automine import mine_if_automining
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.parts import (
@@ -73,7 +72,6 @@ class Watchdog:
         self._checked: dict[str, float] = {}
         self._capped: set[str] = set()
         self._suspects: set[str] = set()  # nonce consumed, none of our receipts: look again
-        self._unmined: set[str] = set()  # executable and pooled at the last look, not mined
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -110,7 +108,6 @@ class Watchdog:
         self._checked.pop(client_id, None)
         self._capped.discard(client_id)
         self._suspects.discard(client_id)
-        self._unmined.discard(client_id)
 
     def _bump_due(self, tx: Transaction, since: tuple[float, int], now: float, head: int) -> bool:
         config = self.policy
@@ -169,7 +166,6 @@ class Watchdog:
             return  # the node did not answer: look again next time
         count = int(results[0], 16)
         cursor = 1
-        stuck: list[Transaction] = []
         for tx in txs:
             pooled = results[cursor]
             receipts = results[cursor + 1 : cursor + 1 + len(tx.attempts)]
@@ -177,13 +173,6 @@ class Watchdog:
             cid = str(tx.client_id)
             if isinstance(pooled, Exception) or any(isinstance(r, Exception) for r in receipts):
                 continue  # an incomplete look decides nothing
-            executable = isinstance(pooled, dict) and tx.nonce == count
-            if not executable:
-                self._unmined.discard(cid)
-            elif cid in self._unmined:
-                stuck.append(tx)  # a second look finds it where the first did
-            else:
-                self._unmined.add(cid)
             if any(isinstance(r, dict) for r in receipts):
                 self._suspects.discard(cid)
                 self.live.wake()  # mined: the monitor records it on its next turn
@@ -197,10 +186,6 @@ class Watchdog:
             elif pooled is None and tx.state in (TxState.SIGNED, TxState.BROADCAST):
                 self._suspects.discard(cid)
                 await self._rebroadcast(tx)
-        if stuck and self.policy.local_chain:
-            names = ", ".join(str(tx.client_id) for tx in stuck)
-            if await mine_if_automining(self.rpc, names):
-                self.live.wake()
 
     async def _rebroadcast(self, tx: Transaction) -> None:
         latest = tx.latest_attempt
