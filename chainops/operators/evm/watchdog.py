@@ -11,7 +11,10 @@ monitor loop never waits on them:
   receipt for any attempt -> the monitor records it. The account's nonce count
   already past ours and no receipt of ours -> another transaction took the nonce:
   REPLACED, and the allocator resyncs. Missing from the pool -> dropped: the
-  latest attempt's same bytes are sent again.
+  latest attempt's same bytes are sent again. Queued by the node (``txpool_inspect``)
+  at exactly the account's nonce count, on two looks -> stuck behind a predecessor
+  the node forgot (Anvil can park a transaction that arrives while it mines the one
+  before, and never looks at it again): a speed-up, which the node validates afresh.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Watchdog:
         self._checked: dict[str, float] = {}
         self._capped: set[str] = set()
         self._suspects: set[str] = set()  # nonce consumed, none of our receipts: look again
+        self._parked: set[str] = set()  # held by the node but not executable: look again
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -108,6 +112,7 @@ class Watchdog:
         self._checked.pop(client_id, None)
         self._capped.discard(client_id)
         self._suspects.discard(client_id)
+        self._parked.discard(client_id)
 
     def _bump_due(self, tx: Transaction, since: tuple[float, int], now: float, head: int) -> bool:
         config = self.policy
@@ -154,8 +159,11 @@ class Watchdog:
             log.info("deadline cancel of %s not sent: %s", tx.client_id, exc)
 
     async def _inspect(self, txs: list[Transaction]) -> None:
-        """One batch: the nonce count, each latest attempt in the pool, every receipt."""
-        calls: list[tuple[str, list[Any]]] = [("eth_getTransactionCount", [self.owner, "latest"])]
+        """One batch: the nonce counts, each latest attempt in the pool, every receipt."""
+        calls: list[tuple[str, list[Any]]] = [
+            ("eth_getTransactionCount", [self.owner, "latest"]),
+            ("eth_getTransactionCount", [self.owner, "pending"]),
+        ]
         for tx in txs:
             latest = tx.latest_attempt
             assert latest is not None
@@ -165,7 +173,9 @@ class Watchdog:
         if isinstance(results[0], Exception):
             return  # the node did not answer: look again next time
         count = int(results[0], 16)
-        cursor = 1
+        executable = None if isinstance(results[1], Exception) else int(results[1], 16)
+        cursor = 2
+        parked: list[Transaction] = []
         for tx in txs:
             pooled = results[cursor]
             receipts = results[cursor + 1 : cursor + 1 + len(tx.attempts)]
@@ -186,6 +196,33 @@ class Watchdog:
             elif pooled is None and tx.state in (TxState.SIGNED, TxState.BROADCAST):
                 self._suspects.discard(cid)
                 await self._rebroadcast(tx)
+            elif _maybe_parked(tx, pooled, count, executable):
+                parked.append(tx)
+            else:
+                self._parked.discard(cid)
+        if parked:
+            await self._unpark(parked)
+
+    async def _unpark(self, txs: list[Transaction]) -> None:
+        """Speed up those of ``txs`` the node queues (seen twice): their bytes never mine."""
+        try:
+            pool = await self.rpc.call("txpool_inspect", [])
+        except ChainopsError:
+            return  # no pool to look at: nothing proves the node parked them
+        queued = pool.get("queued") if isinstance(pool, dict) else None
+        mine: dict[str, Any] = next(
+            (v for k, v in (queued or {}).items() if str(k).lower() == self.owner.lower()), {}
+        )
+        for tx in txs:
+            cid = str(tx.client_id)
+            if str(tx.nonce) not in mine:
+                self._parked.discard(cid)
+            elif cid in self._parked:
+                self._parked.discard(cid)
+                log.warning("%s is parked by the node at nonce %s: sped up", cid, tx.nonce)
+                self._spawn(tx, self._bump(tx))
+            else:
+                self._parked.add(cid)
 
     async def _rebroadcast(self, tx: Transaction) -> None:
         latest = tx.latest_attempt
@@ -216,6 +253,17 @@ class Watchdog:
     async def drain(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _maybe_parked(tx: Transaction, pooled: Any, count: int, executable: int | None) -> bool:
+    """The node holds ``tx``, the chain is at its nonce, and the pending count leaves it out."""
+    return (
+        isinstance(pooled, dict)
+        and tx.state is TxState.BROADCAST
+        and tx.nonce == count
+        and executable is not None
+        and executable <= count
+    )
 
 
 def _has(tx: Transaction, kind: AttemptKind) -> bool:
