@@ -69,8 +69,15 @@ class AutoBatcher:
 
     async def send_raw(self, raw: bytes) -> TxHash:
         """Broadcast signed bytes, batched with the other sends of this loop turn."""
-        result: TxHash = await self._sends.put(raw)
+        result: TxHash = await self.send_raw_soon(raw)
         return result
+
+    def send_raw_soon(self, raw: bytes) -> asyncio.Future[TxHash]:
+        """Queue signed bytes for this turn's batch now; the future gives the hash.
+
+        Queued at the call, not when a coroutine first runs: no loop turn is lost.
+        """
+        return self._sends.put(raw)
 
     async def drain(self) -> None:
         """Wait for the flushes already under way."""
