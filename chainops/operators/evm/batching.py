@@ -58,6 +58,11 @@ class AutoBatcher:
             answers += await self.rpc.batch(unique[start : start + self.max_batch])
         return [answers[slot] for slot in slots]
 
+    def call_soon(self, method: str, params: list[Any]) -> asyncio.Future[Any]:
+        """:meth:`call`, queued now: the read joins this turn's batch before its caller
+        awaits anything else."""
+        return self._reads.put((method, params))
+
     async def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several reads in the shared batch; failures come back as exception objects."""
         futures = [self._reads.put(call) for call in calls]

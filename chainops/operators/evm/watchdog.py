@@ -12,9 +12,10 @@ monitor loop never waits on them:
   already past ours and no receipt of ours -> another transaction took the nonce:
   REPLACED, and the allocator resyncs. Missing from the pool -> dropped: the
   latest attempt's same bytes are sent again. Queued by the node (``txpool_inspect``)
-  at exactly the account's nonce count, on two looks -> stuck behind a predecessor
-  the node forgot (Anvil can park a transaction that arrives while it mines the one
-  before, and never looks at it again): a speed-up, which the node validates afresh.
+  at exactly the account's nonce count, on two looks a monitor turn apart -> stuck
+  behind a predecessor the node forgot (Anvil can park a transaction that arrives
+  while it mines the one before, and never looks at it again): a speed-up, which
+  the node validates afresh.
 """
 
 from __future__ import annotations
@@ -99,7 +100,10 @@ class Watchdog:
             elif self._bump_due(tx, since, now, head):
                 self._since[cid] = (now, head)
                 self._spawn(tx, self._bump(tx))
-            elif now - self._checked.get(cid, since[0]) >= self.policy.rebroadcast_after:
+            elif (
+                cid in self._parked  # a parked one is looked at again on the next turn
+                or now - self._checked.get(cid, since[0]) >= self.policy.rebroadcast_after
+            ):
                 self._checked[cid] = now
                 suspects.append(tx)
         if suspects:
