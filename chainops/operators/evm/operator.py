@@ -380,8 +380,18 @@ class EvmOperator(ChainOperator):
             raise ValidationError(
                 f"gas limit {gas_limit} exceeds the block gas limit {self._block_gas_limit}"
             )
-        # Asked now, read last: the balance shares one batch with the code lookup.
+        # Asked now, read last: the balance shares one batch with the code lookup, and the
+        # fee market is fetched meanwhile (a burst of sends waits one round trip, not three).
         balance = self.preflight.balance_soon()
+        pricing = asyncio.ensure_future(
+            self.fees.estimate(
+                req.priority,
+                max_fee_per_gas=req.max_fee_per_gas,
+                max_priority_fee_per_gas=req.max_priority_fee_per_gas,
+                gas_price=req.gas_price,
+                head=self.monitor.head,
+            )
+        )
         try:
             if await self.preflight.plain_transfer(req):
                 # Value to an account without code runs no code: exactly 21000 gas, no revert.
@@ -392,16 +402,11 @@ class EvmOperator(ChainOperator):
                     gas_limit = min(
                         estimate * self.config.gas_headroom_bps // 10_000, self._block_gas_limit
                     )
-            fees = await self.fees.estimate(
-                req.priority,
-                max_fee_per_gas=req.max_fee_per_gas,
-                max_priority_fee_per_gas=req.max_priority_fee_per_gas,
-                gas_price=req.gas_price,
-                head=self.monitor.head,
-            )
+            fees = await pricing
             await self.preflight.check_funds(wei, gas_limit, fees, balance)
         finally:
             _settle(balance)
+            _settle(pricing)
         if req.abi is not None and req.to is not None:
             self.preflight.remember_abi(str(req.to), req.abi)
         try:
@@ -491,7 +496,7 @@ class EvmOperator(ChainOperator):
 
 
 def _settle(read: asyncio.Future[Any]) -> None:
-    """A read nobody will await: cancelled, or its failure marked as seen (no log noise)."""
+    """Work nobody will await: cancelled, or its failure marked as seen (no log noise)."""
     if not read.done():
         read.cancel()
     elif not read.cancelled():

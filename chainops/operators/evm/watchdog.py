@@ -7,7 +7,8 @@ monitor loop never waits on them:
 - past its deadline and not yet cancelled: cancel it;
 - pending for ``bump_after_blocks`` blocks or ``bump_after_seconds``: speed it up,
   up to ``max_bumps`` times; a fee ceiling stops the bumping and tells the waiters;
-- unseen for ``rebroadcast_after`` seconds: one batched look at the chain. A
+- unseen for ``rebroadcast_after`` seconds (a quarter of it for the lowest nonce,
+  which holds up all the others): one batched look at the chain. A
   receipt for any attempt -> the monitor records it. The account's nonce count
   already past ours and no receipt of ours -> another transaction took the nonce:
   REPLACED, and the allocator resyncs. Missing from the pool -> dropped: the
@@ -42,6 +43,8 @@ from chainops.operators.evm.replacements import BumpCapReached
 
 log = logging.getLogger("chainops.evm.watchdog")
 
+# The share of ``rebroadcast_after`` after which the lowest pending nonce is looked at.
+HEAD_LOOK = 0.25
 # Node answers that no re-send of the same bytes can change.
 FATAL_FOR_TX = frozenset(
     {NodeErrorKind.INSUFFICIENT_FUNDS, NodeErrorKind.INTRINSIC_GAS, NodeErrorKind.GAS_LIMIT}
@@ -89,6 +92,8 @@ class Watchdog:
             for cid in [c for c in table if c not in live]:
                 del table[cid]
         suspects: list[Transaction] = []
+        # The lowest nonce holds up every later one: it is looked at sooner.
+        first = min((tx.nonce for tx in pending if tx.nonce is not None), default=None)
         for tx in pending:
             cid = str(tx.client_id)
             if cid in self._busy:
@@ -102,7 +107,8 @@ class Watchdog:
                 self._spawn(tx, self._bump(tx))
             elif (
                 cid in self._parked  # a parked one is looked at again on the next turn
-                or now - self._checked.get(cid, since[0]) >= self.policy.rebroadcast_after
+                or now - self._checked.get(cid, since[0])
+                >= self.policy.rebroadcast_after * (HEAD_LOOK if tx.nonce == first else 1)
             ):
                 self._checked[cid] = now
                 suspects.append(tx)
