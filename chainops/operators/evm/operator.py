@@ -383,15 +383,7 @@ class EvmOperator(ChainOperator):
         # Asked now, read last: the balance shares one batch with the code lookup, and the
         # fee market is fetched meanwhile (a burst of sends waits one round trip, not three).
         balance = self.preflight.balance_soon()
-        pricing = asyncio.ensure_future(
-            self.fees.estimate(
-                req.priority,
-                max_fee_per_gas=req.max_fee_per_gas,
-                max_priority_fee_per_gas=req.max_priority_fee_per_gas,
-                gas_price=req.gas_price,
-                head=self.monitor.head,
-            )
-        )
+        self.fees.prefetch(self.monitor.head)
         try:
             if await self.preflight.plain_transfer(req):
                 # Value to an account without code runs no code: exactly 21000 gas, no revert.
@@ -402,11 +394,16 @@ class EvmOperator(ChainOperator):
                     gas_limit = min(
                         estimate * self.config.gas_headroom_bps // 10_000, self._block_gas_limit
                     )
-            fees = await pricing
+            fees = await self.fees.estimate(
+                req.priority,
+                max_fee_per_gas=req.max_fee_per_gas,
+                max_priority_fee_per_gas=req.max_priority_fee_per_gas,
+                gas_price=req.gas_price,
+                head=self.monitor.head,
+            )
             await self.preflight.check_funds(wei, gas_limit, fees, balance)
         finally:
             _settle(balance)
-            _settle(pricing)
         if req.abi is not None and req.to is not None:
             self.preflight.remember_abi(str(req.to), req.abi)
         try:
@@ -496,7 +493,7 @@ class EvmOperator(ChainOperator):
 
 
 def _settle(read: asyncio.Future[Any]) -> None:
-    """Work nobody will await: cancelled, or its failure marked as seen (no log noise)."""
+    """A read nobody will await: cancelled, or its failure marked as seen (no log noise)."""
     if not read.done():
         read.cancel()
     elif not read.cancelled():
