@@ -53,6 +53,10 @@ _PENDING = (TxState.SIGNED, TxState.BROADCAST)
 # "Nonce too high" first gets a short retry: a lower nonce of ours may still be on its
 # way (another process sharing the account, a node that has not pooled it yet).
 GAP_RETRY_DELAYS = (0.05, 0.2, 0.5)
+# Sends admitted per loop turn. Each wave costs a nonce-block transaction and a group
+# commit, both FULL-sync fsyncs: 256 keeps a 1,000-transfer burst near 9 of them, while
+# the node still gets the first wave as the next ones are signed.
+WAVE = 256
 
 
 class SendPipeline:
@@ -95,7 +99,7 @@ class SendPipeline:
         self._sent_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.marks = DeferredMarks(commits)
-        self.waves = Waves()
+        self.waves = Waves(WAVE)
         self.ordered = NonceOrderedSends(self._hand_over)
 
     def _hand_over(self, raw: bytes) -> Awaitable[TxHash]:
