@@ -7,6 +7,7 @@ caller still returns only once its own write is durable.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,7 @@ class GroupCommitter:
     def __init__(self, journal: Journal, *, max_group: int = MAX_GROUP) -> None:
         self.journal = journal
         self._queue = TurnQueue(self._commit, max_group)
+        self._soon: list[Operation[Any]] = []  # save_soon writes not yet queued
         self.commits = 0
 
     async def save(self, operation: Operation[Any]) -> None:
@@ -38,10 +40,18 @@ class GroupCommitter:
         """Journal ``operation`` with the next group, without waiting for it.
 
         For state that ``restore()`` can rebuild from the chain (broadcast marks,
-        receipts): losing it in a crash costs a lookup, never a double send.
+        receipts): losing it in a crash costs a lookup, never a double send. Queued
+        at the start of the next turn: what this turn woke (the waiters of a thousand
+        receipts) runs before that commit does, and no awaited save waits behind it.
         """
-        future = self._queue.put(operation)
-        future.add_done_callback(_log_failure)
+        if not self._soon:
+            asyncio.get_running_loop().call_soon(self._queue_soon)
+        self._soon.append(operation)
+
+    def _queue_soon(self) -> None:
+        waiting, self._soon = self._soon, []
+        for operation in waiting:
+            self._queue.put(operation).add_done_callback(_log_failure)
 
     async def _commit(self, operations: Sequence[Operation[Any]]) -> list[None]:
         unique = {id(op): op for op in operations}  # the same object twice: write it once
@@ -50,6 +60,7 @@ class GroupCommitter:
         return [None] * len(operations)
 
     async def drain(self) -> None:
+        self._queue_soon()  # closing: the deferred writes go with this group
         await self._queue.drain()
 
 

@@ -36,13 +36,12 @@ class TurnQueue:
         self._items.append((item, future))
         if not self._scheduled:
             self._scheduled = True
-            loop.call_soon(self._spawn)
+            # A task's first step runs on the next turn, after what this turn still does:
+            # started here, not from a callback, the flush leaves one turn sooner.
+            task = loop.create_task(self._flush())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return future
-
-    def _spawn(self) -> None:
-        task = asyncio.ensure_future(self._flush())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _flush(self) -> None:
         self._scheduled = False

@@ -58,6 +58,11 @@ class AutoBatcher:
             answers += await self.rpc.batch(unique[start : start + self.max_batch])
         return [answers[slot] for slot in slots]
 
+    def call_soon(self, method: str, params: list[Any]) -> asyncio.Future[Any]:
+        """:meth:`call`, queued now: the read joins this turn's batch before its caller
+        awaits anything else."""
+        return self._reads.put((method, params))
+
     async def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several reads in the shared batch; failures come back as exception objects."""
         futures = [self._reads.put(call) for call in calls]
@@ -69,8 +74,15 @@ class AutoBatcher:
 
     async def send_raw(self, raw: bytes) -> TxHash:
         """Broadcast signed bytes, batched with the other sends of this loop turn."""
-        result: TxHash = await self._sends.put(raw)
+        result: TxHash = await self.send_raw_soon(raw)
         return result
+
+    def send_raw_soon(self, raw: bytes) -> asyncio.Future[TxHash]:
+        """Queue signed bytes for this turn's batch now; the future gives the hash.
+
+        Queued at the call, not when a coroutine first runs: no loop turn is lost.
+        """
+        return self._sends.put(raw)
 
     async def drain(self) -> None:
         """Wait for the flushes already under way."""

@@ -333,6 +333,18 @@ class FeeOracle:
         # shield: one caller cancelled must not cancel the fetch the others wait for
         return await asyncio.shield(fetch)
 
+    def prefetch(self, head: int | None = None) -> None:
+        """Start the fee market fetch for ``head`` now, unless cached or under way.
+
+        A burst of sends asks for it while other reads of theirs are in flight; their
+        :meth:`estimate` calls then share this one fetch (one task, not one per send).
+        """
+        if self._legacy or head is None or self._cached(head) is not None:
+            return
+        if head not in self._fetches:
+            fetch = self._fetches[head] = asyncio.ensure_future(self._fetch(head))
+            fetch.add_done_callback(lambda done: self._fetched(head, done))
+
     async def _fetch(self, head: int | None) -> FeeSnapshot:
         reply = await self._rpc(
             "eth_feeHistory", [hex(self.policy.history_blocks), "latest", _PERCENTILES]

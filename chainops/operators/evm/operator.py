@@ -24,6 +24,7 @@ The send path, in order, and why nothing is ever sent twice or lost:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable
@@ -379,23 +380,30 @@ class EvmOperator(ChainOperator):
             raise ValidationError(
                 f"gas limit {gas_limit} exceeds the block gas limit {self._block_gas_limit}"
             )
-        if await self.preflight.plain_transfer(req):
-            # Value to an account without code runs no code: exactly 21000 gas, no revert.
-            gas_limit = gas_limit or PLAIN_TRANSFER_GAS
-        else:
-            estimate = await self.preflight.estimate(req)  # the simulation: a revert stops here
-            if gas_limit is None:
-                gas_limit = min(
-                    estimate * self.config.gas_headroom_bps // 10_000, self._block_gas_limit
-                )
-        fees = await self.fees.estimate(
-            req.priority,
-            max_fee_per_gas=req.max_fee_per_gas,
-            max_priority_fee_per_gas=req.max_priority_fee_per_gas,
-            gas_price=req.gas_price,
-            head=self.monitor.head,
-        )
-        await self.preflight.check_funds(wei, gas_limit, fees)
+        # Asked now, read last: the balance shares one batch with the code lookup, and the
+        # fee market is fetched meanwhile (a burst of sends waits one round trip, not three).
+        balance = self.preflight.balance_soon()
+        self.fees.prefetch(self.monitor.head)
+        try:
+            if await self.preflight.plain_transfer(req):
+                # Value to an account without code runs no code: exactly 21000 gas, no revert.
+                gas_limit = gas_limit or PLAIN_TRANSFER_GAS
+            else:
+                estimate = await self.preflight.estimate(req)  # the simulation: a revert stops here
+                if gas_limit is None:
+                    gas_limit = min(
+                        estimate * self.config.gas_headroom_bps // 10_000, self._block_gas_limit
+                    )
+            fees = await self.fees.estimate(
+                req.priority,
+                max_fee_per_gas=req.max_fee_per_gas,
+                max_priority_fee_per_gas=req.max_priority_fee_per_gas,
+                gas_price=req.gas_price,
+                head=self.monitor.head,
+            )
+            await self.preflight.check_funds(wei, gas_limit, fees, balance)
+        finally:
+            _settle(balance)
         if req.abi is not None and req.to is not None:
             self.preflight.remember_abi(str(req.to), req.abi)
         try:
@@ -482,3 +490,11 @@ class EvmOperator(ChainOperator):
         cid = str(tx.client_id)
         self.watchdog.forget(cid)
         self.replacer.forget(cid)
+
+
+def _settle(read: asyncio.Future[Any]) -> None:
+    """A read nobody will await: cancelled, or its failure marked as seen (no log noise)."""
+    if not read.done():
+        read.cancel()
+    elif not read.cancelled():
+        read.exception()

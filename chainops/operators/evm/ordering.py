@@ -27,6 +27,7 @@ class NonceOrderedSends:
         self._expected: set[int] = set()  # reserved, first broadcast not yet answered
         self._ready: dict[int, tuple[bytes, asyncio.Future[TxHash]]] = {}
         self._flushing = False
+        self._kick_planned = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -43,7 +44,7 @@ class NonceOrderedSends:
         if nonce in self._ready:
             return  # its sender stopped waiting (cancelled): the bytes still go, in order
         self._expected.discard(nonce)
-        self._kick()
+        self._kick_soon()
 
     async def send(self, nonce: int, raw: bytes) -> TxHash:
         """Broadcast ``raw`` (at ``nonce``) once no lower expected nonce is unsent."""
@@ -51,7 +52,7 @@ class NonceOrderedSends:
             return await self._send_raw(raw)
         future: asyncio.Future[TxHash] = asyncio.get_running_loop().create_future()
         self._ready[nonce] = (raw, future)
-        self._kick()
+        self._kick_soon()
         return await future
 
     def _runnable(self) -> list[int]:
@@ -63,32 +64,36 @@ class NonceOrderedSends:
             out.append(nonce)
         return out
 
+    def _kick_soon(self) -> None:
+        # At the end of this turn: the sends that become ready in it leave together.
+        if not self._kick_planned:
+            self._kick_planned = True
+            asyncio.get_running_loop().call_soon(self._kick)
+
     def _kick(self) -> None:
-        if self._flushing or not self._runnable():
+        """Hand the runnable broadcasts over now, lowest first, if no batch is under way."""
+        self._kick_planned = False
+        if self._flushing:
+            return
+        run = self._runnable()
+        if not run:
             return
         self._flushing = True
-        task = asyncio.ensure_future(self._flush())
+        items = [(nonce, *self._ready.pop(nonce)) for nonce in run]
+        # Handed over in nonce order within this turn (one batch, lowest first), not from a
+        # task started later: the node hears of them a loop turn sooner.
+        sends = [self._send_raw(raw) for _, raw, _ in items]
+        task = asyncio.ensure_future(self._settle(items, sends))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _flush(self) -> None:
-        items: list[tuple[int, bytes, asyncio.Future[TxHash]]] = []
+    async def _settle(
+        self,
+        items: list[tuple[int, bytes, asyncio.Future[TxHash]]],
+        sends: list[Awaitable[TxHash]],
+    ) -> None:
         try:
-            while run := self._runnable():
-                items = [(nonce, *self._ready.pop(nonce)) for nonce in run]
-                # Started in nonce order within one loop turn: one batch, lowest first.
-                results = await asyncio.gather(
-                    *(self._send_raw(raw) for _, raw, _ in items), return_exceptions=True
-                )
-                for (nonce, _, future), result in zip(items, results, strict=True):
-                    self._expected.discard(nonce)
-                    if future.done():
-                        continue
-                    if isinstance(result, BaseException):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
-                items = []
+            results = await asyncio.gather(*sends, return_exceptions=True)
         except BaseException as exc:
             # cancelled (closing): every held caller learns it; nothing is left waiting
             held = [(n, raw, f) for n, (raw, f) in self._ready.items()]
@@ -104,6 +109,14 @@ class NonceOrderedSends:
             raise
         finally:
             self._flushing = False
+        for (nonce, _, future), result in zip(items, results, strict=True):
+            self._expected.discard(nonce)
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
         self._kick()
 
     async def drain(self) -> None:

@@ -8,6 +8,8 @@ and the replay of a reverted transaction at its block to read its reason.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from chainops.core.assets import Asset
@@ -80,12 +82,26 @@ class Preflight:
             return True
         return False
 
-    async def check_funds(self, wei: int, gas: int, fees: FeeParams) -> None:
-        """Value + gas limit x fee cap must be covered by the pending balance."""
+    def balance_soon(self) -> asyncio.Future[Any]:
+        """The pending balance, asked now: it shares a batch with the reads that follow."""
+        params: list[Any] = [self.owner, "pending"]
+        soon = getattr(self.rpc, "call_soon", None)
+        if soon is not None:
+            future: asyncio.Future[Any] = soon("eth_getBalance", params)
+            return future
+        return asyncio.ensure_future(self.rpc.call("eth_getBalance", params))
+
+    async def check_funds(
+        self, wei: int, gas: int, fees: FeeParams, balance: Awaitable[Any] | None = None
+    ) -> None:
+        """Value + gas limit x fee cap must be covered by the pending balance
+        (``balance``: that read, asked earlier with :meth:`balance_soon`)."""
         price = fees.max_fee_per_gas if fees.is_eip1559 else fees.gas_price
         assert price is not None
         need = wei + gas * price
-        have = int(await self.rpc.call("eth_getBalance", [self.owner, "pending"]), 16)
+        if balance is None:
+            balance = self.rpc.call("eth_getBalance", [self.owner, "pending"])
+        have = int(await balance, 16)
         if have < need:
             raise InsufficientFunds(
                 f"{self.owner} has {self.native.from_raw(have)} {self.native.symbol}, needs up "

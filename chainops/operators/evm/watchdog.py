@@ -7,11 +7,16 @@ monitor loop never waits on them:
 - past its deadline and not yet cancelled: cancel it;
 - pending for ``bump_after_blocks`` blocks or ``bump_after_seconds``: speed it up,
   up to ``max_bumps`` times; a fee ceiling stops the bumping and tells the waiters;
-- unseen for ``rebroadcast_after`` seconds: one batched look at the chain. A
+- unseen for ``rebroadcast_after`` seconds (a quarter of it for the lowest nonce,
+  which holds up all the others): one batched look at the chain. A
   receipt for any attempt -> the monitor records it. The account's nonce count
   already past ours and no receipt of ours -> another transaction took the nonce:
   REPLACED, and the allocator resyncs. Missing from the pool -> dropped: the
-  latest attempt's same bytes are sent again.
+  latest attempt's same bytes are sent again. Queued by the node (``txpool_inspect``)
+  at exactly the account's nonce count, on two looks a monitor turn apart -> stuck
+  behind a predecessor the node forgot (Anvil can park a transaction that arrives
+  while it mines the one before, and never looks at it again): a speed-up, which
+  the node validates afresh.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from chainops.operators.evm.replacements import BumpCapReached
 
 log = logging.getLogger("chainops.evm.watchdog")
 
+# The share of ``rebroadcast_after`` after which the lowest pending nonce is looked at.
+HEAD_LOOK = 0.25
 # Node answers that no re-send of the same bytes can change.
 FATAL_FOR_TX = frozenset(
     {NodeErrorKind.INSUFFICIENT_FUNDS, NodeErrorKind.INTRINSIC_GAS, NodeErrorKind.GAS_LIMIT}
@@ -72,6 +79,7 @@ class Watchdog:
         self._checked: dict[str, float] = {}
         self._capped: set[str] = set()
         self._suspects: set[str] = set()  # nonce consumed, none of our receipts: look again
+        self._parked: set[str] = set()  # held by the node but not executable: look again
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -84,6 +92,8 @@ class Watchdog:
             for cid in [c for c in table if c not in live]:
                 del table[cid]
         suspects: list[Transaction] = []
+        # The lowest nonce holds up every later one: it is looked at sooner.
+        first = min((tx.nonce for tx in pending if tx.nonce is not None), default=None)
         for tx in pending:
             cid = str(tx.client_id)
             if cid in self._busy:
@@ -95,7 +105,11 @@ class Watchdog:
             elif self._bump_due(tx, since, now, head):
                 self._since[cid] = (now, head)
                 self._spawn(tx, self._bump(tx))
-            elif now - self._checked.get(cid, since[0]) >= self.policy.rebroadcast_after:
+            elif (
+                cid in self._parked  # a parked one is looked at again on the next turn
+                or now - self._checked.get(cid, since[0])
+                >= self.policy.rebroadcast_after * (HEAD_LOOK if tx.nonce == first else 1)
+            ):
                 self._checked[cid] = now
                 suspects.append(tx)
         if suspects:
@@ -108,6 +122,7 @@ class Watchdog:
         self._checked.pop(client_id, None)
         self._capped.discard(client_id)
         self._suspects.discard(client_id)
+        self._parked.discard(client_id)
 
     def _bump_due(self, tx: Transaction, since: tuple[float, int], now: float, head: int) -> bool:
         config = self.policy
@@ -154,8 +169,11 @@ class Watchdog:
             log.info("deadline cancel of %s not sent: %s", tx.client_id, exc)
 
     async def _inspect(self, txs: list[Transaction]) -> None:
-        """One batch: the nonce count, each latest attempt in the pool, every receipt."""
-        calls: list[tuple[str, list[Any]]] = [("eth_getTransactionCount", [self.owner, "latest"])]
+        """One batch: the nonce counts, each latest attempt in the pool, every receipt."""
+        calls: list[tuple[str, list[Any]]] = [
+            ("eth_getTransactionCount", [self.owner, "latest"]),
+            ("eth_getTransactionCount", [self.owner, "pending"]),
+        ]
         for tx in txs:
             latest = tx.latest_attempt
             assert latest is not None
@@ -165,7 +183,9 @@ class Watchdog:
         if isinstance(results[0], Exception):
             return  # the node did not answer: look again next time
         count = int(results[0], 16)
-        cursor = 1
+        executable = None if isinstance(results[1], Exception) else int(results[1], 16)
+        cursor = 2
+        parked: list[Transaction] = []
         for tx in txs:
             pooled = results[cursor]
             receipts = results[cursor + 1 : cursor + 1 + len(tx.attempts)]
@@ -186,6 +206,33 @@ class Watchdog:
             elif pooled is None and tx.state in (TxState.SIGNED, TxState.BROADCAST):
                 self._suspects.discard(cid)
                 await self._rebroadcast(tx)
+            elif _maybe_parked(tx, pooled, count, executable):
+                parked.append(tx)
+            else:
+                self._parked.discard(cid)
+        if parked:
+            await self._unpark(parked)
+
+    async def _unpark(self, txs: list[Transaction]) -> None:
+        """Speed up those of ``txs`` the node queues (seen twice): their bytes never mine."""
+        try:
+            pool = await self.rpc.call("txpool_inspect", [])
+        except ChainopsError:
+            return  # no pool to look at: nothing proves the node parked them
+        queued = pool.get("queued") if isinstance(pool, dict) else None
+        mine: dict[str, Any] = next(
+            (v for k, v in (queued or {}).items() if str(k).lower() == self.owner.lower()), {}
+        )
+        for tx in txs:
+            cid = str(tx.client_id)
+            if str(tx.nonce) not in mine:
+                self._parked.discard(cid)
+            elif cid in self._parked:
+                self._parked.discard(cid)
+                log.warning("%s is parked by the node at nonce %s: sped up", cid, tx.nonce)
+                self._spawn(tx, self._bump(tx))
+            else:
+                self._parked.add(cid)
 
     async def _rebroadcast(self, tx: Transaction) -> None:
         latest = tx.latest_attempt
@@ -216,6 +263,17 @@ class Watchdog:
     async def drain(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _maybe_parked(tx: Transaction, pooled: Any, count: int, executable: int | None) -> bool:
+    """The node holds ``tx``, the chain is at its nonce, and the pending count leaves it out."""
+    return (
+        isinstance(pooled, dict)
+        and tx.state is TxState.BROADCAST
+        and tx.nonce == count
+        and executable is not None
+        and executable <= count
+    )
 
 
 def _has(tx: Transaction, kind: AttemptKind) -> bool:
