@@ -387,7 +387,8 @@ async def test_17_rpc_faults_reads_retry_sends_stay_idempotent(devnet_fresh: Wor
 async def test_18_back_pressure_and_graceful_close(devnet_fresh: World) -> None:
     world = devnet_fresh
     peak = 0
-    evm = make(world, max_in_flight=4)
+    # close waits for what is in flight: room for a loaded host (or a parked transaction)
+    evm = make(world, max_in_flight=4, close_timeout=15.0)
     async with evm:
 
         async def one() -> Any:
