@@ -14,6 +14,17 @@ from typing import Any
 _Pending = tuple[Any, "asyncio.Future[Any]"]
 
 
+def settle(future: asyncio.Future[Any], result: Any) -> None:
+    """Hand a waiting caller its result (raised there if it is an exception);
+    a caller that gave up (cancelled) is skipped."""
+    if future.done():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+
+
 class TurnQueue:
     """Items put during one event-loop turn, flushed together by one batch call.
 
@@ -63,12 +74,7 @@ class TurnQueue:
                         chunk
                     )
             for future, result in zip(futures, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+                settle(future, result)
 
     async def drain(self) -> None:
         """Return once everything queued so far is flushed (also what waits for its turn)."""

@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from chainops.operators.turnqueue import settle
 from chainops.queues.errors import QueueUnavailable
 from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
 
@@ -63,12 +64,7 @@ class RedisTransport(Transport):
             except Exception as exc:  # each caller gets it; the flusher goes on
                 results = [exc] * len(batch)
             for (*_, future), result in zip(batch, results, strict=True):
-                if future.done():  # the caller gave up (cancelled)
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(None)
+                settle(future, result if isinstance(result, BaseException) else None)
 
     async def publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
         """One pipelined round trip for the whole batch (in order, not a transaction)."""

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from chainops.core.ids import TxHash
+from chainops.operators.turnqueue import settle
 
 SendRaw = Callable[[bytes], Awaitable[TxHash]]
 
@@ -111,12 +112,7 @@ class NonceOrderedSends:
             self._flushing = False
         for (nonce, _, future), result in zip(items, results, strict=True):
             self._expected.discard(nonce)
-            if future.done():
-                continue
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            settle(future, result)
         self._kick()
 
     async def drain(self) -> None:
