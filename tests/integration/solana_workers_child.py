@@ -16,12 +16,12 @@ import contextlib
 import logging
 import os
 import sys
-import time
 from decimal import Decimal
 
+from worker_process import unsettled
+
 from chainops.core.errors import ChainopsError, LeaseLost
-from chainops.core.journal import Journal
-from chainops.core.transaction import Transaction, TxState
+from chainops.core.transaction import TxState
 from chainops.operators.solana import SolanaOperator
 
 BATCH = 10  # transfers in flight per worker at a time
@@ -31,21 +31,6 @@ FAILED = {TxState.REJECTED, TxState.EXPIRED, TxState.REVERTED}
 
 def lamports(worker: int, i: int) -> int:
     return 1_000_000 + worker * 10_000 + i
-
-
-async def todo_after_restore(journal: Journal, owner: str, worker: int, count: int) -> list[int]:
-    """The transfers of this worker neither landed nor failed-for-good, once each is settled."""
-    deadline = time.monotonic() + 60
-    while True:
-        states: dict[int, set[TxState]] = {}
-        for op in journal.list_operations(kind="transaction", owner=owner):
-            if isinstance(op, Transaction) and op.value:
-                states.setdefault(int(op.value), set()).add(op.state)
-        mine = [states.get(lamports(worker, i), set()) for i in range(count)]
-        if all(not s or s & LANDED or s <= FAILED for s in mine):
-            return [i for i, s in enumerate(mine) if not s & LANDED]
-        assert time.monotonic() < deadline, "journalled transfers never settled"
-        await asyncio.sleep(0.1)
 
 
 async def main(
@@ -64,7 +49,10 @@ async def main(
         for tx in sol.restored:
             with contextlib.suppress(ChainopsError):  # a failed one is sent again below
                 await tx.wait(timeout=60)
-        todo = await todo_after_restore(sol.journal, sol.owner, worker, count)
+        values = [lamports(worker, i) for i in range(count)]
+        todo = await unsettled(
+            sol.journal, sol.owner, values, done=LANDED, failed=FAILED, timeout=60
+        )
         print("READY", len(todo), flush=True)
         await asyncio.to_thread(sys.stdin.readline)
 

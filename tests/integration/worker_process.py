@@ -8,13 +8,18 @@ holds must not block on it.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import IO
+
+from chainops.core.journal import Journal
+from chainops.core.transaction import Transaction, TxState
 
 
 class WorkerProcess:
@@ -90,3 +95,27 @@ def start_all(workers: list[WorkerProcess]) -> None:
 def taken_over(workers: Iterable[WorkerProcess]) -> int:
     """What the workers took over from dead ones, as their DONE lines say."""
     return sum(int(w.done_words[1]) for w in workers)
+
+
+async def unsettled(
+    journal: Journal,
+    owner: str,
+    values: Sequence[int],
+    *,
+    done: Collection[TxState],
+    failed: Collection[TxState],
+    timeout: float,
+) -> list[int]:
+    """In a restarted child: the indexes of ``values`` (one transfer each) still to send,
+    once every journalled transfer is settled (done, or failed for good)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states: dict[int, set[TxState]] = {}
+        for op in journal.list_operations(kind="transaction", owner=owner):
+            if isinstance(op, Transaction) and op.value:
+                states.setdefault(int(op.value), set()).add(op.state)
+        mine = [states.get(value, set()) for value in values]
+        if all(not s or s & set(done) or s <= set(failed) for s in mine):
+            return [i for i, s in enumerate(mine) if not s & set(done)]
+        assert time.monotonic() < deadline, "journalled transfers never settled"
+        await asyncio.sleep(0.1)

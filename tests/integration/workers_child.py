@@ -16,13 +16,13 @@ import contextlib
 import logging
 import os
 import sys
-import time
 from decimal import Decimal
+
+from worker_process import unsettled
 
 import chainops.operators.evm  # noqa: F401  (registers the EVM operator)
 from chainops.core.errors import ChainopsError, LeaseLost
-from chainops.core.journal import Journal
-from chainops.core.transaction import Transaction, TxState
+from chainops.core.transaction import TxState
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator
 from chainops.operators.evm.nonce_leases import LeasedNonceAllocator
@@ -36,21 +36,6 @@ def value_wei(worker: int, i: int) -> int:
 
 FAILED = {TxState.REJECTED, TxState.REPLACED, TxState.DROPPED, TxState.EXPIRED}
 MINED = {TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED}
-
-
-async def todo_after_restore(journal: Journal, owner: str, worker: int, count: int) -> list[int]:
-    """The transfers of this worker neither mined nor failed-for-good, once each is settled."""
-    deadline = time.monotonic() + 90
-    while True:
-        states: dict[int, set[TxState]] = {}
-        for op in journal.list_operations(kind="transaction", owner=owner):
-            if isinstance(op, Transaction) and op.value:
-                states.setdefault(int(op.value), set()).add(op.state)
-        mine = [states.get(value_wei(worker, i), set()) for i in range(count)]
-        if all(not s or s & MINED or s <= FAILED for s in mine):
-            return [i for i, s in enumerate(mine) if not s & MINED]
-        assert time.monotonic() < deadline, "journalled transfers never settled"
-        await asyncio.sleep(0.2)
 
 
 async def main(
@@ -70,7 +55,10 @@ async def main(
         for tx in evm.restored:
             with contextlib.suppress(ChainopsError):  # a failed one is sent again below
                 await tx.wait(timeout=120)
-        todo = await todo_after_restore(evm.journal, evm.owner, worker, count)
+        values = [value_wei(worker, i) for i in range(count)]
+        todo = await unsettled(
+            evm.journal, evm.owner, values, done=MINED, failed=FAILED, timeout=90
+        )
         print("READY", len(todo), flush=True)
         await asyncio.to_thread(sys.stdin.readline)
 
