@@ -28,10 +28,11 @@ async def main(rpc_url: str, key: str, journal: str, to: str, mode: str) -> None
     async with evm:
         if mode == "before-broadcast":
 
-            async def crash(raw: bytes) -> None:
+            def crash(raw: bytes) -> None:
                 die()
 
-            evm.batcher.send_raw = crash  # type: ignore[method-assign,assignment]
+            # every broadcast is queued here (send_raw too): the node never hears of it
+            evm.batcher.send_raw_soon = crash  # type: ignore[method-assign,assignment]
         tx = await evm.send(to=to, value=Decimal("0.25"))
         print("SENT", tx.client_id, tx.hash, flush=True)
         die()

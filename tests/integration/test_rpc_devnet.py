@@ -154,7 +154,14 @@ async def test_send_raw_batch_of_50_all_mined(rpc: JsonRpcClient, devnet: World)
     start, max_fee = await sender.nonce(), await sender.max_fee()
     raws = [sender.sign(start + i, max_fee, value=i + 1) for i in range(50)]
     before = rpc.stats.requests
-    hashes = await rpc.send_raw_batch(raws)
+    # Anvil serves a batch's items concurrently; with automine on, one that arrives while
+    # the block before is being mined can be parked for good. Pooled first, mined at once.
+    devnet.anvil.set_mining("manual")
+    try:
+        hashes = await rpc.send_raw_batch(raws)
+        devnet.anvil.mine(1)
+    finally:
+        devnet.anvil.set_mining("auto")
     assert rpc.stats.requests - before == 1
     assert hashes == [TxHash(keccak(raw)) for raw in raws]
     receipts = await wait_receipts(rpc, [str(h) for h in hashes])
