@@ -10,6 +10,7 @@ around these two doubles.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -104,6 +105,12 @@ class FakeNode:
 
     async def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         return [self._answer(method, params) for method, params in calls]
+
+    def call_soon(self, method: str, params: list[Any]) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(self.call(method, params))
+
+    def send_raw_soon(self, raw: bytes) -> asyncio.Future[TxHash]:
+        return asyncio.ensure_future(self.send_raw(raw))
 
     async def send_raw(self, raw: bytes) -> TxHash:
         self.calls.append("eth_sendRawTransaction")

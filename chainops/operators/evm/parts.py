@@ -8,6 +8,7 @@ objects with the same shape.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,6 +42,14 @@ class NodeRpc(Protocol):
     async def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]: ...
 
     async def send_raw(self, raw: bytes) -> TxHash: ...
+
+    def call_soon(self, method: str, params: list[Any]) -> asyncio.Future[Any]:
+        """:meth:`call`, queued at once: it joins this loop turn's batch."""
+        ...
+
+    def send_raw_soon(self, raw: bytes) -> asyncio.Future[TxHash]:
+        """:meth:`send_raw`, queued at once (a coroutine would wait a turn to start)."""
+        ...
 
 
 class LiveTransactions(Protocol):

@@ -21,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
 from chainops.core.bus import EventBus
 from chainops.core.errors import ChainopsError, NonceError, RpcTransientError, UnknownOutcome
-from chainops.core.ids import ClientIdGenerator, TxHash
+from chainops.core.ids import ClientIdGenerator
 from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.evm.marks import DeferredMarks
 from chainops.operators.evm.metrics import EvmMetrics
@@ -100,13 +100,8 @@ class SendPipeline:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.marks = DeferredMarks(commits)
         self.waves = Waves(WAVE)
-        self.ordered = NonceOrderedSends(self._hand_over)
-
-    def _hand_over(self, raw: bytes) -> Awaitable[TxHash]:
-        # Looked up per call: the node client can be swapped after construction. The
-        # batcher queues the bytes at once (a coroutine would wait a turn to start).
-        soon = getattr(self.rpc, "send_raw_soon", None)
-        return soon(raw) if soon is not None else self.rpc.send_raw(raw)
+        # looked up per call: the node client can be swapped after construction
+        self.ordered = NonceOrderedSends(lambda raw: self.rpc.send_raw_soon(raw))
 
     # -- reserve -> sign -> journal -> broadcast -----------------------------------------------
 

@@ -84,12 +84,7 @@ class Preflight:
 
     def balance_soon(self) -> asyncio.Future[Any]:
         """The pending balance, asked now: it shares a batch with the reads that follow."""
-        params: list[Any] = [self.owner, "pending"]
-        soon = getattr(self.rpc, "call_soon", None)
-        if soon is not None:
-            future: asyncio.Future[Any] = soon("eth_getBalance", params)
-            return future
-        return asyncio.ensure_future(self.rpc.call("eth_getBalance", params))
+        return self.rpc.call_soon("eth_getBalance", [self.owner, "pending"])
 
     async def check_funds(
         self, wei: int, gas: int, fees: FeeParams, balance: Awaitable[Any] | None = None
