@@ -82,3 +82,23 @@ async def test_a_cancelled_sender_still_sends_in_order() -> None:
     await ordered.send(0, b"\x00")
     await ordered.drain()
     assert wire.sent == [b"\x00", b"\x01"]  # journalled bytes are not dropped
+
+
+async def test_a_hand_over_refused_at_once_fails_its_callers_and_frees_the_later_ones() -> None:
+    """A client that raises before queueing (not from its future) blocks nothing after it."""
+    wire = Wire()
+    refused = [True]
+
+    def hand_over(raw: bytes) -> asyncio.Future[TxHash]:
+        if refused[0]:
+            refused[0] = False
+            raise RpcPermanentError("client closed")
+        return asyncio.ensure_future(wire.send_raw(raw))
+
+    ordered = NonceOrderedSends(hand_over)
+    ordered.expect(0)
+    with pytest.raises(RpcPermanentError, match="client closed"):
+        await asyncio.wait_for(ordered.send(0, b"\x00"), 2)
+    ordered.expect(1)
+    assert await asyncio.wait_for(ordered.send(1, b"\x01"), 2) == TxHash("0x" + "01".rjust(64, "0"))
+    assert wire.sent == [b"\x01"]

@@ -83,7 +83,15 @@ class NonceOrderedSends:
         items = [(nonce, *self._ready.pop(nonce)) for nonce in run]
         # Handed over in nonce order within this turn (one batch, lowest first), not from a
         # task started later: the node hears of them a loop turn sooner.
-        sends = [self._send_raw(raw) for _, raw, _ in items]
+        try:
+            sends = [self._send_raw(raw) for _, raw, _ in items]
+        except Exception as exc:  # refused before queueing: its callers learn why, later ones go
+            self._flushing = False
+            for nonce, _, future in items:
+                self._expected.discard(nonce)
+                settle(future, exc)
+            self._kick_soon()
+            return
         task = asyncio.ensure_future(self._settle(items, sends))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
