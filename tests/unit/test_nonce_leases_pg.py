@@ -22,6 +22,8 @@ from chainops.core.journal.leases import LeaseState
 
 psycopg = pytest.importorskip("psycopg", reason="pip install -e '.[postgres]'")
 
+from pg_sessions import Session, opener, sessions  # noqa: E402
+
 from chainops.core.journal.leases_pg import PostgresLeases  # noqa: E402
 from chainops.core.journal.postgres import SCHEMA_VERSION, PostgresJournal  # noqa: E402
 
@@ -34,32 +36,23 @@ def schema() -> Iterator[str]:
     yield from schema_fixture()
 
 
-class Worker:
+class Worker(Session):
     """One worker's session: a journal and its lease store."""
 
-    def __init__(self, schema: str, expiry: float = 30.0) -> None:
-        self.journal = PostgresJournal(pg_url(), schema=schema)
-        self.leases = PostgresLeases(self.journal, expiry=expiry)
+    @property
+    def leases(self) -> PostgresLeases:
+        return self.store
 
     def take(self, count: int, window: int = 16, floor: int = 0) -> list[int]:
         return self.leases.take(CHAIN, ADDR, KEY, floor, count, window)
 
-    def close(self) -> None:
-        self.journal.close()
-
 
 @pytest.fixture
 def workers(schema: str) -> Iterator[list[Worker]]:
-    made: list[Worker] = []
-    yield made
-    for w in made:
-        w.close()
+    yield from sessions()
 
 
-def spawn(workers: list[Worker], schema: str, expiry: float = 30.0) -> Worker:
-    w = Worker(schema, expiry)
-    workers.append(w)
-    return w
+spawn = opener(Worker)
 
 
 def test_fresh_nonces_are_contiguous_and_never_shared(schema: str, workers: list[Worker]) -> None:

@@ -13,14 +13,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from pg_helpers import pg_url, schema_fixture, until
+from pg_helpers import schema_fixture, until
 
 from chainops.core.journal.leases import LeaseState, TakenClaim
 
 psycopg = pytest.importorskip("psycopg", reason="pip install -e '.[postgres]'")
 
+from pg_sessions import Session, opener, sessions  # noqa: E402
+
 from chainops.core.journal.leases_pg import PostgresLeases  # noqa: E402
-from chainops.core.journal.postgres import PostgresJournal  # noqa: E402
 
 SCOPE = "solana-local:Acc1111111111111111111111111111111111111111"
 OTHER = "solana-local:Acc2222222222222222222222222222222222222222"
@@ -31,27 +32,18 @@ def schema() -> Iterator[str]:
     yield from schema_fixture()
 
 
-class Worker:
-    def __init__(self, schema: str, expiry: float = 30.0) -> None:
-        self.journal = PostgresJournal(pg_url(), schema=schema)
-        self.claims = PostgresLeases(self.journal, expiry=expiry)
-
-    def close(self) -> None:
-        self.journal.close()
+class Worker(Session):
+    @property
+    def claims(self) -> PostgresLeases:
+        return self.store
 
 
 @pytest.fixture
 def workers(schema: str) -> Iterator[list[Worker]]:
-    made: list[Worker] = []
-    yield made
-    for w in made:
-        w.close()
+    yield from sessions()
 
 
-def spawn(workers: list[Worker], schema: str, expiry: float = 30.0) -> Worker:
-    w = Worker(schema, expiry)
-    workers.append(w)
-    return w
+spawn = opener(Worker)
 
 
 def test_a_claim_is_one_holders_until_released(workers: list[Worker], schema: str) -> None:
