@@ -108,14 +108,17 @@ class SendPipeline:
     async def prepare(self, req: TxRequest, wei: int, gas: int, fees: FeeParams) -> Transaction:
         """Reserve a nonce, then sign and journal at it; the nonce goes back on failure."""
         await self.waves.admit()
-        nonce = await self.nonces.reserve()
-        self.ordered.expect(nonce)
         try:
-            return await self.sign_and_journal(req, wei, gas, nonce, fees)
-        except BaseException:
-            self.ordered.forget(nonce)
-            await self.nonces.release(nonce)
-            raise
+            nonce = await self.nonces.reserve()
+            self.ordered.expect(nonce)
+            try:
+                return await self.sign_and_journal(req, wei, gas, nonce, fees)
+            except BaseException:
+                self.ordered.forget(nonce)
+                await self.nonces.release(nonce)
+                raise
+        finally:
+            self.waves.leave()  # journalled (or failed): the next wave may sign
 
     async def launch(self, tx: Transaction) -> None:
         """Track a journalled transaction and broadcast its first attempt."""

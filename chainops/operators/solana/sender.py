@@ -130,6 +130,38 @@ class SolanaSender:
             raise ValidationError("compute_unit_limit out of range")
         # In waves: a burst's blockhash must not age by the whole burst before its send.
         await self.waves.admit()
+        try:
+            tx, attempt = await self._sign_and_journal(
+                instructions,
+                to=to,
+                value=value,
+                signers=signers,
+                compute_unit_price=compute_unit_price,
+                compute_unit_limit=compute_unit_limit,
+                simulate=simulate,
+            )
+        finally:
+            self.waves.leave()  # journalled (or failed): the next wave may sign
+        claims = self.claims
+        if claims is not None:
+            await claims.confirm(tx)  # taken over meanwhile: REJECTED, unsent, raises
+        self._bind(tx)
+        self._live().track(tx)
+        await self.broadcast(tx, attempt)
+        return tx
+
+    async def _sign_and_journal(
+        self,
+        instructions: Sequence[Instruction],
+        *,
+        to: str | SolanaPubkey | None,
+        value: int,
+        signers: Sequence[SolanaSigner],
+        compute_unit_price: int | None,
+        compute_unit_limit: int | None,
+        simulate: bool,
+    ) -> tuple[Transaction, TxAttempt]:
+        """Price, simulate and sign once, then journal: durable before it returns."""
         client_id = self.ids.next()
         body = list(instructions)
         if self.policy.memo:
@@ -203,12 +235,7 @@ class SolanaSender:
             if claims is not None:
                 claims.release_soon(str(client_id))
             raise
-        if claims is not None:
-            await claims.confirm(tx)  # taken over meanwhile: REJECTED, unsent, raises
-        self._bind(tx)
-        self._live().track(tx)
-        await self.broadcast(tx, attempt)
-        return tx
+        return tx, attempt
 
     async def broadcast(self, tx: Transaction, attempt: TxAttempt) -> None:
         """Hand the journalled bytes over; any failure is retried by the re-send schedule."""
