@@ -11,9 +11,8 @@ the cluster's, not the operator's, so each round runs on a fresh ``LocalChain`` 
 to the same transport (the old one released first), and only the operator's memory
 accumulates. The blockhash is therefore never shared across rounds (``blockhash_ttl=0``).
 
-CHAINOPS_BENCH_MEM_N sets N (a multiple of 1,000). The default is 50,000 to keep the
-run near a minute and a half on a 2-core machine; CHAINOPS_BENCH_MEM_N=100000 measures
-the full figure (about three minutes).
+CHAINOPS_BENCH_MEM_N sets N (a multiple of 1,000). The default is 100,000, the figure
+the target is set for (about a minute on a quiet 2-core machine, three on a busy one).
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from bench.harness import Result
 from chainops.devnet.solana import LiteSvmTransport, LocalChain
 from chainops.operators.solana import SolanaConfiguration, SolanaOperator, SolanaSigner
 
-N = int(os.environ.get("CHAINOPS_BENCH_MEM_N", "50000"))
+N = int(os.environ.get("CHAINOPS_BENCH_MEM_N", "100000"))
 ROUND = 1_000
 # 50 ms slots: a blockhash lives 7.5 s, far longer than a round of 1,000 transfers.
 SLOT_TIME = 0.05

@@ -6,6 +6,7 @@ Both stores; the PostgreSQL cases skip without a server (``CHAINOPS_TEST_POSTGRE
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -259,6 +260,30 @@ class TestIncremental:
             order.apply(OrderUpdate(state=OrderState.CANCELED))
             second.save(order)
             assert first.load("o1") == order
+
+    def test_an_operation_let_go_of_leaves_the_journals_memory(self, stores: Any) -> None:
+        """A live (not final) operation nobody holds any more is forgotten by the journal
+        that wrote it: a long-running operator's CONFIRMED transfers do not accumulate."""
+        with stores() as (journal, _):
+            written: dict[str, Any] = journal._written  # type: ignore[attr-defined]
+            kept = make_order("kept")
+            others = [make_order(f"o{i}") for i in range(50)]
+            journal.save_many([kept, *others])
+            assert len(written) == 51
+            del others
+            gc.collect()
+            assert list(written) == ["kept"]
+            kept.transition(OrderState.OPEN)
+            journal.save(kept)  # still appended onto: its entry is the one it wrote
+            assert list(written) == ["kept"]
+            again = journal.load("o7")
+            assert again is not None
+            again.transition(OrderState.OPEN)
+            journal.save(again)  # a fresh copy of a forgotten one: rewritten whole
+            assert journal.load("o7") == again and journal.load("kept") == kept
+            del again
+            gc.collect()
+            assert list(written) == ["kept"]
 
     def test_rolled_back_save_is_rewritten_next_time(self, tmp_path: Path) -> None:
         with SqliteJournal(tmp_path / "j.sqlite") as journal:

@@ -405,14 +405,30 @@ class RowWriter:
                 raise JournalError(f"{row[0]}: attempt {row[1]} is journalled with another hash")
 
     def remember(self, written: Written, operation: Operation[Any]) -> None:
-        """Note the copy just written (a final operation is forgotten)."""
+        """Note the copy just written (a final operation is forgotten, and so is one
+        nobody holds any more: a CONFIRMED transfer its operator let go of)."""
         client_id = str(operation.client_id)
         if operation.is_terminal:
             written.pop(client_id, None)  # nothing more will be appended
             return
-        ref = weakref.ref(operation)
+        mine = written.get(client_id)
+        if mine is not None and mine[0]() is operation:
+            ref = mine[0]
+        else:
+            ref = weakref.ref(operation, _forgetter(written, client_id))
         venue_id = indexed_venue_id(operation)
         written[client_id] = (ref, len(operation._history), venue_id, self._flag(False))
+
+
+def _forgetter(written: Written, client_id: str) -> Callable[[Any], None]:
+    """Drops ``client_id``'s entry once the object it was written from is gone."""
+
+    def forget(ref: Any) -> None:
+        mine = written.get(client_id)
+        if mine is not None and mine[0] is ref:
+            del written[client_id]
+
+    return forget
 
 
 def text_time(value: int) -> str:
