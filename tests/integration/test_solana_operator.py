@@ -279,6 +279,10 @@ async def test_crash_after_journal_before_send_restore_completes_once(
     assert lamports(cluster.chain, to) == 750_000_000  # exactly once
     final = SqliteJournal(journal).load(str(stored[0].client_id))
     assert isinstance(final, Transaction) and final.state in (TxState.CONFIRMED, TxState.FINALIZED)
+    # A dead process's sockets go with it; this one lives on: close what it still holds.
+    if doomed.subscriber is not None:
+        await doomed.subscriber.close()
+    await doomed.transport.close()
 
 
 async def test_connect_is_a_started_operator_closed_on_exit(cluster: Cluster) -> None:
