@@ -2,7 +2,8 @@
 
 Commands that need them do the same on first use; running it up front (or in a CI
 step) keeps that download out of the first devnet start. Re-running is cheap: what
-is installed and verified is kept, an interrupted run is completed.
+is installed and verified is kept, an interrupted run is completed. ``--nodes`` also
+has npm install Hardhat Network and Ganache (opt-in: they are large).
 """
 
 from __future__ import annotations
@@ -13,15 +14,26 @@ import sys
 import time
 from typing import Any
 
+import typer
+
 from chainops.cli.options import Venue, command
 from chainops.cli.runtime import Runtime
 from chainops.cli.runtime import out as console
 
 
 @command(None, "setup", venue=Venue.NONE)
-def setup(*, rt: Runtime) -> None:
+def setup(
+    *,
+    rt: Runtime,
+    nodes: bool = typer.Option(
+        False,
+        "--nodes",
+        help="also install Hardhat Network and Ganache (npm, with their dependencies), "
+        "for the hardhat_node / ganache_node fixtures",
+    ),
+) -> None:
     """Install the pinned Anvil and Uniswap artifacts into the per-user tool cache."""
-    from chainops.devnet import toolcache, tools
+    from chainops.devnet import node_packages, toolcache, tools
 
     json_output = rt.as_json
     began = time.monotonic()
@@ -41,8 +53,9 @@ def setup(*, rt: Runtime) -> None:
         rows.append({"name": "anvil", "status": "CHAINOPS_ANVIL", "path": explicit})
     elif on_path is not None and not pinned_there:
         version = ".".join(map(str, tools.anvil_version(on_path) or ()))
-        rows.append({"name": "anvil", "version": version, "status": "on PATH",
-                     "path": str(on_path)})
+        rows.append(
+            {"name": "anvil", "version": version, "status": "on PATH", "path": str(on_path)}
+        )
     elif pins.anvil is None:
         raise toolcache.ToolSetupError(
             f"no pinned Anvil build for {toolcache.platform_key()}; install Foundry "
@@ -61,11 +74,27 @@ def setup(*, rt: Runtime) -> None:
                 "path": str(item.path),
             }
         )
+    if nodes:
+        for package in node_packages.install(
+            node_packages.NODE_PACKAGES, tools.nodes_dir(), progress=progress
+        ):
+            rows.append(
+                {
+                    "name": package.name,
+                    "version": package.version,
+                    "status": "installed" if package.fetched else "present",
+                    "path": str(package.path),
+                }
+            )
     downloaded = sum(item.downloaded for item in installed)
     seconds = round(time.monotonic() - began, 2)
     if json_output:
-        document = {"tools_dir": str(target), "downloaded_bytes": downloaded,
-                    "seconds": seconds, "packages": rows}
+        document = {
+            "tools_dir": str(target),
+            "downloaded_bytes": downloaded,
+            "seconds": seconds,
+            "packages": rows,
+        }
         print(json.dumps(document, indent=2), flush=True)
         return
     console.print(f"tool cache: [bold]{target}[/bold]", highlight=False)
@@ -82,4 +111,3 @@ def setup(*, rt: Runtime) -> None:
         f"[green]ready[/green]: fetched {downloaded / 1e6:.1f} MB in {seconds:.1f} s",
         highlight=False,
     )
-

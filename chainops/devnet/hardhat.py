@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chainops.devnet.node import LocalNode, MiningMode, NodeConfig
-from chainops.devnet.tools import find_node_runtime, find_npm_script, tools_dir
+from chainops.devnet.tools import find_node_runtime, find_npm_script
 
 _WEI_PER_ETH = 10**18
 
@@ -89,7 +89,8 @@ class Hardhat(LocalNode[HardhatConfig]):
         return {"HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"}
 
     def workdir(self) -> Path:
-        return tools_dir()
+        # The folder whose node_modules holds this hardhat (tools/, or setup's nodes folder).
+        return find_npm_script("hardhat", "internal/cli/cli.js").parents[4]
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)

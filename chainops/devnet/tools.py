@@ -102,8 +102,10 @@ def fetch_pending() -> bool:
     if toolcache.missing(tools_dir(), pins.artifacts):
         return True
     anvil_elsewhere = "CHAINOPS_ANVIL" in os.environ or anvil_on_path() is not None
-    return pins.anvil is not None and not anvil_elsewhere and not (
-        toolcache.is_installed(tools_dir(), pins.anvil)
+    return (
+        pins.anvil is not None
+        and not anvil_elsewhere
+        and not (toolcache.is_installed(tools_dir(), pins.anvil))
     )
 
 
@@ -182,15 +184,24 @@ def find_node_runtime() -> Path:
     )
 
 
+def nodes_dir() -> Path:
+    """Where ``chainops setup --nodes`` installs Hardhat and Ganache (npm's own tree)."""
+    return provisioning_dir() / "nodes"
+
+
 def find_npm_script(package: str, script: str) -> Path:
-    """A JavaScript entry point of an npm package installed under tools/."""
+    """A JavaScript entry point of an npm package installed under tools/ (or, for
+    Hardhat and Ganache, where ``chainops setup --nodes`` put them)."""
     path = node_modules() / package / script
-    if not path.is_file():
-        # Only Anvil and the Uniswap artifacts are provisioned; other nodes are opt-in.
-        hint = (
-            "run `make setup` in the checkout"
-            if _checkout_tools() is not None and "CHAINOPS_TOOLS_DIR" not in os.environ
-            else f"install it with `npm install --prefix {tools_dir()} {package}`"
-        )
-        raise ConfigurationError(f"{package} not found at {path}; {hint}")
-    return path
+    if path.is_file():
+        return path
+    installed = nodes_dir() / "node_modules" / package / script
+    if installed.is_file():
+        return installed
+    # Only Anvil and the Uniswap artifacts are provisioned on first use; other nodes are opt-in.
+    hint = (
+        "run `make setup` in the checkout"
+        if _checkout_tools() is not None and "CHAINOPS_TOOLS_DIR" not in os.environ
+        else "run `chainops setup --nodes` (Node.js 18+ with npm)"
+    )
+    raise ConfigurationError(f"{package} not found at {path}; {hint}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from chainops.devnet import toolcache, tools
+from chainops.devnet import node_packages, toolcache, tools
 from chainops.devnet.toolcache import (
     CacheNotWritable,
     IntegrityMismatch,
@@ -43,6 +43,11 @@ def test_the_pins_match_the_checkouts_npm_lock() -> None:
     for pin in pinned:
         entry = lock[f"node_modules/{pin.name}"]
         assert (entry["version"], entry["integrity"]) == (pin.version, pin.integrity)
+
+
+def test_the_node_pins_match_the_checkouts_package_json() -> None:
+    wanted = json.loads((ROOT / "tools" / "package.json").read_text())["dependencies"]
+    assert node_packages.pinned() == {name: wanted[name] for name in node_packages.NODE_PACKAGES}
 
 
 def test_provisions_verified_packages_and_a_second_run_fetches_nothing(tmp_path: Path) -> None:
