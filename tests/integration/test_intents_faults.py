@@ -88,6 +88,9 @@ async def test_oco_leg_filled_during_a_websocket_cut_cancels_the_other_leg() -> 
         await until(lambda: kernel.get_order_intent(upper).state is IntentState.CANCELED)
         assert kernel.get_order_intent(lower).state is IntentState.FILLED
         assert live_on_venue(sim, account) == []
+        health = await kernel.health_check()  # the cut is seen: opened twice, up again
+        assert health["connections"]["user_stream"] == {"connected": True, "connects": 2}
+        assert health["healthy"]
         await kernel.stop()
 
 

@@ -64,7 +64,8 @@ async def test_place_order_returns_an_intent_that_works_on_the_venue() -> None:
         state = await kernel.get_account_state()
         assert state.balances["USDT"].locked > 0 and len(state.open_orders) == 1
         health = await kernel.health_check()
-        assert health["venue_reachable"] and health["reconciling"]
+        assert health["venue_reachable"] and health["reconciling"] and health["healthy"]
+        assert health["connections"]["user_stream"] == {"connected": True, "connects": 1}
         await kernel.stop()
         assert live_on_venue(sim, account) == [order.client_id]  # stop does not cancel
 

@@ -62,6 +62,7 @@ from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.tracker import OrderTracker
 from chainops.operators.exchanges.types import (
     Balance,
+    ConnectionState,
     ExchangeConfiguration,
     TradingFees,
     VenueOrder,
@@ -389,6 +390,11 @@ class ExchangeOperator(Operator):
 
     async def fees(self) -> TradingFees:
         return await self._venue_fees()
+
+    def connection_states(self) -> dict[str, ConnectionState]:
+        """The venue connections this operator keeps open (streams, WebSocket API), by name;
+        an adapter that talks only in requests has none."""
+        return {}
 
     # -- reconciliation ----------------------------------------------------
 

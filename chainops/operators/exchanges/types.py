@@ -13,7 +13,14 @@ from chainops.core.ids import TradingPair
 from chainops.core.order import OrderSide, OrderType, OrderUpdate, TimeInForce
 from chainops.operators.base import OperatorConfiguration
 
-__all__ = ["Balance", "ExchangeConfiguration", "PublicTrade", "TradingFees", "VenueOrder"]
+__all__ = [
+    "Balance",
+    "ConnectionState",
+    "ExchangeConfiguration",
+    "PublicTrade",
+    "TradingFees",
+    "VenueOrder",
+]
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,14 @@ class Balance:
     @property
     def total(self) -> Decimal:
         return self.free + self.locked
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """One long-lived connection to a venue (a stream, the WebSocket API), as seen now."""
+
+    connected: bool
+    connects: int  # times it was opened: 1, plus one per reconnection
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,6 +48,7 @@ from chainops.operators.exchanges.market_events import (
 from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.types import (
     Balance,
+    ConnectionState,
     ExchangeConfiguration,
     PublicTrade,
     TradingFees,
@@ -163,6 +164,14 @@ class BinanceSpot(LinkedOrderEntry, OrderBookExchange):
         if self._session is not None:
             await self._session.close()
         await self.rest.close()
+
+    def connection_states(self) -> dict[str, ConnectionState]:
+        streams = {
+            "user_stream": self.user_stream,
+            "market_stream": self.market_stream,
+            "ws_api": self.ws_api,
+        }
+        return {name: link.state() for name, link in streams.items() if link is not None}
 
     async def _venue_user_stream(self) -> None:
         assert self._session is not None

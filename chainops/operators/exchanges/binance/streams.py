@@ -16,6 +16,7 @@ import aiohttp
 
 from chainops.core.errors import ChainopsError
 from chainops.operators.exchanges.binance.rest import BinanceRest, translate
+from chainops.operators.exchanges.types import ConnectionState
 
 __all__ = ["MarketStream", "UserStream"]
 
@@ -44,6 +45,9 @@ class _Reconnecting(ABC):
     @abstractmethod
     def _handle(self, payload: dict[str, Any]) -> None:
         """Act on one decoded message."""
+
+    def state(self) -> ConnectionState:
+        return ConnectionState(self.ws is not None and not self.ws.closed, self.connects)
 
     async def start(self) -> None:
         """Connect once (errors surface here), then keep the connection in the background."""

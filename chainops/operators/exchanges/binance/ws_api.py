@@ -15,6 +15,7 @@ import msgspec
 
 from chainops.core.errors import RpcTransientError
 from chainops.operators.exchanges.binance.rest import BinanceRest, translate
+from chainops.operators.exchanges.types import ConnectionState
 
 __all__ = ["NotSent", "WsApiSession"]
 
@@ -53,6 +54,10 @@ class WsApiSession:
         self._ids = itertools.count(1)
         self._reader: asyncio.Task[None] | None = None
         self._opening: asyncio.Lock = asyncio.Lock()
+        self.connects = 0
+
+    def state(self) -> ConnectionState:
+        return ConnectionState(self.ws is not None and not self.ws.closed, self.connects)
 
     async def open(self) -> None:
         async with self._opening:
@@ -62,6 +67,7 @@ class WsApiSession:
                 self.ws = await self.session.ws_connect(self.url, heartbeat=None)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 raise NotSent(f"WebSocket API unreachable: {exc}") from exc
+            self.connects += 1
             self._reader = asyncio.create_task(self._read(self.ws))
 
     async def close(self) -> None:

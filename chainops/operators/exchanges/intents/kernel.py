@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -385,7 +385,12 @@ class ExchangeKernel:
     # -- control -----------------------------------------------------------
 
     async def health_check(self) -> dict[str, Any]:
-        """Connection state, a round-trip latency probe and error counts."""
+        """Connection states, a round-trip latency probe and error counts.
+
+        ``connections`` has each venue connection the operator keeps open (user and
+        market streams, the WebSocket API) with whether it is up and how often it was
+        opened; ``healthy`` is all of them up, the venue answering and the loop running.
+        """
         started = time.perf_counter()
         try:
             await self.operator.balances()
@@ -393,11 +398,17 @@ class ExchangeKernel:
         except Exception:
             latency = None
         metrics = self.reconciler.metrics
+        links = self.operator.connection_states()
+        reconciling = self._task is not None and not self._task.done()
         return {
+            "healthy": latency is not None
+            and reconciling
+            and all(link.connected for link in links.values()),
             "operator_started": self.operator.started,
-            "reconciling": self._task is not None and not self._task.done(),
+            "reconciling": reconciling,
             "venue_reachable": latency is not None,
             "latency_seconds": latency,
+            "connections": {name: asdict(link) for name, link in links.items()},
             "errors": metrics.errors,
             "converged": metrics.converged,
         }
