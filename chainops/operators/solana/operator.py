@@ -45,7 +45,7 @@ from chainops.operators.solana.keys import (
 )
 from chainops.operators.solana.monitor import SignatureMonitor
 from chainops.operators.solana.pubsub import SignatureSubscriber, default_ws_url
-from chainops.operators.solana.sender import SolanaSender
+from chainops.operators.solana.sender import SendRequest, SolanaSender
 from chainops.operators.solana.transport import COMMITMENT_RANK, CommitmentLevel, SolanaTransport
 
 __all__ = ["SolanaConfiguration", "SolanaOperator"]
@@ -403,13 +403,15 @@ class SolanaOperator(ChainOperator):
         """Send any instructions (paid and signed by this account, plus ``signers``)."""
         self._check_open()
         return await self.sender.send(
-            instructions,
-            to=to,
-            value=value,
-            signers=signers,
-            compute_unit_price=compute_unit_price,
-            compute_unit_limit=compute_unit_limit,
-            simulate=simulate,
+            SendRequest(
+                instructions,
+                to=to,
+                value=value,
+                signers=signers,
+                compute_unit_price=compute_unit_price,
+                compute_unit_limit=compute_unit_limit,
+                simulate=simulate,
+            )
         )
 
     async def transfer_and_wait(

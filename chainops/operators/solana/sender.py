@@ -72,6 +72,19 @@ class SendPolicy:
     max_resigns: int = 3
 
 
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """What one send asks for (``SolanaOperator.send_instructions``'s arguments)."""
+
+    instructions: Sequence[Instruction]
+    to: str | SolanaPubkey | None = None
+    value: int = 0
+    signers: Sequence[SolanaSigner] = ()
+    compute_unit_price: int | None = None
+    compute_unit_limit: int | None = None
+    simulate: bool = True
+
+
 class SolanaSender:
     """Builds, signs, journals and sends the transactions of one Solana account."""
 
@@ -110,36 +123,17 @@ class SolanaSender:
         assert self.monitor is not None
         return self.monitor
 
-    async def send(
-        self,
-        instructions: Sequence[Instruction],
-        *,
-        to: str | SolanaPubkey | None,
-        value: int,
-        signers: Sequence[SolanaSigner],
-        compute_unit_price: int | None,
-        compute_unit_limit: int | None,
-        simulate: bool,
-    ) -> Transaction:
+    async def send(self, request: SendRequest) -> Transaction:
         """Price, simulate, sign once, journal, then hand the bytes over."""
-        if not instructions:
+        if not request.instructions:
             raise ValidationError("a transaction needs at least one instruction")
-        if compute_unit_limit is not None and not (
-            0 < compute_unit_limit <= programs.MAX_COMPUTE_UNIT_LIMIT
-        ):
+        limit = request.compute_unit_limit
+        if limit is not None and not (0 < limit <= programs.MAX_COMPUTE_UNIT_LIMIT):
             raise ValidationError("compute_unit_limit out of range")
         # In waves: a burst's blockhash must not age by the whole burst before its send.
         await self.waves.admit()
         try:
-            tx, attempt = await self._sign_and_journal(
-                instructions,
-                to=to,
-                value=value,
-                signers=signers,
-                compute_unit_price=compute_unit_price,
-                compute_unit_limit=compute_unit_limit,
-                simulate=simulate,
-            )
+            tx, attempt = await self._sign_and_journal(request)
         finally:
             self.waves.leave()  # journalled (or failed): the next wave may sign
         claims = self.claims
@@ -150,33 +144,23 @@ class SolanaSender:
         await self.broadcast(tx, attempt)
         return tx
 
-    async def _sign_and_journal(
-        self,
-        instructions: Sequence[Instruction],
-        *,
-        to: str | SolanaPubkey | None,
-        value: int,
-        signers: Sequence[SolanaSigner],
-        compute_unit_price: int | None,
-        compute_unit_limit: int | None,
-        simulate: bool,
-    ) -> tuple[Transaction, TxAttempt]:
+    async def _sign_and_journal(self, request: SendRequest) -> tuple[Transaction, TxAttempt]:
         """Price, simulate and sign once, then journal: durable before it returns."""
         client_id = self.ids.next()
-        body = list(instructions)
+        body = list(request.instructions)
         if self.policy.memo:
             body.append(programs.memo(str(client_id)))
         payer = self.signer.solders_pubkey
         writable = sorted({str(m.pubkey) for ix in body for m in ix.accounts if m.is_writable})
         cached_hash = self._cached_blockhash()
-        cached_price = self.fees.cached_price(writable, compute_unit_price)
+        cached_price = self.fees.cached_price(writable, request.compute_unit_price)
         # A miss joins the one fetch in flight (both start before either is awaited).
         pricing = None if cached_price is not None else self.fees.fetching(writable)
         blockhash = cached_hash if cached_hash is not None else await self._recent_blockhash()
         price = cached_price if pricing is None else await asyncio.shield(pricing)
         assert price is not None  # known, or just fetched
-        limit = compute_unit_limit or self.policy.compute_unit_limit
-        if simulate:
+        limit = request.compute_unit_limit or self.policy.compute_unit_limit
+        if request.simulate:
             trial = build_message(
                 payer,
                 [
@@ -198,7 +182,7 @@ class SolanaSender:
             [programs.set_compute_unit_limit(limit), programs.set_compute_unit_price(price), *body],
             blockhash.blockhash,
         )
-        signed = sign_message(message, [self.signer, *signers])
+        signed = sign_message(message, [self.signer, *request.signers])
         if not self.policy.memo and self._live().has_signature(signed.signature):
             raise ValidationError(
                 "an identical transaction is already in flight (same signature); "
@@ -209,8 +193,8 @@ class SolanaSender:
             client_id=client_id,
             platform=self.platform,
             sender=self.signer.pubkey,
-            to=to,
-            value=value,
+            to=request.to,
+            value=request.value,
             fee_params=fee,
             recent_blockhash=blockhash.blockhash,
             last_valid_block_height=blockhash.last_valid_block_height,
