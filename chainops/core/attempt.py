@@ -30,6 +30,7 @@ from chainops.core.ids import (
     TxHash,
     parse_tx_id,
 )
+from chainops.core.keccak import keccak256
 
 __all__ = [
     "AttemptKind",
@@ -120,9 +121,7 @@ class AttemptKind(LabelEnum):
 def _check_hash_matches(hash_: TxHash | SolanaSignature, raw: bytes) -> None:
     """The hash must be the one the raw bytes produce: a mismatch would break lookups."""
     if isinstance(hash_, TxHash):
-        from eth_utils.crypto import keccak
-
-        if keccak(raw) != hash_.to_bytes():
+        if keccak256(raw) != hash_.to_bytes():
             raise ValidationError(f"hash {hash_} is not keccak256 of the raw transaction")
         return
     # a Solana wire transaction starts with a short-vec signature count, then the signatures

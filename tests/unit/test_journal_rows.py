@@ -485,3 +485,16 @@ class TestSaveMany:
                 journal.save_many([tx, older])
             stored = journal.load("tx1")
             assert stored is not None and stored.history == older.history  # all rolled back
+
+
+def test_has_attempt_hash_finds_exactly_the_journalled_attempts(stores: Any) -> None:
+    """The signing step's collision check: one index probe, in every store."""
+    with stores() as (journal, _):
+        tx = make_tx("tx1", created_at=at(0))
+        attempt = make_attempt(0)
+        tx.add_attempt(attempt, at=at(1))
+        assert not journal.has_attempt_hash(str(attempt.hash))  # not journalled yet
+        journal.save(tx)
+        assert journal.has_attempt_hash(str(attempt.hash))
+        assert not journal.has_attempt_hash(str(make_attempt(1).hash))
+        assert not journal.has_attempt_hash(str(tx.client_id))  # an id is not a hash

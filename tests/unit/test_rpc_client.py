@@ -775,3 +775,14 @@ async def test_concurrent_calls_share_the_client(node: FakeNode) -> None:
     assert out == [[i] for i in range(50)]
     ids = [doc["id"] for doc in node.docs]
     assert len(set(ids)) == 50
+
+
+def test_replies_msgspec_refuses_are_decoded_by_the_stdlib() -> None:
+    """Numbers beyond 64 bits or a double's range still decode, as json would."""
+    from chainops.operators.evm.rpc import _loads
+
+    big = b'{"jsonrpc":"2.0","id":1,"result":{"n":123456789012345678901234567890,"x":1e400}}'
+    assert _loads(big)["result"] == {"n": 123456789012345678901234567890, "x": float("inf")}
+    assert _loads(b'[{"id":1,"result":"0x1"}]') == [{"id": 1, "result": "0x1"}]
+    with pytest.raises(ValueError):
+        _loads(b"<html>")

@@ -79,6 +79,13 @@ class Journal(ABC):
     def find_by_venue_id(self, venue_id: str, platform: str | None = None) -> Operation[Any] | None:
         """The operation with this venue id or attempt hash (``platform`` disambiguates)."""
 
+    def has_attempt_hash(self, tx_hash: str) -> bool:
+        """Whether an attempt with this hash (as journalled: normalised) is journalled.
+
+        Stores answer it with one index probe; the default loads the operation.
+        """
+        return self.find_by_venue_id(tx_hash) is not None
+
     @abstractmethod
     def non_terminal(
         self, *, kind: str | None = None, platform: str | None = None, owner: str | None = None

@@ -439,6 +439,9 @@ class PostgresJournal(SqlListing, Journal):
             raise JournalError(f"venue id {ident!r} is used on several platforms; pass platform")
         return self._hydrate(rows)[0] if rows else None
 
+    def has_attempt_hash(self, tx_hash: str) -> bool:
+        return bool(self._read("SELECT 1 FROM tx_attempts WHERE hash = %s", (str(tx_hash),)))
+
     def attempts(self, client_id: str) -> list[TxAttempt]:
         rows = self._read(
             f"SELECT {ATTEMPT_COLUMNS} FROM tx_attempts"

@@ -95,6 +95,7 @@ ALTER TABLE tx_attempts ADD COLUMN broadcast_at TEXT;
 DROP INDEX IF EXISTS operations_platform
 """
 
+_HAS_HASH = "SELECT 1 FROM tx_attempts WHERE hash = ?"
 _ROWS = RowWriter("?", text_body=False, flag=int)
 
 
@@ -413,6 +414,9 @@ class SqliteJournal(SqlListing, Journal):
         if len(rows) > 1:
             raise JournalError(f"venue id {ident!r} is used on several platforms; pass platform")
         return self._hydrate(rows)[0] if rows else None
+
+    def has_attempt_hash(self, tx_hash: str) -> bool:
+        return bool(self._read(_HAS_HASH, (str(tx_hash),)))
 
     def attempts(self, client_id: str) -> list[TxAttempt]:
         rows = self._read(

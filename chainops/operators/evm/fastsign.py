@@ -15,8 +15,9 @@ from functools import lru_cache
 from typing import Any
 
 from coincurve import PrivateKey
-from eth_hash.auto import keccak
 from eth_utils.address import is_checksum_address
+
+from chainops.core.keccak import keccak256 as keccak
 
 __all__ = ["encode_bytes", "encode_int", "encode_list", "sign_transaction"]
 

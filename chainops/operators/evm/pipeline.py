@@ -164,7 +164,7 @@ class SendPipeline:
         self.events.track(tx)
         signed = self.signer.sign(tx_fields(self.chain_id, req, wei, gas, nonce, fees))
         for _ in range(MAX_NUDGES):
-            if self.commits.journal.find_by_venue_id(str(signed.hash)) is None:
+            if not self.commits.journal.has_attempt_hash(str(signed.hash)):
                 break
             fees = nudged(fees)
             tx.fee_params = fees
