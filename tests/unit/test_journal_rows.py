@@ -139,10 +139,24 @@ def rows(journal: Journal, client_id: str) -> tuple[Any, ...]:
         f" FROM operations WHERE client_id = {mark}",
         (client_id,),
     )
-    history = read(f"SELECT * FROM history WHERE client_id = {mark} ORDER BY 2", (client_id,))
+    history = read(
+        f"SELECT * FROM history_runs WHERE client_id = {mark} ORDER BY 2", (client_id,)
+    )
     attempts = read(f"SELECT * FROM tx_attempts WHERE client_id = {mark} ORDER BY 2", (client_id,))
     normal = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in op]
-    return normal, [tuple(r) for r in history], [tuple(r) for r in attempts]
+    # each run (JSON: BLOB in SQLite, TEXT in PostgreSQL) as its entries, numbered from its
+    # first index: how the history was split into runs (one per save) does not show here
+    entries = [
+        (cid, first + i, entry)
+        for cid, first, run in history
+        for i, entry in enumerate(json.loads(run))
+    ]
+    return normal, entries, [tuple(r) for r in attempts]
+
+
+def stored_entries(journal: Journal, client_id: str) -> int:
+    """How many history entries the runs of one operation hold (a repeated one counts twice)."""
+    return len(rows(journal, client_id)[1])
 
 
 # ---------------------------------------------------------------- stores
@@ -256,7 +270,7 @@ class TestIncremental:
             order.apply(OrderUpdate(fills=(fill,)))  # PARTIALLY_FILLED: still live
             first.save(order)  # the stored version moved under it: whole rewrite
             assert first.load("o1") == order == second.load("o1")
-            assert len(rows(first, "o1")[1]) == len(order.history)  # no entry twice
+            assert stored_entries(first, "o1") == len(order.history)  # no entry twice
             order.apply(OrderUpdate(state=OrderState.CANCELED))
             second.save(order)
             assert first.load("o1") == order
@@ -368,8 +382,9 @@ class TestSchemaOne:
         with SqliteJournal(path) as journal:
             check_migrated(journal, ops)
         conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-        stored = conn.execute("SELECT count(*) FROM history").fetchone()[0]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        runs = conn.execute("SELECT entries FROM history_runs").fetchall()
+        stored = sum(len(json.loads(run)) for (run,) in runs)
         assert stored == sum(len(op.history) for op in ops) + 1  # + the CANCELED after it
         body = conn.execute("SELECT body FROM operations WHERE client_id = 'o-new'").fetchone()
         assert b'"history"' not in bytes(body[0])  # rewritten in the new form
@@ -384,9 +399,9 @@ class TestSchemaOne:
         path = tmp_path / "new.sqlite"
         SqliteJournal(path).close()
         conn = sqlite3.connect(path)
-        conn.execute("PRAGMA user_version=3")
+        conn.execute("PRAGMA user_version=4")
         conn.close()
-        with pytest.raises(Exception, match="newer than 2"):
+        with pytest.raises(Exception, match="newer than 3"):
             SqliteJournal(path)
 
     def test_postgres_schema_migrates_on_open(self) -> None:
@@ -413,6 +428,111 @@ class TestSchemaOne:
                 check_migrated(journal, ops)
         finally:
             drop_schema(schema)
+
+
+def write_v2(insert: Callable[[str, tuple[Any, ...]], object], mark: str, ops: Any) -> None:
+    """Rows as schema 2 wrote them: the state in the body, one history row per entry."""
+    from chainops.core.journal.rows import attempt_row, encode_state
+
+    for op in ops:
+        body = encode_state(op).decode()
+        insert(
+            "INSERT INTO operations (client_id, kind, platform, owner, venue_id, state, terminal,"
+            f" version, created_at, updated_at, body) VALUES ({', '.join([mark] * 11)})",
+            (
+                str(op.client_id), op.kind, op.platform, op.owner, None, op.state.name,
+                op.is_terminal, len(op.history), text_time(op.created_us),
+                text_time(op.updated_us), body,
+            ),
+        )  # fmt: skip
+        for i, e in enumerate(op.history):
+            insert(
+                f"INSERT INTO history VALUES ({', '.join([mark] * 9)})",
+                (
+                    str(op.client_id), i, e.at_us, e.change.name, e.previous, e.state,
+                    None if e.ref is None else str(e.ref), e.reason,
+                    None if e.sequence is None else str(e.sequence),
+                ),
+            )  # fmt: skip
+        for a in getattr(op, "attempts", ()):
+            insert(
+                f"INSERT INTO tx_attempts VALUES ({', '.join([mark] * 11)})",
+                attempt_row(str(op.client_id), a),
+            )
+
+
+class TestSchemaTwo:
+    """History rows (one per entry) become runs (one per operation) on open."""
+
+    def test_sqlite_file_migrates_on_open(self, tmp_path: Path) -> None:
+        from chainops.core.journal import sqlite as sqlite_journal
+
+        path = tmp_path / "v2.sqlite"
+        conn = sqlite3.connect(path, isolation_level=None)
+        for statement in (V1_SCHEMA + ";" + sqlite_journal._SCHEMA_2).split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        ops = old_operations()
+        write_v2(lambda q, p: conn.execute(q, p), "?", ops)
+        conn.execute("PRAGMA user_version=2")
+        conn.close()
+        with SqliteJournal(path) as journal:
+            check_migrated(journal, ops)
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "history" not in tables
+        runs = conn.execute("SELECT client_id, first_index FROM history_runs").fetchall()
+        # one run per operation (the CANCELED saved after it from a loaded copy rewrote one)
+        assert sorted(runs) == sorted((str(op.client_id), 0) for op in ops)
+        conn.close()
+
+    def test_postgres_schema_migrates_on_open(self) -> None:
+        from pg_helpers import drop_schema, new_schema, pg_url, require_pg
+
+        require_pg()
+        import psycopg
+
+        from chainops.core.journal import postgres
+
+        schema = new_schema()
+        try:
+            with psycopg.connect(pg_url(), autocommit=True) as conn:
+                conn.execute(f"CREATE SCHEMA {schema}")
+                conn.execute(f"SET search_path TO {schema}")
+                for steps in postgres._MIGRATIONS[:4]:
+                    for step in steps:
+                        if isinstance(step, str):
+                            conn.execute(step)  # type: ignore[arg-type]
+                        else:
+                            step(conn)
+                conn.execute("DROP TABLE history_runs")  # as schema 2 left it
+                conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                conn.execute("INSERT INTO schema_version VALUES (4)")
+                ops = old_operations()
+                write_v2(lambda q, p: conn.execute(q, p), "%s", ops)
+            with postgres.PostgresJournal(pg_url(), schema=schema) as journal:
+                assert journal.schema_version() == postgres.SCHEMA_VERSION == 5
+                check_migrated(journal, ops)
+        finally:
+            drop_schema(schema)
+
+
+def test_a_history_with_a_gap_is_refused() -> None:
+    """Runs that do not follow one another mean a damaged journal: say so, never guess."""
+    from chainops.core.journal.rows import entries_from_runs, history_rows
+
+    tx = make_tx("tx1")
+    tx.add_attempt(make_attempt(0))
+    (_, _, first), (_, _, later) = (
+        history_rows("tx1", tx.history[:1], 0)[0],
+        history_rows("tx1", tx.history[1:], 1)[0],
+    )
+    assert entries_from_runs("tx1", [(0, first), (1, later)]) == list(tx.history)
+    with pytest.raises(JournalError, match="gap at entry 1"):
+        entries_from_runs("tx1", [(0, first), (2, later)])
+    with pytest.raises(JournalError, match="unreadable"):
+        entries_from_runs("tx1", [(0, b"[{")])
 
 
 def test_history_entry_keeps_the_public_shape() -> None:
@@ -471,7 +591,7 @@ class TestSaveMany:
             copy.mark_broadcast(0, at=at(2))  # longer: the copy rewrites the whole history
             journal.save_many([tx, copy])
             assert journal.load("tx1") == copy
-            assert len(rows(journal, "tx1")[1]) == len(copy.history)
+            assert stored_entries(journal, "tx1") == len(copy.history)
 
     def test_an_older_copy_after_the_newer_one_is_refused(self, stores: Any) -> None:
         """The group reads a copy written earlier in it again: the stale read cannot hide it."""

@@ -25,6 +25,7 @@ psycopg = pytest.importorskip("psycopg", reason="pip install -e '.[postgres]'")
 from pg_sessions import Session, opener, sessions  # noqa: E402
 
 from chainops.core.journal.leases_pg import PostgresLeases  # noqa: E402
+from chainops.core.journal import postgres  # noqa: E402
 from chainops.core.journal.postgres import SCHEMA_VERSION, PostgresJournal  # noqa: E402
 
 CHAIN, ADDR = 31337, "0x00000000000000000000000000000000000000aa"
@@ -207,10 +208,11 @@ def test_a_version_2_schema_gains_the_lease_tables(schema: str) -> None:
     PostgresJournal(pg_url(), schema=schema).close()
     with psycopg.connect(pg_url(), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
-        conn.execute("DROP TABLE nonce_leases, lease_holders, operation_claims")
+        conn.execute("DROP TABLE nonce_leases, lease_holders, operation_claims, history_runs")
+        conn.execute(postgres._MIGRATIONS[1][0])  # type: ignore[arg-type]  # schema 2's history
         conn.execute("UPDATE schema_version SET version = 2")  # before the lease step
     with PostgresJournal(pg_url(), schema=schema) as j:
-        assert j.schema_version() == SCHEMA_VERSION == 4
+        assert j.schema_version() == SCHEMA_VERSION == 5
         leases = PostgresLeases(j)
         assert leases.take(CHAIN, ADDR, KEY, 0, 1, 16) == [0]
 

@@ -32,12 +32,14 @@ from chainops.core.journal.rows import (
     ATTEMPT_COLUMNS,
     ATTEMPT_STATE_COLUMNS,
     HISTORY_COLUMNS,
+    V2_HISTORY_COLUMNS,
     RowWriter,
     Written,
     attempt_from_row,
     attempt_rows,
     build_operations,
     decode_operation,
+    runs_from_v2_rows,
     text_time,
 )
 from chainops.core.operation import Operation
@@ -52,14 +54,34 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 Step = str | Callable[[psycopg.Connection[Any]], None]
 
 
+_HISTORY_RUNS = """CREATE TABLE IF NOT EXISTS history_runs (
+    client_id   TEXT COLLATE "C" NOT NULL REFERENCES operations (client_id) ON DELETE CASCADE,
+    first_index INTEGER NOT NULL,
+    entries     TEXT NOT NULL,
+    PRIMARY KEY (client_id, first_index)
+)"""
+
+
 def _convert_whole_bodies(conn: psycopg.Connection[Any]) -> None:
     """Schema 2: split the schema-1 bodies (whole operations) into state and rows."""
+    conn.execute(_HISTORY_RUNS)  # where today's writer puts the history
     old = conn.execute("SELECT kind, version, venue_id, terminal, body FROM operations")
     for *stored, body in old.fetchall():
         operation = decode_operation(body)
         entries, _ = _write(conn, operation, stored, {})
         if isinstance(operation, Transaction):
             _ROWS.write_attempts(conn.execute, operation, entries, True)
+
+
+def _history_into_runs(conn: psycopg.Connection[Any]) -> None:
+    """Schema 5: the schema-2 history rows (one per entry) as runs (one per operation)."""
+    old = conn.execute(
+        f"SELECT client_id, {V2_HISTORY_COLUMNS} FROM history ORDER BY client_id, entry_index"
+    ).fetchall()
+    runs = runs_from_v2_rows(old, text=True)
+    if runs:
+        with conn.cursor() as cur:
+            cur.executemany(_ROWS.insert_history, runs)
 
 
 # One tuple of steps (SQL, or a function of the connection) per version; never edit a
@@ -128,6 +150,8 @@ _MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     LEASE_MIGRATION,
     # 4: claims on operations, for chains without nonces (see leases_pg.py)
     CLAIM_MIGRATION,
+    # 5: a save's new history entries in one row (a run), not one row each
+    (_HISTORY_RUNS, _history_into_runs, "DROP TABLE history"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -293,8 +317,8 @@ class PostgresJournal(SqlListing, Journal):
         """Operations from (client_id, kind, body) rows, with their history and attempts."""
         ids = [row[0] for row in rows]
         history = self._read(
-            f"SELECT client_id, {HISTORY_COLUMNS} FROM history"
-            " WHERE client_id = ANY(%s) ORDER BY client_id, entry_index",
+            f"SELECT client_id, {HISTORY_COLUMNS} FROM history_runs"
+            " WHERE client_id = ANY(%s) ORDER BY client_id, first_index",
             (ids,),
         )
         attempts = self._read(

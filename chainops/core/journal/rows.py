@@ -5,8 +5,9 @@ An operation is stored as three parts:
 * its current state (:meth:`Operation._state_dict`, msgspec JSON, times as
   integer microseconds; for a transaction also its attempts' errors), rewritten
   in place on each save;
-* its history, one row per entry, appended: a save writes only the entries
-  added since the stored version;
+* its history, appended as runs: a save writes one row holding the entries
+  added since the stored version (msgspec JSON), keyed by the index of the
+  first; a transfer's nine entries cost two rows, not nine;
 * for a transaction, its attempts, one row each, inserted once: an attempt's
   broadcast time is its BROADCAST history entry's, so marking it broadcast
   writes no attempt row.
@@ -39,8 +40,14 @@ __all__: list[str] = []
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
-# The history columns after client_id, in the order history_rows writes them.
-HISTORY_COLUMNS = "entry_index, at_us, change, previous, state, ref, reason, update_seq"
+# The history_runs columns after client_id, in the order history_rows writes them.
+HISTORY_COLUMNS = "first_index, entries"
+# The columns of a schema-2 history row (one entry each), as entry_from_row reads them.
+V2_HISTORY_COLUMNS = "entry_index, at_us, change, previous, state, ref, reason, update_seq"
+
+# ref may be an identifier (a str subclass msgspec does not know): stored as its text
+_encode_run = msgspec.json.Encoder(enc_hook=str).encode
+_decode_run = msgspec.json.Decoder(list[HistoryEntry]).decode
 
 # The columns of a stored attempt, in the order attempt_from_row reads them.
 ATTEMPT_COLUMNS = (
@@ -73,28 +80,29 @@ def indexed_venue_id(operation: Operation[Any]) -> str | None:
 
 
 def history_rows(
-    client_id: str, entries: Sequence[HistoryEntry], start: int
+    client_id: str, entries: Sequence[HistoryEntry], start: int, *, text: bool = False
 ) -> list[tuple[Any, ...]]:
-    """Rows of ``entries`` (the history from index ``start`` on)."""
-    # update sequences are arbitrary ints (event ids): text keeps them exact beyond 64 bits
-    return [
-        (
-            client_id,
-            start + i,
-            e.at_us,
-            e.change._value_,
-            e.previous,
-            e.state,
-            None if e.ref is None else str(e.ref),
-            e.reason,
-            None if e.sequence is None else str(e.sequence),
-        )
-        for i, e in enumerate(entries)
-    ]
+    """The row of ``entries`` (the history from index ``start`` on): one run."""
+    run = _encode_run(entries)
+    return [(client_id, start, run.decode() if text else run)]
+
+
+def entries_from_runs(client_id: str, runs: Iterable[Sequence[Any]]) -> list[HistoryEntry]:
+    """The history from its runs, selected as HISTORY_COLUMNS in index order."""
+    history: list[HistoryEntry] = []
+    for first, run in runs:
+        if first != len(history):
+            gap = len(history)
+            raise JournalError(f"unreadable operation in journal: {client_id}: gap at entry {gap}")
+        try:
+            history += _decode_run(run)
+        except msgspec.DecodeError as exc:
+            raise JournalError(f"unreadable operation in journal: {client_id}: {exc}") from exc
+    return history
 
 
 def entry_from_row(row: Sequence[Any]) -> HistoryEntry:
-    """A HistoryEntry from a row selected as HISTORY_COLUMNS (index first)."""
+    """A HistoryEntry from a schema-2 row selected as V2_HISTORY_COLUMNS (index first)."""
     entry: HistoryEntry = new_entry(
         HistoryEntry,
         at_us=row[1],
@@ -106,6 +114,15 @@ def entry_from_row(row: Sequence[Any]) -> HistoryEntry:
         sequence=None if row[7] is None else int(row[7]),
     )
     return entry
+
+
+def runs_from_v2_rows(rows: Iterable[Sequence[Any]], *, text: bool) -> list[tuple[Any, ...]]:
+    """Schema-2 history rows (client id, then V2_HISTORY_COLUMNS, in index order) as runs:
+    one per operation."""
+    return [
+        history_rows(client_id, [entry_from_row(r) for r in entries], 0, text=text)[0]
+        for client_id, entries in group_rows(rows).items()
+    ]
 
 
 def attempt_row(client_id: str, attempt: TxAttempt, logged: bool = False) -> tuple[Any, ...]:
@@ -238,7 +255,7 @@ def build_operations(
     return [
         decode_operation(
             body,
-            [entry_from_row(r) for r in entries.get(cid, ())],
+            entries_from_runs(cid, entries.get(cid, ())),
             [attempt_from_row(r) for r in signed.get(cid, ())],
         )
         for cid, _kind, body in rows
@@ -291,9 +308,9 @@ class RowWriter:
         self.update_written = {
             key: f"{sql} AND version = {mark}" for key, sql in self.update_operation.items()
         }
-        self.clear_history = f"DELETE FROM history WHERE client_id = {mark}"
+        self.clear_history = f"DELETE FROM history_runs WHERE client_id = {mark}"
         self.insert_history = (
-            f"INSERT INTO history (client_id, {HISTORY_COLUMNS}) VALUES ({marks(9)})"
+            f"INSERT INTO history_runs (client_id, {HISTORY_COLUMNS}) VALUES ({marks(3)})"
         )
         self.upsert_attempt = (
             f"INSERT INTO tx_attempts (client_id, {ATTEMPT_STATE_COLUMNS}) VALUES ({marks(11)})"
@@ -331,8 +348,14 @@ class RowWriter:
             return None  # another writer moved the stored copy
         entries = history[version:]
         if entries:
-            execute_many(self.insert_history, history_rows(client_id, entries, version))
+            execute_many(self.insert_history, self.history_rows(client_id, entries, version))
         return entries
+
+    def history_rows(
+        self, client_id: str, entries: Sequence[HistoryEntry], start: int
+    ) -> list[tuple[Any, ...]]:
+        """The run row of ``entries`` (from index ``start``), text where the store wants it."""
+        return history_rows(client_id, entries, start, text=self._text_body)
 
     def _state(self, operation: Operation[Any], version: int) -> tuple[Any, ...]:
         """The columns every save rewrites: state, version, updated_at, body."""
@@ -389,7 +412,7 @@ class RowWriter:
         start = 0 if everything else stored[1]  # type: ignore[index]
         entries = history[start:]
         if entries:
-            execute_many(self.insert_history, history_rows(client_id, entries, start))
+            execute_many(self.insert_history, self.history_rows(client_id, entries, start))
         return entries, everything
 
     def write_attempts(

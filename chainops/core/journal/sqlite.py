@@ -20,12 +20,14 @@ from chainops.core.journal.rows import (
     ATTEMPT_COLUMNS,
     ATTEMPT_STATE_COLUMNS,
     HISTORY_COLUMNS,
+    V2_HISTORY_COLUMNS,
     ExecuteMany,
     RowWriter,
     Written,
     attempt_from_row,
     build_operations,
     decode_operation,
+    runs_from_v2_rows,
     text_time,
 )
 from chainops.core.operation import Operation
@@ -33,7 +35,7 @@ from chainops.core.transaction import Transaction
 
 __all__ = ["SqliteJournal"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _CLIENT_ID_BODY = 17  # time + tag characters of a ClientIdGenerator id
 _STORED = "kind, version, venue_id, terminal"  # what _write needs of a stored copy
 
@@ -96,6 +98,16 @@ DROP INDEX IF EXISTS operations_platform
 """
 
 _HAS_HASH = "SELECT 1 FROM tx_attempts WHERE hash = ?"
+# Schema 3: a save's new history entries in one row (a run), not one row each.
+_HISTORY_RUNS = """
+CREATE TABLE IF NOT EXISTS history_runs (
+    client_id   TEXT NOT NULL REFERENCES operations (client_id) ON DELETE CASCADE,
+    first_index INTEGER NOT NULL,
+    entries     BLOB NOT NULL,
+    PRIMARY KEY (client_id, first_index)
+) WITHOUT ROWID
+"""
+
 _ROWS = RowWriter("?", text_body=False, flag=int)
 
 
@@ -164,6 +176,8 @@ class SqliteJournal(SqlListing, Journal):
                         self._create_schema()  # one by one: executescript would COMMIT
                     if version < 2:
                         self._migrate_to_2()
+                    if version < 3:
+                        self._migrate_to_3()
                     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             # the files this connection writes; a commit into others would be lost
             self._files = self._file_ids() if self.path != ":memory:" else None
@@ -183,11 +197,22 @@ class SqliteJournal(SqlListing, Journal):
         """Move schema-1 operations (whole JSON bodies) to state + history rows."""
         for statement in _SCHEMA_2.split(";"):
             self._conn.execute(statement)
+        self._conn.execute(_HISTORY_RUNS)  # where today's writer puts the history
         old = self._conn.execute(
             "SELECT kind, version, venue_id, terminal, body FROM operations"
         ).fetchall()
         for *stored, body in old:
             self._write(decode_operation(body), stored)
+
+    def _migrate_to_3(self) -> None:
+        """Move schema-2 history rows (one per entry) into runs (one per operation)."""
+        conn = self._conn
+        conn.execute(_HISTORY_RUNS)
+        old = conn.execute(
+            f"SELECT client_id, {V2_HISTORY_COLUMNS} FROM history ORDER BY client_id, entry_index"
+        )
+        conn.executemany(_ROWS.insert_history, runs_from_v2_rows(old, text=False))
+        conn.execute("DROP TABLE history")
 
     # -- plumbing ----------------------------------------------------------
 
@@ -276,8 +301,8 @@ class SqliteJournal(SqlListing, Journal):
             part = tuple(ids[chunk : chunk + 500])
             marks = ", ".join("?" * len(part))
             history += self._read(
-                f"SELECT client_id, {HISTORY_COLUMNS} FROM history"
-                f" WHERE client_id IN ({marks}) ORDER BY client_id, entry_index",
+                f"SELECT client_id, {HISTORY_COLUMNS} FROM history_runs"
+                f" WHERE client_id IN ({marks}) ORDER BY client_id, first_index",
                 part,
             )
             attempts += self._read(
