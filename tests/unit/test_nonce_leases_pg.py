@@ -24,8 +24,8 @@ psycopg = pytest.importorskip("psycopg", reason="pip install -e '.[postgres]'")
 
 from pg_sessions import Session, opener, sessions  # noqa: E402
 
-from chainops.core.journal.leases_pg import PostgresLeases  # noqa: E402
 from chainops.core.journal import postgres  # noqa: E402
+from chainops.core.journal.leases_pg import PostgresLeases  # noqa: E402
 from chainops.core.journal.postgres import SCHEMA_VERSION, PostgresJournal  # noqa: E402
 
 CHAIN, ADDR = 31337, "0x00000000000000000000000000000000000000aa"
