@@ -102,3 +102,33 @@ async def test_a_hand_over_refused_at_once_fails_its_callers_and_frees_the_later
     ordered.expect(1)
     assert await asyncio.wait_for(ordered.send(1, b"\x01"), 2) == TxHash("0x" + "01".rjust(64, "0"))
     assert wire.sent == [b"\x01"]
+
+
+async def test_the_next_batch_is_handed_over_before_the_answered_callers_resume() -> None:
+    """Batch B's flush is queued ahead of batch A's callers: their bookkeeping (hundreds
+    of continuations after a large batch) must not hold B's bytes back."""
+    from chainops.operators.turnqueue import TurnQueue
+
+    events: list[str] = []
+
+    async def flush(raws: list[bytes]) -> list[TxHash]:
+        events.append("flush " + ",".join(str(r[0]) for r in raws))
+        await asyncio.sleep(0.01)  # the node answers later
+        return [TxHash("0x" + r.hex().rjust(64, "0")) for r in raws]
+
+    wire = TurnQueue(flush, 100)
+    ordered = NonceOrderedSends(wire.put)
+    for nonce in range(4):
+        ordered.expect(nonce)
+
+    async def caller(nonce: int) -> None:
+        await ordered.send(nonce, bytes([nonce]))
+        events.append(f"resumed {nonce}")
+
+    first = [asyncio.ensure_future(caller(n)) for n in (0, 1)]
+    await asyncio.sleep(0)
+    later = [asyncio.ensure_future(caller(n)) for n in (2, 3)]  # ready while A is in flight
+    await asyncio.gather(*first, *later)
+    assert events.index("flush 2,3") < events.index("resumed 0")
+    assert events.index("flush 2,3") < events.index("resumed 1")
+    assert events[0] == "flush 0,1" and ordered.held == 0

@@ -118,10 +118,14 @@ class NonceOrderedSends:
             raise
         finally:
             self._flushing = False
-        for (nonce, _, future), result in zip(items, results, strict=True):
+        for nonce, _, _ in items:
             self._expected.discard(nonce)
-            settle(future, result)
+        # The next batch first: its flush is queued ahead of the answered callers'
+        # continuations (hundreds after a large batch, tens of milliseconds of bookkeeping),
+        # so the node hears of it before they run, not after.
         self._kick()
+        for (_, _, future), result in zip(items, results, strict=True):
+            settle(future, result)
 
     async def drain(self) -> None:
         while self._tasks:
