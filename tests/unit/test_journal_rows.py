@@ -139,9 +139,7 @@ def rows(journal: Journal, client_id: str) -> tuple[Any, ...]:
         f" FROM operations WHERE client_id = {mark}",
         (client_id,),
     )
-    history = read(
-        f"SELECT * FROM history_runs WHERE client_id = {mark} ORDER BY 2", (client_id,)
-    )
+    history = read(f"SELECT * FROM history_runs WHERE client_id = {mark} ORDER BY 2", (client_id,))
     attempts = read(f"SELECT * FROM tx_attempts WHERE client_id = {mark} ORDER BY 2", (client_id,))
     normal = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in op]
     # each run (JSON: BLOB in SQLite, TEXT in PostgreSQL) as its entries, numbered from its
@@ -369,19 +367,73 @@ def check_migrated(journal: Journal, ops: list[Operation[Any]]) -> None:
     assert journal.find_by_venue_id(str(tx.attempts[1].hash)) == tx  # type: ignore[attr-defined]
 
 
+@contextlib.contextmanager
+def pg_schema_at(version: int) -> Iterator[tuple[Any, str]]:
+    """A fresh PostgreSQL schema as the migrations up to ``version`` left it, and an
+    autocommit connection to it (dropped afterwards)."""
+    from pg_helpers import drop_schema, new_schema, pg_url, require_pg
+
+    require_pg()
+    import psycopg
+
+    from chainops.core.journal import postgres
+
+    schema = new_schema()
+    try:
+        with psycopg.connect(pg_url(), autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+            conn.execute(f"SET search_path TO {schema}")
+            for steps in postgres._MIGRATIONS[:version]:
+                for step in steps:
+                    if isinstance(step, str):
+                        conn.execute(step)  # type: ignore[arg-type]
+                    else:
+                        step(conn)
+            conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            conn.execute("INSERT INTO schema_version VALUES (%s)", (version,))
+            yield conn, schema
+    finally:
+        drop_schema(schema)
+
+
+def migrates_from(version: int, write: Callable[..., None]) -> None:
+    """Operations written at schema ``version`` by ``write`` open migrated, whole."""
+    from pg_helpers import pg_url
+
+    from chainops.core.journal import postgres
+
+    with pg_schema_at(version) as (conn, schema):
+        if version >= 2:
+            conn.execute("DROP TABLE history_runs")  # schema 2 to 4 had one row per entry
+        ops = old_operations()
+        write(lambda q, p: conn.execute(q, p), "%s", ops)
+        with postgres.PostgresJournal(pg_url(), schema=schema) as journal:
+            assert journal.schema_version() == postgres.SCHEMA_VERSION == 5
+            check_migrated(journal, ops)
+
+
+def sqlite_migrated(
+    path: Path, version: int, schema: str, write: Callable[..., None], ops: Any
+) -> sqlite3.Connection:
+    """A file at schema ``version`` holding ``ops`` as ``write`` stores them, opened (and
+    so migrated) by the journal; then a plain connection to it for a look inside."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in schema.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    write(lambda q, p: conn.execute(q, p), "?", ops)
+    conn.execute(f"PRAGMA user_version={version}")
+    conn.close()
+    with SqliteJournal(path) as journal:
+        check_migrated(journal, ops)
+    return sqlite3.connect(path)
+
+
 class TestSchemaOne:
     def test_sqlite_file_migrates_on_open(self, tmp_path: Path) -> None:
         path = tmp_path / "old.sqlite"
-        conn = sqlite3.connect(path, isolation_level=None)
-        for statement in V1_SCHEMA.split(";"):
-            conn.execute(statement)
         ops = old_operations()
-        write_v1(lambda q, p: conn.execute(q, p), "?", ops)
-        conn.execute("PRAGMA user_version=1")
-        conn.close()
-        with SqliteJournal(path) as journal:
-            check_migrated(journal, ops)
-        conn = sqlite3.connect(path)
+        conn = sqlite_migrated(path, 1, V1_SCHEMA, write_v1, ops)
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         runs = conn.execute("SELECT entries FROM history_runs").fetchall()
         stored = sum(len(json.loads(run)) for (run,) in runs)
@@ -405,29 +457,7 @@ class TestSchemaOne:
             SqliteJournal(path)
 
     def test_postgres_schema_migrates_on_open(self) -> None:
-        from pg_helpers import drop_schema, new_schema, pg_url, require_pg
-
-        require_pg()
-        import psycopg
-
-        from chainops.core.journal import postgres
-
-        schema = new_schema()
-        try:
-            with psycopg.connect(pg_url(), autocommit=True) as conn:
-                conn.execute(f"CREATE SCHEMA {schema}")
-                conn.execute(f"SET search_path TO {schema}")
-                for statement in postgres._MIGRATIONS[0]:
-                    conn.execute(statement)  # type: ignore[arg-type]
-                conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-                conn.execute("INSERT INTO schema_version VALUES (1)")
-                ops = old_operations()
-                write_v1(lambda q, p: conn.execute(q, p), "%s", ops)
-            with postgres.PostgresJournal(pg_url(), schema=schema) as journal:
-                assert journal.schema_version() == postgres.SCHEMA_VERSION
-                check_migrated(journal, ops)
-        finally:
-            drop_schema(schema)
+        migrates_from(1, write_v1)
 
 
 def write_v2(insert: Callable[[str, tuple[Any, ...]], object], mark: str, ops: Any) -> None:
@@ -468,17 +498,8 @@ class TestSchemaTwo:
         from chainops.core.journal import sqlite as sqlite_journal
 
         path = tmp_path / "v2.sqlite"
-        conn = sqlite3.connect(path, isolation_level=None)
-        for statement in (V1_SCHEMA + ";" + sqlite_journal._SCHEMA_2).split(";"):
-            if statement.strip():
-                conn.execute(statement)
         ops = old_operations()
-        write_v2(lambda q, p: conn.execute(q, p), "?", ops)
-        conn.execute("PRAGMA user_version=2")
-        conn.close()
-        with SqliteJournal(path) as journal:
-            check_migrated(journal, ops)
-        conn = sqlite3.connect(path)
+        conn = sqlite_migrated(path, 2, V1_SCHEMA + ";" + sqlite_journal._SCHEMA_2, write_v2, ops)
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert "history" not in tables
@@ -488,34 +509,7 @@ class TestSchemaTwo:
         conn.close()
 
     def test_postgres_schema_migrates_on_open(self) -> None:
-        from pg_helpers import drop_schema, new_schema, pg_url, require_pg
-
-        require_pg()
-        import psycopg
-
-        from chainops.core.journal import postgres
-
-        schema = new_schema()
-        try:
-            with psycopg.connect(pg_url(), autocommit=True) as conn:
-                conn.execute(f"CREATE SCHEMA {schema}")
-                conn.execute(f"SET search_path TO {schema}")
-                for steps in postgres._MIGRATIONS[:4]:
-                    for step in steps:
-                        if isinstance(step, str):
-                            conn.execute(step)  # type: ignore[arg-type]
-                        else:
-                            step(conn)
-                conn.execute("DROP TABLE history_runs")  # as schema 2 left it
-                conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-                conn.execute("INSERT INTO schema_version VALUES (4)")
-                ops = old_operations()
-                write_v2(lambda q, p: conn.execute(q, p), "%s", ops)
-            with postgres.PostgresJournal(pg_url(), schema=schema) as journal:
-                assert journal.schema_version() == postgres.SCHEMA_VERSION == 5
-                check_migrated(journal, ops)
-        finally:
-            drop_schema(schema)
+        migrates_from(4, write_v2)
 
 
 def test_a_history_with_a_gap_is_refused() -> None:
