@@ -62,7 +62,7 @@ def hex_bytes(value: bytes | str, what: str) -> bytes:
     raise ValidationError(f"{what} must be bytes or hex, not {type(value).__name__}")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FeeParams:
     """Fee settings of one attempt, in raw units (wei; micro-lamports per CU).
 
@@ -136,7 +136,7 @@ class _Keep:
 _KEEP = _Keep()
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TxAttempt:
     """One signed version of a transaction, journalled before it is broadcast."""
 
@@ -186,7 +186,8 @@ class TxAttempt:
         if not isinstance(error, _Keep) and error is not None and not isinstance(error, ErrorInfo):
             raise ValidationError(f"attempt error must be an ErrorInfo, not {type(error).__name__}")
         copy = object.__new__(type(self))
-        copy.__dict__.update(self.__dict__)
+        for name in _ATTEMPT_FIELDS:
+            object.__setattr__(copy, name, getattr(self, name))
         if not isinstance(broadcast_at, _Keep):
             object.__setattr__(copy, "broadcast_at", broadcast_at)
         if not isinstance(error, _Keep):
@@ -229,7 +230,10 @@ class TxAttempt:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+_ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(TxAttempt))  # what evolve copies
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TxReceipt:
     """The summary of a mined transaction that the SDK keeps (``status`` 1 = success)."""
 

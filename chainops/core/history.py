@@ -170,7 +170,7 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False, metaclas
 new_entry = type(msgspec.Struct).__call__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ErrorInfo:
     """Why an operation failed: the error class name and its message (serialisable)."""
 

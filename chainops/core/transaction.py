@@ -106,7 +106,7 @@ MINED_OK_STATES = frozenset({_T.INCLUDED, _T.CONFIRMED, _T.FINALIZED})
 ATTEMPTABLE_STATES = frozenset({_T.CREATED, _T.SIGNED, _T.BROADCAST})
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TxUpdate:
     """What the chain monitor observed. ``sequence`` is the head block it looked at.
 
