@@ -103,6 +103,8 @@ async def test_dropped_transaction_is_resent_with_the_same_bytes() -> None:
     sends = len(rig.node.sent)
     rig.clock.advance(1)
     await check(rig, tx)
+    assert len(rig.node.sent) == sends  # one look may straddle a block: not proof yet
+    await check(rig, tx)  # missing once: looked at again on the next turn
     assert rig.node.sent[sends:] == [tx.attempts[0].raw]
     assert (rig.metrics.drops, rig.metrics.rebroadcasts) == (1, 1)
     rig.clock.advance(1)
@@ -120,6 +122,26 @@ async def test_a_mined_attempt_is_left_to_the_monitor() -> None:
     rig.clock.advance(1)
     await check(rig, tx)
     assert len(rig.node.sent) == sends and tx.state is TxState.BROADCAST
+    await rig.monitor.turn()
+    assert tx.state is TxState.CONFIRMED
+
+
+async def test_missing_once_then_mined_sends_nothing() -> None:
+    # A node can answer one batch half before and half after it mines a block: the
+    # pool no longer holds the transaction, the receipt is not there yet. A re-send
+    # on that one look would put the mined bytes in front of a node that (like
+    # Ganache with its miner stopped) mines them a second time.
+    rig = Rig(watchdog=WatchdogPolicy(bump_after_blocks=None, rebroadcast_after=1))
+    tx = await rig.send()
+    await check(rig, tx)
+    rig.node.pool.clear()
+    sends = len(rig.node.sent)
+    rig.clock.advance(1)
+    await check(rig, tx)
+    rig.node.mine(str(tx.attempts[0].hash))
+    rig.node.nonce_count = 1
+    await check(rig, tx)
+    assert len(rig.node.sent) == sends and rig.metrics.drops == 0
     await rig.monitor.turn()
     assert tx.state is TxState.CONFIRMED
 
@@ -161,6 +183,7 @@ async def test_resend_refused_for_funds_gives_up_and_frees_the_nonce() -> None:
     rig.node.refusals.append(node_error(-32000, "insufficient funds for gas * price + value"))
     rig.clock.advance(1)
     await check(rig, tx)
+    await check(rig, tx)  # missing on a second look: re-sent
     assert tx.state is TxState.REJECTED
     assert tx.nonce not in rig.nonces.in_flight
 
@@ -174,5 +197,6 @@ async def test_resend_refused_as_underpriced_reprices_with_a_bump() -> None:
     rig.pricing.market = fees(cap_gwei=300, tip_gwei=3)
     rig.clock.advance(1)
     await check(rig, tx)
+    await check(rig, tx)  # missing on a second look: re-sent
     assert [a.kind for a in tx.attempts] == [AttemptKind.ORIGINAL, AttemptKind.SPEED_UP]
     assert tx.attempts[1].fee.max_fee_per_gas == 300 * GWEI  # the fresh market, above +10 %

@@ -11,9 +11,10 @@ monitor loop never waits on them:
   which holds up all the others): one batched look at the chain. A
   receipt for any attempt -> the monitor records it. The account's nonce count
   already past ours and no receipt of ours -> another transaction took the nonce:
-  REPLACED, and the allocator resyncs. Missing from the pool -> dropped: the
-  latest attempt's same bytes are sent again. Queued by the node (``txpool_inspect``)
-  at exactly the account's nonce count, on two looks a monitor turn apart -> stuck
+  REPLACED, and the allocator resyncs. Missing from the pool on two looks a
+  monitor turn apart -> dropped: the latest attempt's same bytes are sent again
+  (one look can straddle a block, and some nodes mine re-sent bytes twice).
+  Queued by the node (``txpool_inspect``) at exactly the account's nonce count, on two looks a monitor turn apart -> stuck
   behind a predecessor the node forgot (Anvil can park a transaction that arrives
   while it mines the one before, and never looks at it again): a speed-up, which
   the node validates afresh.
@@ -80,6 +81,7 @@ class Watchdog:
         self._capped: set[str] = set()
         self._suspects: set[str] = set()  # nonce consumed, none of our receipts: look again
         self._parked: set[str] = set()  # held by the node but not executable: look again
+        self._missing: set[str] = set()  # neither pooled nor mined on one look: look again
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -91,6 +93,8 @@ class Watchdog:
         for table in (self._since, self._checked):
             for cid in [c for c in table if c not in live]:
                 del table[cid]
+        self._parked &= live
+        self._missing &= live
         suspects: list[Transaction] = []
         # The lowest nonce holds up every later one: it is looked at sooner.
         first = min((tx.nonce for tx in pending if tx.nonce is not None), default=None)
@@ -106,7 +110,8 @@ class Watchdog:
                 self._since[cid] = (now, head)
                 self._spawn(tx, self._bump(tx))
             elif (
-                cid in self._parked  # a parked one is looked at again on the next turn
+                cid in self._parked  # parked or missing: looked at again on the next turn
+                or cid in self._missing
                 or now - self._checked.get(cid, since[0])
                 >= self.policy.rebroadcast_after * (HEAD_LOOK if tx.nonce == first else 1)
             ):
@@ -123,6 +128,7 @@ class Watchdog:
         self._capped.discard(client_id)
         self._suspects.discard(client_id)
         self._parked.discard(client_id)
+        self._missing.discard(client_id)
 
     def _bump_due(self, tx: Transaction, since: tuple[float, int], now: float, head: int) -> bool:
         config = self.policy
@@ -193,6 +199,8 @@ class Watchdog:
             cid = str(tx.client_id)
             if isinstance(pooled, Exception) or any(isinstance(r, Exception) for r in receipts):
                 continue  # an incomplete look decides nothing
+            missing = cid in self._missing
+            self._missing.discard(cid)
             if any(isinstance(r, dict) for r in receipts):
                 self._suspects.discard(cid)
                 self.live.wake()  # mined: the monitor records it on its next turn
@@ -205,7 +213,10 @@ class Watchdog:
                     self._suspects.add(cid)
             elif pooled is None and tx.state in (TxState.SIGNED, TxState.BROADCAST):
                 self._suspects.discard(cid)
-                await self._rebroadcast(tx)
+                if missing:
+                    await self._rebroadcast(tx)
+                else:
+                    self._missing.add(cid)
             elif _maybe_parked(tx, pooled, count, executable):
                 parked.append(tx)
             else:
