@@ -14,10 +14,10 @@ monitor loop never waits on them:
   REPLACED, and the allocator resyncs. Missing from the pool on two looks a
   monitor turn apart -> dropped: the latest attempt's same bytes are sent again
   (one look can straddle a block, and some nodes mine re-sent bytes twice).
-  Queued by the node (``txpool_inspect``) at exactly the account's nonce count, on two looks a monitor turn apart -> stuck
-  behind a predecessor the node forgot (Anvil can park a transaction that arrives
-  while it mines the one before, and never looks at it again): a speed-up, which
-  the node validates afresh.
+  Queued by the node (``txpool_inspect``) at exactly the account's nonce count, on
+  two looks a monitor turn apart -> stuck behind a predecessor the node forgot
+  (Anvil can park a transaction that arrives while it mines the one before, and
+  never looks at it again): a speed-up, which the node validates afresh.
 """
 
 from __future__ import annotations
