@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
@@ -21,8 +21,10 @@ from chainops.core.history import (
     LabelEnum,
     check_time,
     dump_time,
+    from_us,
     load_time,
-    utcnow,
+    now_us,
+    to_us,
 )
 from chainops.core.ids import (
     EvmAddress,
@@ -136,43 +138,105 @@ class _Keep:
 _KEEP = _Keep()
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+def _check_us(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(f"{what} must be int microseconds, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, init=False)
 class TxAttempt:
-    """One signed version of a transaction, journalled before it is broadcast."""
+    """One signed version of a transaction, journalled before it is broadcast.
+
+    Its times are kept as integer microseconds since the epoch (``created_us``,
+    ``broadcast_us``); ``created_at`` and ``broadcast_at`` render them as UTC
+    datetimes. Build one with either form.
+    """
 
     index: int
     hash: TxHash | SolanaSignature
     raw: bytes
-    nonce: int | None = None
-    fee: FeeParams = field(default_factory=FeeParams)
-    kind: AttemptKind = AttemptKind.ORIGINAL
-    created_at: datetime = field(default_factory=utcnow)
-    blockhash: str | None = None
-    last_valid_block_height: int | None = None
-    broadcast_at: datetime | None = None
-    error: ErrorInfo | None = None
+    nonce: int | None
+    fee: FeeParams
+    kind: AttemptKind
+    created_us: int
+    blockhash: str | None
+    last_valid_block_height: int | None
+    broadcast_us: int | None
+    error: ErrorInfo | None
 
-    def __post_init__(self) -> None:
-        check_uint(self.index, "attempt index")
-        object.__setattr__(self, "hash", parse_tx_id(self.hash))
-        object.__setattr__(self, "raw", hex_bytes(self.raw, "raw transaction"))
+    def __init__(
+        self,
+        *,
+        index: int,
+        hash: TxHash | SolanaSignature | str,
+        raw: bytes | str,
+        nonce: int | None = None,
+        fee: FeeParams | None = None,
+        kind: AttemptKind | str = AttemptKind.ORIGINAL,
+        created_at: datetime | None = None,
+        created_us: int | None = None,
+        blockhash: str | None = None,
+        last_valid_block_height: int | None = None,
+        broadcast_at: datetime | _Keep | None = _KEEP,
+        broadcast_us: int | None = None,
+        error: ErrorInfo | None = None,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "index", check_uint(index, "attempt index"))
+        put(self, "hash", parse_tx_id(hash))
+        put(self, "raw", hex_bytes(raw, "raw transaction"))
         _check_hash_matches(self.hash, self.raw)
-        check_opt_uint(self.nonce, "nonce")
-        check_opt_uint(self.last_valid_block_height, "last_valid_block_height")
-        object.__setattr__(self, "kind", AttemptKind(self.kind))
-        check_time(self.created_at, "created_at")
-        if self.broadcast_at is not None:
-            check_time(self.broadcast_at, "broadcast_at")
+        put(self, "nonce", check_opt_uint(nonce, "nonce"))
+        if fee is None:
+            fee = FeeParams()
+        elif not isinstance(fee, FeeParams):
+            raise ValidationError(f"fee must be FeeParams, not {type(fee).__name__}")
+        put(self, "fee", fee)
+        put(self, "kind", AttemptKind(kind))
+        if created_at is not None:
+            created_us = to_us(check_time(created_at, "created_at"))
+        put(
+            self,
+            "created_us",
+            now_us() if created_us is None else _check_us(created_us, "created_us"),
+        )
+        put(self, "blockhash", blockhash)
+        put(
+            self,
+            "last_valid_block_height",
+            check_opt_uint(last_valid_block_height, "last_valid_block_height"),
+        )
+        if broadcast_at is None:  # given as None (dataclasses.replace): not broadcast
+            broadcast_us = None
+        elif not isinstance(broadcast_at, _Keep):
+            broadcast_us = to_us(check_time(broadcast_at, "broadcast_at"))
+        elif broadcast_us is not None:
+            _check_us(broadcast_us, "broadcast_us")
+        put(self, "broadcast_us", broadcast_us)
+        if error is not None and not isinstance(error, ErrorInfo):
+            raise ValidationError(f"attempt error must be an ErrorInfo, not {type(error).__name__}")
+        put(self, "error", error)
+
+    @property
+    def created_at(self) -> datetime:
+        """When the attempt was signed (UTC)."""
+        return from_us(self.created_us)
+
+    @property
+    def broadcast_at(self) -> datetime | None:
+        """When the attempt was handed to the network (UTC), None before."""
+        return None if self.broadcast_us is None else from_us(self.broadcast_us)
 
     @property
     def broadcast(self) -> bool:
         """True once the attempt was handed to the network."""
-        return self.broadcast_at is not None
+        return self.broadcast_us is not None
 
     def evolve(
         self,
         *,
-        broadcast_at: datetime | _Keep | None = _KEEP,
+        broadcast_us: int | _Keep | None = _KEEP,
         error: ErrorInfo | _Keep | None = _KEEP,
     ) -> Self:
         """A copy with its broadcast time or error changed.
@@ -181,21 +245,21 @@ class TxAttempt:
         copy skips re-hashing the raw transaction (``dataclasses.replace``
         would run every check again).
         """
-        if not isinstance(broadcast_at, _Keep) and broadcast_at is not None:
-            check_time(broadcast_at, "broadcast_at")
+        if not isinstance(broadcast_us, _Keep) and broadcast_us is not None:
+            _check_us(broadcast_us, "broadcast_us")
         if not isinstance(error, _Keep) and error is not None and not isinstance(error, ErrorInfo):
             raise ValidationError(f"attempt error must be an ErrorInfo, not {type(error).__name__}")
         copy = object.__new__(type(self))
         for name in _ATTEMPT_FIELDS:
             object.__setattr__(copy, name, getattr(self, name))
-        if not isinstance(broadcast_at, _Keep):
-            object.__setattr__(copy, "broadcast_at", broadcast_at)
+        if not isinstance(broadcast_us, _Keep):
+            object.__setattr__(copy, "broadcast_us", broadcast_us)
         if not isinstance(error, _Keep):
             object.__setattr__(copy, "error", error)
         return copy
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (raw bytes as 0x-hex)."""
+        """JSON-ready form (raw bytes as 0x-hex, times as ISO-8601 text)."""
         return {
             "index": self.index,
             "hash": str(self.hash),

@@ -258,11 +258,16 @@ class Operation(ABC, Generic[S]):
         sequence: int | None = None,
         ref: str | None = None,
         at: datetime | None = None,
+        at_us: int | None = None,
     ) -> None:
         previous = self._state
         self._state = target
         self._on_enter(previous, target)
-        self._record(Change.TRANSITION, previous, ref=ref, reason=reason, sequence=sequence, at=at)
+        if at_us is None:
+            at_us = now_us() if at is None else to_us(check_time(at, "at"))
+        self._record_us(
+            Change.TRANSITION, previous, at_us, ref=ref, reason=reason, sequence=sequence
+        )
 
     def _record(
         self, change: Change, previous: S | None, *, at: datetime | None = None, **fields: Any

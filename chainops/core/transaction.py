@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol, Self, runtime_checkable
 
 from chainops.core.assets import Fee
@@ -35,7 +35,7 @@ from chainops.core.errors import (
     Reverted,
     ValidationError,
 )
-from chainops.core.history import Change, ErrorInfo, LabelEnum, check_time, utcnow
+from chainops.core.history import Change, ErrorInfo, LabelEnum, check_time, now_us, to_us
 from chainops.core.ids import (
     ClientId,
     EvmAddress,
@@ -364,12 +364,13 @@ class Transaction(Operation[TxState]):
             return False
         if self.is_terminal:
             raise InvalidTransition(self.machine.kind, self._state.name, "BROADCAST")
-        # UTC like every recorded time: the attempt's and its history entry's time agree
-        when = utcnow() if at is None else check_time(at, "at").astimezone(UTC)
-        self._attempts[attempt.index] = attempt.evolve(broadcast_at=when)
-        self._record(Change.BROADCAST, self._state, ref=str(attempt.index), at=when)
+        # one time for the attempt and its history entries: they agree to the microsecond
+        when = now_us() if at is None else to_us(check_time(at, "at"))
+        self._attempts[attempt.index] = attempt.evolve(broadcast_us=when)
+        ref = str(attempt.index)
+        self._record_us(Change.BROADCAST, self._state, when, ref=ref)
         if self._state is TxState.SIGNED:
-            self._enter(TxState.BROADCAST, ref=str(attempt.index), at=when)
+            self._enter(TxState.BROADCAST, ref=ref, at_us=when)
         return True
 
     def attempt_failed(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from core_factories import (
 )
 
 from chainops.core.assets import Fee
-from chainops.core.attempt import FeeParams, TxReceipt
+from chainops.core.attempt import FeeParams, TxAttempt, TxReceipt
 from chainops.core.errors import (
     ChainopsError,
     InvalidAmount,
@@ -30,7 +31,7 @@ from chainops.core.errors import (
     Rejected,
     ValidationError,
 )
-from chainops.core.history import Change, ErrorInfo, HistoryEntry
+from chainops.core.history import Change, ErrorInfo, HistoryEntry, to_us
 from chainops.core.ids import EvmAddress
 from chainops.core.operation import Operation, operation_from_dict, operation_from_json
 from chainops.core.order import (
@@ -622,6 +623,46 @@ class TestTransaction:
         assert tx.state is TS.EXPIRED
         again = operation_from_json(tx.to_json())
         assert again == tx and isinstance(again, Transaction)
+
+    def test_attempt_times_are_integer_microseconds(self) -> None:
+        plus_two = timezone(timedelta(hours=2))
+        given = datetime(2024, 1, 1, 14, 0, 0, 123456, tzinfo=plus_two)
+        attempt = make_attempt(0)
+        built = dataclasses.replace(attempt, created_at=given)
+        assert built.created_us == to_us(given)
+        assert built.created_at == given and built.created_at.tzinfo is UTC
+        assert dataclasses.replace(attempt, created_us=to_us(given)) == built
+        assert attempt.broadcast_us is None and attempt.broadcast_at is None
+        tx = make_tx()
+        tx.add_attempt(attempt)
+        tx.mark_broadcast(0, at=given)
+        sent = tx.attempts[0]
+        assert sent.broadcast_us == to_us(given) and sent.broadcast_at == given
+        # the attempt and the history entries of the broadcast share one time
+        assert [e.at_us for e in tx.history[-2:]] == [sent.broadcast_us] * 2
+        assert dataclasses.replace(sent, broadcast_at=None).broadcast is False
+        assert TxAttempt.from_dict(sent.to_dict()) == sent
+
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            {"created_us": 1.5},
+            {"created_us": "1704067200000000"},
+            {"created_us": True},
+            {"broadcast_us": 2.0},
+            {"created_at": datetime(2024, 1, 1)},  # naive: ambiguous across hosts
+            {"broadcast_at": datetime(2024, 1, 1)},
+            {"broadcast_at": 1704067200},
+            {"fee": {"gas_price": 1}},
+            {"error": "refused"},
+        ],
+    )
+    def test_attempt_bad_fields(self, bad: dict[str, Any]) -> None:
+        good = make_attempt(0)
+        args: dict[str, Any] = {"index": 0, "hash": good.hash, "raw": good.raw, **bad}
+        TxAttempt(index=0, hash=good.hash, raw=good.raw)  # without the bad field: accepted
+        with pytest.raises(ValidationError):
+            TxAttempt(**args)
 
     def test_fee_params(self) -> None:
         assert FeeParams(gas_price=1).is_eip1559 is False

@@ -130,7 +130,7 @@ def attempt_row(client_id: str, attempt: TxAttempt, logged: bool = False) -> tup
 
     ``logged``: its broadcast time is in a BROADCAST history entry (not repeated here).
     """
-    broadcast_at = None if logged else attempt.broadcast_at
+    broadcast_us = None if logged else attempt.broadcast_us
     return (
         client_id,
         attempt.index,
@@ -141,9 +141,9 @@ def attempt_row(client_id: str, attempt: TxAttempt, logged: bool = False) -> tup
         attempt.kind._value_,
         attempt.blockhash,
         attempt.last_valid_block_height,
-        attempt.created_at.isoformat(),
-        # text, like created_at: the offset the caller gave survives the round trip
-        None if broadcast_at is None else broadcast_at.isoformat(),
+        # UTC text: the columns read as times in SQL, and sort as they should
+        text_time(attempt.created_us),
+        None if broadcast_us is None else text_time(broadcast_us),
     )
 
 
@@ -199,15 +199,17 @@ def _complete_attempts(
     errors: Mapping[str, Any],
 ) -> list[TxAttempt]:
     """Attempts rows plus what later saves recorded elsewhere: broadcast times, errors."""
-    broadcast = {e.ref: e.at for e in history if e.change is Change.BROADCAST}
+    broadcast = {e.ref: e.at_us for e in history if e.change is Change.BROADCAST}
     out = []
     for attempt in attempts:
         key = str(attempt.index)
-        when = attempt.broadcast_at or broadcast.get(key)
+        when = attempt.broadcast_us
+        if when is None:
+            when = broadcast.get(key)
         error = errors.get(key)
-        if when is not attempt.broadcast_at or error is not None:
+        if when != attempt.broadcast_us or error is not None:
             info = None if error is None else ErrorInfo.from_dict(error)
-            attempt = attempt.evolve(broadcast_at=when, error=info)
+            attempt = attempt.evolve(broadcast_us=when, error=info)
         out.append(attempt)
     return out
 
