@@ -68,7 +68,7 @@ def _convert_whole_bodies(conn: psycopg.Connection[Any]) -> None:
     old = conn.execute("SELECT kind, version, venue_id, terminal, body FROM operations")
     for *stored, body in old.fetchall():
         operation = decode_operation(body)
-        entries, _ = _write(conn, operation, stored, {})
+        entries, _ = _write(conn, operation, stored, Written())
         if isinstance(operation, Transaction):
             _ROWS.write_attempts(conn.execute, operation, entries, True)
 
@@ -192,7 +192,7 @@ class PostgresJournal(SqlListing, Journal):
         self._closed = False
         self._conn: psycopg.Connection[Any] | None = None
         # the live operations this journal wrote: their next saves append after that
-        self._written: Written = {}
+        self._written = Written()
         self.url = _redact(conninfo)
         self.path = f"{self.url}#{self.schema}"  # where it lives, for messages (no password)
         with self._lock:

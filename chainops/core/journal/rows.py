@@ -265,9 +265,29 @@ def build_operations(
 
 
 Execute = Callable[[str, Sequence[Any]], Any]
-# client id -> the object last written, and its history length, indexed venue id and
-# terminal flag as written
-Written = dict[str, tuple["weakref.ref[Operation[Any]]", int, str | None, Any]]
+
+
+class Written(dict[str, tuple[weakref.KeyedRef, int, str | None, Any]]):  # type: ignore[type-arg]
+    """Client id -> the object last written (weakly), and its history length,
+    indexed venue id and terminal flag as written.
+
+    An entry goes once nobody holds its object any more. One callback serves
+    every entry: a closure each would be four more objects per live operation
+    for the cyclic garbage collector to walk.
+    """
+
+    __slots__ = ("forget",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forget = self._forget
+
+    def _forget(self, ref: weakref.KeyedRef) -> None:  # type: ignore[type-arg]
+        mine = self.get(ref.key)
+        if mine is not None and mine[0] is ref:
+            del self[ref.key]
+
+
 ExecuteMany = Callable[[str, Sequence[Sequence[Any]]], Any]
 
 
@@ -440,20 +460,9 @@ class RowWriter:
         if mine is not None and mine[0]() is operation:
             ref = mine[0]
         else:
-            ref = weakref.ref(operation, _forgetter(written, client_id))
+            ref = weakref.KeyedRef(operation, written.forget, client_id)
         venue_id = indexed_venue_id(operation)
         written[client_id] = (ref, len(operation._history), venue_id, self._flag(False))
-
-
-def _forgetter(written: Written, client_id: str) -> Callable[[Any], None]:
-    """Drops ``client_id``'s entry once the object it was written from is gone."""
-
-    def forget(ref: Any) -> None:
-        mine = written.get(client_id)
-        if mine is not None and mine[0] is ref:
-            del written[client_id]
-
-    return forget
 
 
 def text_time(value: int) -> str:

@@ -143,7 +143,7 @@ class SqliteJournal(SqlListing, Journal):
         self._closed = False
         self._files: tuple[tuple[int, int] | None, ...] | None = None
         # the live operations this journal wrote: their next saves append after that
-        self._written: Written = {}
+        self._written = Written()
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
