@@ -42,6 +42,11 @@ def from_us(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=value)
 
 
+def time_us(at: datetime | None) -> int:
+    """Integer microseconds of ``at`` (an aware datetime), or of now when None."""
+    return now_us() if at is None else to_us(check_time(at, "at"))
+
+
 def check_time(value: object, what: str = "timestamp") -> datetime:
     """Require a timezone-aware datetime (naive ones are ambiguous across hosts)."""
     if not isinstance(value, datetime):

@@ -44,6 +44,7 @@ from chainops.core.history import (
     load_time,
     new_entry,
     now_us,
+    time_us,
     to_us,
 )
 from chainops.core.ids import ClientId, VenueId
@@ -264,7 +265,7 @@ class Operation(ABC, Generic[S]):
         self._state = target
         self._on_enter(previous, target)
         if at_us is None:
-            at_us = now_us() if at is None else to_us(check_time(at, "at"))
+            at_us = time_us(at)
         self._record_us(
             Change.TRANSITION, previous, at_us, ref=ref, reason=reason, sequence=sequence
         )
@@ -273,8 +274,7 @@ class Operation(ABC, Generic[S]):
         self, change: Change, previous: S | None, *, at: datetime | None = None, **fields: Any
     ) -> HistoryEntry:
         """Append a history entry (``fields``: ref, reason, sequence) at ``at`` or now."""
-        when = now_us() if at is None else to_us(check_time(at, "at"))
-        return self._record_us(change, previous, when, **fields)
+        return self._record_us(change, previous, time_us(at), **fields)
 
     def _record_us(
         self,

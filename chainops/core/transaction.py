@@ -35,7 +35,7 @@ from chainops.core.errors import (
     Reverted,
     ValidationError,
 )
-from chainops.core.history import Change, ErrorInfo, LabelEnum, check_time, now_us, to_us
+from chainops.core.history import Change, ErrorInfo, LabelEnum, time_us
 from chainops.core.ids import (
     ClientId,
     EvmAddress,
@@ -365,7 +365,7 @@ class Transaction(Operation[TxState]):
         if self.is_terminal:
             raise InvalidTransition(self.machine.kind, self._state.name, "BROADCAST")
         # one time for the attempt and its history entries: they agree to the microsecond
-        when = now_us() if at is None else to_us(check_time(at, "at"))
+        when = time_us(at)
         self._attempts[attempt.index] = attempt.evolve(broadcast_us=when)
         ref = str(attempt.index)
         self._record_us(Change.BROADCAST, self._state, when, ref=ref)

@@ -267,7 +267,7 @@ def build_operations(
 Execute = Callable[[str, Sequence[Any]], Any]
 
 
-class Written(dict[str, tuple[weakref.KeyedRef, int, str | None, Any]]):  # type: ignore[type-arg]
+class Written(dict[str, tuple["weakref.KeyedRef[str, Operation[Any]]", int, str | None, Any]]):
     """Client id -> the object last written (weakly), and its history length,
     indexed venue id and terminal flag as written.
 
@@ -282,7 +282,7 @@ class Written(dict[str, tuple[weakref.KeyedRef, int, str | None, Any]]):  # type
         super().__init__()
         self.forget = self._forget
 
-    def _forget(self, ref: weakref.KeyedRef) -> None:  # type: ignore[type-arg]
+    def _forget(self, ref: weakref.KeyedRef[str, Operation[Any]]) -> None:
         mine = self.get(ref.key)
         if mine is not None and mine[0] is ref:
             del self[ref.key]

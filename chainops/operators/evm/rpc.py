@@ -79,6 +79,8 @@ def _loads(data: bytes) -> Any:
         return _fast_loads(data)
     except msgspec.DecodeError:
         return json.loads(data)
+
+
 _HEADERS: Final = {"Content-Type": "application/json", "Accept": "application/json"}
 _SEND: Final = "eth_sendRawTransaction"
 
