@@ -4,7 +4,8 @@
    estimate, sign, send, ``wait_for_transaction_receipt`` (sequential);
 2. ``EvmOperator``: N concurrent ``send`` calls, then every one waited to CONFIRMED;
 3. the raw limit: N transfers pre-signed outside the timing, sent as one JSON-RPC
-   batch, timed until the last receipt exists.
+   batch, timed until the last receipt exists;
+4. the operator's burst again on uvloop (``chainops[fast]``), when it is installed.
 
 The operator runs and the raw batches alternate, ``CHAINOPS_BENCH_EVM_ROUNDS`` pairs
 (default 3), each pair back to back on a fresh fork: on a shared machine the load
@@ -33,12 +34,15 @@ from web3 import Web3
 
 from bench.harness import Result
 from chainops.devnet.world import World
+from chainops.operators import eventloop
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator, LocalSigner
 
 N = int(os.environ.get("CHAINOPS_BENCH_N", "1000"))
 ROUNDS = max(1, int(os.environ.get("CHAINOPS_BENCH_EVM_ROUNDS", "3")))
 VALUE_WEI = 10**12
+# uvloop when installed (it comes with the dev extra); else the row repeats asyncio's loop
+FAST_LOOP = eventloop.choose_loop("auto")
 # A raw batch whose last receipt has not appeared by then failed (refused sends).
 RAW_TIMEOUT_S = 120.0
 
@@ -193,6 +197,10 @@ def run() -> list[Result]:
                 ours_round = asyncio.run(_operator(fork, N, window=N))
             with base.fork() as fork:
                 ours_round["raw_tx_per_s"] = _raw_batch(fork, N)
+            with base.fork() as fork:  # the same burst on uvloop (chainops[fast])
+                on_uvloop = eventloop.run(_operator(fork, N, window=N), loop=FAST_LOOP)
+            ours_round["uvloop_tx_per_s"] = on_uvloop["tx_per_s"]
+            ours_round["uvloop_p50_ms"] = on_uvloop["p50_ms"]
             rounds.append(ours_round)
         with base.fork() as fork:
             ours_default = asyncio.run(_operator(fork, N, window=16))
@@ -201,7 +209,9 @@ def run() -> list[Result]:
         base.stop()
     ours = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     raw = ours.pop("raw_tx_per_s")
+    fast, fast_p50 = ours.pop("uvloop_tx_per_s"), ours.pop("uvloop_p50_ms")
     ratios = [r["tx_per_s"] / r["raw_tx_per_s"] for r in rounds]
+    fast_ratios = [r["uvloop_tx_per_s"] / r["raw_tx_per_s"] for r in rounds]
     print(
         f"  EVM operator, {N:,} concurrent transfers: {ours['tx_per_s']:,.0f} tx/s "
         f"({ours['tx_per_s'] / raw:.2f}x the raw batch's {raw:,.0f}; target >= 0.6x; "
@@ -210,11 +220,17 @@ def run() -> list[Result]:
         f"{ours['requests_per_tx']:.3f} RPC requests per confirmed transfer (target <= 1.5); "
         f"window 16: {ours_default['tx_per_s']:,.0f} tx/s, p50 {ours_default['p50_ms']:,.0f} ms"
     )
+    print(
+        f"  the same on {FAST_LOOP}: {fast:,.0f} tx/s ({fast / raw:.2f}x the raw batch; per round "
+        f"{', '.join(f'{x:.2f}x' for x in fast_ratios)}), send->confirmed p50 {fast_p50:,.0f} ms"
+    )
     details = {
         "n": N,
         "naive_n": max(10, N // 10),
         "rounds": rounds,
         "ratio_per_round": ratios,
+        "uvloop_ratio_per_round": fast_ratios,
+        "loop": FAST_LOOP,
         **{f"window_n_{k}": v for k, v in ours.items()},
         **{f"window_16_{k}": v for k, v in ours_default.items()},
     }
@@ -234,6 +250,15 @@ def run() -> list[Result]:
             ours["tx_per_s"],
             raw,
             "pre-signed transfers in one JSON-RPC batch (the raw limit)",
+            True,
+            details,
+        ),
+        Result(
+            "evm_send_vs_raw_batch_uvloop",
+            "tx/s",
+            fast,
+            raw,
+            f"the raw batch; the operator on {FAST_LOOP} (chainops[fast])",
             True,
             details,
         ),

@@ -84,10 +84,10 @@ class Runtime:
             )
 
     def run(self, job: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run an async body to completion."""
-        import asyncio
+        """Run an async body to completion (on uvloop when installed: ``CHAINOPS_LOOP``)."""
+        from chainops.operators.eventloop import run
 
-        return asyncio.run(job())
+        return run(job())
 
     def fail(self, exc: ChainopsError) -> NoReturn:
         """Report ``exc`` (JSON on stdout under ``--json``) and exit with its code."""
