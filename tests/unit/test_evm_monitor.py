@@ -186,3 +186,49 @@ async def test_a_transaction_being_sent_is_not_asked_for_a_receipt() -> None:
     rig.monitor.sending.clear()  # the send returned: receipts decide from now on
     await rig.monitor.turn()
     assert tx.state is TxState.CONFIRMED
+
+
+async def test_an_unused_nonce_is_not_asked_for_a_receipt() -> None:
+    rig = Rig(confirmations=1)
+    tx = await rig.send()
+    await rig.monitor.turn()  # no count known yet: every receipt is asked, and the count read
+    assert tx.state is TxState.BROADCAST
+    asked = len(rig.node.calls)
+    await rig.monitor.turn()
+    assert "eth_getTransactionReceipt" not in rig.node.calls[asked:]  # count 0: nonce 0 unused
+    assert "eth_getTransactionCount" in rig.node.calls[asked:]
+    rig.node.mine(str(tx.attempts[0].hash))
+    rig.node.nonce_count = 1
+    rig.monitor._wake.clear()
+    await rig.monitor.turn()  # the count moved past it: the next turn must come at once
+    assert rig.monitor._wake.is_set() and tx.state is TxState.BROADCAST
+    await rig.monitor.turn()
+    assert tx.state is TxState.CONFIRMED and tx not in rig.monitor.live
+
+
+async def test_without_a_count_every_receipt_is_asked() -> None:
+    rig = Rig(confirmations=1)
+    tx = await rig.send()
+    rig.node.failing.add("eth_getTransactionCount")
+    for _ in range(2):
+        asked = len(rig.node.calls)
+        await rig.monitor.turn()
+        assert "eth_getTransactionReceipt" in rig.node.calls[asked:]
+    rig.node.mine(str(tx.attempts[0].hash))  # the count (0) would say unused: it is not read
+    await rig.monitor.turn()
+    assert tx.state is TxState.CONFIRMED
+
+
+async def test_a_mined_transaction_is_asked_whatever_the_count() -> None:
+    rig = Rig(confirmations=3)
+    tx = await rig.send()
+    await rig.monitor.turn()  # count 0 read
+    rig.node.mine(str(tx.attempts[0].hash))
+    rig.node.nonce_count = 1
+    await rig.monitor.turn()  # skipped (unused at the last count), then woken
+    await rig.monitor.turn()
+    assert tx.state is TxState.INCLUDED
+    rig.node.nonce_count = 0  # a lagging count must not hide a reorg
+    rig.node.reorg_out(str(tx.attempts[0].hash))
+    await rig.monitor.turn()
+    assert tx.state is TxState.BROADCAST and tx.history[-1].reason == "reorged out"

@@ -1,8 +1,11 @@
 """One block-driven loop per operator that follows every live transaction.
 
 Each turn costs one JSON-RPC batch: the head block number, the ``finalized``
-block when something waits for finality, and the receipt of every attempt of
-every live transaction. A turn runs when a new transaction is registered
+block when something waits for finality, the nonce count at ``latest`` of each
+account with an unmined transaction, and the receipt of every attempt of every
+live transaction but those whose nonce the account had not used at the last
+count (none of their attempts can be mined: asking would cost the node a lookup
+for nothing; when the count passes them, the next turn follows at once). A turn runs when a new transaction is registered
 (under automine its receipt already exists) and otherwise every
 ``poll_interval`` seconds, so an idle operator costs one small request per
 interval and nothing when no transaction is live.
@@ -33,6 +36,7 @@ RevertReason = Callable[[Transaction, dict[str, Any]], Awaitable[str | None]]
 Listener = Callable[[Transaction], Awaitable[None]]
 
 _MINED = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED, TxState.REVERTED)
+_UNMINED = (TxState.SIGNED, TxState.BROADCAST)
 
 
 def receipt_from_json(data: dict[str, Any], reason: str | None = None) -> TxReceipt:
@@ -81,6 +85,8 @@ class BlockMonitor(MonitorLoop):
         self.sending: set[str] = set()
         # Called after every turn with the transactions still pending (the watchdog).
         self.on_turn: Callable[[list[Transaction]], Awaitable[None]] | None = None
+        # sender -> its nonce count at `latest`, as the last turn read it
+        self._counts: dict[str, int] = {}
 
     @property
     def tracks_finality(self) -> bool:
@@ -125,8 +131,12 @@ class BlockMonitor(MonitorLoop):
         )
         if need_final:
             calls.append(("eth_getBlockByNumber", ["finalized", False]))
+        unmined = [tx for tx in txs if tx.state in _UNMINED and tx.nonce is not None]
+        senders = sorted({str(tx.sender) for tx in unmined})
+        calls += [("eth_getTransactionCount", [sender, "latest"]) for sender in senders]
+        waiting = {id(tx) for tx in unmined if self._unused(tx)}
         # Every attempt, broadcast or not: after a crash we may not know which one went out.
-        hashes = [(tx, str(a.hash)) for tx in txs for a in tx.attempts]
+        hashes = [(tx, str(a.hash)) for tx in txs if id(tx) not in waiting for a in tx.attempts]
         calls += [("eth_getTransactionReceipt", [h]) for _, h in hashes]
         results = await self._batch(calls)
         self.turns += 1
@@ -138,16 +148,35 @@ class BlockMonitor(MonitorLoop):
         if need_final:
             self._finality(results[1])
             offset = 2
+        self._note_counts(senders, results[offset : offset + len(senders)])
+        offset += len(senders)
         found: dict[str, dict[str, Any]] = {}
         for (tx, _), receipt in zip(hashes, results[offset:], strict=True):
             if isinstance(receipt, dict):
                 found[str(tx.client_id)] = receipt
         for tx in txs:
-            await self._update(tx, found.get(str(tx.client_id)))
+            if id(tx) not in waiting:
+                await self._update(tx, found.get(str(tx.client_id)))
+        if any(not self._unused(tx) for tx in unmined if id(tx) in waiting):
+            self.wake()  # the account used a nonce not asked about: a receipt may exist now
         if self.on_turn is not None:
-            pending = [tx for tx in txs if tx.state in (TxState.SIGNED, TxState.BROADCAST)]
+            pending = [tx for tx in txs if tx.state in _UNMINED]
             if pending:
                 await self.on_turn(pending)
+
+    def _unused(self, tx: Transaction) -> bool:
+        """True when the last count of ``tx``'s sender showed its nonce unused (not mined)."""
+        count = self._counts.get(str(tx.sender))
+        return count is not None and tx.nonce is not None and tx.nonce >= count
+
+    def _note_counts(self, senders: list[str], answers: list[Any]) -> None:
+        for sender, answer in zip(senders, answers, strict=True):
+            if isinstance(answer, str):
+                self._counts[sender] = int(answer, 16)
+            else:  # no answer: ask every receipt until a count comes back
+                self._counts.pop(sender, None)
+        for sender in self._counts.keys() - set(senders):
+            del self._counts[sender]  # nothing of its unmined any more: the next count is fresh
 
     async def _update(self, tx: Transaction, raw: dict[str, Any] | None) -> None:
         before = (tx.state, tx.confirmations, tx.receipt)
