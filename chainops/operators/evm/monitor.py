@@ -5,8 +5,8 @@ block when something waits for finality, the nonce count at ``latest`` of each
 account with an unmined transaction, and the receipt of every attempt of every
 live transaction but those whose nonce the account had not used at the last
 count (none of their attempts can be mined: asking would cost the node a lookup
-for nothing; when the count passes them, the next turn follows at once). A turn runs when a new transaction is registered
-(under automine its receipt already exists) and otherwise every
+for nothing; when the count passes them, the next turn follows at once). A turn
+runs when a new transaction is registered and otherwise every
 ``poll_interval`` seconds, so an idle operator costs one small request per
 interval and nothing when no transaction is live.
 
