@@ -232,3 +232,19 @@ async def test_a_mined_transaction_is_asked_whatever_the_count() -> None:
     rig.node.reorg_out(str(tx.attempts[0].hash))
     await rig.monitor.turn()
     assert tx.state is TxState.BROADCAST and tx.history[-1].reason == "reorged out"
+
+
+async def test_a_new_transaction_is_asked_on_its_first_turn_whatever_the_count() -> None:
+    rig = Rig(confirmations=1)
+    first = await rig.send()
+    await rig.monitor.turn()  # count 0 read; `first` looked at once
+    second = await rig.send()  # under automine its receipt exists as soon as it is sent
+    for tx in (first, second):
+        rig.node.mine(str(tx.attempts[0].hash))
+    rig.node.nonce_count = 2
+    await rig.monitor.turn()
+    assert second.state is TxState.CONFIRMED  # asked: never looked at before
+    assert first.state is TxState.BROADCAST  # not asked: its nonce was unused at the last count
+    assert rig.monitor._wake.is_set()
+    await rig.monitor.turn()
+    assert first.state is TxState.CONFIRMED and not rig.monitor.live

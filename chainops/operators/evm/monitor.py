@@ -3,10 +3,12 @@
 Each turn costs one JSON-RPC batch: the head block number, the ``finalized``
 block when something waits for finality, the nonce count at ``latest`` of each
 account with an unmined transaction, and the receipt of every attempt of every
-live transaction but those whose nonce the account had not used at the last
-count (none of their attempts can be mined: asking would cost the node a lookup
-for nothing; when the count passes them, the next turn follows at once). A turn
-runs when a new transaction is registered and otherwise every
+live transaction. A transaction looked at before whose nonce the account had not
+used at the last count is not asked again (none of its attempts can be mined:
+on a chain with 12-second blocks that is most turns' lookups, for nothing); when
+the count passes it, the next turn follows at once. A turn runs when a new
+transaction is registered (under automine its receipt already exists) and
+otherwise every
 ``poll_interval`` seconds, so an idle operator costs one small request per
 interval and nothing when no transaction is live.
 
@@ -87,6 +89,7 @@ class BlockMonitor(MonitorLoop):
         self.on_turn: Callable[[list[Transaction]], Awaitable[None]] | None = None
         # sender -> its nonce count at `latest`, as the last turn read it
         self._counts: dict[str, int] = {}
+        self._looked: set[str] = set()  # client ids asked for a receipt at least once
 
     @property
     def tracks_finality(self) -> bool:
@@ -134,7 +137,8 @@ class BlockMonitor(MonitorLoop):
         unmined = [tx for tx in txs if tx.state in _UNMINED and tx.nonce is not None]
         senders = sorted({str(tx.sender) for tx in unmined})
         calls += [("eth_getTransactionCount", [sender, "latest"]) for sender in senders]
-        waiting = {id(tx) for tx in unmined if self._unused(tx)}
+        looked = self._looked
+        waiting = {id(tx) for tx in unmined if str(tx.client_id) in looked and self._unused(tx)}
         # Every attempt, broadcast or not: after a crash we may not know which one went out.
         hashes = [(tx, str(a.hash)) for tx in txs if id(tx) not in waiting for a in tx.attempts]
         calls += [("eth_getTransactionReceipt", [h]) for _, h in hashes]
@@ -156,6 +160,7 @@ class BlockMonitor(MonitorLoop):
                 found[str(tx.client_id)] = receipt
         for tx in txs:
             if id(tx) not in waiting:
+                looked.add(str(tx.client_id))
                 await self._update(tx, found.get(str(tx.client_id)))
         if any(not self._unused(tx) for tx in unmined if id(tx) in waiting):
             self.wake()  # the account used a nonce not asked about: a receipt may exist now
@@ -163,6 +168,10 @@ class BlockMonitor(MonitorLoop):
             pending = [tx for tx in txs if tx.state in _UNMINED]
             if pending:
                 await self.on_turn(pending)
+
+    def _drop(self, client_id: str) -> Transaction | None:
+        self._looked.discard(client_id)
+        return super()._drop(client_id)
 
     def _unused(self, tx: Transaction) -> bool:
         """True when the last count of ``tx``'s sender showed its nonce unused (not mined)."""
