@@ -248,3 +248,14 @@ async def test_a_new_transaction_is_asked_on_its_first_turn_whatever_the_count()
     assert rig.monitor._wake.is_set()
     await rig.monitor.turn()
     assert first.state is TxState.CONFIRMED and not rig.monitor.live
+
+
+async def test_the_monitor_is_woken_once_a_first_broadcast_is_answered() -> None:
+    rig = Rig(confirmations=1)
+    seen: list[bool] = []  # at each wake: was a first broadcast still under way?
+    rig.monitor.wake = lambda: seen.append(bool(rig.monitor.sending))  # type: ignore[method-assign]
+    tx = await rig.send()
+    assert seen and seen[-1] is False  # the last wake came after the answer
+    rig.node.mine(str(tx.attempts[0].hash))
+    await rig.monitor.turn()
+    assert tx.state is TxState.CONFIRMED

@@ -132,6 +132,7 @@ class SendPipeline:
             await self.broadcast(tx, tx.attempts[0])
         finally:
             self.live.sending.discard(cid)
+            self.live.wake()  # its receipt may be asked now (under automine it exists already)
             if tx.nonce is not None:
                 self.ordered.forget(tx.nonce)  # sent or failed: later nonces need not wait
 
