@@ -5,7 +5,9 @@
 2. ``EvmOperator``: N concurrent ``send`` calls, then every one waited to CONFIRMED;
 3. the raw limit: N transfers pre-signed outside the timing, sent as one JSON-RPC
    batch, timed until the last receipt exists;
-4. the operator's burst again on uvloop (``chainops[fast]``), when it is installed.
+4. the operator's burst again as a long-running service runs it:
+   ``chainops.operators.eventloop.run`` on uvloop (``chainops[fast]``, when installed)
+   with ``freeze_heap=True``.
 
 The operator runs and the raw batches alternate, ``CHAINOPS_BENCH_EVM_ROUNDS`` pairs
 (default 3), each pair back to back on a fresh fork: on a shared machine the load
@@ -197,10 +199,12 @@ def run() -> list[Result]:
                 ours_round = asyncio.run(_operator(fork, N, window=N))
             with base.fork() as fork:
                 ours_round["raw_tx_per_s"] = _raw_batch(fork, N)
-            with base.fork() as fork:  # the same burst on uvloop (chainops[fast])
-                on_uvloop = eventloop.run(_operator(fork, N, window=N), loop=FAST_LOOP)
-            ours_round["uvloop_tx_per_s"] = on_uvloop["tx_per_s"]
-            ours_round["uvloop_p50_ms"] = on_uvloop["p50_ms"]
+            with base.fork() as fork:  # the same burst as a long-running service runs it
+                as_service = eventloop.run(
+                    _operator(fork, N, window=N), loop=FAST_LOOP, freeze_heap=True
+                )
+            ours_round["service_tx_per_s"] = as_service["tx_per_s"]
+            ours_round["service_p50_ms"] = as_service["p50_ms"]
             rounds.append(ours_round)
         with base.fork() as fork:
             ours_default = asyncio.run(_operator(fork, N, window=16))
@@ -209,9 +213,9 @@ def run() -> list[Result]:
         base.stop()
     ours = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     raw = ours.pop("raw_tx_per_s")
-    fast, fast_p50 = ours.pop("uvloop_tx_per_s"), ours.pop("uvloop_p50_ms")
+    fast, fast_p50 = ours.pop("service_tx_per_s"), ours.pop("service_p50_ms")
     ratios = [r["tx_per_s"] / r["raw_tx_per_s"] for r in rounds]
-    fast_ratios = [r["uvloop_tx_per_s"] / r["raw_tx_per_s"] for r in rounds]
+    fast_ratios = [r["service_tx_per_s"] / r["raw_tx_per_s"] for r in rounds]
     print(
         f"  EVM operator, {N:,} concurrent transfers: {ours['tx_per_s']:,.0f} tx/s "
         f"({ours['tx_per_s'] / raw:.2f}x the raw batch's {raw:,.0f}; target >= 0.6x; "
@@ -221,7 +225,8 @@ def run() -> list[Result]:
         f"window 16: {ours_default['tx_per_s']:,.0f} tx/s, p50 {ours_default['p50_ms']:,.0f} ms"
     )
     print(
-        f"  the same on {FAST_LOOP}: {fast:,.0f} tx/s ({fast / raw:.2f}x the raw batch; per round "
+        f"  the same through eventloop.run ({FAST_LOOP}, startup heap frozen): "
+        f"{fast:,.0f} tx/s ({fast / raw:.2f}x the raw batch; per round "
         f"{', '.join(f'{x:.2f}x' for x in fast_ratios)}), send->confirmed p50 {fast_p50:,.0f} ms"
     )
     details = {
@@ -229,7 +234,7 @@ def run() -> list[Result]:
         "naive_n": max(10, N // 10),
         "rounds": rounds,
         "ratio_per_round": ratios,
-        "uvloop_ratio_per_round": fast_ratios,
+        "service_ratio_per_round": fast_ratios,
         "loop": FAST_LOOP,
         **{f"window_n_{k}": v for k, v in ours.items()},
         **{f"window_16_{k}": v for k, v in ours_default.items()},
@@ -254,11 +259,11 @@ def run() -> list[Result]:
             details,
         ),
         Result(
-            "evm_send_vs_raw_batch_uvloop",
+            "evm_send_vs_raw_batch_eventloop_run",
             "tx/s",
             fast,
             raw,
-            f"the raw batch; the operator on {FAST_LOOP} (chainops[fast])",
+            f"the raw batch; the operator through eventloop.run ({FAST_LOOP}, freeze_heap=True)",
             True,
             details,
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 import pytest
@@ -76,3 +77,30 @@ def test_uvloop_required_but_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_not_a_coroutine(bad: object) -> None:
     with pytest.raises(ValidationError, match="needs a coroutine"):
         run(bad)  # type: ignore[arg-type]
+
+
+def test_freeze_heap_freezes_for_the_run_only() -> None:
+    async def frozen() -> int:
+        return gc.get_freeze_count()
+
+    assert gc.get_freeze_count() == 0
+    assert run(frozen(), freeze_heap=True) > 0
+    assert gc.get_freeze_count() == 0  # unfrozen when main returned
+    assert run(frozen()) == 0
+
+
+def test_freeze_heap_is_undone_when_main_raises() -> None:
+    async def boom() -> None:
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        run(boom(), freeze_heap=True)
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("bad", [1, "yes", None])
+def test_freeze_heap_must_be_a_bool(bad: object) -> None:
+    coro = _loop_module()
+    with pytest.raises(ConfigurationError, match="freeze_heap"):
+        run(coro, freeze_heap=bad)  # type: ignore[arg-type]
+    assert coro.cr_frame is None and gc.get_freeze_count() == 0
