@@ -8,6 +8,7 @@ import pytest
 
 from chainops.core.errors import RpcPermanentError
 from chainops.core.ids import TxHash
+from chainops.operators.evm.node_errors import NodeError, node_error
 from chainops.operators.evm.ordering import NonceOrderedSends
 
 
@@ -132,3 +133,61 @@ async def test_the_next_batch_is_handed_over_before_the_answered_callers_resume(
     assert events.index("flush 2,3") < events.index("resumed 0")
     assert events.index("flush 2,3") < events.index("resumed 1")
     assert events[0] == "flush 0,1" and ordered.held == 0
+
+
+class UnorderedBatches:
+    """A node that runs the items of one batch concurrently, as Hardhat does under
+    automine: an item whose nonce is not the next one is refused as too high."""
+
+    def __init__(self) -> None:
+        self.next = 0
+        self.batches: list[list[int]] = []
+        self._batch: list[tuple[int, asyncio.Future[TxHash]]] = []
+
+    def send_raw(self, raw: bytes) -> asyncio.Future[TxHash]:
+        future: asyncio.Future[TxHash] = asyncio.get_running_loop().create_future()
+        if not self._batch:
+            asyncio.get_running_loop().call_soon(self._run)
+        self._batch.append((raw[0], future))
+        return future
+
+    def _run(self) -> None:
+        batch, self._batch = self._batch, []
+        self.batches.append([nonce for nonce, _ in batch])
+        for nonce, future in reversed(batch):  # the last item first: out of order
+            if nonce == self.next:
+                self.next += 1
+                future.set_result(TxHash("0x" + bytes([nonce]).hex().rjust(64, "0")))
+            else:
+                future.set_exception(
+                    node_error(-32000, f"Nonce too high. Expected nonce to be {self.next}")
+                )
+
+
+async def test_a_node_that_runs_a_batch_out_of_order_gets_one_send_per_request() -> None:
+    node = UnorderedBatches()
+    ordered = NonceOrderedSends(node.send_raw)
+    for nonce in range(4):
+        ordered.expect(nonce)
+    hashes = await asyncio.gather(*(ordered.send(n, bytes([n])) for n in range(4)))
+    assert [h.to_bytes()[-1] for h in hashes] == [0, 1, 2, 3]  # every one sent in the end
+    assert ordered.one_at_a_time
+    assert node.batches[0] == [0, 1, 2, 3]  # only nonce 0 passed: 1-3 were ahead of it
+    assert node.batches[1:] == [[1], [2], [3]]  # then alone, each after the one before
+    ordered.expect(4)
+    ordered.expect(5)
+    await asyncio.gather(ordered.send(4, b"\x04"), ordered.send(5, b"\x05"))
+    assert node.batches[-2:] == [[4], [5]]
+
+
+async def test_a_real_gap_is_not_taken_for_an_unordered_node() -> None:
+    node = UnorderedBatches()
+    node.next = 5  # nonces 0-4 are missing on the node: every send is too high
+    ordered = NonceOrderedSends(node.send_raw)
+    for nonce in range(2):
+        ordered.expect(nonce)
+    results = await asyncio.gather(
+        *(ordered.send(n, bytes([n])) for n in range(2)), return_exceptions=True
+    )
+    assert all(isinstance(r, NodeError) for r in results)  # the senders handle the gap
+    assert not ordered.one_at_a_time and node.batches == [[0, 1]]

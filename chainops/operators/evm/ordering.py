@@ -7,15 +7,24 @@ of ours, and geth parks it in its future queue. So a transaction whose nonce was
 reserved by this operator is held until every lower nonce it reserved has been
 handed to the node (or given back unsent); the held ones then go together, lowest
 first, in one batch.
+
+A node that runs the items of one batch concurrently (Hardhat) refuses some of
+them as "nonce too high" although the lower nonces came in the same batch. Once
+that is seen, those items are sent again, and every later first broadcast, one
+per request: each after the answer to the one before.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from chainops.core.ids import TxHash
+from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.turnqueue import settle
+
+log = logging.getLogger("chainops.evm.ordering")
 
 SendRaw = Callable[[bytes], Awaitable[TxHash]]
 
@@ -30,6 +39,9 @@ class NonceOrderedSends:
         self._flushing = False
         self._kick_planned = False
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set once the node refused a nonce as too high while the one below it came in
+        # the same batch: it does not run a batch's items in order.
+        self.one_at_a_time = False
 
     @property
     def held(self) -> int:
@@ -79,6 +91,8 @@ class NonceOrderedSends:
         run = self._runnable()
         if not run:
             return
+        if self.one_at_a_time:
+            run = run[:1]
         self._flushing = True
         items = [(nonce, *self._ready.pop(nonce)) for nonce in run]
         # Handed over in nonce order within this turn (one batch, lowest first), not from a
@@ -118,15 +132,44 @@ class NonceOrderedSends:
             raise
         finally:
             self._flushing = False
-        for nonce, _, _ in items:
-            self._expected.discard(nonce)
+        again = _out_of_order(results)
+        if again and not self.one_at_a_time:
+            self.one_at_a_time = True
+            log.info(
+                "the node refused %d of a batch of %d sends as ahead of nonces in the same "
+                "batch: it runs a batch's items out of order; first broadcasts now go one "
+                "per request",
+                len(again),
+                len(items),
+            )
+        for index, (nonce, raw, future) in enumerate(items):
+            if index in again:
+                self._ready[nonce] = (raw, future)  # once more, alone: still expected
+            else:
+                self._expected.discard(nonce)
         # The next batch first: its flush is queued ahead of the answered callers'
         # continuations (hundreds after a large batch, tens of milliseconds of bookkeeping),
         # so the node hears of it before they run, not after.
         self._kick()
-        for (_, _, future), result in zip(items, results, strict=True):
-            settle(future, result)
+        for index, ((_, _, future), result) in enumerate(zip(items, results, strict=True)):
+            if index not in again:
+                settle(future, result)
 
     async def drain(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _out_of_order(results: Sequence[object]) -> set[int]:
+    """Indices of a batch's items (lowest nonce first) refused as "nonce too high"
+    although a lower nonce was accepted earlier in the same batch: sent alone, they
+    may pass."""
+    out: set[int] = set()
+    accepted_below = False
+    for index, result in enumerate(results):
+        if isinstance(result, NodeError) and result.kind is NodeErrorKind.NONCE_GAP:
+            if accepted_below:
+                out.add(index)
+        elif not isinstance(result, BaseException):
+            accepted_below = True
+    return out
