@@ -7,10 +7,10 @@ live transaction. A transaction looked at before whose nonce the account had not
 used at the last count is not asked again (none of its attempts can be mined:
 on a chain with 12-second blocks that is most turns' lookups, for nothing); when
 the count passes it, the next turn follows at once. A turn runs when a new
-transaction is registered (under automine its receipt already exists) and
-otherwise every
-``poll_interval`` seconds, so an idle operator costs one small request per
-interval and nothing when no transaction is live.
+transaction is registered or its first broadcast is answered (under automine its
+receipt then exists) and otherwise every ``poll_interval`` seconds, so an idle
+operator costs one small request per interval and nothing when no transaction is
+live.
 
 Confirmations count depth (head - block + 1). FINALIZED comes only from a
 ``finalized`` block behind the head: Hardhat and Ganache answer the tag with the
