@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench.*` as a script
 
-from chainops.operators import eventloop  # noqa: E402
+from chainops.operators import eventloop
 
 Runner = Callable[[Coroutine[Any, Any, dict[str, float]]], dict[str, float]]
 
