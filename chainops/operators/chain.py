@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -28,6 +27,7 @@ from chainops.core.journal import Journal, open_journal
 from chainops.core.platforms import ChainPlatform
 from chainops.core.transaction import Transaction
 from chainops.operators.base import Operator, OperatorConfiguration
+from chainops.operators.deadlines import Deadline, Deadlines
 from chainops.operators.group_commit import GroupCommitter
 
 # A wait without a timeout still ends: a stalled RPC must not hold the caller forever.
@@ -139,6 +139,7 @@ class Waiters:
         # A transaction's waiter, or its waiters when there are several (rarely).
         self._futures: dict[str, _Waiting] = {}
         self._stalled: dict[str, ChainopsError] = {}
+        self._deadlines = Deadlines()  # one loop timer for every wait's timeout
 
     def wake(self, tx: Transaction) -> None:
         waiting = self._futures.pop(str(tx.client_id), None)
@@ -169,7 +170,7 @@ class Waiters:
         cid = str(tx.client_id)
         loop = asyncio.get_running_loop()
         expired: list[bool] = []  # set by the timer: a waiter woken by it times out
-        timer: asyncio.TimerHandle | None = None
+        timer: Deadline | None = None
         try:
             while cid not in self._stalled and not settled():
                 if expired or timeout <= 0:
@@ -178,10 +179,10 @@ class Waiters:
                         "still pending, not failed"
                     )
                 if timer is None:
-                    # One plain timer per wait (no asyncio.timeout, no context copy):
-                    # thousands of concurrent waits each paid for both.
-                    timer = loop.call_at(
-                        loop.time() + timeout, _time_up, self, tx, expired, context=_NO_CONTEXT
+                    # A deadline, not a loop timer per wait (nor asyncio.timeout and its
+                    # context copy): thousands of concurrent waits each paid for one.
+                    timer = self._deadlines.call_at(
+                        loop.time() + timeout, _time_up, self, tx, expired
                     )
                 woken: asyncio.Future[None] = loop.create_future()
                 waiting = self._futures.get(cid)
@@ -194,14 +195,10 @@ class Waiters:
                 await woken
         finally:
             if timer is not None:
-                timer.cancel()
+                self._deadlines.cancel(timer)
         stalled = self._stalled.pop(cid, None)
         if stalled is not None:
             raise stalled
-
-
-# What a wait's timer runs in: it reads no context variable, so none is copied per wait.
-_NO_CONTEXT = contextvars.Context()
 
 
 def _time_up(waiters: Waiters, tx: Transaction, expired: list[bool]) -> None:

@@ -28,7 +28,7 @@ class GroupCommitter:
 
     def __init__(self, journal: Journal, *, max_group: int = MAX_GROUP) -> None:
         self.journal = journal
-        self._queue = TurnQueue(self._commit, max_group)
+        self._queue = TurnQueue(self._commit, max_group, unawaited=_log_failure)
         self._soon: list[Operation[Any]] = []  # save_soon writes not yet queued
         self.commits = 0
 
@@ -51,7 +51,7 @@ class GroupCommitter:
     def _queue_soon(self) -> None:
         waiting, self._soon = self._soon, []
         for operation in waiting:
-            self._queue.put(operation).add_done_callback(_log_failure)
+            self._queue.put_nowait(operation)
 
     async def _commit(self, operations: Sequence[Operation[Any]]) -> list[None]:
         unique = {id(op): op for op in operations}  # the same object twice: write it once
@@ -64,6 +64,5 @@ class GroupCommitter:
         await self._queue.drain()
 
 
-def _log_failure(future: Any) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("journal write failed", exc_info=future.exception())
+def _log_failure(operation: Operation[Any], error: BaseException) -> None:
+    log.error("journal write of %s failed", operation.client_id, exc_info=error)

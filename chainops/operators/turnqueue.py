@@ -8,10 +8,19 @@ HTTP request, one SQLite transaction) and gives each caller its own result.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-_Pending = tuple[Any, "asyncio.Future[Any]"]
+log = logging.getLogger("chainops.operators")
+
+# An item and the future of the caller waiting for it (None: nobody waits, see put_nowait).
+_Pending = tuple[Any, "asyncio.Future[Any] | None"]
+Unawaited = Callable[[Any, BaseException], None]
+
+
+def _log_unawaited(item: Any, error: BaseException) -> None:
+    log.error("a queued item nobody waits for failed: %r", item, exc_info=error)
 
 
 def settle(future: asyncio.Future[Any], result: Any) -> None:
@@ -33,10 +42,15 @@ class TurnQueue:
     """
 
     def __init__(
-        self, flush: Callable[[list[Any]], Awaitable[Sequence[Any]]], max_batch: int
+        self,
+        flush: Callable[[list[Any]], Awaitable[Sequence[Any]]],
+        max_batch: int,
+        *,
+        unawaited: Unawaited = _log_unawaited,
     ) -> None:
         self._flush_batch = flush
         self._max = max_batch
+        self._unawaited = unawaited  # told of each failed put_nowait item
         self._items: list[_Pending] = []
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -45,6 +59,19 @@ class TurnQueue:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._items.append((item, future))
+        self._schedule(loop)
+        return future
+
+    def put_nowait(self, item: Any) -> None:
+        """Queue ``item`` with this turn's flush, nobody waiting for its result.
+
+        No future per item (nor its callback and its handle): a failure goes to the
+        queue's ``unawaited`` function instead.
+        """
+        self._items.append((item, None))
+        self._schedule(asyncio.get_running_loop())
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._scheduled:
             self._scheduled = True
             # A task's first step runs on the next turn, after what this turn still does:
@@ -52,7 +79,6 @@ class TurnQueue:
             task = loop.create_task(self._flush())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return future
 
     async def _flush(self) -> None:
         self._scheduled = False
@@ -64,7 +90,8 @@ class TurnQueue:
                 results = await self._flush_batch([item for item, _ in chunk])
             except asyncio.CancelledError:
                 for future in futures:
-                    future.cancel()
+                    if future is not None:
+                        future.cancel()
                 raise
             except Exception as exc:  # the whole request failed: every caller learns why
                 results = [exc] * len(chunk)
@@ -73,8 +100,11 @@ class TurnQueue:
                     results = [RuntimeError("batch returned a wrong number of results")] * len(
                         chunk
                     )
-            for future, result in zip(futures, results, strict=True):
-                settle(future, result)
+            for (item, future), result in zip(chunk, results, strict=True):
+                if future is not None:
+                    settle(future, result)
+                elif isinstance(result, BaseException):
+                    self._unawaited(item, result)
 
     async def drain(self) -> None:
         """Return once everything queued so far is flushed (also what waits for its turn)."""

@@ -45,3 +45,46 @@ async def test_save_soon_is_durable_once_drained() -> None:
     commits.save_soon(tx)
     await commits.drain()  # what close() does: nothing queued is lost
     assert journal.load("tx-soon", Transaction) == tx
+
+
+async def test_put_nowait_shares_the_flush_and_reports_failures_to_unawaited() -> None:
+    flushed: list[list[int]] = []
+    failed: list[tuple[int, str]] = []
+
+    async def flush(items: Sequence[int]) -> list[object]:
+        flushed.append(list(items))
+        return [ValueError(f"odd {i}") if i % 2 else i for i in items]
+
+    queue = TurnQueue(flush, max_batch=10, unawaited=lambda i, e: failed.append((i, str(e))))
+    queue.put_nowait(1)
+    awaited = queue.put(2)
+    queue.put_nowait(3)
+    queue.put_nowait(4)
+    assert await awaited == 2
+    await queue.drain()
+    assert flushed == [[1, 2, 3, 4]]
+    assert failed == [(1, "odd 1"), (3, "odd 3")]  # the items that succeeded say nothing
+
+
+async def test_put_nowait_items_of_a_failed_flush_are_each_reported() -> None:
+    failed: list[int] = []
+
+    async def flush(items: Sequence[int]) -> list[None]:
+        raise ConnectionError("down")
+
+    queue = TurnQueue(flush, max_batch=2, unawaited=lambda i, e: failed.append(i))
+    for i in range(3):
+        queue.put_nowait(i)
+    await queue.drain()
+    assert failed == [0, 1, 2]
+
+
+async def test_a_failed_save_soon_is_logged_with_its_client_id(caplog) -> None:
+    journal = SqliteJournal(":memory:")
+    commits = GroupCommitter(journal)
+    journal.close()  # every write now fails
+    commits.save_soon(make_tx("tx-lost"))
+    with caplog.at_level("ERROR", logger="chainops.journal"):
+        await commits.drain()
+    assert "journal write of tx-lost failed" in caplog.text
+    assert "closed" in caplog.text  # the journal's own reason comes with it
