@@ -33,6 +33,49 @@ async def test_bump_after_blocks_replaces_at_the_same_nonce() -> None:
     assert rig.metrics.bumps == 1
 
 
+async def test_a_queue_that_keeps_moving_is_not_bumped() -> None:
+    """Blocks full of the account's own earlier nonces (automine, one block per
+    transaction) say nothing about the fee: only a count that stops moving does."""
+    rig = Rig(watchdog=WatchdogPolicy(bump_after_blocks=3, rebroadcast_after=60))
+    first, second = await rig.send(), await rig.send()
+    await rig.monitor.turn()
+    await check(rig, second)
+    for mined in range(1, 6):  # each block mines one more of the account's transactions
+        rig.node.head += 1
+        rig.node.nonce_count = mined
+        await rig.monitor.turn()
+        await check(rig, second)
+    assert len(second.attempts) == 1  # five blocks pending, but the queue moved in each
+    rig.node.head += 2
+    await rig.monitor.turn()
+    await check(rig, second)
+    assert len(second.attempts) == 1  # stuck for two blocks: not yet
+    rig.node.head += 1
+    await rig.monitor.turn()
+    await check(rig, second)
+    assert [a.kind for a in second.attempts] == [AttemptKind.ORIGINAL, AttemptKind.SPEED_UP]
+    assert len(first.attempts) == 1  # never checked here: nothing done to it
+
+
+async def test_a_moving_queue_holds_the_time_based_bump_too() -> None:
+    policy = WatchdogPolicy(bump_after_blocks=None, bump_after_seconds=12, rebroadcast_after=60)
+    rig = Rig(watchdog=policy)
+    await rig.send()
+    tx = await rig.send()
+    await rig.monitor.turn()
+    await check(rig, tx)
+    rig.clock.advance(10)
+    rig.node.nonce_count = 1  # the one before it mined: ours is next
+    await rig.monitor.turn()
+    await check(rig, tx)
+    rig.clock.advance(11)
+    await check(rig, tx)
+    assert len(tx.attempts) == 1  # 21 s pending, 11 s since the account last moved
+    rig.clock.advance(1)
+    await check(rig, tx)
+    assert len(tx.attempts) == 2
+
+
 async def test_bump_after_seconds_follows_the_clock() -> None:
     policy = WatchdogPolicy(bump_after_blocks=None, bump_after_seconds=12, rebroadcast_after=60)
     rig = Rig(watchdog=policy)

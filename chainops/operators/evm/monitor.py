@@ -173,6 +173,10 @@ class BlockMonitor(MonitorLoop):
         self._looked.discard(client_id)
         return super()._drop(client_id)
 
+    def mined_count(self, sender: str) -> int | None:
+        """``sender``'s nonce count at ``latest`` as the last turn read it (None: unknown)."""
+        return self._counts.get(sender)
+
     def _unused(self, tx: Transaction) -> bool:
         """True when the last count of ``tx``'s sender showed its nonce unused (not mined)."""
         count = self._counts.get(str(tx.sender))

@@ -69,6 +69,10 @@ class LiveTransactions(Protocol):
 
     def sequence(self) -> int: ...
 
+    def mined_count(self, sender: str) -> int | None:
+        """``sender``'s nonce count at ``latest`` as the last turn read it (None: unknown)."""
+        ...
+
 
 class Pricing(Protocol):
     """Fee estimates from the market."""

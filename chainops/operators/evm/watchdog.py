@@ -5,8 +5,12 @@ and hands slow actions (speed-ups, cancels) to background tasks so that the
 monitor loop never waits on them:
 
 - past its deadline and not yet cancelled: cancel it;
-- pending for ``bump_after_blocks`` blocks or ``bump_after_seconds``: speed it up,
-  up to ``max_bumps`` times; a fee ceiling stops the bumping and tells the waiters;
+- pending for ``bump_after_blocks`` blocks or ``bump_after_seconds``, with the
+  account's nonce count standing still for as long: speed it up, up to
+  ``max_bumps`` times; a fee ceiling stops the bumping and tells the waiters. A
+  count that moves means the account's queue is being mined, the transaction
+  waiting only for its own predecessors (under automine a burst of a thousand
+  makes a thousand blocks): a higher fee would buy nothing;
 - unseen for ``rebroadcast_after`` seconds (a quarter of it for the lowest nonce,
   which holds up all the others): one batched look at the chain. A
   receipt for any attempt -> the monitor records it. The account's nonce count
@@ -84,6 +88,8 @@ class Watchdog:
         self._missing: set[str] = set()  # neither pooled nor mined on one look: look again
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # sender -> (nonce count, time, head) when that count was first seen
+        self._moved: dict[str, tuple[int, float, int]] = {}
 
     async def check(self, pending: list[Transaction]) -> None:
         """Apply the policies to every pending transaction (called after each turn)."""
@@ -106,7 +112,7 @@ class Watchdog:
             deadline = self.deadlines.get(cid)
             if deadline is not None and now >= deadline and not _has(tx, AttemptKind.CANCEL):
                 self._spawn(tx, self._cancel(tx))
-            elif self._bump_due(tx, since, now, head):
+            elif self._bump_due(tx, self._stuck_since(tx, since, now, head), now, head):
                 self._since[cid] = (now, head)
                 self._spawn(tx, self._bump(tx))
             elif (
@@ -119,6 +125,21 @@ class Watchdog:
                 suspects.append(tx)
         if suspects:
             await self._inspect(suspects)
+
+    def _stuck_since(
+        self, tx: Transaction, since: tuple[float, int], now: float, head: int
+    ) -> tuple[float, int]:
+        """When ``tx`` began to wait with its account's nonce count standing still."""
+        sender = str(tx.sender)
+        count = self.live.mined_count(sender)
+        if count is None:
+            return since  # no count read: the transaction's own wait decides
+        moved = self._moved.get(sender)
+        if moved is None:  # first seen: nothing shows it moved, so it may have stood all along
+            moved = self._moved[sender] = (count, 0.0, 0)
+        elif moved[0] != count:
+            moved = self._moved[sender] = (count, now, head)
+        return (max(since[0], moved[1]), max(since[1], moved[2]))
 
     def forget(self, client_id: str) -> None:
         """Drop the policies' state of a transaction nothing follows any more."""
