@@ -68,8 +68,12 @@ def readme_blocks(text: str) -> list[Block]:
         marker = NOT_RUN.match(before)
         info = fence["info"].strip().split()
         blocks.append(
-            Block(start + 1, info[0] if info else "", "\n".join(body) + "\n",
-                  marker["reason"] if marker else None)
+            Block(
+                start + 1,
+                info[0] if info else "",
+                "\n".join(body) + "\n",
+                marker["reason"] if marker else None,
+            )
         )
         index += 1
     return blocks
@@ -167,7 +171,12 @@ def test_readme_block(block: Block, reader: dict[str, str]) -> None:
 def _run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int | str, str, str]:
     """Run a block in its own process group; whatever it leaves running is stopped."""
     proc = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:

@@ -149,15 +149,26 @@ def _build_wheel(into: Path) -> Path:
     source.mkdir(parents=True)
     for name in SOURCES:
         if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns(
-                "__pycache__", "*.pyc", ".stamp"
-            ))
+            shutil.copytree(
+                ROOT / name,
+                source / name,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".stamp"),
+            )
         else:
             shutil.copy2(ROOT / name, source / name)
     # Built from a copy: setuptools' own build/ folder must not mix with the checkout's.
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(into / "dist"),
-         str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(into / "dist"),
+            str(source),
+        ],
         check=True,
         capture_output=True,
         timeout=600,
@@ -175,8 +186,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-compile",
-         "--disable-pip-version-check", f"{wheel}[testing]"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-compile",
+            "--disable-pip-version-check",
+            f"{wheel}[testing]",
+        ],
         check=True,
         capture_output=True,
         timeout=900,

@@ -86,3 +86,36 @@ async def test_closing_flushes_every_waiting_mark_at_once(tmp_path: Path) -> Non
     marks.flush()
     await commits.drain()
     assert journal.writes == ["tx1"] and len(marks) == 0
+
+
+async def test_each_mark_waits_its_own_delay(tmp_path: Path) -> None:
+    """A mark made just before the timer of an older one fires still waits the whole
+    delay for its change: in a burst, the receipts of later waves come in time."""
+    journal = CountingJournal(tmp_path / "j.sqlite")
+    commits = GroupCommitter(journal)
+    marks = DeferredMarks(commits, delay=0.1)
+    early, late = broadcast_tx("early", 1), broadcast_tx("late", 2)
+    marks.soon(early)
+    await asyncio.sleep(0.07)
+    marks.soon(late)
+    await asyncio.sleep(0.05)  # the early mark's delay is over; the late one's is not
+    await commits.drain()
+    assert journal.writes == ["early"] and len(marks) == 1
+    marks.covered(late)  # its receipt's change is journalled, carrying the mark
+    commits.save_soon(late)
+    await asyncio.sleep(0.1)
+    await commits.drain()
+    assert journal.writes == ["early", "late"] and len(marks) == 0
+
+
+async def test_a_second_mark_keeps_the_first_ones_deadline(tmp_path: Path) -> None:
+    journal = CountingJournal(tmp_path / "j.sqlite")
+    commits = GroupCommitter(journal)
+    marks = DeferredMarks(commits, delay=0.1)
+    tx = broadcast_tx("tx1")
+    marks.soon(tx)
+    await asyncio.sleep(0.06)
+    marks.soon(tx)  # another unjournalled step: it does not push the first one back
+    await asyncio.sleep(0.06)
+    await commits.drain()
+    assert journal.writes == ["tx1"]

@@ -19,7 +19,12 @@ def _lint(pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(LINT), str(ROOT / "pyproject.toml"), "--no-cache"],
         # lint-imports puts its working folder first on sys.path: run it where the tree lives
-        cwd=pythonpath or ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=pythonpath or ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
