@@ -243,3 +243,28 @@ async def test_resend_refused_as_underpriced_reprices_with_a_bump() -> None:
     await check(rig, tx)  # missing on a second look: re-sent
     assert [a.kind for a in tx.attempts] == [AttemptKind.ORIGINAL, AttemptKind.SPEED_UP]
     assert tx.attempts[1].fee.max_fee_per_gas == 300 * GWEI  # the fresh market, above +10 %
+
+
+async def test_the_lowest_nonce_is_looked_at_early_only_once_the_count_stands_still() -> None:
+    """The transaction every later one waits for is looked at after a tenth of
+    ``rebroadcast_after`` without progress (a node that parked it stalls the whole
+    account), not while the account's queue keeps being mined."""
+    rig = Rig(watchdog=WatchdogPolicy(bump_after_blocks=None, rebroadcast_after=1))
+    a, b, c = await rig.send(), await rig.send(), await rig.send()
+    await rig.monitor.turn()
+    await check(rig, a, b, c)  # first sight
+    looks = rig.node.calls.count("eth_getTransactionByHash")
+    rig.clock.advance(0.3)
+    rig.node.mine(str(a.attempts[0].hash))
+    rig.node.nonce_count = 1
+    await rig.monitor.turn()
+    await check(rig, b, c)  # b waited 0.3 s, but the count moved just now
+    assert rig.node.calls.count("eth_getTransactionByHash") == looks
+    rig.clock.advance(0.05)
+    await rig.monitor.turn()
+    await check(rig, b, c)
+    assert rig.node.calls.count("eth_getTransactionByHash") == looks  # still for 0.05 s
+    rig.clock.advance(0.06)
+    await rig.monitor.turn()
+    await check(rig, b, c)  # still for 0.11 s: the lowest nonce is looked at, alone
+    assert rig.node.calls.count("eth_getTransactionByHash") == looks + 1

@@ -11,8 +11,9 @@ monitor loop never waits on them:
   count that moves means the account's queue is being mined, the transaction
   waiting only for its own predecessors (under automine a burst of a thousand
   makes a thousand blocks): a higher fee would buy nothing;
-- unseen for ``rebroadcast_after`` seconds (a quarter of it for the lowest nonce,
-  which holds up all the others): one batched look at the chain. A
+- unseen for ``rebroadcast_after`` seconds, or the lowest nonce (which holds up
+  all the others) once the account's nonce count has stood still for a tenth of
+  it: one batched look at the chain. A
   receipt for any attempt -> the monitor records it. The account's nonce count
   already past ours and no receipt of ours -> another transaction took the nonce:
   REPLACED, and the allocator resyncs. Missing from the pool on two looks a
@@ -48,8 +49,9 @@ from chainops.operators.evm.replacements import BumpCapReached
 
 log = logging.getLogger("chainops.evm.watchdog")
 
-# The share of ``rebroadcast_after`` after which the lowest pending nonce is looked at.
-HEAD_LOOK = 0.25
+# The share of ``rebroadcast_after`` the account's nonce count may stand still before
+# the lowest pending nonce is looked at (a count that moves: its queue is being mined).
+HEAD_LOOK = 0.1
 # Node answers that no re-send of the same bytes can change.
 FATAL_FOR_TX = frozenset(
     {NodeErrorKind.INSUFFICIENT_FUNDS, NodeErrorKind.INTRINSIC_GAS, NodeErrorKind.GAS_LIMIT}
@@ -102,8 +104,11 @@ class Watchdog:
         self._parked &= live
         self._missing &= live
         suspects: list[Transaction] = []
+        for sender in {str(tx.sender) for tx in pending}:
+            self._note_count(sender, now, head)
         # The lowest nonce holds up every later one: it is looked at sooner.
         first = min((tx.nonce for tx in pending if tx.nonce is not None), default=None)
+        head_look = self.policy.rebroadcast_after * HEAD_LOOK
         for tx in pending:
             cid = str(tx.client_id)
             if cid in self._busy:
@@ -112,34 +117,41 @@ class Watchdog:
             deadline = self.deadlines.get(cid)
             if deadline is not None and now >= deadline and not _has(tx, AttemptKind.CANCEL):
                 self._spawn(tx, self._cancel(tx))
-            elif self._bump_due(tx, self._stuck_since(tx, since, now, head), now, head):
+            elif self._bump_due(tx, self._stuck_since(tx, since), now, head):
                 self._since[cid] = (now, head)
                 self._spawn(tx, self._bump(tx))
             elif (
                 cid in self._parked  # parked or missing: looked at again on the next turn
                 or cid in self._missing
-                or now - self._checked.get(cid, since[0])
-                >= self.policy.rebroadcast_after * (HEAD_LOOK if tx.nonce == first else 1)
+                or now - self._checked.get(cid, since[0]) >= self.policy.rebroadcast_after
+                or (
+                    tx.nonce == first
+                    and now - self._checked.get(cid, since[0]) >= head_look
+                    and now - self._stuck_since(tx, since)[0] >= head_look
+                )
             ):
                 self._checked[cid] = now
                 suspects.append(tx)
         if suspects:
             await self._inspect(suspects)
 
-    def _stuck_since(
-        self, tx: Transaction, since: tuple[float, int], now: float, head: int
-    ) -> tuple[float, int]:
+    def _stuck_since(self, tx: Transaction, since: tuple[float, int]) -> tuple[float, int]:
         """When ``tx`` began to wait with its account's nonce count standing still."""
-        sender = str(tx.sender)
-        count = self.live.mined_count(sender)
-        if count is None:
-            return since  # no count read: the transaction's own wait decides
-        moved = self._moved.get(sender)
-        if moved is None:  # first seen: nothing shows it moved, so it may have stood all along
-            moved = self._moved[sender] = (count, 0.0, 0)
-        elif moved[0] != count:
-            moved = self._moved[sender] = (count, now, head)
+        moved = self._moved.get(str(tx.sender))
+        if moved is None:
+            return since  # no count read yet: the transaction's own wait decides
         return (max(since[0], moved[1]), max(since[1], moved[2]))
+
+    def _note_count(self, sender: str, now: float, head: int) -> None:
+        """Keep when ``sender``'s nonce count (as the monitor last read it) last moved."""
+        count = self.live.mined_count(sender)
+        moved = self._moved.get(sender)
+        if count is None:
+            return  # not read this turn: when it last moved is still what we know
+        if moved is None:  # first seen: nothing shows it moved, so it may have stood all along
+            self._moved[sender] = (count, 0.0, 0)
+        elif moved[0] != count:
+            self._moved[sender] = (count, now, head)
 
     def forget(self, client_id: str) -> None:
         """Drop the policies' state of a transaction nothing follows any more."""
