@@ -246,10 +246,11 @@ async def test_resend_refused_as_underpriced_reprices_with_a_bump() -> None:
 
 
 async def test_the_lowest_nonce_is_looked_at_early_only_once_the_count_stands_still() -> None:
-    """The transaction every later one waits for is looked at after a tenth of
+    """The transaction every later one waits for is looked at after ``head_look`` of
     ``rebroadcast_after`` without progress (a node that parked it stalls the whole
     account), not while the account's queue keeps being mined."""
-    rig = Rig(watchdog=WatchdogPolicy(bump_after_blocks=None, rebroadcast_after=1))
+    policy = WatchdogPolicy(bump_after_blocks=None, rebroadcast_after=1, head_look=0.1)
+    rig = Rig(watchdog=policy)
     a, b, c = await rig.send(), await rig.send(), await rig.send()
     await rig.monitor.turn()
     await check(rig, a, b, c)  # first sight

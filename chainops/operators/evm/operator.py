@@ -187,7 +187,11 @@ class EvmOperator(ChainOperator):
         self.watchdog = Watchdog(
             owner=self.owner,
             policy=WatchdogPolicy(
-                config.bump_after_blocks, config.bump_after_seconds, config.max_bumps, rebroadcast
+                config.bump_after_blocks,
+                config.bump_after_seconds,
+                config.max_bumps,
+                rebroadcast,
+                head_look=0.1 if chain.is_local else 0.25,
             ),
             rpc=self.batcher,
             live=self.monitor,

@@ -144,6 +144,10 @@ class WatchdogPolicy:
     bump_after_seconds: float | None = None
     max_bumps: int = 8
     rebroadcast_after: float = 30.0
+    # The share of rebroadcast_after the account's nonce count may stand still before
+    # its lowest pending nonce is looked at (a public chain's count stands still between
+    # blocks; under automine a still count with work pending is already a stall).
+    head_look: float = 0.25
 
 
 @dataclass(frozen=True)

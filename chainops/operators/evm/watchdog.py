@@ -12,8 +12,9 @@ monitor loop never waits on them:
   waiting only for its own predecessors (under automine a burst of a thousand
   makes a thousand blocks): a higher fee would buy nothing;
 - unseen for ``rebroadcast_after`` seconds, or the lowest nonce (which holds up
-  all the others) once the account's nonce count has stood still for a tenth of
-  it: one batched look at the chain. A
+  all the others) once the account's nonce count has stood still for the policy's
+  ``head_look`` share of it (a count that moves: the queue is being mined): one
+  batched look at the chain. A
   receipt for any attempt -> the monitor records it. The account's nonce count
   already past ours and no receipt of ours -> another transaction took the nonce:
   REPLACED, and the allocator resyncs. Missing from the pool on two looks a
@@ -49,9 +50,6 @@ from chainops.operators.evm.replacements import BumpCapReached
 
 log = logging.getLogger("chainops.evm.watchdog")
 
-# The share of ``rebroadcast_after`` the account's nonce count may stand still before
-# the lowest pending nonce is looked at (a count that moves: its queue is being mined).
-HEAD_LOOK = 0.1
 # Node answers that no re-send of the same bytes can change.
 FATAL_FOR_TX = frozenset(
     {NodeErrorKind.INSUFFICIENT_FUNDS, NodeErrorKind.INTRINSIC_GAS, NodeErrorKind.GAS_LIMIT}
@@ -108,7 +106,7 @@ class Watchdog:
             self._note_count(sender, now, head)
         # The lowest nonce holds up every later one: it is looked at sooner.
         first = min((tx.nonce for tx in pending if tx.nonce is not None), default=None)
-        head_look = self.policy.rebroadcast_after * HEAD_LOOK
+        head_look = self.policy.rebroadcast_after * self.policy.head_look
         for tx in pending:
             cid = str(tx.client_id)
             if cid in self._busy:
