@@ -62,6 +62,7 @@ log = logging.getLogger("chainops.core")
 
 
 S = TypeVar("S", bound=LabelEnum)
+T = TypeVar("T")
 
 
 OperationListener = Callable[["Operation[Any]", HistoryEntry], None]
@@ -115,8 +116,10 @@ class Operation(ABC, Generic[S]):
         self.error: ErrorInfo | None = None
         self.last_sequence: int | None = None
         self._history: list[HistoryEntry] = []
-        self._listeners: list[OperationListener] = []
-        self._watchers: list[Callable[[], None]] = []  # waiters re-checking their condition
+        # Tuples, replaced whole on change: a record iterates them without a copy, and an
+        # operation nobody waits on shares the one empty tuple.
+        self._listeners: tuple[OperationListener, ...] = ()
+        self._watchers: tuple[Callable[[], None], ...] = ()  # waiters re-checking their condition
         self._controller: OperationController | None = None
         self._record_us(Change.CREATED, None, at)
 
@@ -299,7 +302,7 @@ class Operation(ABC, Generic[S]):
         self._history.append(entry)
         if when > self._updated_us:
             self._updated_us = when
-        for listener in list(self._listeners):
+        for listener in self._listeners:
             try:
                 listener(self, entry)
             except Exception:  # a listener's bug must not corrupt the operation
@@ -312,11 +315,10 @@ class Operation(ABC, Generic[S]):
 
     def add_listener(self, listener: OperationListener) -> Callable[[], None]:
         """Call ``listener(operation, entry)`` on every change; returns a remover."""
-        self._listeners.append(listener)
+        self._listeners += (listener,)
 
         def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            self._listeners = _without(self._listeners, listener)
 
         return remove
 
@@ -363,7 +365,7 @@ class Operation(ABC, Generic[S]):
 
     def _wake_watchers(self) -> None:
         """Let every waiter re-check its condition (after a change, recorded or not)."""
-        for watcher in list(self._watchers):
+        for watcher in self._watchers:
             try:
                 watcher()
             except Exception:  # e.g. the waiter's loop is closed: never fail the change itself
@@ -394,11 +396,11 @@ class Operation(ABC, Generic[S]):
                 else:
                     loop.call_soon_threadsafe(wake)
 
-        self._watchers.append(check)
+        self._watchers += (check,)
         try:
             await done
         finally:
-            self._watchers.remove(check)
+            self._watchers = _without(self._watchers, check)
         return self
 
     # -- serialisation -----------------------------------------------------
@@ -500,3 +502,11 @@ def operation_from_dict(data: Mapping[str, Any]) -> Operation[Any]:
 def operation_from_json(text: str | bytes) -> Operation[Any]:
     """Rebuild an Order or Transaction from its ``to_json()`` text."""
     return Operation.from_json(text)
+
+
+def _without(items: tuple[T, ...], item: T) -> tuple[T, ...]:
+    """``items`` less the first occurrence of ``item`` (the same tuple if absent)."""
+    for index, candidate in enumerate(items):
+        if candidate == item:
+            return items[:index] + items[index + 1 :]
+    return items

@@ -283,6 +283,10 @@ class Transaction(Operation[TxState]):
         if self._operator is not None:
             await self._operator.wait(self, confirmations=confirmations, timeout=timeout)
             return self
+        return await self._wait_unbound(confirmations, timeout)
+
+    async def _wait_unbound(self, confirmations: int | None, timeout: float | None) -> Self:
+        # apart from wait(): a lambda there would make ``confirmations`` a cell on every call
         return await self._wait_settled(lambda tx: tx._settled_at(confirmations), timeout)
 
     def _settled_at(self, confirmations: int | None) -> bool:

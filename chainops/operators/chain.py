@@ -15,7 +15,8 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -132,6 +133,16 @@ class MonitorLoop(ABC):
 _Waiting = asyncio.Future[None] | list[asyncio.Future[None]]
 
 
+class Judge(Protocol):
+    """What :meth:`Waiters.until` asks: the operator, with no closure per wait."""
+
+    def is_settled(self, tx: Transaction, need: Any) -> bool: ...
+
+    def pending_text(self, tx: Transaction, need: Any) -> str: ...
+
+    def outcome(self, tx: Transaction) -> Transaction: ...
+
+
 class Waiters:
     """Per-transaction wake-ups: one change wakes its own waiters, not every waiter."""
 
@@ -159,31 +170,23 @@ class Waiters:
         self.wake(tx)
         self._stalled.pop(str(tx.client_id), None)
 
-    async def until(
-        self,
-        tx: Transaction,
-        settled: Callable[[], bool],
-        timeout: float,
-        pending: Callable[[], str],
-    ) -> None:
-        """Return once ``settled()``; raise a stall's error, or UnknownOutcome on timeout."""
+    async def until(self, tx: Transaction, judge: Judge, need: Any, timeout: float) -> Transaction:
+        """Once ``judge.is_settled(tx, need)``, return ``judge.outcome(tx)``; raise a stall's
+        error, or UnknownOutcome (``judge.pending_text``) on timeout."""
         cid = str(tx.client_id)
         loop = asyncio.get_running_loop()
-        expired: list[bool] = []  # set by the timer: a waiter woken by it times out
-        timer: Deadline | None = None
+        timer: Deadline | None = None  # once it ran (no longer alive) the wait timed out
         try:
-            while cid not in self._stalled and not settled():
-                if expired or timeout <= 0:
+            while cid not in self._stalled and not judge.is_settled(tx, need):
+                if timeout <= 0 or (timer is not None and not timer.alive):
                     raise UnknownOutcome(
-                        f"{tx.client_id} ({tx.hash}) is {pending()} after {timeout}s: "
-                        "still pending, not failed"
+                        f"{tx.client_id} ({tx.hash}) is {judge.pending_text(tx, need)} after "
+                        f"{timeout}s: still pending, not failed"
                     )
                 if timer is None:
                     # A deadline, not a loop timer per wait (nor asyncio.timeout and its
                     # context copy): thousands of concurrent waits each paid for one.
-                    timer = self._deadlines.call_at(
-                        loop.time() + timeout, _time_up, self, tx, expired
-                    )
+                    timer = self._deadlines.call_at(loop.time() + timeout, _time_up, self, tx)
                 woken: asyncio.Future[None] = loop.create_future()
                 waiting = self._futures.get(cid)
                 if waiting is None:
@@ -199,10 +202,10 @@ class Waiters:
         stalled = self._stalled.pop(cid, None)
         if stalled is not None:
             raise stalled
+        return judge.outcome(tx)
 
 
-def _time_up(waiters: Waiters, tx: Transaction, expired: list[bool]) -> None:
-    expired.append(True)
+def _time_up(waiters: Waiters, tx: Transaction) -> None:
     waiters.wake(tx)
 
 
@@ -214,17 +217,20 @@ class ChainTxController:
     def __init__(self, operator: ChainOperator) -> None:
         self._operator = operator
 
-    async def wait(
+    def wait(
         self, tx: Transaction, *, confirmations: int | None = None, timeout: float | None = None
-    ) -> Transaction:
-        """Until ``tx`` is settled at ``confirmations`` (the chain's meaning), or its error."""
+    ) -> Awaitable[Transaction]:
+        """Until ``tx`` is settled at ``confirmations`` (the chain's meaning), or its error.
+
+        Not a coroutine of its own: the wait is the operator's (one frame less for each
+        of thousands of concurrent waits).
+        """
         op = self._operator
         if not tx.is_terminal:
             op.monitor.track(tx)
-        settled = op.settled_check(tx, confirmations)
+        need = op.settle_need(tx, confirmations)
         limit = DEFAULT_WAIT_TIMEOUT if timeout is None else timeout
-        await op.waiters.until(tx, settled, limit, lambda: op.pending_text(tx, confirmations))
-        return op.outcome(tx)
+        return op.waiters.until(tx, op, need, limit)
 
     async def speed_up(self, tx: Transaction) -> TxAttempt:
         return await self._operator.speed_up(tx)
@@ -402,11 +408,15 @@ class ChainOperator(Operator):
         self.waiters.wake(tx)
 
     @abstractmethod
-    def settled_check(self, tx: Transaction, confirmations: int | None) -> Callable[[], bool]:
-        """A predicate: has ``tx`` reached what a wait at ``confirmations`` asks?"""
+    def settle_need(self, tx: Transaction, confirmations: int | None) -> Any:
+        """What a wait at ``confirmations`` asks of ``tx``, in the terms of :meth:`is_settled`."""
 
     @abstractmethod
-    def pending_text(self, tx: Transaction, confirmations: int | None) -> str:
+    def is_settled(self, tx: Transaction, need: Any) -> bool:
+        """Has ``tx`` reached ``need`` (from :meth:`settle_need`), or ended?"""
+
+    @abstractmethod
+    def pending_text(self, tx: Transaction, need: Any) -> str:
         """Where ``tx`` stands, for the UnknownOutcome of a wait that timed out."""
 
     @abstractmethod

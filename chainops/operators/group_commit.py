@@ -32,9 +32,12 @@ class GroupCommitter:
         self._soon: list[Operation[Any]] = []  # save_soon writes not yet queued
         self.commits = 0
 
-    async def save(self, operation: Operation[Any]) -> None:
-        """Journal ``operation``; returns once the write is committed."""
-        await self._queue.put(operation)
+    def save(self, operation: Operation[Any]) -> asyncio.Future[Any]:
+        """Journal ``operation``: the future is done once the write is committed.
+
+        A future, not a coroutine: a burst's sends each wait on one, for a whole commit.
+        """
+        return self._queue.put(operation)
 
     def save_soon(self, operation: Operation[Any]) -> None:
         """Journal ``operation`` with the next group, without waiting for it.

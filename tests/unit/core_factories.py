@@ -115,3 +115,19 @@ def make_receipt(attempt: TxAttempt, *, block: int = 100, status: int = 1) -> Tx
 def force_state(op: Operation[Any], state: Any) -> None:
     """Put an operation straight into a state (test set-up only)."""
     op._state = state
+
+
+class _Never:
+    """A wait's judge that never settles (``Waiters.until`` then ends by stall or timeout)."""
+
+    def is_settled(self, tx: Transaction, need: object) -> bool:
+        return False
+
+    def pending_text(self, tx: Transaction, need: object) -> str:
+        return "pending"
+
+    def outcome(self, tx: Transaction) -> Transaction:
+        return tx
+
+
+NEVER = _Never()

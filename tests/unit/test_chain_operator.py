@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable
 
 import pytest
-from core_factories import SENDER, make_attempt, make_receipt, make_tx
+from core_factories import NEVER, SENDER, make_attempt, make_receipt, make_tx
 
 from chainops.core.attempt import TxAttempt
 from chainops.core.errors import NonceError, UnknownOutcome, ValidationError
@@ -61,11 +60,13 @@ class MinimalChainOperator(ChainOperator):
     async def _resume(self, restored: list[Transaction]) -> None:
         self.resumed = [str(tx.client_id) for tx in restored]
 
-    def settled_check(self, tx: Transaction, confirmations: int | None) -> Callable[[], bool]:
-        need = confirmations or 1
-        return lambda: tx.is_terminal or tx.confirmations >= need
+    def settle_need(self, tx: Transaction, confirmations: int | None) -> int:
+        return confirmations or 1
 
-    def pending_text(self, tx: Transaction, confirmations: int | None) -> str:
+    def is_settled(self, tx: Transaction, need: int) -> bool:
+        return tx.is_terminal or tx.confirmations >= need
+
+    def pending_text(self, tx: Transaction, need: int) -> str:
         return f"{tx.state.name} at {tx.confirmations}"
 
     def outcome(self, tx: Transaction) -> Transaction:
@@ -124,13 +125,13 @@ async def test_wait_raises_the_outcome_error_of_a_failed_transaction() -> None:
 async def test_a_stall_reaches_the_waiter_once() -> None:
     waiters = Waiters()
     tx = broadcast_tx("tx-stuck")
-    waiting = asyncio.ensure_future(waiters.until(tx, lambda: False, 5, lambda: "pending"))
+    waiting = asyncio.ensure_future(waiters.until(tx, NEVER, None, 5))
     await asyncio.sleep(0)
     waiters.stall(tx, ValidationError("cannot progress"))
     with pytest.raises(ValidationError, match="cannot progress"):
         await waiting
     with pytest.raises(UnknownOutcome):  # told once: the next wait waits again
-        await waiters.until(tx, lambda: False, 0.01, lambda: "pending")
+        await waiters.until(tx, NEVER, None, 0.01)
 
 
 async def test_speed_up_and_cancel_reach_the_operator() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core_factories import NEVER
 from evm_doubles import GWEI, Rig, fees
 
 from chainops.core.attempt import AttemptKind
@@ -111,7 +112,7 @@ async def test_fee_ceiling_stalls_the_waiters_and_stops_bumping() -> None:
     rig.clock.advance(1)
     await check(rig, tx)
     assert len(tx.attempts) == 1 and rig.metrics.fee_cap_reached == 1
-    waiting = rig.waiters.until(tx, lambda: False, 1.0, lambda: "pending")
+    waiting = rig.waiters.until(tx, NEVER, None, 1.0)
     try:
         await waiting
     except BumpCapReached as exc:

@@ -86,7 +86,7 @@ class TestOrderWait:
         order.transition(OS.OPEN)
         with pytest.raises(UnknownOutcome, match=r"o1 is OPEN .*pending, not failed"):
             await order.wait(timeout=0.01)
-        assert order._watchers == []  # the waiter cleaned up after itself
+        assert order._watchers == ()  # the waiter cleaned up after itself
         assert order.state is OS.OPEN
 
     async def test_unknown_keeps_waiting_until_reconciled(self) -> None:
@@ -114,7 +114,7 @@ class TestOrderWait:
         def broken() -> None:
             raise RuntimeError("event loop is closed")
 
-        order._watchers.append(broken)
+        order._watchers += (broken,)
         assert order.transition(OS.OPEN)
         assert order.state is OS.OPEN and "waiter failed" in caplog.text
 
@@ -206,7 +206,7 @@ class TestTransactionWait:
         tx = broadcast_tx()
         with pytest.raises(UnknownOutcome, match=r"tx1 is BROADCAST .*pending, not failed"):
             await tx.wait(timeout=0.01)
-        assert tx._watchers == []
+        assert tx._watchers == ()
 
     async def test_bad_confirmations_are_refused(self) -> None:
         with pytest.raises(ValidationError):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Self
@@ -456,8 +456,9 @@ class EvmOperator(ChainOperator):
     def _depth(self, confirmations: int | None) -> int:
         return self.monitor.confirmations if confirmations is None else max(1, confirmations)
 
-    def settled_check(self, tx: Transaction, confirmations: int | None) -> Callable[[], bool]:
-        """Terminal, or mined with ``confirmations`` blocks on top (default: the chain's).
+    def settle_need(self, tx: Transaction, confirmations: int | None) -> int:
+        """Blocks on top of the mined transaction (default: the chain's); a terminal
+        state settles too.
 
         Under automine, blocks appear only with transactions: mine (``Anvil.mine``)
         to reach a depth above 1.
@@ -465,10 +466,12 @@ class EvmOperator(ChainOperator):
         need = self._depth(confirmations)
         # Depth decides, whatever the finality tag says: FINALIZED does not end a wait early.
         self.monitor.follow_depth(tx, need)
-        return lambda: tx.confirmations >= need if tx.state in _MINED_OK else tx.is_terminal
+        return need
 
-    def pending_text(self, tx: Transaction, confirmations: int | None) -> str:
-        need = self._depth(confirmations)
+    def is_settled(self, tx: Transaction, need: int) -> bool:
+        return tx.confirmations >= need if tx.state in _MINED_OK else tx.is_terminal
+
+    def pending_text(self, tx: Transaction, need: int) -> str:
         return f"{tx.state.name} with {tx.confirmations} of {need} confirmations"
 
     def outcome(self, tx: Transaction) -> Transaction:

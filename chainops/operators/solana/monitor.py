@@ -39,7 +39,7 @@ from chainops.operators.solana.transport import SignatureStatus, SolanaTransport
 
 log = logging.getLogger("chainops.solana.monitor")
 
-Listener = Callable[[Transaction], Awaitable[None]]
+Listener = Callable[[Transaction], None]
 ExpiryHandler = Callable[[Transaction, int], Awaitable[None]]
 
 STATUS_BATCH = 256  # getSignatureStatuses accepts at most 256 signatures per call
@@ -165,8 +165,15 @@ class SignatureMonitor(MonitorLoop):
                     found[str(tx.client_id)] = (sig, status)
         now = time.monotonic()
         for tx in txs:
+            seen = found.get(str(tx.client_id))
             try:
-                await self._update(tx, found.get(str(tx.client_id)), height, now)
+                if seen is not None and seen[1].err is None:
+                    # the common case, landed without error: nothing to await
+                    before = (tx.state, tx.confirmations)
+                    self._observe(tx, seen[0], seen[1])
+                    self._after(tx, seen, height, before)
+                else:
+                    await self._update(tx, seen, height, now)
             except ChainopsError:
                 self.errors += 1
                 log.warning("solana monitor: update of %s failed", tx.client_id, exc_info=True)
@@ -191,17 +198,57 @@ class SignatureMonitor(MonitorLoop):
                 self._last_sent[cid] = now
                 self.resends += 1
                 await self._send(tx, attempt)
+        self._after(tx, seen, height, before)
+
+    def _after(
+        self,
+        tx: Transaction,
+        seen: tuple[str, SignatureStatus] | None,
+        height: int,
+        before: tuple[TxState, int],
+    ) -> None:
+        """Stop following, park until it may be final, and tell the operator of a change."""
         if tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.track_finality):
             self.forget(tx)
         elif tx.state is TxState.CONFIRMED and seen is not None:
             # Confirmed is not rolled back in practice: look again when it may be final.
             depth = seen[1].confirmations or 0
+            cid = str(tx.client_id)
             heapq.heappush(self._parked, (height + max(1, FINALITY_DEPTH - depth), cid))
             self._due.pop(cid, None)
         if (tx.state, tx.confirmations) != before or tx.is_terminal:
-            await self._on_change(tx)
+            self._on_change(tx)
 
     async def _landed(self, tx: Transaction, signature: str, status: SignatureStatus) -> None:
+        """A status was found: a failure that is confirmed fetches its logs first."""
+        if status.err is None or status.commitment == "processed":
+            self._observe(tx, signature, status)
+            return
+        attempt = tx.find_attempt(signature)
+        if tx.state is TxState.REVERTED and tx.receipt is not None:
+            self._observe(tx, signature, status)  # known already: at most a new depth
+            return
+        details = await self._transport.landed_details(signature)
+        logs = details.logs if details is not None else ()
+        reason = describe_error(status.err, program_ids(attempt.raw))
+        error = TransactionFailed(
+            f"{tx.client_id} ({signature}) failed: {reason}"
+            + ("\n" + "\n".join(logs) if logs else ""),
+            err=status.err,
+            logs=logs,
+        )
+        units = details.units_consumed if details is not None else None
+        self._observe(tx, signature, status, error, units)
+
+    def _observe(
+        self,
+        tx: Transaction,
+        signature: str,
+        status: SignatureStatus,
+        error: BaseException | None = None,
+        units: int | None = None,
+    ) -> None:
+        """Apply a found status (``error``, ``units``: a confirmed failure's, fetched)."""
         attempt = tx.find_attempt(signature)
         failed = status.err is not None
         commitment = status.commitment
@@ -219,18 +266,6 @@ class SignatureMonitor(MonitorLoop):
                 tx.apply(TxUpdate(confirmations=depth, sequence=self.sequence()))
             return
         reason = describe_error(status.err, program_ids(attempt.raw)) if failed else None
-        error: BaseException | None = None
-        units: int | None = None
-        if state is TxState.REVERTED:
-            details = await self._transport.landed_details(signature)
-            logs = details.logs if details is not None else ()
-            units = details.units_consumed if details is not None else None
-            error = TransactionFailed(
-                f"{tx.client_id} ({signature}) failed: {reason}"
-                + ("\n" + "\n".join(logs) if logs else ""),
-                err=status.err,
-                logs=logs,
-            )
         receipt = TxReceipt(
             transaction_hash=attempt.hash,
             block_number=status.slot,

@@ -10,7 +10,7 @@ and what ``tx.wait(confirmations=...)`` means on Solana.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any, Self
 
@@ -434,26 +434,24 @@ class SolanaOperator(ChainOperator):
 
     # -- waiting: what ``tx.wait(confirmations=...)`` means on Solana -------------------------
 
-    def settled_check(self, tx: Transaction, confirmations: int | None) -> Callable[[], bool]:
-        """Reached the commitment ``confirmations`` maps to (default: the configured one).
+    def settle_need(self, tx: Transaction, confirmations: int | None) -> int:
+        """The rank of the commitment ``confirmations`` maps to (default: the configured one).
 
         A transaction that landed with an error settles at once at "processed", else
         once REVERTED. The blockhash bounds every wait (about a minute on public
         clusters); the timeout only guards against a stalled RPC.
         """
-        need = COMMITMENT_RANK[_commitment_for(confirmations, self.config.commitment)]
+        return COMMITMENT_RANK[_commitment_for(confirmations, self.config.commitment)]
 
-        def settled() -> bool:
-            if tx.is_terminal:
-                return True
-            if tx.receipt is not None and not tx.receipt.succeeded:
-                return need == 0  # at "processed" the error is news enough; else REVERTED
-            rank = _RANK.get(tx.state)
-            return rank is not None and rank >= need
+    def is_settled(self, tx: Transaction, need: int) -> bool:
+        if tx.is_terminal:
+            return True
+        if tx.receipt is not None and not tx.receipt.succeeded:
+            return need == 0  # at "processed" the error is news enough; else REVERTED
+        rank = _RANK.get(tx.state)
+        return rank is not None and rank >= need
 
-        return settled
-
-    def pending_text(self, tx: Transaction, confirmations: int | None) -> str:
+    def pending_text(self, tx: Transaction, need: int) -> str:
         return tx.state.name
 
     def outcome(self, tx: Transaction) -> Transaction:
@@ -494,7 +492,7 @@ class SolanaOperator(ChainOperator):
             self.bind(tx)
             self.monitor.track(tx)
 
-    async def _on_change(self, tx: Transaction) -> None:
+    def _on_change(self, tx: Transaction) -> None:
         if tx.state is not TxState.INCLUDED:  # "processed" is gone in a slot: not worth a write
             self.commits.save_soon(tx)
         self.wake(tx)
