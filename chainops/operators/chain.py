@@ -130,7 +130,6 @@ class MonitorLoop(ABC):
         return self._last_sequence
 
 
-_Waiting = asyncio.Future[None] | list[asyncio.Future[None]]
 
 
 class Judge(Protocol):
@@ -143,8 +142,13 @@ class Judge(Protocol):
     def outcome(self, tx: Transaction) -> Transaction: ...
 
 
+# a waiter: its future, and what settles it; a transaction's waiters: one, or a list
+_Waiter = tuple["asyncio.Future[None]", Judge, Any]
+_Waiting = _Waiter | list[_Waiter]
+
+
 class Waiters:
-    """Per-transaction wake-ups: one change wakes its own waiters, not every waiter."""
+    """Per-transaction wake-ups: a change wakes the waiters it settles, not every waiter."""
 
     def __init__(self) -> None:
         # A transaction's waiter, or its waiters when there are several (rarely).
@@ -153,12 +157,45 @@ class Waiters:
         self._deadlines = Deadlines()  # one loop timer for every wait's timeout
 
     def wake(self, tx: Transaction) -> None:
+        """Wake every waiter of ``tx`` (each looks again at why it waits)."""
         waiting = self._futures.pop(str(tx.client_id), None)
         if waiting is None:
             return
-        for woken in waiting if isinstance(waiting, list) else (waiting,):
+        for woken, _, _ in waiting if isinstance(waiting, list) else (waiting,):
             if not woken.done():
                 woken.set_result(None)
+
+    def settle(self, tx: Transaction) -> None:
+        """``tx`` changed: wake the waiters it now settles; the others sleep on.
+
+        A transfer waited for at "confirmed" is not woken by its "processed" step
+        (a wake, a look and a new future each, for thousands of waits in a burst).
+        """
+        cid = str(tx.client_id)
+        waiting = self._futures.get(cid)
+        if waiting is None:
+            return
+        if not isinstance(waiting, list):
+            woken, judge, need = waiting
+            if woken.done():
+                del self._futures[cid]  # its waiter was cancelled
+            elif judge.is_settled(tx, need):
+                del self._futures[cid]
+                woken.set_result(None)
+            return
+        still: list[_Waiter] = []
+        for entry in waiting:
+            woken, judge, need = entry
+            if woken.done():
+                continue
+            if judge.is_settled(tx, need):
+                woken.set_result(None)
+            else:
+                still.append(entry)
+        if still:
+            self._futures[cid] = still
+        else:
+            del self._futures[cid]
 
     def stall(self, tx: Transaction, error: ChainopsError) -> None:
         """Tell the transaction's waiters why it cannot progress (it stays tracked)."""
@@ -188,13 +225,14 @@ class Waiters:
                     # context copy): thousands of concurrent waits each paid for one.
                     timer = self._deadlines.call_at(loop.time() + timeout, _time_up, self, tx)
                 woken: asyncio.Future[None] = loop.create_future()
+                entry = (woken, judge, need)
                 waiting = self._futures.get(cid)
                 if waiting is None:
-                    self._futures[cid] = woken
+                    self._futures[cid] = entry
                 elif isinstance(waiting, list):
-                    waiting.append(woken)
+                    waiting.append(entry)
                 else:
-                    self._futures[cid] = [waiting, woken]
+                    self._futures[cid] = [waiting, entry]
                 await woken
         finally:
             if timer is not None:
@@ -405,7 +443,8 @@ class ChainOperator(Operator):
         tx.bind(self.controller)
 
     def wake(self, tx: Transaction) -> None:
-        self.waiters.wake(tx)
+        """``tx`` changed: wake the waiters it settles."""
+        self.waiters.settle(tx)
 
     @abstractmethod
     def settle_need(self, tx: Transaction, confirmations: int | None) -> Any:

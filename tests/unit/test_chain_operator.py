@@ -182,3 +182,66 @@ async def test_sequence_strictly_increases() -> None:
     monitor = CountingMonitor()
     seen = [monitor.sequence() for _ in range(1000)]  # faster than the microsecond clock
     assert all(later > earlier for earlier, later in itertools.pairwise(seen))
+
+
+class DepthJudge:
+    """Settled once the transaction is ``need`` confirmations deep; counts its looks."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    def is_settled(self, tx: Transaction, need: int) -> bool:
+        self.looks += 1
+        return tx.confirmations >= need
+
+    def pending_text(self, tx: Transaction, need: int) -> str:
+        return f"at {tx.confirmations} of {need}"
+
+    def outcome(self, tx: Transaction) -> Transaction:
+        return tx
+
+
+def deepen(tx: Transaction, depth: int) -> None:
+    if tx.receipt is None:
+        receipt = make_receipt(tx.attempts[0])
+        tx.apply(TxUpdate(state=TxState.INCLUDED, receipt=receipt, confirmations=depth, sequence=1))
+    else:
+        tx.apply(TxUpdate(confirmations=depth, sequence=depth + 1))
+
+
+async def test_a_change_wakes_only_the_waiters_it_settles() -> None:
+    waiters, judge = Waiters(), DepthJudge()
+    tx = broadcast_tx("tx-deep")
+    shallow = asyncio.ensure_future(waiters.until(tx, judge, 1, 5))
+    deep = asyncio.ensure_future(waiters.until(tx, judge, 3, 5))
+    await asyncio.sleep(0)
+    deepen(tx, 1)
+    waiters.settle(tx)
+    assert await shallow is tx
+    looks = judge.looks
+    await asyncio.sleep(0.01)
+    assert not deep.done() and judge.looks == looks  # not woken: it did not look again
+    deepen(tx, 2)
+    waiters.settle(tx)
+    await asyncio.sleep(0.01)
+    assert not deep.done()
+    deepen(tx, 3)
+    waiters.settle(tx)
+    assert await deep is tx
+    assert waiters._futures == {}
+
+
+async def test_settle_drops_a_cancelled_waiter() -> None:
+    waiters, judge = Waiters(), DepthJudge()
+    tx = broadcast_tx("tx-gone")
+    gone = asyncio.ensure_future(waiters.until(tx, judge, 1, 5))
+    kept = asyncio.ensure_future(waiters.until(tx, judge, 2, 5))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0)
+    waiters.settle(tx)  # nothing settled: the cancelled waiter is dropped all the same
+    assert len(waiters._futures) == 1 and not kept.done()
+    kept.cancel()
+    await asyncio.sleep(0)
+    waiters.settle(tx)
+    assert waiters._futures == {}

@@ -166,7 +166,7 @@ class EvmOperator(ChainOperator):
             events=self.events,
             metrics=self.metrics,
             bind=self.bind,
-            wake=self.waiters.wake,
+            wake=self.waiters.settle,
             stall=self.waiters.stall,
         )
         self.replacer = Replacer(
