@@ -98,9 +98,19 @@ class FeeParams:
 
     def to_dict(self) -> dict[str, int]:
         """JSON-ready form (unset fields omitted)."""
-        # field by field: dataclasses.asdict deep-copies, and this runs on every journal write
-        values = ((name, getattr(self, name)) for name in _FEE_FIELDS)
-        return {k: v for k, v in values if v is not None}
+        # spelled out, not asdict nor a loop over the fields: every journal write runs it
+        out: dict[str, int] = {}
+        if self.gas_price is not None:
+            out["gas_price"] = self.gas_price
+        if self.max_fee_per_gas is not None:
+            out["max_fee_per_gas"] = self.max_fee_per_gas
+        if self.max_priority_fee_per_gas is not None:
+            out["max_priority_fee_per_gas"] = self.max_priority_fee_per_gas
+        if self.compute_unit_price is not None:
+            out["compute_unit_price"] = self.compute_unit_price
+        if self.compute_unit_limit is not None:
+            out["compute_unit_limit"] = self.compute_unit_limit
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, int]) -> Self:
@@ -329,15 +339,22 @@ class TxReceipt:
         return self.status == 1
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        values = ((name, getattr(self, name)) for name in _RECEIPT_FIELDS)
-        return {k: (str(v) if isinstance(v, str) else v) for k, v in values}
+        """JSON-ready form (identifiers as plain text)."""
+        block_hash, address, reason = self.block_hash, self.contract_address, self.revert_reason
+        return {
+            "transaction_hash": str(self.transaction_hash),
+            "block_number": self.block_number,
+            "status": self.status,
+            "block_hash": None if block_hash is None else str(block_hash),
+            "transaction_index": self.transaction_index,
+            "gas_used": self.gas_used,
+            "effective_gas_price": self.effective_gas_price,
+            "contract_address": None if address is None else str(address),
+            "revert_reason": None if reason is None else str(reason),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
 
-
-# field names looked up once: dataclasses.fields() rebuilds its tuple on every call
-_RECEIPT_FIELDS = tuple(f.name for f in dataclasses.fields(TxReceipt))

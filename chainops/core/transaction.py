@@ -462,22 +462,23 @@ class Transaction(Operation[TxState]):
         return self._base_dict() | {"attempts": [a.to_dict() for a in self._attempts]}
 
     def _state_dict(self) -> dict[str, Any]:
-        # attempts are journalled as rows of their own
-        return super()._state_dict() | {
-            "sender": str(self._sender),
-            "to": None if self.to is None else str(self.to),
-            "value": self.value,
-            "data": "0x" + self.data.hex(),
-            "gas_limit": self.gas_limit,
-            "nonce": self.nonce,
-            "fee_params": None if self.fee_params is None else self.fee_params.to_dict(),
-            "recent_blockhash": self.recent_blockhash,
-            "last_valid_block_height": self.last_valid_block_height,
-            "winning_attempt": self.winning_attempt,
-            "receipt": None if self.receipt is None else self.receipt.to_dict(),
-            "confirmations": self.confirmations,
-            "fee": None if self.fee is None else self.fee.to_dict(),
-        }
+        # attempts are journalled as rows of their own; keys added in place, not merged
+        # into a copy (every journal save builds this)
+        state = super()._state_dict()
+        state["sender"] = str(self._sender)
+        state["to"] = None if self.to is None else str(self.to)
+        state["value"] = self.value
+        state["data"] = "0x" + self.data.hex()
+        state["gas_limit"] = self.gas_limit
+        state["nonce"] = self.nonce
+        state["fee_params"] = None if self.fee_params is None else self.fee_params.to_dict()
+        state["recent_blockhash"] = self.recent_blockhash
+        state["last_valid_block_height"] = self.last_valid_block_height
+        state["winning_attempt"] = self.winning_attempt
+        state["receipt"] = None if self.receipt is None else self.receipt.to_dict()
+        state["confirmations"] = self.confirmations
+        state["fee"] = None if self.fee is None else self.fee.to_dict()
+        return state
 
     @classmethod
     def _from_dict(cls, data: Mapping[str, Any]) -> Self:

@@ -807,3 +807,31 @@ def test_updates_accept_exceptions_and_state_names() -> None:
     update = OrderUpdate(state="open", error=ValueError("x"), fills=[make_fill(1)])  # type: ignore[arg-type]
     assert update.state is OS.OPEN and update.error == ErrorInfo("ValueError", "x")
     assert isinstance(update.fills, tuple)
+
+
+def test_fee_params_and_receipt_dicts_name_every_field_and_round_trip() -> None:
+    # to_dict is spelled out field by field: a field added later must be added there too
+    legacy = FeeParams(gas_price=7)
+    eip1559 = FeeParams(max_fee_per_gas=9, max_priority_fee_per_gas=2)
+    solana = FeeParams(compute_unit_price=5, compute_unit_limit=1_400)
+    named = set(legacy.to_dict()) | set(eip1559.to_dict()) | set(solana.to_dict())
+    assert named == {f.name for f in dataclasses.fields(FeeParams)}
+    assert FeeParams().to_dict() == {}
+    for fee in (legacy, eip1559, solana):
+        assert FeeParams.from_dict(fee.to_dict()) == fee
+    receipt = TxReceipt(
+        transaction_hash="0x" + "ab" * 32,
+        block_number=12,
+        status=0,
+        block_hash="0x" + "CD" * 32,
+        transaction_index=3,
+        gas_used=21_000,
+        effective_gas_price=10**9,
+        contract_address="0x" + "11" * 20,
+        revert_reason="STF",
+    )
+    data = receipt.to_dict()
+    assert set(data) == {f.name for f in dataclasses.fields(TxReceipt)}
+    assert all(type(v) in (str, int) for v in data.values())  # plain JSON types
+    assert TxReceipt.from_dict(data) == receipt
+    assert json.loads(json.dumps(data)) == data
