@@ -409,8 +409,9 @@ class Transaction(Operation[TxState]):
         if self._is_stale(update.sequence):
             return False
         target: TxState | None = None
-        if update.state is not None and TxState(update.state) != self._state:
-            target = self._resolve(TxState(update.state), update.sequence)
+        state = update.state  # a TxState already: TxUpdate converts it
+        if state is not None and state is not self._state:
+            target = self._resolve(state, update.sequence)
             if target is None:
                 return False  # a stale state: the rest of the observation is as old
         after = target or self._state

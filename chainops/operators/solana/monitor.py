@@ -208,15 +208,16 @@ class SignatureMonitor(MonitorLoop):
         before: tuple[TxState, int],
     ) -> None:
         """Stop following, park until it may be final, and tell the operator of a change."""
-        if tx.is_terminal or (tx.state is TxState.CONFIRMED and not self.track_finality):
+        state, terminal = tx.state, tx.is_terminal
+        if terminal or (state is TxState.CONFIRMED and not self.track_finality):
             self.forget(tx)
-        elif tx.state is TxState.CONFIRMED and seen is not None:
+        elif state is TxState.CONFIRMED and seen is not None:
             # Confirmed is not rolled back in practice: look again when it may be final.
             depth = seen[1].confirmations or 0
             cid = str(tx.client_id)
             heapq.heappush(self._parked, (height + max(1, FINALITY_DEPTH - depth), cid))
             self._due.pop(cid, None)
-        if (tx.state, tx.confirmations) != before or tx.is_terminal:
+        if terminal or (state, tx.confirmations) != before:
             self._on_change(tx)
 
     async def _landed(self, tx: Transaction, signature: str, status: SignatureStatus) -> None:
