@@ -357,4 +357,3 @@ class TxReceipt:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
-

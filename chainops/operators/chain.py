@@ -130,8 +130,6 @@ class MonitorLoop(ABC):
         return self._last_sequence
 
 
-
-
 class Judge(Protocol):
     """What :meth:`Waiters.until` asks: the operator, with no closure per wait."""
 
