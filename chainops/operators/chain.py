@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from pydantic import Field
@@ -156,10 +156,7 @@ class Waiters:
 
     def wake(self, tx: Transaction) -> None:
         """Wake every waiter of ``tx`` (each looks again at why it waits)."""
-        waiting = self._futures.pop(str(tx.client_id), None)
-        if waiting is None:
-            return
-        for woken, _, _ in waiting if isinstance(waiting, list) else (waiting,):
+        for woken, _, _ in _entries(self._futures.pop(str(tx.client_id), None)):
             if not woken.done():
                 woken.set_result(None)
 
@@ -196,9 +193,19 @@ class Waiters:
             del self._futures[cid]
 
     def stall(self, tx: Transaction, error: ChainopsError) -> None:
-        """Tell the transaction's waiters why it cannot progress (it stays tracked)."""
-        self._stalled[str(tx.client_id)] = error
-        self.wake(tx)
+        """Tell the transaction's waiters why it cannot progress (it stays tracked).
+
+        Every waiter of the moment raises ``error``; with nobody waiting, the next
+        wait does. Told once: a wait after that waits again.
+        """
+        cid = str(tx.client_id)
+        told = False
+        for woken, _, _ in _entries(self._futures.pop(cid, None)):
+            if not woken.done():
+                woken.set_exception(error)
+                told = True
+        if not told:
+            self._stalled[cid] = error
 
     def forget(self, tx: Transaction) -> None:
         """Drop what is kept for ``tx`` once nothing follows it (its waiters are woken)."""
@@ -239,6 +246,12 @@ class Waiters:
         if stalled is not None:
             raise stalled
         return judge.outcome(tx)
+
+
+def _entries(waiting: _Waiting | None) -> Sequence[_Waiter]:
+    if waiting is None:
+        return ()
+    return waiting if isinstance(waiting, list) else (waiting,)
 
 
 def _time_up(waiters: Waiters, tx: Transaction) -> None:

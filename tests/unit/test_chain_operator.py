@@ -245,3 +245,25 @@ async def test_settle_drops_a_cancelled_waiter() -> None:
     await asyncio.sleep(0)
     waiters.settle(tx)
     assert waiters._futures == {}
+
+
+async def test_a_stall_reaches_every_waiter_of_the_moment_and_is_kept_for_none_later() -> None:
+    waiters = Waiters()
+    tx = broadcast_tx("tx-capped")
+    first = asyncio.ensure_future(waiters.until(tx, NEVER, None, 5))
+    second = asyncio.ensure_future(waiters.until(tx, NEVER, None, 5))
+    await asyncio.sleep(0)
+    waiters.stall(tx, ValidationError("fee ceiling reached"))
+    for waiting in (first, second):
+        with pytest.raises(ValidationError, match="fee ceiling"):
+            await asyncio.wait_for(waiting, 1)
+    with pytest.raises(UnknownOutcome):  # told to those waiting: a later wait waits again
+        await waiters.until(tx, NEVER, None, 0.01)
+
+
+async def test_a_stall_with_nobody_waiting_reaches_the_next_wait() -> None:
+    waiters = Waiters()
+    tx = broadcast_tx("tx-early")
+    waiters.stall(tx, ValidationError("cannot progress"))
+    with pytest.raises(ValidationError, match="cannot progress"):
+        await waiters.until(tx, NEVER, None, 5)
