@@ -225,10 +225,10 @@ class SignatureMonitor(MonitorLoop):
         if status.err is None or status.commitment == "processed":
             self._observe(tx, signature, status)
             return
-        attempt = tx.find_attempt(signature)
         if tx.state is TxState.REVERTED and tx.receipt is not None:
             self._observe(tx, signature, status)  # known already: at most a new depth
             return
+        attempt = tx.find_attempt(signature)
         details = await self._transport.landed_details(signature)
         logs = details.logs if details is not None else ()
         reason = describe_error(status.err, program_ids(attempt.raw))
