@@ -170,27 +170,19 @@ class Waiters:
         waiting = self._futures.get(cid)
         if waiting is None:
             return
-        if not isinstance(waiting, list):
-            woken, judge, need = waiting
-            if woken.done():
-                del self._futures[cid]  # its waiter was cancelled
-            elif judge.is_settled(tx, need):
-                del self._futures[cid]
-                woken.set_result(None)
-            return
         still: list[_Waiter] = []
-        for entry in waiting:
+        for entry in _entries(waiting):
             woken, judge, need = entry
             if woken.done():
-                continue
+                continue  # its waiter was cancelled
             if judge.is_settled(tx, need):
                 woken.set_result(None)
             else:
                 still.append(entry)
-        if still:
-            self._futures[cid] = still
-        else:
+        if not still:
             del self._futures[cid]
+        else:
+            self._futures[cid] = still[0] if len(still) == 1 else still
 
     def stall(self, tx: Transaction, error: ChainopsError) -> None:
         """Tell the transaction's waiters why it cannot progress (it stays tracked).
