@@ -13,9 +13,9 @@ from nats.errors import ConnectionClosedError, NoServersError, OutboundBufferLim
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
-from chainops.queues.errors import QueueUnavailable
+from chainops.queues.errors import QueueError, QueueUnavailable
 from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
 
 __all__ = ["NatsTransport"]
@@ -65,9 +65,20 @@ class NatsTransport(Transport):
             try:
                 await self._js.stream_info(name)
             except NotFoundError:
-                await self._js.add_stream(name=name, subjects=[subject, subject + _DEAD])
+                await self._create(name, subject)
             self._ready.add(name)
         return name
+
+    async def _create(self, name: str, subject: str) -> None:
+        try:
+            await self._js.add_stream(name=name, subjects=[subject, subject + _DEAD])
+        except BadRequestError as exc:
+            # Another process may have created it between our look and our add: the
+            # server then answers "subjects overlap" (10065) or "name in use" (10058).
+            try:
+                await self._js.stream_info(name)
+            except NotFoundError:
+                raise QueueError(f"NATS at {self.url} refused stream {name}: {exc}") from exc
 
     async def publish(self, stream: str, message_id: str, data: bytes) -> None:
         await self._ensure(stream)

@@ -13,7 +13,14 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from chainops.queues import Actor, Publisher, QueueUnavailable, Transport, open_transport
+from chainops.queues import (
+    Actor,
+    Publisher,
+    QueueError,
+    QueueUnavailable,
+    Transport,
+    open_transport,
+)
 from tests.integration.queue_helpers import (
     CODEC,
     URLS,
@@ -187,5 +194,34 @@ async def test_consumer_killed_with_messages_pending(backend: str) -> None:
         )
         await _drain(actor, 20)
         assert got == Counter(range(20))
+    finally:
+        await transport.close()
+
+
+@pytest.mark.parametrize("backend", ["redis", "nats"])
+async def test_two_connections_first_use_one_stream_at_once(backend: str) -> None:
+    """Two processes creating the same stream at the same moment both go on (a lost race is fine)."""
+    a, b = await connect_or_skip(backend), await connect_or_skip(backend)
+    try:
+        streams = [unique("q.race") for _ in range(40)]
+        for s in streams:
+            await asyncio.gather(
+                a.publish(s, "m-a", CODEC.encode(Ping(n=1))),
+                b.consumer(s, "g", "reader"),
+            )
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_nats_subject_held_by_a_foreign_stream_is_a_typed_error() -> None:
+    """A subject another stream already captures: a QueueError naming the stream, nothing sent."""
+    transport = await connect_or_skip("nats")
+    try:
+        subject = unique("q.taken")
+        js = transport._js  # type: ignore[attr-defined]
+        await js.add_stream(name=unique("foreign"), subjects=[subject])
+        with pytest.raises(QueueError, match="refused stream .*overlap"):
+            await transport.publish(subject, "m1", CODEC.encode(Ping(n=1)))
     finally:
         await transport.close()
