@@ -200,7 +200,7 @@ async def test_consumer_killed_with_messages_pending(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", ["redis", "nats"])
 async def test_two_connections_first_use_one_stream_at_once(backend: str) -> None:
-    """Two processes creating the same stream at the same moment both go on (a lost race is fine)."""
+    """Two processes creating one stream at the same moment both go on (a lost race is fine)."""
     a, b = await connect_or_skip(backend), await connect_or_skip(backend)
     try:
         streams = [unique("q.race") for _ in range(40)]
@@ -221,7 +221,7 @@ async def test_nats_subject_held_by_a_foreign_stream_is_a_typed_error() -> None:
         subject = unique("q.taken")
         js = transport._js  # type: ignore[attr-defined]
         await js.add_stream(name=unique("foreign"), subjects=[subject])
-        with pytest.raises(QueueError, match="refused stream .*overlap"):
+        with pytest.raises(QueueError, match=r"refused stream .*overlap"):
             await transport.publish(subject, "m1", CODEC.encode(Ping(n=1)))
     finally:
         await transport.close()
