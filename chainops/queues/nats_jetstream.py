@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 import nats
@@ -13,7 +13,7 @@ from nats.errors import ConnectionClosedError, NoServersError, OutboundBufferLim
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 
 from chainops.queues.errors import QueueError, QueueUnavailable
 from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
@@ -21,6 +21,7 @@ from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Tran
 __all__ = ["NatsTransport"]
 
 _DEAD = ".dead"
+_NO_STREAM_TRIES = 40  # 2 s of 50 ms waits for a stream another process is creating
 
 
 def _stream_name(subject: str) -> str:
@@ -80,26 +81,39 @@ class NatsTransport(Transport):
             except NotFoundError:
                 raise QueueError(f"NATS at {self.url} refused stream {name}: {exc}") from exc
 
+    async def _acked(self, stream: str, send: Callable[[], Awaitable[object]]) -> None:
+        """Runs ``send`` until the server acks; Nats-Msg-Id makes a repeat harmless."""
+        for attempt in range(_NO_STREAM_TRIES):
+            await self._ensure(stream)
+            try:
+                await send()
+                return
+            except NoStreamResponseError as exc:
+                # No stream listens yet: another process is still creating it, or it was
+                # deleted (the next _ensure creates it again).
+                self._ready.discard(_stream_name(stream))
+                if attempt == _NO_STREAM_TRIES - 1:
+                    raise QueueUnavailable(f"NATS at {self.url}: no stream took {stream}") from exc
+                await asyncio.sleep(0.05)
+            except (NatsTimeoutError, TimeoutError) as exc:
+                raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
+
     async def publish(self, stream: str, message_id: str, data: bytes) -> None:
-        await self._ensure(stream)
-        try:
-            # Nats-Msg-Id: the server drops a republished duplicate inside its window.
-            headers = {"Nats-Msg-Id": message_id, "id": message_id}
-            await self._js.publish(stream, data, headers=headers)
-        except NatsTimeoutError as exc:
-            raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
+        # Nats-Msg-Id: the server drops a republished duplicate inside its window.
+        headers = {"Nats-Msg-Id": message_id, "id": message_id}
+        await self._acked(stream, lambda: self._js.publish(stream, data, headers=headers))
 
     async def publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
         """Sent in order without waiting in between; then every server ack is awaited."""
-        await self._ensure(stream)
-        try:
+
+        async def send() -> None:
             acks = [
                 await self._js.publish_async(stream, data, headers={"Nats-Msg-Id": mid, "id": mid})
                 for mid, data in items
             ]
             await asyncio.wait_for(asyncio.gather(*acks), self._ack_timeout)
-        except (NatsTimeoutError, TimeoutError) as exc:
-            raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
+
+        await self._acked(stream, send)
 
     async def consumer(
         self, stream: str, group: str, name: str, *, claim_after: float = 30.0
@@ -116,9 +130,8 @@ class NatsTransport(Transport):
         return _NatsConsumer(sub)
 
     async def dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
-        await self._ensure(stream)
         headers = {"id": message_id, "reason": reason, "Nats-Msg-Id": "dead-" + message_id}
-        await self._js.publish(stream + _DEAD, data, headers=headers)
+        await self._acked(stream, lambda: self._js.publish(stream + _DEAD, data, headers=headers))
 
     async def dead_letters(self, stream: str) -> list[DeadLetter]:
         sname = await self._ensure(stream)

@@ -225,3 +225,16 @@ async def test_nats_subject_held_by_a_foreign_stream_is_a_typed_error() -> None:
             await transport.publish(subject, "m1", CODEC.encode(Ping(n=1)))
     finally:
         await transport.close()
+
+
+async def test_nats_stream_deleted_under_a_running_transport_is_created_again() -> None:
+    transport = await connect_or_skip("nats")
+    try:
+        stream = unique("q.gone")
+        await transport.publish(stream, "m1", CODEC.encode(Ping(n=1)))
+        js = transport._js  # type: ignore[attr-defined]
+        await js.delete_stream(stream.replace(".", "_"))
+        await transport.publish(stream, "m2", CODEC.encode(Ping(n=2)))
+        assert (await js.stream_info(stream.replace(".", "_"))).state.messages == 1
+    finally:
+        await transport.close()
