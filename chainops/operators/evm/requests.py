@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from eth_utils.abi import function_abi_to_4byte_selector, get_abi_output_types
-from web3 import Web3
-from web3.exceptions import Web3Exception
 
 from chainops.core.assets import Asset
 from chainops.core.attempt import FeeParams
@@ -21,7 +20,16 @@ from chainops.core.errors import ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.priority import Priority
 
-_ENCODER = Web3()  # ABI encoding needs no provider
+if TYPE_CHECKING:
+    from web3 import Web3
+
+
+@cache
+def _encoder() -> Web3:
+    """A provider-less Web3 for ABI encoding, built on first use: a plain transfer needs none."""
+    from web3 import Web3
+
+    return Web3()
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,8 @@ def _as_bytes(data: bytes | str) -> bytes:
 
 def from_contract_function(function: Any, **overrides: Any) -> TxRequest:
     """A request from a bound web3.py contract function (``contract.functions.f(...)``)."""
+    from web3.exceptions import Web3Exception  # a caller holding a web3 function has web3 loaded
+
     try:
         data = function._encode_transaction_data()
     except Web3Exception as exc:
@@ -90,7 +100,7 @@ class ContractHandle:
     def __init__(self, address: str, abi: list[dict[str, Any]]) -> None:
         self.address = EvmAddress(address)
         self.abi = abi
-        self._contract = _ENCODER.eth.contract(address=self.address, abi=abi)  # type: ignore[call-overload]
+        self._contract = _encoder().eth.contract(address=self.address, abi=abi)  # type: ignore[call-overload]
         self._functions = {e["name"] for e in abi if e.get("type") == "function"}
 
     def encode(self, function: str, *args: Any) -> bytes:
@@ -115,7 +125,7 @@ class ContractHandle:
         """Decode the return data of ``function`` (one value unwrapped, several as a tuple)."""
         fn = self._contract.get_function_by_name(function)
         # get_abi_output_types spells structs as "(uint256,address)", which eth_abi decodes
-        values = _ENCODER.codec.decode(get_abi_output_types(fn.abi), data)
+        values = _encoder().codec.decode(get_abi_output_types(fn.abi), data)
         return values[0] if len(values) == 1 else tuple(values)
 
     def selector(self, function: str) -> bytes:

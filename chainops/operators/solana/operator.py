@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
@@ -44,9 +44,11 @@ from chainops.operators.solana.keys import (
     trusted_pubkey,
 )
 from chainops.operators.solana.monitor import SignatureMonitor
-from chainops.operators.solana.pubsub import SignatureSubscriber, default_ws_url
 from chainops.operators.solana.sender import SendRequest, SolanaSender
 from chainops.operators.solana.transport import COMMITMENT_RANK, CommitmentLevel, SolanaTransport
+
+if TYPE_CHECKING:
+    from chainops.operators.solana.pubsub import SignatureSubscriber
 
 __all__ = ["SolanaConfiguration", "SolanaOperator"]
 
@@ -197,6 +199,9 @@ class SolanaOperator(ChainOperator):
 
     async def _open_subscriptions(self) -> None:
         """Have landings wake the monitor through PubSub, if the cluster offers it."""
+        # here, not at import: PubSub needs aiohttp, which the in-process transport does not
+        from chainops.operators.solana.pubsub import SignatureSubscriber, default_ws_url
+
         rpc_url = getattr(self.transport, "url", None)
         url = self.config.ws_url or (default_ws_url(rpc_url) if isinstance(rpc_url, str) else None)
         if not self.config.subscribe or url is None:
