@@ -36,8 +36,6 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from solana.rpc.async_api import AsyncClient
-from solana.rpc.commitment import Confirmed
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
@@ -47,7 +45,7 @@ from solders.system_program import transfer as system_transfer
 from solders.transaction import Transaction, VersionedTransaction
 
 from bench.harness import Result
-from chainops.devnet.solana import LiteSvmTransport, LocalChain, SolanaRpcServer
+from chainops.devnet.solana import LiteSvmTransport, LocalChain
 from chainops.operators import eventloop
 from chainops.operators.solana import (
     SolanaConfiguration,
@@ -56,7 +54,6 @@ from chainops.operators.solana import (
     programs,
 )
 from chainops.operators.solana.messages import build_message, sign_message, unsigned_bytes
-from chainops.operators.solana.rpc_transport import RpcTransport
 from chainops.operators.solana.transport import SolanaTransport
 
 N = int(os.environ.get("CHAINOPS_BENCH_SOL_N", "2000"))
@@ -170,6 +167,9 @@ async def _operator(transport: SolanaTransport, chain: LocalChain, n: int) -> di
 
 
 async def _naive_solana_py(url: str, chain: LocalChain, n: int) -> float:
+    from solana.rpc.async_api import AsyncClient
+    from solana.rpc.commitment import Confirmed
+
     payer = Keypair()
     chain.airdrop(str(payer.pubkey()), 10**12)
     to = Keypair().pubkey()
@@ -229,6 +229,11 @@ def run() -> list[Result]:
     }
     ratio, service_ratio = med["ratio_vs_floor"], med["service_ratio_vs_floor"]
     rpc_n = max(1, N // 4)
+    # Imported only now: the in-process rows above run without the RPC stack on their heap,
+    # as an in-process user's would (every full collection walks what is imported).
+    from chainops.devnet.solana import SolanaRpcServer
+    from chainops.operators.solana.rpc_transport import RpcTransport
+
     with SolanaRpcServer(slot_time=SLOT_TIME) as server:
         over_rpc = asyncio.run(_operator(RpcTransport(server.url), server.chain, rpc_n))
         naive = asyncio.run(_naive_solana_py(server.url, server.chain, NAIVE_N))
