@@ -43,3 +43,31 @@ def test_lazy_names_still_import(modules: str, name: str) -> None:
     assert getattr(module, name).__name__ == name
     with pytest.raises(AttributeError, match="no attribute"):
         module.NoSuchName  # noqa: B018  (the lookup itself must raise)
+
+
+def test_an_in_process_solana_operator_started_and_used_loads_no_http_client(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No websocket to subscribe to: PubSub (aiohttp) is never imported, even at start."""
+    probe = f"""
+import asyncio, json, sys
+from decimal import Decimal
+from pathlib import Path
+from chainops.devnet.solana import LiteSvmTransport, LocalChain
+from chainops.operators.solana import SolanaConfiguration, SolanaOperator, SolanaSigner
+
+async def main():
+    chain = LocalChain(slot_time=0.02)
+    signer = SolanaSigner.generate()
+    chain.airdrop(str(signer.pubkey), 10**10)
+    config = SolanaConfiguration(
+        platform="solana-local",
+        journal_path=Path({str(tmp_path / "j.sqlite")!r}),
+        track_finality=False,
+    )
+    async with SolanaOperator(config, signer, LiteSvmTransport(chain)) as op:
+        tx = await op.transfer(str(SolanaSigner.generate().pubkey), Decimal("0.001"))
+        await tx.wait(timeout=30)
+asyncio.run(main())
+print(json.dumps([m for m in ("aiohttp", "eth_account", "web3") if m in sys.modules]))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []

@@ -44,6 +44,7 @@ from chainops.operators.solana.keys import (
     trusted_pubkey,
 )
 from chainops.operators.solana.monitor import SignatureMonitor
+from chainops.operators.solana.pubsub_url import default_ws_url
 from chainops.operators.solana.sender import SendRequest, SolanaSender
 from chainops.operators.solana.transport import COMMITMENT_RANK, CommitmentLevel, SolanaTransport
 
@@ -199,13 +200,13 @@ class SolanaOperator(ChainOperator):
 
     async def _open_subscriptions(self) -> None:
         """Have landings wake the monitor through PubSub, if the cluster offers it."""
-        # here, not at import: PubSub needs aiohttp, which the in-process transport does not
-        from chainops.operators.solana.pubsub import SignatureSubscriber, default_ws_url
-
         rpc_url = getattr(self.transport, "url", None)
         url = self.config.ws_url or (default_ws_url(rpc_url) if isinstance(rpc_url, str) else None)
         if not self.config.subscribe or url is None:
             return
+        # here, not at import: PubSub needs aiohttp, which the in-process transport does not
+        from chainops.operators.solana.pubsub import SignatureSubscriber
+
         subscriber = SignatureSubscriber(
             url, lambda _: self.monitor.wake(), commitment=self.config.commitment
         )

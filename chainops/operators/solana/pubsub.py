@@ -19,9 +19,10 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+
+from chainops.operators.solana.pubsub_url import default_ws_url
 
 __all__ = ["SignatureSubscriber", "default_ws_url"]
 
@@ -29,17 +30,6 @@ log = logging.getLogger("chainops.solana.pubsub")
 _RECONNECT_DELAY = 1.0  # between attempts while the websocket is away
 _CONNECT_TIMEOUT = 2.0
 _TOLD_LIMIT = 65_536  # notified signatures remembered (a re-send after landing is not re-watched)
-
-
-def default_ws_url(rpc_url: str) -> str:
-    """The PubSub URL clients derive from an RPC URL: ws(s), and port + 1 if one is given."""
-    parts = urlsplit(rpc_url)
-    scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
-    netloc = parts.netloc
-    if parts.port is not None:
-        host = netloc.rsplit(":", 1)[0]
-        netloc = f"{host}:{parts.port + 1}"
-    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 class SignatureSubscriber:
