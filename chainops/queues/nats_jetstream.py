@@ -84,8 +84,8 @@ class NatsTransport(Transport):
     async def _acked(self, stream: str, send: Callable[[], Awaitable[object]]) -> None:
         """Runs ``send`` until the server acks; Nats-Msg-Id makes a repeat harmless."""
         for attempt in range(_NO_STREAM_TRIES):
-            await self._ensure(stream)
             try:
+                await self._ensure(stream)
                 await send()
                 return
             except NoStreamResponseError as exc:
