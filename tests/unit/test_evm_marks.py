@@ -119,3 +119,48 @@ async def test_a_second_mark_keeps_the_first_ones_deadline(tmp_path: Path) -> No
     await asyncio.sleep(0.06)
     await commits.drain()
     assert journal.writes == ["tx1"]
+
+
+async def test_a_mark_made_again_after_it_was_covered_waits_its_own_delay(
+    tmp_path: Path,
+) -> None:
+    """Covered, then a new unjournalled step: the new mark is not written on the old
+    mark's deadline, but a whole delay after it was made."""
+    journal = CountingJournal(tmp_path / "j.sqlite")
+    commits = GroupCommitter(journal)
+    marks = DeferredMarks(commits, delay=0.1)
+    tx = broadcast_tx("tx1")
+    marks.soon(tx)
+    await asyncio.sleep(0.06)
+    marks.covered(tx)  # its change was journalled (that write is not counted here)
+    marks.soon(tx)  # a later step, e.g. a replacement's broadcast
+    await asyncio.sleep(0.07)  # past the first mark's deadline, not the second's
+    await commits.drain()
+    assert journal.writes == [] and len(marks) == 1
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if journal.writes:
+            break
+    await commits.drain()
+    assert journal.writes == ["tx1"] and len(marks) == 0
+
+
+def test_marks_survive_a_new_event_loop(tmp_path: Path) -> None:
+    """An operator used from a second ``asyncio.run`` still writes its marks."""
+    journal = CountingJournal(tmp_path / "j.sqlite")
+    marks = DeferredMarks(GroupCommitter(journal), delay=0.01)
+
+    async def mark_and_leave() -> None:
+        marks.soon(broadcast_tx("tx1"))  # the loop closes before its timer fires
+
+    async def mark_and_wait() -> None:
+        marks.soon(broadcast_tx("tx2", 1))
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if "tx2" in journal.writes:
+                break
+        await marks.commits.drain()
+
+    asyncio.run(mark_and_leave())
+    asyncio.run(mark_and_wait())
+    assert "tx2" in journal.writes
