@@ -28,7 +28,7 @@ from chainops.core.journal import Journal, open_journal
 from chainops.core.platforms import ChainPlatform
 from chainops.core.transaction import Transaction
 from chainops.operators.base import Operator, OperatorConfiguration
-from chainops.operators.deadlines import Deadline, Deadlines
+from chainops.operators.deadlines import Deadlines
 from chainops.operators.group_commit import GroupCommitter
 
 # A wait without a timeout still ends: a stalled RPC must not hold the caller forever.
@@ -152,7 +152,7 @@ class Waiters:
         # A transaction's waiter, or its waiters when there are several (rarely).
         self._futures: dict[str, _Waiting] = {}
         self._stalled: dict[str, ChainopsError] = {}
-        self._deadlines = Deadlines()  # one loop timer for every wait's timeout
+        self._deadlines = Deadlines(self.wake)  # one loop timer for every wait's timeout
 
     def wake(self, tx: Transaction) -> None:
         """Wake every waiter of ``tx`` (each looks again at why it waits)."""
@@ -209,10 +209,11 @@ class Waiters:
         error, or UnknownOutcome (``judge.pending_text``) on timeout."""
         cid = str(tx.client_id)
         loop = asyncio.get_running_loop()
-        timer: Deadline | None = None  # once it ran (no longer alive) the wait timed out
+        timer: int | None = None  # its deadline's ticket: once it ran, the wait timed out
+        deadlines = self._deadlines
         try:
             while cid not in self._stalled and not judge.is_settled(tx, need):
-                if timeout <= 0 or (timer is not None and not timer.alive):
+                if timeout <= 0 or (timer is not None and not deadlines.pending(timer)):
                     raise UnknownOutcome(
                         f"{tx.client_id} ({tx.hash}) is {judge.pending_text(tx, need)} after "
                         f"{timeout}s: still pending, not failed"
@@ -220,7 +221,7 @@ class Waiters:
                 if timer is None:
                     # A deadline, not a loop timer per wait (nor asyncio.timeout and its
                     # context copy): thousands of concurrent waits each paid for one.
-                    timer = self._deadlines.call_at(loop.time() + timeout, _time_up, self, tx)
+                    timer = deadlines.call_at(loop.time() + timeout, tx)
                 woken: asyncio.Future[None] = loop.create_future()
                 entry = (woken, judge, need)
                 waiting = self._futures.get(cid)
@@ -233,7 +234,7 @@ class Waiters:
                 await woken
         finally:
             if timer is not None:
-                self._deadlines.cancel(timer)
+                deadlines.cancel(timer)
         stalled = self._stalled.pop(cid, None)
         if stalled is not None:
             raise stalled
@@ -244,10 +245,6 @@ def _entries(waiting: _Waiting | None) -> Sequence[_Waiter]:
     if waiting is None:
         return ()
     return waiting if isinstance(waiting, list) else (waiting,)
-
-
-def _time_up(waiters: Waiters, tx: Transaction) -> None:
-    waiters.wake(tx)
 
 
 class ChainTxController:

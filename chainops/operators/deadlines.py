@@ -3,8 +3,11 @@
 A burst of a thousand ``tx.wait(timeout=...)`` calls, each with a timer of its
 own, pays for a thousand ``TimerHandle`` objects pushed into the loop's heap
 (compared in Python on asyncio's default loop) and cancelled a moment later,
-when the transactions confirm. Here every deadline is a tuple in one heap
-(compared in C) and the loop holds one timer, for the earliest of them.
+when the transactions confirm. Here every deadline is a ``(when, ticket)`` tuple
+in one heap (compared in C; a float and an int, which the collector does not
+track), its item sits in a dict under the ticket until it runs or is cancelled,
+and the loop holds one timer, for the earliest of them. Every deadline of one
+:class:`Deadlines` runs the same callback: the waits it serves all time out alike.
 """
 
 from __future__ import annotations
@@ -21,66 +24,64 @@ _SLACK = 1e-3
 _COMPACT_AT = 256
 
 
-class Deadline:
-    """One scheduled call; :meth:`cancel` before it runs and it never does."""
-
-    __slots__ = ("alive", "args", "callback")
-
-    def __init__(self, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.callback = callback
-        self.args = args
-        self.alive = True
-
-
 class Deadlines:
-    """Calls ``callback(*args)`` at loop time ``when``, for many deadlines on one timer."""
+    """Calls ``callback(item)`` at loop time ``when``, for many deadlines on one timer."""
 
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Deadline]] = []
+    def __init__(self, callback: Callable[[Any], object]) -> None:
+        self._callback = callback
+        self._heap: list[tuple[float, int]] = []
+        self._items: dict[int, Any] = {}  # ticket -> item, while the deadline is live
         self._order = itertools.count()  # ties run in the order they were added
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
-        self._cancelled = 0
+        self._cancelled = 0  # heap entries whose ticket was cancelled
 
     def __len__(self) -> int:
-        return len(self._heap) - self._cancelled
+        return len(self._items)
 
-    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Deadline:
-        """Schedule ``callback(*args)`` at ``when`` (the running loop's ``time()``)."""
+    def call_at(self, when: float, item: Any) -> int:
+        """Schedule ``callback(item)`` at ``when`` (the running loop's ``time()``); the
+        ticket returned cancels it."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new loop: what was scheduled on the old one is moot
             self._reset(loop)
-        entry = Deadline(callback, args)
-        heapq.heappush(self._heap, (when, next(self._order), entry))
+        ticket = next(self._order)
+        self._items[ticket] = item
+        heapq.heappush(self._heap, (when, ticket))
         if self._timer is None or when < self._timer_at:
             self._arm(when)
-        return entry
+        return ticket
 
-    def cancel(self, entry: Deadline) -> None:
-        """Drop ``entry`` (a no-op once it ran or was cancelled)."""
-        if not entry.alive:
+    def pending(self, ticket: int) -> bool:
+        """Whether ``ticket``'s deadline has neither run nor been cancelled."""
+        return ticket in self._items
+
+    def cancel(self, ticket: int) -> None:
+        """Drop ``ticket``'s deadline (a no-op once it ran or was cancelled); its item
+        is let go at once."""
+        if self._items.pop(ticket, _GONE) is _GONE:
             return
-        entry.alive = False
-        entry.args = ()  # what it would have been called with is not held until it is dropped
         self._cancelled += 1
         heap = self._heap
         if self._cancelled >= _COMPACT_AT and 2 * self._cancelled >= len(heap):
-            self._heap = [item for item in heap if item[2].alive]
+            items = self._items
+            self._heap = [entry for entry in heap if entry[1] in items]
             heapq.heapify(self._heap)
             self._cancelled = 0
-        if not self._heap and self._timer is not None:
+        if not self._items and self._timer is not None:
             self._timer.cancel()
             self._timer = None
+            self._heap.clear()
+            self._cancelled = 0
 
     def _reset(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._timer is not None and not self._timer.cancelled():
             self._timer.cancel()
         self._loop = loop
         self._timer = None
-        for _, _, entry in self._heap:
-            entry.alive = False
         self._heap = []
+        self._items = {}
         self._cancelled = 0
 
     def _arm(self, when: float) -> None:
@@ -94,24 +95,27 @@ class Deadlines:
         self._timer = None
         assert self._loop is not None
         now = self._loop.time() + _SLACK
-        heap = self._heap
-        due: list[Deadline] = []
+        heap, items = self._heap, self._items
+        due: list[Any] = []
         while heap and heap[0][0] <= now:
-            entry = heapq.heappop(heap)[2]
-            if entry.alive:
-                entry.alive = False
-                due.append(entry)
-            else:
+            item = items.pop(heapq.heappop(heap)[1], _GONE)
+            if item is _GONE:
                 self._cancelled -= 1
-        while heap and not heap[0][2].alive:  # the next timer is for a live deadline
+            else:
+                due.append(item)
+        while heap and heap[0][1] not in items:  # the next timer is for a live deadline
             heapq.heappop(heap)
             self._cancelled -= 1
         if heap:
             self._arm(heap[0][0])
-        for entry in due:  # after re-arming: a callback may add or cancel deadlines
+        callback = self._callback
+        for item in due:  # after re-arming: a callback may add or cancel deadlines
             try:
-                entry.callback(*entry.args)
+                callback(item)
             except Exception as exc:  # one failing callback must not stop the others
                 self._loop.call_exception_handler(
                     {"message": "deadline callback failed", "exception": exc}
                 )
+
+
+_GONE = object()  # a ticket no longer live (ran, or cancelled)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,11 +23,11 @@ async def _settle(seconds: float = 0.0) -> None:
 def test_runs_each_in_deadline_order_once() -> None:
     async def main() -> list[str]:
         ran: list[str] = []
-        d = Deadlines()
+        d = Deadlines(ran.append)
         now = asyncio.get_running_loop().time()
-        d.call_at(now + 0.03, ran.append, "c")
-        d.call_at(now + 0.01, ran.append, "a")
-        d.call_at(now + 0.02, ran.append, "b")
+        d.call_at(now + 0.03, "c")
+        d.call_at(now + 0.01, "a")
+        d.call_at(now + 0.02, "b")
         await _settle(0.06)
         assert len(d) == 0
         return ran
@@ -37,11 +38,13 @@ def test_runs_each_in_deadline_order_once() -> None:
 def test_not_before_its_time() -> None:
     async def main() -> tuple[list[str], list[str]]:
         ran: list[str] = []
-        d = Deadlines()
-        d.call_at(asyncio.get_running_loop().time() + 0.2, ran.append, "late")
+        d = Deadlines(ran.append)
+        ticket = d.call_at(asyncio.get_running_loop().time() + 0.2, "late")
         await _settle(0.02)
         early = list(ran)
+        assert d.pending(ticket)
         await _settle(0.25)
+        assert not d.pending(ticket)  # it ran
         return early, ran
 
     assert asyncio.run(main()) == ([], ["late"])
@@ -50,12 +53,13 @@ def test_not_before_its_time() -> None:
 def test_cancelled_never_runs_and_the_timer_moves_on() -> None:
     async def main() -> list[str]:
         ran: list[str] = []
-        d = Deadlines()
+        d = Deadlines(ran.append)
         now = asyncio.get_running_loop().time()
-        first = d.call_at(now + 0.01, ran.append, "first")
-        d.call_at(now + 0.02, ran.append, "second")
+        first = d.call_at(now + 0.01, "first")
+        d.call_at(now + 0.02, "second")
         d.cancel(first)
         d.cancel(first)  # twice: a no-op
+        assert not d.pending(first)
         await _settle(0.05)
         return ran
 
@@ -63,38 +67,41 @@ def test_cancelled_never_runs_and_the_timer_moves_on() -> None:
 
 
 def test_a_failing_callback_does_not_stop_the_others() -> None:
-    def boom() -> None:
-        raise RuntimeError("boom")
+    ran: list[str] = []
 
-    async def main() -> tuple[list[str], list[object]]:
+    def call(item: str) -> None:
+        if item == "boom":
+            raise RuntimeError("boom")
+        ran.append(item)
+
+    async def main() -> list[object]:
         loop = asyncio.get_running_loop()
         reported: list[object] = []
         loop.set_exception_handler(lambda _loop, context: reported.append(context["exception"]))
-        ran: list[str] = []
-        d = Deadlines()
+        d = Deadlines(call)
         now = loop.time()
-        d.call_at(now, boom)
-        d.call_at(now, ran.append, "after")
+        d.call_at(now, "boom")
+        d.call_at(now, "after")
         await _settle(0.01)
-        return ran, reported
+        return reported
 
-    ran, reported = asyncio.run(main())
+    reported = asyncio.run(main())
     assert ran == ["after"]
     assert len(reported) == 1 and isinstance(reported[0], RuntimeError)
 
 
-def test_cancelled_entries_are_compacted(monkeypatch) -> None:
+def test_cancelled_entries_are_compacted(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(module, "_COMPACT_AT", 4)
 
     async def main() -> tuple[int, int]:
-        d = Deadlines()
+        d = Deadlines(print)
         now = asyncio.get_running_loop().time()
-        entries = [d.call_at(now + 100, print) for _ in range(8)]
-        for entry in entries[:6]:
-            d.cancel(entry)
+        tickets = [d.call_at(now + 100, i) for i in range(8)]
+        for ticket in tickets[:6]:
+            d.cancel(ticket)
         kept = len(d._heap)
-        for entry in entries[6:]:
-            d.cancel(entry)
+        for ticket in tickets[6:]:
+            d.cancel(ticket)
         return kept, len(d._heap)
 
     kept, left = asyncio.run(main())
@@ -103,14 +110,14 @@ def test_cancelled_entries_are_compacted(monkeypatch) -> None:
 
 
 def test_a_new_loop_starts_afresh() -> None:
-    d = Deadlines()
     ran: list[str] = []
+    d = Deadlines(ran.append)
 
     async def schedule_far() -> None:
-        d.call_at(asyncio.get_running_loop().time() + 100, ran.append, "old loop")
+        d.call_at(asyncio.get_running_loop().time() + 100, "old loop")
 
     async def schedule_near() -> None:
-        d.call_at(asyncio.get_running_loop().time(), ran.append, "new loop")
+        d.call_at(asyncio.get_running_loop().time(), "new loop")
         await _settle(0.01)
 
     asyncio.run(schedule_far())
@@ -131,15 +138,14 @@ def test_every_live_deadline_runs_once_in_order(plan: list[tuple[int, bool]]) ->
 
     async def main() -> list[int]:
         ran: list[int] = []
-        d = Deadlines()
+        d = Deadlines(ran.append)
         now = asyncio.get_running_loop().time()
-        entries = [
-            d.call_at(now - offset / 1000, ran.append, i) for i, (offset, _) in enumerate(plan)
-        ]
-        for entry, (_, cancel) in zip(entries, plan, strict=True):
+        tickets = [d.call_at(now - offset / 1000, i) for i, (offset, _) in enumerate(plan)]
+        for ticket, (_, cancel) in zip(tickets, plan, strict=True):
             if cancel:
-                d.cancel(entry)
+                d.cancel(ticket)
         await _settle()
+        assert len(d) == 0
         return ran
 
     ran = asyncio.run(main())
@@ -153,13 +159,32 @@ def test_a_cancelled_deadline_holds_nothing() -> None:
         pass
 
     async def main() -> bool:
-        d = Deadlines()
+        d = Deadlines(print)
+        d.call_at(asyncio.get_running_loop().time() + 200, "keeps the heap non-empty")
         held = Held()
         ref = weakref.ref(held)
-        entry = d.call_at(asyncio.get_running_loop().time() + 100, print, held)
-        d.cancel(entry)
+        ticket = d.call_at(asyncio.get_running_loop().time() + 100, held)
+        d.cancel(ticket)
         del held
         gc.collect()
         return ref() is None
 
     assert asyncio.run(main())
+
+
+def test_a_scheduled_deadline_adds_no_object_for_the_collector() -> None:
+    """What a waiting transfer costs the collector: its deadline is a float and an int
+    (untracked) and a dict slot, not an object per wait."""
+
+    async def main() -> int:
+        d = Deadlines(print)
+        now = asyncio.get_running_loop().time()
+        items: list[Any] = [object() for _ in range(1000)]
+        gc.collect()
+        before = len(gc.get_objects())
+        for i, item in enumerate(items):
+            d.call_at(now + 100 + i, item)
+        gc.collect()  # untracks the heap's (float, int) tuples
+        return len(gc.get_objects()) - before
+
+    assert asyncio.run(main()) < 10
