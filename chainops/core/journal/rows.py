@@ -267,13 +267,26 @@ def build_operations(
 Execute = Callable[[str, Sequence[Any]], Any]
 
 
-class Written(dict[str, tuple["weakref.KeyedRef[str, Operation[Any]]", int, str | None, Any]]):
-    """Client id -> the object last written (weakly), and its history length,
-    indexed venue id and terminal flag as written.
+class WrittenCopy(weakref.KeyedRef):  # type: ignore[type-arg]
+    """The operation last written (weakly, keyed by client id), with its history length,
+    indexed venue id and terminal flag as written: updated in place by each later save."""
+
+    __slots__ = ("terminal", "venue_id", "version")
+
+    def __init__(self, operation: Operation[Any], callback: Any, client_id: str) -> None:
+        super().__init__(operation, callback, client_id)
+        self.version = 0
+        self.venue_id: str | None = None
+        self.terminal: Any = None
+
+
+class Written(dict[str, WrittenCopy]):
+    """Client id -> the copy this journal wrote last (:class:`WrittenCopy`).
 
     An entry goes once nobody holds its object any more. One callback serves
     every entry: a closure each would be four more objects per live operation
-    for the cyclic garbage collector to walk.
+    for the cyclic garbage collector to walk; and the entry is one object, not a
+    reference and a tuple, for the same reason.
     """
 
     __slots__ = ("forget",)
@@ -282,9 +295,8 @@ class Written(dict[str, tuple["weakref.KeyedRef[str, Operation[Any]]", int, str 
         super().__init__()
         self.forget = self._forget
 
-    def _forget(self, ref: weakref.KeyedRef[str, Operation[Any]]) -> None:
-        mine = self.get(ref.key)
-        if mine is not None and mine[0] is ref:
+    def _forget(self, ref: WrittenCopy) -> None:
+        if self.get(ref.key) is ref:
             del self[ref.key]
 
 
@@ -357,12 +369,12 @@ class RowWriter:
         client_id = str(operation.client_id)
         mine = written.get(client_id)
         history = operation._history  # read-only here: no copy of the whole history
-        if mine is None or mine[0]() is not operation or len(history) < mine[1]:
+        if mine is None or mine() is not operation or len(history) < mine.version:
             return None
-        version = mine[1]
+        version = mine.version
         venue_id = indexed_venue_id(operation)
         terminal = self._flag(operation.is_terminal)
-        new_venue, new_terminal = venue_id != mine[2], terminal != mine[3]
+        new_venue, new_terminal = venue_id != mine.venue_id, terminal != mine.terminal
         changed = (venue_id,) * new_venue + (terminal,) * new_terminal
         state = self._state(operation, len(history))
         update = self.update_written[new_venue, new_terminal]
@@ -418,7 +430,7 @@ class RowWriter:
         state = self._state(operation, version)
         mine = written.get(client_id)
         everything = (
-            stored is None or mine is None or mine[1] != stored[1] or mine[0]() is not operation
+            stored is None or mine is None or mine.version != stored[1] or mine() is not operation
         )
         if stored is None:
             kind, platform, owner = operation.kind, operation.platform, operation.owner
@@ -457,12 +469,11 @@ class RowWriter:
             written.pop(client_id, None)  # nothing more will be appended
             return
         mine = written.get(client_id)
-        if mine is not None and mine[0]() is operation:
-            ref = mine[0]
-        else:
-            ref = weakref.KeyedRef(operation, written.forget, client_id)
-        venue_id = indexed_venue_id(operation)
-        written[client_id] = (ref, len(operation._history), venue_id, self._flag(False))
+        if mine is None or mine() is not operation:
+            mine = written[client_id] = WrittenCopy(operation, written.forget, client_id)
+        mine.version = len(operation._history)
+        mine.venue_id = indexed_venue_id(operation)
+        mine.terminal = self._flag(False)
 
 
 def text_time(value: int) -> str:

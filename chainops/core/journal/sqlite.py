@@ -345,7 +345,7 @@ class SqliteJournal(SqlListing, Journal):
         wanted = []
         for operation in group:
             mine = self._written.get(str(operation.client_id))
-            if mine is None or mine[0]() is not operation:
+            if mine is None or mine() is not operation:
                 wanted.append(str(operation.client_id))
         found: dict[str, Sequence[Any] | None] = dict.fromkeys(wanted)
         for start in range(0, len(wanted), 500):  # SQLite binds at most 32,766 parameters
