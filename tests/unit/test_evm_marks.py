@@ -8,7 +8,7 @@ or at once when the operator closes. The journal is a real SQLite file.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,14 @@ class CountingJournal(SqliteJournal):
         group = list(operations)
         self.writes += [str(op.client_id) for op in group]
         super().save_many(group)
+
+
+async def _until(done: Callable[[], bool]) -> None:
+    """Poll for up to a second: a timer-driven write lands within its delay."""
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if done():
+            return
 
 
 def broadcast_tx(client_id: str, seed: int = 0) -> Transaction:
@@ -68,10 +76,7 @@ async def test_a_mark_alone_is_written_after_the_delay(tmp_path: Path) -> None:
         marks.soon(broadcast_tx(cid, seed))
     await asyncio.sleep(0)
     assert journal.writes == []  # not yet: a change may still come
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if len(journal.writes) == 2:
-            break
+    await _until(lambda: len(journal.writes) == 2)
     await commits.drain()
     assert sorted(journal.writes) == ["tx1", "tx2"]
     stored = journal.load("tx2", Transaction)
@@ -137,10 +142,7 @@ async def test_a_mark_made_again_after_it_was_covered_waits_its_own_delay(
     await asyncio.sleep(0.07)  # past the first mark's deadline, not the second's
     await commits.drain()
     assert journal.writes == [] and len(marks) == 1
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if journal.writes:
-            break
+    await _until(lambda: bool(journal.writes))
     await commits.drain()
     assert journal.writes == ["tx1"] and len(marks) == 0
 
@@ -155,10 +157,7 @@ def test_marks_survive_a_new_event_loop(tmp_path: Path) -> None:
 
     async def mark_and_wait() -> None:
         marks.soon(broadcast_tx("tx2", 1))
-        for _ in range(100):
-            await asyncio.sleep(0.01)
-            if "tx2" in journal.writes:
-                break
+        await _until(lambda: "tx2" in journal.writes)
         await marks.commits.drain()
 
     asyncio.run(mark_and_leave())
