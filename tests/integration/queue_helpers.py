@@ -33,8 +33,14 @@ class Stranger(Message, frozen=True):
 CODEC: MessageCodec[Ping | Note] = MessageCodec([Ping, Note])
 
 
+# The random part of every name unique() gave out: what conftest.py drops at the end.
+TOKENS: set[str] = set()
+
+
 def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+    token = uuid.uuid4().hex[:10]
+    TOKENS.add(token)
+    return f"{prefix}-{token}"
 
 
 def dead_port() -> int:
