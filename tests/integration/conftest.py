@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from chainops.queues import QueueUnavailable, open_transport
 from tests.integration.queue_helpers import NATS_URL, TOKENS
 
 
@@ -25,16 +26,14 @@ def _drop_test_streams() -> Iterator[None]:
 
 
 async def _drop_streams(tokens: set[str]) -> None:
-    import nats
-
     try:
-        nc = await nats.connect(
-            NATS_URL, connect_timeout=1, allow_reconnect=False, max_reconnect_attempts=0
-        )
-    except Exception:  # no server, nothing was left on it
-        return
+        # The transport's own opening: a plain connect first, so a missing server
+        # answers at once instead of being retried for ever.
+        transport = await open_transport(NATS_URL, timeout=2.0)
+    except QueueUnavailable:
+        return  # no server, nothing was left on it
     try:
-        js = nc.jetstream()
+        js = transport._js  # type: ignore[attr-defined]
         names: list[str] = []
         offset = 0
         while True:
@@ -48,4 +47,4 @@ async def _drop_streams(tokens: set[str]) -> None:
                 with contextlib.suppress(Exception):
                     await js.delete_stream(name)
     finally:
-        await nc.close()
+        await transport.close()
