@@ -46,6 +46,15 @@ async def _until(done: Callable[[], bool]) -> None:
             return
 
 
+def marks_on_a_journal(
+    tmp_path: Path, delay: float
+) -> tuple[CountingJournal, GroupCommitter, DeferredMarks]:
+    """A counting journal, its group committer, and marks written after ``delay``."""
+    journal = CountingJournal(tmp_path / "j.sqlite")
+    commits = GroupCommitter(journal)
+    return journal, commits, DeferredMarks(commits, delay=delay)
+
+
 def broadcast_tx(client_id: str, seed: int = 0) -> Transaction:
     tx = make_tx(client_id)
     tx.add_attempt(make_attempt(0, seed=seed))
@@ -54,9 +63,7 @@ def broadcast_tx(client_id: str, seed: int = 0) -> Transaction:
 
 
 async def test_a_change_journalled_within_the_delay_carries_the_mark(tmp_path: Path) -> None:
-    journal = CountingJournal(tmp_path / "j.sqlite")
-    commits = GroupCommitter(journal)
-    marks = DeferredMarks(commits, delay=0.05)
+    journal, commits, marks = marks_on_a_journal(tmp_path, 0.05)
     tx = broadcast_tx("tx1")
     marks.soon(tx)
     marks.covered(tx)  # the receipt's change is journalled first
@@ -69,9 +76,7 @@ async def test_a_change_journalled_within_the_delay_carries_the_mark(tmp_path: P
 
 
 async def test_a_mark_alone_is_written_after_the_delay(tmp_path: Path) -> None:
-    journal = CountingJournal(tmp_path / "j.sqlite")
-    commits = GroupCommitter(journal)
-    marks = DeferredMarks(commits, delay=0.02)
+    journal, commits, marks = marks_on_a_journal(tmp_path, 0.02)
     for seed, cid in enumerate(("tx1", "tx2")):
         marks.soon(broadcast_tx(cid, seed))
     await asyncio.sleep(0)
@@ -84,9 +89,7 @@ async def test_a_mark_alone_is_written_after_the_delay(tmp_path: Path) -> None:
 
 
 async def test_closing_flushes_every_waiting_mark_at_once(tmp_path: Path) -> None:
-    journal = CountingJournal(tmp_path / "j.sqlite")
-    commits = GroupCommitter(journal)
-    marks = DeferredMarks(commits, delay=3600)
+    journal, commits, marks = marks_on_a_journal(tmp_path, 3600)
     marks.soon(broadcast_tx("tx1"))
     marks.flush()
     await commits.drain()
@@ -96,9 +99,7 @@ async def test_closing_flushes_every_waiting_mark_at_once(tmp_path: Path) -> Non
 async def test_each_mark_waits_its_own_delay(tmp_path: Path) -> None:
     """A mark made just before the timer of an older one fires still waits the whole
     delay for its change: in a burst, the receipts of later waves come in time."""
-    journal = CountingJournal(tmp_path / "j.sqlite")
-    commits = GroupCommitter(journal)
-    marks = DeferredMarks(commits, delay=0.1)
+    journal, commits, marks = marks_on_a_journal(tmp_path, 0.1)
     early, late = broadcast_tx("early", 1), broadcast_tx("late", 2)
     marks.soon(early)
     await asyncio.sleep(0.07)
@@ -114,9 +115,7 @@ async def test_each_mark_waits_its_own_delay(tmp_path: Path) -> None:
 
 
 async def test_a_second_mark_keeps_the_first_ones_deadline(tmp_path: Path) -> None:
-    journal = CountingJournal(tmp_path / "j.sqlite")
-    commits = GroupCommitter(journal)
-    marks = DeferredMarks(commits, delay=0.1)
+    journal, commits, marks = marks_on_a_journal(tmp_path, 0.1)
     tx = broadcast_tx("tx1")
     marks.soon(tx)
     await asyncio.sleep(0.06)
@@ -131,9 +130,7 @@ async def test_a_mark_made_again_after_it_was_covered_waits_its_own_delay(
 ) -> None:
     """Covered, then a new unjournalled step: the new mark is not written on the old
     mark's deadline, but a whole delay after it was made."""
-    journal = CountingJournal(tmp_path / "j.sqlite")
-    commits = GroupCommitter(journal)
-    marks = DeferredMarks(commits, delay=0.1)
+    journal, commits, marks = marks_on_a_journal(tmp_path, 0.1)
     tx = broadcast_tx("tx1")
     marks.soon(tx)
     await asyncio.sleep(0.06)
@@ -149,8 +146,7 @@ async def test_a_mark_made_again_after_it_was_covered_waits_its_own_delay(
 
 def test_marks_survive_a_new_event_loop(tmp_path: Path) -> None:
     """An operator used from a second ``asyncio.run`` still writes its marks."""
-    journal = CountingJournal(tmp_path / "j.sqlite")
-    marks = DeferredMarks(GroupCommitter(journal), delay=0.01)
+    journal, _, marks = marks_on_a_journal(tmp_path, 0.01)
 
     async def mark_and_leave() -> None:
         marks.soon(broadcast_tx("tx1"))  # the loop closes before its timer fires
