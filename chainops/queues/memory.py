@@ -61,6 +61,17 @@ class MemoryTransport(Transport):
     async def dead_letters(self, stream: str) -> list[DeadLetter]:
         return list(self._stream(stream).dead)
 
+    async def delete_stream(self, stream: str) -> bool:
+        removed = self._streams.pop(stream, None)
+        if removed is None:
+            return False
+        for group in removed.groups.values():  # an open consumer is handed nothing more
+            group.pending.clear()
+            group.next_index = len(removed.entries)
+        removed.dead.clear()
+        removed.changed.set()
+        return True
+
     async def close(self) -> None:
         self._streams.clear()
 

@@ -136,7 +136,9 @@ class NatsTransport(Transport):
     async def dead_letters(self, stream: str) -> list[DeadLetter]:
         sname = await self._ensure(stream)
         info = await self._js.stream_info(sname)
-        out = []
+        out: list[DeadLetter] = []
+        if not info.state.messages:
+            return out  # an empty stream's sequence 0 is no message: get_msg refuses it
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             try:
                 raw = await self._js.get_msg(sname, seq)
@@ -146,6 +148,24 @@ class NatsTransport(Transport):
                 h = raw.headers or {}
                 out.append(DeadLetter(h.get("id", ""), raw.data or b"", h.get("reason", "")))
         return out
+
+    async def delete_stream(self, stream: str) -> bool:
+        """Delete the JetStream stream that carries ``stream`` (and its dead letters).
+
+        Stream names replace what JetStream refuses with ``_``: a stream of that name
+        that carries other subjects is not this one, and is left alone.
+        """
+        name = _stream_name(stream)
+        self._ready.discard(name)
+        try:
+            info = await self._js.stream_info(name)
+            if stream not in (info.config.subjects or ()):
+                return False
+            return bool(await self._js.delete_stream(name))
+        except NotFoundError:
+            return False  # never created, or deleted meanwhile
+        except (NatsTimeoutError, TimeoutError, ConnectionClosedError) as exc:
+            raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
 
     async def close(self) -> None:
         await self._nc.drain()

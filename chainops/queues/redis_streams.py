@@ -94,6 +94,14 @@ class RedisTransport(Transport):
         rows: Any = await self._r.xrange(stream + _DEAD)
         return [DeadLetter(f[b"id"].decode(), f[b"data"], f[b"reason"].decode()) for _, f in rows]
 
+    async def delete_stream(self, stream: str) -> bool:
+        """One DEL of the stream and its dead letters (its consumer groups go with it)."""
+        try:
+            removed: int = await self._r.delete(stream, stream + _DEAD)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise QueueUnavailable(f"Redis at {self.url}: {exc}") from exc
+        return removed > 0
+
     async def close(self) -> None:
         if self._flusher is not None:
             with contextlib.suppress(Exception):

@@ -85,6 +85,15 @@ class Transport(ABC):
         """Every dead letter of ``stream``, oldest first."""
 
     @abstractmethod
+    async def delete_stream(self, stream: str) -> bool:
+        """Remove ``stream``: its messages, consumer groups and dead letters.
+
+        True if it existed. A later publish starts a new, empty stream of that
+        name. Close its consumers first: what an open one sees afterwards depends
+        on the backend.
+        """
+
+    @abstractmethod
     async def close(self) -> None:
         """Release the connection."""
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import signal
 import sys
 from collections import Counter
@@ -238,3 +240,84 @@ async def test_nats_stream_deleted_under_a_running_transport_is_created_again() 
         assert (await js.stream_info(stream.replace(".", "_"))).state.messages == 1
     finally:
         await transport.close()
+
+
+async def test_a_deleted_stream_takes_its_messages_groups_and_dead_letters(
+    transport: Transport,
+) -> None:
+    stream = unique("q.delete")
+    await transport.publish(stream, "m1", CODEC.encode(Ping(n=1)))
+    await transport.dead_letter(stream, "m0", b"junk", "bad")
+    first = await transport.consumer(stream, "g", "c1")
+    assert [d.message_id for d in await first.fetch(10, timeout=2.0)] == ["m1"]
+    await first.close()
+
+    assert await transport.delete_stream(stream) is True
+    assert await transport.delete_stream(stream) is False  # gone already
+    assert await transport.dead_letters(stream) == []
+    # The same name again is a new, empty stream: the old group's place is gone with it.
+    await transport.publish(stream, "m2", CODEC.encode(Ping(n=2)))
+    again = await transport.consumer(stream, "g", "c1")
+    try:
+        assert [d.message_id for d in await again.fetch(10, timeout=2.0)] == ["m2"]
+    finally:
+        await again.close()
+    assert await transport.delete_stream(stream) is True
+
+
+async def test_deleting_a_stream_never_made_is_false(transport: Transport) -> None:
+    assert await transport.delete_stream(unique("q.never")) is False
+
+
+async def test_nats_delete_leaves_a_foreign_stream_of_the_same_name_alone() -> None:
+    """JetStream names replace '.' with '_': ``a.b`` must not delete the stream of ``a_b``."""
+    transport = await connect_or_skip("nats")
+    try:
+        token = unique("q")
+        await transport.publish(f"{token}_x", "m1", CODEC.encode(Ping(n=1)))
+        assert await transport.delete_stream(f"{token}.x") is False
+        js = transport._js  # type: ignore[attr-defined]
+        assert (await js.stream_info(f"{token}_x")).state.messages == 1
+        assert await transport.delete_stream(f"{token}_x") is True
+    finally:
+        await transport.close()
+
+
+async def test_delete_on_a_server_that_went_away_is_a_typed_error(tmp_path: Path) -> None:
+    """A Redis server stopped under a live transport: QueueUnavailable, no client exception."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("no redis-server binary to start a private server")
+    port = dead_port()
+    process = await asyncio.create_subprocess_exec(
+        *(server, "--port", str(port), "--save", "", "--appendonly", "no"),
+        *("--dir", str(tmp_path)),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        transport = None
+        for _ in range(100):
+            try:
+                transport = await open_transport(f"redis://127.0.0.1:{port}", timeout=0.5)
+                break
+            except QueueUnavailable:
+                await asyncio.sleep(0.05)
+        assert transport is not None, "the private redis-server did not start"
+        await transport.publish(unique("q.away"), "m1", b"x")
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
+        with pytest.raises(QueueUnavailable):
+            await transport.delete_stream(unique("q.away"))
+        with contextlib.suppress(Exception):
+            await transport.close()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await asyncio.wait_for(process.wait(), 10)
+
+
+async def test_dead_letters_of_a_stream_with_no_messages_are_none(transport: Transport) -> None:
+    """NATS once asked an empty stream for its message 0, which JetStream refuses."""
+    stream = unique("q.empty")
+    assert await transport.dead_letters(stream) == []
+    await transport.delete_stream(stream)
