@@ -73,6 +73,7 @@ async def _through(t: Transport, n: int, *, batched: bool = False) -> float:
     await done.wait()
     elapsed = time.perf_counter() - start
     await runner
+    await t.delete_stream(stream)  # a shared server keeps nothing of a run
     return n / elapsed
 
 
@@ -91,7 +92,9 @@ async def _consume(t: Transport, n: int) -> float:
     actor = Actor(t, stream, CODEC, handle, group="bench", name="b")
     start = time.perf_counter()
     await actor.run(stop=done, poll=0.05)
-    return n / (time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    await t.delete_stream(stream)
+    return n / elapsed
 
 
 async def _round_trip_ms(t: Transport, n: int) -> float:
@@ -124,6 +127,8 @@ async def _round_trip_ms(t: Transport, n: int) -> float:
         times.append((time.perf_counter() - start) * 1000)
     stop.set()
     await asyncio.gather(*tasks)
+    for stream in (cmd, evt):
+        await t.delete_stream(stream)
     return statistics.median(times)
 
 
@@ -170,6 +175,8 @@ async def _place_ms(url: str) -> tuple[float, float] | None:
                 stop.set()
                 await asyncio.gather(*tasks)
                 await service.close()
+    for stream in (cmds, evts):
+        await t.delete_stream(stream)
     await t.close()
     return statistics.median(remote), statistics.median(local)
 
