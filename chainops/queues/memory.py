@@ -7,7 +7,13 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
+from chainops.queues.transport import (
+    DeadLetter,
+    Delivery,
+    StreamConsumer,
+    Transport,
+    require_stream_name,
+)
 
 __all__ = ["MemoryTransport"]
 
@@ -62,7 +68,7 @@ class MemoryTransport(Transport):
         return list(self._stream(stream).dead)
 
     async def delete_stream(self, stream: str) -> bool:
-        removed = self._streams.pop(stream, None)
+        removed = self._streams.pop(require_stream_name(stream), None)
         if removed is None:
             return False
         for group in removed.groups.values():  # an open consumer is handed nothing more

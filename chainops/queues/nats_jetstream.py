@@ -16,7 +16,13 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 
 from chainops.queues.errors import QueueError, QueueUnavailable
-from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
+from chainops.queues.transport import (
+    DeadLetter,
+    Delivery,
+    StreamConsumer,
+    Transport,
+    require_stream_name,
+)
 
 __all__ = ["NatsTransport"]
 
@@ -155,7 +161,7 @@ class NatsTransport(Transport):
         Stream names replace what JetStream refuses with ``_``: a stream of that name
         that carries other subjects is not this one, and is left alone.
         """
-        name = _stream_name(stream)
+        name = _stream_name(require_stream_name(stream))
         self._ready.discard(name)
         try:
             info = await self._js.stream_info(name)

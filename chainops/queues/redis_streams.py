@@ -15,7 +15,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chainops.operators.turnqueue import settle
 from chainops.queues.errors import QueueUnavailable
-from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
+from chainops.queues.transport import (
+    DeadLetter,
+    Delivery,
+    StreamConsumer,
+    Transport,
+    require_stream_name,
+)
 
 __all__ = ["RedisTransport"]
 
@@ -96,6 +102,7 @@ class RedisTransport(Transport):
 
     async def delete_stream(self, stream: str) -> bool:
         """One DEL of the stream and its dead letters (its consumer groups go with it)."""
+        require_stream_name(stream)
         try:
             removed: int = await self._r.delete(stream, stream + _DEAD)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:

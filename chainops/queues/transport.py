@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-__all__ = ["DeadLetter", "Delivery", "StreamConsumer", "Transport"]
+from chainops.core.errors import ValidationError
+
+__all__ = ["DeadLetter", "Delivery", "StreamConsumer", "Transport", "require_stream_name"]
+
+
+def require_stream_name(stream: object) -> str:
+    """``stream`` if it is a non-empty name; ValidationError otherwise (nothing is sent)."""
+    if not isinstance(stream, str) or not stream.strip():
+        raise ValidationError(f"a stream name is required, got {stream!r}")
+    return stream
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ class Transport(ABC):
 
         True if it existed. A later publish starts a new, empty stream of that
         name. Close its consumers first: what an open one sees afterwards depends
-        on the backend.
+        on the backend. An empty name raises ValidationError.
         """
 
     @abstractmethod

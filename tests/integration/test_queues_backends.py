@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from chainops.core.errors import ValidationError
 from chainops.queues import (
     Actor,
     Publisher,
@@ -321,3 +322,11 @@ async def test_dead_letters_of_a_stream_with_no_messages_are_none(transport: Tra
     stream = unique("q.empty")
     assert await transport.dead_letters(stream) == []
     await transport.delete_stream(stream)
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+async def test_deleting_a_stream_without_a_name_is_a_typed_error(
+    transport: Transport, name: object
+) -> None:
+    with pytest.raises(ValidationError, match="a stream name is required"):
+        await transport.delete_stream(name)  # type: ignore[arg-type]
