@@ -7,13 +7,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-from chainops.queues.transport import (
-    DeadLetter,
-    Delivery,
-    StreamConsumer,
-    Transport,
-    require_stream_name,
-)
+from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
 
 __all__ = ["MemoryTransport"]
 
@@ -67,8 +61,8 @@ class MemoryTransport(Transport):
     async def dead_letters(self, stream: str) -> list[DeadLetter]:
         return list(self._stream(stream).dead)
 
-    async def delete_stream(self, stream: str) -> bool:
-        removed = self._streams.pop(require_stream_name(stream), None)
+    async def _delete_stream(self, stream: str) -> bool:
+        removed = self._streams.pop(stream, None)
         if removed is None:
             return False
         for group in removed.groups.values():  # an open consumer is handed nothing more

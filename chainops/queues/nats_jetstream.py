@@ -16,13 +16,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 
 from chainops.queues.errors import QueueError, QueueUnavailable
-from chainops.queues.transport import (
-    DeadLetter,
-    Delivery,
-    StreamConsumer,
-    Transport,
-    require_stream_name,
-)
+from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
 
 __all__ = ["NatsTransport"]
 
@@ -155,13 +149,13 @@ class NatsTransport(Transport):
                 out.append(DeadLetter(h.get("id", ""), raw.data or b"", h.get("reason", "")))
         return out
 
-    async def delete_stream(self, stream: str) -> bool:
+    async def _delete_stream(self, stream: str) -> bool:
         """Delete the JetStream stream that carries ``stream`` (and its dead letters).
 
         Stream names replace what JetStream refuses with ``_``: a stream of that name
         that carries other subjects is not this one, and is left alone.
         """
-        name = _stream_name(require_stream_name(stream))
+        name = _stream_name(stream)
         self._ready.discard(name)
         try:
             info = await self._js.stream_info(name)

@@ -15,13 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chainops.operators.turnqueue import settle
 from chainops.queues.errors import QueueUnavailable
-from chainops.queues.transport import (
-    DeadLetter,
-    Delivery,
-    StreamConsumer,
-    Transport,
-    require_stream_name,
-)
+from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
 
 __all__ = ["RedisTransport"]
 
@@ -100,9 +94,8 @@ class RedisTransport(Transport):
         rows: Any = await self._r.xrange(stream + _DEAD)
         return [DeadLetter(f[b"id"].decode(), f[b"data"], f[b"reason"].decode()) for _, f in rows]
 
-    async def delete_stream(self, stream: str) -> bool:
+    async def _delete_stream(self, stream: str) -> bool:
         """One DEL of the stream and its dead letters (its consumer groups go with it)."""
-        require_stream_name(stream)
         try:
             removed: int = await self._r.delete(stream, stream + _DEAD)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:

@@ -16,14 +16,7 @@ from typing import Any, Self
 
 from chainops.core.errors import ValidationError
 
-__all__ = ["DeadLetter", "Delivery", "StreamConsumer", "Transport", "require_stream_name"]
-
-
-def require_stream_name(stream: object) -> str:
-    """``stream`` if it is a non-empty name; ValidationError otherwise (nothing is sent)."""
-    if not isinstance(stream, str) or not stream.strip():
-        raise ValidationError(f"a stream name is required, got {stream!r}")
-    return stream
+__all__ = ["DeadLetter", "Delivery", "StreamConsumer", "Transport"]
 
 
 @dataclass(frozen=True)
@@ -93,14 +86,21 @@ class Transport(ABC):
     async def dead_letters(self, stream: str) -> list[DeadLetter]:
         """Every dead letter of ``stream``, oldest first."""
 
-    @abstractmethod
     async def delete_stream(self, stream: str) -> bool:
         """Remove ``stream``: its messages, consumer groups and dead letters.
 
         True if it existed. A later publish starts a new, empty stream of that
         name. Close its consumers first: what an open one sees afterwards depends
-        on the backend. An empty name raises ValidationError.
+        on the backend. A missing or blank name raises ValidationError, before
+        the backend is asked anything.
         """
+        if not isinstance(stream, str) or not stream.strip():
+            raise ValidationError(f"a stream name is required, got {stream!r}")
+        return await self._delete_stream(stream)
+
+    @abstractmethod
+    async def _delete_stream(self, stream: str) -> bool:
+        """The backend's part of :meth:`delete_stream` (``stream`` is a checked name)."""
 
     @abstractmethod
     async def close(self) -> None:
