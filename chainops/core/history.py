@@ -107,7 +107,11 @@ class _EntryMeta(type(msgspec.Struct)):  # type: ignore[misc]
 
 # gc=False: an entry holds only ints, strings, None and a Change, so it can never be part
 # of a reference cycle; untracked, the many entries of live operations cost no GC pass.
-class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False, metaclass=_EntryMeta):
+# omit_defaults: a journalled run leaves out the unset ref, reason and sequence (most
+# entries), which decode back to None; a reader of runs written before still works.
+class HistoryEntry(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True, metaclass=_EntryMeta
+):
     """One applied change. ``ref`` names its subject (fill id, attempt index, tx hash).
 
     The time is kept as integer microseconds since the epoch (``at_us``);

@@ -529,6 +529,25 @@ def test_a_history_with_a_gap_is_refused() -> None:
         entries_from_runs("tx1", [(0, b"[{")])
 
 
+def test_a_run_leaves_out_unset_fields_and_reads_runs_that_carry_them() -> None:
+    """Unset ref, reason and sequence are not written (most entries have none of them);
+    a run written with every field, as earlier versions did, reads back the same."""
+    from chainops.core.journal.rows import entries_from_runs, history_rows
+
+    tx = make_tx("tx1")
+    tx.add_attempt(make_attempt(0))
+    (_, _, run) = history_rows("tx1", tx.history, 0)[0]
+    stored = json.loads(run)
+    created = stored[0]
+    assert created["change"] == "CREATED" and created["previous"] is None
+    assert not {"ref", "reason", "sequence"} & created.keys()
+    assert any("ref" in entry for entry in stored)  # a set field is still written
+    full = [entry.to_dict() | {"at_us": entry.at_us} for entry in tx.history]
+    for entry in full:
+        del entry["at"]
+    assert entries_from_runs("tx1", [(0, json.dumps(full).encode())]) == list(tx.history)
+
+
 def test_history_entry_keeps_the_public_shape() -> None:
     """Built from a datetime, read back as one (UTC); integer time underneath."""
     from chainops.core.history import Change, HistoryEntry
