@@ -111,6 +111,29 @@ CREATE TABLE IF NOT EXISTS history_runs (
 _ROWS = RowWriter("?", text_body=False, flag=int)
 
 
+def _same(value: None) -> None:
+    return value
+
+
+def bind_without_adapting() -> None:
+    """Let ``bytes`` and ``None`` parameters skip sqlite3's adapter search.
+
+    sqlite3 binds an exact int, float or str directly, but looks for an adapter for
+    every other parameter, and for ``bytes`` and ``None`` the search ends in two
+    failed attribute lookups: an ``AttributeError`` built, formatted and dropped each
+    time (about 15,000 instructions of a transfer's two saves, 8 % of their SQL work).
+    A registered adapter is found at once; these return what they are given, so what
+    is stored does not change. An adapter registered before this one is kept.
+    """
+    if (bytes, sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(bytes, bytes)  # bytes(b) is b itself
+    if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(type(None), _same)
+
+
+bind_without_adapting()
+
+
 class SqliteJournal(SqlListing, Journal):
     """The journal in one SQLite file (WAL mode).
 
