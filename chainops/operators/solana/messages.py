@@ -8,8 +8,8 @@ the transaction's id (what ``getSignatureStatuses`` is asked about).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+import msgspec
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.message import Message
@@ -33,8 +33,7 @@ __all__ = [
 _ZERO_SIGNATURE = bytes(64)
 
 
-@dataclass(frozen=True, slots=True)
-class SignedMessage:
+class SignedMessage(msgspec.Struct, frozen=True, gc=False):
     raw: bytes
     signature: str  # base58 of the first signature: the transaction id
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from solders.instruction import Instruction
 
 from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
@@ -72,8 +73,7 @@ class SendPolicy:
     max_resigns: int = 3
 
 
-@dataclass(frozen=True, slots=True)
-class SendRequest:
+class SendRequest(msgspec.Struct, frozen=True, gc=False):
     """What one send asks for (``SolanaOperator.send_instructions``'s arguments)."""
 
     instructions: Sequence[Instruction]
