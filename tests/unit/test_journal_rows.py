@@ -296,6 +296,9 @@ class TestIncremental:
             del again
             gc.collect()
             assert list(written) == ["kept"]
+            kept.transition(OrderState.CANCELED)
+            journal.save(kept)  # appended, and final: nothing more will be appended
+            assert not written and journal.load("kept") == kept
 
     def test_rolled_back_save_is_rewritten_next_time(self, tmp_path: Path) -> None:
         with SqliteJournal(tmp_path / "j.sqlite") as journal:

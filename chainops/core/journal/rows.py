@@ -363,8 +363,9 @@ class RowWriter:
         """Save the object this journal wrote last, if the stored copy is still that one.
 
         No read first: the update is conditional on the stored version, and the
-        new history rows follow it. Returns the entries written, or None (nothing
-        written) when :meth:`write` must decide from the stored copy instead.
+        new history rows follow it. Returns the entries written (the written copy
+        is noted: no :meth:`remember` after it), or None (nothing written) when
+        :meth:`write` must decide from the stored copy instead.
         """
         client_id = str(operation.client_id)
         mine = written.get(client_id)
@@ -383,6 +384,10 @@ class RowWriter:
         entries = history[version:]
         if entries:
             execute_many(self.insert_history, self.history_rows(client_id, entries, version))
+        if terminal:  # final now: nothing more will be appended
+            written.pop(client_id, None)
+        else:  # what remember() would note, known here already
+            mine.version, mine.venue_id = len(history), venue_id
         return entries
 
     def history_rows(

@@ -401,7 +401,6 @@ class SqliteJournal(SqlListing, Journal):
             return
         if isinstance(operation, Transaction):
             self._save_attempts(operation, entries, False)
-        _ROWS.remember(self._written, operation)
 
     def _write(
         self,
