@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 import pytest
 from aiohttp import web
 from eth_utils.crypto import keccak
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chainops.core.errors import (
     ConfigurationError,
@@ -460,14 +462,15 @@ async def test_failover_from_a_dead_endpoint(node: FakeNode) -> None:
 
 
 async def test_primary_is_preferred_again_after_cool_down(node: FakeNode, node_b: FakeNode) -> None:
-    rpc, _ = client(node.url, node_b.url, cooldown=0.05)
+    # long enough that a busy machine does not end the cool-down between the two calls
+    rpc, _ = client(node.url, node_b.url, cooldown=0.5)
     async with rpc:
         node.script = [status(500)]
         await rpc.call("eth_chainId")
         assert (len(node.bodies), len(node_b.bodies)) == (1, 1)
         await rpc.call("eth_chainId")
         assert (len(node.bodies), len(node_b.bodies)) == (1, 2)
-        await asyncio.sleep(0.06)
+        await asyncio.sleep(0.55)
         await rpc.call("eth_chainId")
         assert (len(node.bodies), len(node_b.bodies)) == (2, 2)
 
@@ -786,3 +789,39 @@ def test_replies_msgspec_refuses_are_decoded_by_the_stdlib() -> None:
     assert _loads(b'[{"id":1,"result":"0x1"}]') == [{"id": 1, "result": "0x1"}]
     with pytest.raises(ValueError):
         _loads(b"<html>")
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    rid=st.integers(min_value=0, max_value=2**53),
+    method=st.text(min_size=1, max_size=30),
+    params=st.lists(_JSON_VALUES, max_size=4),
+)
+def test_a_request_reads_back_as_what_was_asked(rid: int, method: str, params: list[Any]) -> None:
+    """The request bytes (msgspec) parse back, with the standard library, to the call."""
+    from chainops.operators.evm.rpc_wire import request_bytes
+
+    assert json.loads(request_bytes(rid, method, params)) == {
+        "jsonrpc": "2.0",
+        "id": rid,
+        "method": method,
+        "params": params,
+    }
+
+
+def test_request_parameters_write_identifiers_as_text_and_refuse_the_rest() -> None:
+    from chainops.operators.evm.rpc_wire import request_bytes
+
+    tx_hash = TxHash("0x" + "ab" * 32)
+    sent = json.loads(request_bytes(1, "eth_getTransactionReceipt", (tx_hash,)))
+    assert sent["params"] == [str(tx_hash)] and type(sent["params"][0]) is str
+    with pytest.raises(TypeError):
+        request_bytes(2, "eth_call", [object()])
