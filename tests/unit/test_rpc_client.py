@@ -825,3 +825,16 @@ def test_request_parameters_write_identifiers_as_text_and_refuse_the_rest() -> N
     assert sent["params"] == [str(tx_hash)] and type(sent["params"][0]) is str
     with pytest.raises(TypeError):
         request_bytes(2, "eth_call", [object()])
+
+
+def test_a_send_answer_must_be_the_hash_of_the_bytes() -> None:
+    from chainops.operators.evm.rpc_wire import check_hash
+
+    expected = TxHash("0x" + "ab" * 32)
+    assert check_hash(str(expected), expected) is expected
+    assert check_hash(str(expected).upper().replace("0X", "0x"), expected) == expected
+    with pytest.raises(RpcPermanentError, match="returned hash"):
+        check_hash("0x" + "cd" * 32, expected)
+    for answer in (None, 5, "0x12", ""):
+        with pytest.raises(RpcPermanentError, match="not a hash"):
+            check_hash(answer, expected)
