@@ -427,13 +427,13 @@ class Transaction(Operation[TxState]):
         if update.confirmations is not None:
             check_uint(update.confirmations, "confirmations")
 
-        at = update.timestamp
+        at_us = time_us(update.timestamp)  # one observation: its entries share one instant
         changed = False
         if update.receipt is not None and update.receipt != self.receipt:
             self.receipt = update.receipt
             self.winning_attempt = winner
             ref = str(update.receipt.transaction_hash)
-            self._record(Change.RECEIPT, self._state, ref=ref, at=at)
+            self._record_us(Change.RECEIPT, self._state, at_us, ref=ref)
             changed = True
         deeper = False
         if update.confirmations is not None and update.confirmations != self.confirmations:
@@ -441,7 +441,7 @@ class Transaction(Operation[TxState]):
             deeper = changed = True
         if update.fee is not None and update.fee != self.fee:
             self.fee = update.fee
-            self._record(Change.FEE, self._state, at=at)
+            self._record_us(Change.FEE, self._state, at_us)
             changed = True
         if target is not None:
             error = ErrorInfo.coerce(update.error)
@@ -449,7 +449,7 @@ class Transaction(Operation[TxState]):
                 error = ErrorInfo("Reverted", receipt.revert_reason or "execution reverted")
             if error is not None:
                 self.error = error
-            self._enter(target, reason=update.reason, sequence=update.sequence, at=at)
+            self._enter(target, reason=update.reason, sequence=update.sequence, at_us=at_us)
             changed = True
         self._note_sequence(update.sequence)
         if deeper and self._watchers:

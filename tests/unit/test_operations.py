@@ -835,3 +835,19 @@ def test_fee_params_and_receipt_dicts_name_every_field_and_round_trip() -> None:
     assert all(type(v) in (str, int) for v in data.values())  # plain JSON types
     assert TxReceipt.from_dict(data) == receipt
     assert json.loads(json.dumps(data)) == data
+
+
+def test_evolve_copies_every_field_and_changes_only_the_two_it_is_given() -> None:
+    """A field added to TxAttempt must be added to evolve's copy too: this fails if not."""
+    attempt = make_attempt(0)
+    error = ErrorInfo("NodeError", "underpriced")
+    for copy, broadcast, err in (
+        (attempt.evolve(), attempt.broadcast_us, attempt.error),
+        (attempt.evolve(broadcast_us=7), 7, attempt.error),
+        (attempt.evolve(error=error), attempt.broadcast_us, error),
+    ):
+        for field in dataclasses.fields(TxAttempt):
+            want = {"broadcast_us": broadcast, "error": err}.get(
+                field.name, getattr(attempt, field.name)
+            )
+            assert getattr(copy, field.name) == want, field.name
