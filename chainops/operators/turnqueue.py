@@ -14,9 +14,28 @@ from typing import Any
 
 log = logging.getLogger("chainops.operators")
 
-# An item and the future of the caller waiting for it (None: nobody waits, see put_nowait).
-_Pending = tuple[Any, "asyncio.Future[Any] | None"]
 Unawaited = Callable[[Any, BaseException], None]
+
+
+class _Many:
+    """The results of one put_many: one future for all its items, settled by the last."""
+
+    __slots__ = ("future", "left", "results")
+
+    def __init__(self, future: asyncio.Future[list[Any]], n: int) -> None:
+        self.future = future
+        self.results: list[Any] = [None] * n
+        self.left = n
+
+    def settle(self, index: int, result: Any) -> None:
+        self.results[index] = result
+        self.left -= 1
+        if not self.left and not self.future.done():
+            self.future.set_result(self.results)
+
+
+# An item and who waits for it: a caller's future, a put_many's slot, or nobody.
+_Pending = tuple[Any, "asyncio.Future[Any] | tuple[_Many, int] | None"]
 
 
 def _log_unawaited(item: Any, error: BaseException) -> None:
@@ -62,6 +81,20 @@ class TurnQueue:
         self._schedule(loop)
         return future
 
+    def put_many(self, items: Sequence[Any]) -> asyncio.Future[list[Any]]:
+        """Queue several items with this turn's flush; one future gives all their results,
+        in order, a failure as its exception object (as ``gather(return_exceptions=True)``
+        would, without a future and a callback per item)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        if not items:
+            future.set_result([])
+            return future
+        many = _Many(future, len(items))
+        self._items += [(item, (many, i)) for i, item in enumerate(items)]
+        self._schedule(loop)
+        return future
+
     def put_nowait(self, item: Any) -> None:
         """Queue ``item`` with this turn's flush, nobody waiting for its result.
 
@@ -85,13 +118,14 @@ class TurnQueue:
         pending, self._items = self._items, []
         for start in range(0, len(pending), self._max):
             chunk = pending[start : start + self._max]
-            futures = [future for _, future in chunk]
             try:
                 results = await self._flush_batch([item for item, _ in chunk])
             except asyncio.CancelledError:
-                for future in futures:
-                    if future is not None:
-                        future.cancel()
+                for _, waiter in chunk:
+                    if isinstance(waiter, tuple):
+                        waiter[0].future.cancel()
+                    elif waiter is not None:
+                        waiter.cancel()
                 raise
             except Exception as exc:  # the whole request failed: every caller learns why
                 results = [exc] * len(chunk)
@@ -100,9 +134,11 @@ class TurnQueue:
                     results = [RuntimeError("batch returned a wrong number of results")] * len(
                         chunk
                     )
-            for (item, future), result in zip(chunk, results, strict=True):
-                if future is not None:
-                    settle(future, result)
+            for (item, waiter), result in zip(chunk, results, strict=True):
+                if isinstance(waiter, tuple):
+                    waiter[0].settle(waiter[1], result)
+                elif waiter is not None:
+                    settle(waiter, result)
                 elif isinstance(result, BaseException):
                     self._unawaited(item, result)
 

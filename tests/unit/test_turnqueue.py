@@ -88,3 +88,46 @@ async def test_a_failed_save_soon_is_logged_with_its_client_id(caplog) -> None:
         await commits.drain()
     assert "journal write of tx-lost failed" in caplog.text
     assert "closed" in caplog.text  # the journal's own reason comes with it
+
+
+async def test_put_many_is_one_future_for_items_flushed_with_the_turn() -> None:
+    """Several items, one future: their results in order, failures as exception objects,
+    the same flush as single puts of the turn, across the batch limit too."""
+    flushed: list[list[int]] = []
+
+    async def flush(items: Sequence[int]) -> list[object]:
+        flushed.append(list(items))
+        return [ValueError(i) if i == 3 else i * 10 for i in items]
+
+    queue = TurnQueue(flush, max_batch=4)
+    single = queue.put(0)
+    many = queue.put_many([1, 2, 3, 4, 5])
+    empty = queue.put_many([])
+    assert await single == 0
+    results = await many
+    assert results[:2] == [10, 20] and results[3:] == [40, 50]
+    assert isinstance(results[2], ValueError)
+    assert await empty == []
+    assert flushed == [[0, 1, 2, 3], [4, 5]]
+
+
+async def test_put_many_of_a_failed_flush_holds_the_failure_for_each_item() -> None:
+    async def flush(items: Sequence[int]) -> list[int]:
+        raise RuntimeError("down")
+
+    queue = TurnQueue(flush, max_batch=10)
+    results = await queue.put_many([1, 2])
+    assert [type(r) for r in results] == [RuntimeError, RuntimeError]
+
+
+async def test_put_many_given_up_is_skipped() -> None:
+    async def flush(items: Sequence[int]) -> list[int]:
+        return list(items)
+
+    queue = TurnQueue(flush, max_batch=10)
+    gone = queue.put_many([1, 2])
+    gone.cancel()
+    kept = queue.put(3)
+    assert await kept == 3
+    await queue.drain()
+    assert gone.cancelled()

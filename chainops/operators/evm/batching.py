@@ -65,8 +65,7 @@ class AutoBatcher:
 
     async def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several reads in the shared batch; failures come back as exception objects."""
-        futures = [self._reads.put(call) for call in calls]
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        results = await self._reads.put_many(calls)
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, ChainopsError):
                 raise result  # a bug or a cancellation, not an answer from the node
