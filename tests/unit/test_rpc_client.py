@@ -8,6 +8,7 @@ import json
 import pickle
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from email.utils import formatdate
 from typing import Any, NamedTuple
 
@@ -823,8 +824,11 @@ def test_request_parameters_write_identifiers_as_text_and_refuse_the_rest() -> N
     tx_hash = TxHash("0x" + "ab" * 32)
     sent = json.loads(request_bytes(1, "eth_getTransactionReceipt", (tx_hash,)))
     assert sent["params"] == [str(tx_hash)] and type(sent["params"][0]) is str
-    with pytest.raises(TypeError):
-        request_bytes(2, "eth_call", [object()])
+    for unwritable in (object(), b"\x01", Decimal("1.5")):
+        with pytest.raises(TypeError):
+            request_bytes(2, "eth_call", [unwritable])
+        with pytest.raises(TypeError):
+            request_bytes(3, "eth_call", [{"to": "0x00", "data": unwritable}])
 
 
 def test_a_send_answer_must_be_the_hash_of_the_bytes() -> None:
