@@ -8,6 +8,7 @@ the transaction's id (what ``getSignatureStatuses`` is asked about).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import msgspec
 from solders.hash import Hash
@@ -38,9 +39,13 @@ class SignedMessage(msgspec.Struct, frozen=True, gc=False):
     signature: str  # base58 of the first signature: the transaction id
 
 
+# A burst shares a few blockhashes (each message of a send is built twice): parsed once.
+_blockhash = lru_cache(maxsize=64)(Hash.from_string)
+
+
 def build_message(payer: Pubkey, instructions: Sequence[Instruction], blockhash: str) -> Message:
     """Compile instructions into a legacy message paid by ``payer``."""
-    return Message.new_with_blockhash(list(instructions), payer, Hash.from_string(blockhash))
+    return Message.new_with_blockhash(list(instructions), payer, _blockhash(blockhash))
 
 
 def _shortvec(n: int) -> bytes:

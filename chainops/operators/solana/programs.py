@@ -9,6 +9,7 @@ program a one-byte one, the memo program takes its UTF-8 text as the whole data.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import Final
 
 from solders.instruction import AccountMeta, Instruction
@@ -71,11 +72,14 @@ def create_account(
     )
 
 
+# Instructions are immutable: the few limits and prices a burst uses are built once each.
+@lru_cache(maxsize=256)
 def set_compute_unit_limit(units: int) -> Instruction:
     """Compute budget SetComputeUnitLimit (u32)."""
     return Instruction(COMPUTE_BUDGET_PROGRAM_ID, struct.pack("<BI", _CB_SET_LIMIT, units), [])
 
 
+@lru_cache(maxsize=256)
 def set_compute_unit_price(micro_lamports: int) -> Instruction:
     """Compute budget SetComputeUnitPrice (u64 micro-lamports per compute unit)."""
     return Instruction(
