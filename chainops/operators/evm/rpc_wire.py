@@ -25,17 +25,8 @@ from chainops.operators.evm.rpc_endpoints import (
 )
 
 dumps: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def _text(value: object) -> str:
-    """Identifiers (str subclasses) are written as their text; nothing else is guessed."""
-    if isinstance(value, str):
-        return str.__str__(value)
-    raise TypeError(f"cannot send a {type(value).__name__} in a JSON-RPC request")
-
-
-# Ten times the stdlib's speed for text parameters.
-_encode: Final = msgspec.json.Encoder(enc_hook=_text).encode
+# Ten times the stdlib's speed for text parameters (identifiers, str subclasses, as text).
+_encode: Final = msgspec.json.Encoder(enc_hook=str).encode
 
 # JSON-RPC codes that say "the server is struggling", not "your request is wrong".
 _INTERNAL_ERROR = -32603
