@@ -259,3 +259,38 @@ async def test_the_monitor_is_woken_once_a_first_broadcast_is_answered() -> None
     rig.node.mine(str(tx.attempts[0].hash))
     await rig.monitor.turn()
     assert tx.state is TxState.CONFIRMED
+
+
+async def test_a_count_that_moves_under_unmined_asks_brings_the_next_turn_at_once() -> None:
+    """The node is mining this account's transactions right now (an automining devnet
+    working through a batch): those asked this turn and not mined yet are looked at
+    again at once, not a poll interval later."""
+    rig = Rig(confirmations=1)
+    first = await rig.send()
+    rig.node.mine(str(first.attempts[0].hash))
+    rig.node.nonce_count = 1
+    await rig.monitor.turn()  # count 1 read
+    assert first.state is TxState.CONFIRMED
+    second, third = await rig.send(), await rig.send()
+    rig.node.mine(str(second.attempts[0].hash))  # mined; `third` is still in the pool
+    rig.node.nonce_count = 2
+    rig.monitor._wake.clear()
+    await rig.monitor.turn()  # both asked (never looked at before): the count moved 1 -> 2
+    assert second.state is TxState.CONFIRMED and third.state is TxState.BROADCAST
+    assert rig.monitor._wake.is_set()
+    rig.monitor._wake.clear()
+    await rig.monitor.turn()  # `third` now waits on the count, which stood still
+    assert third.state is TxState.BROADCAST and not rig.monitor._wake.is_set()
+
+
+async def test_a_count_that_stands_still_waits_for_the_poll_interval() -> None:
+    rig = Rig(confirmations=1)
+    tx = await rig.send()
+    await rig.monitor.turn()  # count 0 read
+    rig.monitor._wake.clear()
+    await rig.monitor.turn()
+    assert tx.state is TxState.BROADCAST and not rig.monitor._wake.is_set()
+    newer = await rig.send()
+    rig.monitor._wake.clear()
+    await rig.monitor.turn()  # `newer` asked and unmined, but nothing is being mined
+    assert newer.state is TxState.BROADCAST and not rig.monitor._wake.is_set()

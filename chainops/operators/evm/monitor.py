@@ -152,8 +152,15 @@ class BlockMonitor(MonitorLoop):
         if need_final:
             self._finality(results[1])
             offset = 2
+        counted = [self._counts.get(sender) for sender in senders]
         self._note_counts(senders, results[offset : offset + len(senders)])
         offset += len(senders)
+        # senders whose count moved since the last turn: the node is mining them right now
+        mining = {
+            sender
+            for sender, before in zip(senders, counted, strict=True)
+            if before is not None and self._counts.get(sender, before) > before
+        }
         found: dict[str, dict[str, Any]] = {}
         for (tx, _), receipt in zip(hashes, results[offset:], strict=True):
             if isinstance(receipt, dict):
@@ -164,6 +171,14 @@ class BlockMonitor(MonitorLoop):
                 await self._update(tx, found.get(str(tx.client_id)))
         if any(not self._unused(tx) for tx in unmined if id(tx) in waiting):
             self.wake()  # the account used a nonce not asked about: a receipt may exist now
+        elif mining and any(
+            tx.state in _UNMINED and str(tx.sender) in mining
+            for tx in unmined
+            if id(tx) not in waiting
+        ):
+            # asked a moment too early (an automining node works through a batch): look
+            # again now, not a poll interval later; they wait on the count from here on
+            self.wake()
         if self.on_turn is not None:
             pending = [tx for tx in txs if tx.state in _UNMINED]
             if pending:
