@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from evm_doubles import ETH, Rig
 
 from chainops.core.transaction import Transaction, TxState
+from chainops.operators.evm import monitor as monitor_module
 from chainops.operators.evm.monitor import BlockMonitor
 
 
@@ -294,3 +296,25 @@ async def test_a_count_that_stands_still_waits_for_the_poll_interval() -> None:
     rig.monitor._wake.clear()
     await rig.monitor.turn()  # `newer` asked and unmined, but nothing is being mined
     assert newer.state is TxState.BROADCAST and not rig.monitor._wake.is_set()
+
+
+async def test_a_turn_lets_the_loop_run_between_slices_of_receipts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A turn that applies hundreds of receipts gives the event loop a chance every
+    slice: a send batch answered meanwhile hands the node its successor at once."""
+    monkeypatch.setattr(monitor_module, "RECEIPTS_PER_SLICE", 4)  # the rig's window is 16
+    rig = Rig(confirmations=1)
+    txs = [await rig.send() for _ in range(9)]
+    for tx in txs:
+        rig.node.mine(str(tx.attempts[0].hash))
+    rig.node.nonce_count = len(txs)
+    seen: list[int] = []
+
+    def look() -> None:
+        seen.append(sum(tx.state is TxState.CONFIRMED for tx in txs))
+
+    asyncio.get_running_loop().call_soon(look)
+    await rig.monitor.turn()
+    assert all(tx.state is TxState.CONFIRMED for tx in txs)
+    assert seen == [4]  # it ran after the first slice, in the middle of the turn

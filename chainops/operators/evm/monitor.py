@@ -20,6 +20,7 @@ refuses the tag) finality is not tracked and depth alone settles a transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -36,6 +37,10 @@ log = logging.getLogger("chainops.evm.monitor")
 Batch = Callable[[list[tuple[str, list[Any]]]], Awaitable[list[Any]]]
 RevertReason = Callable[[Transaction, dict[str, Any]], Awaitable[str | None]]
 Listener = Callable[[Transaction], Awaitable[None]]
+
+# A turn applies its receipts in slices, the event loop free in between: a send batch
+# answered meanwhile gets its successor to the node at once, not after hundreds of them.
+RECEIPTS_PER_SLICE = 64
 
 _MINED = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED, TxState.REVERTED)
 _UNMINED = (TxState.SIGNED, TxState.BROADCAST)
@@ -165,10 +170,14 @@ class BlockMonitor(MonitorLoop):
         for (tx, _), receipt in zip(hashes, results[offset:], strict=True):
             if isinstance(receipt, dict):
                 found[str(tx.client_id)] = receipt
+        applied = 0
         for tx in txs:
             if id(tx) not in waiting:
                 looked.add(str(tx.client_id))
                 await self._update(tx, found.get(str(tx.client_id)))
+                applied += 1
+                if applied % RECEIPTS_PER_SLICE == 0:
+                    await asyncio.sleep(0)
         if any(not self._unused(tx) for tx in unmined if id(tx) in waiting):
             self.wake()  # the account used a nonce not asked about: a receipt may exist now
         elif mining and any(

@@ -54,9 +54,10 @@ _PENDING = (TxState.SIGNED, TxState.BROADCAST)
 # way (another process sharing the account, a node that has not pooled it yet).
 GAP_RETRY_DELAYS = (0.05, 0.2, 0.5)
 # Sends admitted per loop turn. Each wave costs a nonce-block transaction and a group
-# commit, both FULL-sync fsyncs: 256 keeps a 1,000-transfer burst near 9 of them, while
-# the node still gets the first wave as the next ones are signed.
-WAVE = 256
+# commit (two FULL-sync fsyncs), and signing and journalling it holds the event loop:
+# 64 keeps that under 10 ms, so the node's answer to one send batch is read, and the
+# next batch sent, while the node would otherwise idle (256 held it ~40 ms a wave).
+WAVE = 64
 
 
 class SendPipeline:
