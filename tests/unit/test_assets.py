@@ -107,6 +107,18 @@ class TestFromRaw:
     def test_round_trip_from_raw(self, raw: int, decimals: int) -> None:
         assert to_raw(from_raw(raw, decimals), decimals) == raw
 
+    @given(st.integers(min_value=0, max_value=2**256 - 1), st.integers(min_value=0, max_value=80))
+    def test_from_raw_drops_trailing_zeros_only_down_to_units(self, raw: int, decimals: int) -> None:
+        value = from_raw(raw, decimals)
+        sign, digits, exponent = value.as_tuple()
+        assert sign == 0 and isinstance(exponent, int)
+        assert int("".join(map(str, digits))) * 10 ** (exponent + decimals) == raw
+        if raw == 0:
+            assert (digits, exponent) == ((0,), 0)
+        else:  # as short as it can be without a positive exponent
+            assert digits[0] != 0 and -decimals <= exponent <= 0
+            assert exponent == 0 or digits[-1] != 0
+
     @given(
         st.decimals(
             min_value=0,
