@@ -108,7 +108,7 @@ class TestFromRaw:
         assert to_raw(from_raw(raw, decimals), decimals) == raw
 
     @given(st.integers(min_value=0, max_value=2**256 - 1), st.integers(min_value=0, max_value=80))
-    def test_from_raw_drops_trailing_zeros_only_down_to_units(self, raw: int, decimals: int) -> None:
+    def test_from_raw_strips_trailing_zeros_down_to_units(self, raw: int, decimals: int) -> None:
         value = from_raw(raw, decimals)
         sign, digits, exponent = value.as_tuple()
         assert sign == 0 and isinstance(exponent, int)
