@@ -73,6 +73,7 @@ class FakeNode:
         self.refusals: list[BaseException] = []  # raised by the next sends, in order
         self.failing: set[str] = set()  # methods answered with an error
         self.calls: list[str] = []
+        self.queued: dict[str, dict[str, str]] = {}  # txpool_inspect's queue: sender -> nonces
 
     # -- what the test arranges ---------------------------------------------------------------
 
@@ -139,6 +140,8 @@ class FakeNode:
             return None if self.finalized is None else {"number": hex(self.finalized)}
         if method == "eth_estimateGas":
             return hex(21_000)
+        if method == "txpool_inspect":
+            return {"pending": {}, "queued": self.queued}
         raise AssertionError(f"the fake node does not answer {method}")
 
 

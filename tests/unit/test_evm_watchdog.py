@@ -270,3 +270,22 @@ async def test_the_lowest_nonce_is_looked_at_early_only_once_the_count_stands_st
     await rig.monitor.turn()
     await check(rig, b, c)  # still for 0.11 s: the lowest nonce is looked at, alone
     assert rig.node.calls.count("eth_getTransactionByHash") == looks + 1
+
+
+async def test_a_transaction_seen_parked_is_looked_at_again_at_once() -> None:
+    """Queued by the node at exactly the account's count (Anvil parks a transaction that
+    arrives while it mines the one before): every later nonce waits on it, so the second
+    look that proves it comes with the next monitor turn, woken at once."""
+    policy = WatchdogPolicy(bump_after_blocks=None, rebroadcast_after=1, head_look=0.1)
+    rig = Rig(watchdog=policy)
+    tx = await rig.send()
+    rig.node.pending_count = 0  # the node leaves it out of its executable transactions
+    rig.node.queued = {rig.signer.address: {str(tx.nonce): "parked"}}
+    await rig.monitor.turn()
+    await check(rig, tx)  # first sight
+    rig.clock.advance(1.1)
+    rig.monitor._wake.clear()
+    await check(rig, tx)  # looked at: in the pool, queued at the count
+    assert len(tx.attempts) == 1 and rig.monitor._wake.is_set()
+    await check(rig, tx)  # the second look: parked, sped up
+    assert [a.kind for a in tx.attempts] == [AttemptKind.ORIGINAL, AttemptKind.SPEED_UP]

@@ -191,7 +191,10 @@ class EvmOperator(ChainOperator):
                 config.bump_after_seconds,
                 config.max_bumps,
                 rebroadcast,
-                head_look=0.1 if chain.is_local else 0.25,
+                # automine moves the count every fraction of a millisecond: still for a
+                # 20th of rebroadcast_after (50 ms by default) with work pending is a stall
+                # (Anvil parks a transaction now and then)
+                head_look=0.05 if chain.is_local else 0.25,
             ),
             rpc=self.batcher,
             live=self.monitor,

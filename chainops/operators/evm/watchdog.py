@@ -275,6 +275,9 @@ class Watchdog:
                 self._spawn(tx, self._bump(tx))
             else:
                 self._parked.add(cid)
+                # every later nonce waits on it: the look that proves it comes with the
+                # next turn, now, not a poll interval later
+                self.live.wake()
 
     async def _rebroadcast(self, tx: Transaction) -> None:
         latest = tx.latest_attempt
