@@ -79,8 +79,18 @@ class FeeParams:
     compute_unit_limit: int | None = None
 
     def __post_init__(self) -> None:
-        for name in _FEE_FIELDS:
-            check_opt_uint(getattr(self, name), name)
+        values = (
+            self.gas_price,
+            self.max_fee_per_gas,
+            self.max_priority_fee_per_gas,
+            self.compute_unit_price,
+            self.compute_unit_limit,
+        )
+        for value, name in zip(values, _FEE_FIELDS, strict=True):
+            # the common case inline (every signing builds one or two); anything else,
+            # an int subclass included, takes the full check and its typed error
+            if value is not None and (type(value) is not int or value < 0):
+                check_uint(value, name)
         pair = (self.max_fee_per_gas, self.max_priority_fee_per_gas)
         if (pair[0] is None) != (pair[1] is None):
             raise ValidationError(

@@ -673,11 +673,22 @@ class TestTransaction:
             {"max_fee_per_gas": 1, "max_priority_fee_per_gas": 2},
             {"gas_price": -1},
             {"gas_price": True},
+            {"compute_unit_limit": -5},
+            {"compute_unit_price": 1.5},
+            {"max_fee_per_gas": "2", "max_priority_fee_per_gas": 1},
+            {"max_fee_per_gas": 2, "max_priority_fee_per_gas": False},
         ):
-            with pytest.raises(ValidationError):
+            with pytest.raises(ValidationError) as caught:
                 FeeParams(**bad)  # type: ignore[arg-type]
+            name = next(iter(bad)) if len(bad) == 1 else None
+            assert name is None or name in str(caught.value)  # the field is named
         fp = FeeParams(compute_unit_price=5, compute_unit_limit=200_000)
         assert FeeParams.from_dict(fp.to_dict()) == fp
+
+        class Units(int):
+            pass
+
+        assert FeeParams(gas_price=Units(3)).gas_price == 3  # an int subclass is an int
 
 
 # ---------------------------------------------------------------- common behaviour
