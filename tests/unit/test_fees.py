@@ -677,3 +677,51 @@ def test_bump_examples() -> None:
 def test_bump_rejects_what_it_cannot_raise(previous: FeeParams, kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         bump(previous, **kwargs)
+
+
+async def test_prefetch_queues_its_read_before_returning() -> None:
+    """Given the batcher's ``call_soon``, the fee history read is queued at the call: it
+    joins the batch of the reads asked in the same turn (a burst's balance and code
+    lookups) instead of a batch of its own a turn later, and its answer is parsed before
+    the callers waiting on a later read of that batch resume: they find it cached."""
+    node = FakeNode(eth_feeHistory=history(REWARDS, BASES))
+    loop = asyncio.get_running_loop()
+    queued: list[asyncio.Future[Any]] = []
+
+    def call_soon(method: str, params: list[Any]) -> asyncio.Future[Any]:
+        node.calls.append((method, params))
+        queued.append(loop.create_future())
+        return queued[-1]
+
+    fees = FeeOracle(node, chain(), FeePolicy(), rpc_soon=call_soon)
+    fees.prefetch(head=7)
+    assert node.count("eth_feeHistory") == 1  # asked before prefetch returned
+    code = loop.create_future()  # the next read of the same batch
+    outcome: list[object] = []
+
+    async def sender() -> None:
+        await code
+        estimate = fees.estimate(head=7)
+        try:
+            estimate.send(None)
+        except StopIteration as done:  # returned without waiting: the market was cached
+            outcome.append(done.value)
+        else:
+            estimate.close()
+            outcome.append("waited")
+
+    task = asyncio.ensure_future(sender())
+    await asyncio.sleep(0)  # both wait for the batch's answers
+    queued[0].set_result(node.answers["eth_feeHistory"])  # answered in the batch's order
+    code.set_result("0x")
+    await task
+    assert outcome == [await fees.estimate(head=7)]
+    assert node.count("eth_feeHistory") == 1
+
+
+async def test_prefetch_without_call_soon_still_fetches_once() -> None:
+    node = FakeNode(eth_feeHistory=history(REWARDS, BASES))
+    fees = oracle(node)
+    fees.prefetch(head=7)
+    first, second = await asyncio.gather(fees.estimate(head=7), fees.estimate(head=7))
+    assert first == second and node.count("eth_feeHistory") == 1

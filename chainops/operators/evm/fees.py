@@ -49,6 +49,8 @@ GWEI = 10**9
 BPS = 10_000
 
 RpcCall = Callable[[str, list[Any]], Awaitable[Any]]
+# A read queued at the call (the batcher's call_soon): the future gives its answer.
+RpcSoon = Callable[[str, list[Any]], "asyncio.Future[Any]"]
 """An async JSON-RPC call: ``await rpc(method, params)`` returns the decoded ``result``."""
 
 
@@ -286,10 +288,12 @@ class FeeOracle:
         policy: FeePolicy | None = None,
         *,
         legacy: bool = False,
+        rpc_soon: RpcSoon | None = None,
     ) -> None:
         if not chain.is_evm:
             raise ValidationError(f"{chain.name} is not an EVM chain")
         self._rpc = rpc
+        self._rpc_soon = rpc_soon
         self.chain = chain
         self.policy = policy if policy is not None else default_policy(chain)
         self._legacy = legacy or not chain.supports_eip1559
@@ -342,13 +346,23 @@ class FeeOracle:
         if self._legacy or head is None or self._cached(head) is not None:
             return
         if head not in self._fetches:
-            fetch = self._fetches[head] = asyncio.ensure_future(self._fetch(head))
+            # Queued now when the batcher allows: the read shares the batch of the reads
+            # asked in this turn, and is answered (and parsed) before their callers resume.
+            soon = self._rpc_soon
+            asked = None if soon is None else soon("eth_feeHistory", self._history_params())
+            fetch = self._fetches[head] = asyncio.ensure_future(self._fetch(head, asked))
             fetch.add_done_callback(lambda done: self._fetched(head, done))
 
-    async def _fetch(self, head: int | None) -> FeeSnapshot:
-        reply = await self._rpc(
-            "eth_feeHistory", [hex(self.policy.history_blocks), "latest", _PERCENTILES]
-        )
+    def _history_params(self) -> list[Any]:
+        return [hex(self.policy.history_blocks), "latest", _PERCENTILES]
+
+    async def _fetch(
+        self, head: int | None, asked: asyncio.Future[Any] | None = None
+    ) -> FeeSnapshot:
+        if asked is not None:
+            reply = await asked
+        else:
+            reply = await self._rpc("eth_feeHistory", self._history_params())
         doubtful = history_doubtful(reply)
         if doubtful or (doubtful is None and not await latest_block_has_base_fee(self._rpc)):
             raise NoBaseFee(f"{self.chain.name}: the node reports no base fee")

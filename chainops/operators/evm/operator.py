@@ -125,7 +125,11 @@ class EvmOperator(ChainOperator):
         )
         self.batcher = AutoBatcher(self.rpc)
         self.fees = FeeOracle(
-            self.batcher.call, chain, default_policy(chain), legacy=config.legacy_fees
+            self.batcher.call,
+            chain,
+            default_policy(chain),
+            legacy=config.legacy_fees,
+            rpc_soon=self.batcher.call_soon,
         )
         self.nonces = shared_allocator(
             self.chain_id,
