@@ -49,9 +49,9 @@ GWEI = 10**9
 BPS = 10_000
 
 RpcCall = Callable[[str, list[Any]], Awaitable[Any]]
+"""An async JSON-RPC call: ``await rpc(method, params)`` returns the decoded ``result``."""
 # A read queued at the call (the batcher's call_soon): the future gives its answer.
 RpcSoon = Callable[[str, list[Any]], "asyncio.Future[Any]"]
-"""An async JSON-RPC call: ``await rpc(method, params)`` returns the decoded ``result``."""
 
 
 # Reward percentile per priority: the 10th is what the cheapest included txs paid
