@@ -289,3 +289,24 @@ async def test_a_transaction_seen_parked_is_looked_at_again_at_once() -> None:
     assert len(tx.attempts) == 1 and rig.monitor._wake.is_set()
     await check(rig, tx)  # the second look: parked, sped up
     assert [a.kind for a in tx.attempts] == [AttemptKind.ORIGINAL, AttemptKind.SPEED_UP]
+
+
+async def test_blocks_that_pass_in_a_blink_do_not_bump_on_their_own() -> None:
+    """Anvil can mine a run of blocks in a few milliseconds without the account's queued
+    transactions (automine): counted by blocks alone, every pending transaction would
+    be sped up at once. With ``bump_min_seconds`` the count must also stand still that
+    long."""
+    policy = WatchdogPolicy(bump_after_blocks=3, rebroadcast_after=60, bump_min_seconds=0.05)
+    rig = Rig(watchdog=policy)
+    tx = await rig.send()
+    await rig.monitor.turn()
+    await check(rig, tx)  # first sight
+    rig.clock.advance(0.005)
+    rig.node.head += 30  # thirty blocks, none of them ours, in five milliseconds
+    await rig.monitor.turn()
+    await check(rig, tx)
+    assert len(tx.attempts) == 1
+    rig.clock.advance(0.05)
+    await rig.monitor.turn()
+    await check(rig, tx)  # still for 55 ms and 30 blocks: now it is stuck
+    assert [a.kind for a in tx.attempts] == [AttemptKind.ORIGINAL, AttemptKind.SPEED_UP]

@@ -199,6 +199,9 @@ class EvmOperator(ChainOperator):
                 # 20th of rebroadcast_after (50 ms by default) with work pending is a stall
                 # (Anvil parks a transaction now and then)
                 head_look=0.05 if chain.is_local else 0.25,
+                # Anvil can mine a run of blocks in milliseconds without queued
+                # transactions: by blocks alone, all of a burst's would be sped up at once
+                bump_min_seconds=0.05 * rebroadcast if chain.is_local else 0.0,
             ),
             rpc=self.batcher,
             live=self.monitor,

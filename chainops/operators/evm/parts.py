@@ -148,6 +148,9 @@ class WatchdogPolicy:
     # its lowest pending nonce is looked at (a public chain's count stands still between
     # blocks; under automine a still count with work pending is already a stall).
     head_look: float = 0.25
+    # How long the count must also stand still before a bump by blocks: under automine a
+    # run of blocks without the account's queued transactions can pass in milliseconds.
+    bump_min_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ and hands slow actions (speed-ups, cancels) to background tasks so that the
 monitor loop never waits on them:
 
 - past its deadline and not yet cancelled: cancel it;
-- pending for ``bump_after_blocks`` blocks or ``bump_after_seconds``, with the
-  account's nonce count standing still for as long: speed it up, up to
+- pending for ``bump_after_blocks`` blocks (and at least ``bump_min_seconds``) or
+  ``bump_after_seconds``, with the account's nonce count standing still for as
+  long: speed it up, up to
   ``max_bumps`` times; a fee ceiling stops the bumping and tells the waiters. A
   count that moves means the account's queue is being mined, the transaction
   waiting only for its own predecessors (under automine a burst of a thousand
@@ -169,7 +170,9 @@ class Watchdog:
         if sum(1 for a in tx.attempts if a.kind is not AttemptKind.ORIGINAL) >= config.max_bumps:
             return False
         by_blocks = (
-            config.bump_after_blocks is not None and head - since[1] >= config.bump_after_blocks
+            config.bump_after_blocks is not None
+            and head - since[1] >= config.bump_after_blocks
+            and now - since[0] >= config.bump_min_seconds
         )
         by_time = (
             config.bump_after_seconds is not None and now - since[0] >= config.bump_after_seconds
