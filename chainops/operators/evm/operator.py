@@ -69,6 +69,9 @@ from chainops.operators.evm.watchdog import Watchdog
 GAS_HEADROOM_BPS = 12_000
 _PENDING = (TxState.SIGNED, TxState.BROADCAST)
 _MINED_OK = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
+# Under automine the count moves every fraction of a millisecond: still for a 20th of
+# rebroadcast_after (50 ms by default) with work pending is a stall, not a block's wait.
+_LOCAL_STALL = 0.05
 
 
 class EvmConfiguration(ChainConfiguration):
@@ -195,13 +198,11 @@ class EvmOperator(ChainOperator):
                 config.bump_after_seconds,
                 config.max_bumps,
                 rebroadcast,
-                # automine moves the count every fraction of a millisecond: still for a
-                # 20th of rebroadcast_after (50 ms by default) with work pending is a stall
-                # (Anvil parks a transaction now and then)
-                head_look=0.05 if chain.is_local else 0.25,
+                # the lowest nonce is looked at after that long (Anvil parks one now and then)
+                head_look=_LOCAL_STALL if chain.is_local else 0.25,
                 # Anvil can mine a run of blocks in milliseconds without queued
                 # transactions: by blocks alone, all of a burst's would be sped up at once
-                bump_min_seconds=0.05 * rebroadcast if chain.is_local else 0.0,
+                bump_min_seconds=_LOCAL_STALL * rebroadcast if chain.is_local else 0.0,
             ),
             rpc=self.batcher,
             live=self.monitor,
