@@ -61,7 +61,8 @@ def encode_state(operation: Operation[Any]) -> bytes:
     """The body column: the current state without history or attempts."""
     state = operation._state_dict()
     if isinstance(operation, Transaction):
-        errors = {str(a.index): a.error.to_dict() for a in operation.attempts if a.error}
+        # the attempts list itself, read only: no tuple copy per save
+        errors = {str(a.index): a.error.to_dict() for a in operation._attempts if a.error}
         if errors:
             state["attempt_errors"] = errors
     return _encode(state)
@@ -73,7 +74,7 @@ def indexed_venue_id(operation: Operation[Any]) -> str | None:
     if venue_id is None:
         return None
     if isinstance(operation, Transaction):
-        attempts = operation.attempts
+        attempts = operation._attempts
         if attempts and str(attempts[0].hash) == str(venue_id):
             return None
     return str(venue_id)
@@ -131,13 +132,18 @@ def attempt_row(client_id: str, attempt: TxAttempt, logged: bool = False) -> tup
     ``logged``: its broadcast time is in a BROADCAST history entry (not repeated here).
     """
     broadcast_us = None if logged else attempt.broadcast_us
+    fee = _fee_text.get(attempt.fee)
+    if fee is None:
+        if len(_fee_text) >= _FEE_TEXTS_KEPT:
+            _fee_text.clear()
+        fee = _fee_text[attempt.fee] = _encode(attempt.fee.to_dict()).decode()
     return (
         client_id,
         attempt.index,
         str(attempt.hash),
         attempt.raw,
         attempt.nonce,
-        _encode(attempt.fee.to_dict()).decode(),
+        fee,
         attempt.kind._value_,
         attempt.blockhash,
         attempt.last_valid_block_height,
@@ -145,6 +151,11 @@ def attempt_row(client_id: str, attempt: TxAttempt, logged: bool = False) -> tup
         text_time(attempt.created_us),
         None if broadcast_us is None else text_time(broadcast_us),
     )
+
+
+# FeeParams (immutable, hashable) -> its column text: a burst's attempts share a few.
+_fee_text: dict[FeeParams, str] = {}
+_FEE_TEXTS_KEPT = 256
 
 
 def attempt_from_row(row: Sequence[Any]) -> TxAttempt:
@@ -175,7 +186,7 @@ def attempts_to_write(
     """The attempts a save writes: all of them, or those the new entries added."""
     if not isinstance(operation, Transaction):
         return []
-    attempts = operation.attempts
+    attempts = operation._attempts
     if everything:
         return list(attempts)
     return [attempts[int(e.ref)] for e in entries if e.change is Change.ATTEMPT and e.ref]
@@ -189,7 +200,9 @@ def attempt_rows(
     if not attempts:
         return []
     client_id = str(tx.client_id)
-    logged = {e.ref for e in tx.history if e.change is Change.BROADCAST}
+    if all(a.broadcast_us is None for a in attempts):  # signed, not yet sent: nothing to look up
+        return [attempt_row(client_id, a) for a in attempts]
+    logged = {e.ref for e in tx._history if e.change is Change.BROADCAST}
     return [attempt_row(client_id, a, str(a.index) in logged) for a in attempts]
 
 
@@ -419,7 +432,7 @@ class RowWriter:
         what :meth:`write_attempts` needs.
         """
         client_id = str(operation.client_id)
-        history = operation.history
+        history = operation._history  # read only: no copy of the whole history
         version = len(history)
         if stored is not None:
             if stored[0] != operation.kind:
