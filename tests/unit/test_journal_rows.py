@@ -634,3 +634,16 @@ def test_has_attempt_hash_finds_exactly_the_journalled_attempts(stores: Any) -> 
         assert journal.has_attempt_hash(str(attempt.hash))
         assert not journal.has_attempt_hash(str(make_attempt(1).hash))
         assert not journal.has_attempt_hash(str(tx.client_id))  # an id is not a hash
+
+
+def test_attempts_keep_their_own_fees_through_the_fee_text_cache(stores: Any) -> None:
+    """Fee column text is built once per FeeParams: equal fees share it, others do not."""
+    with stores() as (journal, _):
+        first, second = make_tx("tx1", created_at=at(0)), make_tx("tx2", created_at=at(0))
+        first.add_attempt(make_attempt(0), at=at(1))
+        first.add_attempt(make_attempt(1), at=at(2))  # a speed-up: higher fees
+        second.add_attempt(make_attempt(0, seed=9), at=at(1))  # the first attempt's fees again
+        journal.save_many([first, second])
+        fees = [a.fee for tx in ("tx1", "tx2") for a in journal.attempts(tx)]
+        assert fees == [make_attempt(0).fee, make_attempt(1).fee, make_attempt(0).fee]
+        assert fees[0] != fees[1]
