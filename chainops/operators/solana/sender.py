@@ -1,7 +1,8 @@
 """The Solana send path: blockhash, price, simulate, sign once, journal, send.
 
-1. take a recent blockhash (shared for ``blockhash_ttl`` seconds) and its last valid
-   block height; price compute from the fee market (``fees``);
+1. take a recent blockhash (shared for ``blockhash_ttl`` seconds and refreshed ahead of
+   that, ``blockhashes``) and its last valid block height; price compute from the fee
+   market (``fees``);
 2. simulate the transaction at the maximum compute limit: a failure raises
    :class:`SimulationFailed` (or :class:`InsufficientBalance`) with the program logs;
    the units consumed, plus headroom, become the limit;
@@ -20,7 +21,6 @@ land once between them.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +35,7 @@ from chainops.core.ids import ClientIdGenerator, SolanaPubkey
 from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.group_commit import GroupCommitter
 from chainops.operators.solana import programs
+from chainops.operators.solana.blockhashes import RecentBlockhash
 from chainops.operators.solana.claims import SendClaims
 from chainops.operators.solana.errors import (
     InsufficientBalance,
@@ -53,7 +54,7 @@ from chainops.operators.solana.messages import (
     unsigned_bytes,
 )
 from chainops.operators.solana.monitor import SignatureMonitor
-from chainops.operators.solana.transport import Blockhash, SolanaTransport
+from chainops.operators.solana.transport import SolanaTransport
 from chainops.operators.waves import Waves
 
 # Without a simulation the runtime's default applies: 200k units per instruction.
@@ -112,8 +113,7 @@ class SolanaSender:
         self._bind = bind
         self.monitor: SignatureMonitor | None = None  # wired once the monitor exists
         self.claims: SendClaims | None = None  # set when workers share the account
-        self._blockhash: tuple[float, Blockhash] | None = None
-        self._blockhash_fetch: asyncio.Future[Blockhash] | None = None
+        self.blockhashes = RecentBlockhash(transport.latest_blockhash, policy.blockhash_ttl)
         # In-process, a wave is all CPU: larger waves (fewer commits) still send each
         # within a fraction of a second of taking its blockhash.
         self.waves = Waves(per_turn=500)
@@ -152,11 +152,11 @@ class SolanaSender:
             body.append(programs.memo(str(client_id)))
         payer = self.signer.solders_pubkey
         writable = sorted({str(m.pubkey) for ix in body for m in ix.accounts if m.is_writable})
-        cached_hash = self._cached_blockhash()
+        cached_hash = self.blockhashes.cached()
         cached_price = self.fees.cached_price(writable, request.compute_unit_price)
         # A miss joins the one fetch in flight (both start before either is awaited).
         pricing = None if cached_price is not None else self.fees.fetching(writable)
-        blockhash = cached_hash if cached_hash is not None else await self._recent_blockhash()
+        blockhash = cached_hash if cached_hash is not None else await self.blockhashes.get()
         price = cached_price if pricing is None else await asyncio.shield(pricing)
         assert price is not None  # known, or just fetched
         limit = request.compute_unit_limit or self.policy.compute_unit_limit
@@ -290,27 +290,6 @@ class SolanaSender:
                 self._fees.clear()
             fee = self._fees[key] = FeeParams(compute_unit_price=price, compute_unit_limit=limit)
         return fee
-
-    def _cached_blockhash(self) -> Blockhash | None:
-        cached = self._blockhash
-        if cached is not None and time.monotonic() - cached[0] < self.policy.blockhash_ttl:
-            return cached[1]
-        return None
-
-    async def _recent_blockhash(self) -> Blockhash:
-        cached = self._cached_blockhash()
-        if cached is not None:
-            return cached
-        fetch = self._blockhash_fetch
-        if fetch is None or fetch.done():
-            fetch = self._blockhash_fetch = asyncio.ensure_future(self._fetch_blockhash())
-        return await asyncio.shield(fetch)
-
-    async def _fetch_blockhash(self) -> Blockhash:
-        asked = time.monotonic()
-        fresh = await self.transport.latest_blockhash()
-        self._blockhash = (asked, fresh)
-        return fresh
 
 
 def simulation_error(err: Any, logs: Sequence[str], message: Any) -> SimulationFailed:
