@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pickle
 import struct
@@ -190,6 +191,38 @@ async def test_price_from_the_market_with_cap_cache_and_override() -> None:
     fixed = FeeOracle(fetch, PriorityFeePolicy(compute_unit_price=3))
     assert await fixed.price(["x"]) == 3
     assert len(calls) == 2
+
+
+async def test_a_price_half_way_to_stale_is_refreshed_while_it_still_serves() -> None:
+    market = [10]
+    now = [0.0]
+    calls = [0]
+    gate = asyncio.Event()
+
+    async def fetch(accounts: list[str]) -> list[int]:
+        calls[0] += 1
+        if calls[0] > 1:
+            await gate.wait()
+        return list(market)
+
+    oracle = FeeOracle(fetch, PriorityFeePolicy(cache_seconds=2.0), lambda: now[0])
+    assert await oracle.price(["a"]) == 10
+    now[0] = 0.9  # under half: no refresh
+    assert oracle.cached_price(["a"]) == 10
+    await asyncio.sleep(0)
+    assert calls[0] == 1
+    market[0] = 99
+    now[0] = 1.2  # half way: a refresh starts, the old price still serves, nobody waits
+    assert oracle.cached_price(["a"]) == 10
+    assert oracle.cached_price(["a"]) == 10
+    await asyncio.sleep(0)
+    assert calls[0] == 2  # one refresh, not one per caller
+    gate.set()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert oracle.cached_price(["a"]) == 99
+    now[0] = 1.2 + 2.0  # stale: no price without a fetch
+    assert oracle.cached_price(["a"]) is None
 
 
 # -- the local chain's rules --------------------------------------------------------------------

@@ -92,17 +92,28 @@ class FeeOracle:
         self.fetches = 0
 
     def cached_price(self, accounts: Sequence[str], override: int | None = None) -> int | None:
-        """The price if it is known without a fetch (override, fixed or fresh), else None."""
+        """The price if it is known without a fetch (override, fixed or fresh), else None.
+
+        Once a price is half ``cache_seconds`` old, a refresh starts (within a running
+        event loop): a steady stream of sends never waits for the market.
+        """
         if override is not None:
             if override < 0:
                 raise ValidationError("compute unit price must be >= 0")
             return override
         if self.policy.compute_unit_price is not None:
             return self.policy.compute_unit_price
-        cached = self._cache.get(frozenset(accounts))
-        if cached is not None and self._clock() - cached[0] < self.policy.cache_seconds:
-            return cached[1]
-        return None
+        key = frozenset(accounts)
+        cached = self._cache.get(key)
+        if cached is None:
+            return None
+        age, fresh = self._clock() - cached[0], self.policy.cache_seconds
+        if age >= fresh:
+            return None
+        if age >= fresh / 2 and key not in self._pending:
+            # half way to stale: refreshed in the background, and meanwhile this one serves
+            self.fetching(accounts)
+        return cached[1]
 
     async def price(self, accounts: Sequence[str], override: int | None = None) -> int:
         """The compute-unit price to pay for a transaction writing ``accounts``."""
