@@ -127,3 +127,18 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_shared_fetch() -> None
     await _settle()
     node.gate.set()
     assert (await stayer).blockhash == "hash0" and node.calls == 1
+
+
+async def test_stop_cancels_a_refresh_in_flight() -> None:
+    node, clock = Node(), Clock()
+    shared = RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
+    await shared.get()
+    clock.now += 0.3
+    node.gate = asyncio.Event()
+    assert shared.cached() is not None  # starts the refresh, which waits at the node
+    await _settle()
+    fetching = shared._fetching
+    assert fetching is not None and not fetching.done()
+    await shared.stop()
+    assert fetching.cancelled()
+    await shared.stop()  # nothing in flight: a no-op

@@ -225,6 +225,33 @@ async def test_a_price_half_way_to_stale_is_refreshed_while_it_still_serves() ->
     assert oracle.cached_price(["a"]) is None
 
 
+async def test_stop_cancels_a_price_refresh_nobody_waits_for() -> None:
+    now = [0.0]
+    calls = [0]
+    gate = asyncio.Event()
+
+    async def fetch(accounts: list[str]) -> list[int]:
+        calls[0] += 1
+        if calls[0] > 1:
+            await gate.wait()
+        return [10]
+
+    oracle = FeeOracle(fetch, PriorityFeePolicy(cache_seconds=2.0), lambda: now[0])
+    assert await oracle.price(["a"]) == 10
+    now[0] = 1.5
+    assert oracle.cached_price(["a"]) == 10  # the refresh starts and waits at the market
+    await asyncio.sleep(0)
+    assert calls[0] == 2
+    in_flight = list(oracle._pending.values())
+    assert len(in_flight) == 1
+    await oracle.stop()
+    assert in_flight[0].cancelled() and not oracle._pending
+    assert oracle.cached_price(["a"]) == 10  # the old price still serves
+    await oracle.stop()
+    assert not oracle._pending
+    gate.set()
+
+
 # -- the local chain's rules --------------------------------------------------------------------
 
 

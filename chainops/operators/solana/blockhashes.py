@@ -60,6 +60,13 @@ class RecentBlockhash:
         # shielded: a caller that gives up does not cancel the fetch the others wait on
         return await asyncio.shield(fetching)
 
+    async def stop(self) -> None:
+        """Cancel a refresh still in flight (closing: nobody will use it)."""
+        fetching = self._fetching
+        if fetching is not None and not fetching.done():
+            fetching.cancel()
+            await asyncio.wait([fetching])
+
     def _start(self) -> asyncio.Future[Blockhash]:
         fetching = self._fetching = asyncio.ensure_future(self._fetch_one())
         fetching.add_done_callback(_settled)

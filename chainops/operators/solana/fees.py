@@ -138,6 +138,14 @@ class FeeOracle:
             pending.add_done_callback(done)
         return pending
 
+    async def stop(self) -> None:
+        """Cancel the fetches still in flight (closing: a background refresh has no waiter)."""
+        pending = [fetch for fetch in self._pending.values() if not fetch.done()]
+        for fetch in pending:
+            fetch.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
     async def _refresh(self, key: frozenset[str]) -> int:
         now = self._clock()
         self.fetches += 1

@@ -245,6 +245,8 @@ class SolanaOperator(ChainOperator):
         await self.commits.drain()
         if self.claims is not None:
             await self.claims.stop()
+        await self.sender.blockhashes.stop()  # background refreshes: nobody waits for them now
+        await self.fees.stop()
         await self.transport.close()
 
     # -- reads ------------------------------------------------------------------------------
