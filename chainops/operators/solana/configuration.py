@@ -21,7 +21,8 @@ class SolanaConfiguration(ChainConfiguration):
     # Re-send the same bytes this often until a status appears (2 s is the cluster's
     # usual advice: leaders forward for a few slots, and a lost packet costs one period).
     resend_interval: float | None = Field(default=None, gt=0)
-    # A blockhash lives ~60-90 s; sharing one for a moment saves a request per send.
+    # A blockhash lives ~60-90 s; sharing one for a moment saves a request per send
+    # (refreshed in the background once half this old, so sends do not wait for it).
     blockhash_ttl: float = Field(default=0.5, ge=0)
     # Confirm by signature subscription where the cluster offers PubSub (polling stays the
     # fallback); the endpoint defaults to the RPC URL's port + 1, as every client assumes.
