@@ -36,22 +36,25 @@ class Clock:
         return self.now
 
 
+def _shared() -> tuple[Node, Clock, RecentBlockhash]:
+    node, clock = Node(), Clock()
+    return node, clock, RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
+
+
 async def _settle() -> None:
     for _ in range(3):
         await asyncio.sleep(0)
 
 
 async def test_concurrent_first_sends_share_one_fetch() -> None:
-    node, clock = Node(), Clock()
-    shared = RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
+    node, _clock, shared = _shared()
     assert shared.cached() is None
     got = await asyncio.gather(*[shared.get() for _ in range(50)])
     assert {b.blockhash for b in got} == {"hash0"} and node.calls == 1
 
 
 async def test_fresh_is_served_without_a_fetch() -> None:
-    node, clock = Node(), Clock()
-    shared = RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
+    node, clock, shared = _shared()
     await shared.get()
     clock.now += 0.2  # under half the ttl: no refresh yet
     cached = shared.cached()
@@ -61,8 +64,7 @@ async def test_fresh_is_served_without_a_fetch() -> None:
 
 
 async def test_half_way_to_stale_a_refresh_starts_and_the_old_one_still_serves() -> None:
-    node, clock = Node(), Clock()
-    shared = RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
+    node, clock, shared = _shared()
     await shared.get()
     clock.now += 0.3
     node.gate = asyncio.Event()
@@ -80,8 +82,7 @@ async def test_half_way_to_stale_a_refresh_starts_and_the_old_one_still_serves()
 
 
 async def test_a_stale_blockhash_is_never_served() -> None:
-    node, clock = Node(), Clock()
-    shared = RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
+    _node, clock, shared = _shared()
     await shared.get()
     clock.now += 0.5  # stale: callers wait for the next one
     assert shared.cached() is None
@@ -89,9 +90,8 @@ async def test_a_stale_blockhash_is_never_served() -> None:
 
 
 async def test_the_age_counts_from_the_question_not_the_answer() -> None:
-    node, clock = Node(), Clock()
+    node, clock, shared = _shared()
     node.gate = asyncio.Event()
-    shared = RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
     waiting = asyncio.ensure_future(shared.get())
     await _settle()
     clock.now += 0.4  # a slow answer: the blockhash is as old as the question
@@ -102,8 +102,7 @@ async def test_the_age_counts_from_the_question_not_the_answer() -> None:
 
 
 async def test_a_failed_refresh_is_raised_to_the_next_waiting_caller_only() -> None:
-    node, clock = Node(), Clock()
-    shared = RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
+    node, clock, shared = _shared()
     await shared.get()
     node.fail = True
     clock.now += 0.3
@@ -117,9 +116,8 @@ async def test_a_failed_refresh_is_raised_to_the_next_waiting_caller_only() -> N
 
 
 async def test_a_caller_that_gives_up_does_not_cancel_the_shared_fetch() -> None:
-    node, clock = Node(), Clock()
+    node, _clock, shared = _shared()
     node.gate = asyncio.Event()
-    shared = RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
     quitter = asyncio.ensure_future(shared.get())
     stayer = asyncio.ensure_future(shared.get())
     await _settle()
@@ -130,8 +128,7 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_shared_fetch() -> None
 
 
 async def test_stop_cancels_a_refresh_in_flight() -> None:
-    node, clock = Node(), Clock()
-    shared = RecentBlockhash(node.latest_blockhash, ttl=0.5, clock=clock)
+    node, clock, shared = _shared()
     await shared.get()
     clock.now += 0.3
     node.gate = asyncio.Event()

@@ -193,55 +193,55 @@ async def test_price_from_the_market_with_cap_cache_and_override() -> None:
     assert len(calls) == 2
 
 
+class GatedMarket:
+    """A fee market answering ``price``; every fetch after the first waits for ``gate``."""
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.calls = 0
+        self.now = 0.0
+        self.gate = asyncio.Event()
+
+    async def fetch(self, accounts: list[str]) -> list[int]:
+        self.calls += 1
+        if self.calls > 1:
+            await self.gate.wait()
+        return [self.price]
+
+    def oracle(self) -> FeeOracle:
+        return FeeOracle(self.fetch, PriorityFeePolicy(cache_seconds=2.0), lambda: self.now)
+
+
 async def test_a_price_half_way_to_stale_is_refreshed_while_it_still_serves() -> None:
-    market = [10]
-    now = [0.0]
-    calls = [0]
-    gate = asyncio.Event()
-
-    async def fetch(accounts: list[str]) -> list[int]:
-        calls[0] += 1
-        if calls[0] > 1:
-            await gate.wait()
-        return list(market)
-
-    oracle = FeeOracle(fetch, PriorityFeePolicy(cache_seconds=2.0), lambda: now[0])
+    market = GatedMarket(10)
+    oracle = market.oracle()
     assert await oracle.price(["a"]) == 10
-    now[0] = 0.9  # under half: no refresh
+    market.now = 0.9  # under half: no refresh
     assert oracle.cached_price(["a"]) == 10
     await asyncio.sleep(0)
-    assert calls[0] == 1
-    market[0] = 99
-    now[0] = 1.2  # half way: a refresh starts, the old price still serves, nobody waits
+    assert market.calls == 1
+    market.price = 99
+    market.now = 1.2  # half way: a refresh starts, the old price still serves, nobody waits
     assert oracle.cached_price(["a"]) == 10
     assert oracle.cached_price(["a"]) == 10
     await asyncio.sleep(0)
-    assert calls[0] == 2  # one refresh, not one per caller
-    gate.set()
+    assert market.calls == 2  # one refresh, not one per caller
+    market.gate.set()
     for _ in range(3):
         await asyncio.sleep(0)
     assert oracle.cached_price(["a"]) == 99
-    now[0] = 1.2 + 2.0  # stale: no price without a fetch
+    market.now = 1.2 + 2.0  # stale: no price without a fetch
     assert oracle.cached_price(["a"]) is None
 
 
 async def test_stop_cancels_a_price_refresh_nobody_waits_for() -> None:
-    now = [0.0]
-    calls = [0]
-    gate = asyncio.Event()
-
-    async def fetch(accounts: list[str]) -> list[int]:
-        calls[0] += 1
-        if calls[0] > 1:
-            await gate.wait()
-        return [10]
-
-    oracle = FeeOracle(fetch, PriorityFeePolicy(cache_seconds=2.0), lambda: now[0])
+    market = GatedMarket(10)
+    oracle = market.oracle()
     assert await oracle.price(["a"]) == 10
-    now[0] = 1.5
+    market.now = 1.5
     assert oracle.cached_price(["a"]) == 10  # the refresh starts and waits at the market
     await asyncio.sleep(0)
-    assert calls[0] == 2
+    assert market.calls == 2
     in_flight = list(oracle._pending.values())
     assert len(in_flight) == 1
     await oracle.stop()
@@ -249,7 +249,7 @@ async def test_stop_cancels_a_price_refresh_nobody_waits_for() -> None:
     assert oracle.cached_price(["a"]) == 10  # the old price still serves
     await oracle.stop()
     assert not oracle._pending
-    gate.set()
+    market.gate.set()
 
 
 # -- the local chain's rules --------------------------------------------------------------------
