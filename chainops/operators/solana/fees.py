@@ -94,8 +94,8 @@ class FeeOracle:
     def cached_price(self, accounts: Sequence[str], override: int | None = None) -> int | None:
         """The price if it is known without a fetch (override, fixed or fresh), else None.
 
-        Once a price is half ``cache_seconds`` old, a refresh starts (within a running
-        event loop): a steady stream of sends never waits for the market.
+        Once a price is half ``cache_seconds`` old, a refresh starts in the background
+        (so call it from the event loop): a steady stream of sends never waits for the market.
         """
         if override is not None:
             if override < 0:
