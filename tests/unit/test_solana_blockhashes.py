@@ -12,7 +12,7 @@ from chainops.operators.solana.transport import Blockhash
 
 
 class Node:
-    """Hands out blockhashes 0, 1, 2, ...; a fetch waits for ``release`` when gated."""
+    """Hands out blockhashes hash0, hash1, ...; with a ``gate`` set, each fetch waits for it."""
 
     def __init__(self) -> None:
         self.calls = 0
