@@ -134,8 +134,13 @@ async def test_stop_cancels_a_refresh_in_flight() -> None:
     node.gate = asyncio.Event()
     assert shared.cached() is not None  # starts the refresh, which waits at the node
     await _settle()
-    fetching = shared._fetching
-    assert fetching is not None and not fetching.done()
+    assert node.calls == 2
     await shared.stop()
-    assert fetching.cancelled()
+    node.gate.set()
+    await _settle()
+    cached = shared.cached()  # the cancelled refresh stored nothing; this starts another
+    assert cached is not None and cached.blockhash == "hash0"
+    await _settle()
+    fresh = shared.cached()
+    assert fresh is not None and fresh.blockhash == "hash2" and node.calls == 3
     await shared.stop()  # nothing in flight: a no-op

@@ -10,7 +10,8 @@
   above ``cap`` (default 1,000,000 micro-lamports = 1 lamport per unit, i.e. at
   most 0.0002 SOL of priority fee for a 200k-unit transaction) nor below ``floor``.
   Fetched at most once per ``cache_seconds`` per account set (concurrent sends
-  share one fetch): the market moves per slot, not per transaction.
+  share one fetch), and refreshed in the background once half that old: the
+  market moves per slot, not per transaction.
 * Both are overridable per operator and per send.
 """
 
@@ -23,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from chainops.core.errors import ValidationError
+from chainops.operators.refreshing import Refreshing
 from chainops.operators.solana.programs import MAX_COMPUTE_UNIT_LIMIT
 
 __all__ = ["FeeOracle", "PriorityFeePolicy", "compute_unit_limit", "percentile_price"]
@@ -84,12 +86,18 @@ class FeeOracle:
         policy: PriorityFeePolicy,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._fetch = fetch
+        self._market = fetch
         self.policy = policy
-        self._clock = clock
-        self._cache: dict[frozenset[str], tuple[float, int]] = {}
-        self._pending: dict[frozenset[str], asyncio.Future[int]] = {}
-        self.fetches = 0
+        # One entry per set of written accounts, pruned of stale ones past _PRUNE_AT: a
+        # long-running operator paying ever new recipients does not keep every price.
+        self._prices: Refreshing[frozenset[str], int] = Refreshing(
+            self._price_of, lambda: self.policy.cache_seconds, clock=clock, keep=_PRUNE_AT
+        )
+
+    @property
+    def fetches(self) -> int:
+        """Market fetches made so far."""
+        return self._prices.fetches
 
     def cached_price(self, accounts: Sequence[str], override: int | None = None) -> int | None:
         """The price if it is known without a fetch (override, fixed or fresh), else None.
@@ -103,58 +111,23 @@ class FeeOracle:
             return override
         if self.policy.compute_unit_price is not None:
             return self.policy.compute_unit_price
-        key = frozenset(accounts)
-        cached = self._cache.get(key)
-        if cached is None:
-            return None
-        age, fresh = self._clock() - cached[0], self.policy.cache_seconds
-        if age >= fresh:
-            return None
-        if age >= fresh / 2 and key not in self._pending:
-            # half way to stale: refreshed in the background, and meanwhile this one serves
-            self.fetching(accounts)
-        return cached[1]
+        return self._prices.cached(frozenset(accounts))
 
     async def price(self, accounts: Sequence[str], override: int | None = None) -> int:
         """The compute-unit price to pay for a transaction writing ``accounts``."""
         known = self.cached_price(accounts, override)
         if known is not None:
             return known
-        return await asyncio.shield(self.fetching(accounts))
+        return await self._prices.get(frozenset(accounts))
 
     def fetching(self, accounts: Sequence[str]) -> asyncio.Future[int]:
         """The market fetch for ``accounts`` in flight, started if there is none."""
-        key = frozenset(accounts)
-        pending = self._pending.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(self._refresh(key))
-            self._pending[key] = pending
-
-            def done(fetch: asyncio.Future[int]) -> None:
-                self._pending.pop(key, None)
-                if not fetch.cancelled():
-                    fetch.exception()  # its awaiters raise it; a caller gone first must not warn
-
-            pending.add_done_callback(done)
-        return pending
+        return self._prices.fetching(frozenset(accounts))
 
     async def stop(self) -> None:
         """Cancel the fetches still in flight (closing: a background refresh has no waiter)."""
-        pending = [fetch for fetch in self._pending.values() if not fetch.done()]
-        for fetch in pending:
-            fetch.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        await self._prices.stop()
 
-    async def _refresh(self, key: frozenset[str]) -> int:
-        now = self._clock()
-        self.fetches += 1
-        market = percentile_price(await self._fetch(sorted(key)), self.policy.percentile)
-        price = min(max(market, self.policy.floor), self.policy.cap)
-        if len(self._cache) >= _PRUNE_AT:
-            # One entry per set of written accounts: without pruning, every new recipient
-            # would stay in memory for the operator's whole life.
-            fresh = self.policy.cache_seconds
-            self._cache = {k: v for k, v in self._cache.items() if now - v[0] < fresh}
-        self._cache[key] = (now, price)
-        return price
+    async def _price_of(self, key: frozenset[str]) -> int:
+        market = percentile_price(await self._market(sorted(key)), self.policy.percentile)
+        return min(max(market, self.policy.floor), self.policy.cap)
