@@ -20,6 +20,7 @@ CHAINOPS_BENCH_JOURNAL_GROWN sets GROWN (default 20,000).
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -95,9 +96,7 @@ def _one(grown: int) -> dict[str, float]:
         thread = time.thread_time() - thread
     finally:
         journal.close()
-        for name in os.listdir(folder):
-            os.unlink(folder / name)
-        folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
     return {"thread_cpu_us": 1e6 * thread / MEASURED, "longest_commit_ms": 1000 * max(stalls)}
 
 

@@ -30,10 +30,6 @@ class RecentBlockhash:
             lambda _: fetch(), lambda: self.ttl, clock=clock
         )
 
-    @property
-    def fetches(self) -> int:
-        return self._shared.fetches
-
     def cached(self) -> Blockhash | None:
         """The shared blockhash while fresh, else None; half way to stale, a refresh starts."""
         return self._shared.cached(None)
