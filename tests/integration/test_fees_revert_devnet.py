@@ -154,6 +154,21 @@ async def mined(rpc: JsonRpc, raw: str) -> dict[str, Any]:
     raise AssertionError(f"{tx_hash} not mined")
 
 
+async def fee_history_reaches(rpc: JsonRpc, head: int, blocks: int) -> None:
+    """Wait until Anvil's fee history holds the ``blocks`` blocks ending at ``head``.
+
+    Anvil fills that history from a task of its own after it mines, so a request
+    made right after a block can come back without it (foundry-rs/foundry#13680).
+    """
+    probe = JsonRpc(rpc.session, rpc.url)  # its calls stay out of the counts tests check
+    for _ in range(500):
+        reply = await probe("eth_feeHistory", [hex(blocks), hex(head), []])
+        if len(reply["gasUsedRatio"]) == blocks:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"Anvil's fee history never reached block {head}")
+
+
 async def send_with_tip(world: World, rpc: JsonRpc, index: int, tip: int) -> dict[str, Any]:
     """A self-transfer paying exactly ``tip``; automine puts it alone in a new block."""
     account = world.book.accounts[index]
@@ -219,6 +234,7 @@ async def test_fee_spike_moves_the_cap_to_twice_the_next_base_fee(
     next_base = base - base * (target - used) // target // 8
     assert spike * 3 // 4 < next_base < spike
 
+    await fee_history_reaches(rpc, head, 2)
     normal = await oracle.estimate(head=head)
     # each block holds one tx, so every percentile of a block is that tx's tip;
     # the median of 2 and 5 gwei is 3.5 gwei
@@ -238,12 +254,14 @@ async def test_the_cache_follows_the_head(devnet_fresh: World, fresh_rpc: JsonRp
     devnet, rpc = devnet_fresh, fresh_rpc
     oracle = FeeOracle(rpc, get_chain("devnet"))
     head = int(await rpc("eth_blockNumber", []), 16)
+    await fee_history_reaches(rpc, head, 1)
     first = await oracle.estimate(head=head)
     await oracle.estimate(Priority.SLOW, head=head)
     await oracle.snapshot(head=head)
     assert rpc.calls.count("eth_feeHistory") == 1
     await rpc("anvil_setNextBlockBaseFeePerGas", [hex(50 * GWEI)])
     devnet.anvil.mine(1)
+    await fee_history_reaches(rpc, head + 1, 1)
     moved = await oracle.estimate(head=head + 1)
     assert rpc.calls.count("eth_feeHistory") == 2
     assert moved.max_fee_per_gas is not None and first.max_fee_per_gas is not None
