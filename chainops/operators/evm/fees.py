@@ -326,6 +326,9 @@ class FeeOracle:
         than the data it holds, so a hit is never stale. Anvil reports a wrong
         ``oldestBlock`` when it returns fewer blocks than asked for, which makes its
         reported newest block too low: at worst a cache miss, never a stale hit.
+        Anvil also fills that history after it mines, so a reply right after a block
+        can lack it: the estimate is then one block behind, which the cap's
+        ``base_fee_multiplier`` covers.
         """
         hit = self._cached(head)
         if hit is not None:
