@@ -327,8 +327,8 @@ class FeeOracle:
         ``oldestBlock`` when it returns fewer blocks than asked for, which makes its
         reported newest block too low: at worst a cache miss, never a stale hit.
         Anvil also fills that history after it mines, so a reply right after a block
-        can lack it: the estimate is then one block behind, which the cap's
-        ``base_fee_multiplier`` covers.
+        can lack it: the estimate is then one block behind, which the default
+        ``base_fee_multiplier`` of 2 covers (the next base fee is at most 1.125x).
         """
         hit = self._cached(head)
         if hit is not None:
