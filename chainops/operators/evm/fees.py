@@ -326,9 +326,9 @@ class FeeOracle:
         than the data it holds, so a hit is never stale. Anvil reports a wrong
         ``oldestBlock`` when it returns fewer blocks than asked for, which makes its
         reported newest block too low: at worst a cache miss, never a stale hit.
-        Anvil also fills that history after it mines, so a reply right after a block
-        can lack it: the estimate is then one block behind, which the default
-        ``base_fee_multiplier`` of 2 covers (the next base fee is at most 1.125x).
+        One exception: Anvil fills that history after it mines, so a reply right after
+        a block can lack it, and the hit is one block behind until the head moves; the
+        default ``base_fee_multiplier`` of 2 covers that (a base fee rises 1.125x at most).
         """
         hit = self._cached(head)
         if hit is not None:
