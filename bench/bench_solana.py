@@ -17,6 +17,10 @@ wait), as ``floor_tx_per_s`` and ``floor_ratio_vs_raw``; and the process CPU per
 transfer of both (``*_cpu_us_per_tx``, steadier than speeds on a shared machine)
 with the garbage-collector passes of the operator run (``litesvm_operator_gc_passes``).
 
+Beside them, ``bound_*``: a bare operator with the same guarantees and nothing else
+(``bench/solana_bound.py``: journalled before the send, waited to *confirmed*), which
+shows how much of the gap to the floor the guarantees themselves take.
+
 The floor, the operator and the operator through ``eventloop.run`` run one after
 another in each of ``CHAINOPS_BENCH_SOL_ROUNDS`` rounds (default 3): a ratio is
 taken within its round (both sides on the same machine load) and the figures are
@@ -45,6 +49,7 @@ from solders.system_program import transfer as system_transfer
 from solders.transaction import Transaction, VersionedTransaction
 
 from bench.harness import Result
+from bench.solana_bound import run_bound
 from chainops.devnet.solana import LiteSvmTransport, LocalChain
 from chainops.operators import eventloop
 from chainops.operators.solana import (
@@ -206,6 +211,7 @@ def _round() -> dict[str, float]:
     service = eventloop.run(
         _operator(LiteSvmTransport(chain), chain, N), loop="auto", freeze_heap=True
     )
+    bound, bound_cpu = run_bound(N, SLOT_TIME)
     return {
         "floor_tx_per_s": floor,
         "floor_cpu_us_per_tx": floor_cpu,
@@ -215,6 +221,9 @@ def _round() -> dict[str, float]:
         "service_tx_per_s": service["tx_per_s"],
         "service_cpu_us_per_tx": service["cpu_us_per_tx"],
         "service_ratio_vs_floor": service["tx_per_s"] / floor,
+        "bound_tx_per_s": bound,
+        "bound_cpu_us_per_tx": bound_cpu,
+        "bound_ratio_vs_floor": bound / floor,
     }
 
 
@@ -265,6 +274,8 @@ def run() -> list[Result]:
         "service_ratio_vs_floor": service_ratio,
         "service_ratio_vs_floor_per_round": [r["service_ratio_vs_floor"] for r in rounds],
         "service_loop": eventloop.choose_loop("auto"),
+        "bound_ratio_vs_floor": med["bound_ratio_vs_floor"],
+        "bound_cpu_us_per_tx": med["bound_cpu_us_per_tx"],
     }
     per_round = ", ".join(f"{r['ratio_vs_floor']:.2f}x" for r in rounds)
     service_rounds = ", ".join(f"{r['service_ratio_vs_floor']:.2f}x" for r in rounds)
@@ -281,6 +292,11 @@ def run() -> list[Result]:
         f"  the same through eventloop.run (startup heap frozen): {as_service['tx_per_s']:,.0f} "
         f"tx/s, {service_ratio:.2f}x the floor (per round {service_rounds}), "
         f"CPU {as_service['cpu_us_per_tx']:,.0f} µs per transfer"
+    )
+    print(
+        f"  a bare operator with the same guarantees and nothing else (bench/solana_bound.py): "
+        f"{med['bound_ratio_vs_floor']:.2f}x the floor, CPU {med['bound_cpu_us_per_tx']:,.0f} µs "
+        "per transfer: the rest of the gap is the operator's own model"
     )
     return [
         Result(
