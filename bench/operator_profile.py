@@ -35,7 +35,7 @@ def _solana(profile: cProfile.Profile) -> dict[str, float]:
     from bench import bench_solana
     from chainops.devnet.solana import LiteSvmTransport, LocalChain
 
-    chain = LocalChain()
+    chain = LocalChain(slot_time=bench_solana.SLOT_TIME)  # the bench's slots, so its monitor turns
 
     async def main() -> dict[str, float]:
         profile.enable()
