@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -33,7 +34,10 @@ def run_one(name: str, out: str) -> int:
 def _in_own_process(name: str) -> list[Result] | None:
     with tempfile.TemporaryDirectory(prefix="chainops-bench-") as folder:
         out = Path(folder) / "results.json"
-        done = subprocess.run([sys.executable, __file__, "--one", name, str(out)], check=False)
+        # Its temporary files (journals, node state) go with the folder, whatever the run does.
+        env = {**os.environ, "TMPDIR": folder}
+        command = [sys.executable, __file__, "--one", name, str(out)]
+        done = subprocess.run(command, check=False, env=env)
         if done.returncode != 0 or not out.exists():
             return None
         rows = json.loads(out.read_text())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -84,7 +85,8 @@ async def bare_operator(chain: LocalChain, n: int) -> tuple[float, float]:
     payer = SolanaSigner.generate()
     chain.airdrop(str(payer.pubkey), 10**13)
     to = SolanaSigner.generate().solders_pubkey
-    journal = _Journal(Path(tempfile.mkdtemp(prefix="chainops-bench-bound-")) / "j.sqlite")
+    folder = tempfile.mkdtemp(prefix="chainops-bench-bound-")
+    journal = _Journal(Path(folder) / "journal.sqlite")
     loop = asyncio.get_running_loop()
     wave = asyncio.Semaphore(WAVE)
     numbers = itertools.count()
@@ -142,6 +144,7 @@ async def bare_operator(chain: LocalChain, n: int) -> tuple[float, float]:
     cpu = time.process_time() - cpu
     watcher.cancel()
     journal.db.close()
+    shutil.rmtree(folder, ignore_errors=True)
     assert chain.balance(str(to)) == n * 1_000_000
     return n / elapsed, 1e6 * cpu / n
 
