@@ -27,6 +27,8 @@ UnknownOutcome              we cannot tell yet whether it executed: reconcile, n
                             retry blindly
 DevnetError                 the local devnet (Anvil, world deployment) failed
 JournalError                the durable store could not read or write
+  JournalMismatch           it records history this node lacks (a reset node, another
+                            chain with the same id): use a journal of this chain
 ==========================  ===========================================================
 """
 
@@ -187,6 +189,11 @@ class JournalSchemaError(JournalError):
     """The journal's schema is newer than this code (upgrade chainops) or unreadable."""
 
 
+class JournalMismatch(JournalError, ConfigurationError):
+    """The journal records history the node does not have: a reset node, or another
+    chain with the same id. Refused before anything is sent or replayed."""
+
+
 __all__ = [
     "AuthenticationError",
     "ChainopsError",
@@ -197,6 +204,7 @@ __all__ = [
     "InvalidIdentifier",
     "InvalidTransition",
     "JournalError",
+    "JournalMismatch",
     "JournalSchemaError",
     "JournalUnavailable",
     "LeaseLost",

@@ -48,6 +48,7 @@ from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainConfiguration, ChainOperator
 from chainops.operators.evm.batching import AutoBatcher
 from chainops.operators.evm.fees import FeeOracle, default_policy
+from chainops.operators.evm.history_check import check_history
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.nonce_leases import LeasedNonceAllocator, shared_allocator
@@ -224,6 +225,7 @@ class EvmOperator(ChainOperator):
                 recovery=self.recovery,
                 adopt_tx=self._take_back,
                 follow_confirmed=config.track_finality,
+                check_history=self._check_history,
             )
         self._block_gas_limit: int | None = None
 
@@ -341,7 +343,17 @@ class EvmOperator(ChainOperator):
         await self.recovery.adopt(tx)
 
     async def _adopted(self, restored: list[Transaction]) -> None:
+        await self._check_history(restored)
         await self.recovery.fill_gaps(restored)
+
+    async def _check_history(self, journalled: list[Transaction]) -> None:
+        """Refuse a node without the journal's history, before a restore sends anything."""
+        if not any(tx.state is TxState.CONFIRMED for tx in journalled):
+            return  # no witness to check: no read
+        count = await self.nonces.sync()
+        await check_history(
+            self.batcher, journalled, count, chain_id=self.chain_id, local=self.chain.is_local
+        )
 
     async def _resume(self, restored: list[Transaction]) -> None:
         await self.recovery.resume(restored)

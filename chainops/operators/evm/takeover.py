@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from chainops.core.errors import ChainopsError, LeaseLost
 from chainops.core.journal import Journal
@@ -51,6 +51,7 @@ class Takeover:
         recovery: Recovery,
         adopt_tx: Callable[[Transaction], None],
         follow_confirmed: bool = True,
+        check_history: Callable[[list[Transaction]], Awaitable[None]] | None = None,
     ) -> None:
         self.nonces = nonces
         self.journal = journal
@@ -61,6 +62,7 @@ class Takeover:
         self.recovery = recovery
         self.adopt_tx = adopt_tx
         self.follow_confirmed = follow_confirmed  # False: CONFIRMED is final for this operator
+        self.check_history = check_history  # refuses a node without the journal's history
         self.finished: list[Transaction] = []  # every transaction taken over, for callers
         nonces.on_takeover = self.settle
 
@@ -123,7 +125,10 @@ class Takeover:
         await self.nonces.sweep()
         chain, address = self.nonces.chain_id, str(self.nonces.address)
         leased = self.nonces.leases.leased(chain, address)
-        orphans = [tx for nonce, txs in self._open().items() if nonce not in leased for tx in txs]
+        unfinished = self._open()
+        if self.check_history is not None:
+            await self.check_history([tx for txs in unfinished.values() for tx in txs])
+        orphans = [tx for nonce, txs in unfinished.items() if nonce not in leased for tx in txs]
         held = []
         for tx in orphans:
             assert tx.nonce is not None
