@@ -74,6 +74,7 @@ class FakeNode:
         self.failing: set[str] = set()  # methods answered with an error
         self.calls: list[str] = []
         self.queued: dict[str, dict[str, str]] = {}  # txpool_inspect's queue: sender -> nonces
+        self.block_hashes: dict[int, str] = {}  # eth_getBlockByNumber by number: its hash
 
     # -- what the test arranges ---------------------------------------------------------------
 
@@ -138,6 +139,10 @@ class FakeNode:
             return self.pooled_by_nonce.get(int(params[1], 16))
         if method == "eth_getBlockByNumber" and params[0] == "finalized":
             return None if self.finalized is None else {"number": hex(self.finalized)}
+        if method == "eth_getBlockByNumber":
+            number = int(params[0], 16)
+            found = self.block_hashes.get(number)
+            return None if found is None else {"number": params[0], "hash": found}
         if method == "eth_estimateGas":
             return hex(21_000)
         if method == "txpool_inspect":
