@@ -34,12 +34,20 @@ def config_show(*, rt: Runtime) -> None:
     }
     try:
         document["resolved"] = rt.net().to_dict(mask=True)
-    except ChainopsError as exc:
-        document["resolved"] = {"error": str(exc)}
+    except ChainopsError:
+        # an unusable network is an invalid configuration: fail with its one-line error,
+        # after the settings (readable output only: --json stays one error document)
+        if not rt.as_json:
+            _show_settings(rt, document)
+        raise
     if rt.as_json:
         rt.show(document)
         return
+    _show_settings(rt, document)
+    rt.show(document["resolved"], "resolved network")
+
+
+def _show_settings(rt: Runtime, document: dict[str, Any]) -> None:
     rt.show({k: v for k, v in document.items() if k not in ("networks", "resolved")})
     for name, spec in document["networks"].items():
         rt.show(spec, f"[networks.{name}]")
-    rt.show(document["resolved"], "resolved network")

@@ -82,6 +82,15 @@ def _where(settings: Settings) -> str:
     return f"config file {settings.source_file}" if settings.source_file else "the config"
 
 
+def _origin(settings: Settings) -> str:
+    """Where the settings' network name was set, as a message prefix ("" if not known)."""
+    if settings.network_origin == "file":
+        return f"{_where(settings)}: key 'network': "
+    if settings.network_origin == "environment":
+        return "CHAINOPS_NETWORK in the environment: "
+    return ""
+
+
 def _register(name: str, spec: NetworkSettings, settings: Settings) -> ChainPlatform:
     key = f"networks.{name}.chain_id"
     try:
@@ -127,24 +136,28 @@ def resolve_network(settings: Settings, name: str | None = None) -> Network:
     """Resolve ``name`` (default: the settings' network) to a :class:`Network`.
 
     Unknown names and networks without an RPC URL raise ConfigurationError naming
-    the config file and key to set.
+    the config file and key to set; a name read from the file or the environment is
+    reported with where it was set (``config file F: key 'network': ...``).
     """
     wanted = (name or settings.network).strip().lower()
+    origin = "" if name else _origin(settings)
     spec = settings.networks.get(wanted)
     if spec is None:
         try:
             chain = get_chain(wanted)
         except ConfigurationError:
             known = sorted({*settings.networks, "arbitrum", "base", "bsc", "devnet", "ethereum"})
+            in_file = origin and settings.network_origin == "file"
+            where = "that file" if in_file else _where(settings)
             raise ConfigurationError(
-                f"unknown network {wanted!r}: not a built-in chain and no [networks.{wanted}] "
-                f"in {settings.source_file}; e.g. {', '.join(known)}"
+                f"{origin}unknown network {wanted!r}: not a built-in chain and no "
+                f"[networks.{wanted}] in {where}; e.g. {', '.join(known)}"
             ) from None
         spec = NetworkSettings()
     else:
         chain = _register(wanted, spec, settings)
     if not chain.is_evm:
-        raise ConfigurationError(f"{wanted!r} is not an EVM chain")
+        raise ConfigurationError(f"{origin}{wanted!r} is not an EVM chain")
     urls = (settings.rpc_url,) if settings.rpc_url else spec.rpc_urls
     if not urls and (wanted in _LOCAL_NAMES or chain.is_local):
         urls = (LOCAL_RPC_URL,)

@@ -22,10 +22,10 @@ from __future__ import annotations
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from chainops.config.paths import config_path
@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     networks: dict[str, NetworkSettings] = {}
     # where the values came from: set by load_settings, not by users
     source_file: Path | None = Field(default=None, exclude=True)
+    # where `network` came from, for errors about it: set by load_settings
+    _network_origin: Literal["file", "environment"] | None = PrivateAttr(default=None)
+
+    @property
+    def network_origin(self) -> Literal["file", "environment"] | None:
+        """Where :attr:`network` was read: the config file or the environment (None: a
+        flag, the default, or settings not made by :func:`load_settings`)."""
+        return self._network_origin
 
     @field_validator("networks")
     @classmethod
@@ -118,12 +126,24 @@ class Settings(BaseSettings):
         return (init_settings, env_settings)
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """The file's table, or {} when it does not exist; malformed -> ConfigurationError."""
+def read_toml(path: Path, *, required: bool = False) -> dict[str, Any]:
+    """The file's table; {} when it does not exist, unless ``required``.
+
+    A missing required file, an unreadable one, one that is not UTF-8 or not TOML
+    raises ConfigurationError naming the file.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if required:
+            raise ConfigurationError(f"config file {path} does not exist") from None
         return {}
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start]
+        raise ConfigurationError(
+            f"config file {path} is not UTF-8 text: {exc.reason} "
+            f"(byte 0x{bad:02x} at offset {exc.start})"
+        ) from None
     except OSError as exc:
         raise ConfigurationError(f"cannot read config file {path}: {exc.strerror}") from None
     try:
@@ -151,11 +171,13 @@ class _EnvOnly(Settings):
 def load_settings(config: str | Path | None = None, **flags: Any) -> Settings:
     """Merge the config file, ``CHAINOPS_*`` variables and ``flags`` (None flags are unset).
 
-    A malformed file, an unknown key or a bad value raises ConfigurationError naming
-    the file and the key.
+    ``config`` names the file; it must exist. Without it the file is ``$CHAINOPS_CONFIG``,
+    else the platform default, and a missing one means no file settings. A malformed
+    file, an unknown key or a bad value raises ConfigurationError naming the file and
+    the key.
     """
     path = config_path(config)
-    file_data = read_toml(path)
+    file_data = read_toml(path, required=bool(config))
     given = {k: v for k, v in flags.items() if v is not None}
     try:
         env_data = _EnvOnly().model_dump(exclude_unset=True, exclude={"source_file"})
@@ -163,9 +185,15 @@ def load_settings(config: str | Path | None = None, **flags: Any) -> Settings:
         raise ConfigurationError(_describe(exc, "the environment (CHAINOPS_*)")) from None
     merged = _merge(_merge(file_data, env_data), given)
     try:
-        return Settings.model_validate({**merged, "source_file": path})
+        settings = Settings.model_validate({**merged, "source_file": path})
     except pydantic.ValidationError as exc:
         raise ConfigurationError(_describe(exc, f"config file {path}")) from None
+    if "network" not in given:  # a flag's value is the caller's own: no origin to name
+        if "network" in env_data:
+            settings._network_origin = "environment"
+        elif "network" in file_data:
+            settings._network_origin = "file"
+    return settings
 
 
 def _describe(exc: pydantic.ValidationError, where: str) -> str:

@@ -336,7 +336,8 @@ async def test_connect_by_url_is_a_started_operator_closed_on_exit(
     monkeypatch.delenv("CHAINOPS_NETWORK", raising=False)
     key = devnet.book.accounts[4].private_key
     wallet = LocalSigner.from_key(key)
-    config = tmp_path / "config.toml"  # absent: built-in defaults only
+    config = tmp_path / "config.toml"
+    config.write_text("")  # empty: built-in defaults only
     async with EvmOperator.connect(devnet.rpc_url, wallet=wallet, config=config) as evm:
         assert type(evm) is EvmOperator and evm.started
         assert evm.owner == devnet.book.accounts[4].address
@@ -363,8 +364,10 @@ async def test_connect_by_name_reads_the_configured_network(
 
 async def test_connect_refuses_unknown_networks_before_connecting(tmp_path: Path) -> None:
     wallet = LocalSigner.from_key("0x" + "11" * 32)
+    config = tmp_path / "c.toml"
+    config.write_text("")
     with pytest.raises(ConfigurationError, match="unknown network 'nowhere'"):
-        async with EvmOperator.connect("nowhere", wallet=wallet, config=tmp_path / "c.toml"):
+        async with EvmOperator.connect("nowhere", wallet=wallet, config=config):
             raise AssertionError("unreachable")
 
 

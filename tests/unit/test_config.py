@@ -54,9 +54,14 @@ def test_config_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert data_dir() == tmp_path / "home"
 
 
-def test_missing_file_is_defaults(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path / "absent.toml")
+def test_missing_file_is_defaults_unless_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    settings = load_settings()
     assert settings.network == "devnet" and settings.networks == {}
+    with pytest.raises(ConfigurationError, match=r"config file .*absent\.toml does not exist"):
+        load_settings(tmp_path / "absent.toml")
 
 
 def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
@@ -84,17 +89,17 @@ def test_unknown_and_bad_keys_are_named(tmp_path: Path) -> None:
 def test_bad_environment_value_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CHAINOPS_NETWORKS__BASE__CONFIRMATIONS", "many")
     with pytest.raises(ConfigurationError, match=r"environment.*networks\.base\.confirmations"):
-        load_settings(tmp_path / "absent.toml")
+        load_settings(write(tmp_path, ""))
 
 
 def test_unknown_network(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path / "absent.toml", rpc_url="http://127.0.0.1:1")
-    with pytest.raises(ConfigurationError, match=r"unknown network 'nowhere'.*absent\.toml"):
+    settings = load_settings(write(tmp_path, ""), rpc_url="http://127.0.0.1:1")
+    with pytest.raises(ConfigurationError, match=r"unknown network 'nowhere'.*config\.toml"):
         resolve_network(settings, "nowhere")
 
 
 def test_network_without_rpc_url(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path / "absent.toml")
+    settings = load_settings(write(tmp_path, ""))
     with pytest.raises(ConfigurationError, match=r"networks\.base\.rpc_urls"):
         resolve_network(settings, "base")
     # a local chain defaults to where `chainops devnet up` listens
