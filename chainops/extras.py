@@ -23,3 +23,16 @@ def require_extra(extra: str, *modules: str, feature: str) -> None:
 
 def require_solana(feature: str) -> None:
     require_extra("solana", "solders", "solana", feature=feature)
+
+
+def missing_module(
+    exc: ModuleNotFoundError, extra: str, *modules: str, feature: str
+) -> ModuleNotFoundError:
+    """What an import of ``feature`` raises for ``exc``: when a module of ``extra`` is
+    absent, a ModuleNotFoundError (still an ImportError, for ``importorskip``) whose one
+    line names the extra; any other missing module is ``exc`` itself."""
+    try:
+        require_extra(extra, *modules, feature=feature)
+    except MissingExtra as missing:
+        return ModuleNotFoundError(str(missing), name=(exc.name or "").split(".")[0])
+    return exc

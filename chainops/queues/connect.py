@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from chainops.extras import require_extra
 from chainops.queues.errors import UnsupportedQueueUrl
 from chainops.queues.memory import MemoryTransport
 from chainops.queues.transport import Transport
@@ -13,15 +14,21 @@ __all__ = ["open_configured_transport", "open_transport"]
 
 
 async def open_transport(url: str | None = None, *, timeout: float = 3.0) -> Transport:
-    """The transport for ``url`` (the embedded asyncio one when ``url`` is empty)."""
+    """The transport for ``url`` (the embedded asyncio one when ``url`` is empty).
+
+    A Redis or NATS URL without the ``queues`` extra raises MissingExtra (a
+    ConfigurationError) naming it.
+    """
     scheme = urlsplit(url).scheme if url else "memory"
     if scheme == "memory":
         return MemoryTransport(url or "memory://")
     if scheme in ("redis", "rediss", "unix"):
+        require_extra("queues", "redis", feature=f"a {scheme}:// events URL")
         from chainops.queues.redis_streams import RedisTransport
 
         return await RedisTransport.connect(url or "", timeout=timeout)
     if scheme in ("nats", "tls"):
+        require_extra("queues", "nats", feature=f"a {scheme}:// events URL")
         from chainops.queues.nats_jetstream import NatsTransport
 
         return await NatsTransport.connect(url or "", timeout=timeout)

@@ -7,16 +7,20 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
-import nats
-from nats.aio.client import Client
-from nats.errors import ConnectionClosedError, NoServersError, OutboundBufferLimitError
-from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
-
+from chainops.extras import missing_module
 from chainops.queues.errors import QueueError, QueueUnavailable
 from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
+
+try:
+    import nats
+    from nats.aio.client import Client
+    from nats.errors import ConnectionClosedError, NoServersError, OutboundBufferLimitError
+    from nats.errors import TimeoutError as NatsTimeoutError
+    from nats.js import JetStreamContext
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+    from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
+except ModuleNotFoundError as exc:  # without the extra: one line naming it
+    raise missing_module(exc, "queues", "nats", feature="the NATS JetStream transport") from None
 
 __all__ = ["NatsTransport"]
 

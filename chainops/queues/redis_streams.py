@@ -8,14 +8,18 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
+from chainops.extras import missing_module
 from chainops.operators.turnqueue import settle
 from chainops.queues.errors import QueueUnavailable
 from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
+
+try:
+    import redis.asyncio as aioredis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+except ModuleNotFoundError as exc:  # without the extra: one line naming it
+    raise missing_module(exc, "queues", "redis", feature="the Redis Streams transport") from None
 
 __all__ = ["RedisTransport"]
 

@@ -1,12 +1,21 @@
 """The local Solana cluster: LiteSVM with slots and commitment, its in-process transport,
-and a JSON-RPC + PubSub server in front of it for any client."""
+and a JSON-RPC + PubSub server in front of it for any client.
+
+Needs the ``solana`` extra; without it, importing this package raises
+ModuleNotFoundError whose message names the extra.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chainops.devnet.solana.litesvm_transport import LiteSvmTransport
-from chainops.devnet.solana.localchain import LocalChain
+try:
+    from chainops.devnet.solana.litesvm_transport import LiteSvmTransport
+    from chainops.devnet.solana.localchain import LocalChain
+except ModuleNotFoundError as exc:  # without the extra: one line naming it
+    from chainops.extras import missing_module
+
+    raise missing_module(exc, "solana", "solders", "solana", feature=__name__) from None
 
 if TYPE_CHECKING:
     from chainops.devnet.solana.server import SolanaRpcServer
