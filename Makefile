@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMPS := .stamps
 
-.PHONY: setup demo test test-unit test-integration bench lint clean distclean
+.PHONY: setup demo test test-unit test-integration bench lint wheel clean distclean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm chainops/devnet/contracts/.stamp
 
@@ -54,8 +54,22 @@ lint: setup
 	node scripts/compile_contracts.mjs --check
 	$(PY) scripts/extract_abis.py --check
 
+# dist/chainops-<version>-py3-none-any.whl, built as tests/integration/test_wheel_install.py
+# builds it: from a copy of the sources, so setuptools' build/ never mixes with the checkout's
+# (where a deleted module would linger and ship). dist/ ignores itself in git.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+WHEEL   := dist/chainops-$(VERSION)-py3-none-any.whl
+
+wheel: $(STAMPS)/venv
+	@mkdir -p dist && echo '*' > dist/.gitignore && rm -f $(WHEEL)
+	@set -e; src=$$(mktemp -d); trap 'rm -rf "$$src"' EXIT; \
+	tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.stamp \
+	  pyproject.toml README.md LICENSE chainops | tar -x -C "$$src"; \
+	$(PY) -m pip wheel --no-deps -q --disable-pip-version-check -w dist "$$src"
+	@echo $(WHEEL)
+
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
 
 distclean: clean
 	rm -rf $(VENV) $(STAMPS) tools/node_modules
