@@ -10,9 +10,11 @@ later ``order cancel`` in another process knows them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
@@ -40,6 +42,41 @@ PAPER_URL = "http://127.0.0.1:8090"
 URL = typer.Option(PAPER_URL, "--url", envvar="CHAINOPS_CEX_URL", help="REST base URL.")
 KEY = typer.Option(..., "--api-key", envvar="CHAINOPS_CEX_API_KEY", help="API key.")
 SECRET = typer.Option(..., "--api-secret", envvar="CHAINOPS_CEX_API_SECRET", help="API secret.")
+# public market data: the credentials are accepted (scripts pass them everywhere), never needed
+PUBLIC_KEY = typer.Option(
+    None, "--api-key", envvar="CHAINOPS_CEX_API_KEY", help="Not needed: public data."
+)
+PUBLIC_SECRET = typer.Option(
+    None, "--api-secret", envvar="CHAINOPS_CEX_API_SECRET", help="Not needed: public data."
+)
+
+
+class Side(StrEnum):
+    """The order sides ``order place`` takes."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class Kind(StrEnum):
+    """The order types ``order place`` takes."""
+
+    LIMIT = "limit"
+    MARKET = "market"
+    LIMIT_MAKER = "limit_maker"
+
+
+class Tif(StrEnum):
+    """Time in force."""
+
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+SIDE = typer.Argument(..., case_sensitive=False, help="buy or sell")
+KIND = typer.Option(Kind.LIMIT, "--type", case_sensitive=False, help="order type")
+TIF = typer.Option(None, "--tif", case_sensitive=False, help="time in force")
 FUND = typer.Option(["USDT=10000", "ETH=10"], "--fund", help="ASSET=AMOUNT, repeatable")
 
 
@@ -47,20 +84,37 @@ def _is_local(url: str) -> bool:
     return url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
 
 
-def _venue(rt: Runtime, url: str, key: str, secret: str, journal: bool) -> BinanceSpot:
+def _venue(
+    rt: Runtime, url: str, key: str | None, secret: str | None, journal: bool
+) -> BinanceSpot:
+    """The adapter; ``key`` None: public data only (no key sent, no order entry)."""
     from chainops.operators.exchanges.binance import BinanceSpot
 
+    public = key is None
+    if not public:
+        _need_keys(key, secret)
     stream = url.replace("https://", "wss://").replace("http://", "ws://")
     local = url.startswith("http://")  # the simulator serves streams on the REST port
     return BinanceSpot.connect(
-        key,
-        secret,
+        key or "public",  # public endpoints never send it
+        secret or "public",
         base_url=url,
         stream_url=stream if local else None,
-        ws_api_url=f"{stream}/ws-api/v3" if local else None,
+        ws_api_url=f"{stream}/ws-api/v3" if local and not public else None,
         user_stream=False,
         journal_path=rt.journal_file("exchange") if journal else None,
     )
+
+
+def _need_keys(key: str | None, secret: str | None) -> None:
+    """Signed commands: an empty key or secret is a clear error, not a validation dump."""
+    from chainops.core.errors import ConfigurationError
+
+    if not (key and secret):
+        raise ConfigurationError(
+            "this command needs an API key and secret: pass --api-key and --api-secret, "
+            "or set CHAINOPS_CEX_API_KEY and CHAINOPS_CEX_API_SECRET"
+        )
 
 
 def _unreachable(url: str, exc: ChainopsError) -> ChainopsError:
@@ -77,8 +131,8 @@ def _unreachable(url: str, exc: ChainopsError) -> ChainopsError:
 def _session(
     rt: Runtime,
     url: str,
-    key: str,
-    secret: str,
+    key: str | None,
+    secret: str | None,
     job: Callable[[BinanceSpot], Awaitable[T]],
     *,
     journal: bool = False,
@@ -100,8 +154,9 @@ def _session(
     return rt.run(main)
 
 
-def _confirm(rt: Runtime, url: str, key: str, action: dict[str, str]) -> None:
+def _confirm(rt: Runtime, url: str, key: str, secret: str, action: dict[str, str]) -> None:
     """Venue, endpoint and account, then the action; asks unless ``--yes``."""
+    _need_keys(key, secret)
     venue = "binance spot (paper exchange)" if _is_local(url) else "binance spot"
     shown_key = f"{key[:6]}…" if len(key) > 8 else "***"  # enough to tell keys apart
     rt.confirm({"network": venue, "endpoint": url, "account": f"API key {shown_key}"} | action)
@@ -152,11 +207,11 @@ def balance(url: str = URL, api_key: str = KEY, api_secret: str = SECRET, *, rt:
 @command(order_app, "place", venue=Venue.EXCHANGE, acts=True)
 def order_place(
     pair: str = typer.Argument(..., help="e.g. ETH-USDT"),
-    side: str = typer.Argument(..., help="buy or sell"),
+    side: Side = SIDE,
     amount: str = typer.Argument(..., help="base amount, e.g. 0.5"),
     price: str | None = typer.Option(None, "--price", help="limit price (not for market)"),
-    order_type: str = typer.Option("limit", "--type", help="limit, market or limit_maker"),
-    tif: str | None = typer.Option(None, "--tif", help="GTC, IOC or FOK"),
+    order_type: Kind = KIND,
+    tif: Tif | None = TIF,
     url: str = URL,
     api_key: str = KEY,
     api_secret: str = SECRET,
@@ -164,19 +219,36 @@ def order_place(
     rt: Runtime,
 ) -> None:
     """Place an order (after showing venue and account, and asking) and print it."""
+    from chainops.core.ids import TradingPair
+
+    TradingPair(pair)  # a malformed pair fails before the summary
     size = parse_amount(amount)
     limit = None if price is None else parse_amount(price, "price")
-    what = f"{side.lower()} {size} {pair} " + ("at market" if limit is None else f"at {limit}")
-    _confirm(rt, url, api_key, {"place": f"{order_type.lower()} order: {what}"})
+    check_order(order_type, limit, tif)
+    at = "at market" if limit is None else f"at {format(limit, 'f')}"
+    what = f"{side.value} {format(size, 'f')} {pair} {at}"
+    _confirm(rt, url, api_key, api_secret, {"place": f"{order_type.value} order: {what}"})
 
     async def job(cex: BinanceSpot) -> Order:
-        tif_name = None if tif is None else tif.upper()
-        kind = order_type.upper()
-        return await cex.place(pair, side.upper(), kind, size, limit, time_in_force=tif_name)
+        tif_name = None if tif is None else tif.value
+        kind = order_type.value.upper()
+        return await cex.place(pair, side.value.upper(), kind, size, limit, time_in_force=tif_name)
 
     order = _session(rt, url, api_key, api_secret, job, journal=True)
     data = _order_dict(order)
     _emit(rt, data, _order_table([data]))
+
+
+def check_order(kind: Kind, price: Decimal | None, tif: Tif | None) -> None:
+    """What ``--type`` needs of ``--price`` and ``--tif``, checked before any summary."""
+    from chainops.core.errors import ValidationError
+
+    if kind is Kind.MARKET and price is not None:
+        raise ValidationError("a market order takes no --price (or use --type limit)")
+    if kind is not Kind.MARKET and price is None:
+        raise ValidationError(f"a {kind.value} order needs --price (or use --type market)")
+    if kind is Kind.LIMIT_MAKER and tif not in (None, Tif.GTC):
+        raise ValidationError("a limit_maker order rests on the book: --tif can only be GTC")
 
 
 @command(order_app, "cancel", venue=Venue.EXCHANGE, acts=True)
@@ -189,7 +261,7 @@ def order_cancel(
     rt: Runtime,
 ) -> None:
     """Cancel an order placed from this journal (after asking)."""
-    _confirm(rt, url, api_key, {"cancel": client_id})
+    _confirm(rt, url, api_key, api_secret, {"cancel": client_id})
     order = _session(rt, url, api_key, api_secret, lambda cex: cex.cancel(client_id), journal=True)
     data = _order_dict(order)
     _emit(rt, data, _order_table([data]))
@@ -227,12 +299,12 @@ def book(
     pair: str = typer.Argument(..., help="e.g. ETH-USDT"),
     depth: int = typer.Option(10, "--depth", min=1, max=1000),
     url: str = URL,
-    api_key: str = KEY,
-    api_secret: str = SECRET,
+    api_key: str | None = PUBLIC_KEY,
+    api_secret: str | None = PUBLIC_SECRET,
     *,
     rt: Runtime,
 ) -> None:
-    """The order book (best levels first) with mid price."""
+    """The order book (best levels first) with mid price; public data, no API key needed."""
 
     async def job(cex: BinanceSpot) -> Any:
         from chainops.operators.exchanges.orderbook import OrderBook
@@ -242,7 +314,7 @@ def book(
         result.apply_snapshot(snapshot.last_update_id, snapshot.bids, snapshot.asks)
         return result
 
-    found = _session(rt, url, api_key, api_secret, job)
+    found = _session(rt, url, None, None, job)
     bids = [[price_text(p), decimal_text(q)] for p, q in found.bids(depth)]
     asks = [[price_text(p), decimal_text(q)] for p, q in found.asks(depth)]
     data = plain({
@@ -294,5 +366,17 @@ def serve(
             print(json.dumps(info), flush=True)
             await asyncio.Event().wait()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main())
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        from chainops.core.errors import DevnetError
+
+        Runtime().fail(
+            DevnetError(
+                f"port {port} on 127.0.0.1 is already in use: pass --port 0 for a free "
+                "port, or another --port"
+            )
+        )

@@ -69,8 +69,12 @@ def check_dex(dex: str) -> str:
 
 
 @asynccontextmanager
-async def dex_context(rt: Runtime) -> AsyncIterator[Any]:
-    """A started operator with the network's address book, closed on the way out."""
+async def dex_context(rt: Runtime, *, owner: str | None = None) -> AsyncIterator[Any]:
+    """A started operator with the network's address book, closed on the way out.
+
+    A read about an explicit ``owner`` needs no account: it runs with a throwaway key
+    that never signs, and an in-memory journal.
+    """
     from chainops.operators.dapps.context import DexContext
 
     net = rt.net()
@@ -82,12 +86,25 @@ async def dex_context(rt: Runtime) -> AsyncIterator[Any]:
         from chainops.deployments.registry import deployment
 
         book = deployment(net.chain.name).address_book()
-    signer = rt.signer()
-    evm = await rt.connect(signer)
+    if owner is None:
+        evm = await rt.connect(rt.signer())
+    else:
+        import secrets
+
+        from chainops.operators.evm.signer import LocalSigner
+
+        evm = await rt.connect(LocalSigner.from_key(secrets.token_bytes(32)), journal=False)
     try:
         yield DexContext(evm, book)
     finally:
         await evm.close()
+
+
+def owner_address(text: str | None) -> str | None:
+    """``--owner`` checked before anything connects (None: the account's)."""
+    from chainops.core.ids import EvmAddress
+
+    return None if text is None else str(EvmAddress(text))
 
 
 def spender(ctx: Any, name: str) -> str:

@@ -17,6 +17,7 @@ The README's table is this one.
 
 from __future__ import annotations
 
+import sys
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -52,9 +53,24 @@ def exit_code(exc: ChainopsError) -> ExitCode:
         ((errors.Reverted, errors.Rejected), ExitCode.FAILED),
         ((errors.RpcError,), ExitCode.RPC),
     )
+    if _refused_by_venue(exc):
+        return ExitCode.FAILED
     for classes, code in table:
         if isinstance(exc, classes):
             return code
     if type(exc).__name__ == "TransactionExpired":  # Solana's blockhash expiry, a failure
         return ExitCode.FAILED
     return ExitCode.ERROR
+
+
+def _refused_by_venue(exc: ChainopsError) -> bool:
+    """An exchange's own refusal of a request it received (e.g. -2010 insufficient balance):
+    the operation reached the venue and failed, unlike a local check."""
+    from chainops.core import errors
+
+    # loaded by every exchange command; when it is not, no exchange error can exist
+    venue = sys.modules.get("chainops.operators.exchanges.errors")
+    if venue is None or not isinstance(exc, venue.VenueError):
+        return False
+    refusals = (errors.InsufficientFunds, errors.RpcPermanentError)
+    return isinstance(exc, refusals) and not isinstance(exc, errors.AuthenticationError)

@@ -14,11 +14,12 @@ from chainops.cli.dex import (
     check_dex,
     confirm_plan,
     dex_context,
+    owner_address,
     parse_slippage,
 )
 from chainops.cli.format import plain
 from chainops.cli.options import command
-from chainops.cli.runtime import Runtime, out
+from chainops.cli.runtime import Runtime, out, parse_amount
 
 lp_app = typer.Typer(
     help="Liquidity: V3 positions (and V2 pairs with --dex v2).", no_args_is_help=True
@@ -40,6 +41,18 @@ def _range(text: str) -> tuple[str, str]:
     if not sep:
         raise typer.BadParameter("--range is LOW:HIGH, e.g. 1800:2200")
     return low.strip(), high.strip()
+
+
+def _side_amount(text: str, what: str) -> None:
+    """A plain positive decimal, or zero (a one-sided position)."""
+    from chainops.core.errors import InvalidAmount
+
+    try:
+        parse_amount(text, what)
+    except InvalidAmount:
+        value = text.strip()
+        if value in ("", ".") or value.strip("0.") != "":
+            raise
 
 
 def _token_id(text: str) -> int:
@@ -65,6 +78,8 @@ def lp_add(
     """Add liquidity: mint a V3 position in a price range, or deposit into a V2 pair."""
     tolerance = parse_slippage(slippage, force=force)
     check_dex(dex)
+    _side_amount(amount0, "--amount0")
+    _side_amount(amount1, "--amount1")
     low_high = _range(price_range) if dex == "v3" else ("", "")
 
     async def body() -> dict[str, Any]:
@@ -178,12 +193,13 @@ def lp_list(
 ) -> None:
     """List positions: V3 with amounts, range and uncollected fees; V2 pairs with a balance."""
     check_dex(dex)
+    owner = owner_address(owner)
 
     async def body() -> list[dict[str, Any]]:
         from chainops.operators.dapps.uniswap.v2.operator import UniswapV2
         from chainops.operators.dapps.uniswap.v3.positions import V3Positions
 
-        async with dex_context(rt) as ctx:
+        async with dex_context(rt, owner=owner) as ctx:
             if dex == "v3":
                 return [p.to_dict() for p in await V3Positions(ctx).positions(owner)]
             v2 = UniswapV2(ctx)

@@ -18,6 +18,7 @@ from chainops.cli.devnet import devnet_app
 from chainops.cli.lp import lp_app
 from chainops.cli.send import send
 from chainops.cli.setup_cmd import setup
+from chainops.cli.signed import SignedNumbers
 from chainops.cli.sol import sol_app
 from chainops.cli.swap import swap
 from chainops.cli.token import token_app, weth_app
@@ -66,7 +67,7 @@ def version() -> None:
 
 
 app.add_typer(devnet_app, name="devnet")
-app.command("swap")(swap)
+app.command("swap", cls=SignedNumbers)(swap)
 app.add_typer(lp_app, name="lp")
 app.add_typer(token_app, name="token")
 app.add_typer(weth_app, name="weth")
@@ -74,7 +75,7 @@ app.add_typer(cex_app, name="cex")
 app.add_typer(sol_app, name="sol")
 app.add_typer(config_app, name="config")
 app.add_typer(wallet_app, name="wallet")
-app.command("send")(send)
+app.command("send", cls=SignedNumbers)(send)
 app.add_typer(tx_app, name="tx")
 app.command("setup")(setup)
 

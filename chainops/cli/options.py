@@ -22,6 +22,8 @@ from typing import Any
 
 import typer
 
+from chainops.cli.signed import SignedNumbers
+
 KEY_ENV = "CHAINOPS_PRIVATE_KEY"
 PASSWORD_ENV = "CHAINOPS_WALLET_PASSWORD"
 
@@ -133,7 +135,7 @@ def command(
         wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}
         if group is not None:
-            group.command(name)(wrapper)
+            group.command(name, cls=SignedNumbers)(wrapper)
         return wrapper
 
     return decorate

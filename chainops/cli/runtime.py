@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from chainops.cli.exitcodes import ExitCode, exit_code
-from chainops.cli.format import plain
+from chainops.cli.format import decimal_text, plain
 from chainops.cli.options import KEY_ENV, PASSWORD_ENV, Venue
 
 if TYPE_CHECKING:
@@ -89,14 +90,18 @@ class Runtime:
 
         return run(job())
 
-    def fail(self, exc: ChainopsError) -> NoReturn:
+    def fail(self, exc: ChainopsError, code: ExitCode | None = None) -> NoReturn:
         """Report ``exc`` (JSON on stdout under ``--json``) and exit with its code."""
-        code = exit_code(exc)
+        self.report(type(exc).__name__, str(exc), exit_code(exc) if code is None else code)
+
+    def report(self, name: str, message: str, code: ExitCode) -> NoReturn:
+        """One error line (or ``{"error": ...}`` under ``--json``), then exit with ``code``."""
+        message = plain_numbers(message)
         if self.as_json:
-            document = {"error": type(exc).__name__, "message": str(exc), "exit_code": int(code)}
+            document = {"error": name, "message": message, "exit_code": int(code)}
             print(json.dumps(document), flush=True)
         else:
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise typer.Exit(code=int(code))
 
     def interrupted(self) -> NoReturn:
@@ -172,12 +177,32 @@ class Runtime:
                 out.print()
 
     def confirm(self, lines: dict[str, str], question: str = "Send?") -> None:
-        """Show what is about to happen (stderr) and ask, unless ``--yes``."""
+        """Show what is about to happen (stderr) and ask, unless ``--yes``.
+
+        Without a terminal the answer is one line of stdin; none at all (stdin closed)
+        is an error naming ``--yes``. Either way a refusal exits 10, nothing sent.
+        """
         for key, value in lines.items():
             err.print(f"  [bold]{key:<9}[/bold] {escape(str(value))}")
         if self.yes:
             return
-        if not typer.confirm(question, default=False, err=True):
+        if _interactive():
+            try:
+                agreed = typer.confirm(question, default=False, err=True)
+            except typer.Abort:  # Ctrl-D or Ctrl-C at the prompt
+                err.print()
+                agreed = False
+        else:
+            answer = sys.stdin.readline() if sys.stdin is not None else ""
+            if not answer:
+                self.report(
+                    "ConfirmationRequired",
+                    "no terminal to confirm on (stdin is closed): pass --yes to go ahead "
+                    "without asking; nothing was sent",
+                    ExitCode.DECLINED,
+                )
+            agreed = answer.strip().lower() in ("y", "yes")
+        if not agreed:
             if self.as_json:
                 print(json.dumps({"declined": True, "exit_code": int(ExitCode.DECLINED)}))
             err.print("declined: nothing sent")
@@ -221,10 +246,7 @@ class Runtime:
         env = os.environ.get(PASSWORD_ENV)
         if env is not None:
             return env
-        value: str = typer.prompt(
-            f"Password for wallet {name!r}", hide_input=True, confirmation_prompt=confirm, err=True
-        )
-        return value
+        return prompt_secret(f"Password for wallet {name!r}", PASSWORD_ENV, confirm=confirm)
 
     def signer(self) -> LocalSigner:
         """``--wallet``, else $CHAINOPS_PRIVATE_KEY, else the config's wallet, else (on a
@@ -259,8 +281,11 @@ class Runtime:
             "account": account,
         }
 
-    async def connect(self, signer: LocalSigner, **settings: Any) -> EvmOperator:
-        """A started EvmOperator on the network, journalling to the journal file."""
+    async def connect(
+        self, signer: LocalSigner, *, journal: bool = True, **settings: Any
+    ) -> EvmOperator:
+        """A started EvmOperator on the network, journalling to the journal file (or, for
+        reads with ``journal=False``, in memory)."""
         import dataclasses
 
         from chainops.core.errors import RpcError
@@ -270,12 +295,16 @@ class Runtime:
         # close_timeout 0: the CLI waits explicitly; on exit (or Ctrl-C) the journal keeps
         # what is in flight for `tx wait`, so closing never blocks on pending transactions
         options = net.operator_options() | {"rpc_retries": 1, "close_timeout": 0.0} | settings
+        if not journal:  # nothing to keep: an in-memory journal, handed in so none is opened
+            from chainops.core.journal import open_journal
+
+            options["journal"] = open_journal(None)
         evm = OperatorFactory.create(
             net.chain.name,
             kind="evm",
             cache=False,
             signer=signer,
-            journal_path=self.journal_file(),
+            journal_path=self.journal_file() if journal else None,
             **options,
         )
         if net.fee.min_tip_gwei is not None:
@@ -308,6 +337,8 @@ def unreachable(net: Network, exc: ChainopsError) -> ChainopsError:
     return type(exc)(f"cannot reach network {net.name!r} at {urls} ({why}): {hint}")
 
 
+# a Decimal's str() in scientific notation; never inside an identifier or a hex string
+_SCIENTIFIC = re.compile(r"(?<![\w.])-?[0-9]+(\.[0-9]+)?E[-+][0-9]+(?![\w.])")
 # ASCII digits only: \d would also admit digits of other scripts
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 
@@ -317,6 +348,8 @@ def parse_amount(text: str, what: str = "amount") -> Decimal:
     from chainops.core.errors import InvalidAmount
 
     value = text.strip()
+    if value[:1] in ("-", "\u2212") and _PLAIN_DECIMAL.fullmatch(value[1:]):
+        raise InvalidAmount(f"{what} must be positive, got {text!r}")
     if not _PLAIN_DECIMAL.fullmatch(value):
         raise InvalidAmount(
             f"{what} {text!r} is not a plain decimal number: use digits and one dot "
@@ -326,6 +359,44 @@ def parse_amount(text: str, what: str = "amount") -> Decimal:
     if amount <= 0:
         raise InvalidAmount(f"{what} must be positive, got {text!r}")
     return amount
+
+
+def check_places(value: Decimal, places: int, what: str = "amount") -> None:
+    """Refuse ``value`` when it has more fractional digits than the asset's ``places``."""
+    from chainops.core.errors import InvalidAmount
+
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        raise InvalidAmount(f"{what} {format(value, 'f')} has more than {places} decimal places")
+
+
+def prompt_secret(label: str, env: str, *, confirm: bool = False) -> str:
+    """A hidden prompt, or without a terminal one line of stdin; none is a
+    ConfigurationError naming ``env``."""
+    from chainops.core.errors import ConfigurationError
+
+    missing = ConfigurationError(
+        f"no {label[0].lower()}{label[1:]} given: type it at the prompt, or set {env}"
+    )
+    if not _interactive():
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+        if not line.rstrip("\r\n"):
+            raise missing
+        return line.rstrip("\r\n")
+    try:
+        value: str = typer.prompt(label, hide_input=True, confirmation_prompt=confirm, err=True)
+    except typer.Abort:
+        raise missing from None
+    return value
+
+
+def plain_numbers(text: str) -> str:
+    """``text`` with every number in scientific notation (``1E-19``) written plainly."""
+    return _SCIENTIFIC.sub(lambda m: decimal_text(Decimal(m.group(0))), text)
+
+
+def _interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def dev_key(index: int) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from chainops.cli.options import command
-from chainops.cli.runtime import Runtime, parse_amount
+from chainops.cli.runtime import Runtime, check_places, parse_amount
 from chainops.cli.txview import tx_summary
 
 if TYPE_CHECKING:
@@ -52,10 +52,12 @@ def send(
     recipient = EvmAddress(to)
     net = rt.net()
     token = token_for(net, asset or net.chain.native_symbol)
-    raw = token.to_raw(value) if token is not None else None  # too precise: refused here
+    check_places(value, net.chain.native_decimals if token is None else token.decimals)
+    raw = token.to_raw(value) if token is not None else None
     symbol = net.chain.native_symbol if token is None else token.symbol
     signer = rt.signer()
-    lines = rt.describe(str(signer.address)) | {"send": f"{value} {symbol}", "to": str(recipient)}
+    shown = f"{format(value, 'f')} {symbol}"
+    lines = rt.describe(str(signer.address)) | {"send": shown, "to": str(recipient)}
     if token is not None:
         lines["token"] = str(token.address)
     rt.confirm(lines)

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from chainops.cli.dex import confirm_plan, dex_context, spender
+from chainops.cli.dex import confirm_plan, dex_context, owner_address, spender
 from chainops.cli.options import command
 from chainops.cli.runtime import Runtime, parse_amount
 
@@ -23,12 +23,13 @@ def token_balance(
     rt: Runtime,
 ) -> None:
     """Print a balance."""
+    address = owner_address(owner)
 
     async def body() -> dict[str, Any]:
         from chainops.operators.dapps.erc20 import Erc20
 
-        async with dex_context(rt) as ctx:
-            who = owner or ctx.evm.owner
+        async with dex_context(rt, owner=address) as ctx:
+            who = address or ctx.evm.owner
             if token.upper() == ctx.evm.platform.native_symbol.upper():
                 symbol = ctx.evm.platform.native_symbol
                 return {"token": symbol, "owner": who, "balance": await ctx.evm.balance(who)}
@@ -47,14 +48,15 @@ def token_allowance(
     rt: Runtime,
 ) -> None:
     """Print what the spender may take from the owner."""
+    address = owner_address(owner)
 
     async def body() -> dict[str, Any]:
         from chainops.operators.dapps.erc20 import Erc20
 
-        async with dex_context(rt) as ctx:
+        async with dex_context(rt, owner=address) as ctx:
             erc = Erc20(ctx.evm, ctx.token(token))
             who = spender(ctx, to)
-            allowance = await erc.allowance(who, owner)
+            allowance = await erc.allowance(who, address)
             return {"token": erc.token.symbol, "spender": who, "allowance": allowance}
 
     rt.show(rt.run(body), "allowance")

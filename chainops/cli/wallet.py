@@ -12,7 +12,7 @@ import os
 import typer
 
 from chainops.cli.options import KEY_ENV, Venue, command
-from chainops.cli.runtime import Runtime, err
+from chainops.cli.runtime import Runtime, err, prompt_secret
 
 wallet_app = typer.Typer(help="Encrypted keystore wallets (scrypt).", no_args_is_help=True)
 NAME = typer.Argument(..., help="Wallet name.")
@@ -36,7 +36,7 @@ def wallet_import(name: str = NAME, *, rt: Runtime) -> None:
 
     store = WalletStore()
     store.path(name)
-    key = os.environ.get(KEY_ENV) or typer.prompt("Private key", hide_input=True, err=True)
+    key = os.environ.get(KEY_ENV) or prompt_secret("Private key", KEY_ENV)
     info = store.import_key(name, key, rt.password(name, confirm=True))
     rt.show(info.to_dict(), "wallet imported")
 
