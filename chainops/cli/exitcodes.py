@@ -5,10 +5,12 @@
 1     bad input or configuration; nothing was sent
 2     command-line usage error (unknown option, missing argument)
 3     the RPC node or venue is unreachable or failing
-4     the operation failed: reverted, rejected, replaced, dropped, expired
+4     the operation failed: reverted, rejected (by an exchange too), replaced, dropped,
+      expired
 5     outcome not known yet (still pending at the timeout)
 6     authentication: wrong keystore password, bad API key or signature
-10    declined at the confirmation prompt; nothing was sent
+10    declined at the confirmation prompt, or no terminal to confirm on (stdin closed,
+      no --yes); nothing was sent
 130   interrupted (Ctrl-C) while waiting; the operation may still complete
 ====  =====================================================================
 
