@@ -79,10 +79,10 @@ def to_raw(amount: Decimal | int | str, decimals: int) -> int:
     # as_integer_ratio is exact and runs in C: three times faster than digit tuples
     numerator, denominator = value.as_integer_ratio()
     if numerator < 0:
-        raise InvalidAmount(f"amount must not be negative, got {value}")
+        raise InvalidAmount(f"amount must not be negative, got {value:f}")
     whole, rest = divmod(numerator * 10**decimals, denominator)
-    if rest:
-        raise InvalidAmount(f"amount {value} has more than {decimals} decimal places")
+    if rest:  # written plainly: "1E-19" is not how anyone typed it
+        raise InvalidAmount(f"amount {value:f} has more than {decimals} decimal places")
     return int(whole)
 
 

@@ -57,6 +57,12 @@ class TestToRaw:
         with pytest.raises(InvalidAmount, match="negative"):
             to_raw(Decimal("-1"), 6)
 
+    def test_messages_write_amounts_plainly(self) -> None:
+        with pytest.raises(InvalidAmount, match=r"^amount 0\.0000000000000000001 has more"):
+            to_raw(Decimal("1E-19"), 18)
+        with pytest.raises(InvalidAmount, match=r"got -0\.0000001$"):
+            to_raw(Decimal("-1E-7"), 18)
+
     @pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "sNaN"])
     def test_not_finite(self, bad: str) -> None:
         with pytest.raises(InvalidAmount, match="finite"):
