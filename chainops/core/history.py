@@ -81,6 +81,15 @@ class LabelEnum(StrEnum):
                     return member
         return None
 
+    @classmethod
+    def parse(cls, value: str, what: str) -> Self:
+        """``value`` as a member, or a ValidationError naming ``what`` and the choices."""
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(member.value for member in cls)
+            raise ValidationError(f"{what} must be one of {choices}, got {value!r}") from None
+
 
 class Change(LabelEnum):
     """What a history entry records."""

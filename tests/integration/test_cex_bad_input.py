@@ -41,6 +41,7 @@ CASES: list[tuple[str, dict[str, Any], type[Exception]]] = [
     ("limit order without a price", {"price": None}, ValidationError),
     ("unknown side", {"side": "HOLD"}, ValidationError),
     ("unknown order type", {"order_type": "STOP"}, ValidationError),
+    ("unknown time in force", {"time_in_force": "GTX"}, ValidationError),
     (
         "LIMIT_MAKER with IOC",
         {"order_type": "LIMIT_MAKER", "time_in_force": "IOC"},
@@ -67,6 +68,16 @@ async def test_bad_order_is_refused_before_sending(
             await op.place(**args)
         assert sim.order_requests == {}
         assert op.tracker.all() == []  # nothing journalled either
+
+
+async def test_bad_choices_name_the_choices() -> None:
+    async with venue() as (sim, _, make):
+        op = await make(user_stream=False).start()
+        with pytest.raises(ValidationError, match="^side must be one of BUY, SELL, got 'hold'$"):
+            await op.place(ETH, "hold", "LIMIT", AMOUNT, PRICE)
+        with pytest.raises(ValidationError, match="^time in force must be one of .*'GTX'$"):
+            await op.place(ETH, "BUY", "LIMIT", AMOUNT, PRICE, time_in_force="GTX")
+        assert sim.order_requests == {}
 
 
 async def test_bad_credentials() -> None:

@@ -57,10 +57,7 @@ async def place_oco(
     """Place an OCO list; every check raises before anything is sent."""
     require(op.capabilities, Capability.OCO, op.platform.name)
     rule = op.rule(trading_pair)
-    try:
-        order_side = OrderSide(side)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
+    order_side = OrderSide.parse(side, "side")
     value = to_decimal(amount, what="order amount")
     check_oco(order_side, above, below)
     for leg in (above, below):

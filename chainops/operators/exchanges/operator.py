@@ -225,13 +225,11 @@ class ExchangeOperator(Operator):
         FAILED and raises the typed error.
         """
         rule = self.rule(trading_pair)
-        try:
-            kind, order_side = OrderType(order_type), OrderSide(side)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+        kind = OrderType.parse(order_type, "order type")
+        order_side = OrderSide.parse(side, "side")
         if not kind.priced and price is not None:
             raise ValidationError(f"a {kind.name} order takes no price")
-        tif = None if time_in_force is None else TimeInForce(time_in_force)
+        tif = None if time_in_force is None else TimeInForce.parse(time_in_force, "time in force")
         self._check_capabilities(kind, tif)
         order = Order(
             client_id=client_id or self.ids.next(),
