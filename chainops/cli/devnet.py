@@ -121,14 +121,7 @@ def _announce(rt: Runtime, world: Any, paper: dict[str, str] | None) -> None:
 
     for table in address_book_tables(world.book, world.rpc_url):
         out.print(table)
-    table = Table(title="development accounts (public test keys: never use them for real funds)",
-                  title_justify="left")  # fmt: skip
-    for column in ("#", "address", "private key", "holds"):
-        table.add_column(column, no_wrap=True)
-    for row in accounts:
-        holds = "deployer" if row["index"] == 0 else "ETH + $100k of every token"
-        table.add_row(str(row["index"]), row["address"], row["private_key"], holds)
-    out.print(table)
+    _print_accounts(accounts)
     if paper is not None:
         funds = ", ".join(f"{v} {k}" for k, v in _funds().items())
         out.print(
@@ -143,6 +136,32 @@ def _announce(rt: Runtime, world: Any, paper: dict[str, str] | None) -> None:
         "Ctrl-C stops it.\nIn another shell:"
     )
     print(line, flush=True)  # plain print: a copied line must not carry wrapping or markup
+
+
+_ACCOUNTS_TITLE = "development accounts (public test keys: never use them for real funds)"
+# the accounts table's width: every column whole (a key cut short is no key), with borders
+_TABLE_WIDTH = 2 + 42 + 66 + 26 + 13
+
+
+def _print_accounts(accounts: list[dict[str, Any]]) -> None:
+    """A table where it fits whole, else two lines an account (never a truncated key)."""
+    rows = [
+        (str(a["index"]), a["address"], a["private_key"],
+         "deployer" if a["index"] == 0 else "ETH + $100k of every token")
+        for a in accounts
+    ]  # fmt: skip
+    if out.width >= _TABLE_WIDTH:
+        table = Table(title=_ACCOUNTS_TITLE, title_justify="left")
+        for column in ("#", "address", "private key", "holds"):
+            table.add_column(column, no_wrap=True)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    out.print(_ACCOUNTS_TITLE, soft_wrap=True)
+    for index, address, key, holds in rows:
+        out.print(f"  {index:>2}  {address}  {holds}", soft_wrap=True)
+        out.print(f"      key {key}", soft_wrap=True)
 
 
 def _funds() -> dict[str, Any]:

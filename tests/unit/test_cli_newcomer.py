@@ -284,3 +284,28 @@ def test_closed_stdin_at_the_private_key_prompt() -> None:
     assert result.stderr.strip() == (
         "error: no private key given: type it at the prompt, or set CHAINOPS_PRIVATE_KEY"
     )
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_devnet_accounts_print_whole_keys_at_any_width(
+    width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from chainops.cli import devnet
+    from chainops.devnet.world import World
+
+    accounts = [
+        {"index": i, "address": a.address, "private_key": a.private_key}
+        for i, a in enumerate(World.address_book().accounts)
+    ]
+    sink = io.StringIO()
+    monkeypatch.setattr(devnet, "out", Console(file=sink, width=width, highlight=False))
+    devnet._print_accounts(accounts)
+    printed = sink.getvalue()
+    assert "…" not in printed
+    for account in accounts:
+        assert account["address"] in printed and account["private_key"] in printed
+    assert max(len(line) for line in printed.splitlines()) <= width
