@@ -11,6 +11,7 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
+from chainops.core.journal import open_journal
 from chainops.core.order import Order
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
@@ -19,9 +20,10 @@ from chainops.operators.evm.operator import EvmOperator
 
 
 def _operator(world: World, index: int) -> EvmOperator:
+    # a throwaway world: a journal in memory, on purpose (a file would outlive the chain)
     evm = OperatorFactory.create(
         "devnet", cache=False, rpc_url=world.rpc_url,
-        private_key=world.book.accounts[index].private_key,
+        private_key=world.book.accounts[index].private_key, journal=open_journal(None),
     )  # fmt: skip
     assert isinstance(evm, EvmOperator)
     return evm
