@@ -1,6 +1,6 @@
 """``chainops tx``: status, wait, speed-up, cancel and list for journalled transactions.
 
-A transaction is named by its client id (``tx-…``) or by the hash of any of its
+A transaction is named by its client id (``tx0…``) or by the hash of any of its
 attempts. ``status`` and ``list`` read the journal (``status`` also asks the node
 about attempts still pending); ``wait`` on a pending transaction, ``speed-up`` and
 ``cancel`` need the sender's key, since they may sign.
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from chainops.core.transaction import Transaction
 
 tx_app = typer.Typer(help="Follow and fix transactions the journal knows.", no_args_is_help=True)
-TX_ID = typer.Argument(..., help="Client id (tx-…) or the hash of any attempt.")
+TX_ID = typer.Argument(..., help="Client id (e.g. tx0hos3a66ri9ncbhjd) or the hash of any attempt.")
 _SETTLED = ("CONFIRMED", "FINALIZED")
 _FAILED = ("REVERTED", "REJECTED", "REPLACED", "DROPPED", "EXPIRED")
 
