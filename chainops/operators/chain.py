@@ -299,6 +299,8 @@ class ChainOperator(Operator):
 
     config: ChainConfiguration
     monitor: MonitorLoop
+    # client ids the restore leaves alone (a chain's own reasons, e.g. another chain's)
+    set_aside: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -383,6 +385,8 @@ class ChainOperator(Operator):
         ):
             if not isinstance(stored, Transaction) or str(stored.client_id) in tracked:
                 continue
+            if str(stored.client_id) in self.set_aside:
+                continue  # another chain's (see EvmOperator.restore): left in the journal
             self.events.track(stored, announce=False)
             self.bind(stored)
             await self._adopt(stored)

@@ -1,12 +1,15 @@
-"""A journal reused on a node that lacks its history: refused at start, nothing sent.
+"""A journal reused on a node that lacks its history: nothing replayed, nothing filled.
 
 Two forks of the devnet world are two chains with the same id and the same
 accounts, as a restarted Anvil is: what one journal records as confirmed on
-the first, the second has never seen.
+the first, the second has never seen. A local chain sets the journal's open
+transactions aside; any other chain is refused with JournalMismatch.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,8 +56,8 @@ def nonce_count(world: World, tag: str) -> int:
     return int(world.anvil.rpc("eth_getTransactionCount", [address, tag]), 16)
 
 
-async def test_a_journal_from_another_chain_is_refused_before_anything_is_sent(
-    devnet_world: World, tmp_path: Path
+async def test_a_restarted_local_chain_sets_the_old_transactions_aside(
+    devnet_world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal = tmp_path / "journal.sqlite"
     with devnet_world.fork() as first:
@@ -63,17 +66,42 @@ async def test_a_journal_from_another_chain_is_refused_before_anything_is_sent(
     assert recorded[-1] is TxState.CONFIRMED  # the last one was not final yet: the witness
     with devnet_world.fork() as second:
         before = nonce_count(second, "pending")
+        with caplog.at_level(logging.WARNING, logger="chainops.evm"):
+            async with operator(second, journal) as evm:
+                # nothing replayed, no gap filled: the account is as the fork left it
+                assert nonce_count(second, "pending") == before
+                assert evm.restored == []
+                tx = await evm.send(to=second.book.accounts[8].address, value=Decimal("0.01"))
+                await tx.wait()
+                assert tx.nonce == before  # the node's next nonce, not the journal's
+        assert nonce_count(second, "latest") == before + 1
+    assert "set aside" in caplog.text and "same id (31337)" in caplog.text
+    # the old chain's records are kept as they were; the new send is journalled beside them
+    assert journal_states(journal)[: len(recorded)] == recorded
+
+
+async def test_any_other_chain_is_refused_before_anything_is_sent(
+    devnet_world: World, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal.sqlite"
+    with devnet_world.fork() as first:
+        await confirm_transfers(first, journal, 2)
+    recorded = journal_states(journal)
+    with devnet_world.fork() as second:
+        second.anvil.mine(5)  # past the witness's block: another block at its height
+        before = nonce_count(second, "pending")
+        evm = operator(second, journal)
+        evm.chain = dataclasses.replace(evm.chain, is_local=False)  # as a public chain is
         with pytest.raises(JournalMismatch, match="does not have") as caught:
-            async with operator(second, journal):
+            async with evm:
                 pytest.fail("the operator started on a chain without the journal's history")
         assert isinstance(caught.value, ConfigurationError)
         assert isinstance(caught.value, JournalError)
         message = str(caught.value)
-        assert "as confirmed at nonce" in message and "same id (31337)" in message
+        assert "holds another block at that height" in message and "or far behind" in message
         assert "Nothing was sent" in message
-        # Nothing replayed, no gap filled: the account is as the fork left it.
         assert nonce_count(second, "pending") == before
-    assert journal_states(journal) == recorded  # the refused start rewrote nothing
+    assert journal_states(journal) == recorded
 
 
 async def test_the_same_chain_restarts_from_the_same_journal(

@@ -10,7 +10,8 @@ The journal's confirmed transaction with the highest nonce at or above the
 node's nonce count is the witness. A node that lacks it and has mined past its
 block, with another block there, has another history. A node below that
 block may only be behind: a local chain never is, any other gets ``wait``
-seconds to reach it.
+seconds to reach it. :func:`missing_history` says why the node lacks it (or
+None); the operator decides what follows (see ``EvmOperator.restore``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from chainops.core.errors import JournalMismatch
 from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.parts import NodeRpc
 
-__all__ = ["check_history"]
+__all__ = ["check_history", "missing_history"]
 
 POLL_S = 1.0  # how often a node below the witness's block is asked for its head
+OWN_JOURNAL = "Nothing was sent: give this chain a journal of its own (another journal_path)."
 
 
 async def check_history(
@@ -38,18 +40,35 @@ async def check_history(
     local: bool,
     wait: float = 10.0,
 ) -> None:
-    """Raise :class:`JournalMismatch` when the node lacks what the journal says it mined.
+    """Raise :class:`JournalMismatch` when the node lacks what the journal says it mined."""
+    reason = await missing_history(
+        rpc, journalled, nonce_count, chain_id=chain_id, local=local, wait=wait
+    )
+    if reason is not None:
+        raise JournalMismatch(f"{reason} {OWN_JOURNAL}")
+
+
+async def missing_history(
+    rpc: NodeRpc,
+    journalled: Iterable[Transaction],
+    nonce_count: int,
+    *,
+    chain_id: int,
+    local: bool,
+    wait: float = 10.0,
+) -> str | None:
+    """Why the node lacks what the journal says it mined, or None when it does not.
 
     ``nonce_count``: the node's nonce count for the account (a confirmed nonce below
     it is consistent with the node, whatever block holds it).
     """
     witness = _witness(journalled, nonce_count)
     if witness is None:
-        return
+        return None
     receipt = witness.receipt
     assert receipt is not None and witness.nonce is not None  # CONFIRMED: mined, nonced
     if await rpc.call("eth_getTransactionReceipt", [str(receipt.transaction_hash)]) is not None:
-        return  # the node has it: its nonce count was only stale
+        return None  # the node has it: its nonce count was only stale
     block = receipt.block_number
     deadline = time.monotonic() + (0.0 if local else wait)
     while True:
@@ -60,19 +79,18 @@ async def check_history(
             )
             theirs = None if found is None else found.get("hash")
             if receipt.block_hash is not None and str(theirs).lower() == receipt.block_hash.lower():
-                return  # the same block: not another history (the monitor sorts the rest)
+                return None  # the same block: not another history (the monitor sorts the rest)
             reason = f"holds another block at that height ({theirs})"
             break
         if time.monotonic() >= deadline:
             reason = f"is at block {head}, below it" + ("" if local else f" after {wait:g} s")
             break
         await asyncio.sleep(POLL_S)
-    raise JournalMismatch(
+    return (
         f"the journal records {witness.client_id} of {witness.sender} as confirmed at nonce "
         f"{witness.nonce} in block {block}, which this node does not have: it {reason}, and "
         f"its nonce count for the account is {nonce_count}. The node was reset, or it is "
-        f"another chain with the same id ({chain_id}){'' if local else ', or far behind'}. "
-        "Nothing was sent: give this chain a journal of its own (another journal_path)."
+        f"another chain with the same id ({chain_id}){'' if local else ', or far behind'}."
     )
 
 

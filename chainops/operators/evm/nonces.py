@@ -79,6 +79,11 @@ class NonceAllocator:
         stored = self._journal.get_value(self.key)
         return max(self._floor, int(stored) if stored is not None else 0)
 
+    def forget_high_water(self) -> None:
+        """Take the node's count as the high-water mark: the journalled one describes another
+        chain (a restarted local one), whose nonces are no gaps to fill here."""
+        self._journal.set_value(self.key, str(self._floor))
+
     async def sync(self) -> int:
         """Read the chain's pending nonce count and raise the floor to it; returns the floor.
 

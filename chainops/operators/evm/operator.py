@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +38,13 @@ from pydantic import Field
 from chainops.core.assets import native_asset
 from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
 from chainops.core.bus import EventBus
-from chainops.core.errors import ConfigurationError, Rejected, Reverted, ValidationError
+from chainops.core.errors import (
+    ConfigurationError,
+    JournalMismatch,
+    Rejected,
+    Reverted,
+    ValidationError,
+)
 from chainops.core.ids import EvmAddress
 from chainops.core.journal import Journal
 from chainops.core.journal.leases import DEFAULT_LEASE_EXPIRY
@@ -48,7 +55,7 @@ from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainConfiguration, ChainOperator
 from chainops.operators.evm.batching import AutoBatcher
 from chainops.operators.evm.fees import FeeOracle, default_policy
-from chainops.operators.evm.history_check import check_history
+from chainops.operators.evm.history_check import OWN_JOURNAL, missing_history
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.nonce_leases import LeasedNonceAllocator, shared_allocator
@@ -68,6 +75,7 @@ from chainops.operators.evm.watchdog import Watchdog
 # Estimates are exact for the state they ran on; 20 % covers state that moves between
 # estimate and inclusion (storage slots warmed or cleared by other transactions).
 GAS_HEADROOM_BPS = 12_000
+log = logging.getLogger("chainops.evm")
 _PENDING = (TxState.SIGNED, TxState.BROADCAST)
 _MINED_OK = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
 # Under automine the count moves every fraction of a millisecond: still for a 20th of
@@ -330,9 +338,35 @@ class EvmOperator(ChainOperator):
 
     async def restore(self) -> list[Transaction]:
         """Reconcile what the journal left open; with shared nonce leases, only what no
-        live worker holds (see :mod:`.takeover`)."""
+        live worker holds (see :mod:`.takeover`).
+
+        A journal whose confirmed history this node lacks (see :mod:`.history_check`)
+        is refused with JournalMismatch; on a local chain, which such a journal shows was
+        restarted, the account's open transactions are set aside instead: kept in the
+        journal, never restored or sent again on this chain.
+        """
         if self.takeover is not None:
             return await self.takeover.restore()
+        journalled = [
+            op
+            for op in self.journal.non_terminal(
+                kind="transaction", platform=self.chain.name, owner=self.owner
+            )
+            if isinstance(op, Transaction)
+        ]
+        reason = await self._missing_history(journalled)
+        if reason is not None:
+            if not self.chain.is_local:
+                raise JournalMismatch(f"{reason} {OWN_JOURNAL}")
+            self.set_aside = frozenset(str(tx.client_id) for tx in journalled)
+            self.nonces.forget_high_water()  # the old chain's nonces: not gaps to fill here
+            log.warning(
+                "%s Its %d open transactions of %s are set aside: kept in the journal, "
+                "neither restored nor sent again on this chain.",
+                reason,
+                len(journalled),
+                self.owner,
+            )
         return await super().restore()
 
     def _take_back(self, tx: Transaction) -> None:
@@ -343,17 +377,22 @@ class EvmOperator(ChainOperator):
         await self.recovery.adopt(tx)
 
     async def _adopted(self, restored: list[Transaction]) -> None:
-        await self._check_history(restored)
         await self.recovery.fill_gaps(restored)
 
-    async def _check_history(self, journalled: list[Transaction]) -> None:
-        """Refuse a node without the journal's history, before a restore sends anything."""
+    async def _missing_history(self, journalled: list[Transaction]) -> str | None:
+        """Why the node lacks the journal's confirmed history, or None (it has it)."""
         if not any(tx.state is TxState.CONFIRMED for tx in journalled):
-            return  # no witness to check: no read
+            return None  # no witness to check: no read
         count = await self.nonces.sync()
-        await check_history(
+        return await missing_history(
             self.batcher, journalled, count, chain_id=self.chain_id, local=self.chain.is_local
         )
+
+    async def _check_history(self, journalled: list[Transaction]) -> None:
+        """Refuse a node without the journal's history, before a takeover sends anything."""
+        reason = await self._missing_history(journalled)
+        if reason is not None:
+            raise JournalMismatch(f"{reason} {OWN_JOURNAL}")
 
     async def _resume(self, restored: list[Transaction]) -> None:
         await self.recovery.resume(restored)
