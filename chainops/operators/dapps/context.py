@@ -19,6 +19,7 @@ from chainops.core.errors import (
 from chainops.core.ids import EvmAddress
 from chainops.core.transaction import Transaction
 from chainops.deployments.registry import UnknownToken as UnknownToken
+from chainops.operators.dapps.checks import check_deadline
 from chainops.operators.dapps.quote import DEFAULT_DEADLINE_SECONDS
 from chainops.operators.evm.operator import EvmOperator
 from chainops.operators.evm.requests import TxRequest
@@ -112,15 +113,17 @@ class DexContext:
 
     async def deadline(self, deadline: int | None, seconds: int | None = None) -> int:
         """A unix deadline: given (must be in the future) or chain time + ``seconds``."""
+        check_deadline(deadline)
+        check_deadline(seconds, "deadline seconds")
         _, now = await self.block()
         return self.deadline_at(now, deadline, seconds)
 
     @staticmethod
     def deadline_at(now: int, deadline: int | None, seconds: int | None = None) -> int:
         """The deadline check against a chain time already read."""
+        deadline = check_deadline(deadline)
+        seconds = check_deadline(seconds, "deadline seconds")
         if deadline is None:
-            if seconds is not None and seconds <= 0:
-                raise ValidationError(f"a deadline must be in the future, not {seconds} s away")
             # From the later of chain time and the local clock: a devnet whose head is
             # hours old (loaded from a cached state) mines its next block at wall-clock
             # time, so a chain-time deadline would already have passed.

@@ -102,3 +102,14 @@ class Quote:
             "slippage_bps": self.slippage.value,
             "deadline": self.deadline,
         }
+
+
+def check_quote(value: object, dex: str) -> Quote:
+    """``value`` as a Quote made by ``dex`` (a quote from another DApp is refused)."""
+    if not isinstance(value, Quote):
+        raise ValidationError(
+            f"expected a Quote from quote_exact_in/out, not {type(value).__name__} {value!r}"
+        )
+    if value.dex != dex:
+        raise ValidationError(f"a {value.dex} quote cannot be sent through {dex}")
+    return value

@@ -22,9 +22,10 @@ from chainops.core.assets import Token
 from chainops.core.errors import ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.order import Order
+from chainops.operators.dapps.checks import check_deadline, check_path
 from chainops.operators.dapps.context import DexContext
 from chainops.operators.dapps.errors import DustAmount
-from chainops.operators.dapps.quote import Quote, TradeKind
+from chainops.operators.dapps.quote import Quote, TradeKind, check_quote
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
 from chainops.operators.dapps.uniswap.v2 import library
@@ -32,7 +33,7 @@ from chainops.operators.dapps.uniswap.v2.operator import V2_FEE, UniswapV2
 from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
 from chainops.operators.dapps.uniswap.v3.path import encode_path
 from chainops.operators.dapps.uniswap.v3.pool import V3PoolState
-from chainops.operators.dapps.uniswap.v3.prices import sqrt_price_x96_to_price
+from chainops.operators.dapps.uniswap.v3.prices import check_fee, sqrt_price_x96_to_price
 from chainops.operators.evm.requests import TxRequest
 
 ADDRESS_THIS = "0x0000000000000000000000000000000000000002"  # SwapRouter02: the router
@@ -66,10 +67,15 @@ class UniswapMixed:
     ) -> Quote:
         """Quote selling exactly ``amount_in`` along ``path``, hop ``i`` through ``hops[i]``."""
         bps = Bps.parse(slippage).check(force=force)
-        if len(hops) != len(path) - 1 or len(path) < 2:
+        check_deadline(deadline)
+        path = check_path(path)
+        if len(hops) != len(path) - 1:
             raise ValidationError("a mixed route needs a protocol and fee for every hop")
-        if {p for p, _ in hops} - {"v2", "v3"}:
-            raise ValidationError(f"hops are ('v2', 3000) or ('v3', fee), not {list(hops)}")
+        for hop in hops:
+            if not isinstance(hop, tuple | list) or len(hop) != 2 or hop[0] not in ("v2", "v3"):
+                raise ValidationError(f"hops are ('v2', 3000) or ('v3', fee), not {list(hops)}")
+            if hop[0] == "v3":
+                check_fee(hop[1])
         tokens = [self.ctx.token(p) for p in path]
         raw = self.ctx.raw_amount(tokens[0], amount_in)
         block, now = await self.v3.head()
@@ -113,7 +119,8 @@ class UniswapMixed:
 
     def build_swap(self, quote: Quote, recipient: str) -> TxRequest:
         """``multicall(deadline, [segment, ..., unwrapWETH9?])`` for ``quote`` (pure)."""
-        if quote.dex != self.dex or quote.kind is not TradeKind.EXACT_IN:
+        check_quote(quote, self.dex)
+        if quote.kind is not TradeKind.EXACT_IN:
             raise ValidationError("mixed routes are built for exact-input mixed quotes only")
         me, r = EvmAddress(recipient), self.router
         segments = [

@@ -22,6 +22,7 @@ from fractions import Fraction
 from chainops.core.assets import Token
 from chainops.core.errors import ChainopsError, ValidationError
 from chainops.core.order import Order
+from chainops.operators.dapps.checks import check_deadline
 from chainops.operators.dapps.context import DexContext, UnknownPool
 from chainops.operators.dapps.errors import NoRoute
 from chainops.operators.dapps.quote import Quote, TradeKind
@@ -330,8 +331,12 @@ class UniswapRoutes:
         ``amount`` is what is sold (exact input) or bought (exact output), in human units;
         the native coin's symbol (``ETH``) routes through its wrapped token.
         """
-        trade = TradeKind(kind)
+        try:
+            trade = TradeKind(kind)
+        except ValueError:
+            raise ValidationError(f"kind must be one of {[k.value for k in TradeKind]}") from None
         Bps.parse(slippage).check(force=force)
+        check_deadline(deadline)
         exact_in = trade is TradeKind.EXACT_IN
         sized = self.ctx.token(token_in if exact_in else token_out)
         raw = self.ctx.raw_amount(sized, amount)
@@ -365,6 +370,8 @@ class UniswapRoutes:
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
         """Send a quote through the protocol it came from."""
+        if not isinstance(quote, Quote):
+            raise ValidationError(f"expected a Quote from best_quote, not {type(quote).__name__}")
         if quote.dex == _MIXED and self.mixed is not None:
             return await self.mixed.swap(quote, recipient=recipient)
         venue = self.v2 if quote.dex == self.v2.dex else self.v3

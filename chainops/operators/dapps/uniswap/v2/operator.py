@@ -22,10 +22,11 @@ from chainops.core.errors import InsufficientFunds, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.order import Order
 from chainops.core.transaction import Transaction
+from chainops.operators.dapps.checks import check_deadline, check_path, check_positive_int
 from chainops.operators.dapps.context import DexContext, UnknownPool
 from chainops.operators.dapps.erc20 import Erc20
 from chainops.operators.dapps.errors import DustAmount
-from chainops.operators.dapps.quote import Quote, TradeKind
+from chainops.operators.dapps.quote import Quote, TradeKind, check_quote
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
 from chainops.operators.dapps.uniswap.cache import PoolCache
@@ -141,8 +142,7 @@ class UniswapV2:
         return hops, block, self.ctx.deadline_at(now, deadline)
 
     async def _path(self, path: Sequence[str]) -> tuple[list[Token], bool, bool]:
-        if len(path) < 2:
-            raise ValidationError("a swap path needs at least two tokens")
+        path = check_path(path)
         native_in = self.ctx.is_native(path[0])
         native_out = self.ctx.is_native(path[-1])
         tokens = [self.ctx.token(p) for p in path]
@@ -175,6 +175,7 @@ class UniswapV2:
     ) -> Quote:
         """Quote selling exactly ``amount_in`` of ``path[0]``; equals ``getAmountsOut``."""
         bps = Bps.parse(slippage).check(force=force)
+        check_deadline(deadline)
         tokens, native_in, native_out = await self._path(path)
         raw_in = self.ctx.raw_amount(tokens[0], amount_in)
         hops, block, when = await self._priced_at(tokens, deadline)
@@ -215,6 +216,7 @@ class UniswapV2:
     ) -> Quote:
         """Quote buying exactly ``amount_out`` of ``path[-1]``; equals ``getAmountsIn``."""
         bps = Bps.parse(slippage).check(force=force)
+        check_deadline(deadline)
         tokens, native_in, native_out = await self._path(path)
         raw_out = self.ctx.raw_amount(tokens[-1], amount_out)
         hops, block, when = await self._priced_at(tokens, deadline)
@@ -248,6 +250,7 @@ class UniswapV2:
 
     def build_swap(self, quote: Quote, recipient: str) -> TxRequest:
         """The router call for ``quote`` (pure: no I/O)."""
+        check_quote(quote, self.dex)
         path = [t.address for t in quote.path]
         to = EvmAddress(recipient)
         r, dl = self.router, quote.deadline
@@ -303,6 +306,7 @@ class UniswapV2:
     ) -> LiquidityPlan:
         """Amounts at the pair's ratio (as the router picks them) and minimums from slippage."""
         bps = Bps.parse(slippage).check(force=force)
+        check_deadline(deadline)
         ta, tb = self.ctx.token(a), self.ctx.token(b)
         raw_a, raw_b = (
             self.ctx.raw_amount(ta, amount_a, "amount a"),
@@ -353,6 +357,9 @@ class UniswapV2:
     ) -> LiquidityPlan:
         """Burn ``liquidity`` LP units (default: all held); minimums from slippage."""
         bps = Bps.parse(slippage).check(force=force)
+        if liquidity is not None:
+            check_positive_int(liquidity, "liquidity")
+        check_deadline(deadline)
         pos = await self.position(a, b)
         burn = pos.liquidity if liquidity is None else liquidity
         if burn <= 0:

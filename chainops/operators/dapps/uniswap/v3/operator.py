@@ -20,14 +20,19 @@ from chainops.abis import load_abi
 from chainops.core.assets import Token
 from chainops.core.errors import ValidationError
 from chainops.core.order import Order
+from chainops.operators.dapps.checks import check_deadline, check_path
 from chainops.operators.dapps.context import DexContext, UnknownPool
-from chainops.operators.dapps.quote import Quote, TradeKind
+from chainops.operators.dapps.quote import Quote, TradeKind, check_quote
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.swaps import HopLog, SwapExecutor
 from chainops.operators.dapps.uniswap.cache import PoolCache
 from chainops.operators.dapps.uniswap.v3.path import encode_path
 from chainops.operators.dapps.uniswap.v3.pool import TicksNotLoaded, V3PoolState
-from chainops.operators.dapps.uniswap.v3.prices import sqrt_price_x96_to_price
+from chainops.operators.dapps.uniswap.v3.prices import (
+    check_fee,
+    check_fees,
+    sqrt_price_x96_to_price,
+)
 from chainops.operators.dapps.uniswap.v3.reader import (
     DEFAULT_WORD_RADIUS,
     EmptyAccount,
@@ -113,7 +118,7 @@ class UniswapV3:
         ta, tb = self.ctx.token(a), self.ctx.token(b)
         if ta == tb:
             raise ValidationError("a pool needs two different tokens")
-        info = await self.pool_info(ta, tb, fee)
+        info = await self.pool_info(ta, tb, check_fee(fee))
         if block is None:
             block, _ = await self.head()
         cache = self.cache
@@ -140,11 +145,8 @@ class UniswapV3:
     async def _route(
         self, path: Sequence[str], fees: int | Sequence[int]
     ) -> tuple[list[Token], list[int], bool, bool]:
-        if len(path) < 2:
-            raise ValidationError("a swap path needs at least two tokens")
-        fee_list = [fees] * (len(path) - 1) if isinstance(fees, int) else list(fees)
-        if len(fee_list) != len(path) - 1:
-            raise ValidationError(f"{len(path) - 1} hops need {len(path) - 1} fees, got {fees}")
+        path = check_path(path)
+        fee_list = check_fees(fees, len(path) - 1)
         tokens = [self.ctx.token(p) for p in path]
         for x, y in itertools.pairwise(tokens):
             if x == y:
@@ -167,6 +169,7 @@ class UniswapV3:
     ) -> Quote:
         """Quote selling exactly ``amount_in``, offline over the pools' ticks."""
         bps = Bps.parse(slippage).check(force=force)
+        check_deadline(deadline)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_in = self.ctx.raw_amount(tokens[0], amount_in)
         now, states = await self._pools_now(tokens, fees)
@@ -205,6 +208,7 @@ class UniswapV3:
     ) -> Quote:
         """Quote buying exactly ``amount_out``, offline over the pools' ticks."""
         bps = Bps.parse(slippage).check(force=force)
+        check_deadline(deadline)
         tokens, fees, native_in, native_out = await self._route(path, fee)
         raw_out = self.ctx.raw_amount(tokens[-1], amount_out)
         now, states = await self._pools_now(tokens, fees)
@@ -357,13 +361,13 @@ class UniswapV3:
 
     def build_swap(self, quote: Quote, recipient: str) -> TxRequest:
         """The router call for ``quote`` (pure); ETH in/out go through ``multicall``."""
+        check_quote(quote, self.dex)
         return build_swap(self.router_name, self.router, quote, recipient)
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
         """Send the swap (allowance ensured first); returns its Order, OPEN until mined
         (``await order.wait()`` for the fill)."""
-        if quote.dex != self.dex:
-            raise ValidationError(f"a {quote.dex} quote cannot be sent through {self.dex}")
+        check_quote(quote, self.dex)
         request = self.build_swap(quote, recipient or self.ctx.evm.owner)
         return await self.executor.execute(quote, request)
 

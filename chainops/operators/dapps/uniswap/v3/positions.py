@@ -16,6 +16,7 @@ from chainops.core.assets import Token, to_decimal
 from chainops.core.errors import InsufficientFunds, NotFound, ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.transaction import Transaction
+from chainops.operators.dapps.checks import check_deadline, check_positive_int, check_token_id
 from chainops.operators.dapps.context import DexContext
 from chainops.operators.dapps.erc20 import Erc20
 from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
@@ -28,6 +29,7 @@ from chainops.operators.dapps.uniswap.v3.math.liquidity_amounts import (
 from chainops.operators.dapps.uniswap.v3.math.tick_math import get_sqrt_ratio_at_tick
 from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
 from chainops.operators.dapps.uniswap.v3.prices import (
+    check_tick_pair,
     check_ticks,
     range_to_ticks,
     spacing_for,
@@ -142,12 +144,13 @@ class V3Positions:
     ) -> MintPlan:
         """Plan a new position from a tick or price range and the amounts to deposit."""
         bps = Bps.parse(slippage).check(force=force)
+        check_deadline(deadline)
         t0, t1, flipped = self.ordered(a, b)
         spacing = spacing_for(fee)
         if (ticks is None) == (price_range is None):
             raise ValidationError("give either ticks or a price range")
         if ticks is not None:
-            lower, upper = ticks
+            lower, upper = check_tick_pair(ticks)
             check_ticks(lower, upper, spacing)
         else:
             assert price_range is not None
@@ -167,8 +170,10 @@ class V3Positions:
         deadline: int | None = None,
         force: bool = False,
     ) -> MintPlan:
+        """Plan adding to a position this account owns."""
         bps = Bps.parse(slippage).check(force=force)
-        pos = await self.position(token_id)
+        check_deadline(deadline)
+        pos = await self._own_position(token_id)
         raw0, raw1 = self._amount(pos.token0, amount0), self._amount(pos.token1, amount1)
         return await self._plan(
             pos.token0, pos.token1, pos.fee, pos.tick_lower, pos.tick_upper, raw0, raw1, bps,
@@ -227,6 +232,7 @@ class V3Positions:
 
     async def mint(self, plan: MintPlan) -> tuple[Transaction, int]:
         """Mint the planned position; returns the mined transaction and the token id."""
+        _check_plan(plan)
         if plan.token_id is not None:
             raise ValidationError("this plan increases an existing position; use increase()")
         await self._fund(plan)
@@ -243,8 +249,11 @@ class V3Positions:
         raise NotFound(f"mint {tx.hash} has no IncreaseLiquidity log")
 
     async def increase(self, plan: MintPlan) -> Transaction:
+        """Add the planned amounts to a position this account owns."""
+        _check_plan(plan)
         if plan.token_id is None:
             raise ValidationError("this plan mints a new position; use mint()")
+        await self._owned(plan.token_id)
         await self._fund(plan)
         args = (plan.token_id, *plan.desired, *plan.minimum, plan.deadline)
         return await self.ctx.send(self.npm.request("increaseLiquidity", args))
@@ -262,7 +271,10 @@ class V3Positions:
     ) -> Transaction:
         """Withdraw ``liquidity`` (default: all) into owed tokens; minimums from slippage."""
         bps = Bps.parse(slippage).check(force=force)
-        pos = await self.position(token_id)
+        check_deadline(deadline)
+        if liquidity is not None:
+            check_positive_int(liquidity, "liquidity")
+        pos = await self._own_position(token_id)
         amount = pos.liquidity if liquidity is None else liquidity
         if amount <= 0 or amount > pos.liquidity:
             raise ValidationError(
@@ -285,7 +297,7 @@ class V3Positions:
 
     async def burn(self, token_id: int) -> Transaction:
         """Burn an empty position NFT (no liquidity, nothing owed)."""
-        pos = await self.position(token_id)
+        pos = await self._own_position(token_id)
         if pos.liquidity or pos.fees0 or pos.fees1:
             raise ValidationError(
                 f"position {token_id} is not empty: decrease and collect it before burning"
@@ -294,7 +306,7 @@ class V3Positions:
 
     async def close(self, token_id: int, *, slippage: Bps | str = DEFAULT_SLIPPAGE) -> V3Position:
         """Decrease all, collect, burn; returns the position as it was before closing."""
-        before = await self.position(token_id)
+        before = await self._own_position(token_id)
         if before.liquidity:
             await (await self.decrease(token_id, slippage=slippage)).wait()
         await (await self.collect(token_id)).wait()
@@ -304,6 +316,8 @@ class V3Positions:
     # -- views ------------------------------------------------------------------------------
 
     async def _owned(self, token_id: int) -> str:
+        """The owner of ``token_id``; ValidationError unless it is this account."""
+        check_token_id(token_id)
         try:
             owner = str(await self._read(self.npm, "ownerOf", token_id))
         except Exception as exc:  # the manager reverts for an unknown id
@@ -312,8 +326,14 @@ class V3Positions:
             raise ValidationError(f"position {token_id} belongs to {owner}")
         return owner
 
+    async def _own_position(self, token_id: int) -> V3Position:
+        """The position, once ``token_id`` is known to belong to this account."""
+        _, pos = await asyncio.gather(self._owned(token_id), self.position(token_id))
+        return pos
+
     async def position(self, token_id: int) -> V3Position:
         """A position with its amounts now, in-range flag and uncollected fees."""
+        check_token_id(token_id)
         try:
             p = await self._read(self.npm, "positions", token_id)
         except Exception as exc:  # "Invalid token ID"
@@ -353,6 +373,11 @@ class V3Positions:
             *(self._read(self.npm, "tokenOfOwnerByIndex", who, i) for i in range(count))
         )
         return list(await asyncio.gather(*(self.position(int(i)) for i in ids)))
+
+
+def _check_plan(plan: object) -> None:
+    if not isinstance(plan, MintPlan):
+        raise ValidationError(f"expected a MintPlan from plan_mint/plan_increase, not {plan!r}")
 
 
 def _inside(tick: int, lower: int, upper: int, glob: int, out_low: int, out_up: int) -> int:

@@ -79,13 +79,34 @@ def tick_to_price(tick: int, decimals0: int, decimals1: int, *, invert: bool = F
     )
 
 
-def spacing_for(fee: int) -> int:
-    try:
-        return TICK_SPACING[fee]
-    except KeyError:
+def check_fee(fee: object) -> int:
+    """A known V3 fee tier (an int; bool, float and str refused)."""
+    if not isinstance(fee, int) or isinstance(fee, bool):
         raise ValidationError(
-            f"unknown V3 fee tier {fee} (known: {sorted(TICK_SPACING)})"
-        ) from None
+            f"a V3 fee tier must be an int (one of {sorted(TICK_SPACING)}), "
+            f"not {type(fee).__name__} {fee!r}"
+        )
+    if fee not in TICK_SPACING:
+        raise ValidationError(f"unknown V3 fee tier {fee} (known: {sorted(TICK_SPACING)})")
+    return fee
+
+
+def check_fees(fees: object, hops: int) -> list[int]:
+    """One fee tier per hop: an int for every hop, or a sequence of ``hops`` ints."""
+    if isinstance(fees, int) and not isinstance(fees, bool):
+        return [check_fee(fees)] * hops
+    if not isinstance(fees, list | tuple):
+        raise ValidationError(
+            f"fee must be a V3 fee tier (int) or a list of one per hop, "
+            f"not {type(fees).__name__} {fees!r}"
+        )
+    if len(fees) != hops:
+        raise ValidationError(f"{hops} hops need {hops} fees, got {list(fees)}")
+    return [check_fee(f) for f in fees]
+
+
+def spacing_for(fee: int) -> int:
+    return TICK_SPACING[check_fee(fee)]
 
 
 def align_tick(tick: int, spacing: int, *, up: bool = False) -> int:
@@ -97,8 +118,18 @@ def align_tick(tick: int, spacing: int, *, up: bool = False) -> int:
     return min(max(aligned, -highest), highest)
 
 
+def check_tick_pair(ticks: object) -> tuple[int, int]:
+    """``ticks`` as (lower, upper): a pair of ints (bool refused)."""
+    if isinstance(ticks, tuple | list) and len(ticks) == 2:
+        lower, upper = ticks
+        if all(isinstance(t, int) and not isinstance(t, bool) for t in (lower, upper)):
+            return lower, upper
+    raise InvalidTickRange(f"ticks must be two ints (lower, upper), got {ticks!r}")
+
+
 def check_ticks(lower: int, upper: int, spacing: int) -> None:
-    """Refuse ranges the pool would refuse: order, spacing and bounds."""
+    """Refuse ranges the pool would refuse: types, order, spacing and bounds."""
+    check_tick_pair((lower, upper))
     if lower >= upper:
         raise InvalidTickRange(f"lower tick {lower} must be below upper tick {upper}")
     for tick in (lower, upper):
