@@ -18,6 +18,11 @@ from chainops.core.order import Order, OrderSide, OrderState, OrderUpdate
 from chainops.operators.exchanges.capabilities import Capability, require
 from chainops.operators.exchanges.errors import DEFINITIVE, VenueNotFound
 from chainops.operators.exchanges.order_lists import OcoLeg, OrderList, check_oco
+from chainops.operators.exchanges.order_terms import (
+    check_terms,
+    client_id_or_new,
+    positive_decimal,
+)
 from chainops.operators.exchanges.rules import TradingRule
 
 if TYPE_CHECKING:
@@ -58,14 +63,17 @@ async def place_oco(
     require(op.capabilities, Capability.OCO, op.platform.name)
     rule = op.rule(trading_pair)
     order_side = OrderSide.parse(side, "side")
-    value = to_decimal(amount, what="order amount")
+    value = positive_decimal(amount, "order amount")
+    list_id = client_id_or_new(client_id, op.ids)
+    if list_id in op.order_lists:
+        raise ValidationError(f"order list client id {list_id} is already in use")
     check_oco(order_side, above, below)
     for leg in (above, below):
         op._check_capabilities(leg.order_type, leg.time_in_force)
         _check_leg(rule, leg, value)
     legs = [
         Order(
-            client_id=leg.client_id or op.ids.next(),
+            client_id=client_id_or_new(leg.client_id, op.ids),
             platform=op.platform.name,
             owner=op.owner,
             trading_pair=rule.trading_pair,
@@ -80,7 +88,7 @@ async def place_oco(
     ]
     if legs[0].client_id == legs[1].client_id or any(op.tracker.get(o.client_id) for o in legs):
         raise ValidationError("each leg needs a client id of its own, unused so far")
-    order_list = OrderList(client_id or op.ids.next(), rule.trading_pair, legs[0], legs[1])
+    order_list = OrderList(list_id, rule.trading_pair, legs[0], legs[1])
     for order in legs:
         op.tracker.add(order)  # both journalled before the venue hears of either
     op.order_lists[order_list.client_id] = order_list
@@ -161,12 +169,13 @@ async def cancel_replace(
     if order.state not in _LIVE:
         raise ValidationError(f"{order.client_id} is {order.state.name}: nothing to replace")
     rule = op.rule(order.trading_pair)
-    value = to_decimal(amount, what="order amount")
+    value = positive_decimal(amount, "order amount")
     limit = None if price is None else to_decimal(price, what="order price")
     stop = order.stop_price if stop_price is None else to_decimal(stop_price, what="stop price")
+    check_terms(order.order_type, order.time_in_force, limit, stop)
     rule.check(order.order_type, value, limit if limit is not None else stop)
     new = Order(
-        client_id=client_id or op.ids.next(),
+        client_id=client_id_or_new(client_id, op.ids),
         platform=op.platform.name,
         owner=op.owner,
         trading_pair=order.trading_pair,

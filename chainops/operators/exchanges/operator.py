@@ -58,6 +58,7 @@ from chainops.operators.exchanges.linked_orders import (
     place_oco,
 )
 from chainops.operators.exchanges.order_lists import OcoLeg, OrderList
+from chainops.operators.exchanges.order_terms import check_terms, client_id_or_new
 from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.tracker import OrderTracker
 from chainops.operators.exchanges.types import (
@@ -227,21 +228,22 @@ class ExchangeOperator(Operator):
         rule = self.rule(trading_pair)
         kind = OrderType.parse(order_type, "order type")
         order_side = OrderSide.parse(side, "side")
-        if not kind.priced and price is not None:
-            raise ValidationError(f"a {kind.name} order takes no price")
         tif = None if time_in_force is None else TimeInForce.parse(time_in_force, "time in force")
+        limit = None if price is None else to_decimal(price, what="order price")
+        stop = None if stop_price is None else to_decimal(stop_price, what="stop price")
+        check_terms(kind, tif, limit, stop)
         self._check_capabilities(kind, tif)
         order = Order(
-            client_id=client_id or self.ids.next(),
+            client_id=client_id_or_new(client_id, self.ids),
             platform=self.platform.name,
             owner=self.owner,
             trading_pair=rule.trading_pair,
             side=order_side,
             order_type=kind,
             amount=to_decimal(amount, what="order amount"),
-            price=None if price is None else to_decimal(price, what="order price"),
+            price=limit,
             time_in_force=tif,
-            stop_price=None if stop_price is None else to_decimal(stop_price, what="stop price"),
+            stop_price=stop,
         )
         rule.check(kind, order.amount, order.price or order.stop_price)
         if order.price is not None and order.stop_price is not None:

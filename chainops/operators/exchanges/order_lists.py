@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chainops.core.errors import ValidationError
-from chainops.core.ids import TradingPair
+from chainops.core.ids import ClientId, TradingPair
 from chainops.core.order import Order, OrderSide, OrderType, TimeInForce
+from chainops.operators.exchanges.order_terms import positive_decimal
 
 __all__ = ["InvalidOrderList", "OcoLeg", "OrderList", "check_oco"]
 
@@ -27,13 +28,28 @@ class InvalidOrderList(ValidationError):
 
 @dataclass(frozen=True, kw_only=True)
 class OcoLeg:
-    """One leg of an OCO: its type, limit price and/or stop price."""
+    """One leg of an OCO: its type, limit price and/or stop price, checked when built."""
 
     order_type: OrderType
     price: Decimal | None = None
     stop_price: Decimal | None = None
     time_in_force: TimeInForce | None = None
     client_id: str | None = None
+
+    def __post_init__(self) -> None:
+        """Coerce names and numbers (``"LIMIT_MAKER"``, ``"2050"``); refuse the rest."""
+        tif = self.time_in_force
+        values = {
+            "order_type": OrderType.parse(self.order_type, "order type"),
+            "price": None if self.price is None else positive_decimal(self.price, "leg price"),
+            "stop_price": (
+                None if self.stop_price is None else positive_decimal(self.stop_price, "stop price")
+            ),
+            "time_in_force": None if tif is None else TimeInForce.parse(tif, "time in force"),
+            "client_id": None if self.client_id is None else ClientId(self.client_id),
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     @property
     def level(self) -> Decimal:

@@ -29,6 +29,7 @@ from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainOperator
 from chainops.operators.keeper import shared_store
 from chainops.operators.solana import programs, spl
+from chainops.operators.solana.checks import check_decimals, positive_units
 from chainops.operators.solana.claims import SendClaims
 from chainops.operators.solana.configuration import SolanaConfiguration
 from chainops.operators.solana.errors import (
@@ -297,9 +298,7 @@ class SolanaOperator(ChainOperator):
     ) -> Transaction:
         """Send ``amount`` SOL to ``to``; returns the transaction once it is sent."""
         recipient = parse_pubkey(to, "recipient")
-        lamports = to_raw(amount, self.native.decimals)
-        if lamports == 0:
-            raise ValidationError("amount must be positive")
+        lamports = positive_units(to_raw(amount, self.native.decimals))
         ix = programs.transfer(self.signer.solders_pubkey, recipient, lamports)
         return await self.send_instructions(
             [ix],
@@ -329,9 +328,7 @@ class SolanaOperator(ChainOperator):
         mint_key = parse_pubkey(mint, "mint")
         recipient = parse_pubkey(to, "recipient")
         info = await self.mint_info(str(mint_key))
-        units = to_raw(amount, info.decimals)
-        if units == 0:
-            raise ValidationError("amount must be positive")
+        units = positive_units(to_raw(amount, info.decimals))
         payer = self.signer.solders_pubkey
         source = spl.associated_token_address(payer, mint_key, info.program)
         destination = spl.associated_token_address(recipient, mint_key, info.program)
@@ -367,8 +364,7 @@ class SolanaOperator(ChainOperator):
         mint: SolanaSigner | None = None,
     ) -> tuple[str, Transaction]:
         """A new mint with this account as mint authority; returns (mint address, tx)."""
-        if not 0 <= decimals <= 255:
-            raise ValidationError("decimals must be within 0..255")
+        decimals = check_decimals(decimals)
         program = programs.TOKEN_2022_PROGRAM_ID if token_2022 else programs.TOKEN_PROGRAM_ID
         mint_key = mint or SolanaSigner.generate()
         rent = await self.transport.minimum_balance_for_rent_exemption(spl.MINT_SIZE)
@@ -384,7 +380,7 @@ class SolanaOperator(ChainOperator):
         """Mint tokens to ``to``'s associated account (created if missing); we are the authority."""
         info = await self.mint_info(mint)
         recipient = parse_pubkey(to, "recipient")
-        units = to_raw(amount, info.decimals)
+        units = positive_units(to_raw(amount, info.decimals))
         payer = self.signer.solders_pubkey
         destination = spl.associated_token_address(recipient, info.address, info.program)
         ixs = [

@@ -30,12 +30,13 @@ from solders.instruction import Instruction
 
 from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
 from chainops.core.bus import EventBus
-from chainops.core.errors import RpcError, ValidationError
+from chainops.core.errors import InvalidAmount, RpcError, ValidationError
 from chainops.core.ids import ClientIdGenerator, SolanaPubkey
 from chainops.core.transaction import Transaction, TxState, TxUpdate
 from chainops.operators.group_commit import GroupCommitter
 from chainops.operators.solana import programs
 from chainops.operators.solana.blockhashes import RecentBlockhash
+from chainops.operators.solana.checks import check_instructions, check_u64
 from chainops.operators.solana.claims import SendClaims
 from chainops.operators.solana.errors import (
     InsufficientBalance,
@@ -59,6 +60,7 @@ from chainops.operators.waves import Waves
 
 # Without a simulation the runtime's default applies: 200k units per instruction.
 _UNSIMULATED_UNITS_PER_IX = 200_000
+MAX_UNITS = programs.MAX_COMPUTE_UNIT_LIMIT
 # Distinct (price, limit) pairs kept: a burst of alike transfers uses a few.
 _FEES_KEPT = 256
 
@@ -84,6 +86,17 @@ class SendRequest(msgspec.Struct, frozen=True, gc=False):
     compute_unit_price: int | None = None
     compute_unit_limit: int | None = None
     simulate: bool = True
+
+
+def check_request(request: SendRequest) -> None:
+    """Raise ValidationError for instructions or numbers the transaction cannot carry."""
+    check_instructions(request.instructions)
+    check_u64(request.value, "value", InvalidAmount)
+    if request.compute_unit_price is not None:
+        check_u64(request.compute_unit_price, "compute_unit_price")
+    limit = request.compute_unit_limit
+    if limit is not None and not (0 < check_u64(limit, "compute_unit_limit") <= MAX_UNITS):
+        raise ValidationError(f"compute_unit_limit must be within 1..{MAX_UNITS}, got {limit}")
 
 
 class SolanaSender:
@@ -125,11 +138,7 @@ class SolanaSender:
 
     async def send(self, request: SendRequest) -> Transaction:
         """Price, simulate, sign once, journal, then hand the bytes over."""
-        if not request.instructions:
-            raise ValidationError("a transaction needs at least one instruction")
-        limit = request.compute_unit_limit
-        if limit is not None and not (0 < limit <= programs.MAX_COMPUTE_UNIT_LIMIT):
-            raise ValidationError("compute_unit_limit out of range")
+        check_request(request)
         # In waves: a burst's blockhash must not age by the whole burst before its send.
         await self.waves.admit()
         try:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainops.core.assets import Asset, Fee
 from chainops.core.order import Fill, Order, OrderType, OrderUpdate
+from chainops.operators.exchanges.binance.rest import translate
 from chainops.operators.exchanges.errors import VenueError
 from chainops.operators.exchanges.linked_orders import ReplaceOutcome
 from chainops.operators.exchanges.order_lists import OrderList
@@ -142,8 +143,21 @@ class LinkedOrderEntry:
             if data.get("newOrderResult") == "SUCCESS":
                 body = data["newOrderResponse"]
                 placed = self._update(body, reply_fills(body))
-            return ReplaceOutcome(canceled, placed, exc)
+            return ReplaceOutcome(canceled, placed, _new_order_error(exc, data))
         body = reply["newOrderResponse"]
         return ReplaceOutcome(
             self._update(reply["cancelResponse"]), self._update(body, reply_fills(body))
         )
+
+
+def _new_order_error(exc: VenueError, data: Mapping[str, Any]) -> VenueError:
+    """Why the new half of a cancel-replace failed (e.g. insufficient balance), as typed."""
+    body = data.get("newOrderResponse")
+    if data.get("newOrderResult") != "FAILURE" or not isinstance(body, Mapping):
+        return exc
+    code, message = body.get("code"), body.get("msg")
+    if not isinstance(code, int) or not isinstance(message, str):
+        return exc
+    error = translate(code, f"{exc.venue_message} New order: {message}", exc.data)
+    error.__cause__ = exc
+    return error

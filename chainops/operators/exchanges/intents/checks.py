@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
-from chainops.core.assets import to_decimal
 from chainops.core.errors import ValidationError
 from chainops.core.ids import TradingPair
 from chainops.core.order import OrderSide, OrderType, TimeInForce
@@ -13,8 +14,20 @@ from chainops.operators.exchanges.intents.errors import InconsistentGroup
 from chainops.operators.exchanges.intents.model import OrderIntent
 from chainops.operators.exchanges.operator import ExchangeOperator
 from chainops.operators.exchanges.order_lists import InvalidOrderList, OcoLeg, check_oco
+from chainops.operators.exchanges.order_terms import check_terms, positive_decimal
 
-__all__ = ["build_intent", "check_group", "check_modified_leg", "level", "oco_leg"]
+__all__ = [
+    "build_intent",
+    "check_group",
+    "check_legs",
+    "check_modified_leg",
+    "level",
+    "oco_leg",
+]
+
+LEG_FIELDS = frozenset(
+    {"trading_pair", "side", "order_type", "amount", "price", "time_in_force", "stop_price"}
+)
 
 
 def build_intent(
@@ -30,20 +43,13 @@ def build_intent(
 ) -> OrderIntent:
     """An intent checked against the pair's rules and the operator's capabilities."""
     rule = operator.rule(trading_pair)
-    try:
-        kind, order_side = OrderType(order_type), OrderSide(side)
-        tif = None if time_in_force is None else TimeInForce(time_in_force)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
-    value = to_decimal(amount, what="order amount")
-    limit = None if price is None else to_decimal(price, what="order price")
-    stop = None if stop_price is None else to_decimal(stop_price, what="stop price")
-    if kind.priced != (limit is not None):
-        need = "needs" if kind.priced else "takes no"
-        raise ValidationError(f"a {kind.name} order {need} a price")
-    if kind.is_stop != (stop is not None):
-        need = "needs" if kind.is_stop else "takes no"
-        raise ValidationError(f"a {kind.name} order {need} a stop price")
+    kind = OrderType.parse(order_type, "order type")
+    order_side = OrderSide.parse(side, "side")
+    tif = None if time_in_force is None else TimeInForce.parse(time_in_force, "time in force")
+    value = positive_decimal(amount, "order amount")
+    limit = None if price is None else positive_decimal(price, "order price")
+    stop = None if stop_price is None else positive_decimal(stop_price, "stop price")
+    check_terms(kind, tif, limit, stop)
     operator._check_capabilities(kind, tif)
     rule.check(kind, value, limit if limit is not None else stop)
     if limit is not None and stop is not None:
@@ -58,6 +64,22 @@ def build_intent(
         time_in_force=tif,
         stop_price=stop,
     )
+
+
+def check_legs(legs: object, native: object) -> list[Mapping[str, Any]]:
+    """The legs of an order group as mappings of known fields; ValidationError otherwise."""
+    if native is not None and not isinstance(native, bool):
+        raise ValidationError(f"native must be True, False or None, got {native!r}")
+    if isinstance(legs, str | bytes) or not isinstance(legs, Sequence):
+        raise ValidationError(f"legs must be a list of mappings, not {type(legs).__name__}")
+    for leg in legs:
+        if not isinstance(leg, Mapping):
+            raise ValidationError(f"each leg must be a mapping, not {type(leg).__name__}")
+        unknown = set(leg) - LEG_FIELDS
+        if unknown:
+            names, known = ", ".join(sorted(map(repr, unknown))), ", ".join(sorted(LEG_FIELDS))
+            raise ValidationError(f"unknown leg field {names}; known: {known}")
+    return list(legs)
 
 
 def level(intent: OrderIntent) -> Decimal:

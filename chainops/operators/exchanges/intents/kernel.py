@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -24,6 +25,7 @@ from chainops.core.order import Order, OrderSide, OrderType, TimeInForce
 from chainops.operators.exchanges.intents.checks import (
     build_intent,
     check_group,
+    check_legs,
     check_modified_leg,
 )
 from chainops.operators.exchanges.intents.errors import (
@@ -31,6 +33,7 @@ from chainops.operators.exchanges.intents.errors import (
     IntentFinished,
     UnknownIntent,
 )
+from chainops.operators.exchanges.intents.funds import check_funds, modify_failed
 from chainops.operators.exchanges.intents.model import IntentState, OrderIntent
 from chainops.operators.exchanges.intents.policies import OrphanPolicy
 from chainops.operators.exchanges.intents.reconciler import Reconciler, ReconciliationMetrics
@@ -40,6 +43,8 @@ from chainops.operators.exchanges.rules import TradingRule
 from chainops.operators.exchanges.types import Balance, VenueOrder
 
 __all__ = ["AccountState", "ExchangeKernel", "IntentEvent"]
+
+log = logging.getLogger("chainops.exchanges.intents")
 
 
 EventFilter = Callable[["IntentEvent"], bool]
@@ -196,9 +201,10 @@ class ExchangeKernel:
         """
         if kind != "OCO":
             raise InconsistentGroup(f"unsupported order group kind {kind!r}")
-        if len(legs) != 2:
+        checked = check_legs(legs, native)
+        if len(checked) != 2:
             raise InconsistentGroup("an OCO group has exactly two legs")
-        intents = [self._leg_intent(leg) for leg in legs]
+        intents = [self._leg_intent(leg) for leg in checked]
         first, second = intents
         if first.trading_pair != second.trading_pair:
             raise InconsistentGroup("OCO legs must trade the same pair")
@@ -271,6 +277,10 @@ class ExchangeKernel:
         cancelled and a new one placed for the remainder once the old one is
         confirmed gone: never two live orders. A leg of a native OCO changes by
         replacing the whole list.
+
+        A change the balances cannot pay raises InsufficientFunds before anything
+        is sent. If the venue refuses the replacement (the old order may already
+        be cancelled), the intent ends FAILED and the venue's typed error is raised.
         """
         intent = self.get_order_intent(intent_id)
         if intent.is_terminal or not intent.wanted:
@@ -297,11 +307,17 @@ class ExchangeKernel:
             raise IntentFinished(f"intent {intent_id} has filled")
         if new_amount <= filled:
             raise ValidationError("the new amount is not above what already filled")
+        if pair is None:
+            await check_funds(self.operator, self._orders(intent), intent, new_amount, new_price)
         async with self._lock:
             intent.price, intent.amount, intent.stop_price = new_price, new_amount, new_stop
             intent.note(f"modified: {new_amount} at {new_price} stop {new_stop}")
             self.records.save(intent)
+            self.reconciler.failures.clear()
             await self._settle(intent)
+            failure = self.reconciler.failures.pop(intent_id, None)
+        if intent.state is IntentState.FAILED:
+            raise modify_failed(intent, failure)
         return intent
 
     async def cancel_order(self, intent_id: str) -> OrderIntent:
@@ -368,7 +384,14 @@ class ExchangeKernel:
     def subscribe_events(
         self, callback: Callable[[IntentEvent], object], filter: EventFilter | None = None
     ) -> int:
-        """Call ``callback`` on every intent change ``filter`` accepts; returns a token."""
+        """Call ``callback`` on every intent change ``filter`` accepts; returns a token.
+
+        A callback that raises is logged; it never fails the call that changed the intent.
+        """
+        if not callable(callback):
+            raise ValidationError(f"callback must be callable, not {type(callback).__name__}")
+        if filter is not None and not callable(filter):
+            raise ValidationError(f"filter must be callable, not {type(filter).__name__}")
         token = next(self._tokens)
         self._subscribers[token] = (callback, filter)
         return token
@@ -379,8 +402,11 @@ class ExchangeKernel:
     def _emit(self, intent: OrderIntent) -> None:
         event = IntentEvent(intent.intent_id, intent.state, intent.reason, intent.trading_pair)
         for callback, accept in list(self._subscribers.values()):
-            if accept is None or accept(event):
-                callback(event)
+            try:
+                if accept is None or accept(event):
+                    callback(event)
+            except Exception:
+                log.exception("intent event subscriber %r failed on %s", callback, event)
 
     # -- control -----------------------------------------------------------
 

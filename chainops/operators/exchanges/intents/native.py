@@ -163,7 +163,7 @@ async def _place_list(
             raise
         rec.metrics.errors += 1
         for intent in legs:
-            rec._set(intent, IntentState.FAILED, f"{type(exc).__name__}: {exc}")
+            rec.fail(intent, exc)
         return True
     if previous:
         rec.metrics.drift_repaired += 1

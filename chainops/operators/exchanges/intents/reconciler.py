@@ -71,6 +71,7 @@ class Reconciler:
         self.policy = policy
         self.changed = changed
         self.metrics = ReconciliationMetrics()
+        self.failures: dict[str, ChainopsError] = {}  # since the last pass: why intents FAILED
         self._drift_since: float | None = None
 
     # -- helpers -----------------------------------------------------------
@@ -89,6 +90,11 @@ class Reconciler:
         intent.note(f"{state.value}: {why}")
         self.records.save(intent)
         self.changed(intent)
+
+    def fail(self, intent: OrderIntent, exc: ChainopsError) -> None:
+        """The venue refused what the intent needs: FAILED, and the error kept for the caller."""
+        self.failures[intent.intent_id] = exc
+        self._set(intent, IntentState.FAILED, f"{type(exc).__name__}: {exc}")
 
     def _drift(self) -> None:
         self.metrics.drift_found += 1
@@ -110,6 +116,7 @@ class Reconciler:
         """
         started = self._drift_since or time.monotonic()
         self.metrics.passes += 1
+        self.failures.clear()
         settled = True
         if scan_venue:
             settled = await self._scan_venue() and settled
@@ -257,7 +264,7 @@ class Reconciler:
             if isinstance(exc, RpcTransientError):
                 raise
             self.metrics.errors += 1
-            self._set(intent, IntentState.FAILED, f"{type(exc).__name__}: {exc}")
+            self.fail(intent, exc)
             return True
         if last is not None:
             self.metrics.drift_repaired += 1
@@ -297,7 +304,7 @@ class Reconciler:
             if isinstance(exc, RpcTransientError):
                 raise
             self.metrics.errors += 1
-            self._set(intent, IntentState.FAILED, f"{type(exc).__name__}: {exc}")
+            self.fail(intent, exc)
         return True
 
     async def _cancel_all(self, orders: list[Order]) -> bool:
