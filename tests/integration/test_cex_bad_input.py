@@ -73,9 +73,9 @@ async def test_bad_order_is_refused_before_sending(
 async def test_bad_choices_name_the_choices() -> None:
     async with venue() as (sim, _, make):
         op = await make(user_stream=False).start()
-        with pytest.raises(ValidationError, match="^side must be one of BUY, SELL, got 'hold'$"):
+        with pytest.raises(ValidationError, match=r"^side must be one of BUY, SELL, got 'hold'$"):
             await op.place(ETH, "hold", "LIMIT", AMOUNT, PRICE)
-        with pytest.raises(ValidationError, match="^time in force must be one of .*'GTX'$"):
+        with pytest.raises(ValidationError, match=r"^time in force must be one of .*'GTX'$"):
             await op.place(ETH, "BUY", "LIMIT", AMOUNT, PRICE, time_in_force="GTX")
         assert sim.order_requests == {}
 
