@@ -27,6 +27,7 @@ from chainops.core.attempt import (
     check_uint,
     hex_bytes,
 )
+from chainops.core.durations import check_seconds
 from chainops.core.errors import (
     ChainopsError,
     ConfigurationError,
@@ -151,6 +152,11 @@ def _account(value: object, what: str) -> EvmAddress | SolanaPubkey:
 
 
 _UNSIGNED_OK = frozenset({TxState.CREATED, TxState.REJECTED, TxState.EXPIRED})
+
+
+def check_timeout(timeout: object) -> None:
+    """A wait's ``timeout``: a finite number of seconds >= 0 (None, no bound, is not checked)."""
+    check_seconds(timeout, "timeout", zero_ok=True)
 
 
 def _check_target(state: TxState, receipt: TxReceipt | None, attempts: int) -> None:
@@ -280,6 +286,8 @@ class Transaction(Operation[TxState]):
         """
         if confirmations is not None:
             check_uint(confirmations, "confirmations")
+        if timeout is not None:
+            check_timeout(timeout)
         if self._operator is not None:
             await self._operator.wait(self, confirmations=confirmations, timeout=timeout)
             return self

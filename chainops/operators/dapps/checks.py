@@ -7,6 +7,7 @@ import math
 from decimal import Decimal
 
 from chainops.core.attempt import check_uint
+from chainops.core.durations import check_seconds
 from chainops.core.errors import ValidationError
 
 MAX_UINT256 = 2**256 - 1
@@ -16,17 +17,11 @@ def check_deadline(value: object, what: str = "deadline") -> int | None:
     """None, or positive finite seconds as an int (floats and Decimals are floored)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValidationError(
-            f"{what} must be a number of seconds (int), not {type(value).__name__} {value!r}"
-        )
-    if not isinstance(value, int):
-        finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
-        if not finite:
-            raise ValidationError(f"{what} must be finite, got {value}")
-    seconds = math.floor(value)
-    if seconds <= 0:
-        raise ValidationError(f"{what} must be positive, got {value}")
+    check_seconds(value, what)
+    assert isinstance(value, int | float | Decimal)  # just checked
+    seconds = math.floor(value)  # exact for ints and Decimals, however large
+    if seconds <= 0:  # under a second: floored to nothing
+        raise ValidationError(f"{what} must be positive in whole seconds, got {value!r}")
     return seconds
 
 

@@ -36,9 +36,10 @@ from typing import Any, Self
 from pydantic import Field
 
 from chainops.core.assets import native_asset
-from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt
+from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt, check_opt_uint
 from chainops.core.bus import EventBus
 from chainops.core.errors import (
+    ChainopsError,
     ConfigurationError,
     JournalMismatch,
     Rejected,
@@ -50,10 +51,16 @@ from chainops.core.journal import Journal
 from chainops.core.journal.leases import DEFAULT_LEASE_EXPIRY
 from chainops.core.platforms import ChainPlatform
 from chainops.core.priority import Priority
-from chainops.core.transaction import Transaction, TxState
+from chainops.core.transaction import Transaction, TxState, check_timeout
 from chainops.operators.base import OperatorFactory
 from chainops.operators.chain import ChainConfiguration, ChainOperator
 from chainops.operators.evm.batching import AutoBatcher
+from chainops.operators.evm.checks import (
+    check_above_base_fee,
+    check_deadline,
+    check_fees,
+    own_transaction,
+)
 from chainops.operators.evm.fees import FeeOracle, default_policy
 from chainops.operators.evm.history_check import OWN_JOURNAL, missing_history
 from chainops.operators.evm.metrics import EvmMetrics
@@ -65,7 +72,12 @@ from chainops.operators.evm.pipeline import PLAIN_TRANSFER_GAS, SendPipeline
 from chainops.operators.evm.preflight import Preflight
 from chainops.operators.evm.recovery import Recovery
 from chainops.operators.evm.replacements import Replacer
-from chainops.operators.evm.requests import ContractHandle, TxRequest, build_request
+from chainops.operators.evm.requests import (
+    ContractHandle,
+    TxRequest,
+    build_request,
+    check_priority,
+)
 from chainops.operators.evm.resigning import NonceTaken
 from chainops.operators.evm.rpc import JsonRpcClient
 from chainops.operators.evm.signer import LocalSigner
@@ -436,6 +448,7 @@ class EvmOperator(ChainOperator):
         ``deadline`` (seconds from now): if still unmined then, it is cancelled.
         """
         self._check_open()
+        deadline = check_deadline(deadline)
         req = build_request(request, **fields)
         if req.to is None and not req.data:
             raise ValidationError("a transaction needs a recipient or contract creation code")
@@ -467,6 +480,8 @@ class EvmOperator(ChainOperator):
                 gas_price=req.gas_price,
                 head=self.monitor.head,
             )
+            if req.gas_price is not None or req.max_fee_per_gas is not None:
+                await self._check_base_fee(fees)
             await self.preflight.check_funds(wei, gas_limit, fees, balance)
         finally:
             _settle(balance)
@@ -478,12 +493,25 @@ class EvmOperator(ChainOperator):
             # refused before anything of ours went out, and the allocator resynced: once more
             return await self._launch(req, wei, gas_limit, fees, deadline)
 
+    async def _check_base_fee(self, fees: FeeParams) -> None:
+        """An explicit fee cap below the base fee is refused here, not by the node."""
+        if self.fees.legacy:
+            return
+        try:
+            # prefetched by send(): no round trip of its own
+            snapshot = await self.fees.snapshot(self.monitor.head)
+        except ChainopsError:
+            return  # no base fee known (pre-London, no feeHistory): the node decides
+        check_above_base_fee(fees, snapshot.next_base_fee, self.chain.name)
+
     async def _launch(
         self, req: TxRequest, wei: int, gas_limit: int, fees: FeeParams, deadline: float | None
     ) -> Transaction:
+        # computed before the nonce is taken: nothing may fail between journal and launch
+        until = None if deadline is None else monotonic() + deadline
         tx = await self.pipeline.prepare(req, wei, gas_limit, fees)
-        if deadline is not None:
-            self.watchdog.deadlines[str(tx.client_id)] = monotonic() + deadline
+        if until is not None:
+            self.watchdog.deadlines[str(tx.client_id)] = until
         await self.pipeline.launch(tx)
         return tx
 
@@ -496,14 +524,22 @@ class EvmOperator(ChainOperator):
         **fields: Any,
     ) -> Transaction:
         """Send, then ``tx.wait()`` until CONFIRMED (or raise the typed error)."""
+        check_opt_uint(confirmations, "confirmations")  # the wait's arguments, before sending
+        if timeout is not None:
+            check_timeout(timeout)
         tx = await self.send(request, **fields)
         return await tx.wait(confirmations=confirmations, timeout=timeout)
 
     async def speed_up(
         self, tx: Transaction, *, priority: Priority = Priority.FAST, fees: FeeParams | None = None
     ) -> TxAttempt:
-        """A new attempt at the same nonce, +10 % or more on tip and fee cap."""
-        return await self.replacer.speed_up(tx, priority=priority, fees=fees)
+        """A new attempt at the same nonce, +10 % or more on tip and fee cap.
+
+        ``tx`` must be a pending transaction this operator sends and follows.
+        """
+        priority = check_priority(priority)
+        fees = check_fees(fees)
+        return await self.replacer.speed_up(self._own(tx), priority=priority, fees=fees)
 
     async def cancel(self, tx: Transaction, *, fees: FeeParams | None = None) -> TxAttempt:
         """A 0-value self-transfer at the same nonce with bumped fees.
@@ -511,7 +547,13 @@ class EvmOperator(ChainOperator):
         If the original is mined first it stays the winner (CONFIRMED); if the cancel
         wins, ``tx.wait()`` raises Rejected and ``tx.winner.kind`` is CANCEL.
         """
-        return await self.replacer.cancel(tx, fees=fees)
+        fees = check_fees(fees)
+        return await self.replacer.cancel(self._own(tx), fees=fees)
+
+    def _own(self, tx: Transaction) -> Transaction:
+        return own_transaction(
+            tx, sender=self.owner, platform=self.chain.name, following=self.monitor.following
+        )
 
     # -- waiting: what ``tx.wait(confirmations=...)`` means on an EVM chain -------------------
 

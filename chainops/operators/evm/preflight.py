@@ -17,6 +17,7 @@ from chainops.core.attempt import FeeParams
 from chainops.core.errors import ChainopsError, InsufficientFunds, Reverted
 from chainops.core.ids import EvmAddress
 from chainops.core.transaction import Transaction
+from chainops.operators.evm.checks import block_param
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.parts import Clock, NodeRpc, monotonic
 from chainops.operators.evm.requests import TxRequest, call_object
@@ -44,8 +45,9 @@ class Preflight:
         self.abis.setdefault(address, abi)
 
     async def call(self, req: TxRequest, block: str | int = "latest") -> bytes:
-        """``eth_call`` a request; a revert raises Reverted with the decoded reason."""
-        tag = hex(block) if isinstance(block, int) else block
+        """``eth_call`` a request at ``block`` (number, tag, hex number or block hash);
+        a revert raises Reverted with the decoded reason."""
+        tag = block_param(block)
         try:
             out = await self.rpc.call("eth_call", [call_object(self.owner, self.native, req), tag])
         except ChainopsError as exc:

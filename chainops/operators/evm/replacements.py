@@ -24,6 +24,7 @@ from chainops.core.ids import EvmAddress
 from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.bumps import bump
+from chainops.operators.evm.checks import check_sender
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.node_errors import NodeError, NodeErrorKind
 from chainops.operators.evm.parts import (
@@ -158,6 +159,7 @@ class Replacer:
         fees: FeeParams | None = None,
     ) -> TxAttempt:
         """Sign, journal and broadcast a replacement attempt for ``tx`` at its nonce."""
+        check_sender(tx, str(self.sender))  # never sign for another account's nonce
         if tx.state not in REPLACEABLE:
             raise InvalidTransition("Transaction", tx.state.name, "replacement (already mined?)")
         if tx.nonce is None:

@@ -8,6 +8,7 @@ turns ABI mistakes (unknown function, wrong argument types) into typed errors.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from chainops.core.attempt import FeeParams
 from chainops.core.errors import ValidationError
 from chainops.core.ids import EvmAddress
 from chainops.core.priority import Priority
+from chainops.operators.evm.abi_checks import bad_argument, check_abi, check_arity, functions_in
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -68,7 +70,32 @@ class TxRequest:
             raise ValidationError(f"gas limit {self.gas_limit} is below the 21000 intrinsic gas")
         if self.gas_price is not None and self.max_fee_per_gas is not None:
             raise ValidationError("give gas_price (legacy) or EIP-1559 fees, not both")
-        object.__setattr__(self, "priority", Priority(self.priority))
+        object.__setattr__(self, "priority", check_priority(self.priority))
+
+
+REQUEST_FIELDS = tuple(f.name for f in dataclass_fields(TxRequest))
+# what a contract call sets itself
+_OVERRIDES = tuple(name for name in REQUEST_FIELDS if name not in ("to", "data", "abi"))
+
+
+def check_priority(value: object) -> Priority:
+    """A :class:`Priority` from itself or its name (any case); ValidationError otherwise."""
+    if isinstance(value, str):
+        try:
+            return Priority(value.upper())
+        except ValueError:
+            pass
+    choices = ", ".join(p.value for p in Priority)
+    raise ValidationError(f"priority must be one of {choices}, got {value!r}")
+
+
+def check_fields(given: Any, allowed: tuple[str, ...]) -> None:
+    """Refuse keyword fields a request does not have, naming them and the accepted ones."""
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            f"unknown request field(s) {', '.join(unknown)}; accepted: {', '.join(allowed)}"
+        )
 
 
 def _as_bytes(data: bytes | str) -> bytes:
@@ -87,6 +114,7 @@ def from_contract_function(function: Any, **overrides: Any) -> TxRequest:
     """A request from a bound web3.py contract function (``contract.functions.f(...)``)."""
     from web3.exceptions import Web3Exception  # a caller holding a web3 function has web3 loaded
 
+    check_fields(overrides, _OVERRIDES)
     try:
         data = function._encode_transaction_data()
     except Web3Exception as exc:
@@ -99,24 +127,31 @@ class ContractHandle:
 
     def __init__(self, address: str, abi: list[dict[str, Any]]) -> None:
         self.address = EvmAddress(address)
-        self.abi = abi
-        self._contract = _encoder().eth.contract(address=self.address, abi=abi)  # type: ignore[call-overload]
-        self._functions = {e["name"] for e in abi if e.get("type") == "function"}
+        self.abi = check_abi(str(self.address), abi)
+        try:
+            self._contract = _encoder().eth.contract(address=self.address, abi=abi)  # type: ignore[call-overload]
+        except Exception as exc:  # web3 refuses a malformed ABI with assorted types
+            raise ValidationError(f"invalid ABI for {self.address}: {_first_line(exc)}") from None
+        self._functions = {e["name"] for e in functions_in(abi)}
 
     def encode(self, function: str, *args: Any) -> bytes:
         """Calldata for ``function(*args)``; unknown names or bad arguments are ValidationError."""
         if function not in self._functions:
             known = ", ".join(sorted(self._functions))
             raise ValidationError(f"{self.address} has no function {function!r} (has: {known})")
+        check_arity(self.abi, function, args)
         try:
             encoded: str = self._contract.encode_abi(function, list(args))
         except Exception as exc:  # web3 raises assorted types (even AttributeError) for bad args
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValidationError(f"bad arguments for {function}{tuple(args)!r}: {first}") from None
+            why = bad_argument(self.abi, function, args, _encoder().codec.is_encodable)
+            raise ValidationError(
+                f"bad arguments for {function}{tuple(args)!r}: {why or _first_line(exc)}"
+            ) from None
         return bytes.fromhex(encoded[2:])
 
     def request(self, function: str, *args: Any, **overrides: Any) -> TxRequest:
         """A transaction request calling ``function(*args)``."""
+        check_fields(overrides, _OVERRIDES)
         return TxRequest(
             to=self.address, data=self.encode(function, *args), abi=self.abi, **overrides
         )
@@ -135,6 +170,11 @@ class ContractHandle:
         raise ValidationError(f"{self.address} has no function {function!r}")
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def build_request(request: TxRequest | Any = None, **fields: Any) -> TxRequest:
     """A TxRequest from whatever ``send`` was given: a request, a contract function, fields."""
     if isinstance(request, TxRequest):
@@ -144,6 +184,7 @@ def build_request(request: TxRequest | Any = None, **fields: Any) -> TxRequest:
     if request is None:
         if "to" not in fields:
             raise ValidationError("send needs a request or at least `to=`")
+        check_fields(fields, REQUEST_FIELDS)
         return TxRequest(**fields)
     if hasattr(request, "_encode_transaction_data"):
         return from_contract_function(request, **fields)
