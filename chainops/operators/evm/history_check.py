@@ -4,7 +4,8 @@ A journal reused on a reset node, or on another chain with the same id (a
 restarted Anvil, a second fork), records as confirmed transactions the node
 has never seen. Restoring would take them for reorged out and re-send their
 bytes, replaying old transfers on the new chain, and fill their nonces with
-self-transfers. :func:`check_history` refuses instead, before anything is sent.
+self-transfers. The operator refuses them or sets them aside instead, before it
+sends anything.
 
 The journal's confirmed transaction with the highest nonce at or above the
 node's nonce count is the witness. A node that lacks it and has mined past its
@@ -21,31 +22,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from chainops.core.errors import JournalMismatch
 from chainops.core.transaction import Transaction, TxState
 from chainops.operators.evm.parts import NodeRpc
 
-__all__ = ["check_history", "missing_history"]
+__all__ = ["OWN_JOURNAL", "missing_history"]
 
 POLL_S = 1.0  # how often a node below the witness's block is asked for its head
 OWN_JOURNAL = "Nothing was sent: give this chain a journal of its own (another journal_path)."
-
-
-async def check_history(
-    rpc: NodeRpc,
-    journalled: Iterable[Transaction],
-    nonce_count: int,
-    *,
-    chain_id: int,
-    local: bool,
-    wait: float = 10.0,
-) -> None:
-    """Raise :class:`JournalMismatch` when the node lacks what the journal says it mined."""
-    reason = await missing_history(
-        rpc, journalled, nonce_count, chain_id=chain_id, local=local, wait=wait
-    )
-    if reason is not None:
-        raise JournalMismatch(f"{reason} {OWN_JOURNAL}")
 
 
 async def missing_history(
