@@ -8,7 +8,6 @@ transactions aside; any other chain is refused with JournalMismatch.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from decimal import Decimal
 from pathlib import Path
@@ -91,7 +90,7 @@ async def test_any_other_chain_is_refused_before_anything_is_sent(
         second.anvil.mine(5)  # past the witness's block: another block at its height
         before = nonce_count(second, "pending")
         evm = operator(second, journal)
-        evm.chain = dataclasses.replace(evm.chain, is_local=False)  # as a public chain is
+        evm.recovery.local = False  # as on a public chain
         with pytest.raises(JournalMismatch, match="does not have") as caught:
             async with evm:
                 pytest.fail("the operator started on a chain without the journal's history")

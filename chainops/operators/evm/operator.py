@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -41,7 +40,6 @@ from chainops.core.bus import EventBus
 from chainops.core.errors import (
     ChainopsError,
     ConfigurationError,
-    JournalMismatch,
     Rejected,
     Reverted,
     ValidationError,
@@ -62,7 +60,6 @@ from chainops.operators.evm.checks import (
     own_transaction,
 )
 from chainops.operators.evm.fees import FeeOracle, default_policy
-from chainops.operators.evm.history_check import OWN_JOURNAL, missing_history
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.nonce_leases import LeasedNonceAllocator, shared_allocator
@@ -87,7 +84,6 @@ from chainops.operators.evm.watchdog import Watchdog
 # Estimates are exact for the state they ran on; 20 % covers state that moves between
 # estimate and inclusion (storage slots warmed or cleared by other transactions).
 GAS_HEADROOM_BPS = 12_000
-log = logging.getLogger("chainops.evm")
 _PENDING = (TxState.SIGNED, TxState.BROADCAST)
 _MINED_OK = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
 # Under automine the count moves every fraction of a millisecond: still for a 20th of
@@ -232,7 +228,13 @@ class EvmOperator(ChainOperator):
             metrics=self.metrics,
         )
         self.monitor.on_turn = self.watchdog.check
-        self.recovery = Recovery(self.nonces, self.pipeline)
+        self.recovery = Recovery(
+            self.nonces,
+            self.pipeline,
+            rpc=self.batcher,
+            chain_id=self.chain_id,
+            local=chain.is_local,
+        )
         self.takeover: Takeover | None = None  # set when workers share the account's nonces
         if isinstance(self.nonces, LeasedNonceAllocator):
             self.takeover = Takeover(
@@ -245,7 +247,7 @@ class EvmOperator(ChainOperator):
                 recovery=self.recovery,
                 adopt_tx=self._take_back,
                 follow_confirmed=config.track_finality,
-                check_history=self._check_history,
+                check_history=self.recovery.refuse_other_chain,
             )
         self._block_gas_limit: int | None = None
 
@@ -350,35 +352,16 @@ class EvmOperator(ChainOperator):
 
     async def restore(self) -> list[Transaction]:
         """Reconcile what the journal left open; with shared nonce leases, only what no
-        live worker holds (see :mod:`.takeover`).
-
-        A journal whose confirmed history this node lacks (see :mod:`.history_check`)
-        is refused with JournalMismatch; on a local chain, which such a journal shows was
-        restarted, the account's open transactions are set aside instead: kept in the
-        journal, never restored or sent again on this chain.
-        """
+        live worker holds (see :mod:`.takeover`). A journal whose confirmed history this
+        node lacks is refused, or on a local chain set aside (:meth:`Recovery.screen`)."""
         if self.takeover is not None:
             return await self.takeover.restore()
-        journalled = [
-            op
-            for op in self.journal.non_terminal(
-                kind="transaction", platform=self.chain.name, owner=self.owner
-            )
-            if isinstance(op, Transaction)
-        ]
-        reason = await self._missing_history(journalled)
-        if reason is not None:
-            if not self.chain.is_local:
-                raise JournalMismatch(f"{reason} {OWN_JOURNAL}")
-            self.set_aside = frozenset(str(tx.client_id) for tx in journalled)
-            self.nonces.forget_high_water()  # the old chain's nonces: not gaps to fill here
-            log.warning(
-                "%s Its %d open transactions of %s are set aside: kept in the journal, "
-                "neither restored nor sent again on this chain.",
-                reason,
-                len(journalled),
-                self.owner,
-            )
+        journalled = self.journal.non_terminal(
+            kind="transaction", platform=self.chain.name, owner=self.owner
+        )
+        self.set_aside = await self.recovery.screen(
+            [op for op in journalled if isinstance(op, Transaction)]
+        )
         return await super().restore()
 
     def _take_back(self, tx: Transaction) -> None:
@@ -390,21 +373,6 @@ class EvmOperator(ChainOperator):
 
     async def _adopted(self, restored: list[Transaction]) -> None:
         await self.recovery.fill_gaps(restored)
-
-    async def _missing_history(self, journalled: list[Transaction]) -> str | None:
-        """Why the node lacks the journal's confirmed history, or None (it has it)."""
-        if not any(tx.state is TxState.CONFIRMED for tx in journalled):
-            return None  # no witness to check: no read
-        count = await self.nonces.sync()
-        return await missing_history(
-            self.batcher, journalled, count, chain_id=self.chain_id, local=self.chain.is_local
-        )
-
-    async def _check_history(self, journalled: list[Transaction]) -> None:
-        """Refuse a node without the journal's history, before a takeover sends anything."""
-        reason = await self._missing_history(journalled)
-        if reason is not None:
-            raise JournalMismatch(f"{reason} {OWN_JOURNAL}")
 
     async def _resume(self, restored: list[Transaction]) -> None:
         await self.recovery.resume(restored)

@@ -135,6 +135,8 @@ class NonceBook(Protocol):
 
     def high_water(self) -> int: ...
 
+    def forget_high_water(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class WatchdogPolicy:
