@@ -11,6 +11,7 @@ from __future__ import annotations
 from chainops.core import assets as _assets
 from chainops.core import attempt as _attempt
 from chainops.core import bus as _bus
+from chainops.core import durations as _durations
 from chainops.core import errors as _errors
 from chainops.core import events as _events
 from chainops.core import history as _history
@@ -26,6 +27,7 @@ from chainops.core import transaction as _transaction
 from chainops.core.assets import *  # noqa: F403
 from chainops.core.attempt import *  # noqa: F403
 from chainops.core.bus import *  # noqa: F403
+from chainops.core.durations import *  # noqa: F403
 from chainops.core.errors import *  # noqa: F403
 from chainops.core.events import *  # noqa: F403
 from chainops.core.history import *  # noqa: F403
@@ -43,6 +45,7 @@ __all__ = [
     *_assets.__all__,
     *_attempt.__all__,
     *_bus.__all__,
+    *_durations.__all__,
     *_errors.__all__,
     *_events.__all__,
     *_history.__all__,
