@@ -361,13 +361,12 @@ def parse_amount(text: str, what: str = "amount") -> Decimal:
     return amount
 
 
-def check_places(value: Decimal, places: int, what: str = "amount") -> None:
-    """Refuse ``value`` when it has more fractional digits than the asset's ``places``."""
-    from chainops.core.errors import InvalidAmount
+def check_places(value: Decimal, places: int) -> None:
+    """Refuse ``value`` when it has more fractional digits than the asset's ``places``
+    (the conversion a send makes later, made early: before the summary is shown)."""
+    from chainops.core.assets import to_raw
 
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
-        raise InvalidAmount(f"{what} {format(value, 'f')} has more than {places} decimal places")
+    to_raw(value, places)
 
 
 def prompt_secret(label: str, env: str, *, confirm: bool = False) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from chainops.core.history import LabelEnum
 
 __all__ = ["Priority"]
 
 
-class Priority(StrEnum):
-    """How urgently a transaction should be included."""
+class Priority(LabelEnum):
+    """How urgently a transaction should be included (by name, any case)."""
 
     SLOW = "SLOW"
     NORMAL = "NORMAL"

@@ -80,13 +80,10 @@ _OVERRIDES = tuple(name for name in REQUEST_FIELDS if name not in ("to", "data",
 
 def check_priority(value: object) -> Priority:
     """A :class:`Priority` from itself or its name (any case); ValidationError otherwise."""
-    if isinstance(value, str):
-        try:
-            return Priority(value.upper())
-        except ValueError:
-            pass
-    choices = ", ".join(p.value for p in Priority)
-    raise ValidationError(f"priority must be one of {choices}, got {value!r}")
+    if not isinstance(value, str):  # a Priority is a str too
+        choices = ", ".join(p.value for p in Priority)
+        raise ValidationError(f"priority must be one of {choices}, got {value!r}")
+    return Priority.parse(value, "priority")
 
 
 def check_fields(given: Any, allowed: tuple[str, ...]) -> None:
