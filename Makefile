@@ -54,19 +54,10 @@ lint: setup
 	node scripts/compile_contracts.mjs --check
 	$(PY) scripts/extract_abis.py --check
 
-# dist/chainops-<version>-py3-none-any.whl, built as tests/integration/test_wheel_install.py
-# builds it: from a copy of the sources, so setuptools' build/ never mixes with the checkout's
-# (where a deleted module would linger and ship). dist/ ignores itself in git.
-VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
-WHEEL   := dist/chainops-$(VERSION)-py3-none-any.whl
-
+# dist/chainops-<version>-py3-none-any.whl, from a copy of the sources (scripts/build_wheel.py;
+# tests/integration/test_wheel_install.py builds it the same way). dist/ ignores itself in git.
 wheel: $(STAMPS)/venv
-	@mkdir -p dist && echo '*' > dist/.gitignore && rm -f $(WHEEL)
-	@set -e; src=$$(mktemp -d); trap 'rm -rf "$$src"' EXIT; \
-	tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.stamp \
-	  pyproject.toml README.md LICENSE chainops | tar -x -C "$$src"; \
-	$(PY) -m pip wheel --no-deps -q --disable-pip-version-check -w dist "$$src"
-	@echo $(WHEEL)
+	$(PY) scripts/build_wheel.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -25,7 +24,6 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "chainops")
 
 USER_PROJECT = {
     "test_strategy.py": '''
@@ -145,36 +143,16 @@ def _user_env(venv: Path, home: Path) -> dict[str, str]:
 
 
 def _build_wheel(into: Path) -> Path:
-    source = into / "src"
-    source.mkdir(parents=True)
-    for name in SOURCES:
-        if (ROOT / name).is_dir():
-            shutil.copytree(
-                ROOT / name,
-                source / name,
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".stamp"),
-            )
-        else:
-            shutil.copy2(ROOT / name, source / name)
-    # Built from a copy: setuptools' own build/ folder must not mix with the checkout's.
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "-q",
-            "-w",
-            str(into / "dist"),
-            str(source),
-        ],
+    """The wheel as `make wheel` builds it (scripts/build_wheel.py), into ``into``/dist."""
+    script = ROOT / "scripts" / "build_wheel.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(into / "dist")],
         check=True,
         capture_output=True,
+        text=True,
         timeout=600,
     )
-    (wheel,) = (into / "dist").glob("chainops-*.whl")
-    return wheel
+    return Path(done.stdout.strip())
 
 
 @pytest.fixture(scope="module")
