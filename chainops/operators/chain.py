@@ -299,8 +299,6 @@ class ChainOperator(Operator):
 
     config: ChainConfiguration
     monitor: MonitorLoop
-    # client ids the restore leaves alone (a chain's own reasons, e.g. another chain's)
-    set_aside: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -380,13 +378,17 @@ class ChainOperator(Operator):
         """
         restored: list[Transaction] = []
         tracked = {str(tx.client_id) for tx in self.monitor.live}
-        for stored in self.journal.non_terminal(
-            kind="transaction", platform=self.chain.name, owner=self.owner
-        ):
-            if not isinstance(stored, Transaction) or str(stored.client_id) in tracked:
-                continue
-            if str(stored.client_id) in self.set_aside:
-                continue  # another chain's (see EvmOperator.restore): left in the journal
+        journalled = [
+            op
+            for op in self.journal.non_terminal(
+                kind="transaction", platform=self.chain.name, owner=self.owner
+            )
+            if isinstance(op, Transaction) and str(op.client_id) not in tracked
+        ]
+        set_aside = await self._screen(journalled)
+        for stored in journalled:
+            if str(stored.client_id) in set_aside:
+                continue  # not this chain's (see _screen): left in the journal as it is
             self.events.track(stored, announce=False)
             self.bind(stored)
             await self._adopt(stored)
@@ -399,6 +401,11 @@ class ChainOperator(Operator):
         await self.monitor.turn()
         await self._resume(restored)
         return restored
+
+    async def _screen(self, journalled: list[Transaction]) -> frozenset[str]:
+        """The client ids of ``journalled`` the restore must leave alone (e.g. another
+        chain's); default: none."""
+        return frozenset()
 
     async def _adopt(self, tx: Transaction) -> None:
         """Take one journalled transaction back (e.g. its nonce); default: nothing."""

@@ -352,17 +352,15 @@ class EvmOperator(ChainOperator):
 
     async def restore(self) -> list[Transaction]:
         """Reconcile what the journal left open; with shared nonce leases, only what no
-        live worker holds (see :mod:`.takeover`). A journal whose confirmed history this
-        node lacks is refused, or on a local chain set aside (:meth:`Recovery.screen`)."""
+        live worker holds (see :mod:`.takeover`)."""
         if self.takeover is not None:
             return await self.takeover.restore()
-        journalled = self.journal.non_terminal(
-            kind="transaction", platform=self.chain.name, owner=self.owner
-        )
-        self.set_aside = await self.recovery.screen(
-            [op for op in journalled if isinstance(op, Transaction)]
-        )
         return await super().restore()
+
+    async def _screen(self, journalled: list[Transaction]) -> frozenset[str]:
+        """A journal whose confirmed history this node lacks is refused, or on a local
+        chain set aside (:meth:`Recovery.screen`)."""
+        return await self.recovery.screen(journalled)
 
     def _take_back(self, tx: Transaction) -> None:
         self.events.track(tx, announce=False)
