@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -19,6 +20,7 @@ from chainops.devnet.rpc_proxy import RpcProxy
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator
+from chainops.operators.evm.node_errors import Underpriced
 
 pytestmark = pytest.mark.integration
 SMALL = Decimal("0.001")
@@ -114,6 +116,15 @@ async def test_bad_send_option_is_refused_before_sending(
             await evm.send(to=devnet.book.accounts[2].address, value=Decimal(1), **fields)
         assert await footprint(evm, proxy) == before
         await still_sends(evm, devnet, before[0])
+
+
+async def test_a_low_fee_cap_is_the_public_nodes_call(devnet: World) -> None:
+    """Off a local chain a cap below the base fee goes to the node, which decides."""
+    async with watched(devnet) as (evm, _):
+        evm.chain = dataclasses.replace(evm.chain, is_local=False)  # as a public chain is
+        low = {"max_fee_per_gas": 1, "max_priority_fee_per_gas": 0}
+        with pytest.raises(Underpriced):  # Anvil's own refusal, not ours
+            await evm.send(to=devnet.book.accounts[2].address, value=Decimal(1), **low)
 
 
 async def test_send_and_wait_checks_its_wait_arguments_first(devnet: World) -> None:

@@ -460,8 +460,10 @@ class EvmOperator(ChainOperator):
             return await self._launch(req, wei, gas_limit, fees, deadline)
 
     async def _check_base_fee(self, fees: FeeParams) -> None:
-        """An explicit fee cap below the base fee is refused here, not by the node."""
-        if self.fees.legacy:
+        """On a local chain, an explicit fee cap below the base fee is refused here, as the
+        node would. A public node pools such a cap until the base fee falls to it: there a
+        deliberately low cap stays the caller's choice."""
+        if self.fees.legacy or not self.chain.is_local:
             return
         try:
             # prefetched by send(): no round trip of its own
