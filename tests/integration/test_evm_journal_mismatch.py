@@ -45,6 +45,13 @@ async def confirm_transfers(world: World, journal: Path, count: int) -> None:
             await (await evm.send(to=to, value=Decimal("0.01"))).wait()
 
 
+async def recorded_on_another_fork(world: World, journal: Path, count: int) -> list[TxState]:
+    """``count`` transfers confirmed on a fork of its own; the journal's states after."""
+    with world.fork() as first:
+        await confirm_transfers(first, journal, count)
+    return journal_states(journal)
+
+
 def journal_states(journal: Path) -> list[TxState]:
     with SqliteJournal(journal) as stored:
         return [op.state for op in stored.list_operations(kind="transaction")]
@@ -59,9 +66,7 @@ async def test_a_restarted_local_chain_sets_the_old_transactions_aside(
     devnet_world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal = tmp_path / "journal.sqlite"
-    with devnet_world.fork() as first:
-        await confirm_transfers(first, journal, 3)
-    recorded = journal_states(journal)
+    recorded = await recorded_on_another_fork(devnet_world, journal, 3)
     assert recorded[-1] is TxState.CONFIRMED  # the last one was not final yet: the witness
     with devnet_world.fork() as second:
         before = nonce_count(second, "pending")
@@ -83,9 +88,7 @@ async def test_any_other_chain_is_refused_before_anything_is_sent(
     devnet_world: World, tmp_path: Path
 ) -> None:
     journal = tmp_path / "journal.sqlite"
-    with devnet_world.fork() as first:
-        await confirm_transfers(first, journal, 2)
-    recorded = journal_states(journal)
+    recorded = await recorded_on_another_fork(devnet_world, journal, 2)
     with devnet_world.fork() as second:
         second.anvil.mine(5)  # past the witness's block: another block at its height
         before = nonce_count(second, "pending")
