@@ -24,7 +24,6 @@ The send path, in order, and why nothing is ever sent twice or lost:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
@@ -32,26 +31,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field
-
 from chainops.core.assets import native_asset
-from chainops.core.attempt import AttemptKind, FeeParams, TxAttempt, check_opt_uint
+from chainops.core.attempt import FeeParams, TxAttempt, check_opt_uint
 from chainops.core.bus import EventBus
 from chainops.core.errors import (
     ChainopsError,
     ConfigurationError,
-    Rejected,
-    Reverted,
     ValidationError,
 )
 from chainops.core.ids import EvmAddress
 from chainops.core.journal import Journal
-from chainops.core.journal.leases import DEFAULT_LEASE_EXPIRY
 from chainops.core.platforms import ChainPlatform
 from chainops.core.priority import Priority
 from chainops.core.transaction import Transaction, TxState, check_timeout
 from chainops.operators.base import OperatorFactory
-from chainops.operators.chain import ChainConfiguration, ChainOperator
+from chainops.operators.chain import ChainOperator
 from chainops.operators.evm.batching import AutoBatcher
 from chainops.operators.evm.checks import (
     check_above_base_fee,
@@ -59,14 +53,16 @@ from chainops.operators.evm.checks import (
     check_fees,
     own_transaction,
 )
+from chainops.operators.evm.configuration import EvmConfiguration
 from chainops.operators.evm.fees import FeeOracle, default_policy
 from chainops.operators.evm.metrics import EvmMetrics
 from chainops.operators.evm.monitor import BlockMonitor
 from chainops.operators.evm.nonce_leases import LeasedNonceAllocator, shared_allocator
-from chainops.operators.evm.nonces import DEFAULT_WINDOW, NonceAllocator
-from chainops.operators.evm.parts import ReplacementPolicy, WatchdogPolicy, monotonic
+from chainops.operators.evm.nonces import NonceAllocator
+from chainops.operators.evm.outcomes import is_settled, outcome
+from chainops.operators.evm.parts import monotonic
 from chainops.operators.evm.pipeline import PLAIN_TRANSFER_GAS, SendPipeline
-from chainops.operators.evm.preflight import Preflight
+from chainops.operators.evm.preflight import Preflight, drop_read
 from chainops.operators.evm.recovery import Recovery
 from chainops.operators.evm.replacements import Replacer
 from chainops.operators.evm.requests import (
@@ -81,39 +77,7 @@ from chainops.operators.evm.signer import LocalSigner
 from chainops.operators.evm.takeover import Takeover
 from chainops.operators.evm.watchdog import Watchdog
 
-# Estimates are exact for the state they ran on; 20 % covers state that moves between
-# estimate and inclusion (storage slots warmed or cleared by other transactions).
-GAS_HEADROOM_BPS = 12_000
 _PENDING = (TxState.SIGNED, TxState.BROADCAST)
-_MINED_OK = (TxState.INCLUDED, TxState.CONFIRMED, TxState.FINALIZED)
-# Under automine the count moves every fraction of a millisecond: still for a 20th of
-# rebroadcast_after (50 ms by default) with work pending is a stall, not a block's wait.
-_LOCAL_STALL = 0.05
-
-
-class EvmConfiguration(ChainConfiguration):
-    """Settings of an EVM operator."""
-
-    max_in_flight: int = Field(default=DEFAULT_WINDOW, ge=1)
-    # Retries per read (and per send of the same bytes), with backoff and failover.
-    rpc_retries: int = Field(default=4, ge=0)
-    gas_headroom_bps: int = Field(default=GAS_HEADROOM_BPS, ge=10_000)
-    # Replacement ceilings: 4x the market fee cap covers a steep spike; beyond it a human
-    # should decide. The absolute cap (wei) is off unless set.
-    max_fee_multiple: int = Field(default=4, ge=1)
-    max_fee_cap_wei: int | None = Field(default=None, gt=0)
-    # The network is declared pre-London: price by gasPrice without asking eth_feeHistory.
-    legacy_fees: bool = False
-    # Automatic speed-up of a pending transaction after this many blocks or seconds.
-    bump_after_blocks: int | None = Field(default=3, ge=1)
-    bump_after_seconds: float | None = Field(default=None, gt=0)
-    max_bumps: int = Field(default=8, ge=0)
-    # A pending transaction is looked for in the pool after this long; missing, its bytes
-    # are re-sent. None picks 1 s on local chains and 30 s elsewhere.
-    rebroadcast_after: float | None = Field(default=None, gt=0)
-    # With a PostgreSQL journal: a worker silent for this long loses its nonce leases to
-    # the others (a worker whose database session ends loses them at once).
-    lease_expiry: float = Field(default=DEFAULT_LEASE_EXPIRY, gt=0)
 
 
 @OperatorFactory.register("chain:EVM")
@@ -201,26 +165,13 @@ class EvmOperator(ChainOperator):
             live=self.monitor,
             pricing=self.fees,
             estimate_gas=self.preflight.estimate,
-            policy=ReplacementPolicy(
-                config.gas_headroom_bps, config.max_fee_multiple, config.max_fee_cap_wei
-            ),
+            policy=config.replacement_policy(),
             events=self.events,
             metrics=self.metrics,
         )
-        rebroadcast = config.rebroadcast_after or (1.0 if chain.is_local else 30.0)
         self.watchdog = Watchdog(
             owner=self.owner,
-            policy=WatchdogPolicy(
-                config.bump_after_blocks,
-                config.bump_after_seconds,
-                config.max_bumps,
-                rebroadcast,
-                # the lowest nonce is looked at after that long (Anvil parks one now and then)
-                head_look=_LOCAL_STALL if chain.is_local else 0.25,
-                # Anvil can mine a run of blocks in milliseconds without queued
-                # transactions: by blocks alone, all of a burst's would be sped up at once
-                bump_min_seconds=_LOCAL_STALL * rebroadcast if chain.is_local else 0.0,
-            ),
+            policy=config.watchdog_policy(local=chain.is_local),
             rpc=self.batcher,
             live=self.monitor,
             pipeline=self.pipeline,
@@ -267,14 +218,7 @@ class EvmOperator(ChainOperator):
     ) -> Self:
         """Build from options; the key is a value, a keystore + password, or the environment."""
         if signer is None:
-            if private_key:
-                signer = LocalSigner.from_key(private_key)
-            elif keystore:
-                if password is None:
-                    raise ConfigurationError("a keystore needs its password")
-                signer = LocalSigner.from_keystore(keystore, password)
-            else:
-                signer = LocalSigner.from_env()
+            signer = LocalSigner.from_options(private_key, keystore, password)
         endpoints = tuple(settings.pop("endpoints", ())) or ((rpc_url,) if rpc_url else ())
         config = EvmConfiguration(platform=platform, endpoints=endpoints, **settings)
         return cls(config, signer, journal, events)
@@ -450,7 +394,7 @@ class EvmOperator(ChainOperator):
                 await self._check_base_fee(fees)
             await self.preflight.check_funds(wei, gas_limit, fees, balance)
         finally:
-            _settle(balance)
+            drop_read(balance)
         if req.abi is not None and req.to is not None:
             self.preflight.remember_abi(str(req.to), req.abi)
         try:
@@ -541,7 +485,7 @@ class EvmOperator(ChainOperator):
         return need
 
     def is_settled(self, tx: Transaction, need: int) -> bool:
-        return tx.confirmations >= need if tx.state in _MINED_OK else tx.is_terminal
+        return is_settled(tx, need)
 
     def pending_text(self, tx: Transaction, need: int) -> str:
         return f"{tx.state.name} with {tx.confirmations} of {need} confirmations"
@@ -549,18 +493,7 @@ class EvmOperator(ChainOperator):
     def outcome(self, tx: Transaction) -> Transaction:
         """REVERTED raises Reverted (with the reason); a mined cancel raises Rejected;
         REJECTED/REPLACED/DROPPED/EXPIRED raise their recorded error."""
-        if tx.state in _MINED_OK:
-            winner = tx.winner
-            if winner is not None and winner.kind is AttemptKind.CANCEL:
-                raise Rejected(
-                    f"{tx.client_id} was canceled: its cancel attempt {winner.hash} mined"
-                )
-            return tx
-        if tx.state is TxState.REVERTED:
-            reason = tx.receipt.revert_reason if tx.receipt else None
-            raise Reverted(f"{tx.client_id} ({tx.hash}) reverted: {reason}", reason=reason)
-        error = tx.error.to_exception() if tx.error is not None else None
-        raise error or Rejected(f"{tx.client_id} ended {tx.state.name}")
+        return outcome(tx)
 
     async def _changed(self, tx: Transaction) -> None:
         await self.pipeline.changed(tx)
@@ -569,11 +502,3 @@ class EvmOperator(ChainOperator):
         cid = str(tx.client_id)
         self.watchdog.forget(cid)
         self.replacer.forget(cid)
-
-
-def _settle(read: asyncio.Future[Any]) -> None:
-    """A read nobody will await: cancelled, or its failure marked as seen (no log noise)."""
-    if not read.done():
-        read.cancel()
-    elif not read.cancelled():
-        read.exception()

@@ -130,3 +130,11 @@ class Preflight:
             info = revert_from_rpc_error(exc, abi)
             return info.reason if info is not None else str(exc)
         return decode_revert(b"").reason
+
+
+def drop_read(read: asyncio.Future[Any]) -> None:
+    """A read nobody will await: cancelled, or its failure marked as seen (no log noise)."""
+    if not read.done():
+        read.cancel()
+    elif not read.cancelled():
+        read.exception()

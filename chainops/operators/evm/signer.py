@@ -68,6 +68,22 @@ class LocalSigner:
         return cls.from_key(key)
 
     @classmethod
+    def from_options(
+        cls,
+        private_key: str | None = None,
+        keystore: str | None = None,
+        password: str | None = None,
+    ) -> LocalSigner:
+        """The key given as a value, else a keystore with its password, else the environment."""
+        if private_key:
+            return cls.from_key(private_key)
+        if keystore:
+            if password is None:
+                raise ConfigurationError("a keystore needs its password")
+            return cls.from_keystore(keystore, password)
+        return cls.from_env()
+
+    @classmethod
     def from_env(cls, variable: str = "CHAINOPS_PRIVATE_KEY") -> LocalSigner:
         value = os.environ.get(variable)
         if not value:
