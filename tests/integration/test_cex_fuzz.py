@@ -23,6 +23,7 @@ from chainops.devnet.exchange.accounts import Account
 from chainops.devnet.exchange.background import BackgroundSimulator
 
 DEC, INT, CID, SYM, ENUM, TIME = "decimal", "integer", "client id", "symbol", "enum", "time"
+WINDOW = "recv window"
 LIMIT_ORDER = {
     "symbol": SYM,
     "side": ENUM,
@@ -74,7 +75,7 @@ ROUTES: list[tuple[str, str, bool, dict[str, str]]] = [
         True,
         {"symbol": SYM, "orderId": INT, "limit": INT, "startTime": INT, "endTime": INT},
     ),
-    ("GET", "/api/v3/account", True, {"recvWindow": INT}),
+    ("GET", "/api/v3/account", True, {"recvWindow": WINDOW}),
     ("GET", "/api/v3/account", True, {"timestamp": TIME}),
     ("GET", "/api/v3/account/commission", True, {"symbol": SYM}),
     ("GET", "/api/v3/myTrades", True, {"symbol": SYM, "orderId": INT, "fromId": INT, "limit": INT}),
@@ -153,6 +154,7 @@ _ASCII = {
     DEC: re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?", re.ASCII),
     INT: re.compile(r"[0-9]{1,19}", re.ASCII),
     TIME: re.compile(r"[0-9]{1,19}", re.ASCII),
+    WINDOW: re.compile(r"[0-9]{1,20}(\.[0-9]{1,3})?", re.ASCII),  # milliseconds, microseconds
     CID: re.compile(r"[.A-Z:/a-z0-9_-]{1,36}", re.ASCII),
 }
 TRICKY = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from decimal import Decimal
 from urllib.parse import unquote_plus
 
 from chainops.devnet.exchange import errors
@@ -55,8 +56,8 @@ def verify(
         ts = params_mod.integer(params, "timestamp", required=True)
     except errors.ApiError:
         raise errors.mandatory("timestamp") from None
-    window = params_mod.integer(params, "recvWindow")
-    window = DEFAULT_RECV_WINDOW if window is None else window
+    sent = params_mod.recv_window(params)
+    window = Decimal(DEFAULT_RECV_WINDOW) if sent is None else sent
     if window > MAX_RECV_WINDOW:
         raise errors.recv_window_too_big()
     assert ts is not None

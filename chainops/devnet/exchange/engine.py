@@ -55,10 +55,15 @@ class Engine:
     def find(
         self, account: Account, symbol: str, order_id: int | None, client_id: str | None
     ) -> SimOrder:
-        """An order of ``account`` by id or client id; -2013 if there is none."""
+        """An order of ``account`` by id or client id; -2013 if there is none.
+
+        Given both, the order found by id must also carry that client id.
+        """
         order = None
         if order_id is not None:
             order = self.orders.get(order_id)
+            if order is not None and client_id not in (None, order.client_order_id):
+                order = None
         elif client_id is not None:
             order = self.by_client.get((account.api_key, symbol, client_id))
         if order is None or order.account is not account or order.spec.symbol != symbol:
@@ -394,5 +399,5 @@ class Engine:
         self.tapes[maker.spec.symbol].record(trade)
         result.trades.append(trade)
         result.touched.append(maker)
-        for order in (maker, taker):
-            self.trades.setdefault(order.account.api_key, []).append(trade)
+        for key in {maker.account.api_key, taker.account.api_key}:  # once for a self-trade
+            self.trades.setdefault(key, []).append(trade)

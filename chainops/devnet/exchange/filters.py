@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from chainops.devnet.exchange import errors
 
-__all__ = ["DEFAULT_SYMBOLS", "SymbolSpec"]
+__all__ = ["DEFAULT_SYMBOLS", "MAX_PRICE", "SymbolSpec"]
+
+MAX_PRICE = Decimal(1_000_000)  # PRICE_FILTER maxPrice of every symbol
 
 
 def fmt(value: Decimal) -> str:
@@ -32,10 +34,15 @@ class SymbolSpec:
     def symbol(self) -> str:
         return self.base + self.quote
 
+    def check_price(self, price: Decimal) -> None:
+        """PRICE_FILTER for a price or a stop price: positive, on the tick, at most maxPrice."""
+        if price <= 0 or price > MAX_PRICE or price % self.tick_size != 0:
+            raise errors.filter_failure("PRICE_FILTER")
+
     def check(self, price: Decimal | None, qty: Decimal, *, market: bool) -> None:
         """Raise -1013 with the failing filter's name, as the venue does."""
-        if price is not None and (price <= 0 or price % self.tick_size != 0):
-            raise errors.filter_failure("PRICE_FILTER")
+        if price is not None:
+            self.check_price(price)
         if qty < self.min_qty or qty > self.max_qty or (qty - self.min_qty) % self.step_size:
             raise errors.filter_failure("LOT_SIZE")
         if price is not None and not market and price * qty < self.min_notional:
@@ -78,7 +85,7 @@ class SymbolSpec:
                 {
                     "filterType": "PRICE_FILTER",
                     "minPrice": fmt(self.tick_size),
-                    "maxPrice": "1000000.00000000",
+                    "maxPrice": fmt(MAX_PRICE),
                     "tickSize": fmt(self.tick_size),
                 },
                 {

@@ -121,9 +121,12 @@ class OrderListApi:
     ) -> Any:
         spec = self.engine.spec(symbol)
         for leg in legs:
-            price, qty = leg["price"], leg["qty"]
+            price, qty, stop = leg["price"], leg["qty"], leg["stop_price"]
             assert isinstance(qty, Decimal) and (price is None or isinstance(price, Decimal))
             spec.check(price, qty, market=price is None)
+            if stop is not None:
+                assert isinstance(stop, Decimal)
+                spec.check_price(stop)
         now = self.clock()
         order_list, _ = self.engine.place_oco(account, spec, legs, list_id, now)
         publish = self.publisher.hub.publish_user

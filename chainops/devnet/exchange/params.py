@@ -19,6 +19,7 @@ __all__ = [
     "decimal",
     "enum",
     "integer",
+    "recv_window",
     "symbol",
     "symbol_list",
 ]
@@ -28,10 +29,12 @@ DECIMAL_RANGE = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
 INTEGER_RANGE = r"^[0-9]{1,20}$"
 CLIENT_ID_RANGE = r"^[\.A-Z\:/a-z0-9_-]{1,36}$"
 SYMBOL_RANGE = r"^[A-Z0-9-_.]{1,20}$"
+RECV_WINDOW_RANGE = r"^[0-9]{1,20}(\.[0-9]{1,3})?$"
 _DECIMAL = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?", re.ASCII)
 _INTEGER = re.compile(r"[0-9]{1,20}", re.ASCII)
 _CLIENT_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}", re.ASCII)
 _SYMBOL = re.compile(r"[A-Z0-9_.-]{1,20}", re.ASCII)
+_RECV_WINDOW = re.compile(r"[0-9]{1,20}(\.[0-9]{1,3})?", re.ASCII)
 _INT64_MAX = 2**63 - 1  # the venue's ids and times are Java longs
 
 Params = Mapping[str, str]
@@ -66,6 +69,16 @@ def integer(
     if not _INTEGER.fullmatch(text) or int(text) > maximum:
         raise errors.illegal(name, INTEGER_RANGE)
     return int(text)
+
+
+def recv_window(params: Params) -> Decimal | None:
+    """``recvWindow`` in milliseconds, with up to three decimals (microseconds)."""
+    text = _text(params, "recvWindow", False)
+    if text is None:
+        return None
+    if not _RECV_WINDOW.fullmatch(text):
+        raise errors.illegal("recvWindow", RECV_WINDOW_RANGE)
+    return Decimal(text)
 
 
 def client_id(params: Params, name: str, *, required: bool = False) -> str | None:

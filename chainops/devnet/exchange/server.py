@@ -140,6 +140,7 @@ class ExchangeSimulator:
                 "exchangeInfo": m.exchange_info,
                 "depth": m.depth,
                 "trades.recent": m.trades,
+                "trades.historical": m.trades,
                 "trades.aggregate": m.agg_trades,
                 "klines": m.klines,
                 "uiKlines": m.klines,
@@ -355,17 +356,31 @@ class ExchangeSimulator:
             raise DropReply(self.faults.drop_delay_seconds)
         return body
 
-    async def _listen_key(self, request: web.Request, params: dict[str, str]) -> Any:
+    def _stream_owner(self, request: web.Request) -> str:
+        """The API key of a listenKey request (these carry the key, not a signature)."""
         api_key = request.headers.get("X-MBX-APIKEY")
         if not api_key:
             raise errors.bad_key_format()
         if api_key not in self.accounts:
             raise errors.bad_key()
+        return api_key
+
+    async def _listen_key(self, request: web.Request, params: dict[str, str]) -> Any:
+        api_key = self._stream_owner(request)
         key = secrets.token_hex(30)
         self.hub.listen_keys[key] = api_key
         return {"listenKey": key}
 
     async def _keepalive(self, request: web.Request, params: dict[str, str]) -> Any:
+        """``PUT`` keeps a listenKey alive, ``DELETE`` closes it and its streams."""
+        api_key = self._stream_owner(request)
+        key = params.get("listenKey") or ""
+        if not key:
+            raise errors.mandatory("listenKey")
+        if self.hub.listen_keys.get(key) != api_key:
+            raise errors.ApiError(-1125, "This listenKey does not exist.")
+        if request.method == "DELETE":
+            self.hub.close_listen_key(key)
         return {}
 
 

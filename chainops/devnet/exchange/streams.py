@@ -35,6 +35,7 @@ class Connection:
 
     ws: web.WebSocketResponse
     combined: bool = False
+    listen_key: str | None = None  # the user stream it was opened for, if any
     streams: set[str] = field(default_factory=set)
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     busy: bool = False  # a send is in progress (pump or reader)
@@ -101,6 +102,7 @@ class StreamHub:
         self.before_call: Callable[[], None] = lambda: None  # fault hook: may raise an ApiError
         self.delay: Callable[[], float] = lambda: 0.0  # fault hook: seconds before handling
         self._next_sub = 0
+        self._closing: set[asyncio.Future[bool]] = set()
 
     # -- publishing --------------------------------------------------------
 
@@ -121,6 +123,15 @@ class StreamHub:
         """Close every connection (the server is stopping)."""
         for conn in list(self.open):
             await conn.ws.close()
+
+    def close_listen_key(self, key: str) -> None:
+        """Forget a listenKey and close the streams opened with it (without waiting)."""
+        api_key = self.listen_keys.pop(key)
+        for conn in list(self.users.get(api_key, {})):
+            if conn.listen_key == key:
+                task = asyncio.ensure_future(conn.ws.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
 
     async def disconnect(self, *, market: bool = True, user: bool = True) -> int:
         """Close WebSockets (a fault); returns how many were closed."""
@@ -172,6 +183,7 @@ class StreamHub:
         conn = Connection(web.WebSocketResponse(heartbeat=None), combined=combined)
         api_key = self.listen_keys.get(name)
         if api_key is not None:
+            conn.listen_key = name
             self.users.setdefault(api_key, {})[conn] = None
         else:
             names = request.query.get("streams", "").split("/") if combined else [name]

@@ -77,8 +77,8 @@ def parse_order(engine: Engine, params: Params) -> OrderRequest:
     resp = p.enum(params, "newOrderRespType", RESP_TYPES, required=False) or default_resp
     if qty is not None:
         spec.check(price, qty, market=kind == "MARKET")
-    if stop is not None and (stop <= 0 or stop % spec.tick_size):
-        raise errors.filter_failure("PRICE_FILTER")
+    if stop is not None:
+        spec.check_price(stop)
     return OrderRequest(
         spec, side, kind, tif or "GTC", price, qty, quote_qty, stop, client_id, resp
     )
@@ -180,13 +180,15 @@ class TradingApi:
     def cancel(self, order: SimOrder, params: Params, name: str = "newClientOrderId") -> Any:
         now = self.clock()
         new_id = p.client_id(params, name) or f"cxl{secrets.token_hex(8)}"
+        restriction = _cancel_restriction(params)
+        if restriction is not None and order.is_open and order.status != restriction:
+            raise errors.ApiError(-2011, "Order was not canceled due to cancel restrictions.")
         canceled = self.engine.cancel(order, now)
         self.publisher.canceled(canceled, now, client_id=new_id)
-        body = order.result(now) | {"origClientOrderId": order.client_order_id}
-        body["clientOrderId"] = new_id
-        return body
+        return _cancel_report(order, now, new_id)
 
     def cancel_order(self, account: Account, params: Params) -> Any:
+        _cancel_restriction(params)
         try:
             order = self.target(account, params)
         except errors.ApiError as exc:
@@ -197,6 +199,7 @@ class TradingApi:
 
     def cancel_replace(self, account: Account, params: Params) -> Any:
         mode = p.enum(params, "cancelReplaceMode", ("STOP_ON_FAILURE", "ALLOW_FAILURE"))
+        _cancel_restriction(params)
         req = parse_order(self.engine, params)
         cancel_body: Any = None
         cancel_error: errors.ApiError | None = None
@@ -257,10 +260,22 @@ class TradingApi:
         orders = self.engine.open_orders(account, symbol)
         if not orders:
             raise errors.cancel_unknown()
+        new_id = f"cxl{secrets.token_hex(8)}"  # one cancel id for the whole request
         out = []
         for order in orders:
-            if order.is_open:  # a list's second leg went with the first
-                out.append(self.cancel(order, {}))
+            if not order.is_open:  # a list's second leg went with the first
+                continue
+            order_list = self.engine.lists.get(order.list_id)
+            if order_list is None or order_list.status == "ALL_DONE":
+                out.append(self.cancel(order, {"newClientOrderId": new_id}))
+                continue
+            # a live order list is one entry: the list with a report per leg
+            now = self.clock()
+            canceled = self.engine.cancel_list(order_list, now)
+            self.publisher.canceled(canceled, now, client_id=new_id)
+            body = order_list.to_json(now=now)
+            body["orderReports"] = [_cancel_report(o, now, new_id) for o in order_list.orders]
+            out.append(body)
         return out
 
     def all_orders(self, account: Account, params: Params) -> Any:
@@ -355,3 +370,20 @@ def _limit(params: Params, default: int, maximum: int = MAX_LIMIT) -> int:
     if value < 1:
         raise errors.illegal("limit", p.INTEGER_RANGE)
     return min(value, maximum)
+
+
+def _cancel_report(order: SimOrder, now: int, new_id: str) -> dict[str, Any]:
+    """A canceled order as DELETE order reports it: its own client id is the original one."""
+    body = order.result(now) | {"origClientOrderId": order.client_order_id}
+    body["clientOrderId"] = new_id
+    return body
+
+
+def _cancel_restriction(params: Params) -> str | None:
+    """``cancelRestrictions``: the status an order must have to be canceled, if any."""
+    value = params.get("cancelRestrictions")
+    if not value:
+        return None
+    if value not in ("ONLY_NEW", "ONLY_PARTIALLY_FILLED"):
+        raise errors.ApiError(-1145, "Invalid cancelRestrictions")
+    return value.removeprefix("ONLY_")

@@ -75,6 +75,34 @@ def test_rest_orders_and_errors(venue: Any) -> None:
     assert "-2013" in str(error.value) or "Order does not exist" in str(error.value)
 
 
+def test_cancel_all_with_an_order_list_and_a_fractional_recv_window(venue: Any) -> None:
+    _sim, client, _ = venue
+    rest = client.rest_api
+    oco = rest.order_list_oco(
+        symbol="BTCUSDT", side="SELL", quantity=0.001, above_type="LIMIT_MAKER",
+        above_price=61000.0, below_type="STOP_LOSS", below_stop_price=59000.0,
+    ).data()  # fmt: skip
+    plain = rest.new_order(
+        symbol="BTCUSDT", side="BUY", type="LIMIT", time_in_force="GTC", quantity=0.001,
+        price=59000.0, recv_window=10000.5,
+    ).data()  # fmt: skip
+    canceled = rest.delete_open_orders(symbol="BTCUSDT", recv_window=5000.0).data()
+    listed, single = canceled  # the list is one entry (its own fields are not modelled)
+    assert (listed.order_list_id, listed.order_id) == (oco.order_list_id, None)
+    assert (single.order_id, single.status) == (plain.order_id, "CANCELED")
+    assert rest.get_open_orders(symbol="BTCUSDT").data() == []
+
+    async def historical() -> list[Any]:
+        ws = await client.websocket_api.create_connection()
+        try:
+            reply = await ws.trades_historical(symbol="ETHUSDT", from_id=1, limit=2)
+            return list(reply.data().result)
+        finally:
+            await ws.close_connection()
+
+    assert [t.id for t in asyncio.run(historical())] == [1, 2]
+
+
 def test_websocket_api_trading(venue: Any) -> None:
     _sim, client, _other = venue
 

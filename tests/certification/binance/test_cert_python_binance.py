@@ -190,3 +190,30 @@ async def test_sockets(venue: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         kinds = [e["e"] for e in seen]
         assert kinds[0] == "executionReport" and "outboundAccountPosition" in kinds
         assert seen[-1]["i"] == placed["orderId"]
+
+
+async def test_listen_key_life_and_lookups_by_both_ids(venue: Any) -> None:
+    _sim, client, _ = venue
+    key = await client.stream_get_listen_key()
+    assert await client.stream_keepalive(key) == {}
+    with pytest.raises(BinanceAPIException) as error:
+        await client.stream_keepalive("0" * 60)
+    assert (error.value.code, error.value.message) == (-1125, "This listenKey does not exist.")
+    assert await client.stream_close(key) == {}
+    with pytest.raises(BinanceAPIException) as error:
+        await client.stream_keepalive(key)
+    assert error.value.code == -1125
+    first = await client.order_limit_buy(
+        symbol="ETHUSDT", quantity="0.01", price="1990", newClientOrderId="first"
+    )
+    await client.order_limit_buy(symbol="ETHUSDT", quantity="0.01", price="1980")
+    with pytest.raises(BinanceAPIException) as error:  # the id and the client id disagree
+        await client.cancel_order(
+            symbol="ETHUSDT", orderId=first["orderId"] + 1, origClientOrderId="first"
+        )
+    assert error.value.code == -2011
+    assert len(await client.get_open_orders(symbol="ETHUSDT")) == 2
+    both = await client.get_order(
+        symbol="ETHUSDT", orderId=first["orderId"], origClientOrderId="first", recvWindow=10000.5
+    )
+    assert both["status"] == "NEW"

@@ -281,7 +281,9 @@ class BinanceSpot(LinkedOrderEntry, OrderBookExchange):
             )
         except VenueNotFound:
             return []  # nothing was open
-        return [self._venue_order_of(r) for r in replies]
+        # an order list is one entry holding a report per leg
+        reports = [leg for r in replies for leg in r.get("orderReports", [r])]
+        return [self._venue_order_of(r) for r in reports]
 
     async def _venue_order(self, order: Order, rule: TradingRule) -> VenueOrder | None:
         params = {"symbol": rule.venue_symbol, "origClientOrderId": str(order.client_id)}

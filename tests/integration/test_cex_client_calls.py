@@ -1,0 +1,202 @@
+"""Calls Binance clients make beyond order entry: lookups, cancels, lists, listen keys.
+
+Each case checks the simulator's answer against Binance's documented one:
+the same fields, codes and HTTP statuses, with correct and with wrong parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from cex_helpers import AMOUNT, ETH, venue
+
+from chainops.core.order import OrderState, OrderType
+from chainops.devnet.exchange import ExchangeSimulator
+from chainops.devnet.exchange.accounts import Account
+from chainops.operators.exchanges.order_lists import OcoLeg
+
+BUY = {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+       "quantity": "0.01"}  # fmt: skip
+OCO = {"symbol": "ETHUSDT", "side": "SELL", "quantity": "0.01", "aboveType": "LIMIT_MAKER",
+       "abovePrice": "2100.00", "belowType": "STOP_LOSS", "belowStopPrice": "1900.00"}  # fmt: skip
+
+
+class Raw:
+    def __init__(self, sim: ExchangeSimulator, account: Account, session: aiohttp.ClientSession):
+        self.sim, self.account, self.session = sim, account, session
+
+    async def call(self, method: str, path: str, signed: bool = True, **params: Any) -> Any:
+        if signed:
+            params.setdefault("timestamp", self.sim.now_ms())
+        query = urlencode(params)
+        if signed:
+            secret = self.account.secret.encode()
+            query += "&signature=" + hmac.new(secret, query.encode(), hashlib.sha256).hexdigest()
+        headers = {"X-MBX-APIKEY": self.account.api_key}
+        async with self.session.request(
+            method, f"{self.sim.url}{path}?{query}", headers=headers
+        ) as r:
+            return r.status, await r.json()
+
+    async def open_ids(self) -> set[int]:
+        _, orders = await self.call("GET", "/api/v3/openOrders", symbol="ETHUSDT")
+        return {o["orderId"] for o in orders}
+
+
+@pytest.fixture
+async def raw() -> AsyncIterator[Raw]:
+    async with ExchangeSimulator(seed=5) as sim, aiohttp.ClientSession() as session:
+        yield Raw(sim, sim.create_account({"USDT": "10000", "ETH": "5"}), session)
+
+
+async def test_order_id_and_client_id_together_must_name_one_order(raw: Raw) -> None:
+    _, a = await raw.call("POST", "/api/v3/order", **BUY, price="1990.00", newClientOrderId="A")
+    _, b = await raw.call("POST", "/api/v3/order", **BUY, price="1980.00", newClientOrderId="B")
+    both = {"symbol": "ETHUSDT", "orderId": a["orderId"], "origClientOrderId": "B"}
+    assert await raw.call("GET", "/api/v3/order", **both) == (
+        400,
+        {"code": -2013, "msg": "Order does not exist."},
+    )
+    assert await raw.call("DELETE", "/api/v3/order", **both) == (
+        400,
+        {"code": -2011, "msg": "Unknown order sent."},
+    )
+    assert await raw.open_ids() == {a["orderId"], b["orderId"]}  # neither was canceled
+    status, got = await raw.call("GET", "/api/v3/order", **(both | {"origClientOrderId": "A"}))
+    assert status == 200 and got["orderId"] == a["orderId"]
+
+
+async def test_cancel_restrictions(raw: Raw) -> None:
+    _, a = await raw.call("POST", "/api/v3/order", **BUY, price="1990.00")
+    cancel = {"symbol": "ETHUSDT", "orderId": a["orderId"]}
+    assert await raw.call("DELETE", "/api/v3/order", **cancel, cancelRestrictions="LATER") == (
+        400,
+        {"code": -1145, "msg": "Invalid cancelRestrictions"},
+    )
+    status, body = await raw.call(
+        "DELETE", "/api/v3/order", **cancel, cancelRestrictions="ONLY_PARTIALLY_FILLED"
+    )
+    assert (status, body) == (
+        400,
+        {"code": -2011, "msg": "Order was not canceled due to cancel restrictions."},
+    )
+    assert await raw.open_ids() == {a["orderId"]}
+    only_new = {"cancelRestrictions": "ONLY_NEW"}
+    status, body = await raw.call("DELETE", "/api/v3/order", **cancel, **only_new)
+    assert status == 200 and body["status"] == "CANCELED"
+
+
+async def test_recv_window_takes_up_to_three_decimals(raw: Raw) -> None:
+    status, body = await raw.call("GET", "/api/v3/account", recvWindow="10000.5")
+    assert status == 200 and body["accountType"] == "SPOT"
+    status, _ = await raw.call("GET", "/api/v3/openOrders", recvWindow="5000.000")
+    assert status == 200
+    status, body = await raw.call("GET", "/api/v3/account", recvWindow="60000.001")
+    assert (status, body["code"]) == (400, -1131)
+    status, body = await raw.call("GET", "/api/v3/account", recvWindow="5000.0001")
+    assert (status, body["code"]) == (400, -1100)
+
+
+async def test_a_trade_with_oneself_is_listed_once_per_side(raw: Raw) -> None:
+    sell = BUY | {"side": "SELL", "price": "2000.10"}
+    _, maker = await raw.call("POST", "/api/v3/order", **sell)
+    _, taker = await raw.call("POST", "/api/v3/order", **(sell | {"side": "BUY"}))
+    assert taker["status"] == "FILLED"
+    _, trades = await raw.call("GET", "/api/v3/myTrades", symbol="ETHUSDT")
+    assert sorted((t["orderId"], t["isBuyer"], t["isMaker"]) for t in trades) == [
+        (maker["orderId"], False, True),
+        (taker["orderId"], True, False),
+    ]
+    _, one = await raw.call("GET", "/api/v3/myTrades", symbol="ETHUSDT", orderId=taker["orderId"])
+    assert [t["orderId"] for t in one] == [taker["orderId"]]
+
+
+async def test_prices_follow_the_price_filter_on_every_route(raw: Raw) -> None:
+    _, before = await raw.call("GET", "/api/v3/account")
+    failure = (400, {"code": -1013, "msg": "Filter failure: PRICE_FILTER"})
+    for stop in ("1900.123", "0"):
+        oco = OCO | {"belowStopPrice": stop}
+        assert await raw.call("POST", "/api/v3/orderList/oco", **oco) == failure
+    legacy = {"symbol": "ETHUSDT", "side": "SELL", "quantity": "0.01", "price": "2100.00",
+              "stopPrice": "1900.005", "stopLimitPrice": "1899.00",
+              "stopLimitTimeInForce": "GTC"}  # fmt: skip
+    assert await raw.call("POST", "/api/v3/order/oco", **legacy) == failure
+    too_high = BUY | {"side": "SELL", "price": "1000000.01"}  # above maxPrice
+    assert await raw.call("POST", "/api/v3/order", **too_high) == failure
+    _, after = await raw.call("GET", "/api/v3/account")
+    assert after["balances"] == before["balances"] and await raw.open_ids() == set()
+
+
+async def test_cancel_all_reports_an_order_list_as_one_entry(raw: Raw) -> None:
+    _, plain = await raw.call("POST", "/api/v3/order", **BUY, price="1990.00")
+    _, oco = await raw.call("POST", "/api/v3/orderList/oco", **OCO, listClientOrderId="L1")
+    status, body = await raw.call("DELETE", "/api/v3/openOrders", symbol="ETHUSDT")
+    assert status == 200 and len(body) == 2
+    single, listed = body
+    assert single["orderId"] == plain["orderId"] and single["status"] == "CANCELED"
+    assert listed["orderListId"] == oco["orderListId"] and listed["listClientOrderId"] == "L1"
+    assert (listed["listStatusType"], listed["listOrderStatus"]) == ("ALL_DONE", "ALL_DONE")
+    legs = {o["orderId"] for o in oco["orders"]}
+    assert {o["orderId"] for o in listed["orders"]} == legs
+    reports = listed["orderReports"]
+    assert {r["orderId"] for r in reports} == legs and {r["status"] for r in reports} == {
+        "CANCELED"
+    }
+    assert {r["origClientOrderId"] for r in reports} == {o["clientOrderId"] for o in oco["orders"]}
+    assert await raw.open_ids() == set()
+
+
+async def test_listen_key_keepalive_and_close(raw: Raw) -> None:
+    async def user_stream(method: str, **params: str) -> tuple[int, Any]:
+        query = f"?{urlencode(params)}" if params else ""
+        headers = {"X-MBX-APIKEY": raw.account.api_key}
+        url = f"{raw.sim.url}/api/v3/userDataStream{query}"
+        async with raw.session.request(method, url, headers=headers) as r:
+            return r.status, await r.json()
+
+    _, created = await user_stream("POST")
+    key = created["listenKey"]
+    assert await user_stream("PUT", listenKey=key) == (200, {})
+    unknown = (400, {"code": -1125, "msg": "This listenKey does not exist."})
+    assert await user_stream("PUT", listenKey="0" * 60) == unknown
+    status, body = await user_stream("PUT")
+    assert (status, body["code"]) == (400, -1102)
+    async with raw.session.ws_connect(f"{raw.sim.stream_url}/ws/{key}") as ws:
+        assert await user_stream("DELETE", listenKey=key) == (200, {})
+        message = await asyncio.wait_for(ws.receive(), 5)
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert await user_stream("PUT", listenKey=key) == unknown
+    assert await user_stream("DELETE", listenKey=key) == unknown
+
+
+async def test_websocket_api_historical_trades(raw: Raw) -> None:
+    async with raw.session.ws_connect(raw.sim.ws_api_url) as ws:
+        request = {"symbol": "ETHUSDT", "fromId": 2, "limit": 2}
+        await ws.send_str(json.dumps({"id": 1, "method": "trades.historical", "params": request}))
+        reply = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+    assert reply["status"] == 200 and [t["id"] for t in reply["result"]] == [2, 3]
+
+
+async def test_the_adapter_cancels_all_including_an_oco_list() -> None:
+    async with venue() as (_sim, _, make):
+        op = await make(user_stream=False).start()
+        plain = await op.place(ETH, "BUY", "LIMIT", AMOUNT, Decimal("1990"))
+        above = OcoLeg(order_type=OrderType.LIMIT_MAKER, price=Decimal(2050))
+        below = OcoLeg(
+            order_type=OrderType.STOP_LOSS_LIMIT, price=Decimal(1989), stop_price=Decimal(1990)
+        )
+        oco = await op.place_oco(ETH, "SELL", AMOUNT, above, below)
+        canceled = await op.cancel_all(ETH)
+        legs = {o.client_id for o in oco.legs}
+        assert {o.client_id for o in canceled} == {plain.client_id, *legs} and len(legs) == 2
+        assert {o.state for o in (plain, *oco.legs)} == {OrderState.CANCELED}
+        assert await op.open_orders(ETH) == []
