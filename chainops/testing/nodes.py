@@ -10,6 +10,7 @@
 
 All use chain id 31337 and the mnemonic ``test test … junk``, so the same private keys
 fund the same addresses on every node. Each node is a process on a free loopback port.
+A node that is not installed fails its tests with the one line that says what to install.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from chainops.testing.failures import in_one_line
 
 if TYPE_CHECKING:
     from chainops.devnet.node import LocalNode
@@ -41,7 +44,8 @@ def start_node(kind: str, **options: Any) -> LocalNode[Any]:
 
 
 def _running(kind: str) -> Iterator[LocalNode[Any]]:
-    node = start_node(kind)
+    with in_one_line():
+        node = start_node(kind)
     try:
         yield node
     finally:
@@ -78,7 +82,8 @@ def node_factory() -> Iterator[Callable[..., LocalNode[Any]]]:
     started: list[LocalNode[Any]] = []
 
     def make(kind: str, **options: Any) -> LocalNode[Any]:
-        started.append(start_node(kind, **options))
+        with in_one_line():
+            started.append(start_node(kind, **options))
         return started[-1]
 
     try:

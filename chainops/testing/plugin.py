@@ -4,7 +4,8 @@ Installed with chainops (entry point ``pytest11``), so a user's own suite gets:
 
 ``devnet_world``     session  the world (Anvil + Uniswap V2/V3 + tokens + pools), read-mostly
 ``devnet_fork``      module   an Anvil forked from the world; tests in a module share it
-``devnet``           function the module's fork, every change undone after the test
+``devnet``           function the module's fork, every change undone after the test (chain
+                              state reverted, unmined transactions dropped, automine back on)
 ``devnet_fresh``     function a fork of its own for one test (mining mode, time and other node
                               settings that a snapshot does not cover start clean too)
 ``devnet_accounts``  function funded development accounts (address, private key), deployer excluded
@@ -21,7 +22,8 @@ Async tests need no configuration: unless the project chooses pytest-asyncio's
 ``asyncio_mode`` itself, the plugin runs it in ``auto`` mode (every ``async def`` test
 runs on an event loop). pytest-asyncio comes with ``pip install 'chainops[testing]'``;
 without it, an async test fails with one line saying so, as does ``solana_devnet``
-without the ``solana`` extra.
+without the ``solana`` extra, and every fixture whose tool (npm, Anvil, Hardhat,
+Ganache) is missing: the line says what to install.
 
 Heavy imports happen inside the fixtures so that merely having chainops installed
 costs a pytest run nothing.
@@ -32,10 +34,12 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from chainops.testing.failures import in_one_line
 
 if TYPE_CHECKING:
     from chainops.core.addressbook import AccountEntry
@@ -97,13 +101,15 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> None:
 
 @pytest.fixture(scope="session")
 def devnet_world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """The devnet world for the session: ``.rpc_url``, ``.book`` (tokens, contracts,
+    accounts), ``.anvil``. Read it; change things on ``devnet`` or ``devnet_fresh``."""
     from chainops.devnet.tools import fetch_pending
     from chainops.devnet.world import World
 
     capture = request.config.pluginmanager.getplugin("capturemanager")
     # The one-time tool download takes a while: let its progress lines reach the terminal.
     shown = capture.global_and_fixture_disabled() if capture and fetch_pending() else nullcontext()
-    with shown:
+    with shown, in_one_line():
         world = World.start(use_cache=not request.config.getoption("--chainops-no-cache"))
     try:
         yield world
@@ -113,24 +119,37 @@ def devnet_world(request: pytest.FixtureRequest) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def devnet_fork(devnet_world: World) -> Iterator[World]:
+    """An Anvil forked from the world, shared by the tests of a module."""
     with devnet_world.fork() as fork:
         yield fork
 
 
 @pytest.fixture
 def devnet(devnet_fork: World) -> Iterator[World]:
-    with devnet_fork.anvil.isolated():
+    """The module's fork; after the test its chain state is reverted, transactions it left
+    unmined are dropped and automine is back on if the test turned it off."""
+    anvil = devnet_fork.anvil
+    automine = anvil.rpc("anvil_getAutomine")
+    with anvil.isolated():
         yield devnet_fork
+    # A snapshot holds the chain, not the pool or the miner: a transaction left pending
+    # would be mined in the next test, and manual mining would stall its sends.
+    anvil.rpc("anvil_dropAllTransactions")
+    if automine and not anvil.rpc("anvil_getAutomine"):
+        anvil.set_mining("auto")
 
 
 @pytest.fixture
 def devnet_fresh(devnet_world: World) -> Iterator[World]:
+    """A fork of the world for this test alone: node settings start clean too."""
     with devnet_world.fork() as fork:
         yield fork
 
 
 @pytest.fixture(scope="session")
 def devnet_like(request: pytest.FixtureRequest) -> Iterator[Callable[[str], World]]:
+    """``devnet_like("base")``: a world shaped like that chain (ethereum, arbitrum, optimism,
+    base, polygon, bsc), started on first use and shared by the session."""
     from chainops.devnet.world import World
 
     started: dict[str, World] = {}
@@ -138,7 +157,8 @@ def devnet_like(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Worl
 
     def make(chain: str) -> World:
         if chain not in started:
-            started[chain] = World.start(like=chain, use_cache=use_cache)
+            with in_one_line():
+                started[chain] = World.start(like=chain, use_cache=use_cache)
         return started[chain]
 
     try:
@@ -150,11 +170,14 @@ def devnet_like(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Worl
 
 @pytest.fixture
 def devnet_accounts(devnet_world: World) -> list[AccountEntry]:
+    """The funded development accounts (``.address``, ``.private_key``), deployer excluded."""
     return list(devnet_world.book.accounts[1:])
 
 
 @pytest.fixture
 def anvil_fork() -> Iterator[Callable[..., Anvil]]:
+    """``anvil_fork(url, block=None)`` forks any chain (mainnet with your own RPC URL);
+    every node it starts is stopped after the test."""
     from chainops.devnet.anvil import Anvil, AnvilConfig
 
     started: list[Anvil] = []
@@ -162,7 +185,8 @@ def anvil_fork() -> Iterator[Callable[..., Anvil]]:
     def make(url: str, block: int | None = None, **options: object) -> Anvil:
         # chain_id None: keep the forked chain's own id (1 for a mainnet fork).
         config = AnvilConfig(fork_url=url, fork_block=block, chain_id=None, **options)  # type: ignore[arg-type]
-        node = Anvil(config).start()
+        with in_one_line():
+            node = Anvil(config).start()
         started.append(node)
         return node
 
@@ -202,12 +226,10 @@ def solana_devnet() -> Iterator[SolanaRpcServer]:
     for the cluster itself: ``airdrop``, ``drop_next(n)`` (lose the next sends),
     ``advance(n)`` (produce blocks now), ``rollback_processed()`` (a fork).
     """
-    from chainops.extras import MissingExtra, require_solana
+    from chainops.extras import require_solana
 
-    try:
+    with in_one_line():
         require_solana("the solana_devnet fixture")
-    except MissingExtra as exc:
-        pytest.fail(str(exc), pytrace=False)
     from chainops.devnet.solana import SolanaRpcServer
 
     server = SolanaRpcServer(slot_time=SOLANA_TEST_SLOT_TIME).start_in_thread()
@@ -234,5 +256,7 @@ def configured_network_fork() -> Iterator[ForkedNetwork]:
     url = os.environ.get("CHAINOPS_FORK_URL")
     if not url:
         pytest.skip("CHAINOPS_FORK_URL is not set: no upstream network to fork")
-    with fork_configured_network(url) as fork:
+    with ExitStack() as stack:
+        with in_one_line():
+            fork = stack.enter_context(fork_configured_network(url))
         yield fork

@@ -43,13 +43,28 @@ def test_fresh_fork_has_its_own_node(devnet_fresh, devnet_world):
 def test_fork_any_chain(anvil_fork, devnet_world):
     node = anvil_fork(devnet_world.rpc_url)
     assert node.chain_id() == 31337
+
+def test_leaves_manual_mining_and_unmined_transactions(devnet, devnet_accounts):
+    w3 = Web3(Web3.HTTPProvider(devnet.rpc_url))
+    sender, to = devnet_accounts[4].address, devnet_accounts[5].address
+    nonce = w3.eth.get_transaction_count(sender)
+    w3.eth.send_transaction({"from": sender, "to": to, "value": 1, "nonce": nonce + 1})
+    devnet.anvil.set_mining("manual")
+    w3.eth.send_transaction({"from": to, "to": sender, "value": 1})
+
+def test_starts_with_automine_and_an_empty_pool(devnet, devnet_accounts):
+    assert devnet.anvil.rpc("txpool_status") == {"pending": "0x0", "queued": "0x0"}
+    w3 = Web3(Web3.HTTPProvider(devnet.rpc_url))
+    sender = devnet_accounts[4].address
+    sent = w3.eth.send_transaction({"from": sender, "to": sender, "value": 0})
+    assert w3.eth.wait_for_transaction_receipt(sent, timeout=5).status == 1
 """
 
 
 def test_plugin_fixtures_work_in_a_users_suite(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_SUITE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=7)
 
 
 def test_cli_addresses_json_matches_the_world(devnet_world: World) -> None:
