@@ -99,12 +99,14 @@ async def test_closing_flushes_every_waiting_mark_at_once(tmp_path: Path) -> Non
 async def test_each_mark_waits_its_own_delay(tmp_path: Path) -> None:
     """A mark made just before the timer of an older one fires still waits the whole
     delay for its change: in a burst, the receipts of later waves come in time."""
-    journal, commits, marks = marks_on_a_journal(tmp_path, 0.1)
+    # A delay long enough that the drain's commit (an fsync on a busy machine) cannot
+    # outlast what is left of the late mark's.
+    journal, commits, marks = marks_on_a_journal(tmp_path, 0.3)
     early, late = broadcast_tx("early", 1), broadcast_tx("late", 2)
     marks.soon(early)
-    await asyncio.sleep(0.07)
+    await asyncio.sleep(0.2)
     marks.soon(late)
-    await asyncio.sleep(0.05)  # the early mark's delay is over; the late one's is not
+    await asyncio.sleep(0.15)  # the early mark's delay is over; the late one's is not
     await commits.drain()
     assert journal.writes == ["early"] and len(marks) == 1
     marks.covered(late)  # its receipt's change is journalled, carrying the mark
