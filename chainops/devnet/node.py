@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -36,6 +37,15 @@ DEFAULT_MNEMONIC = "test test test test test test test test test test test junk"
 DEFAULT_CHAIN_ID = 31337
 
 MiningMode = Literal["auto", "manual"] | float
+
+# How Anvil (Rust), Hardhat and Ganache (Node) report a port taken between our pick and
+# their bind.
+_PORT_TAKEN = re.compile(r"address already in use|EADDRINUSE", re.IGNORECASE)
+
+
+class _PortTaken(DevnetError):
+    """The port was free when picked and taken by the time the node bound it."""
+
 
 _live: set[LocalNode[Any]] = set()
 _live_lock = threading.Lock()
@@ -133,10 +143,13 @@ class LocalNode(ABC, Generic[C]):
             try:
                 self._launch(port)
                 self._wait_ready()
-            except DevnetError as exc:
+            except _PortTaken as exc:  # another process took the free port meanwhile
                 last_error = exc
                 self.stop()
                 continue
+            except BaseException:
+                self.stop()  # its own error (a bad flag, fork block, ...): another port won't help
+                raise
             with _live_lock:
                 _live.add(self)
             return self
@@ -145,7 +158,7 @@ class LocalNode(ABC, Generic[C]):
     def _launch(self, port: int) -> None:
         # Another node answering on the port would pass the readiness check in our place.
         if _listening(self.config.host, port):
-            raise DevnetError(f"port {port} on {self.config.host} is already in use")
+            raise _PortTaken(f"port {port} on {self.config.host} is already in use")
         argv = self.command(port)
         fd, log_name = tempfile.mkstemp(prefix=f"chainops-{self.label.lower()}-", suffix=".log")
         self.log_path = Path(log_name)
@@ -173,14 +186,14 @@ class LocalNode(ABC, Generic[C]):
         deadline = time.monotonic() + self.config.startup_timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
-                raise DevnetError(f"{self.label} exited during start-up:\n{self._log_tail()}")
+                raise self._exited()
             try:
                 chain_id = int(self.rpc("eth_chainId", [], timeout=1.0), 16)
             except (OSError, DevnetError):
                 time.sleep(0.02)
                 continue
             if self.process.poll() is not None:
-                raise DevnetError(f"{self.label} exited during start-up:\n{self._log_tail()}")
+                raise self._exited()
             expected = self.config.chain_id
             if expected is not None and chain_id != expected:
                 raise ConfigurationError(
@@ -191,6 +204,12 @@ class LocalNode(ABC, Generic[C]):
             f"{self.label} did not answer within {self.config.startup_timeout}s:\n"
             f"{self._log_tail()}"
         )
+
+    def _exited(self) -> DevnetError:
+        """Why the process ended during start-up: a taken port, or its own error."""
+        tail = self._log_tail()
+        kind = _PortTaken if _PORT_TAKEN.search(tail) else DevnetError
+        return kind(f"{self.label} exited during start-up:\n{tail}")
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after ``timeout`` seconds."""
