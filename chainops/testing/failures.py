@@ -11,16 +11,17 @@ __all__ = ["in_one_line"]
 
 
 @contextmanager
-def in_one_line() -> Iterator[None]:
+def in_one_line(*also: type[Exception]) -> Iterator[None]:
     """Fail with the message alone when a tool, extra or setting is missing or wrong.
 
     Such a ``ConfigurationError`` already says what to install or change; chainops' own
     frames around it would only bury that line, once for every test of the session.
+    ``also``: more errors whose message says it all where they are caught.
     """
     from chainops.core.errors import ConfigurationError
 
     try:
         yield
-    except ConfigurationError as exc:
+    except (ConfigurationError, *also) as exc:
         # from None: the message alone, not also the exception it replaces
         raise pytest.fail.Exception(str(exc), pytrace=False) from None

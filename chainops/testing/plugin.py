@@ -156,6 +156,7 @@ def devnet_like(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Worl
     use_cache = not request.config.getoption("--chainops-no-cache")
 
     def make(chain: str) -> World:
+        chain = chain.strip().lower()  # "Base" and "base": one world
         if chain not in started:
             with in_one_line():
                 started[chain] = World.start(like=chain, use_cache=use_cache)
@@ -256,7 +257,9 @@ def configured_network_fork() -> Iterator[ForkedNetwork]:
     url = os.environ.get("CHAINOPS_FORK_URL")
     if not url:
         pytest.skip("CHAINOPS_FORK_URL is not set: no upstream network to fork")
+    from chainops.core.errors import DevnetError
+
     with ExitStack() as stack:
-        with in_one_line():
+        with in_one_line(DevnetError):  # an upstream Anvil cannot fork: its own words say why
             fork = stack.enter_context(fork_configured_network(url))
         yield fork

@@ -201,6 +201,19 @@ def test_fixture_skips_without_upstream(
     result.assert_outcomes(skipped=1)
 
 
+def test_fixture_with_an_unreachable_upstream_fails_in_one_line(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # port 9 (discard) answers nothing: Anvil cannot fork it and says so
+    monkeypatch.setenv("CHAINOPS_FORK_URL", "http://127.0.0.1:9")
+    pytester.makepyfile("def test_fork(configured_network_fork):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    assert "Anvil exited during start-up" in out
+    assert "Traceback" not in out and "chainops/testing/" not in out
+
+
 def test_amount_decimal_kept_exact(devnet: World, cli: Cli) -> None:
     key = devnet.book.accounts[5].private_key
     recipient = devnet.book.accounts[7].address
