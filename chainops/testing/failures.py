@@ -20,8 +20,9 @@ def in_one_line(*also: type[Exception]) -> Iterator[None]:
     """
     from chainops.core.errors import ConfigurationError
 
+    caught: tuple[type[Exception], ...] = (ConfigurationError, *also)
     try:
         yield
-    except (ConfigurationError, *also) as exc:
+    except caught as exc:
         # from None: the message alone, not also the exception it replaces
         raise pytest.fail.Exception(str(exc), pytrace=False) from None
