@@ -9,12 +9,16 @@ day of the events changes. Files live at ``<root>/<platform>/<PAIR>/``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+import msgspec
+
+from chainops.core.errors import ValidationError
 from chainops.marketdata.chunks import append_chunk
 from chainops.marketdata.codec import EventCodec
 from chainops.marketdata.messages import MarketData
@@ -23,11 +27,28 @@ from chainops.queues import Actor, MessageCodec, Transport
 
 __all__ = ["Recorder", "market_dir"]
 
+log = logging.getLogger(__name__)
+
 SUFFIX = ".chmd"
 
 
 def market_dir(root: Path, platform: str, pair: str) -> Path:
-    return root / platform / pair
+    """``<root>/<platform>/<pair>``; each must be one plain path component (ValidationError)."""
+    return root / _component(platform, "platform") / _component(pair, "trading pair")
+
+
+def _component(name: object, what: str) -> str:
+    # A name from a queue is data, not a path: it never leads out of the root.
+    text = str(name) if isinstance(name, str) else None
+    if not text or text in (".", "..") or any(c in text for c in "/\\\0"):
+        raise ValidationError(f"{what} {name!r} cannot name a recording directory")
+    return text
+
+
+def _count(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"{what} must be a positive int, got {value!r}")
+    return value
 
 
 @dataclass
@@ -41,7 +62,7 @@ class _Market:
 
 
 class Recorder:
-    """Records market events; use as an async context manager or call :meth:`close`."""
+    """Records market events; use as a context manager (``with``) or call :meth:`close`."""
 
     # 1024 events is a few tens of kB per chunk: cheap to skip when seeking, cheap to lose.
     def __init__(
@@ -52,26 +73,30 @@ class Recorder:
         max_file_bytes: int = 64 * 1024 * 1024,
         rotate_daily: bool = True,
     ) -> None:
-        if chunk_events < 1 or max_file_bytes < 1:
-            raise ValueError("chunk_events and max_file_bytes must be positive")
         self.root = Path(root)
-        self.chunk_events, self.max_file_bytes, self.rotate_daily = (
-            chunk_events,
-            max_file_bytes,
-            rotate_daily,
-        )
+        self.chunk_events = _count(chunk_events, "chunk_events")
+        self.max_file_bytes = _count(max_file_bytes, "max_file_bytes")
+        self.rotate_daily = rotate_daily
         self._codec = EventCodec()
         self._markets: dict[tuple[str, str], _Market] = {}
         self.recorded = 0
         self.bytes_written = 0
 
     def record(self, event: MarketEvent) -> None:
-        """Buffer one event; writes a chunk when the market's buffer is full."""
+        """Buffer one event; writes a chunk when the market's buffer is full.
+
+        Anything but a market event, or one whose platform or pair cannot name a
+        directory under the root, raises ValidationError and is not recorded.
+        """
+        try:
+            entry = self._codec.entry(event)
+        except (TypeError, AttributeError) as exc:
+            raise ValidationError(f"not a recordable market event: {exc}") from None
         key = (event.platform, str(event.trading_pair))
         market = self._markets.get(key)
         if market is None:
             market = self._markets[key] = _Market(market_dir(self.root, *key))
-        market.buffer.append(self._codec.entry(event))
+        market.buffer.append(entry)
         self.recorded += 1
         if len(market.buffer) >= self.chunk_events:
             self._write(market)
@@ -115,11 +140,20 @@ class Recorder:
     async def consume(
         self, transport: Transport, stream: str, *, group: str = "recorder", stop: asyncio.Event
     ) -> None:
-        """Record every :class:`MarketData` message of ``stream`` until ``stop`` is set."""
+        """Record every :class:`MarketData` message of ``stream`` until ``stop`` is set.
+
+        A message whose entry does not decode, or that cannot be recorded, goes to
+        the stream's dead letters with the reason; recording goes on.
+        """
         codec: MessageCodec[MarketData] = MessageCodec([MarketData])
 
         async def handle(message: MarketData) -> None:
-            self.record(self._codec.decode_one(message.entry))
+            try:
+                self.record(self._codec.decode_one(message.entry))
+            except (msgspec.DecodeError, msgspec.ValidationError, ValidationError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                log.warning("dead letter %s on %s: %s", message.id, stream, reason)
+                await transport.dead_letter(stream, message.id, codec.encode(message), reason)
 
         actor = Actor(transport, stream, codec, handle, group=group, name="recorder")
         try:

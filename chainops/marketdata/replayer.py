@@ -62,9 +62,14 @@ class Replayer:
         speed: float | None = None,
     ) -> AsyncIterator[MarketEvent]:
         """Events with ``start <= at < end`` in recorded order (bounds default to the recording)."""
+        if speed is not None and (
+            isinstance(speed, bool) or not isinstance(speed, int | float) or not speed > 0
+        ):
+            raise ValidationError(f"speed must be positive or None, got {speed!r}")
+        for bound, name in ((start, "start"), (end, "end")):
+            if bound is not None and not isinstance(bound, datetime):
+                raise ValidationError(f"{name} must be a datetime or None, got {bound!r}")
         start_ns, end_ns = self._range(platform, pair, start, end)
-        if speed is not None and speed <= 0:
-            raise ValidationError(f"speed must be positive or None, got {speed}")
         first_ns: int | None = None
         wall0 = 0.0
         for path in self.files(platform, pair):

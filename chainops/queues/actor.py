@@ -133,9 +133,13 @@ class Actor(Generic[M]):
             message = self._codec.decode(delivery.data)
         except MalformedMessage as exc:
             log.warning("dead letter %s on %s: %s", delivery.message_id, self.stream, exc)
-            await self.transport.dead_letter(
-                self.stream, delivery.message_id, delivery.data, str(exc)
-            )
+            try:
+                await self.transport.dead_letter(
+                    self.stream, delivery.message_id, delivery.data, str(exc)
+                )
+            except QueueUnavailable as down:  # left pending: dead-lettered on redelivery
+                log.warning("%s could not dead-letter on %s: %s", self.name, self.stream, down)
+                return False
             self.dead += 1
             if self._on_dead is not None:
                 await self._on_dead(delivery, str(exc))

@@ -24,7 +24,8 @@ class QueueUnavailable(QueueError):
 
 
 class UnsupportedQueueUrl(ValidationError):
-    """The events URL names no known backend (``memory://``, ``redis://``, ``nats://``)."""
+    """The events URL is malformed or names no known backend (``memory://``, ``redis://``,
+    ``nats://``)."""
 
 
 class MalformedMessage(QueueError):

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import math
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from chainops.extras import missing_module
 from chainops.queues.errors import QueueError, QueueUnavailable
-from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
+from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport, redacted
 
 try:
-    import nats
     from nats.aio.client import Client
     from nats.errors import ConnectionClosedError, NoServersError, OutboundBufferLimitError
+    from nats.errors import Error as NatsError
     from nats.errors import TimeoutError as NatsTimeoutError
     from nats.js import JetStreamContext
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -24,7 +27,10 @@ except ModuleNotFoundError as exc:  # without the extra: one line naming it
 
 __all__ = ["NatsTransport"]
 
+log = logging.getLogger(__name__)
+
 _DEAD = ".dead"
+_DOWN = (NatsTimeoutError, TimeoutError, ConnectionClosedError, NoServersError, OSError)
 _NO_STREAM_TRIES = 40  # 2 s of 50 ms waits for a stream another process is creating
 
 
@@ -33,35 +39,66 @@ def _stream_name(subject: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", subject)
 
 
+@contextlib.contextmanager
+def _typed(where: str) -> Iterator[None]:
+    """NATS errors as ours: a server gone is QueueUnavailable, a refusal QueueError."""
+    try:
+        yield
+    except _DOWN as exc:
+        raise QueueUnavailable(f"NATS {where}: {str(exc) or 'no answer in time'}") from exc
+    except NatsError as exc:
+        raise QueueError(f"NATS {where}: {exc}") from exc
+
+
 class NatsTransport(Transport):
     """Subjects ``<name>`` and ``<name>.dead`` in one JetStream stream per name."""
 
     def __init__(self, nc: Client, url: str) -> None:
-        self._nc, self.url = nc, url
+        self._nc, self.url = nc, redacted(url)
         self._js: JetStreamContext = nc.jetstream()
         self._ready: set[str] = set()
         self._ack_timeout = 5.0  # nats-py's own default wait for one publish ack
 
     @classmethod
     async def connect(cls, url: str, *, timeout: float = 3.0) -> NatsTransport:
-        """Connect; :class:`QueueUnavailable` when no server answers."""
+        """Connect; :class:`QueueUnavailable` when no NATS server answers within ``timeout``."""
         parts = urlsplit(url)
+        shown = redacted(url)
+        errors: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            # One line per distinct error (nats-py's own handler logs a traceback per retry).
+            text = str(exc) or type(exc).__name__
+            if not errors or errors[-1] != text:
+                log.warning("NATS at %s: %s", shown, text)
+            errors.append(text)
+            del errors[:-1]
+
+        nc = Client()
         try:
             # nats-py retries a first connection as long as a lost one; probe once instead.
             _, writer = await asyncio.wait_for(
                 asyncio.open_connection(parts.hostname or "127.0.0.1", parts.port or 4222), timeout
             )
             writer.close()
-            nc = await nats.connect(
-                url,
-                connect_timeout=timeout,
-                # A server restarted mid-run is waited for, not given up on.
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
+            # Bounded: a listener that is no NATS server, or refuses us, is retried for ever.
+            await asyncio.wait_for(
+                nc.connect(
+                    url,
+                    connect_timeout=math.ceil(timeout),  # whole seconds; bounded below
+                    # A server restarted mid-run is waited for, not given up on.
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,  # type: ignore[arg-type]  # seconds, a float
+                    error_cb=on_error,
+                ),
+                timeout,
             )
         except (NoServersError, OSError, NatsTimeoutError, TimeoutError) as exc:
-            raise QueueUnavailable(f"NATS at {url} did not answer: {exc}") from exc
+            with contextlib.suppress(Exception):
+                await nc.close()
+            reason = errors[-1] if errors else str(exc) or f"no answer in {timeout:g} s"
+            raise QueueUnavailable(f"NATS at {shown} did not answer: {reason}") from exc
         return cls(nc, url)
 
     async def _ensure(self, subject: str) -> str:
@@ -99,8 +136,12 @@ class NatsTransport(Transport):
                 if attempt == _NO_STREAM_TRIES - 1:
                     raise QueueUnavailable(f"NATS at {self.url}: no stream took {stream}") from exc
                 await asyncio.sleep(0.05)
-            except (NatsTimeoutError, TimeoutError) as exc:
-                raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
+            except _DOWN as exc:
+                raise QueueUnavailable(
+                    f"NATS at {self.url}: {str(exc) or 'no answer in time'}"
+                ) from exc
+            except NatsError as exc:
+                raise QueueError(f"NATS at {self.url}, stream {stream}: {exc}") from exc
 
     async def publish(self, stream: str, message_id: str, data: bytes) -> None:
         # Nats-Msg-Id: the server drops a republished duplicate inside its window.
@@ -122,6 +163,10 @@ class NatsTransport(Transport):
     async def consumer(
         self, stream: str, group: str, name: str, *, claim_after: float = 30.0
     ) -> StreamConsumer:
+        with _typed(f"at {self.url}, stream {stream}"):
+            return await self._consumer(stream, group, claim_after)
+
+    async def _consumer(self, stream: str, group: str, claim_after: float) -> StreamConsumer:
         sname = await self._ensure(stream)
         config = ConsumerConfig(
             durable_name=group,
@@ -138,6 +183,10 @@ class NatsTransport(Transport):
         await self._acked(stream, lambda: self._js.publish(stream + _DEAD, data, headers=headers))
 
     async def dead_letters(self, stream: str) -> list[DeadLetter]:
+        with _typed(f"at {self.url}, stream {stream}"):
+            return await self._dead_letters(stream)
+
+    async def _dead_letters(self, stream: str) -> list[DeadLetter]:
         sname = await self._ensure(stream)
         info = await self._js.stream_info(sname)
         out: list[DeadLetter] = []
@@ -172,7 +221,12 @@ class NatsTransport(Transport):
             raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
 
     async def close(self) -> None:
-        await self._nc.drain()
+        """Drain and close; a connection that is down (or closed already) is just closed."""
+        try:
+            await self._nc.drain()
+        except (NatsError, OSError):
+            with contextlib.suppress(NatsError, OSError):
+                await self._nc.close()
 
 
 class _NatsConsumer(StreamConsumer):

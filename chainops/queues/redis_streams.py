@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from chainops.extras import missing_module
 from chainops.operators.turnqueue import settle
-from chainops.queues.errors import QueueUnavailable
-from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport
+from chainops.queues.errors import QueueError, QueueUnavailable, UnsupportedQueueUrl
+from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport, redacted
 
 try:
     import redis.asyncio as aioredis
     from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import ResponseError
+    from redis.exceptions import RedisError, ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 except ModuleNotFoundError as exc:  # without the extra: one line naming it
     raise missing_module(exc, "queues", "redis", feature="the Redis Streams transport") from None
@@ -24,27 +24,49 @@ except ModuleNotFoundError as exc:  # without the extra: one line naming it
 __all__ = ["RedisTransport"]
 
 _DEAD = ".dead"
+_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+@contextlib.contextmanager
+def _typed(where: str) -> Iterator[None]:
+    """Redis errors as ours: a server gone is QueueUnavailable, a refusal QueueError."""
+    try:
+        yield
+    except _DOWN as exc:
+        raise QueueUnavailable(f"Redis {where}: {exc}") from exc
+    except RedisError as exc:
+        raise QueueError(f"Redis {where}: {exc}") from exc
 
 
 class RedisTransport(Transport):
     """A stream per name, ``<name>.dead`` for its dead letters."""
 
     def __init__(self, client: aioredis.Redis, url: str) -> None:
-        self._r, self.url = client, url
+        self._r, self.url = client, redacted(url)
         self._waiting: list[tuple[str, str, bytes, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, url: str, *, timeout: float = 3.0) -> RedisTransport:
-        """Connect and check the server answers; :class:`QueueUnavailable` when it does not."""
-        client: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=timeout, health_check_interval=10
-        )
+        """Connect and check the server answers; :class:`QueueUnavailable` when it does not
+        within ``timeout`` seconds (or is no Redis server), :class:`QueueError` when it refuses.
+        """
         try:
-            await client.ping()
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            client: aioredis.Redis = aioredis.Redis.from_url(
+                url, socket_connect_timeout=timeout, health_check_interval=10
+            )
+        except ValueError as exc:
+            raise UnsupportedQueueUrl(f"malformed events URL {redacted(url)}: {exc}") from None
+        try:
+            async with asyncio.timeout(timeout):
+                await client.ping()
+        except (*_DOWN, TimeoutError) as exc:
             await client.aclose()
-            raise QueueUnavailable(f"Redis at {url} did not answer: {exc}") from exc
+            reason = str(exc) or f"no answer in {timeout:g} s"
+            raise QueueUnavailable(f"Redis at {redacted(url)} did not answer: {reason}") from exc
+        except RedisError as exc:  # a refusal (e.g. no such database), or not a Redis server
+            await client.aclose()
+            raise QueueError(f"Redis at {redacted(url)}: {exc}") from exc
         return cls(client, url)
 
     async def publish(self, stream: str, message_id: str, data: bytes) -> None:
@@ -63,11 +85,13 @@ class RedisTransport(Transport):
                 pipe.xadd(stream, {"id": message_id, "data": data})
             try:
                 results: list[Any] = await pipe.execute(raise_on_error=False)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except _DOWN as exc:
                 results = [QueueUnavailable(f"Redis at {self.url}: {exc}") for _ in batch]
             except Exception as exc:  # each caller gets it; the flusher goes on
                 results = [exc] * len(batch)
-            for (*_, future), result in zip(batch, results, strict=True):
+            for (stream, *_, future), result in zip(batch, results, strict=True):
+                if isinstance(result, RedisError):
+                    result = QueueError(f"Redis at {self.url}, stream {stream}: {result}")
                 settle(future, result if isinstance(result, BaseException) else None)
 
     async def publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
@@ -75,35 +99,34 @@ class RedisTransport(Transport):
         pipe = self._r.pipeline(transaction=False)
         for message_id, data in items:
             pipe.xadd(stream, {"id": message_id, "data": data})
-        try:
+        with _typed(f"at {self.url}"):
             await pipe.execute()
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise QueueUnavailable(f"Redis at {self.url}: {exc}") from exc
 
     async def consumer(
         self, stream: str, group: str, name: str, *, claim_after: float = 30.0
     ) -> StreamConsumer:
-        try:
-            # "0": a group created after the first publish still sees every message.
-            await self._r.xgroup_create(stream, group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        with _typed(f"at {self.url}, stream {stream}"):
+            try:
+                # "0": a group created after the first publish still sees every message.
+                await self._r.xgroup_create(stream, group, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
         return _RedisConsumer(self._r, stream, group, name, int(claim_after * 1000))
 
     async def dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
-        await self._r.xadd(stream + _DEAD, {"id": message_id, "data": data, "reason": reason})
+        with _typed(f"at {self.url}, stream {stream}"):
+            await self._r.xadd(stream + _DEAD, {"id": message_id, "data": data, "reason": reason})
 
     async def dead_letters(self, stream: str) -> list[DeadLetter]:
-        rows: Any = await self._r.xrange(stream + _DEAD)
+        with _typed(f"at {self.url}, stream {stream}"):
+            rows: Any = await self._r.xrange(stream + _DEAD)
         return [DeadLetter(f[b"id"].decode(), f[b"data"], f[b"reason"].decode()) for _, f in rows]
 
     async def _delete_stream(self, stream: str) -> bool:
         """One DEL of the stream and its dead letters (its consumer groups go with it)."""
-        try:
+        with _typed(f"at {self.url}"):
             removed: int = await self._r.delete(stream, stream + _DEAD)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise QueueUnavailable(f"Redis at {self.url}: {exc}") from exc
         return removed > 0
 
     async def close(self) -> None:
@@ -133,16 +156,12 @@ class _RedisConsumer(StreamConsumer):
 
     async def ack_many(self, deliveries: list[Delivery]) -> None:
         """One XACK for the whole batch."""
-        try:
+        with _typed(f"stream {self._stream}"):
             await self._r.xack(self._stream, self._group, *(d.receipt for d in deliveries))
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise QueueUnavailable(f"Redis stream {self._stream}: {exc}") from exc
 
     async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
-        try:
+        with _typed(f"stream {self._stream}"):
             return await self._fetch(max_messages, timeout)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise QueueUnavailable(f"Redis stream {self._stream}: {exc}") from exc
 
     async def _fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
         if time.monotonic() >= self._next_claim:

@@ -18,7 +18,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeVar
 
 from chainops.core.assets import to_decimal
-from chainops.core.errors import ChainopsError, UnknownOutcome, ValidationError
+from chainops.core.attempt import check_uint
+from chainops.core.errors import ChainopsError, InvalidAmount, UnknownOutcome, ValidationError
 from chainops.core.journal import Journal
 from chainops.core.order import Order
 from chainops.core.transaction import Transaction
@@ -41,6 +42,7 @@ from chainops.queues.commands import (
     Swap,
     TxUpdate,
 )
+from chainops.queues.errors import MalformedCommand, MalformedMessage
 from chainops.queues.service import CommandServer, journal_key
 from chainops.queues.transport import Transport
 from chainops.queues.wire_errors import rebuild_error
@@ -81,6 +83,8 @@ class OperatorService(CommandServer):
             name=name,
             claim_after=claim_after,
         )
+        if confirmations is not None:  # checked now, not after the first send
+            check_uint(confirmations, "confirmations")
         self.operator, self.confirmations = operator, confirmations
         self.handlers[SendTransaction] = self._send
         self._waits: set[asyncio.Task[None]] = set()
@@ -172,9 +176,29 @@ def error_from(failed: CommandFailed) -> ChainopsError:
     return rebuild_error(failed.error, failed.message, failed.code, order=order)
 
 
-def _text(value: Decimal | int | str | None, what: str) -> str | None:
-    # Checked here too, so bad input fails before anything is published.
-    return None if value is None else str(to_decimal(value, what=what))
+def _text(value: Decimal | int | str | None, what: str, *, zero: bool = False) -> str | None:
+    """A positive (or, with ``zero``, non-negative) decimal string; None stays None.
+
+    Checked here too, so bad input fails before anything is published.
+    """
+    if value is None:
+        return None
+    number = to_decimal(value, what=what)
+    if number < 0 or (number == 0 and not zero):
+        raise InvalidAmount(f"{what} must be {'>= 0' if zero else '> 0'}, got {value!r}")
+    return str(number)
+
+
+def _amount(value: Decimal | int | str, what: str) -> str:
+    if value is None:
+        raise InvalidAmount(f"{what} is required")
+    return _text(value, what) or ""
+
+
+def _name(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{what} must be a non-empty string, got {value!r}")
+    return str(value)
 
 
 class OperatorClient:
@@ -215,7 +239,15 @@ class OperatorClient:
         await self.actor.run(stop=stop, poll=0.2)
 
     async def send(self, command: Command) -> str:
-        """Publish ``command``; returns its id (the answers are collected by it)."""
+        """Publish ``command``; returns its id (the answers are collected by it).
+
+        A command whose fields do not have their declared types raises
+        :class:`MalformedCommand` here, before it is published.
+        """
+        try:
+            COMMANDS.decode(COMMANDS.encode(command))
+        except (MalformedMessage, TypeError) as exc:
+            raise MalformedCommand(f"{type(command).__name__} not sent: {exc}") from None
         await self._commands.publish(command)
         return command.id
 
@@ -229,8 +261,14 @@ class OperatorClient:
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def outcome(self, command_id: str, *, states: frozenset[str]) -> TxUpdate:
-        """The first update of ``command_id`` in one of ``states``; raises its typed error."""
+    async def outcome(
+        self, command_id: str, *, states: frozenset[str], timeout: float | None = None
+    ) -> TxUpdate:
+        """The first update of ``command_id`` in one of ``states``; raises its typed error.
+
+        Waits for ever by default (a confirmation can take long); with ``timeout``
+        seconds, TimeoutError when no such update came in time.
+        """
 
         def find() -> TxUpdate | None:
             for answer in self.answers.get(command_id, []):
@@ -240,7 +278,7 @@ class OperatorClient:
                     return answer
             return None
 
-        found: TxUpdate = await self.wait_until(find, timeout=None)
+        found: TxUpdate = await self.wait_until(find, timeout=timeout)
         return found
 
     async def request(self, command: Command, *, timeout: float | None = 30.0) -> Answer:
@@ -290,10 +328,10 @@ class OperatorClient:
     ) -> Order:
         """``ExchangeOperator.place`` in the operator's process; the Order as it stood then."""
         command = CreateOrder(
-            trading_pair=trading_pair,
-            side=str(side),
-            order_type=str(order_type),
-            amount=_text(amount, "order amount") or "0",
+            trading_pair=_name(trading_pair, "trading pair"),
+            side=_name(str(side), "side"),
+            order_type=_name(str(order_type), "order type"),
+            amount=_amount(amount, "order amount"),
             price=_text(price, "order price"),
             time_in_force=time_in_force,
         )
@@ -301,7 +339,7 @@ class OperatorClient:
 
     async def cancel(self, client_id: str, *, timeout: float | None = 30.0) -> Order:
         """Cancel the order with ``client_id``; the Order after the venue answered."""
-        return await self._order(CancelOrder(client_id=str(client_id)), timeout)
+        return await self._order(CancelOrder(client_id=_name(client_id, "client id")), timeout)
 
     async def amend(
         self,
@@ -312,8 +350,10 @@ class OperatorClient:
         timeout: float | None = 30.0,
     ) -> Order:
         """Replace an open order by one at ``price`` for up to ``amount`` in total."""
+        if price is None and amount is None:
+            raise ValidationError("an amend needs a new price, a new amount or both")
         command = AmendOrder(
-            client_id=str(client_id),
+            client_id=_name(client_id, "client id"),
             price=_text(price, "order price"),
             amount=_text(amount, "order amount"),
         )
@@ -330,18 +370,24 @@ class OperatorClient:
         timeout: float | None = 60.0,
     ) -> Order:
         """Swap exactly ``amount_in`` along ``path`` on ``dex``; the swap's Order (OPEN)."""
+        if isinstance(path, str):
+            raise ValidationError(f"a swap path is a list of tokens, got the string {path!r}")
+        hops = [_name(token, "a token of the swap path") for token in path]
+        if len(hops) < 2:
+            raise ValidationError(f"a swap path names at least two tokens, got {hops!r}")
         command = Swap(
-            dex=dex,
-            path=list(path),
-            amount_in=_text(amount_in, "amount in") or "0",
-            slippage=slippage,
-            min_out=_text(min_out, "minimum out"),
+            dex=_name(dex, "dex"),
+            path=hops,
+            amount_in=_amount(amount_in, "amount in"),
+            slippage=_name(slippage, "slippage"),
+            min_out=_text(min_out, "minimum out", zero=True),
         )
         return await self._order(command, timeout)
 
     async def balances(self, *assets: str, timeout: float | None = 30.0) -> dict[str, Balance]:
         """The account's balances (only ``assets`` when given)."""
-        reply = await self.request(GetBalances(assets=tuple(assets)), timeout=timeout)
+        wanted = tuple(_name(asset, "asset") for asset in assets)
+        reply = await self.request(GetBalances(assets=wanted), timeout=timeout)
         if not isinstance(reply, BalancesReply):
             raise ChainopsError(f"expected balances, got {reply!r}")
         return {

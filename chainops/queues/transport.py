@@ -8,6 +8,7 @@ them to its peers).
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,19 @@ from typing import Any, Self
 
 from chainops.core.errors import ValidationError
 
-__all__ = ["DeadLetter", "Delivery", "StreamConsumer", "Transport"]
+__all__ = ["DeadLetter", "Delivery", "StreamConsumer", "Transport", "redacted"]
+
+_USERINFO = re.compile(r"(://)([^/@]*)@")
+
+
+def redacted(url: str) -> str:
+    """``url`` fit for messages and logs: a password (or a bare token) becomes ``***``."""
+
+    def hide(m: re.Match[str]) -> str:
+        user, colon, _ = m.group(2).partition(":")
+        return f"{m.group(1)}{user}:***@" if colon else f"{m.group(1)}***@"
+
+    return _USERINFO.sub(hide, url, count=1)
 
 
 @dataclass(frozen=True)
