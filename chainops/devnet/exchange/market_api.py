@@ -63,25 +63,23 @@ class MarketApi:
 
     def depth(self, params: Params) -> Any:
         spec = self._spec(params)
-        limit = min(_limit(params, 100, MAX_DEPTH), MAX_DEPTH)
+        limit = min(p.limit(params, 100, MAX_DEPTH), MAX_DEPTH)
         book = self.engine.books[spec.symbol]
         return {"lastUpdateId": book.update_id, **book.depth(limit)}
 
     def trades(self, params: Params) -> Any:
         spec = self._spec(params)
-        limit = _limit(params, 500)
+        limit = p.limit(params, 500)
         tape = self.engine.tapes[spec.symbol]
         return [t.public() for t in tape.recent(limit, p.integer(params, "fromId"))]
 
     def agg_trades(self, params: Params) -> Any:
         spec = self._spec(params)
-        limit = _limit(params, 500)
-        start, end = p.integer(params, "startTime"), p.integer(params, "endTime")
+        limit = p.limit(params, 500)
+        start, end = p.time_range(params, 1)
         from_id = p.integer(params, "fromId")
         if from_id is not None and (start is not None or end is not None):
             raise errors.bad_combo("fromId cannot be sent together with startTime or endTime.")
-        if start is not None and end is not None and end - start > 3_600_000:
-            raise errors.ApiError(-1127, "More than 1 hours between startTime and endTime.")
         aggs = self.engine.tapes[spec.symbol].agg_trades(limit, from_id, start, end)
         return [a.to_json() for a in aggs]
 
@@ -92,7 +90,7 @@ class MarketApi:
             raise errors.mandatory("interval")
         if interval not in INTERVALS:
             raise errors.bad_interval()
-        limit = _limit(params, 500)
+        limit = p.limit(params, 500)
         start, end = p.integer(params, "startTime"), p.integer(params, "endTime")
         if start is not None and end is not None and start > end:
             raise errors.bad_combo("startTime cannot be greater than endTime.")
@@ -170,12 +168,3 @@ class MarketApi:
                 }
             )
         return out[0] if single else out
-
-
-def _limit(params: Params, default: int, maximum: int = 1000) -> int:
-    value = p.integer(params, "limit")
-    if value is None:
-        return default
-    if value < 1:
-        raise errors.illegal("limit", p.INTEGER_RANGE)
-    return min(value, maximum)

@@ -179,9 +179,21 @@ class OrderListApi:
         ]
 
     def all_lists(self, account: Account, params: Params) -> Any:
+        """``GET allOrderList``: ``fromId`` and a time range exclude each other."""
+        return self._all_lists(account, params, strict=True)
+
+    def all_lists_ws(self, account: Account, params: Params) -> Any:
+        """``allOrderLists`` on the WebSocket API: a time range overrides ``fromId``."""
+        return self._all_lists(account, params, strict=False)
+
+    def _all_lists(self, account: Account, params: Params, *, strict: bool) -> Any:
         from_id = p.integer(params, "fromId")
-        start, end = p.integer(params, "startTime"), p.integer(params, "endTime")
-        limit = min(p.integer(params, "limit") or 500, 1000)
+        start, end = p.time_range(params, 24)
+        if from_id is not None and (start, end) != (None, None):
+            if strict:
+                raise errors.bad_combo("Combination of optional parameters invalid.")
+            from_id = None
+        limit = p.limit(params, 500)
         found = [
             lst
             for lst in self.engine.lists.values()

@@ -19,9 +19,11 @@ __all__ = [
     "decimal",
     "enum",
     "integer",
+    "limit",
     "recv_window",
     "symbol",
     "symbol_list",
+    "time_range",
 ]
 
 # re.ASCII and fullmatch: no Unicode digits ('²', Arabic-Indic) and no trailing newline
@@ -128,3 +130,21 @@ def enum(
     if text not in allowed:
         raise errors.bad_enum(name)
     return text
+
+
+def limit(params: Params, default: int, maximum: int = 1000) -> int:
+    """``limit``: at least 1 (0 is refused, not read as the default), at most ``maximum``."""
+    value = integer(params, "limit")
+    if value is None:
+        return default
+    if value < 1:
+        raise errors.illegal("limit", INTEGER_RANGE)
+    return min(value, maximum)
+
+
+def time_range(params: Params, max_hours: int) -> tuple[int | None, int | None]:
+    """``startTime`` and ``endTime``, at most ``max_hours`` apart when both are sent (-1127)."""
+    start, end = integer(params, "startTime"), integer(params, "endTime")
+    if start is not None and end is not None and end - start > max_hours * 3_600_000:
+        raise errors.ApiError(-1127, f"More than {max_hours} hours between startTime and endTime.")
+    return start, end

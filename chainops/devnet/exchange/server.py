@@ -26,7 +26,7 @@ from chainops.devnet.exchange.order_lists_api import OrderListApi
 from chainops.devnet.exchange.publisher import Publisher
 from chainops.devnet.exchange.streams import DropReply, StreamHub
 from chainops.devnet.exchange.trading_api import TradingApi
-from chainops.devnet.exchange.weights import WEIGHTS, RetryAfter, WeightCounter
+from chainops.devnet.exchange.weights import RetryAfter, WeightCounter, request_weight
 
 __all__ = ["ExchangeSimulator"]
 
@@ -168,7 +168,7 @@ class ExchangeSimulator:
                 "orderList.status": lists.query,
                 "orderList.cancel": lists.cancel,
                 "openOrderLists.status": lists.open_lists,
-                "allOrderLists": lists.all_lists,
+                "allOrderLists": lists.all_lists_ws,
             }
         )
 
@@ -188,7 +188,7 @@ class ExchangeSimulator:
         server = site._server
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-        if self._levels:
+        if self._levels and MAKER_KEY not in self.accounts:  # a restart keeps the book
             maker = self.create_account(api_key=MAKER_KEY, secret=MAKER_KEY)
             now = self.now_ms()
             for result in seed_liquidity(self.engine, maker, self._seed, self._levels, now):
@@ -266,20 +266,25 @@ class ExchangeSimulator:
     def _wrap(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def serve(request: web.Request) -> web.StreamResponse:
             headers: dict[str, str] = {}
-            weight = WEIGHTS.get((request.method, request.path), 1)
             try:
-                headers["X-MBX-USED-WEIGHT-1M"] = str(self.weights.charge(weight, self.now_ms()))
-                if self.faults.delay_seconds:
-                    await asyncio.sleep(self.faults.delay_seconds)
-                if self.faults.take_server_error():
-                    raise errors.internal()
                 body = (
                     (await request.read()).decode("utf-8", "replace")
                     if request.can_read_body
                     else ""
                 )
                 query = request.rel_url.raw_query_string  # signed as sent: percent-encoded
-                params = _params(query, body)
+                try:
+                    params, bad_params = _params(query, body), None
+                except errors.ApiError as exc:
+                    params, bad_params = {}, exc
+                weight = request_weight(request.method, request.path, params)
+                headers["X-MBX-USED-WEIGHT-1M"] = str(self.weights.charge(weight, self.now_ms()))
+                if bad_params is not None:
+                    raise bad_params
+                if self.faults.delay_seconds:
+                    await asyncio.sleep(self.faults.delay_seconds)
+                if self.faults.take_server_error():
+                    raise errors.internal()
                 params["__payload__"] = query + body
                 result = await handler(request, params)
             except RetryAfter as exc:
@@ -366,7 +371,11 @@ class ExchangeSimulator:
         return api_key
 
     async def _listen_key(self, request: web.Request, params: dict[str, str]) -> Any:
+        """An account has one listenKey: a second ``POST`` returns the active one."""
         api_key = self._stream_owner(request)
+        active = [key for key, owner in self.hub.listen_keys.items() if owner == api_key]
+        if active:
+            return {"listenKey": active[0]}  # kept alive as a PUT would (keys never expire here)
         key = secrets.token_hex(30)
         self.hub.listen_keys[key] = api_key
         return {"listenKey": key}

@@ -283,8 +283,10 @@ class TradingApi:
         assert symbol is not None
         self.engine.spec(symbol)
         from_id = p.integer(params, "orderId")
-        start, end = p.integer(params, "startTime"), p.integer(params, "endTime")
-        limit = _limit(params, 500)
+        start, end = p.time_range(params, 24)
+        if start is not None or end is not None:
+            from_id = None  # a time range wins over the starting order id
+        limit = p.limit(params, 500, MAX_LIMIT)
         found = [
             o
             for o in self.engine.account_orders(account, symbol)
@@ -349,8 +351,10 @@ class TradingApi:
         assert symbol is not None
         self.engine.spec(symbol)
         order_id, from_id = p.integer(params, "orderId"), p.integer(params, "fromId")
-        start, end = p.integer(params, "startTime"), p.integer(params, "endTime")
-        limit = _limit(params, 500)
+        start, end = p.time_range(params, 24)
+        if (order_id is not None or from_id is not None) and (start, end) != (None, None):
+            raise errors.bad_combo("Combination of optional parameters invalid.")
+        limit = p.limit(params, 500, MAX_LIMIT)
         out = []
         for trade in self.engine.trades.get(account.api_key, []):
             if trade.spec.symbol != symbol or (from_id is not None and trade.trade_id < from_id):
@@ -361,15 +365,6 @@ class TradingApi:
                 if side.account is account and (order_id is None or side.order_id == order_id):
                     out.append(trade.for_account(side))
         return out[-limit:] if from_id is None and start is None else out[:limit]
-
-
-def _limit(params: Params, default: int, maximum: int = MAX_LIMIT) -> int:
-    value = p.integer(params, "limit")
-    if value is None:
-        return default
-    if value < 1:
-        raise errors.illegal("limit", p.INTEGER_RANGE)
-    return min(value, maximum)
 
 
 def _cancel_report(order: SimOrder, now: int, new_id: str) -> dict[str, Any]:

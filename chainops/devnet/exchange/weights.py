@@ -2,27 +2,89 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from chainops.devnet.exchange import errors
 
-__all__ = ["WEIGHTS", "WeightCounter"]
+__all__ = ["WEIGHTS", "WeightCounter", "request_weight"]
 
-# Binance spot REST weights (per request) for the routes the simulator serves
+# Binance spot REST weights (per request) for the routes the simulator serves; the
+# routes whose weight depends on their parameters are in ``request_weight``
 WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/api/v3/ping"): 1,
     ("GET", "/api/v3/time"): 1,
     ("GET", "/api/v3/exchangeInfo"): 20,
     ("GET", "/api/v3/depth"): 5,
+    ("GET", "/api/v3/trades"): 25,
+    ("GET", "/api/v3/historicalTrades"): 25,
+    ("GET", "/api/v3/aggTrades"): 4,
+    ("GET", "/api/v3/klines"): 2,
+    ("GET", "/api/v3/uiKlines"): 2,
+    ("GET", "/api/v3/avgPrice"): 2,
+    ("GET", "/api/v3/ticker/24hr"): 80,
+    ("GET", "/api/v3/ticker/price"): 4,
+    ("GET", "/api/v3/ticker/bookTicker"): 4,
+    ("GET", "/api/v3/ticker"): 4,
     ("POST", "/api/v3/order"): 1,
+    ("POST", "/api/v3/order/test"): 1,
     ("GET", "/api/v3/order"): 4,
     ("DELETE", "/api/v3/order"): 1,
-    ("GET", "/api/v3/openOrders"): 6,
+    ("POST", "/api/v3/order/cancelReplace"): 1,
+    ("GET", "/api/v3/openOrders"): 80,
     ("DELETE", "/api/v3/openOrders"): 1,
+    ("GET", "/api/v3/allOrders"): 20,
     ("GET", "/api/v3/account"): 20,
+    ("GET", "/api/v3/account/commission"): 20,
     ("GET", "/api/v3/myTrades"): 20,
+    ("POST", "/api/v3/orderList/oco"): 1,
+    ("POST", "/api/v3/order/oco"): 1,
+    ("DELETE", "/api/v3/orderList"): 1,
+    ("GET", "/api/v3/orderList"): 4,
+    ("GET", "/api/v3/openOrderList"): 6,
+    ("GET", "/api/v3/allOrderList"): 20,
     ("POST", "/api/v3/userDataStream"): 2,
     ("PUT", "/api/v3/userDataStream"): 2,
     ("DELETE", "/api/v3/userDataStream"): 2,
 }
+_DEPTH_WEIGHTS = ((100, 5), (500, 25), (1000, 50))  # limit up to -> weight; above: 250
+
+
+def _count_symbols(text: str) -> int:
+    """How many names a ``symbols=[...]`` value holds (malformed ones are refused later)."""
+    return max(1, text.count(",") + 1)
+
+
+def request_weight(method: str, path: str, params: Mapping[str, str]) -> int:
+    """The weight Binance charges for one request, given its parameters."""
+    weight = WEIGHTS.get((method, path), 1)
+    symbol, symbols = params.get("symbol"), params.get("symbols")
+    if method != "GET":
+        if path == "/api/v3/order/test" and params.get("computeCommissionRates") == "true":
+            return 20
+        return weight
+    if path == "/api/v3/depth":
+        limit = params.get("limit") or "100"
+        if not limit.isascii() or not limit.isdigit():
+            return weight
+        return next((w for top, w in _DEPTH_WEIGHTS if int(limit) <= top), 250)
+    if path == "/api/v3/openOrders":
+        return 6 if symbol else weight
+    if path == "/api/v3/myTrades":
+        return 5 if params.get("orderId") else weight
+    if path == "/api/v3/ticker/24hr":
+        if symbol:
+            return 2
+        if symbols:
+            count = _count_symbols(symbols)
+            return 2 if count <= 20 else 40 if count <= 100 else 80
+        return weight
+    if path in ("/api/v3/ticker/price", "/api/v3/ticker/bookTicker"):
+        return 2 if symbol else weight
+    if path == "/api/v3/ticker":
+        return min(4 * _count_symbols(symbols), 200) if symbols else weight
+    return weight
+
+
 BAN_AFTER_429S = 3  # requests sent while told to back off before the ban (418)
 BAN_MS = 120_000
 

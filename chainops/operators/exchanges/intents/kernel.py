@@ -77,11 +77,14 @@ class ExchangeKernel:
         orphans: OrphanPolicy = OrphanPolicy.REPORT,
         interval: float = 1.0,
     ) -> None:
+        if not isinstance(operator, ExchangeOperator):
+            raise ValidationError(f"operator must be an ExchangeOperator, not {operator!r}")
         self.operator = operator
-        self.interval = interval  # the timer pass: catches what no event reported
+        self.interval = _interval(interval)  # the timer pass: catches what no event reported
         self.records = IntentRecords(operator.journal, operator.owner)
         self._intents: dict[str, OrderIntent] = {}
-        self.reconciler = Reconciler(operator, self.records, self._intents, orphans, self._emit)
+        policy = _policy(orphans)
+        self.reconciler = Reconciler(operator, self.records, self._intents, policy, self._emit)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._full = False
@@ -258,7 +261,7 @@ class ExchangeKernel:
         return self.reconciler.orders_of(intent)
 
     def get_order_intent(self, intent_id: str) -> OrderIntent:
-        found = self._intents.get(intent_id)
+        found = self._intents.get(intent_id) if isinstance(intent_id, str) else None
         if found is None:
             raise UnknownIntent(f"no intent {intent_id}")
         return found
@@ -283,8 +286,7 @@ class ExchangeKernel:
         be cancelled), the intent ends FAILED and the venue's typed error is raised.
         """
         intent = self.get_order_intent(intent_id)
-        if intent.is_terminal or not intent.wanted:
-            raise IntentFinished(f"intent {intent_id} is {intent.state.value}")
+        _check_modifiable(intent)
         if intent.order_type is OrderType.MARKET:
             raise IntentFinished("a MARKET intent cannot be modified")
         kind = intent.order_type
@@ -310,6 +312,7 @@ class ExchangeKernel:
         if pair is None:
             await check_funds(self.operator, self._orders(intent), intent, new_amount, new_price)
         async with self._lock:
+            _check_modifiable(intent)  # a cancel (or the last fill) may have come meanwhile
             intent.price, intent.amount, intent.stop_price = new_price, new_amount, new_stop
             intent.note(f"modified: {new_amount} at {new_price} stop {new_stop}")
             self.records.save(intent)
@@ -448,3 +451,29 @@ class ExchangeKernel:
 
     def get_reconciliation_metrics(self) -> ReconciliationMetrics:
         return self.reconciler.metrics
+
+
+def _check_modifiable(intent: OrderIntent) -> None:
+    if intent.is_terminal:
+        raise IntentFinished(f"intent {intent.intent_id} is {intent.state.value}")
+    if not intent.wanted:
+        why = intent.reason or "cancel requested"
+        raise IntentFinished(f"intent {intent.intent_id} is being cancelled ({why})")
+
+
+def _interval(value: object) -> float:
+    """The timer pass's period in seconds: a positive, finite int or float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"interval must be a number of seconds, not {value!r}")
+    if not 0 < value < float("inf"):
+        raise ValidationError(f"interval must be positive and finite, got {value!r}")
+    return float(value)
+
+
+def _policy(value: object) -> OrphanPolicy:
+    """An ``OrphanPolicy`` or its name (any case)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return OrphanPolicy(value.lower())
+    known = ", ".join(p.value for p in OrphanPolicy)
+    raise ValidationError(f"orphans must be one of {known}, got {value!r}")

@@ -9,6 +9,7 @@ Rules that make it safe to run at any time, any number of times:
   after the fills of earlier orders) is replaced: by the venue's cancel-replace
   where offered (it places only if the cancel succeeded), else cancelled first;
   its fills count, and the replacement is sized for what remains;
+* a leg of an emulated OCO goes once the other leg trades or is refused (FAILED);
 * a venue-native OCO is reconciled as a pair (see ``native``).
 """
 
@@ -181,6 +182,11 @@ class Reconciler:
             intent.wanted = False
             intent.note("the other leg of the group filled")
             self.records.save(intent)
+        if intent.wanted and self._sibling_failed(intent):
+            intent.wanted = False  # one leg of an OCO is no OCO: the group goes
+            intent.reason = "the other leg of the group failed"
+            intent.note(intent.reason)
+            self.records.save(intent)
         if filled >= intent.amount:
             self._set(intent, IntentState.FILLED, "filled")
             return await self._cancel_all(live)
@@ -330,6 +336,16 @@ class Reconciler:
             if self.filled(other) > 0 and (filled == 0 or _before(other, intent, self.intents)):
                 return True
         return False
+
+    def _sibling_failed(self, intent: OrderIntent) -> bool:
+        """Another leg of the group ended FAILED (the venue refused it)."""
+        if intent.group_id is None:
+            return False
+        return any(
+            other.group_id == intent.group_id and other.state is IntentState.FAILED
+            for other in self.intents.values()
+            if other is not intent
+        )
 
     async def _recover_untracked(self, intent: OrderIntent) -> None:
         """An id journalled before a crash that the order journal lacks: the venue decides."""
