@@ -161,6 +161,15 @@ class _RedisConsumer(StreamConsumer):
 
     async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
         with _typed(f"stream {self._stream}"):
+            try:
+                return await self._fetch(max_messages, timeout)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+            # The stream and its group are gone (a server restarted without persistence, or
+            # the stream deleted): the group is made again and reading goes on.
+            with contextlib.suppress(ResponseError):  # BUSYGROUP: another consumer was first
+                await self._r.xgroup_create(self._stream, self._group, id="0", mkstream=True)
             return await self._fetch(max_messages, timeout)
 
     async def _fetch(self, max_messages: int, timeout: float) -> list[Delivery]:

@@ -243,6 +243,26 @@ async def test_nats_stream_deleted_under_a_running_transport_is_created_again() 
         await transport.close()
 
 
+async def test_a_redis_consumer_reads_on_after_the_server_lost_the_stream() -> None:
+    """A Redis restarted without persistence has lost the stream and its group: a running
+    consumer takes up the new stream instead of failing (JetStream keeps its streams)."""
+    transport = await connect_or_skip("redis")
+    stream = unique("q.lost")
+    try:
+        await transport.publish(stream, "m1", CODEC.encode(Ping(n=1)))
+        consumer = await transport.consumer(stream, "g", "c1")
+        assert [d.message_id for d in await consumer.fetch(10, timeout=2.0)] == ["m1"]
+        await transport.delete_stream(stream)  # what the restart did
+        await transport.publish(stream, "m2", CODEC.encode(Ping(n=2)))
+        got = await consumer.fetch(10, timeout=2.0)
+        assert [d.message_id for d in got] == ["m2"]
+        await consumer.ack_many(got)
+        await consumer.close()
+    finally:
+        await transport.delete_stream(stream)
+        await transport.close()
+
+
 async def test_a_deleted_stream_takes_its_messages_groups_and_dead_letters(
     transport: Transport,
 ) -> None:
