@@ -18,16 +18,18 @@ import tempfile
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
 from chainops.cli.format import plain
 from chainops.cli.options import Venue, command
-from chainops.cli.runtime import Runtime, err, out, parse_amount
+from chainops.cli.runtime import Runtime, check_places, err, out, parse_amount
 
 sol_app = typer.Typer(help="Solana: balances, SOL and SPL token transfers.", no_args_is_help=True)
 DEFAULT_CLUSTER = "solana-local"
+SOL_DECIMALS = 9
+T = TypeVar("T")
 
 
 def _solana_extra(feature: str = "chainops sol") -> None:
@@ -51,6 +53,34 @@ def _url(rt: Runtime) -> str:
     return rt.rpc_url
 
 
+def _cluster(rt: Runtime) -> str:
+    """The ``--network`` name, refused at once unless it names a Solana cluster."""
+    from chainops.core.errors import ConfigurationError
+    from chainops.core.platforms import ChainKind, ChainPlatform, get_platform
+
+    name = rt.network or DEFAULT_CLUSTER
+    platform = get_platform(name)
+    if not isinstance(platform, ChainPlatform) or platform.kind is not ChainKind.SOLANA:
+        raise ConfigurationError(
+            f"--network {name} is {platform.name}, not a Solana cluster "
+            "(solana, solana-devnet or solana-local)"
+        )
+    return name
+
+
+def _pubkey(value: str, what: str) -> str:
+    from chainops.operators.solana.keys import parse_pubkey
+
+    _solana_extra()
+    return str(parse_pubkey(value, what))
+
+
+def _priority_fee(value: int | None) -> int | None:
+    from chainops.operators.solana.checks import check_u64
+
+    return None if value is None else check_u64(value, "--priority-fee")
+
+
 def _signer(rt: Runtime) -> Any:
     from chainops.operators.solana import SolanaSigner
 
@@ -59,14 +89,36 @@ def _signer(rt: Runtime) -> Any:
     return SolanaSigner.from_env()
 
 
+def _read(rt: Runtime, url: str, act: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``act`` on a started operator that only reads (no key, no journal, no PubSub)."""
+    from chainops.core.journal import open_journal
+    from chainops.operators.solana import SolanaConfiguration, SolanaOperator, SolanaSigner
+    from chainops.operators.solana.rpc_transport import RpcTransport
+
+    async def work() -> T:
+        operator = SolanaOperator(
+            SolanaConfiguration(platform=_cluster(rt), subscribe=False),
+            SolanaSigner.generate(),  # reads need no key; a throwaway one never signs
+            RpcTransport(url),
+            journal=open_journal(None),  # nothing is sent: nothing to journal
+        )
+        async with operator:
+            return await act(operator)
+
+    return rt.run(work)
+
+
 def _send(rt: Runtime, what: str, act: Callable[[Any], Awaitable[Any]]) -> None:
     """Show cluster, endpoint and account, ask, then send with ``act`` and wait."""
+    from chainops.config.networks import mask_url
     from chainops.operators.solana import SolanaOperator
 
     url = _url(rt)
-    cluster = rt.network or DEFAULT_CLUSTER
+    cluster = _cluster(rt)
     signer = _signer(rt)
-    rt.confirm({"network": cluster, "endpoint": url, "account": str(signer.pubkey), "send": what})
+    rt.confirm(
+        {"network": cluster, "endpoint": mask_url(url), "account": str(signer.pubkey), "send": what}
+    )
 
     async def work() -> Any:
         operator = SolanaOperator.from_options(
@@ -112,24 +164,15 @@ def balance(
 ) -> None:
     """Show the SOL (or token) balance of an account."""
     url = _url(rt)
-    who = pubkey or str(_signer(rt).pubkey)
+    who = _pubkey(pubkey, "account") if pubkey is not None else str(_signer(rt).pubkey)
+    token = None if mint is None else _pubkey(mint, "mint")
 
-    async def work() -> dict[str, Any]:
-        from chainops.operators.solana import SolanaConfiguration, SolanaOperator, SolanaSigner
-        from chainops.operators.solana.rpc_transport import RpcTransport
+    async def work(operator: Any) -> dict[str, Any]:
+        if token is None:
+            return {"account": who, "asset": "SOL", "balance": await operator.balance(who)}
+        return {"account": who, "mint": token, "balance": await operator.token_balance(token, who)}
 
-        operator = SolanaOperator(
-            SolanaConfiguration(platform=rt.network or DEFAULT_CLUSTER),
-            SolanaSigner.generate(),  # reads need no key; a throwaway one never signs
-            RpcTransport(url),
-        )
-        async with operator:
-            if mint is None:
-                return {"account": who, "asset": "SOL", "balance": await operator.balance(who)}
-            amount = await operator.token_balance(mint, who)
-            return {"account": who, "mint": mint, "balance": amount}
-
-    document = plain(rt.run(work))
+    document = plain(_read(rt, url, work))
     if rt.as_json:
         print(json.dumps(document, sort_keys=True))
     else:
@@ -147,10 +190,13 @@ def transfer(
 ) -> None:
     """Send SOL and wait until confirmed (or EXPIRED / failed, with the reason)."""
     value = parse_amount(amount)
+    recipient = _pubkey(to, "recipient")
+    check_places(value, SOL_DECIMALS)
+    fee = _priority_fee(priority_fee)
     _send(
         rt,
-        f"{value} SOL to {to}",
-        lambda op: op.transfer(to, value, compute_unit_price=priority_fee),
+        f"{format(value, 'f')} SOL to {recipient}",
+        lambda op: op.transfer(recipient, value, compute_unit_price=fee),
     )
 
 
@@ -168,11 +214,16 @@ def token_transfer(
 ) -> None:
     """Send SPL tokens and wait until confirmed."""
     value = parse_amount(amount)
+    token = _pubkey(mint, "mint")
+    recipient = _pubkey(to, "recipient")
+    fee = _priority_fee(priority_fee)
+    info = _read(rt, _url(rt), lambda op: op.mint_info(token))  # its decimals, before asking
+    check_places(value, info.decimals)
     _send(
         rt,
-        f"{value} of {mint} to {to}",
+        f"{format(value, 'f')} of {token} to {recipient}",
         lambda op: op.token_transfer(
-            mint, to, value, create_account=not no_create_account, compute_unit_price=priority_fee
+            token, recipient, value, create_account=not no_create_account, compute_unit_price=fee
         ),
     )
 

@@ -11,6 +11,7 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from chainops.cli.main import app
 from chainops.core.ids import b58encode
 from chainops.devnet.solana import LiteSvmTransport, SolanaRpcServer
+from chainops.operators import chain as chain_module
 from chainops.operators.solana import (
     SolanaConfiguration,
     SolanaOperator,
@@ -169,3 +171,63 @@ def test_devnet_up_solana_serves_and_stops_on_sigterm() -> None:
 
 def test_in_process_transport_needs_no_server() -> None:
     assert LiteSvmTransport().name == "litesvm"
+
+
+def run_cli(*args: str) -> Any:
+    """The CliRunner result (stdin closed: a confirmation asked for would fail)."""
+    return CliRunner().invoke(app, list(args), input="")
+
+
+def test_bad_input_is_refused_before_the_summary_is_shown(
+    solana_devnet: SolanaRpcServer, tmp_path: Path
+) -> None:
+    signer, keypair = funded_keypair(solana_devnet, tmp_path)
+    mint = make_mint(solana_devnet, signer)
+    to = str(SolanaSigner.generate().pubkey)
+    common = ["--url", solana_devnet.url, "--keypair", str(keypair), "--json"]
+    common += ["--journal", str(tmp_path / "j.sqlite")]
+    sent = sum(solana_devnet.chain.received.values())
+    for args, error in [
+        (["transfer", "nope", "1"], "InvalidIdentifier"),
+        (["transfer", to, "0.0000000001"], "InvalidAmount"),
+        (["transfer", to, "1", "--priority-fee", "-1"], "ValidationError"),
+        (["transfer", to, "1", "--network", "mainnet"], "ConfigurationError"),
+        (["token-transfer", "nope", to, "1"], "InvalidIdentifier"),
+        (["token-transfer", mint, "nope", "1"], "InvalidIdentifier"),
+        (["token-transfer", mint, to, "1.0000001"], "InvalidAmount"),
+        (["token-transfer", to, to, "1"], "ValidationError"),  # a wallet, not a mint
+    ]:
+        result = run_cli("sol", *args, *common)
+        assert result.exit_code == 1, (args, result.output)
+        assert json.loads(result.stdout)["error"] == error, (args, result.stdout)
+        assert "endpoint" not in result.stderr, (args, result.stderr)
+    assert sum(solana_devnet.chain.received.values()) == sent
+
+
+def test_an_api_key_in_the_rpc_url_is_never_shown(tmp_path: Path) -> None:
+    keypair = SolanaSigner.generate().write_keypair_file(tmp_path / "id.json")
+    url = "http://127.0.0.1:9/?api-key=SECRETKEY123"
+    to = str(SolanaSigner.generate().pubkey)
+    journal = ["--journal", str(tmp_path / "j.sqlite")]
+    for args in (["balance"], ["transfer", to, "1", "--yes", *journal]):
+        result = run_cli("sol", *args, "--rpc-url", url, "--wallet", str(keypair))
+        assert result.exit_code == 3, (args, result.output)
+        assert "SECRETKEY123" not in result.output and "api-key=***" in result.output
+        assert "<class" not in result.output  # the failure in words, not a class repr
+
+
+def test_balance_reads_quietly_and_refuses_an_empty_account(
+    solana_devnet: SolanaRpcServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, keypair = funded_keypair(solana_devnet, tmp_path)
+    common = ["--url", solana_devnet.url, "--keypair", str(keypair)]
+    monkeypatch.setattr(chain_module, "_warned_not_durable", False)  # said once per process
+    result = run_cli("sol", "balance", *common)
+    assert result.exit_code == 0 and "100 SOL" in result.stdout
+    # a read journals nothing, so it has nothing to say about journals
+    assert not [r for r in caplog.records if "journals in memory" in r.getMessage()]
+    result = run_cli("sol", "balance", "", *common, "--json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["error"] == "InvalidIdentifier"

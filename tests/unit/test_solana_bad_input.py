@@ -326,3 +326,45 @@ async def test_the_largest_u64_compute_unit_price_passes_the_local_check(
     with pytest.raises(InsufficientBalance, match="InsufficientFundsForFee"):  # simulated
         await op.transfer(RECIPIENT, Decimal("0.01"), compute_unit_price=2**64 - 1)
     sent_nothing(op, chain, before, journalled)
+
+
+async def test_an_empty_account_is_refused_not_read_as_our_own(
+    setup: tuple[SolanaOperator, LocalChain, str],
+) -> None:
+    op, _, mint = setup
+    with pytest.raises(InvalidIdentifier, match="empty"):
+        await op.balance("")
+    with pytest.raises(InvalidIdentifier, match="empty"):
+        await op.token_balance(mint, "")
+    with pytest.raises(InvalidIdentifier, match="empty"):
+        op.token_account(await op.mint_info(mint), "")
+
+
+async def test_wrong_types_for_the_mint_arguments_are_validation_errors(
+    setup: tuple[SolanaOperator, LocalChain, str],
+) -> None:
+    op, chain, mint = setup
+    before, journalled = sum(chain.received.values()), len(op.journal.list_operations())
+    with pytest.raises(ValidationError, match=r"^mint must be a SolanaSigner"):
+        await op.create_mint(6, mint="5" * 88)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="MintInfo of mint_info"):
+        op.token_account(mint)  # type: ignore[arg-type]
+    sent_nothing(op, chain, before, journalled)
+
+
+async def test_a_sender_without_a_token_account_holds_none(
+    setup: tuple[SolanaOperator, LocalChain, str],
+) -> None:
+    _, chain, mint = setup
+    poor = SolanaSigner.generate()
+    chain.airdrop(str(poor.pubkey), 10**9)
+    other = SolanaOperator(
+        SolanaConfiguration(platform="solana-local"), poor, LiteSvmTransport(chain)
+    )
+    before = sum(chain.received.values())
+    async with other:
+        with pytest.raises(InsufficientBalance, match="holds none of") as caught:
+            await other.token_transfer(mint, RECIPIENT, Decimal("1"))
+        assert isinstance(caught.value, InsufficientFunds) and caught.value.logs
+        assert other.journal.list_operations() == []
+    assert sum(chain.received.values()) == before

@@ -16,17 +16,20 @@ from chainops.devnet.solana.dispatch import Handler, MethodGroup, with_context
 from chainops.devnet.solana.encodings import check_encoding, encode_account
 from chainops.devnet.solana.faults import invalid_params
 from chainops.devnet.solana.parsed_accounts import token_amount
+from chainops.operators.solana.checks import U64_MAX
 from chainops.operators.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from chainops.operators.solana.spl import parse_mint, parse_token_account
 
-__all__ = ["AccountMethods", "matches_filters"]
+__all__ = ["AccountMethods", "check_filters", "matches_filters"]
 
 _MAX_MULTIPLE = 100
 _MAX_FILTERS = 4
+_MAX_LARGEST = 20  # getTokenLargestAccounts answers the top 20
 _TOKEN_PROGRAMS = (str(TOKEN_PROGRAM_ID), str(TOKEN_2022_PROGRAM_ID))
 
 
 def matches_filters(data: bytes, filters: list[Any]) -> bool:
+    """Whether ``data`` passes every filter (filters checked by :func:`check_filters`)."""
     for item in filters:
         if "dataSize" in item:
             if len(data) != item["dataSize"]:
@@ -37,23 +40,44 @@ def matches_filters(data: bytes, filters: list[Any]) -> bool:
             wanted = params.decode_bytes(spec.get("bytes"), spec.get("encoding", "base58"))
             if data[offset : offset + len(wanted)] != wanted:
                 return False
-        elif "tokenAccountState" not in item:
-            raise invalid_params(f"Invalid params: unknown filter {item}")
     return True
 
 
-def _check_filters(filters: Any) -> list[Any]:
+def _check_filter(item: Any) -> None:
+    if not isinstance(item, dict):
+        raise invalid_params("Invalid params: filters must be a list of objects")
+    if "dataSize" in item:
+        size = item["dataSize"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise invalid_params("Invalid params: dataSize must be a non-negative integer")
+    elif "memcmp" in item:
+        spec = item["memcmp"]
+        if not isinstance(spec, dict):
+            raise invalid_params("Invalid params: memcmp must be {offset, bytes}")
+        offset = spec.get("offset", 0)
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise invalid_params("Invalid params: memcmp offset must be a non-negative integer")
+        params.decode_bytes(spec.get("bytes"), spec.get("encoding", "base58"))
+    elif "tokenAccountState" not in item:
+        raise invalid_params(f"Invalid params: unknown filter {item}")
+
+
+def check_filters(filters: Any) -> list[Any]:
+    """The ``filters`` of a program scan, each checked; ``[]`` when absent."""
     if filters is None:
         return []
-    if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
+    if not isinstance(filters, list):
         raise invalid_params("Invalid params: filters must be a list of objects")
     if len(filters) > _MAX_FILTERS:
         raise invalid_params(f"Too many filters provided; max {_MAX_FILTERS}")
+    for item in filters:
+        _check_filter(item)
     return filters
 
 
 class AccountMethods(MethodGroup):
-    """getBalance, getAccountInfo, getMultipleAccounts, getProgramAccounts and the token reads."""
+    """getBalance, getAccountInfo, getMultipleAccounts, getProgramAccounts and the token reads
+    (by owner, balance, supply, largest holders)."""
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -64,6 +88,7 @@ class AccountMethods(MethodGroup):
             "getTokenAccountsByOwner": self.token_accounts_by_owner,
             "getTokenAccountBalance": self.token_account_balance,
             "getTokenSupply": self.token_supply,
+            "getTokenLargestAccounts": self.token_largest_accounts,
             "getMinimumBalanceForRentExemption": self.rent_exemption,
         }
 
@@ -118,7 +143,7 @@ class AccountMethods(MethodGroup):
         cfg = params.config(p, 1)
         check_encoding(cfg.get("encoding", "base58"))
         program = params.pubkey(p[0])
-        filters = _check_filters(cfg.get("filters"))
+        filters = check_filters(cfg.get("filters"))
         level = params.commitment(cfg)
         out = [
             {"pubkey": key, "account": self._encode(key, account, cfg)}
@@ -190,7 +215,31 @@ class AccountMethods(MethodGroup):
             raise invalid_params("Invalid param: not a Token mint")
         return with_context(self.chain.slot_at(level), token_amount(mint.supply, mint.decimals))
 
+    async def token_largest_accounts(self, p: list[Any]) -> Any:
+        """The (at most 20) token accounts of a mint holding the most, largest first."""
+        params.require(p, 1, "mint")
+        mint = params.pubkey(p[0])
+        level = params.commitment(params.config(p, 1))
+        account = self.chain.account(mint, level)
+        info = None
+        if account is not None:
+            info = parse_mint(Pubkey.from_string(mint), account.owner, bytes(account.data))
+        if info is None:
+            raise invalid_params("Invalid param: not a Token mint")
+        holdings = []
+        for key, found in self.chain.accounts_owned_by(str(info.program), level):
+            holding = parse_token_account(Pubkey.from_string(key), found.owner, bytes(found.data))
+            if holding is not None and str(holding.mint) == mint:
+                holdings.append((holding.amount, key))
+        holdings.sort(key=lambda item: -item[0])
+        value = [
+            {"address": key, **token_amount(amount, info.decimals)}
+            for amount, key in holdings[:_MAX_LARGEST]
+        ]
+        return with_context(self.chain.slot_at(level), value)
+
     async def rent_exemption(self, p: list[Any]) -> Any:
-        if not p or not isinstance(p[0], int) or p[0] < 0:
+        size = p[0] if p else None
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= U64_MAX:
             raise invalid_params("Invalid params: expected a data size")
         return self.chain.minimum_balance_for_rent_exemption(p[0])

@@ -3,8 +3,9 @@ epochs, the advertised RPC and PubSub addresses, and the test switches.
 
 The switches (``chainops_*``, also reachable from Python on ``server.chain``):
 ``chainops_dropNext [n]`` loses the next n transactions, ``chainops_advanceBlocks [n]``
-produces n blocks now, ``chainops_rollbackProcessed`` abandons the processed-only
-block and undoes its transactions.
+produces n blocks now (n defaults to 1, at most a million per call),
+``chainops_rollbackProcessed`` abandons the processed-only block and undoes its
+transactions.
 """
 
 from __future__ import annotations
@@ -20,7 +21,18 @@ __all__ = ["SLOTS_PER_EPOCH", "ClusterMethods"]
 
 SLOTS_PER_EPOCH = 432_000  # mainnet's epoch length
 _MAX_FEE_ACCOUNTS = 128
-_IDENTITY = "LocaLVaLidator1111111111111111111111111111"
+_IDENTITY = "LocaLVaLidator11111111111111111111111111111"  # a valid 32-byte key
+# Bounds of the switches' counts: what one call may ask for (a million blocks take ~0.3 s).
+_MAX_ADVANCE = 1_000_000
+_MAX_DROPS = 1_000_000
+
+
+def _count(p: list[Any], what: str, most: int) -> int:
+    """The optional count in ``p[0]`` (1 when absent): an integer within 0..``most``."""
+    value = p[0] if p and p[0] is not None else 1
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= most:
+        raise invalid_params(f"Invalid params: the number of {what} must be within 0..{most}")
+    return value
 
 
 class ClusterMethods(MethodGroup):
@@ -39,6 +51,8 @@ class ClusterMethods(MethodGroup):
             "getIdentity": self.identity,
             "getClusterNodes": self.cluster_nodes,
             "getSlot": self.slot,
+            "getSlotLeader": self.identity_key,
+            "minimumLedgerSlot": self.minimum_ledger_slot,
             "getBlockHeight": self.block_height,
             "getLatestBlockhash": self.latest_blockhash,
             "isBlockhashValid": self.is_blockhash_valid,
@@ -62,6 +76,12 @@ class ClusterMethods(MethodGroup):
 
     async def identity(self, p: list[Any]) -> Any:
         return {"identity": _IDENTITY}
+
+    async def identity_key(self, p: list[Any]) -> Any:
+        return _IDENTITY  # the one node leads every slot
+
+    async def minimum_ledger_slot(self, p: list[Any]) -> Any:
+        return 1  # the ledger is kept whole, from the first block
 
     async def cluster_nodes(self, p: list[Any]) -> Any:
         """One node, advertising where its JSON-RPC and PubSub endpoints listen."""
@@ -132,13 +152,12 @@ class ClusterMethods(MethodGroup):
         ]
 
     async def drop_next(self, p: list[Any]) -> Any:
-        count = p[0] if p and isinstance(p[0], int) else 1
+        count = _count(p, "transactions to drop", _MAX_DROPS)
         self.chain.drop_next(count)
         return count
 
     async def advance_blocks(self, p: list[Any]) -> Any:
-        blocks = p[0] if p and isinstance(p[0], int) else 1
-        return self.chain.advance(blocks)
+        return self.chain.advance(_count(p, "blocks", _MAX_ADVANCE))
 
     async def rollback_processed(self, p: list[Any]) -> Any:
         return self.chain.rollback_processed()

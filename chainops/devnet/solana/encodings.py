@@ -40,8 +40,8 @@ def _slice(data: bytes, data_slice: Any) -> bytes:
     return data[offset : offset + length]
 
 
-def check_encoding(encoding: str) -> None:
-    if encoding not in ACCOUNT_ENCODINGS:
+def check_encoding(encoding: Any) -> None:
+    if not isinstance(encoding, str) or encoding not in ACCOUNT_ENCODINGS:
         raise invalid_params(f"Invalid params: unsupported encoding {encoding}")
 
 

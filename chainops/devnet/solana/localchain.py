@@ -201,6 +201,8 @@ class LocalChain:
 
     def drop_next(self, count: int = 1) -> None:
         """Silently lose the next ``count`` transactions sent (not duplicates of landed ones)."""
+        if count < 0:
+            raise ValueError("count must be >= 0")
         with self._lock:
             self._drop += count
 

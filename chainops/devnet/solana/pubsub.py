@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from chainops.devnet.solana import params
-from chainops.devnet.solana.accounts import matches_filters
+from chainops.devnet.solana.accounts import check_filters, matches_filters
 from chainops.devnet.solana.clock import Commitment
 from chainops.devnet.solana.dispatch import API_VERSION
 from chainops.devnet.solana.encodings import check_encoding, encode_account
@@ -174,6 +174,9 @@ class PubSub:
             except RpcFault as fault:
                 await connection.send(_error(ident, fault.code, fault.message))
                 continue
+            except Exception as exc:  # a server bug answers in JSON-RPC, the socket stays open
+                await connection.send(_error(ident, -32603, f"Internal error: {exc}"))
+                continue
             await connection.send({"jsonrpc": "2.0", "result": result, "id": ident})
             if self._wake is not None:
                 self._fresh = True  # a subscription already satisfied fires at once
@@ -231,6 +234,7 @@ class PubSub:
         params.require(p, 1, "program id")
         cfg = params.config(p, 1)
         check_encoding(cfg.get("encoding", "base58"))
+        cfg["filters"] = check_filters(cfg.get("filters"))
         sub = self._new("program", connection, params.commitment(cfg), params.pubkey(p[0]), cfg)
         sub.seen = self._program_view(sub)
         return sub
@@ -273,7 +277,7 @@ class PubSub:
         )
 
     def _program_view(self, sub: _Subscription) -> dict[str, Any]:
-        filters = sub.config.get("filters") or []
+        filters = sub.config["filters"]
         return {
             key: self._encoded(key, sub)
             for key, account in self.chain.accounts_owned_by(sub.target, sub.level)

@@ -174,7 +174,7 @@ def encode_landed(
     landed: Landed, encoding: str, max_version: int | None, *, with_meta: bool = True
 ) -> dict[str, Any]:
     """``{"transaction", "meta"[, "version"]}`` of a landed transaction in ``encoding``."""
-    if encoding not in TRANSACTION_ENCODINGS:
+    if not isinstance(encoding, str) or encoding not in TRANSACTION_ENCODINGS:
         raise invalid_params(f"Invalid params: unsupported encoding {encoding}")
     tx = VersionedTransaction.from_bytes(landed.raw)
     version = _check_version(tx, max_version)

@@ -26,7 +26,8 @@ from chainops.devnet.solana.faults import (
 from chainops.devnet.solana.localchain import LocalChain
 from chainops.devnet.solana.parsed_accounts import MintDecimals
 from chainops.devnet.solana.records import Landed, SimulationResult
-from chainops.devnet.solana.transaction_json import encode_landed
+from chainops.devnet.solana.transaction_json import TRANSACTION_ENCODINGS, encode_landed
+from chainops.operators.solana.checks import U64_MAX
 from chainops.operators.solana.programs import MEMO_PROGRAM_ID
 
 __all__ = ["TransactionMethods"]
@@ -173,10 +174,14 @@ class TransactionMethods(MethodGroup):
         level = params.commitment(cfg)
         if level is Commitment.PROCESSED:
             raise invalid_params("Method does not support commitment below `confirmed`")
+        encoding = cfg.get("encoding", "json")
+        if not isinstance(encoding, str) or encoding not in TRANSACTION_ENCODINGS:
+            raise invalid_params(f"Invalid params: unsupported encoding {encoding}")
+        max_version = _max_version(cfg)
         landed = self.chain.transaction(str(p[0]))
         if landed is None or not landed.raw or not self._visible(landed, level):
             return None
-        body = encode_landed(landed, cfg.get("encoding", "json"), _max_version(cfg))
+        body = encode_landed(landed, encoding, max_version)
         return {"slot": landed.slot, "blockTime": self.chain.clock.block_time(landed.slot), **body}
 
     async def signatures_for_address(self, p: list[Any]) -> Any:
@@ -228,8 +233,11 @@ class TransactionMethods(MethodGroup):
         return with_context(self.chain.slot_at(level), fee)
 
     async def airdrop(self, p: list[Any]) -> Any:
-        if len(p) < 2 or not isinstance(p[1], int) or p[1] <= 0:
+        lamports = p[1] if len(p) > 1 else None
+        if not isinstance(lamports, int) or isinstance(lamports, bool):
             raise invalid_params("Invalid params: expected pubkey and lamports")
+        if not 0 < lamports <= U64_MAX:
+            raise invalid_params(f"Invalid params: lamports must be within 1..{U64_MAX}")
         try:
             return self.chain.airdrop(params.pubkey(p[0]), p[1])
         except ValueError as exc:

@@ -33,6 +33,8 @@ from chainops.operators.solana.checks import check_decimals, positive_units
 from chainops.operators.solana.claims import SendClaims
 from chainops.operators.solana.configuration import SolanaConfiguration
 from chainops.operators.solana.errors import (
+    InsufficientBalance,
+    SimulationFailed,
     TokenAccountMissing,
     TransactionExpired,
     TransactionFailed,
@@ -254,7 +256,7 @@ class SolanaOperator(ChainOperator):
 
     async def balance(self, pubkey: str | None = None) -> Decimal:
         """SOL held by ``pubkey`` (default: this operator's account)."""
-        who = SolanaPubkey(pubkey or self.owner)
+        who = SolanaPubkey(self.owner if pubkey is None else pubkey)
         return self.native.from_raw(await self.transport.balance(str(who)))
 
     async def mint_info(self, mint: str) -> spl.MintInfo:
@@ -276,14 +278,18 @@ class SolanaOperator(ChainOperator):
     async def token_balance(self, mint: str, owner: str | None = None) -> Decimal:
         """Tokens of ``mint`` in ``owner``'s associated token account (0 if it has none)."""
         info = await self.mint_info(mint)
-        who = parse_pubkey(owner or self.owner, "owner")
+        who = parse_pubkey(self.owner if owner is None else owner, "owner")
         ata = spl.associated_token_address(who, info.address, info.program)
         raw = await self.transport.token_balance(str(ata))
         return Decimal(0) if raw is None else from_raw(raw, info.decimals)
 
     def token_account(self, mint: spl.MintInfo, owner: str | None = None) -> str:
-        """The associated token account address of ``owner`` for a mint."""
-        who = parse_pubkey(owner or self.owner, "owner")
+        """The associated token account address of ``owner`` for a mint (from :meth:`mint_info`)."""
+        if not isinstance(mint, spl.MintInfo):
+            raise ValidationError(
+                f"mint must be the MintInfo of mint_info(), not {type(mint).__name__} ({mint!r})"
+            )
+        who = parse_pubkey(self.owner if owner is None else owner, "owner")
         return str(spl.associated_token_address(who, mint.address, mint.program))
 
     # -- sending ----------------------------------------------------------------------------
@@ -349,12 +355,24 @@ class SolanaOperator(ChainOperator):
                 source, mint_key, destination, payer, units, info.decimals, info.program
             )
         )
-        return await self.send_instructions(
-            ixs,
-            to=trusted_pubkey(recipient),
-            compute_unit_price=compute_unit_price,
-            simulate=simulate,
-        )
+        try:
+            return await self.send_instructions(
+                ixs,
+                to=trusted_pubkey(recipient),
+                compute_unit_price=compute_unit_price,
+                simulate=simulate,
+            )
+        except SimulationFailed as exc:
+            if isinstance(exc, InsufficientBalance):
+                raise
+            if await self.transport.token_balance(str(source)) is not None:
+                raise
+            # The token program only says "invalid account data" of a missing source.
+            raise InsufficientBalance(
+                f"{payer} holds none of {mint_key}: it has no token account for it ({source})",
+                err=exc.err,
+                logs=exc.logs,
+            ) from None
 
     async def create_mint(
         self,
@@ -365,6 +383,10 @@ class SolanaOperator(ChainOperator):
     ) -> tuple[str, Transaction]:
         """A new mint with this account as mint authority; returns (mint address, tx)."""
         decimals = check_decimals(decimals)
+        if mint is not None and not isinstance(mint, SolanaSigner):
+            raise ValidationError(
+                f"mint must be a SolanaSigner (the new mint's key), not {type(mint).__name__}"
+            )
         program = programs.TOKEN_2022_PROGRAM_ID if token_2022 else programs.TOKEN_PROGRAM_ID
         mint_key = mint or SolanaSigner.generate()
         rent = await self.transport.minimum_balance_for_rent_exemption(spl.MINT_SIZE)

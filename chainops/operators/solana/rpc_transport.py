@@ -35,6 +35,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from chainops.config.networks import mask_url
 from chainops.core.errors import RpcError, RpcPermanentError, RpcTransientError
 from chainops.operators.solana.transport import (
     AccountData,
@@ -91,6 +92,7 @@ class RpcTransport(SolanaTransport):
         batch_size: int = BATCH_SIZE,
     ):
         self.url = url
+        self.where = mask_url(url)  # for messages: an API key in the URL is never shown
         # http2 off: plain-HTTP nodes (and our loopback server) speak HTTP/1.1.
         self.client = client or AsyncClient(url, timeout=timeout, http2=False)
         self._http = httpx2.AsyncClient(timeout=timeout, http2=False)
@@ -109,7 +111,7 @@ class RpcTransport(SolanaTransport):
             self.url, content=json.dumps(body), headers={"Content-Type": "application/json"}
         )
         if reply.status_code == 429 or reply.status_code >= 500:
-            raise RpcTransientError(f"{self.url}: HTTP {reply.status_code}")
+            raise RpcTransientError(f"{self.where}: HTTP {reply.status_code}")
         return json.loads(reply.content)
 
     async def _batch(self, method: str, params: list[list[Any]]) -> list[Any]:
@@ -129,12 +131,18 @@ class RpcTransport(SolanaTransport):
         for i in range(len(params)):
             item = by_id.get(first + i)
             if item is None:
-                out.append(RpcTransientError(f"{self.url}: no reply to a batched {method}"))
+                out.append(RpcTransientError(f"{self.where}: no reply to a batched {method}"))
             elif "error" in item:
-                out.append(RpcPermanentError(f"{self.url}: {_error_text(item['error'])}"))
+                out.append(RpcPermanentError(f"{self.where}: {_error_text(item['error'])}"))
             else:
                 out.append(item.get("result"))
         return out
+
+    def _transient(self, exc: Exception) -> RpcTransientError:
+        """A failure to reach the node, said once with the (masked) endpoint."""
+        if isinstance(exc, RpcTransientError):
+            return exc
+        return RpcTransientError(f"{self.where}: {_failure(exc)}")
 
     async def _call(self, method: str, params: list[Any]) -> Any:
         """One JSON-RPC read, retried like every read."""
@@ -146,14 +154,14 @@ class RpcTransport(SolanaTransport):
                 )
             except (RpcTransientError, *_TRANSPORT_ERRORS) as exc:
                 if attempt == READ_ATTEMPTS - 1:
-                    raise RpcTransientError(f"{self.url}: {exc}") from None
+                    raise self._transient(exc) from None
                 await asyncio.sleep(delay)
                 delay *= 3
                 continue
             if not isinstance(reply, dict):
-                raise RpcPermanentError(f"{self.url}: malformed reply to {method}")
+                raise RpcPermanentError(f"{self.where}: malformed reply to {method}")
             if "error" in reply:
-                raise RpcPermanentError(f"{self.url}: {_error_text(reply['error'])}")
+                raise RpcPermanentError(f"{self.where}: {_error_text(reply['error'])}")
             return reply.get("result")
         raise AssertionError("unreachable")
 
@@ -167,7 +175,7 @@ class RpcTransport(SolanaTransport):
                 return [await _outcome(self._simulate_one(raw)) for raw in raws]
             except (RpcTransientError, *_TRANSPORT_ERRORS) as exc:
                 if attempt == READ_ATTEMPTS - 1:
-                    return [RpcTransientError(f"{self.url}: {exc}")] * len(raws)
+                    return [self._transient(exc)] * len(raws)
                 await asyncio.sleep(delay)
                 delay *= 3
                 continue
@@ -183,7 +191,7 @@ class RpcTransport(SolanaTransport):
         except RpcTransientError as exc:  # never retried here: the monitor re-sends
             return [exc] * len(raws)
         except _TRANSPORT_ERRORS as exc:
-            return [RpcTransientError(f"{self.url}: {exc}")] * len(raws)
+            return [self._transient(exc)] * len(raws)
         return [r if isinstance(r, RpcError) else None for r in results]
 
     async def _read(self, call: Callable[[], Awaitable[T]]) -> T:
@@ -192,10 +200,10 @@ class RpcTransport(SolanaTransport):
             try:
                 return await call()
             except RPCException as exc:
-                raise RpcPermanentError(f"{self.url}: {_message(exc)}") from None
+                raise RpcPermanentError(f"{self.where}: {_message(exc)}") from None
             except (SolanaRpcException, httpx2.HTTPError, OSError) as exc:
                 if attempt == READ_ATTEMPTS - 1:
-                    raise RpcTransientError(f"{self.url}: {exc}") from None
+                    raise RpcTransientError(f"{self.where}: {_failure(exc)}") from None
                 await asyncio.sleep(delay)
                 delay *= 3
         raise AssertionError("unreachable")
@@ -234,9 +242,9 @@ class RpcTransport(SolanaTransport):
         try:
             await self.client.send_raw_transaction(raw, opts=_SEND_OPTS)
         except RPCException as exc:
-            raise RpcPermanentError(f"{self.url}: {_message(exc)}") from None
+            raise RpcPermanentError(f"{self.where}: {_message(exc)}") from None
         except (SolanaRpcException, httpx2.HTTPError, OSError) as exc:
-            raise RpcTransientError(f"{self.url}: {exc}") from None
+            raise RpcTransientError(f"{self.where}: {_failure(exc)}") from None
 
     async def signature_statuses(self, signatures: Sequence[str]) -> list[SignatureStatus | None]:
         result = await self._call("getSignatureStatuses", [list(signatures)])
@@ -318,6 +326,14 @@ class RpcTransport(SolanaTransport):
 
 class _NoBatch(Exception):
     """The node answered a batch array with something else."""
+
+
+def _failure(exc: BaseException) -> str:
+    """A transport failure in words: solana-py wraps the HTTP client's error in a class name."""
+    cause = exc.__cause__ if isinstance(exc, SolanaRpcException) else None
+    found = cause if cause is not None else exc
+    text = str(found)
+    return f"{type(found).__name__}: {text}" if text else type(found).__name__
 
 
 def _error_text(error: Any) -> str:

@@ -187,6 +187,25 @@ async def test_token_flow_reads_parse_in_solders(session: Session, program: Pubk
     assert mint_view.value.data.parsed["info"]["supply"] == "5000000"  # type: ignore[union-attr]
 
 
+async def test_largest_token_holders_slot_leader_and_ledger_start(session: Session) -> None:
+    s = session
+    program = programs.TOKEN_PROGRAM_ID
+    recipient = Keypair().pubkey()
+    mint = await create_mint(s, program)
+    source, destination, _ = await fund_token_accounts(s, program, mint, recipient)
+    largest = await s.client.get_token_largest_accounts(mint, "confirmed")
+    held = [(str(a.address), a.amount.amount, a.amount.ui_amount_string) for a in largest.value]
+    assert held == [(str(source), "3750000", "3.75"), (str(destination), "1250000", "1.25")]
+    with pytest.raises(RPCException, match="not a Token mint"):
+        await s.client.get_token_largest_accounts(recipient, "confirmed")
+    leader = await s.client.get_slot_leader()  # parsed as a Pubkey: the identity is a real key
+    nodes = await s.client.get_cluster_nodes()
+    identity = await s.client.get_identity()
+    assert str(leader.value) == str(nodes.value[0].pubkey) == str(identity.value.identity)
+    first = await s.client.get_minimum_ledger_slot()
+    assert first.value == (await s.client.get_first_available_block()).value
+
+
 async def test_history_blocks_fees_and_epoch(session: Session) -> None:
     s = session
     to = Keypair().pubkey()
