@@ -22,8 +22,9 @@ HIDE_SOLANA = "import sys\nsys.modules['solders'] = None\nsys.modules['solana'] 
 def _pytest(
     project: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # -rN: no short summary, whose lines repeat each message in full where CI is set
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-q", "-rN", "-p", "no:cacheprovider", *args],
         cwd=project,
         capture_output=True,
         text=True,
