@@ -10,7 +10,7 @@ from chainops.devnet.exchange import params as p
 from chainops.devnet.exchange.engine import Engine
 from chainops.devnet.exchange.filters import SymbolSpec
 from chainops.devnet.exchange.tape import DAY_MS, INTERVALS
-from chainops.devnet.exchange.weights import WeightCounter
+from chainops.devnet.exchange.weights import ORDER_LIMITS, WeightCounter
 
 __all__ = ["MarketApi"]
 
@@ -54,8 +54,10 @@ class MarketApi:
                     "intervalNum": 1,
                     "limit": self.weights.limit,
                 },
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-                {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+                *(
+                    {"rateLimitType": "ORDERS", "interval": i, "intervalNum": n, "limit": limit}
+                    for _, i, n, limit in ORDER_LIMITS
+                ),
             ],
             "exchangeFilters": [],
             "symbols": [s.info() for s in specs],

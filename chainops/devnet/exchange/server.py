@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -26,7 +27,13 @@ from chainops.devnet.exchange.order_lists_api import OrderListApi
 from chainops.devnet.exchange.publisher import Publisher
 from chainops.devnet.exchange.streams import DropReply, StreamHub
 from chainops.devnet.exchange.trading_api import TradingApi
-from chainops.devnet.exchange.weights import RetryAfter, WeightCounter, request_weight
+from chainops.devnet.exchange.weights import (
+    ORDERS_PLACED,
+    OrderCounter,
+    RetryAfter,
+    WeightCounter,
+    request_weight,
+)
 
 __all__ = ["ExchangeSimulator"]
 
@@ -59,8 +66,11 @@ class ExchangeSimulator:
         self.accounts: dict[str, Account] = {}
         self.engine = Engine(symbols)
         self.faults = Faults(seed=seed)
-        self.weights = WeightCounter(weight_limit)
-        self.hub = StreamHub(self.accounts, self.now_ms)
+        self.weights = WeightCounter(weight_limit)  # REST and the WebSocket API share it
+        self.orders = OrderCounter()
+        self.hub = StreamHub(self.accounts, self.now_ms, self.weights, self.orders)
+        self.listen_key_check_seconds = 1.0  # how often expired listenKeys are looked for
+        self._expiry: asyncio.Task[None] | None = None
         self.order_requests: dict[str, int] = {}  # client id -> order requests (for tests)
         self.publisher = Publisher(self.engine, self.hub, self.faults, self.now_ms)
         self.market = MarketApi(self.engine, self.weights, self.now_ms)
@@ -101,19 +111,19 @@ class ExchangeSimulator:
             ("GET", "/eapi/v1/exchangeInfo", c.options_info),
         ]
         signed: list[tuple[str, str, Signed]] = [
-            ("POST", "/api/v3/order", self._new_order),
+            ("POST", "/api/v3/order", self._dropping(t.new_order, orders=1)),
             ("POST", "/api/v3/order/test", t.test_order),
             ("GET", "/api/v3/order", t.query_order),
             ("DELETE", "/api/v3/order", t.cancel_order),
-            ("POST", "/api/v3/order/cancelReplace", self._dropping(t.cancel_replace)),
+            ("POST", "/api/v3/order/cancelReplace", self._dropping(t.cancel_replace, orders=1)),
             ("GET", "/api/v3/openOrders", t.open_orders),
             ("DELETE", "/api/v3/openOrders", t.cancel_all),
             ("GET", "/api/v3/allOrders", t.all_orders),
             ("GET", "/api/v3/account", t.account),
             ("GET", "/api/v3/account/commission", t.commission),
             ("GET", "/api/v3/myTrades", t.my_trades),
-            ("POST", "/api/v3/orderList/oco", self._dropping(lists.place)),
-            ("POST", "/api/v3/order/oco", lists.place_legacy),
+            ("POST", "/api/v3/orderList/oco", self._dropping(lists.place, orders=2)),
+            ("POST", "/api/v3/order/oco", self._counting(lists.place_legacy, 2)),
             ("DELETE", "/api/v3/orderList", lists.cancel),
             ("GET", "/api/v3/orderList", lists.query),
             ("GET", "/api/v3/openOrderList", lists.open_lists),
@@ -153,18 +163,18 @@ class ExchangeSimulator:
         )
         self.hub.signed_methods.update(
             {
-                "order.place": self._ws_new_order,
+                "order.place": self._dropping(t.new_order, ws=True, orders=1),
                 "order.test": t.test_order,
                 "order.status": t.query_order,
                 "order.cancel": t.cancel_order,
-                "order.cancelReplace": self._dropping(t.cancel_replace, ws=True),
+                "order.cancelReplace": self._dropping(t.cancel_replace, ws=True, orders=1),
                 "openOrders.status": t.open_orders,
                 "openOrders.cancelAll": t.cancel_all,
                 "allOrders": t.all_orders,
                 "account.status": t.account,
                 "account.commission": t.commission,
                 "myTrades": t.my_trades,
-                "orderList.place.oco": self._dropping(lists.place, ws=True),
+                "orderList.place.oco": self._dropping(lists.place, ws=True, orders=2),
                 "orderList.status": lists.query,
                 "orderList.cancel": lists.cancel,
                 "openOrderLists.status": lists.open_lists,
@@ -193,9 +203,17 @@ class ExchangeSimulator:
             now = self.now_ms()
             for result in seed_liquidity(self.engine, maker, self._seed, self._levels, now):
                 self.publisher.result(result, now)
+        self._expiry = asyncio.create_task(
+            self.hub.expire_listen_keys_every(self.listen_key_check_seconds)
+        )
         return self
 
     async def stop(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry
+            self._expiry = None
         if self._runner is not None:
             await self.hub.close_all()
             await self._runner.cleanup()
@@ -308,9 +326,18 @@ class ExchangeSimulator:
                 return web.json_response(errors.unknown().body(), status=500, headers=headers)
             if isinstance(result, web.StreamResponse):
                 return result
+            headers |= self._order_counts(request)
             return web.json_response(result, headers=headers)
 
         return serve
+
+    def _order_counts(self, request: web.Request) -> dict[str, str]:
+        """``X-MBX-ORDER-COUNT-*`` on a successful order placement (counts per account)."""
+        api_key = request.headers.get("X-MBX-APIKEY")
+        if (request.method, request.path) not in ORDERS_PLACED or api_key not in self.accounts:
+            return {}
+        counts = self.orders.counts(api_key, self.now_ms())
+        return {"X-MBX-ORDER-COUNT-10S": str(counts[0]), "X-MBX-ORDER-COUNT-1D": str(counts[1])}
 
     def _public(self, fn: Public) -> Handler:
         async def handle(request: web.Request, params: dict[str, str]) -> Any:
@@ -334,17 +361,23 @@ class ExchangeSimulator:
     async def _unknown_route(self, request: web.Request, params: dict[str, str]) -> Any:
         raise errors.unsupported(status=404)
 
-    def _new_order(self, account: Account, params: dict[str, str]) -> Any:
-        body = self.trading.new_order(account, params)
-        if self.faults.take_drop():
-            raise _Dropped()
-        return body
-
-    def _dropping(self, fn: Signed, *, ws: bool = False) -> Signed:
-        """``fn`` under ``faults.drop_after_execute`` (order lists, cancel-replace), as placing."""
+    def _counting(self, fn: Signed, orders: int) -> Signed:
+        """An order placement whose ``orders`` count toward the account's ORDERS limits once
+        it succeeds."""
 
         def handle(account: Account, params: dict[str, str]) -> Any:
             body = fn(account, params)
+            self.orders.add(account.api_key, orders, self.now_ms())
+            return body
+
+        return handle
+
+    def _dropping(self, fn: Signed, *, ws: bool = False, orders: int = 0) -> Signed:
+        """An order placement under ``faults.drop_after_execute``, counted as ``_counting``."""
+        counted = self._counting(fn, orders)
+
+        def handle(account: Account, params: dict[str, str]) -> Any:
+            body = counted(account, params)
             if self.faults.take_drop():
                 raise DropReply(self.faults.drop_delay_seconds) if ws else _Dropped()
             return body
@@ -354,12 +387,6 @@ class ExchangeSimulator:
     def _ws_faults(self) -> None:
         if self.faults.take_server_error():
             raise errors.internal()
-
-    def _ws_new_order(self, account: Account, params: dict[str, str]) -> Any:
-        body = self.trading.new_order(account, params)
-        if self.faults.take_drop():
-            raise DropReply(self.faults.drop_delay_seconds)
-        return body
 
     def _stream_owner(self, request: web.Request) -> str:
         """The API key of a listenKey request (these carry the key, not a signature)."""
@@ -373,11 +400,13 @@ class ExchangeSimulator:
     async def _listen_key(self, request: web.Request, params: dict[str, str]) -> Any:
         """An account has one listenKey: a second ``POST`` returns the active one."""
         api_key = self._stream_owner(request)
+        self.hub.expire_listen_keys()
         active = [key for key, owner in self.hub.listen_keys.items() if owner == api_key]
         if active:
-            return {"listenKey": active[0]}  # kept alive as a PUT would (keys never expire here)
+            self.hub.keep_alive(active[0])  # as a PUT would
+            return {"listenKey": active[0]}
         key = secrets.token_hex(30)
-        self.hub.listen_keys[key] = api_key
+        self.hub.add_listen_key(key, api_key)
         return {"listenKey": key}
 
     async def _keepalive(self, request: web.Request, params: dict[str, str]) -> Any:
@@ -386,10 +415,13 @@ class ExchangeSimulator:
         key = params.get("listenKey") or ""
         if not key:
             raise errors.mandatory("listenKey")
+        self.hub.expire_listen_keys()
         if self.hub.listen_keys.get(key) != api_key:
             raise errors.ApiError(-1125, "This listenKey does not exist.")
         if request.method == "DELETE":
             self.hub.close_listen_key(key)
+        else:
+            self.hub.keep_alive(key)
         return {}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,11 +13,36 @@ from aiohttp import WSMsgType, web
 
 from chainops.devnet.exchange import auth, errors
 from chainops.devnet.exchange.accounts import Account
+from chainops.devnet.exchange.weights import (
+    ORDERS_PLACED,
+    WS_CONNECT_WEIGHT,
+    OrderCounter,
+    RetryAfter,
+    WeightCounter,
+    ws_request_weight,
+)
 
-__all__ = ["Connection", "DropReply", "PublicMethod", "SignedMethod", "StreamHub"]
+__all__ = [
+    "LISTEN_KEY_TTL_MS",
+    "Connection",
+    "DropReply",
+    "PublicMethod",
+    "SignedMethod",
+    "StreamHub",
+]
+
+LISTEN_KEY_TTL_MS = 60 * 60_000  # a listenKey lives this long after its last keepalive
 
 SignedMethod = Callable[[Account, dict[str, str]], Any]
 PublicMethod = Callable[[dict[str, str]], Any]
+
+
+def _flag(text: str | None, *, default: bool) -> bool:
+    """A boolean parameter (``true``/``false``, any case); ``default`` when absent or other."""
+    if text is None:
+        return default
+    lowered = text.lower()
+    return default if lowered not in ("true", "false") else lowered == "true"
 
 
 def _wire(value: Any) -> str:
@@ -39,6 +64,7 @@ class Connection:
     streams: set[str] = field(default_factory=set)
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     busy: bool = False  # a send is in progress (pump or reader)
+    rate_limits: bool = True  # WebSocket API replies carry ``rateLimits`` unless asked not to
 
     def push(self, payload: dict[str, Any]) -> None:
         self.outbox.put_nowait(json.dumps(payload))
@@ -69,6 +95,14 @@ class Connection:
         finally:
             self.busy = owner
 
+    async def close_after_sending(self) -> None:
+        """Close once what is queued now has gone out (sent by the pump or here)."""
+        for _ in range(200):  # bounded: a stuck peer does not keep the connection open
+            if not self.busy and (self.outbox.empty() or not await self.flush()):
+                break
+            await asyncio.sleep(0.005)
+        await self.ws.close()
+
     async def _send(self, text: str) -> bool:
         if self.ws.closed:
             return False
@@ -90,19 +124,28 @@ class DropReply(Exception):
 class StreamHub:
     """Every open WebSocket and what it listens to."""
 
-    def __init__(self, accounts: dict[str, Account], clock: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        accounts: dict[str, Account],
+        clock: Callable[[], int],
+        weights: WeightCounter | None = None,
+        orders: OrderCounter | None = None,
+    ) -> None:
         self.accounts = accounts
         self.clock = clock
+        self.weights = weights or WeightCounter()  # shared with REST: the IP's weight
+        self.orders = orders or OrderCounter()
         self.market: set[Connection] = set()
         self.open: set[Connection] = set()  # every connection, WebSocket API ones included
         self.users: dict[str, dict[Connection, int | None]] = {}  # api key -> conn -> sub id
         self.listen_keys: dict[str, str] = {}  # listen key -> api key
+        self.listen_key_seen: dict[str, int] = {}  # listen key -> last keepalive (server ms)
         self.signed_methods: dict[str, SignedMethod] = {}  # WebSocket API, set by the server
         self.public_methods: dict[str, PublicMethod] = {}
         self.before_call: Callable[[], None] = lambda: None  # fault hook: may raise an ApiError
         self.delay: Callable[[], float] = lambda: 0.0  # fault hook: seconds before handling
         self._next_sub = 0
-        self._closing: set[asyncio.Future[bool]] = set()
+        self._closing: set[asyncio.Future[Any]] = set()
 
     # -- publishing --------------------------------------------------------
 
@@ -127,11 +170,44 @@ class StreamHub:
     def close_listen_key(self, key: str) -> None:
         """Forget a listenKey and close the streams opened with it (without waiting)."""
         api_key = self.listen_keys.pop(key)
+        self.listen_key_seen.pop(key, None)
         for conn in list(self.users.get(api_key, {})):
             if conn.listen_key == key:
-                task = asyncio.ensure_future(conn.ws.close())
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                self._spawn(conn.ws.close())
+
+    def add_listen_key(self, key: str, api_key: str) -> None:
+        self.listen_keys[key] = api_key
+        self.listen_key_seen[key] = self.clock()
+
+    def keep_alive(self, key: str) -> None:
+        """A keepalive: the key lives another :data:`LISTEN_KEY_TTL_MS` from now."""
+        self.listen_key_seen[key] = self.clock()
+
+    def expire_listen_keys(self) -> list[str]:
+        """Forget the keys not kept alive for an hour of server time; their streams hear
+        ``listenKeyExpired``, then close. Returns the expired keys."""
+        now = self.clock()
+        expired = [k for k, t in self.listen_key_seen.items() if now - t >= LISTEN_KEY_TTL_MS]
+        for key in expired:
+            api_key = self.listen_keys.pop(key)
+            del self.listen_key_seen[key]
+            event = {"e": "listenKeyExpired", "E": now, "listenKey": key}
+            for conn in list(self.users.get(api_key, {})):
+                if conn.listen_key == key:
+                    conn.push(event)
+                    self._spawn(conn.close_after_sending())
+        return expired
+
+    async def expire_listen_keys_every(self, seconds: float) -> None:
+        """Check for expired listenKeys every ``seconds`` of wall time (the clock may jump)."""
+        while True:
+            await asyncio.sleep(seconds)
+            self.expire_listen_keys()
+
+    def _spawn(self, closing: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(closing)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def disconnect(self, *, market: bool = True, user: bool = True) -> int:
         """Close WebSockets (a fault); returns how many were closed."""
@@ -179,6 +255,7 @@ class StreamHub:
     async def market_ws(self, request: web.Request) -> web.WebSocketResponse:
         """``/ws/<stream>``, ``/ws`` + SUBSCRIBE, ``/stream?streams=a/b`` or ``/ws/<listenKey>``."""
         name = request.match_info.get("name", "")
+        self.expire_listen_keys()
         combined = request.path.startswith("/stream")
         conn = Connection(web.WebSocketResponse(heartbeat=None), combined=combined)
         api_key = self.listen_keys.get(name)
@@ -213,9 +290,20 @@ class StreamHub:
             return
         conn.push({"result": result, "id": request_id})
 
-    async def ws_api(self, request: web.Request) -> web.WebSocketResponse:
-        """``/ws-api/v3``: ping, time and ``userDataStream.subscribe.signature``."""
+    async def ws_api(self, request: web.Request) -> web.StreamResponse:
+        """``/ws-api/v3[?returnRateLimits=false]``: the WebSocket API; connecting costs weight."""
+        now = self.clock()
+        try:
+            self.weights.charge(WS_CONNECT_WEIGHT, now)
+        except RetryAfter as exc:
+            headers = {"Retry-After": str(exc.seconds)}
+            return web.json_response(exc.error.body(), status=429, headers=headers)
+        except errors.ApiError as exc:
+            seconds = max(1, (self.weights.banned_until - now) // 1000)
+            headers = {"Retry-After": str(seconds)}
+            return web.json_response(exc.body(), status=exc.status, headers=headers)
         conn = Connection(web.WebSocketResponse(heartbeat=None))
+        conn.rate_limits = _flag(request.query.get("returnRateLimits"), default=True)
         return await self._serve(request, conn, self._on_api_message)
 
     def _on_api_message(self, conn: Connection, payload: dict[str, Any]) -> None:
@@ -230,19 +318,40 @@ class StreamHub:
         request_id = payload.get("id")
         method = payload.get("method")
         raw = payload.get("params") or {}
+        params = {str(k): _wire(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        name = method if isinstance(method, str) else ""
+        now = self.clock()
+        reply: dict[str, Any] = {"id": request_id}
         try:
-            if not isinstance(raw, dict) or not isinstance(method, str):
+            self.weights.charge(ws_request_weight(name, params), now)
+            if not isinstance(raw, dict) or not name:
                 raise errors.ApiError(-1102, "Mandatory parameter 'method' was not sent.")
-            params = {str(k): _wire(v) for k, v in raw.items()}
-            result = self._call(conn, method, params)
+            reply |= {"status": 200, "result": self._call(conn, name, params)}
+        except RetryAfter as exc:
+            retry = {"serverTime": now, "retryAfter": now + exc.seconds * 1000}
+            reply |= {"status": 429, "error": exc.error.body() | {"data": retry}}
         except errors.ApiError as exc:
-            conn.push({"id": request_id, "status": exc.status, "error": exc.body()})
-            return
+            reply |= {"status": exc.status, "error": exc.body()}
+            if exc.status == 418:
+                ban = {"serverTime": now, "retryAfter": self.weights.banned_until}
+                reply["error"]["data"] = ban
         except DropReply as drop:
             loop = asyncio.get_running_loop()
             loop.call_later(drop.delay, lambda: asyncio.ensure_future(conn.ws.close()))
             return
-        conn.push({"id": request_id, "status": 200, "result": result, "rateLimits": []})
+        if _flag(params.get("returnRateLimits"), default=conn.rate_limits):
+            reply["rateLimits"] = self._rate_limits(name, params, now)
+        conn.push(reply)
+
+    def _rate_limits(self, method: str, params: dict[str, str], now: int) -> list[Any]:
+        """What the request counted against: its account's orders if it places any, and
+        the IP's request weight."""
+        limits: list[Any] = []
+        api_key = params.get("apiKey")
+        if method in ORDERS_PLACED and api_key in self.accounts:
+            limits += self.orders.rate_limits(api_key, now)
+        limits.append(self.weights.rate_limit(now))
+        return limits
 
     def _call(self, conn: Connection, method: str, params: dict[str, str]) -> Any:
         if method == "ping":

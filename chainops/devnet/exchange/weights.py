@@ -6,7 +6,16 @@ from collections.abc import Mapping
 
 from chainops.devnet.exchange import errors
 
-__all__ = ["WEIGHTS", "WeightCounter", "request_weight"]
+__all__ = [
+    "ORDER_LIMITS",
+    "WEIGHTS",
+    "WS_API_ROUTES",
+    "WS_CONNECT_WEIGHT",
+    "OrderCounter",
+    "WeightCounter",
+    "request_weight",
+    "ws_request_weight",
+]
 
 # Binance spot REST weights (per request) for the routes the simulator serves; the
 # routes whose weight depends on their parameters are in ``request_weight``
@@ -49,6 +58,43 @@ WEIGHTS: dict[tuple[str, str], int] = {
 _DEPTH_WEIGHTS = ((100, 5), (500, 25), (1000, 50))  # limit up to -> weight; above: 250
 
 
+# WebSocket API methods cost what their REST equivalents cost, parameters included
+WS_API_ROUTES: dict[str, tuple[str, str]] = {
+    "ping": ("GET", "/api/v3/ping"),
+    "time": ("GET", "/api/v3/time"),
+    "exchangeInfo": ("GET", "/api/v3/exchangeInfo"),
+    "depth": ("GET", "/api/v3/depth"),
+    "trades.recent": ("GET", "/api/v3/trades"),
+    "trades.historical": ("GET", "/api/v3/historicalTrades"),
+    "trades.aggregate": ("GET", "/api/v3/aggTrades"),
+    "klines": ("GET", "/api/v3/klines"),
+    "uiKlines": ("GET", "/api/v3/uiKlines"),
+    "avgPrice": ("GET", "/api/v3/avgPrice"),
+    "ticker.24hr": ("GET", "/api/v3/ticker/24hr"),
+    "ticker.price": ("GET", "/api/v3/ticker/price"),
+    "ticker.book": ("GET", "/api/v3/ticker/bookTicker"),
+    "ticker": ("GET", "/api/v3/ticker"),
+    "order.place": ("POST", "/api/v3/order"),
+    "order.test": ("POST", "/api/v3/order/test"),
+    "order.status": ("GET", "/api/v3/order"),
+    "order.cancel": ("DELETE", "/api/v3/order"),
+    "order.cancelReplace": ("POST", "/api/v3/order/cancelReplace"),
+    "openOrders.status": ("GET", "/api/v3/openOrders"),
+    "openOrders.cancelAll": ("DELETE", "/api/v3/openOrders"),
+    "allOrders": ("GET", "/api/v3/allOrders"),
+    "account.status": ("GET", "/api/v3/account"),
+    "account.commission": ("GET", "/api/v3/account/commission"),
+    "myTrades": ("GET", "/api/v3/myTrades"),
+    "orderList.place.oco": ("POST", "/api/v3/orderList/oco"),
+    "orderList.status": ("GET", "/api/v3/orderList"),
+    "orderList.cancel": ("DELETE", "/api/v3/orderList"),
+    "openOrderLists.status": ("GET", "/api/v3/openOrderList"),
+    "allOrderLists": ("GET", "/api/v3/allOrderList"),
+}
+_WS_API_ONLY = {"userDataStream.subscribe.signature": 2, "userDataStream.unsubscribe": 2}
+WS_CONNECT_WEIGHT = 2  # opening a WebSocket API connection
+
+
 def _count_symbols(text: str) -> int:
     """How many names a ``symbols=[...]`` value holds (malformed ones are refused later)."""
     return max(1, text.count(",") + 1)
@@ -85,6 +131,14 @@ def request_weight(method: str, path: str, params: Mapping[str, str]) -> int:
     return weight
 
 
+def ws_request_weight(method: str, params: Mapping[str, str]) -> int:
+    """The weight of one WebSocket API request: its REST equivalent's."""
+    route = WS_API_ROUTES.get(method)
+    if route is None:
+        return _WS_API_ONLY.get(method, 1)
+    return request_weight(*route, params)
+
+
 BAN_AFTER_429S = 3  # requests sent while told to back off before the ban (418)
 BAN_MS = 120_000
 
@@ -119,6 +173,69 @@ class WeightCounter:
             raise RetryAfter(errors.too_many(self.limit), 60 - (now_ms // 1000) % 60)
         self.used += weight
         return self.used
+
+    def rate_limit(self, now_ms: int) -> dict[str, object]:
+        """The ``REQUEST_WEIGHT`` entry of a WebSocket API reply's ``rateLimits``."""
+        used = self.used if now_ms // 60_000 == self.minute else 0
+        return _rate_limit("REQUEST_WEIGHT", "MINUTE", 1, self.limit, used)
+
+
+# the ORDERS limits (unfilled order count) per account: (window ms, interval, intervalNum, limit)
+ORDER_LIMITS: tuple[tuple[int, str, int, int], ...] = (
+    (10_000, "SECOND", 10, 100),
+    (86_400_000, "DAY", 1, 200_000),
+)
+# orders a successful placement adds to the count, by REST route and WebSocket API method
+ORDERS_PLACED: dict[tuple[str, str] | str, int] = {
+    ("POST", "/api/v3/order"): 1,
+    ("POST", "/api/v3/order/cancelReplace"): 1,
+    ("POST", "/api/v3/orderList/oco"): 2,
+    ("POST", "/api/v3/order/oco"): 2,
+    "order.place": 1,
+    "order.cancelReplace": 1,
+    "orderList.place.oco": 2,
+}
+
+
+def _rate_limit(kind: str, interval: str, num: int, limit: int, count: int) -> dict[str, object]:
+    return {
+        "rateLimitType": kind,
+        "interval": interval,
+        "intervalNum": num,
+        "limit": limit,
+        "count": count,
+    }
+
+
+class OrderCounter:
+    """Orders each account placed in the current 10-second window and UTC day.
+
+    Counted and reported (``rateLimits``, ``X-MBX-ORDER-COUNT-*``), not enforced.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[str, list[tuple[int, int]]] = {}  # api key -> (window, count) each
+
+    def _current(self, api_key: str, now_ms: int) -> list[tuple[int, int]]:
+        windows = [now_ms // span for span, *_ in ORDER_LIMITS]
+        kept = self._counts.get(api_key, [(w, 0) for w in windows])
+        return [(w, n if w == k else 0) for w, (k, n) in zip(windows, kept, strict=True)]
+
+    def add(self, api_key: str, orders: int, now_ms: int) -> None:
+        self._counts[api_key] = [(w, n + orders) for w, n in self._current(api_key, now_ms)]
+
+    def counts(self, api_key: str, now_ms: int) -> list[int]:
+        """The count in each of :data:`ORDER_LIMITS`' windows."""
+        return [n for _, n in self._current(api_key, now_ms)]
+
+    def rate_limits(self, api_key: str, now_ms: int) -> list[dict[str, object]]:
+        """The ``ORDERS`` entries of a WebSocket API reply's ``rateLimits``."""
+        return [
+            _rate_limit("ORDERS", interval, num, limit, count)
+            for (_, interval, num, limit), count in zip(
+                ORDER_LIMITS, self.counts(api_key, now_ms), strict=True
+            )
+        ]
 
 
 class RetryAfter(Exception):

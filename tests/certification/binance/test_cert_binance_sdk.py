@@ -30,11 +30,11 @@ def venue() -> Iterator[tuple[BackgroundSimulator, Spot, Spot]]:
         yield sim, spot(sim, trader), spot(sim, other)
 
 
-def spot(sim: BackgroundSimulator, account: Account) -> Spot:
+def spot(sim: BackgroundSimulator, account: Account, **ws_api: Any) -> Spot:
     keys = {"api_key": account.api_key, "api_secret": account.secret}
     return Spot(
         config_rest_api=ConfigurationRestAPI(**keys, base_path=sim.url),
-        config_ws_api=ConfigurationWebSocketAPI(**keys, stream_url=sim.ws_api_url),
+        config_ws_api=ConfigurationWebSocketAPI(**keys, stream_url=sim.ws_api_url, **ws_api),
         config_ws_streams=ConfigurationWebSocketStreams(stream_url=sim.stream_url),
     )
 
@@ -184,3 +184,43 @@ def test_streams_and_user_data(venue: Any) -> None:
             await ws.close_connection()
 
     asyncio.run(watch())
+
+
+def test_websocket_api_rate_limits(venue: Any) -> None:
+    sim, client, _ = venue
+    account = sim.create_account(FUNDS)
+    quiet = spot(sim, account, return_rate_limits=False)
+
+    def used() -> int:
+        return sim.call(lambda: sim.sim.weights.used)
+
+    async def check() -> None:
+        ws = await client.websocket_api.create_connection()
+        try:
+            book = await ws.depth(symbol="ETHUSDT", limit=5)
+            assert len(book.data().result.bids) == 5
+            (weight,) = [r for r in book.rate_limits if r.rateLimitType == "REQUEST_WEIGHT"]
+            assert (weight.interval, weight.intervalNum, weight.limit) == ("MINUTE", 1, 6000)
+            assert 5 <= weight.count <= used()
+            placed = await ws.order_place(
+                symbol="ETHUSDT", side="BUY", type="LIMIT", time_in_force="GTC", quantity=0.01,
+                price=1990.0,
+            )  # fmt: skip
+            order_id = placed.data().result.order_id
+            orders = {
+                (r.interval, r.limit) for r in placed.rate_limits if r.rateLimitType == "ORDERS"
+            }
+            assert orders == {("SECOND", 100), ("DAY", 200000)}
+            await ws.order_cancel(symbol="ETHUSDT", order_id=order_id)
+        finally:
+            await ws.close_connection()
+        ws = await quiet.websocket_api.create_connection()
+        try:
+            before = used()
+            status = await ws.account_status()  # asks each request to leave rateLimits out
+            assert status.rate_limits == [] and status.data().result.balances
+            assert used() - before == 20  # charged all the same
+        finally:
+            await ws.close_connection()
+
+    asyncio.run(check())

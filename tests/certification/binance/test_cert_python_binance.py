@@ -217,3 +217,27 @@ async def test_listen_key_life_and_lookups_by_both_ids(venue: Any) -> None:
         symbol="ETHUSDT", orderId=first["orderId"], origClientOrderId="first", recvWindow=10000.5
     )
     assert both["status"] == "NEW"
+
+
+async def test_websocket_api_replies_carry_rate_limits(
+    venue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim, client, _ = venue
+    monkeypatch.setattr(ReconnectingWebsocket, "TIMEOUT", 0.5)  # see test_sockets
+    before = sim.weights.used
+    book = await client.ws_get_order_book(symbol="ETHUSDT", limit=5)
+    assert book["lastUpdateId"] == sim.book("ETHUSDT").update_id and len(book["bids"]) == 5
+    placed = await client.ws_create_order(
+        symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01",
+        price="1990",
+    )  # fmt: skip
+    assert placed["status"] == "NEW"
+    got = await client.ws_get_order(symbol="ETHUSDT", orderId=placed["orderId"])
+    assert got["orderId"] == placed["orderId"]
+    canceled = await client.ws_cancel_order(symbol="ETHUSDT", orderId=placed["orderId"])
+    assert canceled["status"] == "CANCELED"
+    # each reply held rateLimits; connecting cost 2, the requests 5 + 1 + 4 + 1
+    assert sim.weights.used - before == 13
+    with pytest.raises(BinanceAPIException) as error:
+        await client.ws_get_order(symbol="ETHUSDT", orderId=999_999)
+    assert error.value.code == -2013

@@ -16,6 +16,7 @@ import aiohttp
 
 from chainops.core.errors import ChainopsError
 from chainops.operators.exchanges.binance.rest import BinanceRest, translate
+from chainops.operators.exchanges.binance.ws_api import observe_reply
 from chainops.operators.exchanges.types import ConnectionState
 
 __all__ = ["MarketStream", "UserStream"]
@@ -118,6 +119,7 @@ class UserStream(_Reconnecting):
     async def _open(self) -> aiohttp.ClientWebSocketResponse:
         if self.mode == "ws-api":
             assert self.ws_api_url is not None
+            await self.rest.limiter.acquire(4)  # connecting and subscribing cost 2 each
             ws = await self.session.ws_connect(self.ws_api_url, heartbeat=None)
             params: dict[str, Any] = {
                 "apiKey": self.rest.api_key,
@@ -135,9 +137,12 @@ class UserStream(_Reconnecting):
                 }
             )
             reply = await ws.receive_json(timeout=10)
+            limited = observe_reply(self.rest.limiter, reply)
             if reply.get("status") == 200:
                 return ws
             await ws.close()
+            if limited is not None:
+                raise limited  # retried by the reconnect loop, not a reason to switch modes
             error = reply.get("error") or {}
             code, message = error.get("code"), str(error.get("msg", ""))
             if code == -1021:

@@ -13,11 +13,12 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from chainops.core.errors import RpcTransientError
+from chainops.core.errors import RateLimited, RpcTransientError
 from chainops.operators.exchanges.binance.rest import BinanceRest, translate
+from chainops.operators.exchanges.rate_limit import WeightLimiter
 from chainops.operators.exchanges.types import ConnectionState
 
-__all__ = ["NotSent", "WsApiSession"]
+__all__ = ["NotSent", "WsApiSession", "observe_reply"]
 
 log = logging.getLogger("chainops.exchanges.binance")
 
@@ -27,14 +28,46 @@ _decode = msgspec.json.Decoder().decode
 
 
 class NotSent(RpcTransientError):
-    """The request never left (no connection): safe to send another way."""
+    """The request was not executed (no connection, or refused for the rate limit before it
+    ran): safe to send another way."""
+
+
+def observe_reply(limiter: WeightLimiter, reply: dict[str, Any]) -> RateLimited | None:
+    """Feed a WebSocket API reply's ``rateLimits`` to ``limiter`` (the IP's weight is shared
+    with REST); for a 429 or 418, pause or ban it and return the error to raise."""
+    limits = reply.get("rateLimits")
+    for limit in limits if isinstance(limits, list) else ():
+        if not isinstance(limit, dict) or limit.get("rateLimitType") != "REQUEST_WEIGHT":
+            continue
+        count, most = limit.get("count"), limit.get("limit")
+        if limit.get("interval") == "MINUTE" and limit.get("intervalNum") == 1:
+            if isinstance(most, int) and most > 0 and most != limiter.limit:
+                limiter.set_limit(most)
+            if isinstance(count, int):
+                limiter.observe(count)
+    status = reply.get("status")
+    if status not in (418, 429):
+        return None
+    error = reply.get("error")
+    data = error.get("data") if isinstance(error, dict) else None
+    seconds = 1.0
+    if isinstance(data, dict):
+        until, now = data.get("retryAfter"), data.get("serverTime")
+        if isinstance(until, int) and isinstance(now, int):
+            seconds = max(1.0, (until - now) / 1000)
+    if status == 418:
+        return limiter.ban(seconds)
+    limiter.retry_after(seconds)
+    return RateLimited(f"rate limited by the venue for {seconds:.0f} s", retry_after=seconds)
 
 
 class WsApiSession:
     """Request/response over ``/ws-api/v3``, correlated by id; reconnects on the next request.
 
     A request that was written but got no answer raises RpcTransientError (its
-    outcome is unknown); one that could not be written raises :class:`NotSent`.
+    outcome is unknown); one that could not be written, or that the venue refused for
+    the rate limit (429), raises :class:`NotSent`; a ban (418) raises RateLimited.
+    Every reply's ``rateLimits`` corrects the REST limiter's count.
     """
 
     def __init__(
@@ -120,8 +153,13 @@ class WsApiSession:
         finally:
             timer.cancel()
             self._pending.pop(request_id, None)
+        limited = observe_reply(self.rest.limiter, reply)
         if reply.get("status") == 200:
             return reply.get("result")
+        if limited is not None and reply.get("status") == 429:
+            raise NotSent(f"{method}: {limited}") from limited  # not executed
+        if limited is not None:
+            raise limited
         error = reply.get("error") or {}
         status = reply.get("status")
         if isinstance(status, int) and status >= 500:
