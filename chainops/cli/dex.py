@@ -109,7 +109,17 @@ def owner_address(text: str | None) -> str | None:
 
 def spender(ctx: Any, name: str) -> str:
     """An address, or a contract of the address book by name (SwapRouter, ...)."""
-    return str(ctx.book.contracts.get(name, name))
+    from chainops.core.errors import ValidationError
+    from chainops.core.ids import EvmAddress
+
+    try:
+        return str(EvmAddress(ctx.book.contracts.get(name, name)))
+    except ValidationError as exc:
+        known = ", ".join(sorted(ctx.book.contracts))
+        raise ValidationError(
+            f"spender {name!r} is neither an address nor a contract of the address book "
+            f"({known}): {exc}"
+        ) from None
 
 
 def confirm_plan(rt: Runtime, ctx: Any, what: str, details: dict[str, Any]) -> None:

@@ -147,7 +147,8 @@ def lp_remove(
                 tx = await _mined(rt, await v2.remove_liquidity(plan))
                 return {"tx": str(tx.hash), "removed_lp": plan.liquidity}
             lp = V3Positions(ctx)
-            confirm_plan(rt, ctx, "close V3 position", (await lp.position(token_id)).to_dict())
+            owned = await lp.own_position(token_id)  # another account's: refused before asking
+            confirm_plan(rt, ctx, "close V3 position", owned.to_dict())
             closed = await lp.close(token_id, slippage=tolerance)
             return dict(closed.to_dict()) | {"closed": True}
 
@@ -164,7 +165,7 @@ def lp_collect(position: str = typer.Argument(..., help="V3 token id."), *, rt: 
 
         async with dex_context(rt) as ctx:
             lp = V3Positions(ctx)
-            owed = await lp.position(token_id)
+            owed = await lp.own_position(token_id)  # another account's: refused, not "none owed"
             result: dict[str, Any] = {"token_id": token_id, "collected0": owed.fees0,
                                       "collected1": owed.fees1}  # fmt: skip
             if owed.fees0 == 0 and owed.fees1 == 0:

@@ -69,7 +69,14 @@ def send(
                 tx = await evm.send(to=recipient, value=value, priority=net.fee.priority)
             else:
                 from chainops.abis import load_abi
+                from chainops.core.errors import InsufficientFunds
+                from chainops.operators.dapps.erc20 import Erc20
 
+                held = await Erc20(evm, token).balance_raw()
+                if raw is not None and held < raw:  # the transfer would revert: send nothing
+                    raise InsufficientFunds(
+                        f"{evm.owner} holds {token.from_raw(held)} {symbol}, cannot send {shown}"
+                    )
                 handle = evm.contract(str(token.address), load_abi("ERC20"))
                 request = handle.request("transfer", str(recipient), raw, priority=net.fee.priority)
                 tx = await evm.send(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import typer
@@ -71,10 +72,13 @@ def token_approve(
     *,
     rt: Runtime,
 ) -> None:
-    """Approve the spender for exactly AMOUNT (or unlimited when asked)."""
-    if amount is not None:
-        parse_amount(amount)
-    elif not unlimited:
+    """Approve the spender for exactly AMOUNT (0 revokes), or unlimited when asked."""
+    if amount is not None and unlimited:
+        raise typer.BadParameter("give an AMOUNT or --unlimited, not both")
+    value = Decimal(0)
+    if amount is not None and not _is_zero(amount):
+        value = parse_amount(amount)
+    elif amount is None and not unlimited:
         raise typer.BadParameter("give an AMOUNT, or --unlimited")
 
     async def body() -> dict[str, Any]:
@@ -83,6 +87,8 @@ def token_approve(
         async with dex_context(rt) as ctx:
             erc = Erc20(ctx.evm, ctx.token(token))
             who = spender(ctx, to)
+            if value:
+                ctx.raw_amount(erc.token, value)  # too many decimals: refused before asking
             shown = "unlimited" if unlimited else amount
             confirm_plan(rt, ctx, "approve", {
                 "token": erc.token.symbol, "spender": who, "amount": shown,
@@ -95,14 +101,21 @@ def token_approve(
     rt.show(rt.run(body), "approved")
 
 
+def _is_zero(text: str) -> bool:
+    """``0``, ``0.0``, ``.00``: a plain decimal zero (the revoking approval)."""
+    value = text.strip()
+    return value not in ("", ".") and value.strip("0.") == "" and value.count(".") <= 1
+
+
 def _weth(rt: Runtime, action: str, amount: str) -> None:
-    parse_amount(amount)
+    value = parse_amount(amount)
 
     async def body() -> dict[str, Any]:
         from chainops.operators.dapps.weth import Weth
 
         async with dex_context(rt) as ctx:
             weth = Weth(ctx)
+            ctx.raw_amount(weth.token, value)  # too many decimals: refused before asking
             confirm_plan(rt, ctx, action, {"amount": amount})
             tx = await (weth.wrap(amount) if action == "wrap" else weth.unwrap(amount))
             with rt.waiting_tx(str(tx.client_id)):

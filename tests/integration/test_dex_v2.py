@@ -137,6 +137,23 @@ async def test_fee_on_transfer_and_no_bool_tokens_swap(devnet: World, path: list
         assert got == quote.amount_out  # the transfer fee is part of the exact quote
 
 
+@pytest.mark.parametrize("path", [["WETH", "FOT"], ["USDC", "WETH", "FOT"]])
+async def test_fill_of_a_fee_on_transfer_output_is_what_arrived(
+    devnet: World, path: list[str]
+) -> None:
+    async with dex_context(devnet) as ctx:
+        me = ctx.evm.owner
+        v2 = UniswapV2(ctx)
+        before = balance(devnet, "FOT", me)
+        amount = Decimal("0.05") if path[0] == "WETH" else Decimal(100)
+        quote = await v2.quote_exact_in(path, amount)
+        order = await (await v2.swap(quote)).wait()
+        got = balance(devnet, "FOT", me) - before
+    (fill,) = order.fills.values()
+    # the pair sends more than arrives: the token burns its fee on the way
+    assert ctx.token("FOT").to_raw(fill.quote_amount) == got == quote.amount_out
+
+
 async def test_price_moved_by_another_account_is_slippage_exceeded(devnet: World) -> None:
     async with dex_context(devnet, 3) as ctx, dex_context(devnet, 4) as other:
         me = ctx.evm.owner

@@ -64,6 +64,18 @@ async def test_v3_add_then_remove_returns_the_deposit_minus_rounding(devnet: Wor
     assert 0 <= usdc - balance(devnet, "USDC", me) <= 4
 
 
+async def test_mint_minimum_is_never_zero_for_a_side_the_range_takes(devnet: World) -> None:
+    async with dex_context(devnet, 3) as ctx:
+        lp = V3Positions(ctx)
+        plan = await lp.plan_mint(
+            "WETH", "USDC", 500, Decimal(1), Decimal("0.000001"), price_range=("1800", "2200")
+        )
+        assert plan.expected[1] == 1  # one raw unit of USDC is taken
+        assert plan.minimum[1] == 1  # not 0: a moved price is refused, never absorbed
+        _, token_id = await lp.mint(plan)
+        assert (await lp.position(token_id)).liquidity == plan.liquidity
+
+
 async def test_one_sided_range_and_tick_conversions(devnet: World) -> None:
     async with dex_context(devnet) as ctx:
         lp = V3Positions(ctx)

@@ -34,6 +34,7 @@ from chainops.operators.dapps.uniswap.v2 import library
 from chainops.operators.evm.requests import TxRequest
 
 SWAP_TOPIC = "0x" + keccak(text="Swap(address,uint256,uint256,uint256,uint256,address)").hex()
+TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 ZERO = "0x0000000000000000000000000000000000000000"
 GET_RESERVES = "0x" + keccak(text="getReserves()")[:4].hex()
 V2_FEE = 3000  # 0.3 %, in the V3 unit (hundredths of a bip) so quotes read alike
@@ -276,6 +277,7 @@ class UniswapV2:
 
     def _parse_logs(self, quote: Quote, logs: list[dict[str, Any]]) -> list[HopLog]:
         hops: list[HopLog] = []
+        last_pair = ""
         for log in logs:
             if not log["topics"] or log["topics"][0] != SWAP_TOPIC:
                 continue
@@ -289,6 +291,13 @@ class UniswapV2:
             zero_in = _is_token0(quote.path[i], quote.path[i + 1])
             amount_in, amount_out = (a0_in, a1_out) if zero_in else (a1_in, a0_out)
             hops.append((int(log["logIndex"], 16), amount_in, amount_out))
+            last_pair = str(log["address"])
+        if quote.fee_on_transfer and hops:
+            # A fee-on-transfer output burns its fee on the way: what arrived is the
+            # token's transfer out of the last pair, not what the pair sent.
+            arrived = _sent_from(logs, str(quote.token_out.address), last_pair)
+            if arrived is not None:
+                hops[-1] = (hops[-1][0], hops[-1][1], arrived)
         return hops
 
     # -- liquidity --------------------------------------------------------------------------
@@ -412,6 +421,24 @@ class UniswapV2:
 
 def _is_token0(a: Token, b: Token) -> bool:
     return int(str(a.address), 16) < int(str(b.address), 16)
+
+
+def _sent_from(logs: list[dict[str, Any]], token: str, sender: str) -> int | None:
+    """What ``token``'s Transfer logs moved from ``sender`` to anyone but the zero address
+    (a burn); None when there is no such transfer."""
+    total, found = 0, False
+    for log in logs:
+        topics = log["topics"]
+        if (
+            len(topics) == 3
+            and topics[0] == TRANSFER_TOPIC
+            and str(log["address"]).lower() == token.lower()
+            and int(topics[1], 16) == int(sender, 16)
+            and int(topics[2], 16) != 0
+        ):
+            total += int(log["data"], 16)
+            found = True
+    return total if found else None
 
 
 def _mid(tokens: Sequence[Token], hops: Sequence[tuple[int, int]]) -> Decimal:

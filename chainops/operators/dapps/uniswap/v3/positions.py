@@ -173,7 +173,7 @@ class V3Positions:
         """Plan adding to a position this account owns."""
         bps = Bps.parse(slippage).check(force=force)
         check_deadline(deadline)
-        pos = await self._own_position(token_id)
+        pos = await self.own_position(token_id)
         raw0, raw1 = self._amount(pos.token0, amount0), self._amount(pos.token1, amount1)
         return await self._plan(
             pos.token0, pos.token1, pos.fee, pos.tick_lower, pos.tick_upper, raw0, raw1, bps,
@@ -210,8 +210,9 @@ class V3Positions:
             )
         # What the pool will take: rounded up, on the side its current tick says.
         e0, e1 = amounts_for_mint(state.tick, state.sqrt_price_x96, sa, sb, liquidity)
-        # Minimums from slippage; 0 only for a side the range does not take at this price.
-        minimum = (bps.min_out(e0), bps.min_out(e1))
+        # Minimums from slippage, at least one unit of a side the range takes (a minimum
+        # rounded to 0 would accept any price); 0 only for a side it does not take.
+        minimum = (max(1, bps.min_out(e0)) if e0 else 0, max(1, bps.min_out(e1)) if e1 else 0)
         return MintPlan(
             t0, t1, fee, lower, upper, (raw0, raw1), (e0, e1), minimum, liquidity, when, token_id
         )
@@ -274,7 +275,7 @@ class V3Positions:
         check_deadline(deadline)
         if liquidity is not None:
             check_positive_int(liquidity, "liquidity")
-        pos = await self._own_position(token_id)
+        pos = await self.own_position(token_id)
         amount = pos.liquidity if liquidity is None else liquidity
         if amount <= 0 or amount > pos.liquidity:
             raise ValidationError(
@@ -297,7 +298,7 @@ class V3Positions:
 
     async def burn(self, token_id: int) -> Transaction:
         """Burn an empty position NFT (no liquidity, nothing owed)."""
-        pos = await self._own_position(token_id)
+        pos = await self.own_position(token_id)
         if pos.liquidity or pos.fees0 or pos.fees1:
             raise ValidationError(
                 f"position {token_id} is not empty: decrease and collect it before burning"
@@ -306,7 +307,7 @@ class V3Positions:
 
     async def close(self, token_id: int, *, slippage: Bps | str = DEFAULT_SLIPPAGE) -> V3Position:
         """Decrease all, collect, burn; returns the position as it was before closing."""
-        before = await self._own_position(token_id)
+        before = await self.own_position(token_id)
         if before.liquidity:
             await (await self.decrease(token_id, slippage=slippage)).wait()
         await (await self.collect(token_id)).wait()
@@ -326,8 +327,9 @@ class V3Positions:
             raise ValidationError(f"position {token_id} belongs to {owner}")
         return owner
 
-    async def _own_position(self, token_id: int) -> V3Position:
-        """The position, once ``token_id`` is known to belong to this account."""
+    async def own_position(self, token_id: int) -> V3Position:
+        """The position, once ``token_id`` is known to belong to this account
+        (ValidationError if another account holds it, NotFound if none does)."""
         _, pos = await asyncio.gather(self._owned(token_id), self.position(token_id))
         return pos
 
