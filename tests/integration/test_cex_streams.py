@@ -60,3 +60,26 @@ async def test_listen_key_user_stream_when_there_is_no_websocket_api() -> None:
                              price=price, qty=AMOUNT, client_id="taker")  # fmt: skip
             await order.wait(timeout=5)
             assert list(order.fills) == [trade_id]
+
+
+async def test_a_listen_key_stream_is_kept_alive_past_the_keys_hour() -> None:
+    """A listenKey lives an hour after its last keepalive: the adapter keeps its key alive,
+    so the stream it opened outlives the hour (moved here by the simulator's clock)."""
+    from chainops.devnet.exchange.streams import LISTEN_KEY_TTL_MS
+    from chainops.operators.exchanges import BinanceSpot
+
+    async with venue() as (sim, account, _):
+        op = BinanceSpot.connect(
+            account.api_key, account.secret, base_url=sim.url, stream_url=sim.stream_url
+        )
+        async with op:
+            stream = op.user_stream
+            assert stream is not None and stream.mode == "listen-key"
+            stream.keepalive_seconds = 0.05
+            (key,) = sim.hub.listen_keys
+            for _ in range(3):  # three "hours", each kept alive by the adapter meanwhile
+                await asyncio.sleep(0.2)
+                sim.faults.clock_skew_ms += LISTEN_KEY_TTL_MS - 1_000
+                assert sim.hub.expire_listen_keys() == []  # the venue's hourly look
+            assert list(sim.hub.listen_keys) == [key]  # never replaced
+            assert stream.connects == 1

@@ -25,6 +25,7 @@ log = logging.getLogger("chainops.exchanges.binance")
 
 RECONNECT_DELAY = 0.1  # loopback and real venues alike: reconnect fast, reconcile after
 MAX_RECONNECT_DELAY = 10.0
+KEEPALIVE_SECONDS = 30 * 60.0
 EventHandler = Callable[[dict[str, Any]], None]
 Reconnected = Callable[[], Awaitable[None]]
 
@@ -115,6 +116,10 @@ class UserStream(_Reconnecting):
         self._secret = secret.encode()
         self.on_event = on_event
         self.mode = "ws-api" if ws_api_url else "listen-key"
+        # A listenKey lives an hour after its last keepalive; the venue asks for one about
+        # every 30 minutes.
+        self.keepalive_seconds = KEEPALIVE_SECONDS
+        self._keepalive: asyncio.Task[None] | None = None
 
     async def _open(self) -> aiohttp.ClientWebSocketResponse:
         if self.mode == "ws-api":
@@ -152,9 +157,34 @@ class UserStream(_Reconnecting):
             log.info("WebSocket API user stream refused (%s); using a listenKey", message)
             self.mode = "listen-key"
         key = await self.rest.request("POST", "/api/v3/userDataStream", key_only=True, weight=2)
-        return await self.session.ws_connect(
+        ws = await self.session.ws_connect(
             f"{self.stream_url}/ws/{key['listenKey']}", heartbeat=None
         )
+        self._stop_keepalive()
+        self._keepalive = asyncio.create_task(self._keep_alive(str(key["listenKey"]), ws))
+        return ws
+
+    async def _keep_alive(self, key: str, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """``PUT`` the listenKey every ``keepalive_seconds`` while its stream is open."""
+        while not ws.closed:
+            await asyncio.sleep(self.keepalive_seconds)
+            try:
+                await self.rest.request(
+                    "PUT", "/api/v3/userDataStream", {"listenKey": key}, key_only=True, weight=2
+                )
+            except ChainopsError as exc:  # the key is gone: a new stream takes a new key
+                log.info("listenKey keepalive failed (%s); reconnecting", exc)
+                await ws.close()
+                return
+
+    def _stop_keepalive(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            self._keepalive = None
+
+    async def stop(self) -> None:
+        self._stop_keepalive()
+        await super().stop()
 
     def _handle(self, payload: dict[str, Any]) -> None:
         event = payload.get("event", payload)
