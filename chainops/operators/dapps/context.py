@@ -61,8 +61,9 @@ class DexContext:
             (k for k, t in book.tokens.items() if t.kind == "weth" or t.address.lower() == wrapped),
             "WETH",
         )
-        # "ETH" everywhere (the usual spelling in paths), and the chain's own coin (BNB, POL).
-        self.native_symbols = {NATIVE, evm.native.symbol.upper()}
+        # The chain's own coin by its symbol; "ETH" only where that coin is ether: on Polygon
+        # or BSC it would name POL or BNB, while bridged ether there is the token WETH.
+        self.native_symbols = {evm.native.symbol.upper()}
 
     def is_native(self, ref: str) -> bool:
         """Whether ``ref`` names the chain's native coin (swapped through the wrapped one)."""
@@ -77,8 +78,14 @@ class DexContext:
             key = self.wrapped
         found = self._tokens.get(key.upper()) or self._by_address.get(key.lower())
         if found is None:
+            native = self.evm.native.symbol
+            if key.upper() == NATIVE:
+                raise UnknownToken(
+                    f"{ref!r} is not {self.evm.chain.name}'s coin: its native coin is {native}"
+                    f" (wrapped {self.wrapped}); bridged ether, where there is one, is WETH"
+                )
             known = ", ".join(sorted(self._tokens))
-            raise UnknownToken(f"unknown token {ref!r} (known: {NATIVE}, {known})")
+            raise UnknownToken(f"unknown token {ref!r} (known: {native}, {known})")
         return found
 
     def token_at(self, address: str) -> Token:
