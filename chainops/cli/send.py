@@ -50,6 +50,11 @@ def send(
 
     value = parse_amount(amount)
     recipient = EvmAddress(to)
+    if int(str(recipient), 16) == 0:
+        from chainops.core.errors import ValidationError
+
+        # Nobody holds the zero address's key: what is sent there is gone for good.
+        raise ValidationError("refusing to send to the zero address: nothing sent there returns")
     net = rt.net()
     token = token_for(net, asset or net.chain.native_symbol)
     check_places(value, net.chain.native_decimals if token is None else token.decimals)

@@ -64,6 +64,8 @@ def test_approve_zero_revokes_an_allowance(devnet: World) -> None:
         (("token", "approve", "USDC", "SwapRouter", "0.0000001"), "more decimals than USDC"),
         (("token", "approve", "USDC", "NotAContract", "5"), "neither an address nor a contract"),
         (("weth", "wrap", "0.0000000000000000001"), "more decimals than WETH"),
+        (("send", "1", "--to", "0x" + "0" * 40), "zero address"),
+        (("send", "1", "USDC", "--to", "0x" + "0" * 40), "zero address"),
     ],
 )
 def test_bad_input_is_refused_before_asking(
