@@ -70,18 +70,38 @@ def index_path(path: Path) -> Path:
 
 
 def read_index(path: Path) -> list[ChunkInfo]:
-    """The chunk index of ``path`` (rebuilt by scanning headers when missing)."""
+    """The chunk index of ``path``, with the chunks it does not list found by scanning.
+
+    The index is written after its chunk: a recorder that died in between left a chunk
+    the index lacks (and the index may be missing altogether). The file's bytes past the
+    last indexed chunk are scanned for chunk headers, so such a chunk is replayed too.
+    """
     idx = index_path(path)
+    listed: list[ChunkInfo] = []
     if idx.exists():
         data = idx.read_bytes()
         whole = len(data) - len(data) % _INDEX.size
-        return [ChunkInfo(*_INDEX.unpack_from(data, i)) for i in range(0, whole, _INDEX.size)]
+        listed = [ChunkInfo(*_INDEX.unpack_from(data, i)) for i in range(0, whole, _INDEX.size)]
+    with path.open("rb") as f:
+        start = 0
+        if listed:
+            last = listed[-1]
+            f.seek(last.offset)
+            header = f.read(HEADER.size)
+            if len(header) < HEADER.size:
+                return listed  # the last listed chunk is cut short: reading reports it
+            start = last.offset + HEADER.size + HEADER.unpack(header)[1]
+        f.seek(start)
+        return listed + _scan(f.read(), start)
+
+
+def _scan(data: bytes, base: int) -> list[ChunkInfo]:
+    """The chunk headers found in ``data`` (which starts at file offset ``base``)."""
     out = []
-    data = path.read_bytes()
     pos = data.find(MAGIC)
     while pos >= 0 and pos + HEADER.size <= len(data):
         _, length, _, first, last, count = HEADER.unpack_from(data, pos)
-        out.append(ChunkInfo(pos, first, last, count))
+        out.append(ChunkInfo(base + pos, first, last, count))
         pos = data.find(MAGIC, pos + HEADER.size + min(length, len(data)))
     return out
 

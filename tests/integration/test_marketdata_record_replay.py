@@ -92,6 +92,29 @@ async def test_corrupt_and_truncated_chunks_are_skipped_with_position(
     assert f"at byte {second.offset}" in caplog.text
 
 
+async def test_a_chunk_whose_index_record_was_never_written_is_replayed(
+    tmp_path: Path,
+) -> None:
+    """A recorder that dies between a chunk and its index record loses nothing: the
+    reader finds chunks the index does not list."""
+    from chainops.marketdata import chunks
+
+    events = sample_events(300)
+    _record(tmp_path, events, chunk_events=100)
+    (path,) = Replayer(tmp_path).files("binance", "ETH-USDT")
+    index = chunks.index_path(path)
+    whole = index.read_bytes()
+    index.write_bytes(whole[: len(whole) // 3])  # the crash: only the first chunk indexed
+    rp = Replayer(tmp_path)
+    assert await _all(rp) == events
+    assert rp.skipped == []
+    assert [c.count for c in chunks.read_index(path)] == [100, 100, 100]
+    assert rp.span("binance", "ETH-USDT") == (
+        int(events[0].at.timestamp() * 1e9),
+        int(events[-1].at.timestamp() * 1e9),
+    )
+
+
 async def test_range_outside_the_recording_is_a_typed_error(tmp_path: Path) -> None:
     events = sample_events(10)
     _record(tmp_path, events)
