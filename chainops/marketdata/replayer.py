@@ -9,9 +9,10 @@ replayed.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -61,7 +62,8 @@ class Replayer:
         *,
         speed: float | None = None,
     ) -> AsyncIterator[MarketEvent]:
-        """Events with ``start <= at < end`` in recorded order (bounds default to the recording)."""
+        """Events with ``start <= at < end`` (bounds default to the recording), in recorded
+        order; recordings whose times overlap (two recorder runs) are merged by event time."""
         if speed is not None and (
             isinstance(speed, bool) or not isinstance(speed, int | float) or not speed > 0
         ):
@@ -72,24 +74,54 @@ class Replayer:
         start_ns, end_ns = self._range(platform, pair, start, end)
         first_ns: int | None = None
         wall0 = 0.0
+        for group in self._overlapping(platform, pair, start_ns, end_ns):
+            streams = [self._entries(path, start_ns, end_ns) for path in group]
+            # One file: its recorded order. Files whose times overlap: merged by event time.
+            merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_time)
+            for ns, event in merged:
+                if speed is not None:
+                    if first_ns is None:
+                        first_ns, wall0 = ns, time.monotonic()
+                    delay = wall0 + (ns - first_ns) / 1e9 / speed - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                yield event
+
+    def _overlapping(
+        self, platform: str, pair: str, start_ns: int, end_ns: int
+    ) -> list[list[Path]]:
+        """The market's files in time order, those whose times overlap grouped together
+        (so only a group's files are open at once)."""
+        spans = []
         for path in self.files(platform, pair):
-            for payload in read_chunks(path, start_ns, end_ns, self.skipped):
-                try:
-                    entries = self._codec.decode_chunk(payload)
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    log.warning("skipped undecodable chunk of %s: %s", path, exc)
-                    self.skipped.append(SkippedChunk(path, -1, f"undecodable: {exc}"))
-                    continue
-                for ns, event in entries:
-                    if not start_ns <= ns < end_ns:
-                        continue
-                    if speed is not None:
-                        if first_ns is None:
-                            first_ns, wall0 = ns, time.monotonic()
-                        delay = wall0 + (ns - first_ns) / 1e9 / speed - time.monotonic()
-                        if delay > 0:
-                            await asyncio.sleep(delay)
-                    yield event
+            infos = read_index(path)
+            if infos:
+                first, last = min(i.first_ns for i in infos), max(i.last_ns for i in infos)
+                if last >= start_ns and first < end_ns:
+                    spans.append((first, last, path))
+        groups: list[list[Path]] = []
+        reach = None
+        for first, last, path in sorted(spans, key=lambda s: (s[0], s[2])):
+            if reach is not None and first <= reach:
+                groups[-1].append(path)
+                reach = max(reach, last)
+            else:
+                groups.append([path])
+                reach = last
+        return groups
+
+    def _entries(self, path: Path, start_ns: int, end_ns: int) -> Iterator[tuple[int, MarketEvent]]:
+        """``(time ns, event)`` of one file within the range, in recorded order."""
+        for payload in read_chunks(path, start_ns, end_ns, self.skipped):
+            try:
+                entries = self._codec.decode_chunk(payload)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                log.warning("skipped undecodable chunk of %s: %s", path, exc)
+                self.skipped.append(SkippedChunk(path, -1, f"undecodable: {exc}"))
+                continue
+            for ns, event in entries:
+                if start_ns <= ns < end_ns:
+                    yield ns, event
 
     async def replay(
         self,
@@ -141,6 +173,10 @@ class Replayer:
                 f"({_iso(span[0])} .. {_iso(span[1])})"
             )
         return start_ns, end_ns
+
+
+def _time(entry: tuple[int, MarketEvent]) -> int:
+    return entry[0]
 
 
 def _iso(ns: int) -> str:

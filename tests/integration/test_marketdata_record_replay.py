@@ -115,6 +115,19 @@ async def test_a_chunk_whose_index_record_was_never_written_is_replayed(
     )
 
 
+async def test_two_recordings_of_one_market_replay_in_time_order(tmp_path: Path) -> None:
+    """Two recorder runs over the same hours (two recorders, or one restarted with a
+    backlog) leave files whose times overlap: replay merges them by event time."""
+    events = sample_events(200, step=timedelta(seconds=1))  # within one UTC day: one file each
+    _record(tmp_path, events[0::2], chunk_events=16)
+    _record(tmp_path, events[1::2], chunk_events=16)
+    rp = Replayer(tmp_path)
+    assert len(rp.files("binance", "ETH-USDT")) == 2
+    assert await _all(rp) == events
+    start, end = T0 + timedelta(seconds=50), T0 + timedelta(seconds=120)
+    assert await _all(rp, start=start, end=end) == events[50:120]
+
+
 async def test_range_outside_the_recording_is_a_typed_error(tmp_path: Path) -> None:
     events = sample_events(10)
     _record(tmp_path, events)
