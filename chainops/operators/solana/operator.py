@@ -229,7 +229,7 @@ class SolanaOperator(ChainOperator):
         known = {v: k for k, v in GENESIS_HASHES.items()}.get(genesis)
         if expected is not None and genesis != expected:
             raise ConfigurationError(
-                f"the RPC node is not {cluster} (genesis {genesis}); refusing to send"
+                f"the RPC node is not {cluster} (genesis {genesis}); refusing to use it"
             )
         if expected is None and known is not None:
             raise ConfigurationError(
