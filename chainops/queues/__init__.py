@@ -11,6 +11,7 @@ from chainops.queues.actor import Actor, Handler, Publisher, SeenIds, SeenStore
 from chainops.queues.connect import open_configured_transport, open_transport
 from chainops.queues.errors import (
     AmendRefused,
+    InvalidQueueName,
     MalformedCommand,
     MalformedMessage,
     QueueError,
@@ -28,6 +29,7 @@ __all__ = [
     "DeadLetter",
     "Delivery",
     "Handler",
+    "InvalidQueueName",
     "MalformedCommand",
     "MalformedMessage",
     "MemoryTransport",

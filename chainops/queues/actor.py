@@ -17,7 +17,14 @@ from typing import Generic, Protocol
 
 from chainops.queues.errors import MalformedMessage, QueueUnavailable
 from chainops.queues.message import M, Message, MessageCodec
-from chainops.queues.transport import Delivery, StreamConsumer, Transport
+from chainops.queues.transport import (
+    Delivery,
+    StreamConsumer,
+    Transport,
+    check_group,
+    check_seconds,
+    check_stream,
+)
 
 __all__ = ["Actor", "Handler", "Publisher", "RetryLater", "SeenIds", "SeenStore"]
 
@@ -57,10 +64,14 @@ class SeenIds:
 
 
 class Publisher:
-    """Encodes messages and appends them to one stream."""
+    """Encodes messages and appends them to one stream.
+
+    A stream name the transports refuse (see ``transport.check_stream``) raises
+    InvalidQueueName here, before anything is published.
+    """
 
     def __init__(self, transport: Transport, stream: str, codec: MessageCodec[M]) -> None:
-        self.transport, self.stream, self._codec = transport, stream, codec
+        self.transport, self.stream, self._codec = transport, check_stream(stream), codec
 
     async def publish(self, message: Message) -> None:
         await self.transport.publish(self.stream, message.id, self._codec.encode(message))
@@ -87,8 +98,14 @@ class Actor(Generic[M]):
         claim_after: float = 30.0,
         on_dead: DeadHook | None = None,
     ) -> None:
-        """``on_dead(delivery, reason)`` runs after a message went to the dead letters."""
-        self.transport, self.stream, self.group, self.name = transport, stream, group, name
+        """``on_dead(delivery, reason)`` runs after a message went to the dead letters.
+
+        A stream or group name the transports refuse raises InvalidQueueName, and a
+        ``claim_after`` that is not a positive number of seconds ValidationError, here.
+        """
+        self.transport, self.stream, self.name = transport, check_stream(stream), name
+        self.group = check_group(group)
+        check_seconds(claim_after, "claim_after")
         self._codec, self._handler = codec, handler
         self.seen: SeenStore = seen if seen is not None else SeenIds()
         self._claim_after = claim_after

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from chainops.core.errors import ValidationError
 from chainops.extras import require_extra
 from chainops.queues.errors import UnsupportedQueueUrl
 from chainops.queues.memory import MemoryTransport
-from chainops.queues.transport import Transport, redacted
+from chainops.queues.transport import Transport, check_seconds, redacted
 
 __all__ = ["open_configured_transport", "open_transport"]
 
@@ -25,13 +23,7 @@ async def open_transport(url: str | None = None, *, timeout: float = 3.0) -> Tra
     """
     if url is not None and not isinstance(url, str):
         raise UnsupportedQueueUrl(f"an events URL is a string, got {type(url).__name__}")
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, int | float)
-        or not math.isfinite(timeout)
-        or timeout <= 0
-    ):
-        raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    check_seconds(timeout, "timeout")
     try:
         parts = urlsplit(url or "")
         parts.port  # noqa: B018 - parsing it is the check

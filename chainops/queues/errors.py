@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from chainops.core.errors import ChainopsError, Rejected, ValidationError
+from chainops.core.errors import ChainopsError, InvalidIdentifier, Rejected, ValidationError
 
 __all__ = [
     "AmendRefused",
+    "InvalidQueueName",
     "MalformedCommand",
     "MalformedMessage",
     "QueueError",
@@ -26,6 +27,10 @@ class QueueUnavailable(QueueError):
 class UnsupportedQueueUrl(ValidationError):
     """The events URL is malformed or names no known backend (``memory://``, ``redis://``,
     ``nats://``)."""
+
+
+class InvalidQueueName(InvalidIdentifier):
+    """A stream or group name that not every backend can carry (see ``transport.check_stream``)."""
 
 
 class MalformedMessage(QueueError):

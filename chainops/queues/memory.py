@@ -44,21 +44,21 @@ class MemoryTransport(Transport):
     def _stream(self, name: str) -> _Stream:
         return self._streams.setdefault(name, _Stream())
 
-    async def publish(self, stream: str, message_id: str, data: bytes) -> None:
+    async def _publish(self, stream: str, message_id: str, data: bytes) -> None:
         s = self._stream(stream)
         s.entries.append((message_id, data))
         s.changed.set()
 
-    async def consumer(
-        self, stream: str, group: str, name: str, *, claim_after: float = 30.0
+    async def _consumer(
+        self, stream: str, group: str, name: str, claim_after: float
     ) -> StreamConsumer:
         s = self._stream(stream)
         return _MemoryConsumer(s, s.groups.setdefault(group, _Group()), name, claim_after)
 
-    async def dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
+    async def _dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
         self._stream(stream).dead.append(DeadLetter(message_id, data, reason))
 
-    async def dead_letters(self, stream: str) -> list[DeadLetter]:
+    async def _dead_letters(self, stream: str) -> list[DeadLetter]:
         return list(self._stream(stream).dead)
 
     async def _delete_stream(self, stream: str) -> bool:
@@ -104,7 +104,7 @@ class _MemoryConsumer(StreamConsumer):
             out.append(self._deliver(p))
         return out
 
-    async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
+    async def _fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
         out = self._take(max_messages)
         if out:
             return out

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
@@ -35,8 +34,22 @@ _NO_STREAM_TRIES = 40  # 2 s of 50 ms waits for a stream another process is crea
 
 
 def _stream_name(subject: str) -> str:
-    # JetStream stream names may not contain '.', '*', '>' or whitespace.
-    return re.sub(r"[^A-Za-z0-9_-]", "_", subject)
+    """The JetStream stream of ``subject`` (a name ``check_stream`` accepted): one per subject.
+
+    Stream names may not hold a '.'. A subject without '_' keeps the name it always
+    had, each '.' made '_' (``ops.cmd`` is ``ops_cmd``); one with a '_' is written
+    ``_`` followed by the subject with ``_`` as ``__`` and ``.`` as ``_-``, so that
+    ``a_b`` (``_a__b``) and ``a.b`` (``a_b``) never share a stream. At most
+    1 + 2 x 100 characters, within JetStream's 255.
+    """
+    if "_" not in subject:
+        return subject.replace(".", "_")
+    return "_" + subject.replace("_", "__").replace(".", "_-")
+
+
+def _legacy_name(subject: str) -> str:
+    """The name earlier versions gave the stream of ``subject`` (not one per subject)."""
+    return subject.replace(".", "_")
 
 
 @contextlib.contextmanager
@@ -53,15 +66,21 @@ def _typed(where: str) -> Iterator[None]:
 class NatsTransport(Transport):
     """Subjects ``<name>`` and ``<name>.dead`` in one JetStream stream per name."""
 
-    def __init__(self, nc: Client, url: str) -> None:
+    def __init__(self, nc: Client, url: str, *, timeout: float = 3.0) -> None:
+        """``timeout``: how long each request waits for the server (also for publish acks)."""
         self._nc, self.url = nc, redacted(url)
-        self._js: JetStreamContext = nc.jetstream()
-        self._ready: set[str] = set()
-        self._ack_timeout = 5.0  # nats-py's own default wait for one publish ack
+        self._js: JetStreamContext = nc.jetstream(timeout=timeout)
+        self._streams: dict[str, str] = {}  # subject -> the JetStream stream known to carry it
+        self._ack_timeout = timeout
 
     @classmethod
     async def connect(cls, url: str, *, timeout: float = 3.0) -> NatsTransport:
-        """Connect; :class:`QueueUnavailable` when no NATS server answers within ``timeout``."""
+        """Connect; :class:`QueueUnavailable` when no NATS server answers within ``timeout``.
+
+        Afterwards each request to the server waits up to ``timeout`` too (a stream's
+        first use looks it up, and may create it, before the operation's own request),
+        so an operation on a server that went away fails within a few ``timeout``.
+        """
         parts = urlsplit(url)
         shown = redacted(url)
         errors: list[str] = []
@@ -99,17 +118,33 @@ class NatsTransport(Transport):
                 await nc.close()
             reason = errors[-1] if errors else str(exc) or f"no answer in {timeout:g} s"
             raise QueueUnavailable(f"NATS at {shown} did not answer: {reason}") from exc
-        return cls(nc, url)
+        return cls(nc, url, timeout=timeout)
 
     async def _ensure(self, subject: str) -> str:
-        name = _stream_name(subject)
-        if name not in self._ready:
+        name = self._streams.get(subject)
+        if name is None:
+            name = _stream_name(subject)
             try:
                 await self._js.stream_info(name)
             except NotFoundError:
-                await self._create(name, subject)
-            self._ready.add(name)
+                legacy = await self._legacy(subject)
+                if legacy is None:
+                    await self._create(name, subject)
+                else:
+                    name = legacy
+            self._streams[subject] = name
         return name
+
+    async def _legacy(self, subject: str) -> str | None:
+        """The stream an earlier version made for ``subject`` under another name, if any."""
+        name = _legacy_name(subject)
+        if name == _stream_name(subject):
+            return None
+        try:
+            info = await self._js.stream_info(name)
+        except NotFoundError:
+            return None
+        return name if subject in (info.config.subjects or ()) else None
 
     async def _create(self, name: str, subject: str) -> None:
         try:
@@ -132,7 +167,7 @@ class NatsTransport(Transport):
             except NoStreamResponseError as exc:
                 # No stream listens yet: another process is still creating it, or it was
                 # deleted (the next _ensure creates it again).
-                self._ready.discard(_stream_name(stream))
+                self._streams.pop(stream, None)
                 if attempt == _NO_STREAM_TRIES - 1:
                     raise QueueUnavailable(f"NATS at {self.url}: no stream took {stream}") from exc
                 await asyncio.sleep(0.05)
@@ -143,12 +178,12 @@ class NatsTransport(Transport):
             except NatsError as exc:
                 raise QueueError(f"NATS at {self.url}, stream {stream}: {exc}") from exc
 
-    async def publish(self, stream: str, message_id: str, data: bytes) -> None:
+    async def _publish(self, stream: str, message_id: str, data: bytes) -> None:
         # Nats-Msg-Id: the server drops a republished duplicate inside its window.
         headers = {"Nats-Msg-Id": message_id, "id": message_id}
         await self._acked(stream, lambda: self._js.publish(stream, data, headers=headers))
 
-    async def publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
+    async def _publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
         """Sent in order without waiting in between; then every server ack is awaited."""
 
         async def send() -> None:
@@ -160,13 +195,13 @@ class NatsTransport(Transport):
 
         await self._acked(stream, send)
 
-    async def consumer(
-        self, stream: str, group: str, name: str, *, claim_after: float = 30.0
+    async def _consumer(
+        self, stream: str, group: str, name: str, claim_after: float
     ) -> StreamConsumer:
         with _typed(f"at {self.url}, stream {stream}"):
-            return await self._consumer(stream, group, claim_after)
+            return await self._subscribe(stream, group, claim_after)
 
-    async def _consumer(self, stream: str, group: str, claim_after: float) -> StreamConsumer:
+    async def _subscribe(self, stream: str, group: str, claim_after: float) -> StreamConsumer:
         sname = await self._ensure(stream)
         config = ConsumerConfig(
             durable_name=group,
@@ -178,15 +213,15 @@ class NatsTransport(Transport):
         sub = await self._js.pull_subscribe(stream, durable=group, stream=sname, config=config)
         return _NatsConsumer(sub)
 
-    async def dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
+    async def _dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
         headers = {"id": message_id, "reason": reason, "Nats-Msg-Id": "dead-" + message_id}
         await self._acked(stream, lambda: self._js.publish(stream + _DEAD, data, headers=headers))
 
-    async def dead_letters(self, stream: str) -> list[DeadLetter]:
-        with _typed(f"at {self.url}, stream {stream}"):
-            return await self._dead_letters(stream)
-
     async def _dead_letters(self, stream: str) -> list[DeadLetter]:
+        with _typed(f"at {self.url}, stream {stream}"):
+            return await self._read_dead_letters(stream)
+
+    async def _read_dead_letters(self, stream: str) -> list[DeadLetter]:
         sname = await self._ensure(stream)
         info = await self._js.stream_info(sname)
         out: list[DeadLetter] = []
@@ -205,20 +240,21 @@ class NatsTransport(Transport):
     async def _delete_stream(self, stream: str) -> bool:
         """Delete the JetStream stream that carries ``stream`` (and its dead letters).
 
-        Stream names replace what JetStream refuses with ``_``: a stream of that name
-        that carries other subjects is not this one, and is left alone.
+        A stream of that name that carries other subjects is not this one, and is
+        left alone; one an earlier version named otherwise (see ``_stream_name``) is
+        deleted too.
         """
-        name = _stream_name(stream)
-        self._ready.discard(name)
-        try:
-            info = await self._js.stream_info(name)
-            if stream not in (info.config.subjects or ()):
-                return False
-            return bool(await self._js.delete_stream(name))
-        except NotFoundError:
-            return False  # never created, or deleted meanwhile
-        except (NatsTimeoutError, TimeoutError, ConnectionClosedError) as exc:
-            raise QueueUnavailable(f"NATS at {self.url}: {exc}") from exc
+        self._streams.pop(stream, None)
+        deleted = False
+        with _typed(f"at {self.url}, stream {stream}"):
+            for name in dict.fromkeys((_stream_name(stream), _legacy_name(stream))):
+                try:
+                    info = await self._js.stream_info(name)
+                    if stream in (info.config.subjects or ()):
+                        deleted = bool(await self._js.delete_stream(name)) or deleted
+                except NotFoundError:
+                    continue  # never created, or deleted meanwhile
+        return deleted
 
     async def close(self) -> None:
         """Drain and close; a connection that is down (or closed already) is just closed."""
@@ -233,7 +269,7 @@ class _NatsConsumer(StreamConsumer):
     def __init__(self, sub: JetStreamContext.PullSubscription) -> None:
         self._sub = sub
 
-    async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
+    async def _fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
         try:
             msgs = await self._sub.fetch(max_messages, timeout=timeout)
         except (NatsTimeoutError, TimeoutError):  # nothing arrived in time

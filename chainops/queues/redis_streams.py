@@ -69,7 +69,7 @@ class RedisTransport(Transport):
             raise QueueError(f"Redis at {redacted(url)}: {exc}") from exc
         return cls(client, url)
 
-    async def publish(self, stream: str, message_id: str, data: bytes) -> None:
+    async def _publish(self, stream: str, message_id: str, data: bytes) -> None:
         """Appended in call order; publishes made while a request is out share the next one."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((stream, message_id, data, future))
@@ -94,7 +94,7 @@ class RedisTransport(Transport):
                     result = QueueError(f"Redis at {self.url}, stream {stream}: {result}")
                 settle(future, result if isinstance(result, BaseException) else None)
 
-    async def publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
+    async def _publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
         """One pipelined round trip for the whole batch (in order, not a transaction)."""
         pipe = self._r.pipeline(transaction=False)
         for message_id, data in items:
@@ -102,8 +102,8 @@ class RedisTransport(Transport):
         with _typed(f"at {self.url}"):
             await pipe.execute()
 
-    async def consumer(
-        self, stream: str, group: str, name: str, *, claim_after: float = 30.0
+    async def _consumer(
+        self, stream: str, group: str, name: str, claim_after: float
     ) -> StreamConsumer:
         with _typed(f"at {self.url}, stream {stream}"):
             try:
@@ -112,13 +112,13 @@ class RedisTransport(Transport):
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
-        return _RedisConsumer(self._r, stream, group, name, int(claim_after * 1000))
+        return _RedisConsumer(self._r, stream, group, name, max(1, round(claim_after * 1000)))
 
-    async def dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
+    async def _dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
         with _typed(f"at {self.url}, stream {stream}"):
             await self._r.xadd(stream + _DEAD, {"id": message_id, "data": data, "reason": reason})
 
-    async def dead_letters(self, stream: str) -> list[DeadLetter]:
+    async def _dead_letters(self, stream: str) -> list[DeadLetter]:
         with _typed(f"at {self.url}, stream {stream}"):
             rows: Any = await self._r.xrange(stream + _DEAD)
         return [DeadLetter(f[b"id"].decode(), f[b"data"], f[b"reason"].decode()) for _, f in rows]
@@ -159,10 +159,10 @@ class _RedisConsumer(StreamConsumer):
         with _typed(f"stream {self._stream}"):
             await self._r.xack(self._stream, self._group, *(d.receipt for d in deliveries))
 
-    async def fetch(self, max_messages: int = 64, timeout: float = 1.0) -> list[Delivery]:
+    async def _fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
         with _typed(f"stream {self._stream}"):
             try:
-                return await self._fetch(max_messages, timeout)
+                return await self._read(max_messages, timeout)
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
@@ -170,9 +170,9 @@ class _RedisConsumer(StreamConsumer):
             # the stream deleted): the group is made again and reading goes on.
             with contextlib.suppress(ResponseError):  # BUSYGROUP: another consumer was first
                 await self._r.xgroup_create(self._stream, self._group, id="0", mkstream=True)
-            return await self._fetch(max_messages, timeout)
+            return await self._read(max_messages, timeout)
 
-    async def _fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
+    async def _read(self, max_messages: int, timeout: float) -> list[Delivery]:
         if time.monotonic() >= self._next_claim:
             claimed: Any = await self._r.xautoclaim(
                 self._stream, self._group, self._name, self._idle_ms, "0-0", count=max_messages

@@ -291,15 +291,34 @@ async def test_deleting_a_stream_never_made_is_false(transport: Transport) -> No
 
 
 async def test_nats_delete_leaves_a_foreign_stream_of_the_same_name_alone() -> None:
-    """JetStream names replace '.' with '_': ``a.b`` must not delete the stream of ``a_b``."""
+    """A JetStream stream named like ours that carries other subjects is not deleted."""
     transport = await connect_or_skip("nats")
     try:
         token = unique("q")
-        await transport.publish(f"{token}_x", "m1", CODEC.encode(Ping(n=1)))
-        assert await transport.delete_stream(f"{token}.x") is False
         js = transport._js  # type: ignore[attr-defined]
-        assert (await js.stream_info(f"{token}_x")).state.messages == 1
-        assert await transport.delete_stream(f"{token}_x") is True
+        await js.add_stream(name=f"{token}_x", subjects=[f"{token}.other"])
+        assert await transport.delete_stream(f"{token}.x") is False
+        assert (await js.stream_info(f"{token}_x")).config.name == f"{token}_x"
+        await js.delete_stream(f"{token}_x")
+    finally:
+        await transport.close()
+
+
+async def test_a_nats_stream_an_earlier_version_named_is_used_and_deleted() -> None:
+    """A subject with '_' once had its stream named with '.' made '_': it is taken up."""
+    transport = await connect_or_skip("nats")
+    try:
+        subject = unique("q.old_name")
+        legacy = subject.replace(".", "_")
+        js = transport._js  # type: ignore[attr-defined]
+        await js.add_stream(name=legacy, subjects=[subject, subject + ".dead"])
+        await transport.publish(subject, "m1", CODEC.encode(Ping(n=1)))
+        assert (await js.stream_info(legacy)).state.messages == 1
+        consumer = await transport.consumer(subject, "g", "c1")
+        assert [d.message_id for d in await consumer.fetch(10, timeout=2.0)] == ["m1"]
+        await consumer.close()
+        assert await transport.delete_stream(subject) is True
+        assert await transport.delete_stream(subject) is False
     finally:
         await transport.close()
 

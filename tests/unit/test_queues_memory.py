@@ -55,10 +55,10 @@ async def test_unknown_scheme_is_a_typed_error() -> None:
 async def test_unacked_delivery_goes_to_another_member_after_claim_time() -> None:
     t = MemoryTransport()
     await t.publish("s", "a", b"1")
-    first = await t.consumer("s", "g", "one", claim_after=0.0)
-    second = await t.consumer("s", "g", "two", claim_after=0.0)
+    first = await t.consumer("s", "g", "one", claim_after=0.001)
+    second = await t.consumer("s", "g", "two", claim_after=0.001)
     (d1,) = await first.fetch(timeout=0.01)
-    (d2,) = await second.fetch(timeout=0.01)
+    (d2,) = await second.fetch(timeout=0.05)  # due once the claim time passed while waiting
     assert (d1.message_id, d2.message_id, d2.deliveries) == ("a", "a", 2)
     await d2.ack()
     assert await first.fetch(timeout=0.01) == []
