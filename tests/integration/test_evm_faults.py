@@ -16,6 +16,7 @@ from eth_account import Account
 
 from chainops.core.attempt import AttemptKind
 from chainops.core.errors import (
+    ConfigurationError,
     InsufficientFunds,
     NonceError,
     Rejected,
@@ -438,3 +439,54 @@ async def test_11b_rejected_middle_nonce_is_filled_so_later_ones_mine(devnet_fre
         assert evm.metrics.gap_fills == 1
         count = int(world.anvil.rpc("eth_getTransactionCount", [evm.owner, "latest"]), 16)
         assert count == 3  # two transfers and the no-op that took the refused nonce
+
+
+async def test_15c_reorg_past_the_followed_depth_is_resent_and_later_nonces_mine(
+    devnet_fresh: World,
+) -> None:
+    """A transaction confirmed at the followed depth (1), then reorged out with its block:
+    the next send lands one nonce above what the chain has, and the node queues it. The
+    gap is found, the lost transaction's journalled bytes go out again (not a no-op in
+    its place), and the later one mines behind it."""
+    world = devnet_fresh
+    to = world.book.accounts[1].address
+    world.anvil.mine(2)
+    before = balance(world, to)
+    async with make(world, bump_after_blocks=None) as evm:
+        snapshot = world.anvil.snapshot()
+        lost = await evm.send_and_wait(to=to, value=Decimal("0.1"))
+        assert evm.monitor.following(str(lost.client_id)) is None  # settled: let go
+        world.anvil.revert(snapshot)  # its block is gone, and the pool with it
+        assert world.anvil.rpc("eth_getTransactionReceipt", [str(lost.hash)]) is None
+        later = await evm.send(to=to, value=Decimal("0.2"))
+        assert later.nonce == (lost.nonce or 0) + 1
+        await later.wait(timeout=15)
+        found = world.anvil.rpc("eth_getTransactionReceipt", [str(lost.attempts[0].hash)])
+        assert found is not None  # the same bytes, mined again
+        record = await evm.transaction(str(lost.client_id))
+        assert record is not None
+        await record.wait(timeout=10)
+        assert record.state is TxState.CONFIRMED and len(record.attempts) == 1
+        assert evm.metrics.gap_fills == 0  # nothing else took its nonce
+    assert balance(world, to) - before == 3 * 10**17
+
+
+async def test_19_a_closed_operator_replaces_nothing(devnet_fresh: World) -> None:
+    """speed_up, cancel and restore on a closed operator are refused before anything is
+    signed: nothing would follow a replacement sent now."""
+    world = devnet_fresh
+    async with make(world, bump_after_blocks=None) as evm:
+        world.anvil.set_mining("manual")
+        tx = await evm.send(to=world.book.accounts[1].address, value=Decimal("0.1"))
+    assert tx.state is TxState.BROADCAST
+    for replace in (evm.speed_up, evm.cancel):
+        with pytest.raises(ConfigurationError, match="closed"):
+            await replace(tx)
+    with pytest.raises(ConfigurationError, match="closed"):
+        await evm.restore()
+    assert len(tx.attempts) == 1
+    assert pooled(world, tx.hash) is not None  # the original still holds its nonce alone
+    pool = world.anvil.rpc("txpool_content", [])["pending"]
+    mine = next(v for k, v in pool.items() if k.lower() == evm.owner.lower())
+    assert list(mine) == [str(tx.nonce)]
+    world.anvil.set_mining("auto")

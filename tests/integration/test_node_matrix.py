@@ -254,3 +254,28 @@ async def test_declared_legacy_network_never_signs_type_2(
         await tx.wait()
         on_chain = node.rpc("eth_getTransactionByHash", [str(tx.hash)])
         assert int(on_chain["type"], 16) == 0 and evm.fees.legacy
+
+
+async def test_a_reorg_past_the_followed_depth_loses_nothing(
+    node: LocalNode[Any], tmp_path: Path
+) -> None:
+    """A transfer confirmed (depth 1, let go) and then rolled back with its block: the next
+    send lands above a gap (Anvil and Ganache queue it, Hardhat refuses it). The gap is
+    taken by the rolled-back transfer's own bytes, not a no-op: both transfers arrive."""
+    sender = dev_address(0)
+    async with operator(node, 0, tmp_path / "j.sqlite", rebroadcast_after=0.2) as evm:
+        start, before = chain_nonce(node, sender), balance(node, SINK)
+        snapshot = node.snapshot()
+        lost = await evm.send_and_wait(to=SINK, value=TRANSFER)
+        node.revert(snapshot)
+        assert chain_nonce(node, sender) == start
+        later = await evm.send(to=SINK, value=TRANSFER)
+        await later.wait(timeout=15)
+        record = await evm.transaction(str(lost.client_id))
+        assert record is not None
+        await record.wait(timeout=15)
+        assert record.state is TxState.CONFIRMED and record.winner is not None
+        assert receipt(node, str(record.winner.hash)) is not None
+        assert evm.metrics.gap_fills == 0
+    assert chain_nonce(node, sender) == start + 2
+    assert balance(node, SINK) - before == 2 * int(TRANSFER * WEI)

@@ -25,7 +25,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from chainops.core.errors import ChainopsError, JournalUnavailable, LeaseLost, NonceError
 from chainops.core.journal import Journal
 from chainops.core.journal.leases import LeaseState, NonceLeases, TakenLease
-from chainops.operators.evm.nonces import DEFAULT_WINDOW, ChainNonce, NonceAllocator
+from chainops.operators.evm.nonces import (
+    DEFAULT_WINDOW,
+    ChainNonce,
+    NonceAllocator,
+    unrelease,
+)
 from chainops.operators.keeper import Keeper, shared_store
 from chainops.operators.turnqueue import TurnQueue
 
@@ -184,6 +189,7 @@ class LeasedNonceAllocator(NonceAllocator):
                 return
             self._in_flight.add(nonce)
             self._confirmed.add(nonce)
+            unrelease(self._released, nonce)
             self._journal.set_max(self.key, nonce + 1)
 
     def holds(self, nonce: int) -> bool:

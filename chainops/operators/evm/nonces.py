@@ -173,4 +173,12 @@ class NonceAllocator:
         """Count a nonce from the journal (a transaction restored after a restart) as in flight."""
         async with self._slots:
             self._in_flight.add(nonce)
+            unrelease(self._released, nonce)  # held now: not handed out again
             self._journal.set_max(self.key, nonce + 1)
+
+
+def unrelease(released: list[int], nonce: int) -> None:
+    """Take ``nonce`` out of the heap of nonces waiting to be handed out again."""
+    if nonce in released:
+        released.remove(nonce)
+        heapq.heapify(released)

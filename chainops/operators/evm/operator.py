@@ -297,6 +297,8 @@ class EvmOperator(ChainOperator):
     async def restore(self) -> list[Transaction]:
         """Reconcile what the journal left open; with shared nonce leases, only what no
         live worker holds (see :mod:`.takeover`)."""
+        if self.closed:
+            raise ConfigurationError(f"{self!r} is closed: it restores nothing")
         if self.takeover is not None:
             return await self.takeover.restore()
         return await super().restore()
@@ -449,6 +451,7 @@ class EvmOperator(ChainOperator):
 
         ``tx`` must be a pending transaction this operator sends and follows.
         """
+        self._check_open()  # closed: nothing would follow the new attempt
         priority = check_priority(priority)
         fees = check_fees(fees)
         return await self.replacer.speed_up(self._own(tx), priority=priority, fees=fees)
@@ -459,6 +462,7 @@ class EvmOperator(ChainOperator):
         If the original is mined first it stays the winner (CONFIRMED); if the cancel
         wins, ``tx.wait()`` raises Rejected and ``tx.winner.kind`` is CANCEL.
         """
+        self._check_open()
         fees = check_fees(fees)
         return await self.replacer.cancel(self._own(tx), fees=fees)
 

@@ -355,6 +355,7 @@ class SendPipeline:
             for t in self.live.live
             if t.nonce is not None and t.state in _PENDING and t is not tx
         }
+        empty: list[int] = []
         for nonce in range(count, tx.nonce):
             other = ours.get(nonce)
             latest = other.latest_attempt if other is not None else None
@@ -362,9 +363,8 @@ class SendPipeline:
                 with contextlib.suppress(ChainopsError):
                     await self.rpc.send_raw(latest.raw)
             else:
-                await self.nonces.adopt(nonce)
-                with contextlib.suppress(ChainopsError):
-                    await self.fill(nonce)
+                empty.append(nonce)
+        await self._occupy(empty, tx)
         await self.rpc.send_raw(attempt.raw)
 
     async def _chain_holds(self, tx: Transaction) -> bool:
@@ -449,6 +449,75 @@ class SendPipeline:
         self.live.track(tx)
         await self.broadcast(tx, tx.attempts[0], restoring=True)
         return tx
+
+    async def fill_below(self, tx: Transaction, count: int) -> None:
+        """Occupy the nonces from ``count`` up to ``tx``'s that nothing of ours holds: the
+        node queues ``tx`` behind them for ever.
+
+        A transaction of ours the journal records as mined at such a nonce was reorged
+        out after it was let go: it is followed again and its mined bytes are re-sent
+        (nothing is rebuilt). Any other nonce gets a 0-value no-op, unless another
+        worker leases it. A nonce reserved here (being signed or sent) is left alone.
+        """
+        assert tx.nonce is not None
+        pending = {t.nonce for t in self.live.live if t.state in _PENDING}
+        reserved = self.nonces.in_flight
+        missing = [n for n in range(count, tx.nonce) if n not in pending and n not in reserved]
+        if not missing:
+            return
+        await self._occupy(missing, tx)
+
+    async def _occupy(self, missing: list[int], tx: Transaction) -> None:
+        """Occupy each nonce of ``missing`` (below ``tx``'s): a transaction of ours mined
+        there and reorged out is re-sent as it was mined; another gets a 0-value no-op."""
+        if not missing:
+            return
+        followed = {str(t.client_id) for t in self.live.live}
+        mined: dict[int, Transaction] = {}
+        for op in self.commits.journal.non_terminal(
+            kind="transaction", platform=self.platform, owner=str(self.signer.address)
+        ):
+            if (
+                isinstance(op, Transaction)
+                and op.nonce in missing
+                and op.winner is not None
+                and str(op.client_id) not in followed
+            ):
+                mined[op.nonce] = op
+        for nonce in missing:
+            await self.nonces.adopt(nonce)
+            if not self.nonces.holds(nonce):
+                continue  # another worker's: it sends there
+            lost = mined.get(nonce)
+            try:
+                if lost is None:
+                    log.warning(
+                        "nonce %s holds up %s: nothing of ours is there, filled",
+                        nonce,
+                        tx.client_id,
+                    )
+                    await self.fill(nonce)
+                else:
+                    await self._resend_lost(lost)
+            except ChainopsError as exc:
+                log.warning("nonce %s below %s not filled: %s", nonce, tx.client_id, exc)
+
+    async def _resend_lost(self, tx: Transaction) -> None:
+        """``tx`` was mined, then its block was reorged away: follow it again and send its
+        mined bytes once more (the chain's count is below its nonce: it is not mined)."""
+        winner = tx.winner
+        assert winner is not None
+        log.warning(
+            "%s (nonce %s) was reorged out after it was let go: re-sent", tx.client_id, tx.nonce
+        )
+        tx.apply(
+            TxUpdate(state=TxState.BROADCAST, sequence=self.live.sequence(), reason="reorged out")
+        )
+        self.save_soon(tx)
+        self._count(tx)
+        self._bind(tx)
+        self.live.track(tx)
+        await self.broadcast(tx, winner, restoring=True)
 
     async def changed(self, tx: Transaction) -> None:
         """The monitor saw ``tx`` move: journal it, settle its nonce, wake its waiters."""

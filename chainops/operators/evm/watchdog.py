@@ -25,6 +25,11 @@ monitor loop never waits on them:
   two looks a monitor turn apart -> stuck behind a predecessor the node forgot
   (Anvil can park a transaction that arrives while it mines the one before, and
   never looks at it again): a speed-up, which the node validates afresh.
+  The lowest pending nonce above the account's nonce count, with nothing of the
+  account executable and nothing of ours in flight below it, on two looks a
+  monitor turn apart -> a gap the node queues behind for ever (say, a transaction
+  of ours confirmed, then reorged out deeper than it was followed): the pipeline
+  fills it (:meth:`SendPipeline.fill_below`).
 """
 
 from __future__ import annotations
@@ -87,6 +92,7 @@ class Watchdog:
         self._suspects: set[str] = set()  # nonce consumed, none of our receipts: look again
         self._parked: set[str] = set()  # held by the node but not executable: look again
         self._missing: set[str] = set()  # neither pooled nor mined on one look: look again
+        self._gapped: set[str] = set()  # lowest nonce queued above a gap: look again
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         # sender -> (nonce count, time, head) when that count was first seen
@@ -102,6 +108,7 @@ class Watchdog:
                 del table[cid]
         self._parked &= live
         self._missing &= live
+        self._gapped &= live
         suspects: list[Transaction] = []
         for sender in {str(tx.sender) for tx in pending}:
             self._note_count(sender, now, head)
@@ -122,6 +129,7 @@ class Watchdog:
             elif (
                 cid in self._parked  # parked or missing: looked at again on the next turn
                 or cid in self._missing
+                or cid in self._gapped
                 or now - self._checked.get(cid, since[0]) >= self.policy.rebroadcast_after
                 or (
                     tx.nonce == first
@@ -132,7 +140,7 @@ class Watchdog:
                 self._checked[cid] = now
                 suspects.append(tx)
         if suspects:
-            await self._inspect(suspects)
+            await self._inspect(suspects, first)
 
     def _stuck_since(self, tx: Transaction, since: tuple[float, int]) -> tuple[float, int]:
         """When ``tx`` began to wait with its account's nonce count standing still."""
@@ -161,6 +169,7 @@ class Watchdog:
         self._suspects.discard(client_id)
         self._parked.discard(client_id)
         self._missing.discard(client_id)
+        self._gapped.discard(client_id)
 
     def _bump_due(self, tx: Transaction, since: tuple[float, int], now: float, head: int) -> bool:
         config = self.policy
@@ -208,8 +217,10 @@ class Watchdog:
         except ChainopsError as exc:
             log.info("deadline cancel of %s not sent: %s", tx.client_id, exc)
 
-    async def _inspect(self, txs: list[Transaction]) -> None:
-        """One batch: the nonce counts, each latest attempt in the pool, every receipt."""
+    async def _inspect(self, txs: list[Transaction], first: int | None = None) -> None:
+        """One batch: the nonce counts, each latest attempt in the pool, every receipt.
+
+        ``first``: the lowest nonce pending (a gap below it holds up every one)."""
         calls: list[tuple[str, list[Any]]] = [
             ("eth_getTransactionCount", [self.owner, "latest"]),
             ("eth_getTransactionCount", [self.owner, "pending"]),
@@ -235,6 +246,8 @@ class Watchdog:
                 continue  # an incomplete look decides nothing
             missing = cid in self._missing
             self._missing.discard(cid)
+            gapped = cid in self._gapped
+            self._gapped.discard(cid)
             if any(isinstance(r, dict) for r in receipts):
                 self._suspects.discard(cid)
                 self.live.wake()  # mined: the monitor records it on its next turn
@@ -245,6 +258,13 @@ class Watchdog:
                     await self.pipeline.replaced_elsewhere(tx)
                 else:
                     self._suspects.add(cid)
+            elif _above_gap(tx, first, count, executable):
+                self._suspects.discard(cid)
+                if gapped:
+                    await self.pipeline.fill_below(tx, count)
+                else:
+                    self._gapped.add(cid)
+                    self.live.wake()  # every later nonce waits on it: look again now
             elif pooled is None and tx.state in (TxState.SIGNED, TxState.BROADCAST):
                 self._suspects.discard(cid)
                 if missing:
@@ -319,6 +339,18 @@ def _maybe_parked(tx: Transaction, pooled: Any, count: int, executable: int | No
         isinstance(pooled, dict)
         and tx.state is TxState.BROADCAST
         and tx.nonce == count
+        and executable is not None
+        and executable <= count
+    )
+
+
+def _above_gap(tx: Transaction, first: int | None, count: int, executable: int | None) -> bool:
+    """``tx`` is the lowest pending nonce, above the chain's count, and the node has
+    nothing of the account it could mine next: the nonces below are nobody's."""
+    return (
+        tx.nonce is not None
+        and tx.nonce == first
+        and tx.nonce > count
         and executable is not None
         and executable <= count
     )
