@@ -48,7 +48,7 @@ def _port(wanted: int | None, default: int, what: str) -> int | None:
 @command(devnet_app, "up", venue=Venue.NONE)
 def devnet_up(
     port: int | None = typer.Option(
-        None, "--port", help=f"RPC port (default {RPC_PORT}, else a free one)."
+        None, "--port", min=0, max=65535, help=f"RPC port (default {RPC_PORT}, else a free one)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Deploy from scratch."),
     solana: bool = typer.Option(

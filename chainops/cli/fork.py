@@ -26,18 +26,21 @@ _UPSTREAM = ("failed to get fork", "error sending request", "Connection refused"
 def devnet_fork(
     fork_url: str = typer.Option(..., "--fork-url", help="RPC URL of the network to fork."),
     block: int | None = typer.Option(None, "--block", min=0, help="Fork at this block."),
-    port: int = typer.Option(0, "--port", help="Port to listen on; 0 picks a free one."),
+    port: int = typer.Option(
+        0, "--port", min=0, max=65535, help="Port to listen on; 0 picks a free one."
+    ),
     *,
     rt: Runtime,
 ) -> None:
     """Fork a network locally (keeps its chain id) and serve it until Ctrl-C."""
     from chainops.config.networks import mask_url
+    from chainops.config.settings import url_problem
     from chainops.core.errors import DevnetError, ValidationError
     from chainops.devnet.anvil import Anvil, AnvilConfig
 
     as_json = rt.as_json
-    if not fork_url.startswith(("http://", "https://", "ws://", "wss://")):
-        raise ValidationError(f"--fork-url {mask_url(fork_url)!r} is not an http(s) URL")
+    if (problem := url_problem(fork_url)) is not None:
+        raise ValidationError(f"--fork-url {mask_url(fork_url)!r} {problem}")
     # chain_id None: the fork keeps the forked chain's id, so signed txs match it
     if fork_url.startswith("http"):
         probe(fork_url)

@@ -83,6 +83,13 @@ class Runtime:
                     "Solana support needs the solana extra: pip install 'chainops[solana]'"
                 )
             )
+        except OSError as exc:
+            if exc.filename is None:  # not a file: no path to name, so no better message
+                raise
+            from chainops.core.errors import ConfigurationError
+
+            # a data folder or file the user pointed at that cannot be used (CHAINOPS_HOME)
+            self.fail(ConfigurationError(f"cannot use {exc.filename}: {exc.strerror}"))
 
     def run(self, job: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run an async body to completion (on uvloop when installed: ``CHAINOPS_LOOP``)."""
@@ -114,16 +121,17 @@ class Runtime:
                     ": whatever was sent is in the journal; `chainops tx list --pending` "
                     "shows it and `chainops tx wait ID` resumes waiting"
                 )
+            if self.as_json:
+                document = {"error": "Interrupted", "message": f"interrupted{hint}"}
+                print(json.dumps(document | {"exit_code": code}), flush=True)
             err.print(f"interrupted{hint}")
             raise typer.Exit(code=code)
         client_id, resume = self.pending
+        message = f"interrupted: {client_id} is still pending and may complete"
         if self.as_json:
-            document = {"error": "Interrupted", "client_id": client_id, "resume": resume}
-            print(json.dumps(document | {"exit_code": code}), flush=True)
-        err.print(
-            f"interrupted: {client_id} is still pending and may complete.\n"
-            f"  resume waiting with: {escape(resume)}"
-        )
+            document = {"error": "Interrupted", "message": message, "client_id": client_id}
+            print(json.dumps(document | {"resume": resume, "exit_code": code}), flush=True)
+        err.print(f"{message}.\n  resume waiting with: {escape(resume)}")
         raise typer.Exit(code=code)
 
     @contextmanager
@@ -238,7 +246,16 @@ class Runtime:
         if self.journal is None and kind == "evm" and is_database_url(self.settings().journal):
             return str(self.settings().journal)
         path = self.journal or journal_path(kind)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from chainops.core.errors import ConfigurationError
+
+            why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+            raise ConfigurationError(
+                f"cannot create the folder {path.parent} for the journal {path.name} ({why}): "
+                "set CHAINOPS_HOME to a folder you can write, or pass --journal"
+            ) from None
         return path
 
     def password(self, name: str, *, confirm: bool = False) -> str:

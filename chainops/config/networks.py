@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from chainops.config.settings import FeeSettings, NetworkSettings, Settings
+from chainops.config.settings import FeeSettings, NetworkSettings, Settings, url_problem
 from chainops.core.errors import ConfigurationError
 from chainops.core.platforms import ChainKind, ChainPlatform, get_chain, register_platform
 
@@ -24,6 +24,7 @@ _LOCAL_NAMES = ("devnet", "anvil", "localhost")
 LOCAL_RPC_URL = "http://127.0.0.1:8545"
 # A path segment this long made of key characters is an API key (Alchemy, Infura, ...).
 _KEYLIKE = re.compile(r"[A-Za-z0-9_-]{16,}")
+_CHAIN_ID = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,11 @@ class Network:
 
 def mask_url(url: str) -> str:
     """``url`` with credentials hidden: password, API-key path segments, query values."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not parsable, so no part is known to be safe: show the scheme only
+        scheme, found, _ = url.partition("://")
+        return f"{scheme}://***" if found else "***"
     netloc = parts.netloc
     if "@" in netloc:
         user, _, host = netloc.rpartition("@")
@@ -89,6 +94,41 @@ def _origin(settings: Settings) -> str:
     if settings.network_origin == "environment":
         return "CHAINOPS_NETWORK in the environment: "
     return ""
+
+
+def _configured(wanted: str, settings: Settings) -> tuple[str, NetworkSettings] | None:
+    """The config's network for ``wanted`` given as another name of the chain or its chain
+    id (``eth`` or ``1`` for ``[networks.ethereum]``); None when the config has none."""
+    try:
+        known: ChainPlatform | None = get_chain(wanted)
+    except ConfigurationError:
+        known = None
+    if known is not None:  # the entries for the chain itself, not custom names aliasing it
+        found = [
+            (n, spec)
+            for n, spec in settings.networks.items()
+            if n == known.name or (spec.chain_id is None and _names(n, known))
+        ]
+        found = [(n, spec) for n, spec in found if n == known.name] or found
+    elif _CHAIN_ID.fullmatch(wanted):  # a chain only the config knows, by its id
+        found = [(n, spec) for n, spec in settings.networks.items() if spec.chain_id == int(wanted)]
+    else:
+        return None
+    if len(found) > 1:
+        names = ", ".join(n for n, _ in found)
+        raise ConfigurationError(
+            f"{wanted!r} matches more than one network in {_where(settings)}: {names}; "
+            "pass one of these names"
+        )
+    return found[0] if found else None
+
+
+def _names(name: str, chain: ChainPlatform) -> bool:
+    """Whether ``name`` is a name of ``chain``."""
+    try:
+        return get_chain(name) is chain
+    except ConfigurationError:
+        return False
 
 
 def _register(name: str, spec: NetworkSettings, settings: Settings) -> ChainPlatform:
@@ -142,6 +182,8 @@ def resolve_network(settings: Settings, name: str | None = None) -> Network:
     wanted = (name or settings.network).strip().lower()
     origin = "" if name else _origin(settings)
     spec = settings.networks.get(wanted)
+    if spec is None and (configured := _configured(wanted, settings)) is not None:
+        wanted, spec = configured
     if spec is None:
         try:
             chain = get_chain(wanted)
@@ -165,8 +207,8 @@ def resolve_network(settings: Settings, name: str | None = None) -> Network:
         hint = f"set networks.{wanted}.rpc_urls in {settings.source_file} or pass --rpc-url"
         raise ConfigurationError(f"no RPC URL for network {wanted!r}: {hint}")
     for url in urls:
-        if not url.startswith(("http://", "https://", "ws://", "wss://")):
-            raise ConfigurationError(f"RPC URL {mask_url(url)!r} is not an http(s) URL")
+        if (problem := url_problem(url)) is not None:
+            raise ConfigurationError(f"RPC URL {mask_url(url)!r} {problem}")
     depth = chain.default_confirmations if spec.confirmations is None else spec.confirmations
     return Network(
         name=wanted,

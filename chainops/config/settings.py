@@ -19,20 +19,34 @@ Environment variables are ``CHAINOPS_NETWORK``, ``CHAINOPS_RPC_URL``,
 
 from __future__ import annotations
 
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from chainops.config.paths import config_path
 from chainops.core.errors import ConfigurationError
 from chainops.core.priority import Priority
 
 _URL_SCHEMES = ("http://", "https://", "ws://", "wss://")
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an RPC endpoint (None when it can)."""
+    if not url.startswith(_URL_SCHEMES):
+        return "is not an http(s) or ws(s) URL"
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return "is not a valid URL"
+    return None if host else "is not a valid URL: it names no host"
 
 
 class FeeSettings(BaseModel):
@@ -77,8 +91,10 @@ class NetworkSettings(BaseModel):
     @classmethod
     def _urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for url in value:
-            if not url.startswith(_URL_SCHEMES):
-                raise ValueError(f"{url!r} is not an http(s) or ws(s) URL")
+            if (problem := url_problem(url)) is not None:
+                from chainops.config.networks import mask_url
+
+                raise ValueError(f"{mask_url(url)!r} {problem}")
         return value
 
 
@@ -183,6 +199,13 @@ def load_settings(config: str | Path | None = None, **flags: Any) -> Settings:
         env_data = _EnvOnly().model_dump(exclude_unset=True, exclude={"source_file"})
     except pydantic.ValidationError as exc:
         raise ConfigurationError(_describe(exc, "the environment (CHAINOPS_*)")) from None
+    except SettingsError as exc:  # a list or table value that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"CHAINOPS_{field.group(1).upper()}" if field else "CHAINOPS"
+        raise ConfigurationError(
+            f"the environment (CHAINOPS_*): a value under {name}__* is not JSON; write lists "
+            """and tables as JSON, e.g. CHAINOPS_NETWORKS__BASE__RPC_URLS='["https://a.example"]'"""
+        ) from None
     merged = _merge(_merge(file_data, env_data), given)
     try:
         settings = Settings.model_validate({**merged, "source_file": path})
