@@ -121,6 +121,8 @@ class WalletStore:
             return "0x" + bytes(Account.decrypt(data, password)).hex()
         except ValueError:
             raise AuthenticationError(f"wrong password for wallet {name!r}") from None
+        except Exception:  # a missing field, an unknown kdf: the file, not the password
+            raise ConfigurationError(f"{path} is not a valid v3 keystore") from None
 
     def _read(self, path: Path, name: str) -> dict[str, Any]:
         try:
@@ -131,7 +133,7 @@ class WalletStore:
                 f"no wallet {name!r} in {self.directory}"
                 + (f" (known: {known})" if known else "; create one with `chainops wallet new`")
             ) from None
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigurationError(f"cannot read keystore {path}: {exc}") from None
         if not isinstance(data, dict) or "crypto" not in data:
             raise ConfigurationError(f"{path} is not a v3 keystore")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chainops.core.errors import AuthenticationError, ValidationError
+from chainops.core.errors import AuthenticationError, ConfigurationError, ValidationError
 from chainops.operators.evm.signer import LocalSigner
 from chainops.wallets import WalletExists, WalletNotFound, WalletStore
 
@@ -110,3 +110,38 @@ def test_keystore_write_is_atomic_and_never_overwrites(
     with pytest.raises(OSError, match="disk gone"):
         store.create("other", PASSWORD)
     assert sorted(p.name for p in store.directory.iterdir()) == ["main.json"]
+
+
+def test_a_keystore_that_is_not_utf8_is_skipped_and_named(store: WalletStore) -> None:
+    store.create("ok", PASSWORD)
+    (store.directory / "latin.json").write_bytes(b'{"crypto": "\xe9t\xe9"}')
+    assert [w.name for w in store.list()] == ["ok"]  # listing skips it
+    with pytest.raises(ConfigurationError, match="cannot read keystore"):
+        store.get("latin")
+    with pytest.raises(WalletNotFound, match="known: ok"):
+        store.get("ghost")  # the message lists the others without tripping on it
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda c: c.pop("kdfparams"),
+        lambda c: c.update(kdf="argon2"),
+        lambda c: c.update(cipherparams=None),
+        lambda c: c.pop("ciphertext"),
+    ],
+)
+def test_exporting_a_damaged_keystore_is_one_typed_error(store: WalletStore, damage) -> None:
+    info = store.import_key("main", KEY, PASSWORD)
+    document = json.loads(info.path.read_text())
+    damage(document["crypto"])
+    info.path.write_text(json.dumps(document))
+    with pytest.raises(ConfigurationError, match="not a valid v3 keystore"):
+        store.export_key("main", PASSWORD)
+
+
+def test_a_keystore_file_that_is_not_utf8_cannot_be_read(tmp_path: Path) -> None:
+    path = tmp_path / "key.json"
+    path.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(ConfigurationError, match="cannot read keystore"):
+        LocalSigner.from_keystore(path, PASSWORD)

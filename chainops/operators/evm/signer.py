@@ -57,7 +57,7 @@ class LocalSigner:
         """Decrypt an encrypted JSON keystore (Web3 Secret Storage v3)."""
         try:
             data: dict[str, Any] = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigurationError(f"cannot read keystore {path}: {exc}") from None
         try:
             key = Account.decrypt(data, password)
