@@ -341,7 +341,7 @@ def serve(
     """Run the exchange simulator (a paper-trading venue) until Ctrl-C.
 
     Prints one JSON line: the URLs, the key and secret of the first funded
-    account and, under ``accounts``, every account's key and secret.
+    account and, under "accounts", every account's key and secret.
     """
     from chainops.devnet.exchange import ExchangeSimulator
 

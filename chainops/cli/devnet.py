@@ -66,7 +66,7 @@ def devnet_up(
     """Start the devnet world and keep it running until Ctrl-C.
 
     Prints the funded development accounts with their keys, the contracts, and an
-    ``export`` line (RPC URL, exchange URL and credentials) for other shells.
+    `export` line (RPC URL, exchange URL and credentials) for other shells.
     """
     if solana:
         from chainops.cli.sol import serve_devnet
@@ -193,7 +193,7 @@ def _start_exchange() -> tuple[Any, dict[str, str]]:
 def devnet_addresses(*, rt: Runtime) -> None:
     """Print the address book of the devnet world (deploying it once if not cached).
 
-    Deployment is deterministic, so these are the addresses ``devnet up`` serves.
+    Deployment is deterministic, so these are the addresses `devnet up` serves.
     """
     from chainops.cli.render import address_book_tables
     from chainops.devnet.world import World

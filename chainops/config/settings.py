@@ -149,7 +149,7 @@ def read_toml(path: Path, *, required: bool = False) -> dict[str, Any]:
     raises ConfigurationError naming the file.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (some editors write one) is no TOML
     except FileNotFoundError:
         if required:
             raise ConfigurationError(f"config file {path} does not exist") from None

@@ -52,6 +52,12 @@ def test_a_file_that_is_not_utf8_is_a_configuration_error(tmp_path: Path) -> Non
     )
 
 
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'network = "base"\n')  # as some editors save UTF-8
+    assert load_settings(path).network == "base"
+
+
 def test_a_non_utf8_file_named_by_the_environment_is_an_error_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
