@@ -32,6 +32,7 @@ from tests.integration.queue_helpers import (
     Stranger,
     connect_or_skip,
     dead_port,
+    private_server,
     unique,
 )
 
@@ -371,36 +372,11 @@ async def test_deleting_a_stream_without_a_name_is_a_typed_error(
         await transport.delete_stream(name)  # type: ignore[arg-type]
 
 
-async def _private_server(backend: str, data: Path) -> tuple[asyncio.subprocess.Process, str]:
-    binary = shutil.which("redis-server" if backend == "redis" else "nats-server")
-    if binary is None:
-        pytest.skip(f"no {backend} server binary to start a private server")
-    port = dead_port()
-    args = (
-        ("--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(data))
-        if backend == "redis"
-        else ("-js", "-p", str(port), "-sd", str(data))
-    )
-    process = await asyncio.create_subprocess_exec(
-        binary, *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-    )
-    return process, f"{backend}://127.0.0.1:{port}"
-
-
 async def test_redis_operations_on_a_server_that_went_away_are_typed_errors(
     tmp_path: Path,
 ) -> None:
     """Every operation, not only publish and fetch: an Actor tells a restart by the type."""
-    process, url = await _private_server("redis", tmp_path)
-    try:
-        transport = None
-        for _ in range(100):
-            try:
-                transport = await open_transport(url, timeout=0.5)
-                break
-            except QueueUnavailable:
-                await asyncio.sleep(0.05)
-        assert transport is not None, "the private redis-server did not start"
+    async with private_server("redis", tmp_path) as (process, transport):
         await transport.publish("q.gone", "m1", b"x")
         process.terminate()
         await asyncio.wait_for(process.wait(), 10)
@@ -411,31 +387,14 @@ async def test_redis_operations_on_a_server_that_went_away_are_typed_errors(
         with pytest.raises(QueueUnavailable):
             await transport.dead_letters("q.gone")
         await transport.close()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await asyncio.wait_for(process.wait(), 10)
 
 
 async def test_closing_a_nats_transport_whose_server_went_away_raises_nothing(
     tmp_path: Path,
 ) -> None:
-    process, url = await _private_server("nats", tmp_path)
-    try:
-        transport = None
-        for _ in range(100):
-            try:
-                transport = await open_transport(url, timeout=0.5)
-                break
-            except QueueUnavailable:
-                await asyncio.sleep(0.05)
-        assert transport is not None, "the private nats-server did not start"
+    async with private_server("nats", tmp_path) as (process, transport):
         await transport.publish("q.gone", "m1", b"x")
         process.terminate()
         await asyncio.wait_for(process.wait(), 10)
         await asyncio.sleep(0.1)  # the client notices and starts reconnecting
         await asyncio.wait_for(transport.close(), 5)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await asyncio.wait_for(process.wait(), 10)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from chainops.core.errors import ValidationError
-from chainops.queues import InvalidQueueName, QueueUnavailable, Transport, open_transport
-from tests.integration.queue_helpers import CODEC, Ping, connect_or_skip, unique
+from chainops.queues import InvalidQueueName, QueueUnavailable, Transport
+from tests.integration.queue_helpers import CODEC, Ping, connect_or_skip, private_server, unique
 
 BACKENDS = ["memory", "redis", "nats"]
 
@@ -154,19 +154,8 @@ async def test_nats_requests_on_a_server_gone_fail_within_the_transport_timeout(
     tmp_path: Path,
 ) -> None:
     """Not after nats-py's own 5 s: the timeout the transport was opened with bounds them."""
-    from tests.integration.test_queues_backends import _private_server
-
-    process, url = await _private_server("nats", tmp_path)
-    try:
-        transport = None
-        for _ in range(100):
-            try:
-                transport = await open_transport(url, timeout=0.3)
-                break
-            except QueueUnavailable:
-                await asyncio.sleep(0.05)
-        assert transport is not None, "the private nats-server did not start"
-        t, stream = transport, unique("q.away")
+    async with private_server("nats", tmp_path, timeout=0.3) as (process, t):
+        stream = unique("q.away")
         await t.publish(stream, "m1", b"x")
         process.terminate()
         await asyncio.wait_for(process.wait(), 10)
@@ -184,7 +173,3 @@ async def test_nats_requests_on_a_server_gone_fail_within_the_transport_timeout(
                 await asyncio.wait_for(operation(), 6)
             assert time.monotonic() - started < 1.5  # a few 0.3 s requests at most
         await asyncio.wait_for(t.close(), 5)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await asyncio.wait_for(process.wait(), 10)
