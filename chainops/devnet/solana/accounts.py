@@ -12,13 +12,14 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 
 from chainops.devnet.solana import params
+from chainops.devnet.solana.clock import Commitment
 from chainops.devnet.solana.dispatch import Handler, MethodGroup, with_context
 from chainops.devnet.solana.encodings import check_encoding, encode_account
 from chainops.devnet.solana.faults import invalid_params
 from chainops.devnet.solana.parsed_accounts import token_amount
 from chainops.operators.solana.checks import U64_MAX
 from chainops.operators.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-from chainops.operators.solana.spl import parse_mint, parse_token_account
+from chainops.operators.solana.spl import MintInfo, parse_mint, parse_token_account
 
 __all__ = ["AccountMethods", "check_filters", "matches_filters"]
 
@@ -207,25 +208,25 @@ class AccountMethods(MethodGroup):
         params.require(p, 1, "mint")
         key = params.pubkey(p[0])
         level = params.commitment(params.config(p, 1))
+        mint = self._mint(key, level)
+        return with_context(self.chain.slot_at(level), token_amount(mint.supply, mint.decimals))
+
+    def _mint(self, key: str, level: Commitment) -> MintInfo:
+        """The SPL mint at ``key`` (either token program); invalid params if it is none."""
         account = self.chain.account(key, level)
         mint = None
         if account is not None:
             mint = parse_mint(Pubkey.from_string(key), account.owner, bytes(account.data))
         if mint is None:
             raise invalid_params("Invalid param: not a Token mint")
-        return with_context(self.chain.slot_at(level), token_amount(mint.supply, mint.decimals))
+        return mint
 
     async def token_largest_accounts(self, p: list[Any]) -> Any:
         """The (at most 20) token accounts of a mint holding the most, largest first."""
         params.require(p, 1, "mint")
         mint = params.pubkey(p[0])
         level = params.commitment(params.config(p, 1))
-        account = self.chain.account(mint, level)
-        info = None
-        if account is not None:
-            info = parse_mint(Pubkey.from_string(mint), account.owner, bytes(account.data))
-        if info is None:
-            raise invalid_params("Invalid param: not a Token mint")
+        info = self._mint(mint, level)
         holdings = []
         for key, found in self.chain.accounts_owned_by(str(info.program), level):
             holding = parse_token_account(Pubkey.from_string(key), found.owner, bytes(found.data))
