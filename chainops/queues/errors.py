@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from chainops.core.errors import ChainopsError, InvalidIdentifier, Rejected, ValidationError
 
 __all__ = [
@@ -13,6 +16,7 @@ __all__ = [
     "QueueUnavailable",
     "UnsupportedCommand",
     "UnsupportedQueueUrl",
+    "typed_errors",
 ]
 
 
@@ -47,3 +51,17 @@ class UnsupportedCommand(ValidationError):
 
 class AmendRefused(Rejected):
     """The order cannot be amended: it finished (filled, cancelled elsewhere) or nothing is left."""
+
+
+@contextlib.contextmanager
+def typed_errors(
+    where: str, down: tuple[type[BaseException], ...], refused: type[BaseException]
+) -> Iterator[None]:
+    """A backend client's errors as ours: ``down`` (the server gone or silent) becomes
+    :class:`QueueUnavailable`, ``refused`` (any other error of the client) :class:`QueueError`."""
+    try:
+        yield
+    except down as exc:
+        raise QueueUnavailable(f"{where}: {str(exc) or 'no answer in time'}") from exc
+    except refused as exc:
+        raise QueueError(f"{where}: {exc}") from exc

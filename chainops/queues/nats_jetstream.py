@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 from chainops.extras import missing_module
-from chainops.queues.errors import QueueError, QueueUnavailable
+from chainops.queues.errors import QueueError, QueueUnavailable, typed_errors
 from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport, redacted
 
 try:
@@ -52,15 +52,9 @@ def _legacy_name(subject: str) -> str:
     return subject.replace(".", "_")
 
 
-@contextlib.contextmanager
-def _typed(where: str) -> Iterator[None]:
+def _typed(where: str) -> contextlib.AbstractContextManager[None]:
     """NATS errors as ours: a server gone is QueueUnavailable, a refusal QueueError."""
-    try:
-        yield
-    except _DOWN as exc:
-        raise QueueUnavailable(f"NATS {where}: {str(exc) or 'no answer in time'}") from exc
-    except NatsError as exc:
-        raise QueueError(f"NATS {where}: {exc}") from exc
+    return typed_errors(f"NATS {where}", _DOWN, NatsError)
 
 
 class NatsTransport(Transport):

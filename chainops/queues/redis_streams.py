@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from chainops.extras import missing_module
 from chainops.operators.turnqueue import settle
-from chainops.queues.errors import QueueError, QueueUnavailable, UnsupportedQueueUrl
+from chainops.queues.errors import QueueError, QueueUnavailable, UnsupportedQueueUrl, typed_errors
 from chainops.queues.transport import DeadLetter, Delivery, StreamConsumer, Transport, redacted
 
 try:
@@ -27,15 +27,9 @@ _DEAD = ".dead"
 _DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-@contextlib.contextmanager
-def _typed(where: str) -> Iterator[None]:
+def _typed(where: str) -> contextlib.AbstractContextManager[None]:
     """Redis errors as ours: a server gone is QueueUnavailable, a refusal QueueError."""
-    try:
-        yield
-    except _DOWN as exc:
-        raise QueueUnavailable(f"Redis {where}: {exc}") from exc
-    except RedisError as exc:
-        raise QueueError(f"Redis {where}: {exc}") from exc
+    return typed_errors(f"Redis {where}", _DOWN, RedisError)
 
 
 class RedisTransport(Transport):
