@@ -264,6 +264,14 @@ class ChainTxController:
         of thousands of concurrent waits).
         """
         op = self._operator
+        if op.closed:
+            need = op.settle_need(tx, confirmations)
+            if not op.is_settled(tx, need):
+                # Nobody follows it any more: waiting would only use up the timeout.
+                raise UnknownOutcome(
+                    f"{tx.client_id} is {op.pending_text(tx, need)} and its operator is "
+                    "closed: nothing follows it now; a new operator's restore() picks it up"
+                )
         if not tx.is_terminal:
             op.monitor.track(tx)
         need = op.settle_need(tx, confirmations)

@@ -484,6 +484,9 @@ async def test_19_a_closed_operator_replaces_nothing(devnet_fresh: World) -> Non
             await replace(tx)
     with pytest.raises(ConfigurationError, match="closed"):
         await evm.restore()
+    # nothing follows it any more: the wait says so at once instead of using up its timeout
+    with pytest.raises(UnknownOutcome, match="closed"):
+        await asyncio.wait_for(tx.wait(timeout=30), 5)
     assert len(tx.attempts) == 1
     assert pooled(world, tx.hash) is not None  # the original still holds its nonce alone
     pool = world.anvil.rpc("txpool_content", [])["pending"]
