@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -44,20 +45,19 @@ def tx_summary(tx: Transaction, net: Network | None = None) -> dict[str, Any]:
 
 def find_tx(journal: Journal, ref: str) -> Transaction:
     """A journalled transaction by client id or by the hash of any attempt."""
-    from chainops.core.errors import NotFound
+    from chainops.core.errors import InvalidIdentifier, NotFound
+    from chainops.core.ids import TxHash
     from chainops.core.transaction import Transaction
 
     ref = ref.strip()
     found = journal.load(ref, Transaction)
     if found is None:
+        # An EVM hash in any case (0X…, upper-case digits) is journalled in lower case;
+        # a Solana signature, or no hash at all, is looked up as given.
+        with contextlib.suppress(InvalidIdentifier):
+            ref = str(TxHash(ref))
         by_hash = journal.find_by_venue_id(ref)
         found = by_hash if isinstance(by_hash, Transaction) else None
-    if found is None and ref.startswith("0x"):
-        for op in journal.list_operations(kind="transaction"):
-            if isinstance(op, Transaction) and any(
-                str(a.hash).lower() == ref.lower() for a in op.attempts
-            ):
-                return op
     if found is None:
         raise NotFound(f"no transaction {ref!r} in the journal {getattr(journal, 'path', '')}")
     return found

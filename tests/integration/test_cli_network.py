@@ -66,6 +66,8 @@ def test_script_session(devnet: World, cli: Cli) -> None:
     assert [row["client_id"] for row in listed] == [paid["client_id"], sent["client_id"]]
     status = cli.json("tx", "status", sent["hash"])
     assert status["state"] == "CONFIRMED" and status["client_id"] == sent["client_id"]
+    shouted = "0X" + sent["hash"][2:].upper()  # a hash as some explorers print it
+    assert cli.json("tx", "status", shouted)["client_id"] == sent["client_id"]
     waited = cli.json("tx", "wait", sent["client_id"])
     assert waited["state"] == "CONFIRMED"
     assert cli.json("tx", "list", "--pending") == []
