@@ -123,10 +123,21 @@ class Settings(BaseSettings):
         flag, the default, or settings not made by :func:`load_settings`)."""
         return self._network_origin
 
+    @field_validator("network", mode="before")
+    @classmethod
+    def _chain_id(cls, value: object) -> object:
+        # `network = 8453` in a file: a chain id, as --network 8453 takes it
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("networks")
     @classmethod
     def _lower(cls, value: dict[str, NetworkSettings]) -> dict[str, NetworkSettings]:
-        return {name.lower(): net for name, net in value.items()}
+        lowered: dict[str, NetworkSettings] = {}
+        for name, net in value.items():
+            if name.lower() in lowered:  # [networks.Base] and [networks.base]: one would be lost
+                raise ValueError(f"networks.{name} repeats a network name in another case")
+            lowered[name.lower()] = net
+        return lowered
 
     @classmethod
     def settings_customise_sources(

@@ -58,6 +58,22 @@ def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
     assert load_settings(path).network == "base"
 
 
+def test_a_network_given_as_a_chain_id_number_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "id.toml"
+    path.write_text("network = 8453\n")
+    assert load_settings(path).network == "8453"
+
+
+def test_a_network_name_repeated_in_another_case_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "twice.toml"
+    path.write_text(
+        '[networks.Base]\nrpc_urls = ["https://a.example"]\n'
+        '[networks.base]\nrpc_urls = ["https://b.example"]\n'
+    )
+    with pytest.raises(ConfigurationError, match="repeats a network name"):
+        load_settings(path)
+
+
 def test_a_non_utf8_file_named_by_the_environment_is_an_error_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
