@@ -66,6 +66,8 @@ class Runtime:
         from chainops.core.errors import ChainopsError, ValidationError
 
         try:
+            if self.config is not None:
+                self.settings()  # a file named with --config is read (and checked) by all
             func(**kwargs, rt=self)
         except ChainopsError as exc:
             self.fail(exc)

@@ -205,6 +205,9 @@ def test_cli_commands_refuse_a_missing_explicit_config(tmp_path: Path) -> None:
     # nothing is contacted: the error comes before the network is reached
     balance = _cli(tmp_path, "token", "balance", "USDC", "--config", "missing.toml")
     _one_error_line(balance, "config file missing.toml does not exist")
+    # also where a command reads nothing else of the configuration
+    listed = _cli(tmp_path, "wallet", "list", "--config", "missing.toml")
+    _one_error_line(listed, "config file missing.toml does not exist")
 
 
 def test_cli_without_a_config_file_still_runs_on_defaults(tmp_path: Path) -> None:
