@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
 
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.devnet.exchange.accounts import Account
@@ -45,3 +50,42 @@ async def venue(
         finally:
             for op in made:
                 await op.close()
+
+
+class Raw:
+    """Signed REST calls and WebSocket API parameters of one simulator account, by hand."""
+
+    def __init__(self, sim: ExchangeSimulator, account: Account, session: aiohttp.ClientSession):
+        self.sim, self.account, self.session = sim, account, session
+
+    async def call(self, method: str, path: str, signed: bool = True, **params: Any) -> Any:
+        if signed:
+            params.setdefault("timestamp", self.sim.now_ms())
+        query = urlencode(params)
+        if signed:
+            secret = self.account.secret.encode()
+            query += "&signature=" + hmac.new(secret, query.encode(), hashlib.sha256).hexdigest()
+        headers = {"X-MBX-APIKEY": self.account.api_key}
+        async with self.session.request(
+            method, f"{self.sim.url}{path}?{query}", headers=headers
+        ) as r:
+            return r.status, await r.json()
+
+    def ws_params(self, **params: Any) -> dict[str, Any]:
+        params |= {"apiKey": self.account.api_key, "timestamp": self.sim.now_ms()}
+        payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        secret = self.account.secret.encode()
+        return params | {
+            "signature": hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
+        }
+
+    async def open_ids(self) -> set[int]:
+        _, orders = await self.call("GET", "/api/v3/openOrders", symbol="ETHUSDT")
+        return {o["orderId"] for o in orders}
+
+
+@asynccontextmanager
+async def raw_venue() -> AsyncIterator[Raw]:
+    """A simulator and a funded account on it, spoken to by hand."""
+    async with ExchangeSimulator(seed=5) as sim, aiohttp.ClientSession() as session:
+        yield Raw(sim, sim.create_account({"USDT": "10000", "ETH": "5"}), session)

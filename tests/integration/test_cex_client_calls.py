@@ -17,11 +17,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from cex_helpers import AMOUNT, ETH, venue
+from cex_helpers import AMOUNT, ETH, Raw, raw_venue, venue
 
 from chainops.core.order import OrderState, OrderType
-from chainops.devnet.exchange import ExchangeSimulator
-from chainops.devnet.exchange.accounts import Account
 from chainops.operators.exchanges.order_lists import OcoLeg
 
 BUY = {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
@@ -30,32 +28,10 @@ OCO = {"symbol": "ETHUSDT", "side": "SELL", "quantity": "0.01", "aboveType": "LI
        "abovePrice": "2100.00", "belowType": "STOP_LOSS", "belowStopPrice": "1900.00"}  # fmt: skip
 
 
-class Raw:
-    def __init__(self, sim: ExchangeSimulator, account: Account, session: aiohttp.ClientSession):
-        self.sim, self.account, self.session = sim, account, session
-
-    async def call(self, method: str, path: str, signed: bool = True, **params: Any) -> Any:
-        if signed:
-            params.setdefault("timestamp", self.sim.now_ms())
-        query = urlencode(params)
-        if signed:
-            secret = self.account.secret.encode()
-            query += "&signature=" + hmac.new(secret, query.encode(), hashlib.sha256).hexdigest()
-        headers = {"X-MBX-APIKEY": self.account.api_key}
-        async with self.session.request(
-            method, f"{self.sim.url}{path}?{query}", headers=headers
-        ) as r:
-            return r.status, await r.json()
-
-    async def open_ids(self) -> set[int]:
-        _, orders = await self.call("GET", "/api/v3/openOrders", symbol="ETHUSDT")
-        return {o["orderId"] for o in orders}
-
-
 @pytest.fixture
 async def raw() -> AsyncIterator[Raw]:
-    async with ExchangeSimulator(seed=5) as sim, aiohttp.ClientSession() as session:
-        yield Raw(sim, sim.create_account({"USDT": "10000", "ETH": "5"}), session)
+    async with raw_venue() as venue:
+        yield venue
 
 
 async def test_order_id_and_client_id_together_must_name_one_order(raw: Raw) -> None:

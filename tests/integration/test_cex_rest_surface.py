@@ -3,53 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
-import aiohttp
 import pytest
-
-from chainops.devnet.exchange import ExchangeSimulator
-from chainops.devnet.exchange.accounts import Account
+from cex_helpers import Raw, raw_venue
 
 LIMIT = {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
          "quantity": "0.01", "price": "1990.00"}  # fmt: skip
 
 
-class Raw:
-    def __init__(self, sim: ExchangeSimulator, account: Account, session: aiohttp.ClientSession):
-        self.sim, self.account, self.session = sim, account, session
-
-    async def call(self, method: str, path: str, signed: bool = True, **params: Any) -> Any:
-        if signed:
-            params["timestamp"] = self.sim.now_ms()
-        query = urlencode(params)
-        if signed:
-            secret = self.account.secret.encode()
-            query += "&signature=" + hmac.new(secret, query.encode(), hashlib.sha256).hexdigest()
-        headers = {"X-MBX-APIKEY": self.account.api_key}
-        async with self.session.request(
-            method, f"{self.sim.url}{path}?{query}", headers=headers
-        ) as r:
-            return r.status, await r.json()
-
-    def ws_params(self, **params: Any) -> dict[str, Any]:
-        params |= {"apiKey": self.account.api_key, "timestamp": self.sim.now_ms()}
-        payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-        secret = self.account.secret.encode()
-        return params | {
-            "signature": hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
-        }
-
-
 @pytest.fixture
 async def raw() -> AsyncIterator[Raw]:
-    async with ExchangeSimulator(seed=5) as sim, aiohttp.ClientSession() as session:
-        yield Raw(sim, sim.create_account({"USDT": "10000", "ETH": "5"}), session)
+    async with raw_venue() as venue:
+        yield venue
 
 
 async def test_reply_types(raw: Raw) -> None:
