@@ -73,8 +73,13 @@ class Publisher:
     def __init__(self, transport: Transport, stream: str, codec: MessageCodec[M]) -> None:
         self.transport, self.stream, self._codec = transport, check_stream(stream), codec
 
-    async def publish(self, message: Message) -> None:
-        await self.transport.publish(self.stream, message.id, self._codec.encode(message))
+    async def publish(self, message: Message, *, check: bool = False) -> None:
+        """Append ``message``; with ``check``, its bytes are first read back as a consumer
+        will read them (MalformedMessage, nothing published, when they do not decode)."""
+        data = self._codec.encode(message)
+        if check:
+            self._codec.decode(data)
+        await self.transport.publish(self.stream, message.id, data)
 
     async def publish_many(self, messages: Iterable[Message]) -> None:
         """Publish in order, in as few requests as the backend allows."""

@@ -245,10 +245,9 @@ class OperatorClient:
         :class:`MalformedCommand` here, before it is published.
         """
         try:
-            COMMANDS.decode(COMMANDS.encode(command))
+            await self._commands.publish(command, check=True)
         except (MalformedMessage, TypeError) as exc:
             raise MalformedCommand(f"{type(command).__name__} not sent: {exc}") from None
-        await self._commands.publish(command)
         return command.id
 
     async def wait_until(self, found: Callable[[], Any], *, timeout: float | None = 30.0) -> Any:
