@@ -456,8 +456,10 @@ class SendPipeline:
 
         A transaction of ours the journal records as mined at such a nonce was reorged
         out after it was let go: it is followed again and its mined bytes are re-sent
-        (nothing is rebuilt). Any other nonce gets a 0-value no-op, unless another
-        worker leases it. A nonce reserved here (being signed or sent) is left alone.
+        (nothing is rebuilt). A nonce whose journalled, never-mined transaction nobody
+        here follows (a dead worker's) is left to the restore that owns it. Any other
+        nonce gets a 0-value no-op, unless another worker leases it. A nonce reserved
+        here (being signed or sent) is left alone.
         """
         assert tx.nonce is not None
         pending = {t.nonce for t in self.live.live if t.state in _PENDING}
@@ -474,17 +476,24 @@ class SendPipeline:
             return
         followed = {str(t.client_id) for t in self.live.live}
         mined: dict[int, Transaction] = {}
+        owned: set[int] = set()  # journalled, never mined, followed by nobody here
         for op in self.commits.journal.non_terminal(
             kind="transaction", platform=self.platform, owner=str(self.signer.address)
         ):
             if (
                 isinstance(op, Transaction)
                 and op.nonce in missing
-                and op.winner is not None
                 and str(op.client_id) not in followed
             ):
-                mined[op.nonce] = op
+                if op.winner is not None:
+                    mined[op.nonce] = op
+                else:
+                    owned.add(op.nonce)
         for nonce in missing:
+            if nonce in owned:
+                # signed and journalled by a worker that died (or before a crash): its
+                # bytes are the restore's to send; a filler would replace a transfer
+                continue
             await self.nonces.adopt(nonce)
             if not self.nonces.holds(nonce):
                 continue  # another worker's: it sends there
