@@ -146,6 +146,11 @@ def send(w3: Web3, tx: dict[str, Any]) -> Any:
     return receipt
 
 
+def mined(w3: Web3, tx_hash: Any) -> Any:
+    """Wait for the receipt: a read right after a send may see the block before it."""
+    return w3.eth.wait_for_transaction_receipt(tx_hash)
+
+
 def revert_data(w3: Web3, tx: dict[str, Any]) -> bytes:
     """Raw return data of a reverting eth_call, straight from the node."""
     call = {k: (hex(v) if isinstance(v, int) else v) for k, v in tx.items()}
@@ -199,7 +204,7 @@ def test_test_token(w3: Web3, name: str, symbol: str, decimals: int) -> None:
     assert decode(["address"], data[4:])[0].lower() == alice.lower()
 
     assert token.functions.transfer(bob, 10 * unit).call({"from": alice}) is True
-    token.functions.transfer(bob, 10 * unit).transact({"from": alice})
+    mined(w3, token.functions.transfer(bob, 10 * unit).transact({"from": alice}))
     assert token.functions.balanceOf(bob).call() == 10 * unit
 
     receipt = send(w3, {"from": alice, **_data(token, "approve", bob, 50 * unit)})
@@ -208,7 +213,7 @@ def test_test_token(w3: Web3, name: str, symbol: str, decimals: int) -> None:
     assert approval.args["value"] == 50 * unit
 
     assert token.functions.transferFrom(alice, bob, 20 * unit).call({"from": bob}) is True
-    token.functions.transferFrom(alice, bob, 20 * unit).transact({"from": bob})
+    mined(w3, token.functions.transferFrom(alice, bob, 20 * unit).transact({"from": bob}))
     assert token.functions.allowance(alice, bob).call() == 30 * unit
     assert token.functions.balanceOf(alice).call() == 970 * unit
 
@@ -221,11 +226,11 @@ def test_test_token(w3: Web3, name: str, symbol: str, decimals: int) -> None:
     assert token.functions.allowance(alice, bob).call() == 30 * unit
 
     # Infinite approval is never decremented.
-    token.functions.approve(bob, 2**256 - 1).transact({"from": alice})
-    token.functions.transferFrom(alice, bob, unit).transact({"from": bob})
+    mined(w3, token.functions.approve(bob, 2**256 - 1).transact({"from": alice}))
+    mined(w3, token.functions.transferFrom(alice, bob, unit).transact({"from": bob}))
     assert token.functions.allowance(alice, bob).call() == 2**256 - 1
 
-    token.functions.burn(unit).transact({"from": alice})
+    mined(w3, token.functions.burn(unit).transact({"from": alice}))
     assert token.functions.totalSupply().call() == 999 * unit
 
 
@@ -235,7 +240,7 @@ def test_fee_on_transfer_token(w3: Web3) -> None:
     assert token.functions.decimals().call() == 18
     assert token.functions.feeBps().call() == 100
     e18 = 10**18
-    token.functions.mint(alice, 1000 * e18).transact({"from": owner})
+    mined(w3, token.functions.mint(alice, 1000 * e18).transact({"from": owner}))
 
     receipt = send(w3, {"from": alice, **_data(token, "transfer", bob, 100 * e18)})
     events = token.events.Transfer().process_receipt(receipt)
@@ -245,16 +250,16 @@ def test_fee_on_transfer_token(w3: Web3) -> None:
     assert token.functions.balanceOf(bob).call() == 99 * e18
     assert token.functions.totalSupply().call() == 999 * e18
 
-    token.functions.approve(carol, 10 * e18).transact({"from": bob})
-    token.functions.transferFrom(bob, carol, 10 * e18).transact({"from": carol})
+    mined(w3, token.functions.approve(carol, 10 * e18).transact({"from": bob}))
+    mined(w3, token.functions.transferFrom(bob, carol, 10 * e18).transact({"from": carol}))
     assert token.functions.balanceOf(carol).call() == 99 * e18 // 10
     assert token.functions.balanceOf(bob).call() == 89 * e18
     assert token.functions.allowance(bob, carol).call() == 0  # allowance covers the gross amount
 
     # The fee rounds down: below 100 wei at 1 % nothing is charged.
-    token.functions.transfer(bob, 99).transact({"from": alice})
+    mined(w3, token.functions.transfer(bob, 99).transact({"from": alice}))
     assert token.functions.balanceOf(bob).call() == 89 * e18 + 99
-    token.functions.transfer(bob, 12_345).transact({"from": alice})
+    mined(w3, token.functions.transfer(bob, 12_345).transact({"from": alice}))
     assert token.functions.balanceOf(bob).call() == 89 * e18 + 99 + 12_345 - 123
 
     short = call_tx(token, "transfer", alice, 10**30, sender=carol)
@@ -265,7 +270,7 @@ def test_no_return_token(w3: Web3) -> None:
     owner, alice, bob = w3.eth.accounts[:3]
     token = deploy(w3, "NoReturnToken", "Tether USD", "USDT")
     assert token.functions.decimals().call() == 6
-    token.functions.mint(alice, 500 * 10**6).transact({"from": owner})
+    mined(w3, token.functions.mint(alice, 500 * 10**6).transact({"from": owner}))
 
     # Each of the three returns no data at all, not even a bool.
     for fn, args, sender in [
@@ -291,9 +296,9 @@ def test_bytes32_symbol_token(w3: Web3) -> None:
     assert w3.eth.call(call_tx(token, "symbol", sender=alice)) == symbol  # type: ignore[arg-type]
     assert w3.eth.call(call_tx(token, "name", sender=alice)) == name  # type: ignore[arg-type]
     assert token.functions.decimals().call() == 18
-    token.functions.mint(alice, 7).transact({"from": owner})
+    mined(w3, token.functions.mint(alice, 7).transact({"from": owner}))
     assert token.functions.transfer(owner, 3).call({"from": alice}) is True
-    token.functions.transfer(owner, 3).transact({"from": alice})
+    mined(w3, token.functions.transfer(owner, 3).transact({"from": alice}))
     assert token.functions.balanceOf(alice).call() == 4
 
 
