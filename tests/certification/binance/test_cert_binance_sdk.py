@@ -151,6 +151,12 @@ def test_websocket_api_trading(venue: Any) -> None:
 
 def test_streams_and_user_data(venue: Any) -> None:
     _sim, client, other = venue
+    if not client.rest_api.get_open_orders(symbol="ETHUSDT").data():
+        # run alone: the OCO that test_websocket_api_trading leaves resting, placed here
+        client.rest_api.order_list_oco(
+            symbol="ETHUSDT", side="SELL", quantity=0.02, above_type="LIMIT_MAKER",
+            above_price=2000.3, below_type="STOP_LOSS", below_stop_price=1900.0,
+        )  # fmt: skip
 
     async def watch() -> None:
         streams = await client.websocket_streams.create_connection()
