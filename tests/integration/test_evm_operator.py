@@ -32,7 +32,7 @@ from chainops.devnet.anvil import Anvil, AnvilConfig
 from chainops.devnet.world import World
 from chainops.operators.base import OperatorFactory
 from chainops.operators.evm import EvmOperator, LocalSigner
-from chainops.operators.evm.requests import TxRequest
+from chainops.operators.evm.requests import TxRequest, build_request
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +164,17 @@ async def test_closed_operator_refuses_new_sends(devnet: World) -> None:
         pass
     with pytest.raises(ConfigurationError, match="closed"):
         await evm.send(to=devnet.book.accounts[1].address, value=Decimal(1))
+
+
+async def test_closed_operator_reads_nothing_and_opens_no_session(devnet: World) -> None:
+    evm = operator(devnet, index=6)
+    async with evm:
+        assert await evm.balance() > 0
+    other = devnet.book.accounts[1].address
+    for read in (evm.balance, evm.nonce, lambda: evm.call(build_request(None, to=other))):
+        with pytest.raises(ConfigurationError, match="closed"):
+            await read()
+    assert evm.rpc._session is None  # nothing left open for the garbage collector to warn of
 
 
 async def test_reverts_are_decoded_in_simulation_and_on_chain(devnet: World) -> None:

@@ -299,6 +299,11 @@ async def test_connect_is_a_started_operator_closed_on_exit(cluster: Cluster) ->
         assert await tx.wait() is tx and tx.state in (TxState.CONFIRMED, TxState.FINALIZED)
     assert sol.closed
     assert lamports(cluster.chain, recipient) == LAMPORTS // 2
+    if cluster.url is not None:  # over RPC its HTTP clients are closed: a typed refusal
+        with pytest.raises(ConfigurationError, match="closed"):
+            await sol.balance()
+        with pytest.raises(ConfigurationError, match="closed"):
+            await sol.send_instructions([])
 
 
 async def test_connect_refuses_a_name_without_a_url_or_transport() -> None:

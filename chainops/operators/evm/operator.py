@@ -292,6 +292,7 @@ class EvmOperator(ChainOperator):
         await self.pipeline.drain()
         await self.batcher.drain()
         await self.commits.drain()
+        self.rpc.seal(f"{self!r} is closed: its reads need a new operator")
         await self.rpc.close()
 
     async def restore(self) -> list[Transaction]:

@@ -139,6 +139,7 @@ class JsonRpcClient:
         self._next_id = 1
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sealed: str | None = None  # why no session may be opened any more (seal())
         self._sleep: Callable[[float], Any] = asyncio.sleep  # tests substitute a recorder
 
     def __repr__(self) -> str:
@@ -156,6 +157,8 @@ class JsonRpcClient:
         session = self._session
         if session is not None and not session.closed and self._loop is loop:
             return session
+        if self._sealed is not None:
+            raise ConfigurationError(self._sealed)
         # A session is bound to the loop that made it; a new loop needs a new one.
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.timeout),
@@ -166,8 +169,13 @@ class JsonRpcClient:
         self._loop = loop
         return self._session
 
+    def seal(self, why: str) -> None:
+        """Open no session any more: a later call raises ConfigurationError(``why``)
+        (its owner is closed, and nothing would close a new session)."""
+        self._sealed = why
+
     async def close(self) -> None:
-        """Close the HTTP session (a later call opens a new one)."""
+        """Close the HTTP session (a later call opens a new one, unless sealed)."""
         session, self._session = self._session, None
         if session is not None and not session.closed and self._loop is asyncio.get_running_loop():
             await session.close()

@@ -36,7 +36,12 @@ from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
 from chainops.config.networks import mask_url
-from chainops.core.errors import RpcError, RpcPermanentError, RpcTransientError
+from chainops.core.errors import (
+    ConfigurationError,
+    RpcError,
+    RpcPermanentError,
+    RpcTransientError,
+)
 from chainops.operators.solana.transport import (
     AccountData,
     Blockhash,
@@ -102,10 +107,16 @@ class RpcTransport(SolanaTransport):
         self._sends = TurnQueue(self._send_batch, size)
         self._ids = itertools.count(1)
         self.http_requests = 0
+        self._closed = False
 
     # -- plain JSON-RPC for the hot path ------------------------------------------------------
 
+    def _check_open(self) -> None:
+        if self._closed:  # else httpx's RuntimeError, untyped
+            raise ConfigurationError(f"{self.where}: this transport is closed (so is its operator)")
+
     async def _post(self, body: Any) -> Any:
+        self._check_open()
         self.http_requests += 1
         reply = await self._http.post(
             self.url, content=json.dumps(body), headers={"Content-Type": "application/json"}
@@ -195,6 +206,7 @@ class RpcTransport(SolanaTransport):
         return [r if isinstance(r, RpcError) else None for r in results]
 
     async def _read(self, call: Callable[[], Awaitable[T]]) -> T:
+        self._check_open()
         delay = 0.05
         for attempt in range(READ_ATTEMPTS):
             try:
@@ -319,7 +331,8 @@ class RpcTransport(SolanaTransport):
 
     async def close(self) -> None:
         await self._simulations.drain()
-        await self._sends.drain()
+        await self._sends.drain()  # queued before the close: they go out first
+        self._closed = True
         await self._http.aclose()
         await self.client.close()
 
