@@ -92,6 +92,30 @@ async def test_routes_from_a_following_cache_make_no_request(devnet: World) -> N
             assert again == first and len(first) >= 2
 
 
+@pytest.mark.parametrize(("sell", "buy"), [("FOT", "USDC"), ("USDC", "FOT")])
+async def test_a_fee_on_transfer_token_is_routed_through_v2_only(
+    devnet: World, sell: str, buy: str
+) -> None:
+    async with dex_context(devnet) as ctx:
+        router = UniswapRoutes(ctx)
+        amount = Decimal(100)
+        raw = ctx.token(sell).to_raw(amount)
+        routes = await router.routes(sell, buy, raw, gas_price=10**9)
+        assert routes and {r.dex for r in routes} == {"uniswap-v2"}  # V3 cannot carry the fee
+        quote = await router.best_quote(sell, buy, amount, gas_price=10**9)
+        direct = await router.v2.quote_exact_in(
+            [t.symbol for t in routes[0].path], amount, slippage=quote.slippage
+        )
+        assert quote.fee_on_transfer and quote.amount_out == direct.amount_out
+        assert quote.amount_out == routes[0].amount_out
+        before = balance(devnet, buy, ctx.evm.owner)
+        order = await (await router.swap(quote)).wait()
+        assert order.state is OrderState.FILLED
+        assert balance(devnet, buy, ctx.evm.owner) - before >= quote.min_out
+        with pytest.raises(NoRoute):  # an exact output cannot be promised through the fee
+            await router.best_quote(sell, buy, amount, TradeKind.EXACT_OUT, gas_price=10**9)
+
+
 async def test_routing_bad_input(devnet: World) -> None:
     async with dex_context(devnet) as ctx:
         router = UniswapRoutes(ctx)

@@ -30,7 +30,7 @@ from chainops.operators.dapps.slippage import DEFAULT_SLIPPAGE, Bps
 from chainops.operators.dapps.uniswap.cache import PoolCache
 from chainops.operators.dapps.uniswap.mixed import UniswapMixed
 from chainops.operators.dapps.uniswap.v2 import library
-from chainops.operators.dapps.uniswap.v2.operator import UniswapV2
+from chainops.operators.dapps.uniswap.v2.operator import UniswapV2, amount_out_with_transfer_fees
 from chainops.operators.dapps.uniswap.v3.operator import UniswapV3
 from chainops.operators.dapps.uniswap.v3.pool import V3PoolState
 
@@ -152,9 +152,10 @@ class UniswapRoutes:
             if isinstance(r, tuple)
         }
         wei = gas_price if gas_price is not None else int(str(loaded[-1]), 16)
+        taxes = {t: await self.v2.transfer_fee_bps(t) for p in paths for t in p if self._taxed(t)}
         found: list[Route] = []
         for path in paths:
-            found += self._v2_routes(path, v2, amount, kind)
+            found += self._v2_routes(path, v2, amount, kind, taxes)
             found += await self._v3_routes(path, v3, amount, kind)
             if self.mixed is not None and kind is TradeKind.EXACT_IN and len(path) == 3:
                 found += await self._mixed_routes(path, v2, v3, amount)
@@ -173,13 +174,25 @@ class UniswapRoutes:
         pairs: dict[tuple[Token, Token], tuple[int, int]],
         amount: int,
         kind: TradeKind,
+        taxes: dict[Token, int],
     ) -> list[Route]:
+        """The V2 route of ``path``; through a fee-on-transfer token (``taxes``: its burn in
+        bps) only for an exact input, as the router's supporting functions fill it."""
         hops = list(itertools.pairwise(path))
-        if any(h not in pairs for h in hops) or any(self._taxed(t) for t in path):
+        if any(h not in pairs for h in hops):
+            return []
+        taxed = any(t in taxes for t in path)
+        if taxed and kind is not TradeKind.EXACT_IN:
             return []
         reserves = [pairs[h] for h in hops]
         try:
-            if kind is TradeKind.EXACT_IN:
+            if taxed:
+                burns = [taxes.get(t, 0) for t in path]
+                out = amount_out_with_transfer_fees(amount, reserves, burns)
+                amounts = [amount, out] if out > 0 else []
+                if not amounts:
+                    return []  # the fees leave nothing to receive
+            elif kind is TradeKind.EXACT_IN:
                 amounts = library.get_amounts_out(amount, reserves)
             else:
                 amounts = library.get_amounts_in(amount, reserves)
@@ -237,6 +250,8 @@ class UniswapRoutes:
         amount: int,
         kind: TradeKind,
     ) -> list[Route]:
+        if any(self._taxed(t) for t in path):
+            return []  # a V3 pool checks what it received: a burn on the way reverts the swap
         hops = list(itertools.pairwise(path))
         out: list[Route] = []
         for fees in itertools.product(FEE_TIERS, repeat=len(hops)):
@@ -329,7 +344,8 @@ class UniswapRoutes:
         """The best route's Quote (from V2 or V3), ready for :meth:`swap`.
 
         ``amount`` is what is sold (exact input) or bought (exact output), in human units;
-        the native coin's symbol (``ETH``) routes through its wrapped token.
+        the native coin's symbol (``ETH``) routes through its wrapped token. A
+        fee-on-transfer token is routed through V2 only, and for an exact input only.
         """
         try:
             trade = TradeKind(kind)

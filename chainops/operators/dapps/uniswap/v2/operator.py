@@ -152,7 +152,7 @@ class UniswapV2:
                 raise ValidationError(f"path repeats {x.symbol} in one hop")
         return tokens, native_in, native_out
 
-    async def _transfer_fee_bps(self, token: Token) -> int:
+    async def transfer_fee_bps(self, token: Token) -> int:
         """The burn per transfer of a fee-on-transfer token (0 for normal tokens)."""
         entry = self.ctx.book.tokens.get(token.symbol)
         if entry is None or entry.kind != "fee-on-transfer":
@@ -180,10 +180,10 @@ class UniswapV2:
         tokens, native_in, native_out = await self._path(path)
         raw_in = self.ctx.raw_amount(tokens[0], amount_in)
         hops, block, when = await self._priced_at(tokens, deadline)
-        fees = [await self._transfer_fee_bps(t) for t in tokens]
+        fees = [await self.transfer_fee_bps(t) for t in tokens]
         fot = any(fees)
         if fot:
-            out = _amount_out_with_transfer_fees(raw_in, hops, fees)
+            out = amount_out_with_transfer_fees(raw_in, hops, fees)
             if out <= 0:
                 raise DustAmount(f"{amount_in} {tokens[0].symbol} buys nothing on this path")
         else:
@@ -221,7 +221,7 @@ class UniswapV2:
         tokens, native_in, native_out = await self._path(path)
         raw_out = self.ctx.raw_amount(tokens[-1], amount_out)
         hops, block, when = await self._priced_at(tokens, deadline)
-        if any([await self._transfer_fee_bps(t) for t in tokens]):
+        if any([await self.transfer_fee_bps(t) for t in tokens]):
             raise ValidationError("exact-output swaps do not support fee-on-transfer tokens")
         raw_in = library.get_amounts_in(raw_out, hops)[0]
         return Quote(
@@ -452,7 +452,7 @@ def _after_fee(amount: int, bps: int) -> int:
     return amount - amount * bps // 10_000
 
 
-def _amount_out_with_transfer_fees(
+def amount_out_with_transfer_fees(
     amount_in: int, hops: Sequence[tuple[int, int]], fees: Sequence[int]
 ) -> int:
     """What the recipient receives when some path tokens burn a fee on every transfer."""
