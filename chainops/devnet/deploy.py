@@ -1,6 +1,6 @@
-"""Deploy the devnet world onto a fresh Anvil: contracts, tokens, funded pools, accounts.
+"""Deploy the devnet world onto a fresh local node: contracts, tokens, funded pools, accounts.
 
-Runs once per cache key (see world.py), through Anvil's unlocked development
+Runs once per cache key (see world.py), through the node's unlocked development
 accounts, so it needs no keys of its own.
 """
 
@@ -19,7 +19,7 @@ from web3.contract import Contract
 
 from chainops.core.addressbook import AccountEntry, AddressBook, PoolEntry, TokenEntry
 from chainops.core.errors import DevnetError
-from chainops.devnet.anvil import Anvil
+from chainops.devnet.node import LocalNode
 from chainops.devnet.artifacts import Artifact, npm_artifact, our_artifact
 
 OUR_CONTRACTS = ("TestToken", "FeeOnTransferToken", "NoReturnToken", "Bytes32SymbolToken")
@@ -120,12 +120,12 @@ def align_tick(tick: int, spacing: int, *, up: bool = False) -> int:
 
 
 class _Deployer:
-    def __init__(self, anvil: Anvil) -> None:
+    def __init__(self, anvil: LocalNode[Any]) -> None:
         self.anvil = anvil
         self.w3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 60}))
         self.accounts = [to_checksum_address(a) for a in self.w3.eth.accounts]
         if not self.accounts:
-            raise DevnetError("Anvil has no unlocked accounts to deploy with")
+            raise DevnetError(f"{anvil.label} has no unlocked accounts to deploy with")
         self.deployer = self.accounts[DEPLOYER_INDEX]
         self.decimals: dict[str, int] = {"WETH": 18}
         self.token: dict[str, Contract] = {}
@@ -328,13 +328,14 @@ class _Deployer:
                 self.call(contract.functions.transfer(address, amount), f"fund {symbol}")
 
 
-def _dev_key(anvil: Anvil, index: int) -> str:
-    """Private key ``index`` of the Anvil mnemonic (public development keys)."""
+def _dev_key(anvil: LocalNode[Any], index: int) -> str:
+    """Private key ``index`` of the node's mnemonic (public development keys)."""
     Account.enable_unaudited_hdwallet_features()
     path = f"m/44'/60'/0'/0/{index}"
     return str(Account.from_mnemonic(anvil.config.mnemonic, account_path=path).key.to_0x_hex())
 
 
-def deploy_world(anvil: Anvil) -> AddressBook:
-    """Deploy the whole world onto ``anvil`` and return its address book."""
+def deploy_world(anvil: LocalNode[Any]) -> AddressBook:
+    """Deploy the whole world onto a fresh node (Anvil, Hardhat or Ganache) and return its
+    address book."""
     return _Deployer(anvil).run()
