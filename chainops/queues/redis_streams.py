@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from chainops.extras import missing_module
@@ -33,10 +33,16 @@ def _typed(where: str) -> contextlib.AbstractContextManager[None]:
 
 
 class RedisTransport(Transport):
-    """A stream per name, ``<name>.dead`` for its dead letters."""
+    """A stream per name, ``<name>.dead`` for its dead letters.
 
-    def __init__(self, client: aioredis.Redis, url: str) -> None:
-        self._r, self.url = client, redacted(url)
+    Each request waits up to ``timeout`` seconds for the server (a blocking read its
+    own wait plus ``timeout``), then raises :class:`QueueUnavailable`. What timed out
+    may still have been done: a publish may or may not have been written, so publish
+    it again (delivery is at least once; the message id tells a repeat).
+    """
+
+    def __init__(self, client: aioredis.Redis, url: str, *, timeout: float = 3.0) -> None:
+        self._r, self.url, self._timeout = client, redacted(url), timeout
         self._waiting: list[tuple[str, str, bytes, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -44,6 +50,8 @@ class RedisTransport(Transport):
     async def connect(cls, url: str, *, timeout: float = 3.0) -> RedisTransport:
         """Connect and check the server answers; :class:`QueueUnavailable` when it does not
         within ``timeout`` seconds (or is no Redis server), :class:`QueueError` when it refuses.
+
+        Afterwards ``timeout`` bounds every request too (see :class:`RedisTransport`).
         """
         try:
             client: aioredis.Redis = aioredis.Redis.from_url(
@@ -61,10 +69,15 @@ class RedisTransport(Transport):
         except RedisError as exc:  # a refusal (e.g. no such database), or not a Redis server
             await client.aclose()
             raise QueueError(f"Redis at {redacted(url)}: {exc}") from exc
-        return cls(client, url)
+        return cls(client, url, timeout=timeout)
 
     async def _publish(self, stream: str, message_id: str, data: bytes) -> None:
-        """Appended in call order; publishes made while a request is out share the next one."""
+        """Appended in call order; publishes made while a request is out share the next one.
+
+        Returns once the server wrote the entry; :class:`QueueUnavailable` when the request
+        got no answer within ``timeout`` (written or not: see :class:`RedisTransport`).
+        A publish queued behind a request already out waits for that one first.
+        """
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((stream, message_id, data, future))
         if self._flusher is None or self._flusher.done():
@@ -78,7 +91,16 @@ class RedisTransport(Transport):
             for stream, message_id, data, _ in batch:
                 pipe.xadd(stream, {"id": message_id, "data": data})
             try:
-                results: list[Any] = await pipe.execute(raise_on_error=False)
+                async with asyncio.timeout(self._timeout):
+                    results: list[Any] = await pipe.execute(raise_on_error=False)
+            except TimeoutError:
+                results = [
+                    QueueUnavailable(
+                        f"Redis at {self.url}, publish to stream {stream}: no answer in "
+                        f"{self._timeout:g} s (it may or may not have been written)"
+                    )
+                    for stream, *_ in batch
+                ]
             except _DOWN as exc:
                 results = [QueueUnavailable(f"Redis at {self.url}: {exc}") for _ in batch]
             except Exception as exc:  # each caller gets it; the flusher goes on
@@ -89,37 +111,58 @@ class RedisTransport(Transport):
                 settle(future, result if isinstance(result, BaseException) else None)
 
     async def _publish_many(self, stream: str, items: Sequence[tuple[str, bytes]]) -> None:
-        """One pipelined round trip for the whole batch (in order, not a transaction)."""
+        """One pipelined round trip for the whole batch (in order, not a transaction).
+
+        On :class:`QueueUnavailable` any part of the batch may have been written.
+        """
         pipe = self._r.pipeline(transaction=False)
         for message_id, data in items:
             pipe.xadd(stream, {"id": message_id, "data": data})
-        with _typed(f"at {self.url}"):
+        async with self._request(f"publish to stream {stream}"):
             await pipe.execute()
+
+    # Not redis-py's socket_timeout: it bounds each socket read, so it would cut a blocking
+    # read's own wait short, and redis-py retries a command that timed out.
+    @contextlib.asynccontextmanager
+    async def _request(self, operation: str, *, wait: float = 0.0) -> AsyncIterator[None]:
+        """One request: Redis errors as ours, and :class:`QueueUnavailable` when no answer
+        comes within the timeout (plus ``wait``, a blocking read's own); redis-py then drops
+        the connection it went out on."""
+        seconds = self._timeout + wait
+        try:
+            async with asyncio.timeout(seconds):
+                with _typed(f"at {self.url}, {operation}"):
+                    yield
+        except TimeoutError as exc:
+            raise QueueUnavailable(
+                f"Redis at {self.url}, {operation}: no answer in {seconds:g} s"
+            ) from exc
 
     async def _consumer(
         self, stream: str, group: str, name: str, claim_after: float
     ) -> StreamConsumer:
-        with _typed(f"at {self.url}, stream {stream}"):
+        async with self._request(f"create group {group} on stream {stream}"):
             try:
                 # "0": a group created after the first publish still sees every message.
                 await self._r.xgroup_create(stream, group, id="0", mkstream=True)
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
-        return _RedisConsumer(self._r, stream, group, name, max(1, round(claim_after * 1000)))
+        idle_ms = max(1, round(claim_after * 1000))
+        return _RedisConsumer(self, stream, group, name, idle_ms)
 
     async def _dead_letter(self, stream: str, message_id: str, data: bytes, reason: str) -> None:
-        with _typed(f"at {self.url}, stream {stream}"):
+        async with self._request(f"dead letter to stream {stream}"):
             await self._r.xadd(stream + _DEAD, {"id": message_id, "data": data, "reason": reason})
 
     async def _dead_letters(self, stream: str) -> list[DeadLetter]:
-        with _typed(f"at {self.url}, stream {stream}"):
+        async with self._request(f"dead letters of stream {stream}"):
             rows: Any = await self._r.xrange(stream + _DEAD)
         return [DeadLetter(f[b"id"].decode(), f[b"data"], f[b"reason"].decode()) for _, f in rows]
 
     async def _delete_stream(self, stream: str) -> bool:
         """One DEL of the stream and its dead letters (its consumer groups go with it)."""
-        with _typed(f"at {self.url}"):
+        async with self._request(f"delete stream {stream}"):
             removed: int = await self._r.delete(stream, stream + _DEAD)
         return removed > 0
 
@@ -131,8 +174,8 @@ class RedisTransport(Transport):
 
 
 class _RedisConsumer(StreamConsumer):
-    def __init__(self, r: aioredis.Redis, stream: str, group: str, name: str, idle_ms: int):
-        self._r, self._stream, self._group = r, stream, group
+    def __init__(self, t: RedisTransport, stream: str, group: str, name: str, idle_ms: int):
+        self._t, self._r, self._stream, self._group = t, t._r, stream, group
         self._name, self._idle_ms = name, idle_ms
         # Reclaiming costs a round trip: look for a dead peer's entries a few times per
         # idle period, not before every read.
@@ -150,39 +193,44 @@ class _RedisConsumer(StreamConsumer):
 
     async def ack_many(self, deliveries: list[Delivery]) -> None:
         """One XACK for the whole batch."""
-        with _typed(f"stream {self._stream}"):
+        async with self._t._request(f"ack on stream {self._stream}"):
             await self._r.xack(self._stream, self._group, *(d.receipt for d in deliveries))
 
     async def _fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
-        with _typed(f"stream {self._stream}"):
-            try:
-                return await self._read(max_messages, timeout)
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-            # The stream and its group are gone (a server restarted without persistence, or
-            # the stream deleted): the group is made again and reading goes on.
+        """Each request waits up to the transport's timeout, the blocking read ``timeout``
+        more; unanswered, :class:`QueueUnavailable` (entries a read took without answering
+        are handed out again after ``claim_after``)."""
+        try:
+            return await self._read(max_messages, timeout)
+        except QueueError as exc:
+            if not isinstance(exc.__cause__, ResponseError) or "NOGROUP" not in str(exc.__cause__):
+                raise
+        # The stream and its group are gone (a server restarted without persistence, or
+        # the stream deleted): the group is made again and reading goes on.
+        async with self._t._request(f"create group {self._group} on stream {self._stream}"):
             with contextlib.suppress(ResponseError):  # BUSYGROUP: another consumer was first
                 await self._r.xgroup_create(self._stream, self._group, id="0", mkstream=True)
-            return await self._read(max_messages, timeout)
+        return await self._read(max_messages, timeout)
 
     async def _read(self, max_messages: int, timeout: float) -> list[Delivery]:
         if time.monotonic() >= self._next_claim:
-            claimed: Any = await self._r.xautoclaim(
-                self._stream, self._group, self._name, self._idle_ms, "0-0", count=max_messages
-            )
+            async with self._t._request(f"fetch from stream {self._stream} (claiming)"):
+                claimed: Any = await self._r.xautoclaim(
+                    self._stream, self._group, self._name, self._idle_ms, "0-0", count=max_messages
+                )
             out = [self._delivery(eid, f, 2) for eid, f in claimed[1] if f]
             if out:
                 return out  # and claim again next time: more may be waiting
             self._next_claim = time.monotonic() + self._claim_every
         out = []
-        reply: Any = await self._r.xreadgroup(
-            self._group,
-            self._name,
-            {self._stream: ">"},
-            count=max_messages,
-            block=max(1, int(timeout * 1000)),
-        )
+        async with self._t._request(f"fetch from stream {self._stream}", wait=timeout):
+            reply: Any = await self._r.xreadgroup(
+                self._group,
+                self._name,
+                {self._stream: ">"},
+                count=max_messages,
+                block=max(1, int(timeout * 1000)),
+            )
         for _, entries in reply or []:
             out.extend(self._delivery(eid, f, 1) for eid, f in entries if f)
         return out

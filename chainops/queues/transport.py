@@ -6,9 +6,10 @@ delivery that is not acknowledged is handed again, to the same group, after
 them to its peers).
 
 Every backend takes the same names and numbers: the public methods here check
-them (:func:`check_stream`, :func:`check_group`, :func:`check_seconds`,
-:func:`check_max_messages`) before a backend's part runs, so a name or a number
-one backend could not use is refused, the same way, by all of them.
+them (:func:`check_stream`, :func:`check_group`, :func:`check_consumer`,
+:func:`check_seconds`, :func:`check_max_messages`) before a backend's part
+runs, so a name or a number one backend could not use is refused, the same
+way, by all of them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "Delivery",
     "StreamConsumer",
     "Transport",
+    "check_consumer",
     "check_group",
     "check_max_messages",
     "check_seconds",
@@ -85,13 +87,23 @@ def check_stream(stream: object) -> str:
 def check_group(group: object) -> str:
     """``group`` when every backend can use it as a consumer group; :class:`InvalidQueueName`
     if not: 1 to :data:`MAX_NAME` of ASCII letters, digits, ``_`` and ``-`` (no dot)."""
-    if not isinstance(group, str) or not group.strip():
-        raise InvalidQueueName(f"a group name is required, got {group!r}")
-    if len(group) > MAX_NAME:
-        raise InvalidQueueName(f"group name {group[:20]!r}… is longer than {MAX_NAME} characters")
-    if not _GROUP.fullmatch(group):
-        raise InvalidQueueName(f"group name {group!r} may hold only {_RULE}")
-    return group
+    return _check_word(group, "group")
+
+
+def check_consumer(name: object) -> str:
+    """``name`` when every backend can use it for a member of a consumer group; the rule of
+    :func:`check_group`, :class:`InvalidQueueName` if not."""
+    return _check_word(name, "consumer")
+
+
+def _check_word(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidQueueName(f"a {what} name is required, got {name!r}")
+    if len(name) > MAX_NAME:
+        raise InvalidQueueName(f"{what} name {name[:20]!r}… is longer than {MAX_NAME} characters")
+    if not _GROUP.fullmatch(name):
+        raise InvalidQueueName(f"{what} name {name!r} may hold only {_RULE}")
+    return name
 
 
 def check_seconds(value: object, what: str) -> float:
@@ -166,9 +178,9 @@ class StreamConsumer(ABC):
 class Transport(ABC):
     """A connection to one queue backend.
 
-    Stream and group names follow :func:`check_stream` and :func:`check_group`,
-    ``claim_after`` :func:`check_seconds`: the same rule on every backend, checked
-    before the backend is asked anything.
+    Stream, group and consumer names follow :func:`check_stream`, :func:`check_group`
+    and :func:`check_consumer`, ``claim_after`` :func:`check_seconds`: the same rule on
+    every backend, checked before the backend is asked anything.
     """
 
     url: str
@@ -188,7 +200,7 @@ class Transport(ABC):
         return await self._consumer(
             check_stream(stream),
             check_group(group),
-            name,
+            check_consumer(name),
             check_seconds(claim_after, "claim_after"),
         )
 

@@ -1,4 +1,4 @@
-"""One rule on every backend: stream and group names, fetch and claim times, request timeouts."""
+"""One rule on every backend: stream, group and consumer names, fetch and claim times, timeouts."""
 
 from __future__ import annotations
 
@@ -69,6 +69,33 @@ async def test_a_group_name_some_backend_cannot_use_is_refused_by_all(
     stream = unique("q.group")
     with pytest.raises(InvalidQueueName, match="group name"):
         await transport.consumer(stream, group, "c1")  # type: ignore[arg-type]
+    assert await transport.delete_stream(stream) is False  # nothing was made
+
+
+BAD_MEMBERS: list[object] = [
+    "",  # empty
+    "  ",
+    "c" * 101,  # too long
+    "c.1",  # bad characters
+    "c 1",
+    "c*",
+    "c>",
+    "c/1",
+    "é",
+    None,  # wrong type
+    7,
+    b"c1",
+]
+
+
+@pytest.mark.parametrize("name", BAD_MEMBERS)
+async def test_a_consumer_name_some_backend_cannot_use_is_refused_by_all(
+    transport: Transport, name: object
+) -> None:
+    stream = unique("q.member")
+    with pytest.raises(InvalidQueueName, match="consumer name") as caught:
+        await transport.consumer(stream, "g", name)  # type: ignore[arg-type]
+    assert isinstance(caught.value, ValidationError)
     assert await transport.delete_stream(stream) is False  # nothing was made
 
 
