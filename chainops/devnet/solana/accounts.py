@@ -108,17 +108,16 @@ class AccountMethods(MethodGroup):
 
     async def balance(self, p: list[Any]) -> Any:
         params.require(p, 1, "pubkey")
-        level = params.commitment(params.config(p, 1))
-        return with_context(
-            self.chain.slot_at(level), self.chain.balance(params.pubkey(p[0]), level)
-        )
+        key = params.pubkey(p[0])
+        level = self.read_level(params.config(p, 1))
+        return with_context(self.chain.slot_at(level), self.chain.balance(key, level))
 
     async def account_info(self, p: list[Any]) -> Any:
         params.require(p, 1, "pubkey")
         cfg = params.config(p, 1)
         check_encoding(cfg.get("encoding", "base58"))
-        level = params.commitment(cfg)
         key = params.pubkey(p[0])
+        level = self.read_level(cfg)
         found = self.chain.account(key, level)
         value = None if found is None else self._encode(key, found, cfg)
         return with_context(self.chain.slot_at(level), value)
@@ -131,8 +130,8 @@ class AccountMethods(MethodGroup):
         cfg = params.config(p, 1)
         check_encoding(cfg.get("encoding", "base64"))
         cfg = {"encoding": "base64", **cfg}
-        level = params.commitment(cfg)
         keys = [params.pubkey(k) for k in p[0]]
+        level = self.read_level(cfg)
         values = []
         for key in keys:
             found = self.chain.account(key, level)
@@ -145,7 +144,7 @@ class AccountMethods(MethodGroup):
         check_encoding(cfg.get("encoding", "base58"))
         program = params.pubkey(p[0])
         filters = check_filters(cfg.get("filters"))
-        level = params.commitment(cfg)
+        level = self.read_level(cfg)
         out = [
             {"pubkey": key, "account": self._encode(key, account, cfg)}
             for key, account in self.chain.accounts_owned_by(program, level)
@@ -159,10 +158,10 @@ class AccountMethods(MethodGroup):
         selector = p[1] if isinstance(p[1], dict) else {}
         cfg = params.config(p, 2)
         check_encoding(cfg.get("encoding", "base58"))
-        level = params.commitment(cfg)
         mint: str | None = None
         if "mint" in selector:
             mint = params.pubkey(selector["mint"])
+            level = self.read_level(cfg)
             mint_account = self.chain.account(mint, level)
             if mint_account is None or str(mint_account.owner) not in _TOKEN_PROGRAMS:
                 raise invalid_params("Invalid param: could not find mint")
@@ -172,6 +171,7 @@ class AccountMethods(MethodGroup):
             if program not in _TOKEN_PROGRAMS:
                 raise invalid_params("Invalid param: unrecognized Token program id")
             programs = [program]
+            level = self.read_level(cfg)
         else:
             raise invalid_params("Invalid params: expected {mint} or {programId}")
         out = []

@@ -22,13 +22,14 @@ _DETAILS = frozenset({"full", "signatures", "none", "accounts"})
 
 
 class BlockMethods(MethodGroup):
-    """getBlock, getBlockTime, getBlocks, getFirstAvailableBlock."""
+    """getBlock, getBlockTime, getBlocks, getBlocksWithLimit, getFirstAvailableBlock."""
 
     def handlers(self) -> dict[str, Handler]:
         return {
             "getBlock": self.block,
             "getBlockTime": self.block_time,
             "getBlocks": self.blocks,
+            "getBlocksWithLimit": self.blocks_with_limit,
             "getFirstAvailableBlock": self.first_available,
         }
 
@@ -95,6 +96,26 @@ class BlockMethods(MethodGroup):
         if not isinstance(start, int) or start < 0 or end - start > _MAX_BLOCK_RANGE:
             raise invalid_params("Invalid params: bad slot range")
         return [s for s in range(max(start, 1), end + 1) if self.chain.clock.produced(s)]
+
+    async def blocks_with_limit(self, p: list[Any]) -> Any:
+        """Up to ``limit`` blocks from ``start`` on, oldest first."""
+        params.require(p, 2, "start slot and limit")
+        start = params.unsigned(p[0], "start slot")
+        limit = params.unsigned(p[1], "limit")
+        if limit > _MAX_BLOCK_RANGE:
+            raise invalid_params(f"Limit too large; max {_MAX_BLOCK_RANGE}")
+        level = params.commitment(params.config(p, 2))
+        if level is Commitment.PROCESSED:
+            raise invalid_params("Method does not support commitment below `confirmed`")
+        newest = self.chain.slot_at(level)
+        clock = self.chain.clock
+        out: list[int] = []
+        slot = max(start, 1)
+        while len(out) < limit and slot <= newest:
+            if clock.produced(slot):
+                out.append(slot)
+            slot += 1
+        return out
 
     async def first_available(self, p: list[Any]) -> Any:
         return 1

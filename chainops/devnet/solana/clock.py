@@ -17,12 +17,12 @@ from enum import StrEnum
 
 from solders.hash import Hash
 
-__all__ = ["FINALITY_DEPTH", "MAX_PROCESSING_AGE", "Commitment", "SlotClock"]
+__all__ = ["FINALITY_DEPTH", "MAX_PROCESSING_AGE", "NOMINAL_SLOT_TIME", "Commitment", "SlotClock"]
 
 MAX_PROCESSING_AGE = 150  # the runtime's blockhash lifetime, in blocks
 FINALITY_DEPTH = 32  # votes on top before a slot is rooted (MAX_LOCKOUT_HISTORY + 1)
 _PRUNE_HASHES_AT = 4096
-_NOMINAL_SLOT_TIME = 0.4  # block times of a clock that moves only on demand
+NOMINAL_SLOT_TIME = 0.4  # block times of a clock that moves only on demand
 
 
 class Commitment(StrEnum):
@@ -176,5 +176,5 @@ class SlotClock:
 
     def block_time(self, slot: int) -> int:
         """Unix time of the block in ``slot`` (the cluster's clock, whole seconds)."""
-        step = self.slot_time if self.slot_time is not None else _NOMINAL_SLOT_TIME
+        step = self.slot_time if self.slot_time is not None else NOMINAL_SLOT_TIME
         return self._wall0 + int((slot - 1) * step)

@@ -17,11 +17,11 @@ from chainops.devnet.solana.dispatch import API_VERSION, Handler, MethodGroup, w
 from chainops.devnet.solana.faults import invalid_params
 from chainops.devnet.solana.localchain import LocalChain
 
-__all__ = ["SLOTS_PER_EPOCH", "ClusterMethods"]
+__all__ = ["IDENTITY", "SLOTS_PER_EPOCH", "ClusterMethods"]
 
 SLOTS_PER_EPOCH = 432_000  # mainnet's epoch length
 _MAX_FEE_ACCOUNTS = 128
-_IDENTITY = "LocaLVaLidator11111111111111111111111111111"  # a valid 32-byte key
+IDENTITY = "LocaLVaLidator11111111111111111111111111111"  # a valid 32-byte key
 # Bounds of the switches' counts: what one call may ask for (a million blocks take ~0.3 s).
 _MAX_ADVANCE = 1_000_000
 _MAX_DROPS = 1_000_000
@@ -75,10 +75,11 @@ class ClusterMethods(MethodGroup):
         return self.chain.genesis_hash
 
     async def identity(self, p: list[Any]) -> Any:
-        return {"identity": _IDENTITY}
+        return {"identity": IDENTITY}
 
     async def identity_key(self, p: list[Any]) -> Any:
-        return _IDENTITY  # the one node leads every slot
+        self.read_level(params.config(p, 0))
+        return IDENTITY  # the one node leads every slot
 
     async def minimum_ledger_slot(self, p: list[Any]) -> Any:
         return 1  # the ledger is kept whole, from the first block
@@ -87,7 +88,7 @@ class ClusterMethods(MethodGroup):
         """One node, advertising where its JSON-RPC and PubSub endpoints listen."""
         return [
             {
-                "pubkey": _IDENTITY,
+                "pubkey": IDENTITY,
                 "gossip": None,
                 "tpu": None,
                 "tpuQuic": None,
@@ -100,13 +101,13 @@ class ClusterMethods(MethodGroup):
         ]
 
     async def slot(self, p: list[Any]) -> Any:
-        return self.chain.slot_at(params.commitment(params.config(p, 0)))
+        return self.chain.slot_at(self.read_level(params.config(p, 0)))
 
     async def block_height(self, p: list[Any]) -> Any:
-        return self.chain.block_height(params.commitment(params.config(p, 0)))
+        return self.chain.block_height(self.read_level(params.config(p, 0)))
 
     async def latest_blockhash(self, p: list[Any]) -> Any:
-        level = params.commitment(params.config(p, 0))
+        level = self.read_level(params.config(p, 0))
         blockhash, last_valid = self.chain.latest_blockhash(level)
         return with_context(
             self.chain.slot_at(level), {"blockhash": blockhash, "lastValidBlockHeight": last_valid}
@@ -114,11 +115,11 @@ class ClusterMethods(MethodGroup):
 
     async def is_blockhash_valid(self, p: list[Any]) -> Any:
         params.require(p, 1, "blockhash")
-        level = params.commitment(params.config(p, 1))
+        level = self.read_level(params.config(p, 1))
         return with_context(self.chain.slot_at(level), self.chain.blockhash_valid(str(p[0])))
 
     async def epoch_info(self, p: list[Any]) -> Any:
-        level = params.commitment(params.config(p, 0))
+        level = self.read_level(params.config(p, 0))
         slot = self.chain.slot_at(level)
         return {
             "absoluteSlot": slot,
@@ -139,6 +140,7 @@ class ClusterMethods(MethodGroup):
         }
 
     async def transaction_count(self, p: list[Any]) -> Any:
+        self.read_level(params.config(p, 0))
         return self.chain.transaction_count()
 
     async def prioritization_fees(self, p: list[Any]) -> Any:

@@ -2,9 +2,10 @@
 
 Codes are the validator's (``-32002`` preflight failure, ``-32003`` signature
 verification failure, ``-32004`` block not available, ``-32007`` slot skipped,
-``-32009`` long-term storage, ``-32015`` unsupported transaction version,
-``-32602`` invalid params); messages render a ``TransactionError`` the way the
-runtime's ``Display`` does ("Transaction simulation failed: Blockhash not found").
+``-32008`` no snapshot, ``-32009`` long-term storage, ``-32015`` unsupported
+transaction version, ``-32016`` minimum context slot not reached, ``-32602`` invalid
+params); messages render a ``TransactionError`` the way the runtime's ``Display``
+does ("Transaction simulation failed: Blockhash not found").
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 __all__ = [
     "BLOCK_NOT_AVAILABLE",
+    "MIN_CONTEXT_SLOT_NOT_REACHED",
+    "NO_SNAPSHOT",
     "PREFLIGHT_FAILURE",
     "SIGNATURE_VERIFICATION_FAILURE",
     "SLOT_SKIPPED",
@@ -21,6 +24,7 @@ __all__ = [
     "RpcFault",
     "describe",
     "invalid_params",
+    "min_context_slot_not_reached",
     "preflight_failure",
 ]
 
@@ -28,7 +32,9 @@ PREFLIGHT_FAILURE = -32002
 SIGNATURE_VERIFICATION_FAILURE = -32003
 BLOCK_NOT_AVAILABLE = -32004
 SLOT_SKIPPED = -32007
+NO_SNAPSHOT = -32008
 UNSUPPORTED_TRANSACTION_VERSION = -32015
+MIN_CONTEXT_SLOT_NOT_REACHED = -32016
 INVALID_PARAMS = -32602
 
 _TRANSACTION_ERRORS = {
@@ -87,6 +93,15 @@ class RpcFault(Exception):
 
 def invalid_params(message: str) -> RpcFault:
     return RpcFault(INVALID_PARAMS, message)
+
+
+def min_context_slot_not_reached(context_slot: int) -> RpcFault:
+    """The answer when the slot read at is older than the caller's ``minContextSlot``."""
+    return RpcFault(
+        MIN_CONTEXT_SLOT_NOT_REACHED,
+        "Minimum context slot has not been reached",
+        {"contextSlot": context_slot},
+    )
 
 
 def _instruction_error(err: Any) -> str:

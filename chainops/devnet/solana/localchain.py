@@ -34,6 +34,7 @@ from typing import Any
 
 from solders.account import Account
 from solders.hash import Hash
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
 from solders.message import Message
@@ -90,6 +91,8 @@ _NOT_INCLUDED = frozenset(
     }
 )
 _EMPTY = Account(0, b"", SYSTEM_PROGRAM, False)
+_STAKE_PROGRAM = Pubkey.from_string("Stake11111111111111111111111111111111111111")
+_GET_MINIMUM_DELEGATION = (13).to_bytes(4, "little")  # StakeInstruction::GetMinimumDelegation
 
 
 def err_json(result: FailedTransactionMetadata) -> Any:
@@ -399,6 +402,24 @@ class LocalChain:
     def transaction_count(self) -> int:
         with self._lock:
             return len(self._landed)
+
+    def transactions_per_slot(self) -> dict[int, int]:
+        """How many transactions each block holds (blocks without any are left out)."""
+        with self._lock:
+            return {slot: len(signatures) for slot, signatures in self._blocks.items()}
+
+    def stake_minimum_delegation(self) -> int:
+        """The stake program's own answer (under this chain's features), by simulation."""
+        ask = Instruction(_STAKE_PROGRAM, _GET_MINIMUM_DELEGATION, [])
+        with self._lock:
+            blockhash = Hash.from_string(self.clock.hash_of(self.clock.tip()))
+            message = Message.new_with_blockhash([ask], self._faucet.pubkey(), blockhash)
+            result = self.svm.simulate_transaction(VersionedTransaction(message, [self._faucet]))
+        returned = None if isinstance(result, FailedTransactionMetadata) else result.meta()
+        data = None if returned is None else returned.return_data()
+        if data is None:
+            raise RuntimeError("the stake program did not answer GetMinimumDelegation")
+        return int.from_bytes(bytes(data.data), "little")
 
     landed_count = transaction_count
 

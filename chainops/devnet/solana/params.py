@@ -11,8 +11,17 @@ from solders.transaction import VersionedTransaction
 from chainops.core.ids import b58decode
 from chainops.devnet.solana.clock import Commitment
 from chainops.devnet.solana.faults import RpcFault, invalid_params
+from chainops.operators.solana.checks import U64_MAX
 
-__all__ = ["commitment", "config", "decode_transaction", "pubkey", "require"]
+__all__ = [
+    "commitment",
+    "config",
+    "decode_transaction",
+    "min_context_slot",
+    "pubkey",
+    "require",
+    "unsigned",
+]
 
 
 def config(params: list[Any], index: int) -> dict[str, Any]:
@@ -46,6 +55,19 @@ def commitment(cfg: dict[str, Any], default: Commitment = Commitment.FINALIZED) 
         return Commitment(value)
     except ValueError:
         raise invalid_params(f"Invalid params: unknown commitment {value!r}") from None
+
+
+def unsigned(value: Any, what: str) -> int:
+    """``value`` as a u64 (what the validator's params hold); invalid params otherwise."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= U64_MAX:
+        raise invalid_params(f"Invalid params: {what} must be an integer within 0..{U64_MAX}")
+    return value
+
+
+def min_context_slot(cfg: dict[str, Any]) -> int | None:
+    """The config's ``minContextSlot`` (None when absent)."""
+    value = cfg.get("minContextSlot")
+    return None if value is None else unsigned(value, "minContextSlot")
 
 
 def decode_bytes(text: Any, encoding: str) -> bytes:

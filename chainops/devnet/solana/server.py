@@ -4,8 +4,9 @@ JSON-RPC over HTTP on ``port`` (single calls and batches) and the PubSub
 websocket on ``port + 1``, where clients look for it by default
 (``ws_url``; also served on the HTTP port, and advertised by
 ``getClusterNodes``). The methods live in groups: cluster-wide reads
-(:mod:`.cluster`), accounts (:mod:`.accounts`), transactions (:mod:`.transactions`),
-blocks (:mod:`.blocks`) and subscriptions (:mod:`.pubsub`).
+(:mod:`.cluster`), the node's own facts (:mod:`.node`), accounts (:mod:`.accounts`),
+transactions (:mod:`.transactions`), blocks (:mod:`.blocks`) and subscriptions
+(:mod:`.pubsub`).
 
 Run it in the current event loop (``await server.start()``) or in a thread of
 its own (``SolanaRpcServer(...).start_in_thread()``), which is what the CLI and
@@ -29,6 +30,7 @@ from chainops.devnet.solana.cluster import ClusterMethods
 from chainops.devnet.solana.dispatch import Handler
 from chainops.devnet.solana.faults import RpcFault
 from chainops.devnet.solana.localchain import LocalChain
+from chainops.devnet.solana.node import NodeMethods
 from chainops.devnet.solana.pubsub import PubSub
 from chainops.devnet.solana.transactions import TransactionMethods
 
@@ -88,6 +90,7 @@ class SolanaRpcServer:
         cluster = ClusterMethods(self.chain, rpc_address, f"{self.host}:{self.ws_port}")
         for group in (
             cluster,
+            NodeMethods(self.chain),
             self._accounts,
             TransactionMethods(self.chain, self._accounts.decimals_of),
             BlockMethods(self.chain),

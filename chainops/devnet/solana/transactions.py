@@ -77,9 +77,13 @@ class TransactionMethods(MethodGroup):
     async def send(self, p: list[Any]) -> Any:
         raw = params.decode_transaction(p)
         cfg = params.config(p, 1)
+        # Preflight reads at preflightCommitment; without preflight the node's newest bank.
+        skip = bool(cfg.get("skipPreflight", False))
+        preflight = "processed" if skip else cfg.get("preflightCommitment")
+        self.read_level({**cfg, "commitment": preflight})
         tx = VersionedTransaction.from_bytes(raw)
         signature = str(tx.signatures[0])
-        if not cfg.get("skipPreflight", False):
+        if not skip:
             if not all(tx.verify_with_results()):
                 raise RpcFault(
                     SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure"
@@ -99,6 +103,7 @@ class TransactionMethods(MethodGroup):
         replace = bool(cfg.get("replaceRecentBlockhash", False))
         if replace and sig_verify:
             raise invalid_params("sigVerify may not be used with replaceRecentBlockhash")
+        level = self.read_level(cfg)
         result = self.chain.simulate(raw, sig_verify=sig_verify, replace_blockhash=replace)
         replacement = None
         if result.replacement is not None:
@@ -106,7 +111,6 @@ class TransactionMethods(MethodGroup):
                 "blockhash": result.replacement[0],
                 "lastValidBlockHeight": result.replacement[1],
             }
-        level = params.commitment(cfg)
         return with_context(
             self.chain.slot_at(level),
             {
@@ -194,6 +198,7 @@ class TransactionMethods(MethodGroup):
         limit = cfg.get("limit", _MAX_SIGNATURES_FOR_ADDRESS)
         if not isinstance(limit, int) or not 1 <= limit <= _MAX_SIGNATURES_FOR_ADDRESS:
             raise invalid_params(f"Invalid limit; max {_MAX_SIGNATURES_FOR_ADDRESS}")
+        self.read_level(cfg)
         before, until = cfg.get("before"), cfg.get("until")
         found = [t for t in self.chain.signatures_for(address) if self._visible(t, level)]
         if before is not None:
@@ -220,13 +225,13 @@ class TransactionMethods(MethodGroup):
     async def fee_for_message(self, p: list[Any]) -> Any:
         params.require(p, 1, "message")
         cfg = params.config(p, 1)
-        level = params.commitment(cfg)
         try:
             message = from_bytes_versioned(params.decode_bytes(p[0], "base64"))
         except RpcFault:
             raise
         except Exception:
             raise invalid_params("Invalid params: failed to deserialize the message") from None
+        level = self.read_level(cfg)
         fee = None
         if self.chain.blockhash_valid(str(message.recent_blockhash)):
             fee = capture.message_fee(message)

@@ -25,6 +25,7 @@ from solders.keypair import Keypair
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 from solders.rpc.config import RpcTransactionLogsFilterMentions
+from solders.rpc.errors import MinContextSlotNotReachedMessage
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
@@ -350,3 +351,64 @@ async def test_versioned_transactions_report_version_zero(session: Session) -> N
     assert got.value is not None and got.value.transaction.version == 0
     with pytest.raises(RPCException, match="maxSupportedTransactionVersion"):
         await s.client.get_transaction(signature, "json", "confirmed")
+
+
+async def test_min_context_slot_refusals_parse_as_solders_typed_error() -> None:
+    with SolanaRpcServer(slot_time=None) as server:  # a held clock: exact slots
+        async with open_session(server) as s:
+            await _min_context_slot(s)
+
+
+async def _min_context_slot(s: Session) -> None:
+    chain = s.server.chain
+    chain.advance(40)
+    payer = s.payer.pubkey()
+    confirmed = chain.slot_at("confirmed")
+    history = await s.client.get_signatures_for_address(
+        payer, commitment="confirmed", min_context_slot=confirmed
+    )
+    assert len(history.value) == 1  # the airdrop
+    with pytest.raises(RPCException) as refused:
+        await s.client.get_signatures_for_address(
+            payer, commitment="confirmed", min_context_slot=confirmed + 1
+        )
+    error = refused.value.args[0]
+    assert isinstance(error, MinContextSlotNotReachedMessage)
+    assert error.data.context_slot == confirmed
+
+    blockhash = (await s.client.get_latest_blockhash("processed")).value.blockhash
+    transfer = programs.transfer(payer, Keypair().pubkey(), SOL)
+    tx = VersionedTransaction(Message.new_with_blockhash([transfer], payer, blockhash), [s.payer])
+    finalized = chain.slot_at("finalized")  # the client's default commitment
+    simulated = await s.client.simulate_transaction(tx, min_context_slot=finalized)
+    assert simulated.value.err is None and simulated.context.slot >= finalized
+    with pytest.raises(RPCException) as refused:
+        await s.client.simulate_transaction(tx, min_context_slot=finalized + 1)
+    error = refused.value.args[0]
+    assert isinstance(error, MinContextSlotNotReachedMessage)
+    assert error.data.context_slot == finalized
+
+
+async def test_node_reads_parse_in_solders() -> None:
+    with SolanaRpcServer(slot_time=None) as server:
+        async with open_session(server) as s:
+            await _node_reads(s)
+
+
+async def _node_reads(s: Session) -> None:
+    s.server.chain.advance(2 * 150)  # two whole samples: 60 s of nominal 0.4 s slots each
+    samples = (await s.client.get_recent_performance_samples(5)).value
+    assert [(x.num_slots, x.sample_period_secs) for x in samples] == [(150, 60), (150, 60)]
+    assert samples[0].slot > samples[1].slot
+    landed = (await s.client.get_transaction_count("processed")).value
+    assert sum(x.num_transactions for x in samples) == landed == 1  # the airdrop
+    votes = (await s.client.get_vote_accounts()).value
+    assert (votes.current, votes.delinquent) == ([], [])
+    governor = (await s.client.get_inflation_governor()).value
+    assert (governor.initial, governor.terminal, governor.foundation_term) == (0.0, 0.0, 0.0)
+    rate = (await s.client.get_inflation_rate()).value
+    assert (rate.total, rate.epoch) == (0.0, (await s.client.get_epoch_info()).value.epoch)
+    identity = (await s.client.get_identity()).value.identity
+    assert (await s.client.get_slot_leaders(0, 4)).value == [identity] * 4
+    with pytest.raises(RPCException, match="Invalid limit; max 5000"):
+        await s.client.get_slot_leaders(0, 5001)

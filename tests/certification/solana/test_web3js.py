@@ -100,3 +100,22 @@ def test_unfunded_payer_is_refused_in_the_validators_words(report: dict[str, Any
         "Transaction simulation failed: Attempt to debit an account but found no record of a "
         "prior credit." in report["unfunded"]
     )
+
+
+def test_min_context_slot_and_node_reads(report: dict[str, Any]) -> None:
+    seen = report["nodeReads"]
+    assert "error" not in seen, seen["error"]
+    refused = seen["refused"]
+    assert refused != "accepted" and refused["code"] == -32016
+    assert "Minimum context slot has not been reached" in refused["message"]
+    assert seen["slot"] <= refused["data"]["contextSlot"] < seen["slot"] + 1_000_000
+    assert seen["floorContextSlot"] >= seen["slot"]
+    samples = seen["samples"]
+    # 60 s of the report server's 50 ms slots
+    assert samples and {(s["numSlots"], s["samplePeriodSecs"]) for s in samples} == {(1200, 60)}
+    assert [s["slot"] for s in samples] == sorted((s["slot"] for s in samples), reverse=True)
+    assert 0 < sum(s["numTransactions"] for s in samples) <= seen["transactionCount"]
+    assert seen["stakeMinimum"] == LAMPORTS_PER_SOL
+    assert seen["votes"] == {"current": 0, "delinquent": 0}
+    assert set(seen["governor"].values()) == {0} and seen["rateTotal"] == 0
+    assert seen["leaders"] == [seen["leader"]] * 3

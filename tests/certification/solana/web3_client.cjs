@@ -220,6 +220,41 @@ async function versioned(payer) {
   });
 }
 
+async function nodeReads(payer) {
+  const slot = await connection.getSlot("confirmed");
+  let refused = "accepted";
+  try {
+    await connection.getSlot({ commitment: "confirmed", minContextSlot: slot + 1_000_000 });
+  } catch (e) {
+    refused = { code: e.code, data: e.data, message: e.message };
+  }
+  const atFloor = await connection.getBalanceAndContext(payer.publicKey, {
+    commitment: "confirmed",
+    minContextSlot: slot,
+  });
+  await rpc("chainops_advanceBlocks", [1200]); // at least one whole 60-second sample
+  const samples = await connection.getRecentPerformanceSamples();
+  const minimum = await connection.getStakeMinimumDelegation();
+  const votes = await connection.getVoteAccounts();
+  const governor = await connection.getInflationGovernor();
+  const rate = await connection.getInflationRate();
+  const leaders = await connection.getSlotLeaders(0, 3);
+  const leader = await connection.getSlotLeader();
+  step("nodeReads", {
+    slot,
+    refused,
+    floorContextSlot: atFloor.context.slot,
+    samples,
+    transactionCount: await connection.getTransactionCount("processed"),
+    stakeMinimum: minimum.value,
+    votes: { current: votes.current.length, delinquent: votes.delinquent.length },
+    governor,
+    rateTotal: rate.total,
+    leaders: leaders.map((k) => k.toBase58()),
+    leader,
+  });
+}
+
 async function main() {
   const payer = web3.Keypair.generate();
   await airdrop(payer.publicKey, 100);
@@ -254,6 +289,11 @@ async function main() {
     step("unfunded", e.message);
   }
   await expiry(payer);
+  try {
+    await nodeReads(payer);
+  } catch (e) {
+    step("nodeReads", { error: e.message });
+  }
 }
 
 main()
