@@ -19,8 +19,8 @@ from web3.contract import Contract
 
 from chainops.core.addressbook import AccountEntry, AddressBook, PoolEntry, TokenEntry
 from chainops.core.errors import DevnetError
-from chainops.devnet.node import LocalNode
 from chainops.devnet.artifacts import Artifact, npm_artifact, our_artifact
+from chainops.devnet.node import LocalNode
 
 OUR_CONTRACTS = ("TestToken", "FeeOnTransferToken", "NoReturnToken", "Bytes32SymbolToken")
 
