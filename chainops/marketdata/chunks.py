@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = [
     "HEADER",
@@ -107,36 +108,43 @@ def _scan(data: bytes, base: int) -> list[ChunkInfo]:
 
 
 def read_chunks(
-    path: Path, start_ns: int, end_ns: int, skipped: list[SkippedChunk]
+    path: Path,
+    start_ns: int,
+    end_ns: int,
+    skipped: list[SkippedChunk],
+    infos: list[ChunkInfo] | None = None,
 ) -> Iterator[bytes]:
     """Payloads of the chunks of ``path`` overlapping ``[start_ns, end_ns)``, in order.
 
-    Unreadable chunks are logged, appended to ``skipped`` and passed over.
+    Only those chunks are read (one at a time: a long file is never held whole);
+    ``infos`` is the file's index when the caller read it already. Unreadable chunks
+    are logged, appended to ``skipped`` and passed over.
     """
+    if infos is None:
+        infos = read_index(path)
     with path.open("rb") as f:
-        data = f.read()
-    for info in read_index(path):
-        if info.last_ns < start_ns or info.first_ns >= end_ns:
-            continue
-        reason = _check(data, info.offset)
-        if reason is not None:
-            log.warning("skipped chunk of %s at byte %d: %s", path, info.offset, reason)
-            skipped.append(SkippedChunk(path, info.offset, reason))
-            continue
-        length = HEADER.unpack_from(data, info.offset)[1]
-        begin = info.offset + HEADER.size
-        yield data[begin : begin + length]
+        for info in infos:
+            if info.last_ns < start_ns or info.first_ns >= end_ns:
+                continue
+            f.seek(info.offset)
+            payload, reason = _read_chunk(f.read(HEADER.size), f)
+            if reason is not None:
+                log.warning("skipped chunk of %s at byte %d: %s", path, info.offset, reason)
+                skipped.append(SkippedChunk(path, info.offset, reason))
+                continue
+            yield payload
 
 
-def _check(data: bytes, offset: int) -> str | None:
-    if offset + HEADER.size > len(data):
-        return "truncated header"
-    magic, length, crc, _, _, _ = HEADER.unpack_from(data, offset)
+def _read_chunk(header: bytes, f: BinaryIO) -> tuple[bytes, str | None]:
+    """The payload after ``header`` (read from ``f``), or why it cannot be read."""
+    if len(header) < HEADER.size:
+        return b"", "truncated header"
+    magic, length, crc, _, _, _ = HEADER.unpack(header)
     if magic != MAGIC:
-        return "bad magic"
-    payload = data[offset + HEADER.size : offset + HEADER.size + length]
+        return b"", "bad magic"
+    payload = f.read(length)
     if len(payload) < length:
-        return f"truncated payload ({len(payload)} of {length} bytes)"
+        return b"", f"truncated payload ({len(payload)} of {length} bytes)"
     if zlib.crc32(payload) != crc:
-        return "CRC mismatch"
-    return None
+        return b"", "CRC mismatch"
+    return payload, None

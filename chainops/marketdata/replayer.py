@@ -19,7 +19,7 @@ from pathlib import Path
 import msgspec
 
 from chainops.core.errors import ValidationError
-from chainops.marketdata.chunks import SkippedChunk, read_chunks, read_index
+from chainops.marketdata.chunks import ChunkInfo, SkippedChunk, read_chunks, read_index
 from chainops.marketdata.codec import EventCodec, at_ns
 from chainops.marketdata.messages import market_data
 from chainops.marketdata.recorder import SUFFIX, market_dir
@@ -48,10 +48,11 @@ class Replayer:
 
     def span(self, platform: str, pair: str) -> tuple[int, int] | None:
         """First and last recorded event time (ns) of a market, None when nothing is."""
-        infos = [i for p in self.files(platform, pair) for i in read_index(p)]
-        if not infos:
-            return None
-        return min(i.first_ns for i in infos), max(i.last_ns for i in infos)
+        return _span(self._indexes(platform, pair))
+
+    def _indexes(self, platform: str, pair: str) -> dict[Path, list[ChunkInfo]]:
+        """Each of the market's files with its chunk index (read once per replay)."""
+        return {path: read_index(path) for path in self.files(platform, pair)}
 
     async def events(
         self,
@@ -71,11 +72,12 @@ class Replayer:
         for bound, name in ((start, "start"), (end, "end")):
             if bound is not None and not isinstance(bound, datetime):
                 raise ValidationError(f"{name} must be a datetime or None, got {bound!r}")
-        start_ns, end_ns = self._range(platform, pair, start, end)
+        indexes = self._indexes(platform, pair)
+        start_ns, end_ns = self._range(indexes, platform, pair, start, end)
         first_ns: int | None = None
         wall0 = 0.0
-        for group in self._overlapping(platform, pair, start_ns, end_ns):
-            streams = [self._entries(path, start_ns, end_ns) for path in group]
+        for group in _overlapping(indexes, start_ns, end_ns):
+            streams = [self._entries(path, indexes[path], start_ns, end_ns) for path in group]
             # One file: its recorded order. Files whose times overlap: merged by event time.
             merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_time)
             for ns, event in merged:
@@ -87,32 +89,11 @@ class Replayer:
                         await asyncio.sleep(delay)
                 yield event
 
-    def _overlapping(
-        self, platform: str, pair: str, start_ns: int, end_ns: int
-    ) -> list[list[Path]]:
-        """The market's files in time order, those whose times overlap grouped together
-        (so only a group's files are open at once)."""
-        spans = []
-        for path in self.files(platform, pair):
-            infos = read_index(path)
-            if infos:
-                first, last = min(i.first_ns for i in infos), max(i.last_ns for i in infos)
-                if last >= start_ns and first < end_ns:
-                    spans.append((first, last, path))
-        groups: list[list[Path]] = []
-        reach = None
-        for first, last, path in sorted(spans, key=lambda s: (s[0], s[2])):
-            if reach is not None and first <= reach:
-                groups[-1].append(path)
-                reach = max(reach, last)
-            else:
-                groups.append([path])
-                reach = last
-        return groups
-
-    def _entries(self, path: Path, start_ns: int, end_ns: int) -> Iterator[tuple[int, MarketEvent]]:
+    def _entries(
+        self, path: Path, infos: list[ChunkInfo], start_ns: int, end_ns: int
+    ) -> Iterator[tuple[int, MarketEvent]]:
         """``(time ns, event)`` of one file within the range, in recorded order."""
-        for payload in read_chunks(path, start_ns, end_ns, self.skipped):
+        for payload in read_chunks(path, start_ns, end_ns, self.skipped, infos):
             try:
                 entries = self._codec.decode_chunk(payload)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -158,9 +139,14 @@ class Replayer:
         return await self.replay(platform, pair, send, start, end, speed=speed)
 
     def _range(
-        self, platform: str, pair: str, start: datetime | None, end: datetime | None
+        self,
+        indexes: dict[Path, list[ChunkInfo]],
+        platform: str,
+        pair: str,
+        start: datetime | None,
+        end: datetime | None,
     ) -> tuple[int, int]:
-        span = self.span(platform, pair)
+        span = _span(indexes)
         if span is None:
             raise ReplayRangeError(f"nothing recorded for {platform} {pair} under {self.root}")
         start_ns = span[0] if start is None else at_ns(start)
@@ -173,6 +159,36 @@ class Replayer:
                 f"({_iso(span[0])} .. {_iso(span[1])})"
             )
         return start_ns, end_ns
+
+
+def _span(indexes: dict[Path, list[ChunkInfo]]) -> tuple[int, int] | None:
+    infos = [i for chunk_infos in indexes.values() for i in chunk_infos]
+    if not infos:
+        return None
+    return min(i.first_ns for i in infos), max(i.last_ns for i in infos)
+
+
+def _overlapping(
+    indexes: dict[Path, list[ChunkInfo]], start_ns: int, end_ns: int
+) -> list[list[Path]]:
+    """The files in time order, those whose times overlap grouped together (so only a
+    group's files are open at once)."""
+    spans = []
+    for path, infos in indexes.items():
+        if infos:
+            first, last = min(i.first_ns for i in infos), max(i.last_ns for i in infos)
+            if last >= start_ns and first < end_ns:
+                spans.append((first, last, path))
+    groups: list[list[Path]] = []
+    reach = None
+    for first, last, path in sorted(spans, key=lambda s: (s[0], s[2])):
+        if reach is not None and first <= reach:
+            groups[-1].append(path)
+            reach = max(reach, last)
+        else:
+            groups.append([path])
+            reach = last
+    return groups
 
 
 def _time(entry: tuple[int, MarketEvent]) -> int:

@@ -167,3 +167,38 @@ async def test_replay_into_a_queue_and_record_it_again(
     stop.set()
     await asyncio.wait_for(task, 10)
     assert await _all(Replayer(tmp_path / "b")) == events
+
+
+async def test_replay_reads_each_index_once_and_only_the_chunks_in_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long recording replayed for an hour is not read whole: the chunks outside the
+    range stay on disk, and each file's index is read once per replay."""
+    import tracemalloc
+
+    from chainops.marketdata import chunks, replayer
+
+    events = sample_events(400, step=timedelta(seconds=1))  # within one UTC day: one file
+    _record(tmp_path, events, chunk_events=50)
+    (path,) = Replayer(tmp_path).files("binance", "ETH-USDT")
+    later = int(events[-1].at.timestamp() * 1e9) + 10**12
+    chunks.append_chunk(path, bytes(16 << 20), later, later + 1, 1)  # 16 MB, out of range
+    reads: list[Path] = []
+    counted = chunks.read_index
+
+    def read_index(p: Path) -> list[chunks.ChunkInfo]:
+        reads.append(p)
+        return counted(p)
+
+    monkeypatch.setattr(chunks, "read_index", read_index)
+    monkeypatch.setattr(replayer, "read_index", read_index)
+    end = events[-1].at + timedelta(seconds=1)
+    tracemalloc.start()
+    try:
+        got = await _all(Replayer(tmp_path), start=T0, end=end)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == events
+    assert peak < 4 << 20, f"{peak:,} bytes traced: the file was read whole"
+    assert reads == [path]
