@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from chainops.core.assets import Fee
 from chainops.core.errors import (
     ChainopsError,
     InsufficientFunds,
+    Reverted,
     SlippageExceeded,
     UnknownOutcome,
 )
@@ -30,15 +31,20 @@ from chainops.operators.evm.requests import TxRequest
 # A hop's decoded Swap log: (log index, amount into the pool, amount out of the pool).
 HopLog = tuple[int, int, int]
 LogParser = Callable[[Quote, list[dict[str, Any]]], list[HopLog]]
+# The quote's route priced again now (same path, amount and pools), for the moved-price check.
+Repricer = Callable[[Quote], Awaitable[Quote]]
 
 
 class SwapExecutor:
     """Sends swaps for one DApp (router), and settles their orders from receipts."""
 
-    def __init__(self, ctx: DexContext, router: str, parse_logs: LogParser) -> None:
+    def __init__(
+        self, ctx: DexContext, router: str, parse_logs: LogParser, reprice: Repricer | None = None
+    ) -> None:
         self.ctx = ctx
         self.router = router
         self.parse_logs = parse_logs
+        self.reprice = reprice
         evm = ctx.evm
         self.ids = ClientIdGenerator("swap", last_issued=evm.journal.last_client_id("swap"))
         self._settling: dict[str, asyncio.Task[Order]] = {}
@@ -83,6 +89,11 @@ class SwapExecutor:
                 self.check_funds(quote), erc.allowance_raw(self.router)
             )
             if allowed < quote.max_in:
+                # The swap cannot be simulated before its approval: the price is checked
+                # instead, so a swap that would be refused spends no approval gas.
+                moved = await self._moved(quote)
+                if moved is not None:
+                    await self._fail(self.new_order(quote), moved, "price moved")
                 await erc.ensure_allowance(self.router, raw=quote.max_in)
         else:
             await self.check_funds(quote)
@@ -92,11 +103,14 @@ class SwapExecutor:
         try:
             tx = await self.ctx.send(request)
         except ChainopsError as exc:
-            order.apply(OrderUpdate(state=OrderState.FAILED, error=exc, reason="simulation"))
-            await self.ctx.evm.commits.save(order)
-            if isinstance(exc, SlippageExceeded):
-                raise SwapSlippageExceeded(str(exc), order=order) from exc
-            raise
+            if type(exc) is Reverted and quote.kind is TradeKind.EXACT_OUT:
+                # Approved exactly max_in, a dearer input fails at the token's transferFrom
+                # ("STF") before the router's own check: the price tells which it was.
+                moved = await self._moved(quote)
+                if moved is not None:
+                    moved.__cause__ = exc
+                    exc = moved
+            await self._fail(order, exc, "simulation")
         order.execution = tx.client_id
         order.apply(OrderUpdate(state=OrderState.OPEN, venue_id=str(tx.hash)))
         self.ctx.evm.commits.save_soon(order)
@@ -104,6 +118,33 @@ class SwapExecutor:
         task.add_done_callback(_retrieve)  # the outcome is on the order even if nobody waits
         self._settling[str(order.client_id)] = task
         return order
+
+    async def _moved(self, quote: Quote) -> SlippageExceeded | None:
+        """SlippageExceeded when the route, priced now, no longer meets the quote's limit."""
+        if self.reprice is None:
+            return None
+        now = await self.reprice(quote)
+        if quote.kind is TradeKind.EXACT_IN and now.amount_out < quote.limit:
+            have, limit, side, token = now.amount_out, quote.limit, "gives", quote.token_out
+        elif quote.kind is TradeKind.EXACT_OUT and now.amount_in > quote.limit:
+            have, limit, side, token = now.amount_in, quote.limit, "costs", quote.token_in
+        else:
+            return None
+        bound = "minimum" if quote.kind is TradeKind.EXACT_IN else "maximum"
+        return SlippageExceeded(
+            f"the price moved: the route now {side} {token.from_raw(have)} {token.symbol}, "
+            f"past the quote's {bound} of {token.from_raw(limit)} (block {now.block}); "
+            "nothing was sent: quote again"
+        )
+
+    async def _fail(self, order: Order, exc: ChainopsError, reason: str) -> NoReturn:
+        """Journal ``order`` FAILED with ``exc`` and raise it (slippage: SwapSlippageExceeded)."""
+        order.bind(self)
+        order.apply(OrderUpdate(state=OrderState.FAILED, error=exc, reason=reason))
+        await self.ctx.evm.commits.save(order)
+        if isinstance(exc, SlippageExceeded):
+            raise SwapSlippageExceeded(str(exc), order=order) from exc
+        raise exc
 
     def wait(
         self, operation: Any, /, *, timeout: float | None = None, **options: Any

@@ -53,7 +53,7 @@ class UniswapMixed:
         self.router = ctx.evm.contract(
             ctx.contract_address("SwapRouter02"), load_abi("SwapRouter02")
         )
-        self.executor = SwapExecutor(ctx, str(self.router.address), self._parse_logs)
+        self.executor = SwapExecutor(ctx, str(self.router.address), self._parse_logs, self.reprice)
 
     async def quote_exact_in(
         self,
@@ -147,6 +147,14 @@ class UniswapMixed:
             calls.append(r.encode("unwrapWETH9", quote.min_out, me))
         value = quote.token_in.from_raw(quote.amount_in) if quote.native_in else Decimal(0)
         return r.request("multicall", quote.deadline, calls, value=value)
+
+    async def reprice(self, quote: Quote) -> Quote:
+        """``quote``'s route and amount priced again from its pairs and pools now."""
+        hops = list(zip(quote.protocols, quote.fees, strict=True))
+        amount = quote.token_in.from_raw(quote.amount_in)
+        return await self.quote_exact_in(
+            quote.symbols, amount, hops=hops, slippage=quote.slippage, force=True
+        )
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
         """Send the route (allowance ensured first); returns its Order, OPEN until mined."""

@@ -94,7 +94,7 @@ class UniswapV2:
             ctx.contract_address("UniswapV2Factory"), load_abi("UniswapV2Factory")
         )
         self.pair_abi = load_abi("UniswapV2Pair")
-        self.executor = SwapExecutor(ctx, str(self.router.address), self._parse_logs)
+        self.executor = SwapExecutor(ctx, str(self.router.address), self._parse_logs, self.reprice)
         self._fot_bps: dict[str, int] = {}
 
     # -- reads ------------------------------------------------------------------------------
@@ -268,6 +268,18 @@ class UniswapV2:
             return r.request("swapETHForExactTokens", quote.amount_out, path, to, dl, value=value)
         name = "swapTokensForExactETH" if quote.native_out else "swapTokensForExactTokens"
         return r.request(name, quote.amount_out, quote.limit, path, to, dl)
+
+    async def reprice(self, quote: Quote) -> Quote:
+        """``quote``'s path and amount priced again from the pairs' reserves now."""
+        if quote.kind is TradeKind.EXACT_IN:
+            amount = quote.token_in.from_raw(quote.amount_in)
+            return await self.quote_exact_in(
+                quote.symbols, amount, slippage=quote.slippage, force=True
+            )
+        amount = quote.token_out.from_raw(quote.amount_out)
+        return await self.quote_exact_out(
+            quote.symbols, amount, slippage=quote.slippage, force=True
+        )
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
         """Send the swap (allowance ensured first); returns its Order, OPEN until mined

@@ -71,7 +71,7 @@ class UniswapV3:
             ctx.contract_address("UniswapV3Factory"), load_abi("UniswapV3Factory")
         )
         self.reader = PoolReader(evm.batcher)
-        self.executor = SwapExecutor(ctx, str(self.router.address), self._parse_logs)
+        self.executor = SwapExecutor(ctx, str(self.router.address), self._parse_logs, self.reprice)
         self._info: dict[str, PoolInfo] = {}  # immutable pool facts, read once
         self._last_tick: dict[str, int] = {}  # where to read tick words in the first batch
         self._addresses: dict[tuple[str, str, int], str] = {}
@@ -363,6 +363,19 @@ class UniswapV3:
         """The router call for ``quote`` (pure); ETH in/out go through ``multicall``."""
         check_quote(quote, self.dex)
         return build_swap(self.router_name, self.router, quote, recipient)
+
+    async def reprice(self, quote: Quote) -> Quote:
+        """``quote``'s path, pools and amount priced again, offline, from the pools now."""
+        fees = list(quote.fees)
+        if quote.kind is TradeKind.EXACT_IN:
+            amount = quote.token_in.from_raw(quote.amount_in)
+            return await self.quote_exact_in(
+                quote.symbols, amount, fee=fees, slippage=quote.slippage, force=True
+            )
+        amount = quote.token_out.from_raw(quote.amount_out)
+        return await self.quote_exact_out(
+            quote.symbols, amount, fee=fees, slippage=quote.slippage, force=True
+        )
 
     async def swap(self, quote: Quote, *, recipient: str | None = None) -> Order:
         """Send the swap (allowance ensured first); returns its Order, OPEN until mined
