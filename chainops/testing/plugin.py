@@ -202,9 +202,12 @@ def anvil_fork() -> Iterator[Callable[..., Anvil]]:
 def exchange_simulator() -> Iterator[BackgroundSimulator]:
     """A Binance-compatible exchange simulator on a free loopback port (own thread and loop).
 
-    ``sim.create_account({"USDT": "1000"})`` gives an API key and secret; point an
+    ``sim.create_account({"USDT": "1000"})`` gives an API key and secret (with
+    ``key_type="ed25519"`` or ``"rsa"``: a private key PEM instead); point an
     adapter at ``sim.url``, ``sim.stream_url`` and ``sim.ws_api_url``; ``sim.sim.faults``
-    holds the fault switches (change them through ``sim.call``).
+    holds the fault switches (change them through ``sim.call``). Binance's ORDERS limits
+    are enforced (over 100 orders per 10 s is -1015); ``sim.sim.orders.enforce = False``
+    lifts them for a load test.
     """
     from chainops.devnet.exchange.background import BackgroundSimulator
 

@@ -21,9 +21,12 @@ AMOUNT = Decimal("0.01")
 
 
 def adapter(sim: ExchangeSimulator, account: Account, **options: Any) -> BinanceSpot:
+    """An adapter signing as ``account``: its private key (Ed25519, RSA) or HMAC secret."""
+    key = {"private_key": account.private_key} if account.private_key else {}
     return BinanceSpot.connect(
         account.api_key,
-        account.secret,
+        None if account.private_key else account.secret,
+        **key,
         base_url=sim.url,
         stream_url=sim.stream_url,
         ws_api_url=sim.ws_api_url,
@@ -33,9 +36,10 @@ def adapter(sim: ExchangeSimulator, account: Account, **options: Any) -> Binance
 
 @asynccontextmanager
 async def venue(
-    seed: int = 3, **options: Any
+    seed: int = 3, key_type: str = "hmac", **options: Any
 ) -> AsyncIterator[tuple[ExchangeSimulator, Account, Callable[..., BinanceSpot]]]:
-    """A simulator, a funded account and a factory of adapters closed on exit."""
+    """A simulator, a funded account (of ``key_type``) and a factory of adapters closed
+    on exit."""
     made: list[BinanceSpot] = []
 
     def make(**extra: Any) -> BinanceSpot:
@@ -44,7 +48,7 @@ async def venue(
         return op
 
     async with ExchangeSimulator(seed=seed) as sim:
-        account = sim.create_account({"USDT": "100000", "ETH": "50", "BTC": "2"})
+        account = sim.create_account({"USDT": "100000", "ETH": "50", "BTC": "2"}, key_type=key_type)
         try:
             yield sim, account, make
         finally:

@@ -14,10 +14,28 @@ from decimal import Decimal
 
 from chainops.devnet.exchange.accounts import PAPER_FUNDS
 from chainops.devnet.exchange.server import ExchangeSimulator
+from chainops.devnet.exchange.weights import ORDER_LIMITS, order_limits
+
+
+def _order_limit(text: str) -> tuple[str, int, int]:
+    """``SECOND:10:100``: an ORDERS limit of 100 orders per 10 seconds."""
+    try:
+        interval, num, limit = text.split(":")
+        return order_limits([(interval.upper(), int(num), int(limit))])[0]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected INTERVAL:NUM:LIMIT, e.g. SECOND:10:100"
+        ) from None
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    simulator = ExchangeSimulator(seed=args.seed, port=args.port, weight_limit=args.weight_limit)
+    simulator = ExchangeSimulator(
+        seed=args.seed,
+        port=args.port,
+        weight_limit=args.weight_limit,
+        order_limits=args.order_limit or ORDER_LIMITS,
+        enforce_order_limits=args.enforce_order_limits,
+    )
     async with simulator as sim:
         funds = dict(item.split("=", 1) for item in args.fund) or dict(PAPER_FUNDS)
         made = [
@@ -44,6 +62,20 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1, help="how many funded accounts")
     parser.add_argument(
         "--weight-limit", type=int, default=6000, help="request weight per minute and IP"
+    )
+    parser.add_argument(
+        "--order-limit",
+        type=_order_limit,
+        action="append",
+        default=[],
+        metavar="INTERVAL:NUM:LIMIT",
+        help="an ORDERS limit per account, repeatable (replaces SECOND:10:100 and DAY:1:200000)",
+    )
+    parser.add_argument(
+        "--enforce-order-limits",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refuse orders over an ORDERS limit (-1015), as Binance does; otherwise only count",
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(parser.parse_args()))

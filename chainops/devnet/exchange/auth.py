@@ -1,9 +1,7 @@
-"""Signed-request checks: HMAC-SHA256 of the exact parameters, timestamp and recvWindow."""
+"""Signed-request checks: the signature of the exact parameters, timestamp and recvWindow."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import unquote_plus
@@ -11,8 +9,9 @@ from urllib.parse import unquote_plus
 from chainops.devnet.exchange import errors
 from chainops.devnet.exchange import params as params_mod
 from chainops.devnet.exchange.accounts import Account
+from chainops.devnet.exchange.signatures import hmac_sign, valid_signature
 
-__all__ = ["sign", "verify"]
+__all__ = ["check_timestamp", "sign", "verify"]
 
 MAX_RECV_WINDOW = 60_000
 DEFAULT_RECV_WINDOW = 5_000
@@ -21,7 +20,7 @@ AHEAD_TOLERANCE_MS = 1_000  # Binance refuses requests stamped more than 1 s in 
 
 def sign(secret: str, payload: str) -> str:
     """Hex HMAC-SHA256 of ``payload`` (the query string, the body, or both concatenated)."""
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac_sign(secret, payload)
 
 
 def split_signature(payload: str) -> tuple[str, str | None]:
@@ -38,8 +37,14 @@ def verify(
     payload: str,
     params: Mapping[str, str],
     server_ms: int,
+    *,
+    encoded: bool = True,
 ) -> Account:
-    """The account of a correctly signed, timely request; an ApiError otherwise."""
+    """The account of a correctly signed, timely request; an ApiError otherwise.
+
+    ``encoded``: the payload is a query string or form body as sent (REST), so an
+    RSA or Ed25519 signature in it is percent-encoded; the WebSocket API's is not.
+    """
     if not api_key:
         raise errors.bad_key_format()
     account = accounts.get(api_key)
@@ -50,8 +55,16 @@ def verify(
         raise errors.mandatory("signature")
     # the payload as sent (percent-encoded) or decoded: clients sign either form
     forms = {signed, unquote_plus(signed, errors="replace")}
-    if not any(hmac.compare_digest(sign(account.secret, f), signature) for f in forms):
+    if not valid_signature(
+        account.key_type, account.verifying_key, forms, signature, encoded=encoded
+    ):
         raise errors.bad_signature()
+    check_timestamp(params, server_ms)
+    return account
+
+
+def check_timestamp(params: Mapping[str, str], server_ms: int) -> None:
+    """A signed request's ``timestamp`` within its ``recvWindow``; an ApiError otherwise."""
     try:
         ts = params_mod.integer(params, "timestamp", required=True)
     except errors.ApiError:
@@ -65,4 +78,3 @@ def verify(
         raise errors.timestamp_ahead()
     if server_ms - ts > window:
         raise errors.bad_timestamp()
-    return account

@@ -51,8 +51,11 @@ class BackgroundSimulator:
         self._loop.call_soon_threadsafe(run)
         return future.result(timeout=30)
 
-    def create_account(self, balances: dict[str, Decimal | str | int] | None = None) -> Account:
-        return self.call(lambda: self.sim.create_account(balances))
+    def create_account(
+        self, balances: dict[str, Decimal | str | int] | None = None, **options: Any
+    ) -> Account:
+        """As :meth:`ExchangeSimulator.create_account` (``key_type="ed25519"`` and the like)."""
+        return self.call(lambda: self.sim.create_account(balances, **options))
 
     @property
     def url(self) -> str:

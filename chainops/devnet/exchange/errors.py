@@ -35,6 +35,11 @@ def too_many(limit: int) -> ApiError:
     )
 
 
+def too_many_orders(limit: int, per: str) -> ApiError:
+    """-1015: an ORDERS (unfilled order count) limit; ``per`` is e.g. ``10 SECOND``."""
+    return ApiError(-1015, f"Too many new orders; current limit is {limit} orders per {per}.", 429)
+
+
 def banned(until_ms: int) -> ApiError:
     return ApiError(
         -1003,
@@ -98,6 +103,11 @@ def bad_key_format() -> ApiError:
 
 def bad_key() -> ApiError:
     return ApiError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+
+
+def logon_key_type(key_type: str) -> ApiError:
+    """``session.logon`` with a key other than Ed25519 (Binance's wording for HMAC keys)."""
+    return ApiError(-4056, f"{key_type} API key is not supported.")
 
 
 def mandatory(name: str) -> ApiError:

@@ -10,7 +10,7 @@ from chainops.devnet.exchange import params as p
 from chainops.devnet.exchange.engine import Engine
 from chainops.devnet.exchange.filters import SymbolSpec
 from chainops.devnet.exchange.tape import DAY_MS, INTERVALS
-from chainops.devnet.exchange.weights import ORDER_LIMITS, WeightCounter
+from chainops.devnet.exchange.weights import OrderCounter, WeightCounter
 
 __all__ = ["MarketApi"]
 
@@ -21,8 +21,15 @@ MAX_DEPTH = 5000
 class MarketApi:
     """The unsigned market-data surface of one simulator."""
 
-    def __init__(self, engine: Engine, weights: WeightCounter, clock: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        weights: WeightCounter,
+        clock: Callable[[], int],
+        orders: OrderCounter | None = None,
+    ) -> None:
         self.engine, self.weights, self.clock = engine, weights, clock
+        self.orders = orders or OrderCounter()  # its limits are the published ORDERS ones
 
     def _spec(self, params: Params) -> SymbolSpec:
         symbol = p.symbol(params)
@@ -56,7 +63,7 @@ class MarketApi:
                 },
                 *(
                     {"rateLimitType": "ORDERS", "interval": i, "intervalNum": n, "limit": limit}
-                    for _, i, n, limit in ORDER_LIMITS
+                    for i, n, limit in self.orders.limits
                 ),
             ],
             "exchangeFilters": [],

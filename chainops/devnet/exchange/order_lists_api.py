@@ -14,6 +14,7 @@ from chainops.devnet.exchange.engine import Engine
 from chainops.devnet.exchange.events import execution_report, list_status
 from chainops.devnet.exchange.orders import STOP_TYPES, OrderList
 from chainops.devnet.exchange.publisher import Publisher
+from chainops.devnet.exchange.weights import OrderCounter
 
 __all__ = ["OrderListApi"]
 
@@ -25,8 +26,15 @@ Params = dict[str, str]
 class OrderListApi:
     """OCO lists of one simulator."""
 
-    def __init__(self, engine: Engine, publisher: Publisher, clock: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        publisher: Publisher,
+        clock: Callable[[], int],
+        orders: OrderCounter | None = None,
+    ) -> None:
         self.engine, self.publisher, self.clock = engine, publisher, clock
+        self.orders = orders or OrderCounter()  # each leg counts toward ORDERS
 
     def _leg(self, params: Params, side: str, qty: Decimal, name: str) -> dict[str, object]:
         kind = params.get(f"{name}Type") or ""
@@ -128,7 +136,8 @@ class OrderListApi:
                 assert isinstance(stop, Decimal)
                 spec.check_price(stop)
         now = self.clock()
-        order_list, _ = self.engine.place_oco(account, spec, legs, list_id, now)
+        with self.orders.placing(account.api_key, len(legs), now):
+            order_list, _ = self.engine.place_oco(account, spec, legs, list_id, now)
         publish = self.publisher.hub.publish_user
         for order in order_list.orders:
             publish(account.api_key, execution_report(order, "NEW", now))

@@ -47,6 +47,8 @@ class Publisher:
                 self.hub.publish_user(
                     side.account.api_key, events.execution_report(side, "TRADE", now, trade)
                 )
+                if trade.states[side.order_id][1] == trade.qty:  # its first fill
+                    self.hub.orders.filled(side.account.api_key, now)
 
     def _finish(self, result: Result, now: int) -> None:
         for order in result.canceled:

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from chainops.devnet.exchange import auth, errors, events
-from chainops.devnet.exchange.accounts import Account
+from chainops.devnet.exchange.accounts import Account, new_account
 from chainops.devnet.exchange.compat import CompatApi
 from chainops.devnet.exchange.engine import Book, Engine, SimOrder
 from chainops.devnet.exchange.faults import Faults
@@ -28,6 +28,7 @@ from chainops.devnet.exchange.publisher import Publisher
 from chainops.devnet.exchange.streams import DropReply, StreamHub
 from chainops.devnet.exchange.trading_api import TradingApi
 from chainops.devnet.exchange.weights import (
+    ORDER_LIMITS,
     ORDERS_PLACED,
     OrderCounter,
     RetryAfter,
@@ -50,6 +51,8 @@ class ExchangeSimulator:
     ``async with ExchangeSimulator(seed=1) as sim:`` then point a client at
     ``sim.url`` (REST), ``sim.stream_url`` (market streams) and
     ``sim.ws_api_url`` (WebSocket API). ``sim.faults`` holds the fault switches.
+    ``order_limits`` are the per-account ORDERS limits, ``(interval, intervalNum, limit)``
+    each; with ``enforce_order_limits=False`` they are counted and reported, not enforced.
     """
 
     def __init__(
@@ -58,6 +61,8 @@ class ExchangeSimulator:
         seed: int = 0,
         symbols: tuple[SymbolSpec, ...] = DEFAULT_SYMBOLS,
         weight_limit: int = 6000,
+        order_limits: Iterable[tuple[str, int, int]] = ORDER_LIMITS,
+        enforce_order_limits: bool = True,
         liquidity_levels: int = 20,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -67,15 +72,17 @@ class ExchangeSimulator:
         self.engine = Engine(symbols)
         self.faults = Faults(seed=seed)
         self.weights = WeightCounter(weight_limit)  # REST and the WebSocket API share it
-        self.orders = OrderCounter()
+        self.orders = OrderCounter(order_limits, enforce=enforce_order_limits)
         self.hub = StreamHub(self.accounts, self.now_ms, self.weights, self.orders)
         self.listen_key_check_seconds = 1.0  # how often expired listenKeys are looked for
         self._expiry: asyncio.Task[None] | None = None
         self.order_requests: dict[str, int] = {}  # client id -> order requests (for tests)
         self.publisher = Publisher(self.engine, self.hub, self.faults, self.now_ms)
-        self.market = MarketApi(self.engine, self.weights, self.now_ms)
-        self.trading = TradingApi(self.engine, self.publisher, self.now_ms, self.order_requests)
-        self.order_lists = OrderListApi(self.engine, self.publisher, self.now_ms)
+        self.market = MarketApi(self.engine, self.weights, self.now_ms, self.orders)
+        self.trading = TradingApi(
+            self.engine, self.publisher, self.now_ms, self.order_requests, self.orders
+        )
+        self.order_lists = OrderListApi(self.engine, self.publisher, self.now_ms, self.orders)
         self.compat = CompatApi(self.engine, self.now_ms)
         self._runner: web.AppRunner | None = None
         self._seed = seed
@@ -111,19 +118,19 @@ class ExchangeSimulator:
             ("GET", "/eapi/v1/exchangeInfo", c.options_info),
         ]
         signed: list[tuple[str, str, Signed]] = [
-            ("POST", "/api/v3/order", self._dropping(t.new_order, orders=1)),
+            ("POST", "/api/v3/order", self._dropping(t.new_order)),
             ("POST", "/api/v3/order/test", t.test_order),
             ("GET", "/api/v3/order", t.query_order),
             ("DELETE", "/api/v3/order", t.cancel_order),
-            ("POST", "/api/v3/order/cancelReplace", self._dropping(t.cancel_replace, orders=1)),
+            ("POST", "/api/v3/order/cancelReplace", self._dropping(t.cancel_replace)),
             ("GET", "/api/v3/openOrders", t.open_orders),
             ("DELETE", "/api/v3/openOrders", t.cancel_all),
             ("GET", "/api/v3/allOrders", t.all_orders),
             ("GET", "/api/v3/account", t.account),
             ("GET", "/api/v3/account/commission", t.commission),
             ("GET", "/api/v3/myTrades", t.my_trades),
-            ("POST", "/api/v3/orderList/oco", self._dropping(lists.place, orders=2)),
-            ("POST", "/api/v3/order/oco", self._counting(lists.place_legacy, 2)),
+            ("POST", "/api/v3/orderList/oco", self._dropping(lists.place)),
+            ("POST", "/api/v3/order/oco", lists.place_legacy),
             ("DELETE", "/api/v3/orderList", lists.cancel),
             ("GET", "/api/v3/orderList", lists.query),
             ("GET", "/api/v3/openOrderList", lists.open_lists),
@@ -163,18 +170,18 @@ class ExchangeSimulator:
         )
         self.hub.signed_methods.update(
             {
-                "order.place": self._dropping(t.new_order, ws=True, orders=1),
+                "order.place": self._dropping(t.new_order, ws=True),
                 "order.test": t.test_order,
                 "order.status": t.query_order,
                 "order.cancel": t.cancel_order,
-                "order.cancelReplace": self._dropping(t.cancel_replace, ws=True, orders=1),
+                "order.cancelReplace": self._dropping(t.cancel_replace, ws=True),
                 "openOrders.status": t.open_orders,
                 "openOrders.cancelAll": t.cancel_all,
                 "allOrders": t.all_orders,
                 "account.status": t.account,
                 "account.commission": t.commission,
                 "myTrades": t.my_trades,
-                "orderList.place.oco": self._dropping(lists.place, ws=True, orders=2),
+                "orderList.place.oco": self._dropping(lists.place, ws=True),
                 "orderList.status": lists.query,
                 "orderList.cancel": lists.cancel,
                 "openOrderLists.status": lists.open_lists,
@@ -250,9 +257,13 @@ class ExchangeSimulator:
         *,
         api_key: str | None = None,
         secret: str | None = None,
+        key_type: str = "hmac",
+        public_key: str | None = None,
     ) -> Account:
-        """A funded account; its key and secret are what a client signs with."""
-        account = Account(api_key or secrets.token_hex(32), secret or secrets.token_hex(32))
+        """A funded account; a client signs with its key and ``secret`` (HMAC), or with the
+        private key of an ``"ed25519"``/``"rsa"`` account: ``public_key`` (PEM) registers
+        the caller's own, otherwise a pair is made and ``account.private_key`` is its PEM."""
+        account = new_account(api_key or secrets.token_hex(32), key_type, secret, public_key)
         self.accounts[account.api_key] = account
         for asset, amount in (balances or {}).items():
             self.deposit(account, asset, Decimal(amount))
@@ -308,6 +319,7 @@ class ExchangeSimulator:
             except RetryAfter as exc:
                 headers["Retry-After"] = str(exc.seconds)
                 headers["X-MBX-USED-WEIGHT-1M"] = str(self.weights.used)
+                headers |= self._order_counts(request)
                 return web.json_response(exc.error.body(), status=429, headers=headers)
             except errors.ApiError as exc:
                 headers.setdefault("X-MBX-USED-WEIGHT-1M", str(self.weights.used))
@@ -332,12 +344,11 @@ class ExchangeSimulator:
         return serve
 
     def _order_counts(self, request: web.Request) -> dict[str, str]:
-        """``X-MBX-ORDER-COUNT-*`` on a successful order placement (counts per account)."""
+        """``X-MBX-ORDER-COUNT-*`` on an order placement's reply (counts per account)."""
         api_key = request.headers.get("X-MBX-APIKEY")
         if (request.method, request.path) not in ORDERS_PLACED or api_key not in self.accounts:
             return {}
-        counts = self.orders.counts(api_key, self.now_ms())
-        return {"X-MBX-ORDER-COUNT-10S": str(counts[0]), "X-MBX-ORDER-COUNT-1D": str(counts[1])}
+        return self.orders.headers(api_key, self.now_ms())
 
     def _public(self, fn: Public) -> Handler:
         async def handle(request: web.Request, params: dict[str, str]) -> Any:
@@ -361,23 +372,11 @@ class ExchangeSimulator:
     async def _unknown_route(self, request: web.Request, params: dict[str, str]) -> Any:
         raise errors.unsupported(status=404)
 
-    def _counting(self, fn: Signed, orders: int) -> Signed:
-        """An order placement whose ``orders`` count toward the account's ORDERS limits once
-        it succeeds."""
+    def _dropping(self, fn: Signed, *, ws: bool = False) -> Signed:
+        """An order placement under ``faults.drop_after_execute``."""
 
         def handle(account: Account, params: dict[str, str]) -> Any:
             body = fn(account, params)
-            self.orders.add(account.api_key, orders, self.now_ms())
-            return body
-
-        return handle
-
-    def _dropping(self, fn: Signed, *, ws: bool = False, orders: int = 0) -> Signed:
-        """An order placement under ``faults.drop_after_execute``, counted as ``_counting``."""
-        counted = self._counting(fn, orders)
-
-        def handle(account: Account, params: dict[str, str]) -> Any:
-            body = counted(account, params)
             if self.faults.take_drop():
                 raise DropReply(self.faults.drop_delay_seconds) if ws else _Dropped()
             return body

@@ -13,6 +13,7 @@ from aiohttp import WSMsgType, web
 
 from chainops.devnet.exchange import auth, errors
 from chainops.devnet.exchange.accounts import Account
+from chainops.devnet.exchange.sessions import SESSION_METHODS, SESSION_WEIGHT, Session
 from chainops.devnet.exchange.weights import (
     ORDERS_PLACED,
     WS_CONNECT_WEIGHT,
@@ -65,6 +66,7 @@ class Connection:
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     busy: bool = False  # a send is in progress (pump or reader)
     rate_limits: bool = True  # WebSocket API replies carry ``rateLimits`` unless asked not to
+    session: Session = field(default_factory=Session)  # WebSocket API: session.logon state
 
     def push(self, payload: dict[str, Any]) -> None:
         self.outbox.put_nowait(json.dumps(payload))
@@ -144,6 +146,7 @@ class StreamHub:
         self.public_methods: dict[str, PublicMethod] = {}
         self.before_call: Callable[[], None] = lambda: None  # fault hook: may raise an ApiError
         self.delay: Callable[[], float] = lambda: 0.0  # fault hook: seconds before handling
+        self.session_calls = 0  # signed requests authorized by a session.logon (for tests)
         self._next_sub = 0
         self._closing: set[asyncio.Future[Any]] = set()
 
@@ -302,7 +305,7 @@ class StreamHub:
             seconds = max(1, (self.weights.banned_until - now) // 1000)
             headers = {"Retry-After": str(seconds)}
             return web.json_response(exc.body(), status=exc.status, headers=headers)
-        conn = Connection(web.WebSocketResponse(heartbeat=None))
+        conn = Connection(web.WebSocketResponse(heartbeat=None), session=Session(now))
         conn.rate_limits = _flag(request.query.get("returnRateLimits"), default=True)
         return await self._serve(request, conn, self._on_api_message)
 
@@ -323,7 +326,8 @@ class StreamHub:
         now = self.clock()
         reply: dict[str, Any] = {"id": request_id}
         try:
-            self.weights.charge(ws_request_weight(name, params), now)
+            weight = SESSION_WEIGHT if name in SESSION_METHODS else ws_request_weight(name, params)
+            self.weights.charge(weight, now)
             if not isinstance(raw, dict) or not name:
                 raise errors.ApiError(-1102, "Mandatory parameter 'method' was not sent.")
             reply |= {"status": 200, "result": self._call(conn, name, params)}
@@ -340,14 +344,16 @@ class StreamHub:
             loop.call_later(drop.delay, lambda: asyncio.ensure_future(conn.ws.close()))
             return
         if _flag(params.get("returnRateLimits"), default=conn.rate_limits):
-            reply["rateLimits"] = self._rate_limits(name, params, now)
+            reply["rateLimits"] = self._rate_limits(conn, name, params, now)
         conn.push(reply)
 
-    def _rate_limits(self, method: str, params: dict[str, str], now: int) -> list[Any]:
+    def _rate_limits(
+        self, conn: Connection, method: str, params: dict[str, str], now: int
+    ) -> list[Any]:
         """What the request counted against: its account's orders if it places any, and
         the IP's request weight."""
         limits: list[Any] = []
-        api_key = params.get("apiKey")
+        api_key = params.get("apiKey") or conn.session.api_key
         if method in ORDERS_PLACED and api_key in self.accounts:
             limits += self.orders.rate_limits(api_key, now)
         limits.append(self.weights.rate_limit(now))
@@ -364,6 +370,8 @@ class StreamHub:
             for conns in self.users.values():
                 conns.pop(conn, None)
             return {}
+        if method in SESSION_METHODS:
+            return self._session_call(conn, method, params)
         self.before_call()
         public = self.public_methods.get(method)
         if public is not None:
@@ -371,7 +379,30 @@ class StreamHub:
         signed = self.signed_methods.get(method)
         if signed is None:
             raise errors.unsupported()
-        return signed(self._verify(params), params)
+        return signed(self._account(conn, params), params)
+
+    def _session_call(self, conn: Connection, method: str, params: dict[str, str]) -> Any:
+        session = conn.session
+        if method == "session.logon":
+            session.logon(self._verify(params), self.clock())
+        elif method == "session.logout":
+            session.logout()
+        subscribed = any(conn in conns for conns in self.users.values())
+        return session.status(self.clock(), rate_limits=conn.rate_limits, user_stream=subscribed)
+
+    def _account(self, conn: Connection, params: dict[str, str]) -> Account:
+        """A signed request's account: its own signature's (always accepted), else that of
+        the connection's session.logon; a timestamp is needed either way."""
+        key = conn.session.api_key
+        if key is None or "signature" in params or params.get("apiKey", key) != key:
+            return self._verify(params)
+        account = self.accounts.get(key)
+        if account is None:  # the key is gone: the session is revoked
+            conn.session.logout()
+            raise errors.bad_key()
+        auth.check_timestamp(params, self.clock())
+        self.session_calls += 1
+        return account
 
     def _verify(self, params: dict[str, str]) -> Account:
         """A WebSocket API request's account: the params sorted by name are what is signed."""
@@ -380,7 +411,9 @@ class StreamHub:
         signature = params.get("signature")
         if signature is not None:
             payload += f"&signature={signature}"
-        return auth.verify(self.accounts, fields.get("apiKey"), payload, fields, self.clock())
+        return auth.verify(
+            self.accounts, fields.get("apiKey"), payload, fields, self.clock(), encoded=False
+        )
 
     def _subscribe(self, conn: Connection, params: dict[str, str]) -> int:
         account = self._verify(params)

@@ -19,6 +19,7 @@ from chainops.devnet.exchange.engine import Engine
 from chainops.devnet.exchange.filters import SymbolSpec, fmt
 from chainops.devnet.exchange.orders import STOP_TYPES, Result, SimOrder
 from chainops.devnet.exchange.publisher import Publisher
+from chainops.devnet.exchange.weights import OrderCounter
 
 __all__ = ["OrderRequest", "TradingApi", "parse_order"]
 
@@ -93,9 +94,11 @@ class TradingApi:
         publisher: Publisher,
         clock: Callable[[], int],
         order_requests: dict[str, int],
+        orders: OrderCounter | None = None,
     ) -> None:
         self.engine, self.publisher, self.clock = engine, publisher, clock
         self.order_requests = order_requests  # client id -> order requests (for tests)
+        self.orders = orders or OrderCounter()  # the account's ORDERS count
 
     # -- orders ------------------------------------------------------------
 
@@ -137,7 +140,8 @@ class TradingApi:
 
     def new_order(self, account: Account, params: Params) -> Any:
         req = parse_order(self.engine, params)
-        result, now = self.execute(account, req)
+        with self.orders.placing(account.api_key, 1, self.clock()):
+            result, now = self.execute(account, req)
         return self.reply(result, now, req.resp_type)
 
     def test_order(self, account: Account, params: Params) -> Any:
@@ -198,9 +202,21 @@ class TradingApi:
         return self.cancel(order, params)
 
     def cancel_replace(self, account: Account, params: Params) -> Any:
+        """Cancel then place; the new order counts toward ORDERS before either half runs
+        (even when it is not attempted). Over the limit, ``orderRateLimitExceededMode``
+        ``DO_NOTHING`` refuses it all (-1015), ``CANCEL_ONLY`` still cancels."""
         mode = p.enum(params, "cancelReplaceMode", ("STOP_ON_FAILURE", "ALLOW_FAILURE"))
+        over_limit = p.enum(
+            params, "orderRateLimitExceededMode", ("DO_NOTHING", "CANCEL_ONLY"), required=False
+        )
         _cancel_restriction(params)
         req = parse_order(self.engine, params)
+        now = self.clock()
+        refused = self.orders.refusal(account.api_key, 1, now)
+        if refused is None:
+            self.orders.add(account.api_key, 1, now)
+        elif over_limit != "CANCEL_ONLY":
+            raise refused
         cancel_body: Any = None
         cancel_error: errors.ApiError | None = None
         try:
@@ -210,6 +226,9 @@ class TradingApi:
             cancel_error = errors.cancel_unknown() if exc.code == -2013 else exc
         if cancel_error is not None and mode == "STOP_ON_FAILURE":
             raise self._replace_failure(-2022, cancel_error, None, "NOT_ATTEMPTED")
+        if refused is not None:
+            code = -2022 if cancel_error is not None else -2021
+            raise self._replace_failure(code, cancel_error, refused.error, "FAILURE", cancel_body)
         try:
             result, now = self.execute(account, req)
         except errors.ApiError as exc:

@@ -1,18 +1,24 @@
-"""Request weights per endpoint, the 1-minute used-weight counter, 429 and 418 bans."""
+"""Request weights per endpoint, the 1-minute used-weight counter, 429 and 418 bans, and the
+per-account ORDERS (unfilled order count) limits."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 
 from chainops.devnet.exchange import errors
 
 __all__ = [
+    "INTERVAL_MS",
+    "ORDERS_PLACED",
     "ORDER_LIMITS",
     "WEIGHTS",
     "WS_API_ROUTES",
     "WS_CONNECT_WEIGHT",
     "OrderCounter",
+    "RetryAfter",
     "WeightCounter",
+    "order_limits",
     "request_weight",
     "ws_request_weight",
 ]
@@ -180,12 +186,11 @@ class WeightCounter:
         return _rate_limit("REQUEST_WEIGHT", "MINUTE", 1, self.limit, used)
 
 
-# the ORDERS limits (unfilled order count) per account: (window ms, interval, intervalNum, limit)
-ORDER_LIMITS: tuple[tuple[int, str, int, int], ...] = (
-    (10_000, "SECOND", 10, 100),
-    (86_400_000, "DAY", 1, 200_000),
-)
-# orders a successful placement adds to the count, by REST route and WebSocket API method
+# Binance's ORDERS (unfilled order count) limits per account: (interval, intervalNum, limit)
+ORDER_LIMITS: tuple[tuple[str, int, int], ...] = (("SECOND", 10, 100), ("DAY", 1, 200_000))
+INTERVAL_MS = {"SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
+# the REST routes and WebSocket API methods that place orders (and how many each places):
+# their replies report the ORDERS counts
 ORDERS_PLACED: dict[tuple[str, str] | str, int] = {
     ("POST", "/api/v3/order"): 1,
     ("POST", "/api/v3/order/cancelReplace"): 1,
@@ -207,33 +212,103 @@ def _rate_limit(kind: str, interval: str, num: int, limit: int, count: int) -> d
     }
 
 
-class OrderCounter:
-    """Orders each account placed in the current 10-second window and UTC day.
+def order_limits(limits: Iterable[tuple[str, int, int]]) -> tuple[tuple[str, int, int], ...]:
+    """``limits`` checked: each an interval Binance names, a positive multiplier and limit."""
+    out = []
+    for interval, num, limit in limits:
+        if interval not in INTERVAL_MS or num < 1 or limit < 1:
+            raise ValueError(f"not an ORDERS limit: {(interval, num, limit)!r}")
+        out.append((interval, num, limit))
+    return tuple(out)
 
-    Counted and reported (``rateLimits``, ``X-MBX-ORDER-COUNT-*``), not enforced.
+
+class OrderCounter:
+    """The unfilled order count of each account in each ORDERS window.
+
+    Windows start on multiples of their length (UTC days). A placement that would take
+    a count over its limit is refused (429, -1015) while ``enforce`` is on; a refused
+    order adds nothing, and an order's first fill takes one off (down to zero).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, limits: Iterable[tuple[str, int, int]] = ORDER_LIMITS, *, enforce: bool = True
+    ) -> None:
+        self.limits = order_limits(limits)
+        self.enforce = enforce
+        self._spans = [INTERVAL_MS[interval] * num for interval, num, _ in self.limits]
         self._counts: dict[str, list[tuple[int, int]]] = {}  # api key -> (window, count) each
 
     def _current(self, api_key: str, now_ms: int) -> list[tuple[int, int]]:
-        windows = [now_ms // span for span, *_ in ORDER_LIMITS]
-        kept = self._counts.get(api_key, [(w, 0) for w in windows])
+        windows = [now_ms // span for span in self._spans]
+        kept = self._counts.get(api_key)
+        if kept is None:
+            return [(w, 0) for w in windows]
         return [(w, n if w == k else 0) for w, (k, n) in zip(windows, kept, strict=True)]
 
+    def refusal(self, api_key: str, orders: int, now_ms: int) -> RetryAfter | None:
+        """The 429 for placing ``orders`` more now, or None if they fit (or nothing is enforced).
+
+        Of several windows overrun, the one that ends last is reported.
+        """
+        if not self.enforce or not orders:
+            return None
+        worst: tuple[int, tuple[str, int, int]] | None = None
+        for span, (window, count), limit in zip(
+            self._spans, self._current(api_key, now_ms), self.limits, strict=True
+        ):
+            if count + orders > limit[2]:
+                wait = (window + 1) * span - now_ms
+                if worst is None or wait > worst[0]:
+                    worst = wait, limit
+        if worst is None:
+            return None
+        wait, (interval, num, most) = worst
+        return RetryAfter(errors.too_many_orders(most, f"{num} {interval}"), -(-wait // 1000))
+
     def add(self, api_key: str, orders: int, now_ms: int) -> None:
-        self._counts[api_key] = [(w, n + orders) for w, n in self._current(api_key, now_ms)]
+        """Count ``orders`` placed (negative: take them back; no count goes below zero)."""
+        current = self._current(api_key, now_ms)
+        self._counts[api_key] = [(w, max(0, n + orders)) for w, n in current]
+
+    @contextlib.contextmanager
+    def placing(self, api_key: str, orders: int, now_ms: int) -> Iterator[None]:
+        """Around a validated placement of ``orders``: raise the 429 if they do not fit, else
+        count them first (so a fill while placing takes one back off), and take them back
+        if the placement is refused."""
+        refused = self.refusal(api_key, orders, now_ms)
+        if refused is not None:
+            raise refused
+        self.add(api_key, orders, now_ms)
+        try:
+            yield
+        except errors.ApiError:
+            self.add(api_key, -orders, now_ms)
+            raise
+
+    def filled(self, api_key: str, now_ms: int) -> None:
+        """An order's first fill: it no longer counts as unfilled."""
+        if api_key in self._counts:
+            self.add(api_key, -1, now_ms)
 
     def counts(self, api_key: str, now_ms: int) -> list[int]:
-        """The count in each of :data:`ORDER_LIMITS`' windows."""
+        """The count in each window of :attr:`limits`."""
         return [n for _, n in self._current(api_key, now_ms)]
+
+    def headers(self, api_key: str, now_ms: int) -> dict[str, str]:
+        """``X-MBX-ORDER-COUNT-10S``-style headers: the count in each window."""
+        return {
+            f"X-MBX-ORDER-COUNT-{num}{interval[0]}": str(count)
+            for (interval, num, _), count in zip(
+                self.limits, self.counts(api_key, now_ms), strict=True
+            )
+        }
 
     def rate_limits(self, api_key: str, now_ms: int) -> list[dict[str, object]]:
         """The ``ORDERS`` entries of a WebSocket API reply's ``rateLimits``."""
         return [
             _rate_limit("ORDERS", interval, num, limit, count)
-            for (_, interval, num, limit), count in zip(
-                ORDER_LIMITS, self.counts(api_key, now_ms), strict=True
+            for (interval, num, limit), count in zip(
+                self.limits, self.counts(api_key, now_ms), strict=True
             )
         ]
 

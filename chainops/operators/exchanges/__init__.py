@@ -3,7 +3,12 @@
 from chainops.operators.exchanges.binance import BinanceSpot
 from chainops.operators.exchanges.book_exchange import OrderBookExchange
 from chainops.operators.exchanges.capabilities import Capability
-from chainops.operators.exchanges.errors import RuleViolation, UnknownTradingPair, Unsupported
+from chainops.operators.exchanges.errors import (
+    InvalidCredentials,
+    RuleViolation,
+    UnknownTradingPair,
+    Unsupported,
+)
 from chainops.operators.exchanges.market_events import (
     BookTicker,
     ConnectorStatus,
@@ -28,6 +33,7 @@ __all__ = [
     "ConnectorStatus",
     "ExchangeConfiguration",
     "ExchangeOperator",
+    "InvalidCredentials",
     "InvalidOrderList",
     "Kline",
     "MarketEvent",

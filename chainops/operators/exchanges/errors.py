@@ -15,6 +15,7 @@ from chainops.core.errors import (
 
 __all__ = [
     "DEFINITIVE",
+    "InvalidCredentials",
     "RuleViolation",
     "UnknownTradingPair",
     "Unsupported",
@@ -37,6 +38,11 @@ class RuleViolation(ValidationError):
 
 class Unsupported(ValidationError):
     """The adapter does not support this operation or option; nothing was sent."""
+
+
+class InvalidCredentials(ValidationError):
+    """The API secret or private key cannot sign: unreadable, the wrong key type, or both
+    given; nothing was sent."""
 
 
 class VenueError(ChainopsError):

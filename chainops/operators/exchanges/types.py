@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from chainops.core.ids import TradingPair
 from chainops.core.order import OrderSide, OrderType, OrderUpdate, TimeInForce
@@ -81,10 +82,17 @@ class VenueOrder:
 
 
 class ExchangeConfiguration(OperatorConfiguration):
-    """Settings of an exchange account."""
+    """Settings of an exchange account: an API key with its HMAC ``api_secret``, or with the
+    ``private_key`` of an Ed25519 or RSA key (PEM text or a file path)."""
 
     api_key: str = Field(min_length=1)
-    api_secret: SecretStr
+    api_secret: SecretStr | None = Field(default=None, description="HMAC secret key")
+    private_key: SecretStr | None = Field(
+        default=None, description="Ed25519 or RSA private key: PEM text or the path of a PEM file"
+    )
+    private_key_passphrase: SecretStr | None = Field(
+        default=None, description="the passphrase of an encrypted private_key"
+    )
     stream_url: str | None = Field(default=None, description="market streams base (ws://)")
     ws_api_url: str | None = Field(default=None, description="WebSocket API URL (ws://)")
     # the venue's default; a request older than this is refused, which bounds lost-order searches
@@ -94,3 +102,9 @@ class ExchangeConfiguration(OperatorConfiguration):
     # orders over the WebSocket API when the venue has one (lower latency), REST otherwise
     order_entry: Literal["websocket", "rest"] = "websocket"
     reconcile_backoff: float = Field(default=0.2, gt=0, description="first retry delay, seconds")
+
+    @field_validator("private_key", mode="before")
+    @classmethod
+    def _key_path(cls, value: Any) -> Any:
+        # a Path names the PEM file; it is kept as text like a path given as str
+        return os.fspath(value) if isinstance(value, os.PathLike) else value

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Self
 
 import aiohttp
+from pydantic import SecretStr
 
 from chainops.core.bus import EventBus
 from chainops.core.events import Event
@@ -33,6 +35,7 @@ from chainops.operators.exchanges.binance.linked import (
 from chainops.operators.exchanges.binance.linked import fee as _fee
 from chainops.operators.exchanges.binance.market_data import decode, public_trade, stream_names
 from chainops.operators.exchanges.binance.rest import BinanceRest
+from chainops.operators.exchanges.binance.signing import Signer, load_signer
 from chainops.operators.exchanges.binance.streams import MarketStream, UserStream
 from chainops.operators.exchanges.binance.ws_api import NotSent, WsApiSession
 from chainops.operators.exchanges.book_exchange import DepthDiff, DepthSnapshot, OrderBookExchange
@@ -73,13 +76,30 @@ _STATES = {
 }
 
 
+def _plain(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
+
+
+def signer_of(config: ExchangeConfiguration) -> Signer:
+    """The signer of the configured key; InvalidCredentials if it cannot sign."""
+    return load_signer(
+        secret=_plain(config.api_secret),
+        private_key=_plain(config.private_key),
+        passphrase=_plain(config.private_key_passphrase),
+    )
+
+
 def _time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
 
 
 @OperatorFactory.register("exchange:binance")
 class BinanceSpot(LinkedOrderEntry, OrderBookExchange):
-    """Binance spot over signed REST, market streams and the WebSocket API user stream."""
+    """Binance spot over signed REST, market streams and the WebSocket API user stream.
+
+    The API key signs with its HMAC ``api_secret`` or its Ed25519/RSA ``private_key``;
+    an Ed25519 key logs each WebSocket API connection on instead of signing each request.
+    """
 
     capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
 
@@ -96,7 +116,7 @@ class BinanceSpot(LinkedOrderEntry, OrderBookExchange):
         self.rest = BinanceRest(
             base_url,
             config.api_key,
-            config.api_secret.get_secret_value(),
+            signer_of(config),  # bad key input fails here, before anything is sent
             recv_window_ms=config.recv_window_ms,
             timeout=config.request_timeout,
         )
@@ -119,17 +139,25 @@ class BinanceSpot(LinkedOrderEntry, OrderBookExchange):
     def connect(
         cls,
         api_key: str,
-        api_secret: str,
+        api_secret: str | None = None,
         *,
+        private_key: str | os.PathLike[str] | None = None,
+        private_key_passphrase: str | None = None,
         base_url: str | None = None,
         stream_url: str | None = None,
         ws_api_url: str | None = None,
         **options: Any,
     ) -> Self:
-        """An unstarted adapter: use ``async with BinanceSpot.connect(...) as cex``."""
+        """An unstarted adapter: use ``async with BinanceSpot.connect(...) as cex``.
+
+        The key signs with ``api_secret`` (HMAC) or ``private_key`` (Ed25519 or RSA: PEM
+        text or a file path, ``private_key_passphrase`` if encrypted), never both.
+        """
         return cls.from_options(
             api_key=api_key,
             api_secret=api_secret,
+            private_key=private_key,
+            private_key_passphrase=private_key_passphrase,
             endpoints=(base_url,) if base_url else (),
             stream_url=stream_url,
             ws_api_url=ws_api_url,
@@ -144,11 +172,7 @@ class BinanceSpot(LinkedOrderEntry, OrderBookExchange):
         await self.rest.clock.sync()
         if self.ws_api_url and self.config.order_entry == "websocket":
             self.ws_api = WsApiSession(
-                self._session,
-                self.ws_api_url,
-                self.rest,
-                self.config.api_secret.get_secret_value(),
-                timeout=self.config.request_timeout,
+                self._session, self.ws_api_url, self.rest, timeout=self.config.request_timeout
             )
             try:
                 await self.ws_api.open()
@@ -180,7 +204,6 @@ class BinanceSpot(LinkedOrderEntry, OrderBookExchange):
             self.rest,
             self.ws_api_url,
             self.stream_url,
-            self.config.api_secret.get_secret_value(),
             self._on_user_event,
             self.resync,
         )

@@ -1,9 +1,7 @@
-"""Signed REST for Binance spot: HMAC-SHA256, clock offset, weights, error translation."""
+"""Signed REST for Binance spot: HMAC, Ed25519 or RSA keys, clock offset, weights, errors."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -13,6 +11,7 @@ import msgspec
 from yarl import URL
 
 from chainops.core.errors import RateLimited, RpcTransientError
+from chainops.operators.exchanges.binance.signing import Signer, hmac_signer
 from chainops.operators.exchanges.clock import ClockSync
 from chainops.operators.exchanges.errors import (
     VenueAuthError,
@@ -65,13 +64,16 @@ def translate(code: int | None, message: str, data: object = None) -> VenueError
 
 
 class BinanceRest:
-    """One HTTP session to a Binance-compatible REST API."""
+    """One HTTP session to a Binance-compatible REST API.
+
+    ``signer`` signs with the API key's secret or private key (a str: an HMAC secret).
+    """
 
     def __init__(
         self,
         base_url: str,
         api_key: str,
-        secret: str,
+        signer: Signer | str,
         *,
         recv_window_ms: int = 5000,
         timeout: float = 10.0,
@@ -79,7 +81,7 @@ class BinanceRest:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
-        self._secret = secret.encode()
+        self.signer = hmac_signer(signer) if isinstance(signer, str) else signer
         self.recv_window_ms = recv_window_ms
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.limiter = limiter or WeightLimiter()
@@ -103,8 +105,7 @@ class BinanceRest:
         """The query string with timestamp, recvWindow and signature appended."""
         query = _encode(params)
         query += f"&recvWindow={self.recv_window_ms}&timestamp={self.clock.now_ms()}"
-        signature = hmac.digest(self._secret, query.encode(), hashlib.sha256).hex()
-        return f"{query}&signature={signature}"
+        return f"{query}&signature={self.signer.query_signature(query)}"
 
     async def request(
         self,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -97,7 +95,8 @@ class _Reconnecting(ABC):
 
 
 class UserStream(_Reconnecting):
-    """Execution reports via ``userDataStream.subscribe.signature``, else a listenKey stream."""
+    """Execution reports via ``userDataStream.subscribe.signature`` (signed with the REST
+    client's key, any key type), else a listenKey stream."""
 
     def __init__(
         self,
@@ -105,7 +104,6 @@ class UserStream(_Reconnecting):
         rest: BinanceRest,
         ws_api_url: str | None,
         stream_url: str,
-        secret: str,
         on_event: EventHandler,
         on_reconnect: Reconnected,
     ) -> None:
@@ -113,7 +111,6 @@ class UserStream(_Reconnecting):
         self.rest = rest
         self.ws_api_url = ws_api_url
         self.stream_url = stream_url.rstrip("/")
-        self._secret = secret.encode()
         self.on_event = on_event
         self.mode = "ws-api" if ws_api_url else "listen-key"
         # A listenKey lives an hour after its last keepalive; the venue asks for one about
@@ -131,9 +128,7 @@ class UserStream(_Reconnecting):
                 "timestamp": self.rest.clock.now_ms(),
             }
             payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-            params["signature"] = hmac.new(
-                self._secret, payload.encode(), hashlib.sha256
-            ).hexdigest()
+            params["signature"] = self.rest.signer.sign(payload)
             await ws.send_json(
                 {
                     "id": "subscribe",

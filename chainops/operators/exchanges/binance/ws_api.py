@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import itertools
 import logging
 from typing import Any
@@ -21,6 +19,8 @@ from chainops.operators.exchanges.types import ConnectionState
 __all__ = ["NotSent", "WsApiSession", "observe_reply"]
 
 log = logging.getLogger("chainops.exchanges.binance")
+
+_Reply = asyncio.Future[dict[str, Any]]
 
 # Identifiers (ClientId and the like) are str subclasses, which msgspec leaves to the hook.
 _encode = msgspec.json.Encoder(enc_hook=str).encode
@@ -68,6 +68,10 @@ class WsApiSession:
     outcome is unknown); one that could not be written, or that the venue refused for
     the rate limit (429), raises :class:`NotSent`; a ban (418) raises RateLimited.
     Every reply's ``rateLimits`` corrects the REST limiter's count.
+
+    Requests are signed with ``rest.signer``; with an Ed25519 key each connection
+    logs on once (``session.logon``, again after a reconnect) and its requests then
+    carry only a timestamp.
     """
 
     def __init__(
@@ -75,15 +79,16 @@ class WsApiSession:
         session: aiohttp.ClientSession,
         url: str,
         rest: BinanceRest,
-        secret: str,
         *,
         timeout: float = 10.0,
     ) -> None:
         self.session, self.url, self.rest = session, url, rest
-        self._secret = secret.encode()
         self.timeout = timeout
         self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.logons = 0  # successful session.logon replies, one per connection
+        self._logged_on: aiohttp.ClientWebSocketResponse | None = None
+        # request id -> (the connection it was written on, its reply)
+        self._pending: dict[str, tuple[aiohttp.ClientWebSocketResponse, _Reply]] = {}
         self._ids = itertools.count(1)
         self._reader: asyncio.Task[None] | None = None
         self._opening: asyncio.Lock = asyncio.Lock()
@@ -97,11 +102,27 @@ class WsApiSession:
             if self.ws is not None and not self.ws.closed:
                 return
             try:
-                self.ws = await self.session.ws_connect(self.url, heartbeat=None)
+                ws = await self.session.ws_connect(self.url, heartbeat=None)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 raise NotSent(f"WebSocket API unreachable: {exc}") from exc
             self.connects += 1
-            self._reader = asyncio.create_task(self._read(self.ws))
+            self._reader = asyncio.create_task(self._read(ws))
+            if self.rest.signer.session_logon:
+                await self._logon(ws)
+            self.ws = ws  # published once logged on: no request goes out unauthenticated
+
+    async def _logon(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """``session.logon`` on a new connection; closes it if the venue refuses."""
+        try:
+            self._result("session.logon", await self._exchange(ws, "session.logon", self.sign({})))
+        except BaseException as exc:
+            await ws.close()
+            if isinstance(exc, RpcTransientError) and not isinstance(exc, NotSent):
+                # the request that needed this connection was not sent: it may go another way
+                raise NotSent(f"session.logon failed: {exc}") from exc
+            raise
+        self._logged_on = ws
+        self.logons += 1
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -110,17 +131,21 @@ class WsApiSession:
                 await self._reader
         if self.ws is not None:
             await self.ws.close()
+        self._logged_on = None
         self._fail_pending("WebSocket API session closed")
 
-    def sign(self, params: dict[str, Any]) -> dict[str, Any]:
-        """``params`` with apiKey, timestamp, recvWindow and the signature of them sorted."""
-        signed = params | {
-            "apiKey": self.rest.api_key,
+    def stamp(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with timestamp and recvWindow (what a logged-on connection sends)."""
+        return params | {
             "timestamp": self.rest.clock.now_ms(),
             "recvWindow": self.rest.recv_window_ms,
         }
+
+    def sign(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with apiKey, timestamp, recvWindow and the signature of them sorted."""
+        signed = self.stamp(params) | {"apiKey": self.rest.api_key}
         payload = "&".join([f"{k}={signed[k]}" for k in sorted(signed)])
-        signed["signature"] = hmac.digest(self._secret, payload.encode(), hashlib.sha256).hex()
+        signed["signature"] = self.rest.signer.sign(payload)
         return signed
 
     async def request(self, method: str, params: dict[str, Any], *, signed: bool = True) -> Any:
@@ -130,15 +155,19 @@ class WsApiSession:
             await self.open()
             ws = self.ws
             assert ws is not None
+        if signed:
+            params = self.stamp(params) if ws is self._logged_on else self.sign(params)
+        return self._result(method, await self._exchange(ws, method, params))
+
+    async def _exchange(
+        self, ws: aiohttp.ClientWebSocketResponse, method: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Write one request on ``ws`` and wait for its reply (whatever its status)."""
         request_id = str(next(self._ids))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._pending[request_id] = future
-        message = {
-            "id": request_id,
-            "method": method,
-            "params": self.sign(params) if signed else params,
-        }
+        self._pending[request_id] = (ws, future)
+        message = {"id": request_id, "method": method, "params": params}
         try:
             await ws.send_str(_encode(message).decode())
         except (ConnectionError, RuntimeError, aiohttp.ClientError) as exc:
@@ -153,6 +182,10 @@ class WsApiSession:
         finally:
             timer.cancel()
             self._pending.pop(request_id, None)
+        return reply
+
+    def _result(self, method: str, reply: dict[str, Any]) -> Any:
+        """A reply's ``result``; its error as a typed error (429: not executed)."""
         limited = observe_reply(self.rest.limiter, reply)
         if reply.get("status") == 200:
             return reply.get("result")
@@ -176,19 +209,21 @@ class WsApiSession:
                 except msgspec.DecodeError:
                     log.warning("ignored a non-JSON WebSocket API message: %.80s", msg.data)
                     continue
-                future = (
+                pending = (
                     self._pending.get(str(reply.get("id"))) if isinstance(reply, dict) else None
                 )
-                if future is not None and not future.done():
-                    future.set_result(reply)
+                if pending is not None and not pending[1].done():
+                    pending[1].set_result(reply)
         finally:
-            self._fail_pending("WebSocket API connection lost")
+            self._fail_pending("WebSocket API connection lost", ws)
 
-    def _fail_pending(self, why: str) -> None:
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(RpcTransientError(why))
-        self._pending.clear()
+    def _fail_pending(self, why: str, ws: aiohttp.ClientWebSocketResponse | None = None) -> None:
+        """Fail the requests awaiting a reply on ``ws`` (None: on any connection)."""
+        for request_id, (sent_on, future) in list(self._pending.items()):
+            if ws is None or sent_on is ws:
+                if not future.done():
+                    future.set_exception(RpcTransientError(why))
+                del self._pending[request_id]
 
 
 def _expire(future: asyncio.Future[Any]) -> None:
