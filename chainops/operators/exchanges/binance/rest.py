@@ -27,6 +27,9 @@ from chainops.operators.exchanges.rate_limit import WeightLimiter
 __all__ = ["BinanceRest", "translate"]
 
 MAX_429_RETRIES = 3
+# The account's ORDERS limit (unfilled order count), not the IP's weight: only new orders
+# are refused, so nothing else is held back, and the order fails at once with its wait.
+TOO_MANY_ORDERS = -1015
 
 
 _REPLY_HEADERS = ("X-MBX-USED-WEIGHT-1M", "Retry-After")
@@ -132,6 +135,9 @@ class BinanceRest:
             if status == 418:
                 raise self.limiter.ban(retry_after)
             if status == 429:
+                code = body.get("code") if isinstance(body, dict) else None
+                if code == TOO_MANY_ORDERS:
+                    raise orders_limited(f"{method} {path}", body.get("msg", ""), retry_after)
                 self.limiter.retry_after(retry_after)
                 continue
             if status >= 500:
@@ -166,3 +172,12 @@ class BinanceRest:
                 return reply.status, body, wanted
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise RpcTransientError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+
+
+def orders_limited(what: str, message: object, seconds: float) -> RateLimited:
+    """The order refused for the account's ORDERS limit (-1015): not placed, retry later."""
+    return RateLimited(
+        f"{what}: not placed, {message or 'too many new orders'} (code {TOO_MANY_ORDERS}); "
+        f"new orders are accepted again in {seconds:.0f} s",
+        retry_after=seconds,
+    )

@@ -12,7 +12,12 @@ import aiohttp
 import msgspec
 
 from chainops.core.errors import RateLimited, RpcTransientError
-from chainops.operators.exchanges.binance.rest import BinanceRest, translate
+from chainops.operators.exchanges.binance.rest import (
+    TOO_MANY_ORDERS,
+    BinanceRest,
+    orders_limited,
+    translate,
+)
 from chainops.operators.exchanges.rate_limit import WeightLimiter
 from chainops.operators.exchanges.types import ConnectionState
 
@@ -57,6 +62,8 @@ def observe_reply(limiter: WeightLimiter, reply: dict[str, Any]) -> RateLimited 
             seconds = max(1.0, (until - now) / 1000)
     if status == 418:
         return limiter.ban(seconds)
+    if isinstance(error, dict) and error.get("code") == TOO_MANY_ORDERS:
+        return orders_limited("order entry", error.get("msg"), seconds)  # the IP is not paused
     limiter.retry_after(seconds)
     return RateLimited(f"rate limited by the venue for {seconds:.0f} s", retry_after=seconds)
 
@@ -189,11 +196,13 @@ class WsApiSession:
         limited = observe_reply(self.rest.limiter, reply)
         if reply.get("status") == 200:
             return reply.get("result")
+        error = reply.get("error") or {}
+        if limited is not None and error.get("code") == TOO_MANY_ORDERS:
+            raise limited  # REST would refuse it too: the order fails, not sent
         if limited is not None and reply.get("status") == 429:
             raise NotSent(f"{method}: {limited}") from limited  # not executed
         if limited is not None:
             raise limited
-        error = reply.get("error") or {}
         status = reply.get("status")
         if isinstance(status, int) and status >= 500:
             raise RpcTransientError(f"{method}: status {status}: {error}")
