@@ -2,7 +2,9 @@
 
 The venue is ``--url`` (``$CHAINOPS_CEX_URL``; default the local paper exchange that
 ``chainops devnet up`` and ``chainops cex serve`` run), the account its API key and
-secret (``--api-key``/``--api-secret`` or ``$CHAINOPS_CEX_API_KEY``/``_API_SECRET``).
+secret (``--api-key``/``--api-secret`` or ``$CHAINOPS_CEX_API_KEY``/``_API_SECRET``), or
+for an Ed25519 or RSA key its private key (``--private-key``/``$CHAINOPS_CEX_PRIVATE_KEY``:
+the PEM file or its text; ``$CHAINOPS_CEX_PRIVATE_KEY_PASSPHRASE`` if it is encrypted).
 Orders are journalled (the exchange journal in the data folder, or ``--journal``) so a
 later ``order cancel`` in another process knows them.
 """
@@ -12,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -41,7 +45,19 @@ T = TypeVar("T")
 PAPER_URL = "http://127.0.0.1:8090"
 URL = typer.Option(PAPER_URL, "--url", envvar="CHAINOPS_CEX_URL", help="REST base URL.")
 KEY = typer.Option(..., "--api-key", envvar="CHAINOPS_CEX_API_KEY", help="API key.")
-SECRET = typer.Option(..., "--api-secret", envvar="CHAINOPS_CEX_API_SECRET", help="API secret.")
+SECRET = typer.Option(
+    None, "--api-secret", envvar="CHAINOPS_CEX_API_SECRET", help="API secret (an HMAC key)."
+)
+PRIVATE_KEY = typer.Option(
+    None,
+    "--private-key",
+    envvar="CHAINOPS_CEX_PRIVATE_KEY",
+    help="Ed25519 or RSA private key, instead of --api-secret: its PEM file or text "
+    "($CHAINOPS_CEX_PRIVATE_KEY_PASSPHRASE if encrypted).",
+    show_envvar=False,  # the key's text must not be echoed by --help
+)
+# kept out of the command line: a passphrase there would stay in the shell's history
+PASSPHRASE_ENV = "CHAINOPS_CEX_PRIVATE_KEY_PASSPHRASE"
 # public market data: the credentials are accepted (scripts pass them everywhere), never needed
 PUBLIC_KEY = typer.Option(
     None, "--api-key", envvar="CHAINOPS_CEX_API_KEY", help="Not needed: public data."
@@ -66,6 +82,14 @@ class Kind(StrEnum):
     LIMIT_MAKER = "limit_maker"
 
 
+class KeyKind(StrEnum):
+    """The API key types ``serve`` makes accounts with."""
+
+    HMAC = "hmac"
+    ED25519 = "ed25519"
+    RSA = "rsa"
+
+
 class Tif(StrEnum):
     """Time in force."""
 
@@ -77,6 +101,9 @@ class Tif(StrEnum):
 SIDE = typer.Argument(..., case_sensitive=False, help="buy or sell")
 KIND = typer.Option(Kind.LIMIT, "--type", case_sensitive=False, help="order type")
 TIF = typer.Option(None, "--tif", case_sensitive=False, help="time in force")
+KEY_TYPE = typer.Option(
+    KeyKind.HMAC, "--key-type", case_sensitive=False, help="the accounts' API key type"
+)
 FUND = typer.Option(["USDT=10000", "ETH=10"], "--fund", help="ASSET=AMOUNT, repeatable")
 
 
@@ -84,37 +111,58 @@ def _is_local(url: str) -> bool:
     return url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
 
 
-def _venue(
-    rt: Runtime, url: str, key: str | None, secret: str | None, journal: bool
-) -> BinanceSpot:
-    """The adapter; ``key`` None: public data only (no key sent, no order entry)."""
+@dataclass(frozen=True)
+class Keys:
+    """An API key and what signs for it: an HMAC secret or a private key (PEM text or path)."""
+
+    api_key: str
+    secret: str | None = None
+    private_key: str | None = None
+
+
+def _keys(api_key: str | None, secret: str | None, private_key: str | None) -> Keys:
+    """Signed commands: the key and one signer, checked before any summary or request."""
+    from chainops.core.errors import ConfigurationError
+
+    if not api_key or not (secret or private_key):
+        raise ConfigurationError(
+            "this command needs an API key and its secret or private key: pass --api-key "
+            "and --api-secret (HMAC) or --private-key (Ed25519, RSA), or set "
+            "CHAINOPS_CEX_API_KEY and CHAINOPS_CEX_API_SECRET or CHAINOPS_CEX_PRIVATE_KEY"
+        )
+    if secret and private_key:
+        raise ConfigurationError("give --api-secret or --private-key, not both")
+    if private_key and "-----BEGIN" not in private_key and not os.path.isfile(private_key):
+        raise ConfigurationError(
+            f"--private-key {private_key}: no such file (give the PEM file's path, or its text)"
+        )
+    return Keys(api_key, secret or None, private_key or None)
+
+
+def _venue(rt: Runtime, url: str, keys: Keys | None, journal: bool) -> BinanceSpot:
+    """The adapter; ``keys`` None: public data only (no key sent, no order entry)."""
     from chainops.operators.exchanges.binance import BinanceSpot
 
-    public = key is None
-    if not public:
-        _need_keys(key, secret)
+    public = keys is None
+    signer: dict[str, Any] = {"api_secret": "public"}  # public endpoints never send it
+    if keys is not None and keys.private_key:
+        signer = {
+            "private_key": keys.private_key,
+            "private_key_passphrase": os.environ.get(PASSPHRASE_ENV) or None,
+        }
+    elif keys is not None:
+        signer = {"api_secret": keys.secret}
     stream = url.replace("https://", "wss://").replace("http://", "ws://")
     local = url.startswith("http://")  # the simulator serves streams on the REST port
     return BinanceSpot.connect(
-        key or "public",  # public endpoints never send it
-        secret or "public",
+        "public" if keys is None else keys.api_key,
+        **signer,
         base_url=url,
         stream_url=stream if local else None,
         ws_api_url=f"{stream}/ws-api/v3" if local and not public else None,
         user_stream=False,
         journal_path=rt.journal_file("exchange") if journal else None,
     )
-
-
-def _need_keys(key: str | None, secret: str | None) -> None:
-    """Signed commands: an empty key or secret is a clear error, not a validation dump."""
-    from chainops.core.errors import ConfigurationError
-
-    if not (key and secret):
-        raise ConfigurationError(
-            "this command needs an API key and secret: pass --api-key and --api-secret, "
-            "or set CHAINOPS_CEX_API_KEY and CHAINOPS_CEX_API_SECRET"
-        )
 
 
 def _unreachable(url: str, exc: ChainopsError) -> ChainopsError:
@@ -131,8 +179,7 @@ def _unreachable(url: str, exc: ChainopsError) -> ChainopsError:
 def _session(
     rt: Runtime,
     url: str,
-    key: str | None,
-    secret: str | None,
+    keys: Keys | None,
     job: Callable[[BinanceSpot], Awaitable[T]],
     *,
     journal: bool = False,
@@ -141,7 +188,7 @@ def _session(
     from chainops.core.errors import RpcError
 
     async def main() -> T:
-        cex = _venue(rt, url, key, secret, journal)
+        cex = _venue(rt, url, keys, journal)
         try:
             await cex.start()
         except RpcError as exc:
@@ -154,9 +201,9 @@ def _session(
     return rt.run(main)
 
 
-def _confirm(rt: Runtime, url: str, key: str, secret: str, action: dict[str, str]) -> None:
+def _confirm(rt: Runtime, url: str, keys: Keys, action: dict[str, str]) -> None:
     """Venue, endpoint and account, then the action; asks unless ``--yes``."""
-    _need_keys(key, secret)
+    key = keys.api_key
     venue = "binance spot (paper exchange)" if _is_local(url) else "binance spot"
     shown_key = f"{key[:6]}…" if len(key) > 8 else "***"  # enough to tell keys apart
     rt.confirm({"network": venue, "endpoint": url, "account": f"API key {shown_key}"} | action)
@@ -194,9 +241,17 @@ def _order_table(rows: list[dict[str, Any]]) -> Table:
 
 
 @command(cex_app, "balance", venue=Venue.EXCHANGE, account=False)
-def balance(url: str = URL, api_key: str = KEY, api_secret: str = SECRET, *, rt: Runtime) -> None:
+def balance(
+    url: str = URL,
+    api_key: str = KEY,
+    api_secret: str | None = SECRET,
+    private_key: str | None = PRIVATE_KEY,
+    *,
+    rt: Runtime,
+) -> None:
     """Free and locked balances."""
-    found = _session(rt, url, api_key, api_secret, lambda cex: cex.balances())
+    keys = _keys(api_key, api_secret, private_key)
+    found = _session(rt, url, keys, lambda cex: cex.balances())
     data = plain({a: {"free": b.free, "locked": b.locked} for a, b in sorted(found.items())})
     table = Table("asset", "free", "locked")
     for asset, row in data.items():
@@ -214,27 +269,29 @@ def order_place(
     tif: Tif | None = TIF,
     url: str = URL,
     api_key: str = KEY,
-    api_secret: str = SECRET,
+    api_secret: str | None = SECRET,
+    private_key: str | None = PRIVATE_KEY,
     *,
     rt: Runtime,
 ) -> None:
     """Place an order (after showing venue and account, and asking) and print it."""
     from chainops.core.ids import TradingPair
 
+    keys = _keys(api_key, api_secret, private_key)
     TradingPair(pair)  # a malformed pair fails before the summary
     size = parse_amount(amount)
     limit = None if price is None else parse_amount(price, "price")
     check_order(order_type, limit, tif)
     at = "at market" if limit is None else f"at {format(limit, 'f')}"
     what = f"{side.value} {format(size, 'f')} {pair} {at}"
-    _confirm(rt, url, api_key, api_secret, {"place": f"{order_type.value} order: {what}"})
+    _confirm(rt, url, keys, {"place": f"{order_type.value} order: {what}"})
 
     async def job(cex: BinanceSpot) -> Order:
         tif_name = None if tif is None else tif.value
         kind = order_type.value.upper()
         return await cex.place(pair, side.value.upper(), kind, size, limit, time_in_force=tif_name)
 
-    order = _session(rt, url, api_key, api_secret, job, journal=True)
+    order = _session(rt, url, keys, job, journal=True)
     data = _order_dict(order)
     _emit(rt, data, _order_table([data]))
 
@@ -256,13 +313,15 @@ def order_cancel(
     client_id: str = typer.Argument(..., help="client id printed by `order place`"),
     url: str = URL,
     api_key: str = KEY,
-    api_secret: str = SECRET,
+    api_secret: str | None = SECRET,
+    private_key: str | None = PRIVATE_KEY,
     *,
     rt: Runtime,
 ) -> None:
     """Cancel an order placed from this journal (after asking)."""
-    _confirm(rt, url, api_key, api_secret, {"cancel": client_id})
-    order = _session(rt, url, api_key, api_secret, lambda cex: cex.cancel(client_id), journal=True)
+    keys = _keys(api_key, api_secret, private_key)
+    _confirm(rt, url, keys, {"cancel": client_id})
+    order = _session(rt, url, keys, lambda cex: cex.cancel(client_id), journal=True)
     data = _order_dict(order)
     _emit(rt, data, _order_table([data]))
 
@@ -272,12 +331,14 @@ def orders(
     pair: str | None = typer.Argument(None, help="only this pair"),
     url: str = URL,
     api_key: str = KEY,
-    api_secret: str = SECRET,
+    api_secret: str | None = SECRET,
+    private_key: str | None = PRIVATE_KEY,
     *,
     rt: Runtime,
 ) -> None:
     """Open orders at the venue."""
-    found = _session(rt, url, api_key, api_secret, lambda cex: cex.open_orders(pair))
+    keys = _keys(api_key, api_secret, private_key)
+    found = _session(rt, url, keys, lambda cex: cex.open_orders(pair))
     data = [
         {
             "client_id": o.client_id,
@@ -314,7 +375,7 @@ def book(
         result.apply_snapshot(snapshot.last_update_id, snapshot.bids, snapshot.asks)
         return result
 
-    found = _session(rt, url, None, None, job)
+    found = _session(rt, url, None, job)
     bids = [[price_text(p), decimal_text(q)] for p, q in found.bids(depth)]
     asks = [[price_text(p), decimal_text(q)] for p, q in found.asks(depth)]
     data = plain({
@@ -337,11 +398,17 @@ def serve(
     seed: int = typer.Option(0, "--seed", help="seeds the market maker's book and the faults"),
     fund: list[str] = FUND,
     accounts: int = typer.Option(1, "--accounts", min=1, max=1000, help="funded accounts"),
+    order_limits: bool = typer.Option(
+        True,
+        "--order-limits/--no-order-limits",
+        help="refuse orders over Binance's ORDERS limits (-1015); off for load tests",
+    ),
+    key_type: KeyKind = KEY_TYPE,
 ) -> None:
     """Run the exchange simulator (a paper-trading venue) until Ctrl-C.
 
-    Prints one JSON line: the URLs, the key and secret of the first funded
-    account and, under "accounts", every account's key and secret.
+    Prints one JSON line: the URLs, the key and secret (an Ed25519 or RSA account: its
+    private key, PEM) of the first funded account and, under "accounts", every account's.
     """
     from chainops.devnet.exchange import ExchangeSimulator
 
@@ -353,9 +420,18 @@ def serve(
     import asyncio
 
     async def main() -> None:
-        async with ExchangeSimulator(seed=seed, port=port) as sim:
-            made = [sim.create_account(dict(funds)) for _ in range(accounts)]
-            keys = [{"api_key": a.api_key, "api_secret": a.secret} for a in made]
+        async with ExchangeSimulator(
+            seed=seed, port=port, enforce_order_limits=order_limits
+        ) as sim:
+            made = [
+                sim.create_account(dict(funds), key_type=key_type.value) for _ in range(accounts)
+            ]
+            keys = [
+                {"api_key": a.api_key, "private_key": a.private_key}
+                if a.private_key
+                else {"api_key": a.api_key, "api_secret": a.secret}
+                for a in made
+            ]
             info = {
                 "url": sim.url,
                 "stream_url": sim.stream_url,

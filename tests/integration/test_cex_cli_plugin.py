@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -134,3 +135,87 @@ def test_cex_serve_makes_several_funded_accounts_that_trade(tmp_path: Path) -> N
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_cex_commands_sign_with_an_ed25519_key_file(
+    exchange_simulator: BackgroundSimulator, tmp_path: Path
+) -> None:
+    account = exchange_simulator.create_account({"USDT": "5000"}, key_type="ed25519")
+    assert account.private_key is not None
+    pem = tmp_path / "binance-ed25519.pem"
+    pem.write_text(account.private_key)
+    env = {"CHAINOPS_CEX_API_KEY": account.api_key, "CHAINOPS_HOME": str(tmp_path)}
+    by_file = _cli(exchange_simulator, env, "balance", "--private-key", str(pem), "--json")
+    assert isinstance(by_file, dict) and Decimal(by_file["USDT"]["free"]) == 5000
+    by_env = env | {"CHAINOPS_CEX_PRIVATE_KEY": account.private_key}
+    placed = _cli(
+        exchange_simulator, by_env, "order", "place", "ETH-USDT", "buy", "0.01",
+        "--price", "1999.90", "--json", "--yes",
+    )  # fmt: skip
+    assert isinstance(placed, dict) and placed["state"] == "OPEN"
+    canceled = _cli(
+        exchange_simulator, by_env, "order", "cancel", placed["client_id"], "--json", "-y"
+    )
+    assert isinstance(canceled, dict) and canceled["state"] == "CANCELED"
+
+
+def test_cex_key_input_is_checked_before_anything_is_sent(
+    exchange_simulator: BackgroundSimulator, tmp_path: Path
+) -> None:
+    account = exchange_simulator.create_account({"USDT": "5000"}, key_type="ed25519")
+    pem = tmp_path / "key.pem"
+    pem.write_text(account.private_key or "")
+    env = {
+        "CHAINOPS_CEX_URL": exchange_simulator.url,
+        "CHAINOPS_CEX_API_KEY": account.api_key,
+        "CHAINOPS_HOME": str(tmp_path),
+    }
+    neither = runner.invoke(app, ["cex", "balance"], env=env)
+    assert neither.exit_code != 0 and "--private-key" in neither.output
+    both = runner.invoke(
+        app, ["cex", "balance", "--api-secret", "x" * 64, "--private-key", str(pem)], env=env
+    )
+    assert both.exit_code != 0 and "not both" in both.output
+    missing = runner.invoke(
+        app, ["cex", "balance", "--private-key", str(tmp_path / "no.pem")], env=env
+    )
+    assert missing.exit_code != 0 and "no.pem" in missing.output
+    assert len(missing.output.strip().splitlines()) == 1  # one line, no traceback
+
+
+def test_cex_serve_with_ed25519_accounts_and_without_order_limits(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "chainops.cli.main", "cex", "serve", "--port", "0",
+               "--key-type", "ed25519", "--no-order-limits"]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        assert "PRIVATE KEY" in info["private_key"] and "api_secret" not in info
+        env = {
+            "CHAINOPS_CEX_URL": info["url"],
+            "CHAINOPS_CEX_API_KEY": info["api_key"],
+            "CHAINOPS_CEX_PRIVATE_KEY": info["private_key"],
+            "CHAINOPS_HOME": str(tmp_path),
+        }
+        result = runner.invoke(app, ["cex", "balance", "--json"], env=env)
+        assert result.exit_code == 0, result.output  # the CLI signs with the PEM it printed
+        asyncio.run(_place_many(info, 101))  # past Binance's 100 in 10 s: none refused here
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+async def _place_many(info: dict[str, str], n: int) -> None:
+    from chainops.operators.exchanges import BinanceSpot
+
+    cex = BinanceSpot.connect(
+        info["api_key"], private_key=info["private_key"], base_url=info["url"],
+        stream_url=info["stream_url"], ws_api_url=info["ws_api_url"], user_stream=False,
+    )  # fmt: skip
+    async with cex:
+        for i in range(n):
+            order = await cex.place("ETH-USDT", "BUY", "LIMIT", Decimal("0.01"), Decimal(1800 + i))
+            assert order.state.name == "OPEN"

@@ -272,8 +272,9 @@ def test_an_empty_api_key_is_a_clear_error() -> None:
     result = run(*args, "--url", NOWHERE, "--api-key", "", "--api-secret", "s", "--yes")
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        "error: this command needs an API key and secret: pass --api-key and --api-secret, "
-        "or set CHAINOPS_CEX_API_KEY and CHAINOPS_CEX_API_SECRET"
+        "error: this command needs an API key and its secret or private key: pass --api-key "
+        "and --api-secret (HMAC) or --private-key (Ed25519, RSA), or set CHAINOPS_CEX_API_KEY "
+        "and CHAINOPS_CEX_API_SECRET or CHAINOPS_CEX_PRIVATE_KEY"
     )
     assert "place" not in result.stderr.replace("order place", "")
 
