@@ -123,7 +123,10 @@ class SwapExecutor:
         """SlippageExceeded when the route, priced now, no longer meets the quote's limit."""
         if self.reprice is None:
             return None
-        now = await self.reprice(quote)
+        try:
+            now = await self.reprice(quote)
+        except ChainopsError:  # no price now (a read failed, the pools cannot fill it)
+            return None  # the simulation decides, as without this check
         if quote.kind is TradeKind.EXACT_IN and now.amount_out < quote.limit:
             have, limit, side, token = now.amount_out, quote.limit, "gives", quote.token_out
         elif quote.kind is TradeKind.EXACT_OUT and now.amount_in > quote.limit:

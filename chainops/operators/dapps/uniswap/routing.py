@@ -189,9 +189,9 @@ class UniswapRoutes:
             if taxed:
                 burns = [taxes.get(t, 0) for t in path]
                 out = amount_out_with_transfer_fees(amount, reserves, burns)
-                amounts = [amount, out] if out > 0 else []
-                if not amounts:
+                if out <= 0:
                     return []  # the fees leave nothing to receive
+                amounts = [amount, out]
             elif kind is TradeKind.EXACT_IN:
                 amounts = library.get_amounts_out(amount, reserves)
             else:
