@@ -18,13 +18,13 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import ccxt.async_support as ccxt
 import pytest
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
+from cex_helpers import signed_rest as rest
 
 from chainops.devnet.exchange import ExchangeSimulator
 from chainops.devnet.exchange.accounts import Account
@@ -69,19 +69,6 @@ async def sim() -> AsyncIterator[ExchangeSimulator]:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as client:
         yield client
-
-
-async def rest(
-    session: aiohttp.ClientSession, sim: ExchangeSimulator, account: Account, method: str,
-    path: str, **params: Any,
-) -> tuple[int, Any, Any]:  # fmt: skip
-    """A signed REST call: status, body, headers."""
-    query = urlencode(params | {"timestamp": sim.now_ms()})
-    signature = hmac.new(account.secret.encode(), query.encode(), hashlib.sha256).hexdigest()
-    headers = {"X-MBX-APIKEY": account.api_key}
-    url = f"{sim.url}{path}?{query}&signature={signature}"
-    async with session.request(method, url, headers=headers) as reply:
-        return reply.status, await reply.json(), reply.headers
 
 
 class WsApi:

@@ -13,11 +13,11 @@ import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from cex_helpers import AMOUNT, ETH, venue
+from cex_helpers import signed_rest as rest
 
 from chainops.core.order import OrderState
 from chainops.devnet.exchange import ExchangeSimulator
@@ -81,21 +81,6 @@ async def sim() -> AsyncIterator[ExchangeSimulator]:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as client:
         yield client
-
-
-async def rest(
-    session: aiohttp.ClientSession, sim: ExchangeSimulator, account: Account, method: str,
-    path: str, **params: Any,
-) -> tuple[int, Any, Any]:  # fmt: skip
-    """A signed REST call: status, body, headers."""
-    query = urlencode(params | {"timestamp": sim.now_ms()})
-    query += (
-        "&signature="
-        + hmac.new(account.secret.encode(), query.encode(), hashlib.sha256).hexdigest()
-    )
-    headers = {"X-MBX-APIKEY": account.api_key}
-    async with session.request(method, f"{sim.url}{path}?{query}", headers=headers) as r:
-        return r.status, await r.json(), r.headers
 
 
 async def test_requests_cost_their_documented_weight_and_every_reply_reports_it(

@@ -99,11 +99,8 @@ class BlockMethods(MethodGroup):
 
     async def blocks_with_limit(self, p: list[Any]) -> Any:
         """Up to ``limit`` blocks from ``start`` on, oldest first."""
-        params.require(p, 2, "start slot and limit")
-        start = params.unsigned(p[0], "start slot")
-        limit = params.unsigned(p[1], "limit")
-        if limit > _MAX_BLOCK_RANGE:
-            raise invalid_params(f"Limit too large; max {_MAX_BLOCK_RANGE}")
+        too_many = f"Limit too large; max {_MAX_BLOCK_RANGE}"
+        start, limit = params.start_and_limit(p, _MAX_BLOCK_RANGE, too_many)
         level = params.commitment(params.config(p, 2))
         if level is Commitment.PROCESSED:
             raise invalid_params("Method does not support commitment below `confirmed`")

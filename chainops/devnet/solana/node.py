@@ -50,11 +50,8 @@ class NodeMethods(MethodGroup):
         }
 
     async def slot_leaders(self, p: list[Any]) -> Any:
-        params.require(p, 2, "start slot and limit")
-        start = params.unsigned(p[0], "start slot")
-        limit = params.unsigned(p[1], "limit")
-        if limit > _MAX_SLOT_LEADERS:
-            raise invalid_params(f"Invalid limit; max {_MAX_SLOT_LEADERS}")
+        too_many = f"Invalid limit; max {_MAX_SLOT_LEADERS}"
+        start, limit = params.start_and_limit(p, _MAX_SLOT_LEADERS, too_many)
         if limit == 0:
             return []
         # A leader schedule is known one epoch past the root's, as on any validator.

@@ -20,6 +20,7 @@ __all__ = [
     "min_context_slot",
     "pubkey",
     "require",
+    "start_and_limit",
     "unsigned",
 ]
 
@@ -62,6 +63,15 @@ def unsigned(value: Any, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= U64_MAX:
         raise invalid_params(f"Invalid params: {what} must be an integer within 0..{U64_MAX}")
     return value
+
+
+def start_and_limit(p: list[Any], most: int, too_many: str) -> tuple[int, int]:
+    """The ``start slot`` and ``limit`` params of a ranged read; ``too_many`` above ``most``."""
+    require(p, 2, "start slot and limit")
+    start, limit = unsigned(p[0], "start slot"), unsigned(p[1], "limit")
+    if limit > most:
+        raise invalid_params(too_many)
+    return start, limit
 
 
 def min_context_slot(cfg: dict[str, Any]) -> int | None:
