@@ -254,7 +254,7 @@ async def test_cancel_replace_counts_its_new_order_and_can_cancel_only(
     status, body, _ = await post(
         path, **replace, cancelOrderId=second, orderRateLimitExceededMode="CANCEL_ONLY"
     )
-    assert status == 400 and body["code"] == -2021
+    assert status == 409 and body["code"] == -2021
     assert body["data"]["cancelResult"] == "SUCCESS"
     assert body["data"]["cancelResponse"]["status"] == "CANCELED"
     assert body["data"]["newOrderResult"] == "FAILURE"

@@ -58,6 +58,7 @@ async def test_cancel_replace_failures_carry_both_halves(raw: Raw) -> None:
     }
     allow = new | {"cancelReplaceMode": "ALLOW_FAILURE"}
     status, body = await raw.call("POST", "/api/v3/order/cancelReplace", **allow, cancelOrderId=999)
+    assert status == 409  # one half done: Binance's conflict status
     assert body["code"] == -2021 and body["data"]["newOrderResult"] == "SUCCESS"
     assert body["data"]["newOrderResponse"]["status"] == "NEW"
 

@@ -264,7 +264,8 @@ class TradingApi:
             "cancelResponse": cancel_error.body() if cancel_error is not None else cancel_body,
             "newOrderResponse": new_error.body() if new_error is not None else new_body,
         }
-        return errors.ApiError(code, message, data=data)
+        # one half done (-2021) is a conflict, 409, as Binance answers it; both failed, 400
+        return errors.ApiError(code, message, 409 if code == -2021 else 400, data=data)
 
     def open_orders(self, account: Account, params: Params) -> Any:
         symbol = p.symbol(params, required=False)
