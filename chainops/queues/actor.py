@@ -21,6 +21,7 @@ from chainops.queues.transport import (
     Delivery,
     StreamConsumer,
     Transport,
+    check_consumer,
     check_group,
     check_seconds,
     check_stream,
@@ -105,10 +106,11 @@ class Actor(Generic[M]):
     ) -> None:
         """``on_dead(delivery, reason)`` runs after a message went to the dead letters.
 
-        A stream or group name the transports refuse raises InvalidQueueName, and a
-        ``claim_after`` that is not a positive number of seconds ValidationError, here.
+        A stream, group or member name the transports refuse raises InvalidQueueName,
+        and a ``claim_after`` that is not a positive number of seconds ValidationError, here.
         """
-        self.transport, self.stream, self.name = transport, check_stream(stream), name
+        self.transport, self.stream = transport, check_stream(stream)
+        self.name = check_consumer(name)
         self.group = check_group(group)
         check_seconds(claim_after, "claim_after")
         self._codec, self._handler = codec, handler

@@ -34,7 +34,8 @@ class UnsupportedQueueUrl(ValidationError):
 
 
 class InvalidQueueName(InvalidIdentifier):
-    """A stream or group name that not every backend can carry (see ``transport.check_stream``)."""
+    """A stream, group or consumer name that not every backend can carry (see
+    ``transport.check_stream``, ``check_group``, ``check_consumer``)."""
 
 
 class MalformedMessage(QueueError):

@@ -76,9 +76,15 @@ def test_an_actor_refuses_bad_names_and_claim_times_when_made(
         )
 
 
+@pytest.mark.parametrize("name", ["", "worker.1", "a b", "x" * 101, None])
+def test_an_actor_refuses_a_member_name_no_backend_could_use_when_made(name: object) -> None:
+    with pytest.raises(InvalidQueueName, match="consumer name"):
+        Actor(MemoryTransport(), "ops.evt", CODEC, _ignore, group="g", name=name)  # type: ignore[arg-type]
+
+
 def test_an_operator_client_named_with_a_dot_is_refused_when_made() -> None:
     """Its name is its group on the events stream: NATS could not use ``strategy.1``."""
-    with pytest.raises(InvalidQueueName, match="group name"):
+    with pytest.raises(InvalidQueueName, match=r"name 'strategy\.1'"):
         OperatorClient(MemoryTransport(), commands="ops.cmd", events="ops.evt", name="strategy.1")
 
 
