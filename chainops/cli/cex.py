@@ -133,8 +133,10 @@ def _keys(api_key: str | None, secret: str | None, private_key: str | None) -> K
     if secret and private_key:
         raise ConfigurationError("give --api-secret or --private-key, not both")
     if private_key and "-----BEGIN" not in private_key and not os.path.isfile(private_key):
+        # not echoed: a key pasted without its PEM lines would be printed
         raise ConfigurationError(
-            f"--private-key {private_key}: no such file (give the PEM file's path, or its text)"
+            "--private-key names no file and holds no PEM text (give the PEM file's path, "
+            "or its text)"
         )
     return Keys(api_key, secret or None, private_key or None)
 

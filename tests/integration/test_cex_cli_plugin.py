@@ -179,7 +179,9 @@ def test_cex_key_input_is_checked_before_anything_is_sent(
     missing = runner.invoke(
         app, ["cex", "balance", "--private-key", str(tmp_path / "no.pem")], env=env
     )
-    assert missing.exit_code != 0 and "no.pem" in missing.output
+    assert missing.exit_code != 0 and "names no file" in missing.output
+    pasted = runner.invoke(app, ["cex", "balance", "--private-key", "MC4CAQAwBQYDK2Vw"], env=env)
+    assert pasted.exit_code != 0 and "MC4CAQ" not in pasted.output  # key text never echoed
     assert len(missing.output.strip().splitlines()) == 1  # one line, no traceback
 
 
