@@ -9,10 +9,9 @@ from chainops.devnet.exchange import errors
 from chainops.devnet.exchange.accounts import Account
 from chainops.devnet.exchange.signatures import ED25519
 
-__all__ = ["SESSION_METHODS", "SESSION_WEIGHT", "Session"]
+__all__ = ["SESSION_METHODS", "Session"]
 
 SESSION_METHODS = frozenset({"session.logon", "session.status", "session.logout"})
-SESSION_WEIGHT = 2  # each of the three, as Binance charges them
 
 
 @dataclass

@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 
 from chainops.devnet.exchange import auth, errors
 from chainops.devnet.exchange.accounts import Account
-from chainops.devnet.exchange.sessions import SESSION_METHODS, SESSION_WEIGHT, Session
+from chainops.devnet.exchange.sessions import SESSION_METHODS, Session
 from chainops.devnet.exchange.weights import (
     ORDERS_PLACED,
     WS_CONNECT_WEIGHT,
@@ -326,7 +326,7 @@ class StreamHub:
         now = self.clock()
         reply: dict[str, Any] = {"id": request_id}
         try:
-            weight = SESSION_WEIGHT if name in SESSION_METHODS else ws_request_weight(name, params)
+            weight = ws_request_weight(name, params)
             self.weights.charge(weight, now)
             if not isinstance(raw, dict) or not name:
                 raise errors.ApiError(-1102, "Mandatory parameter 'method' was not sent.")

@@ -97,7 +97,13 @@ WS_API_ROUTES: dict[str, tuple[str, str]] = {
     "openOrderLists.status": ("GET", "/api/v3/openOrderList"),
     "allOrderLists": ("GET", "/api/v3/allOrderList"),
 }
-_WS_API_ONLY = {"userDataStream.subscribe.signature": 2, "userDataStream.unsubscribe": 2}
+_WS_API_ONLY = {
+    "userDataStream.subscribe.signature": 2,
+    "userDataStream.unsubscribe": 2,
+    "session.logon": 2,
+    "session.status": 2,
+    "session.logout": 2,
+}
 WS_CONNECT_WEIGHT = 2  # opening a WebSocket API connection
 
 

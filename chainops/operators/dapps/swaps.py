@@ -93,7 +93,9 @@ class SwapExecutor:
                 # instead, so a swap that would be refused spends no approval gas.
                 moved = await self._moved(quote)
                 if moved is not None:
-                    await self._fail(self.new_order(quote), moved, "price moved")
+                    refused = self.new_order(quote)
+                    refused.bind(self)
+                    await self._fail(refused, moved, "price moved")
                 await erc.ensure_allowance(self.router, raw=quote.max_in)
         else:
             await self.check_funds(quote)
@@ -142,7 +144,6 @@ class SwapExecutor:
 
     async def _fail(self, order: Order, exc: ChainopsError, reason: str) -> NoReturn:
         """Journal ``order`` FAILED with ``exc`` and raise it (slippage: SwapSlippageExceeded)."""
-        order.bind(self)
         order.apply(OrderUpdate(state=OrderState.FAILED, error=exc, reason=reason))
         await self.ctx.evm.commits.save(order)
         if isinstance(exc, SlippageExceeded):
